@@ -1,0 +1,128 @@
+//! The cost of one engine step: a roofline from GPU and model specs, scaled by fitted efficiencies,
+//! plus CPU-side overheads per step and per scheduled sequence.
+//!
+//! step time = step overhead + per-sequence overhead × sequences
+//!           + max(weights ÷ (bandwidth × η_w), linear FLOPs ÷ (peak × η_c))
+//!           + max(KV bytes read ÷ (bandwidth × η_attn), attention FLOPs ÷ (peak × η_c))
+//!           + extra (non-LM) FLOPs ÷ (peak × η_c) + tensor-parallel all-reduces over the link.
+//! The bandwidth and FLOP terms are physics; only the η's and the overheads are fitted.
+
+pub mod profile;
+
+pub use profile::{CostParams, Profile, ProfileKind};
+
+use crate::spec::{GpuSpec, ModelSpec};
+use crate::units::Nanos;
+
+/// What one engine step computes, summarised by the scheduler (no per-token data).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepBatch {
+    /// New tokens computed for sequences still in prefill (including recomputation after preemption).
+    pub prefill_tokens: u64,
+    /// Sequences computing one decode token.
+    pub decode_seqs: u64,
+    /// Sequences computing a prefill chunk.
+    pub prefill_seqs: u64,
+    /// Tokens whose KV attention reads, summed over scheduled sequences (context + new tokens).
+    pub context_tokens: u64,
+    /// Query–key pairs of prefill attention: Σ new × (cached + new / 2).
+    pub prefill_attention_pairs: f64,
+}
+
+impl StepBatch {
+    /// Sequences scheduled in the step.
+    pub fn seqs(&self) -> u64 {
+        self.decode_seqs + self.prefill_seqs
+    }
+
+    /// Tokens computed in the step.
+    pub fn tokens(&self) -> u64 {
+        self.decode_seqs + self.prefill_tokens
+    }
+}
+
+/// Precomputed per-scenario constants of the step-cost model, so a step costs a few flops.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepCostModel {
+    /// Fixed CPU + launch overhead per step, seconds.
+    step_overhead_s: f64,
+    /// CPU overhead per scheduled sequence, seconds.
+    per_seq_overhead_s: f64,
+    /// Time to stream the weights once, seconds.
+    weights_s: f64,
+    /// Linear-layer compute per token, seconds.
+    linear_s_per_token: f64,
+    /// KV read time per context token, seconds.
+    kv_s_per_token: f64,
+    /// Attention compute per query–key pair, seconds.
+    attention_s_per_pair: f64,
+    /// Non-LM compute per decode token (TTS heads), seconds.
+    extra_s_per_decode: f64,
+    /// Tensor-parallel all-reduce time per token, seconds.
+    allreduce_s_per_token: f64,
+    /// Tensor-parallel fixed all-reduce latency per step, seconds.
+    allreduce_s_per_step: f64,
+}
+
+impl StepCostModel {
+    /// Builds the model for one GPU of a `tp`-way group.
+    pub fn new(gpu: &GpuSpec, model: &ModelSpec, tp: u32, params: &CostParams) -> StepCostModel {
+        let tp_f = tp.max(1) as f64;
+        let bandwidth = gpu.memory_bandwidth_bytes_s;
+        let flops = gpu.dense_fp16_flops * params.compute_efficiency;
+        let weights = model.weight_bytes() as f64 / tp_f;
+        let kv_per_token = model.kv_bytes_per_token(tp) as f64;
+        let (allreduce_s_per_token, allreduce_s_per_step) = if tp > 1 {
+            // Two all-reduces per layer (after attention and after the MLP), ring algorithm.
+            let link = gpu.interconnect.bandwidth_bytes_s * params.link_efficiency;
+            let bytes_per_token =
+                2.0 * model.num_hidden_layers as f64 * model.hidden_size as f64 * model.dtype.bytes() as f64;
+            (
+                bytes_per_token * 2.0 * (tp_f - 1.0) / tp_f / link,
+                2.0 * model.num_hidden_layers as f64 * params.allreduce_latency_s,
+            )
+        } else {
+            (0.0, 0.0)
+        };
+        StepCostModel {
+            step_overhead_s: params.step_overhead_s,
+            per_seq_overhead_s: params.per_seq_overhead_s,
+            weights_s: weights / (bandwidth * params.weights_bandwidth_efficiency),
+            linear_s_per_token: model.linear_flops_per_token() / tp_f / flops,
+            kv_s_per_token: kv_per_token / (bandwidth * params.attention_bandwidth_efficiency),
+            attention_s_per_pair: model.attn_flops_per_token_per_ctx_token() / tp_f / flops,
+            extra_s_per_decode: model.extra_flops_per_decode_token / tp_f / flops,
+            allreduce_s_per_token,
+            allreduce_s_per_step,
+        }
+    }
+
+    /// Duration of one step in seconds.
+    pub fn step_seconds(&self, b: &StepBatch) -> f64 {
+        let tokens = b.tokens() as f64;
+        let linear = self.weights_s.max(tokens * self.linear_s_per_token);
+        let attention = (b.context_tokens as f64 * self.kv_s_per_token)
+            .max(b.prefill_attention_pairs * self.attention_s_per_pair);
+        let comm = if self.allreduce_s_per_step > 0.0 {
+            self.allreduce_s_per_step + tokens * self.allreduce_s_per_token
+        } else {
+            0.0
+        };
+        self.step_overhead_s
+            + self.per_seq_overhead_s * b.seqs() as f64
+            + linear
+            + attention
+            + b.decode_seqs as f64 * self.extra_s_per_decode
+            + comm
+    }
+
+    /// Duration of one step in integer nanoseconds (at least 1).
+    pub fn step_nanos(&self, b: &StepBatch) -> Nanos {
+        ((self.step_seconds(b) * 1e9).round() as Nanos).max(1)
+    }
+
+    /// The GPU roofline part of a step alone (no CPU overheads), seconds — for reports.
+    pub fn roofline_seconds(&self, b: &StepBatch) -> f64 {
+        self.step_seconds(b) - self.step_overhead_s - self.per_seq_overhead_s * b.seqs() as f64
+    }
+}

@@ -1,0 +1,148 @@
+//! Profiles: the fitted (or prior) parameters of the step-cost model and memory terms, as YAML.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::memory::MemoryCalibration;
+use crate::spec::engine::EngineVersion;
+
+/// Where a profile's numbers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileKind {
+    /// Datasheet roofline with the engine version's prior efficiencies and overheads; nothing fitted.
+    Roofline,
+    /// Fitted to measured reports.
+    Fitted,
+}
+
+/// Parameters of the step-cost model (efficiencies are fractions of the datasheet peak).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostParams {
+    /// Fraction of memory bandwidth reached when streaming weights, in (0, 1].
+    pub weights_bandwidth_efficiency: f64,
+    /// Fraction of memory bandwidth reached by paged attention reading KV, in (0, 1].
+    pub attention_bandwidth_efficiency: f64,
+    /// Fraction of dense FP16/BF16 tensor FLOP/s reached, in (0, 1].
+    pub compute_efficiency: f64,
+    /// Fraction of the interconnect bandwidth reached by all-reduces, in (0, 1].
+    pub link_efficiency: f64,
+    /// Latency of one all-reduce, seconds.
+    pub allreduce_latency_s: f64,
+    /// Fixed CPU and launch overhead per engine step, seconds.
+    pub step_overhead_s: f64,
+    /// CPU overhead per scheduled sequence per step (sampling, output processing), seconds.
+    pub per_seq_overhead_s: f64,
+    /// Time from the client sending a request to the engine queueing it (HTTP, tokenisation,
+    /// input processing), seconds; it shows up in TTFT and E2E latency.
+    pub frontend_latency_s: f64,
+}
+
+impl CostParams {
+    /// Prior parameters for an engine version, used when nothing is fitted.
+    ///
+    /// Efficiencies: weights stream at ~85% of peak bandwidth, paged attention at ~55% (decode
+    /// kernels over 16-token blocks; seen on MHA head_dim 64), GEMMs at ~60% of dense peak. Overheads:
+    /// vLLM V0 schedules synchronously on the CPU (≈ 3 ms a step, ≈ 0.25 ms a sequence: vLLM's own
+    /// v0.6.0 post measured the API server and scheduler at 62% of step time); V1 overlaps more.
+    pub fn prior(version: EngineVersion) -> CostParams {
+        let (step, per_seq, frontend) = match version {
+            EngineVersion::Vllm010 => (2.0e-3, 30e-6, 8e-3),
+            EngineVersion::Vllm06 | EngineVersion::Vllm05 => (3.0e-3, 250e-6, 15e-3),
+            EngineVersion::NanoVllm => (1.5e-3, 20e-6, 5e-3),
+        };
+        CostParams {
+            weights_bandwidth_efficiency: 0.85,
+            attention_bandwidth_efficiency: 0.55,
+            compute_efficiency: 0.6,
+            link_efficiency: 0.7,
+            allreduce_latency_s: 15e-6,
+            step_overhead_s: step,
+            per_seq_overhead_s: per_seq,
+            frontend_latency_s: frontend,
+        }
+    }
+
+    /// Checks ranges; efficiencies above 1 would mean a GPU faster than its datasheet.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        for (field, v) in [
+            ("weights_bandwidth_efficiency", self.weights_bandwidth_efficiency),
+            ("attention_bandwidth_efficiency", self.attention_bandwidth_efficiency),
+            ("compute_efficiency", self.compute_efficiency),
+            ("link_efficiency", self.link_efficiency),
+        ] {
+            if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+                return Err(Error::invalid(
+                    origin,
+                    field,
+                    format!("{v} is outside (0, 1]: an efficiency above 1 would beat the datasheet"),
+                ));
+            }
+        }
+        for (field, v) in [
+            ("allreduce_latency_s", self.allreduce_latency_s),
+            ("step_overhead_s", self.step_overhead_s),
+            ("per_seq_overhead_s", self.per_seq_overhead_s),
+            ("frontend_latency_s", self.frontend_latency_s),
+        ] {
+            if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
+                return Err(Error::invalid(origin, field, format!("{v} s is outside [0, 10] s")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A named set of cost parameters and memory calibration for one GPU / model / engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Identifier, e.g. `rtx-4090.indextts2-gpt.vllm-0.10`.
+    pub id: String,
+    /// Roofline prior or fitted.
+    pub kind: ProfileKind,
+    /// Catalog id of the GPU it was fitted on (None for a generic prior).
+    #[serde(default)]
+    pub gpu: Option<String>,
+    /// Catalog id of the model it was fitted on.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Engine version.
+    pub engine: EngineVersion,
+    /// Step-cost parameters.
+    pub cost: CostParams,
+    /// Pinned memory terms.
+    #[serde(default)]
+    pub memory: MemoryCalibration,
+    /// What it was fitted to, how, and when.
+    pub source: String,
+}
+
+impl Profile {
+    /// The uncalibrated prior profile for an engine version.
+    pub fn roofline(version: EngineVersion) -> Profile {
+        Profile {
+            id: format!("roofline.{version}"),
+            kind: ProfileKind::Roofline,
+            gpu: None,
+            model: None,
+            engine: version,
+            cost: CostParams::prior(version),
+            memory: MemoryCalibration::default(),
+            source: "datasheet roofline with servecast's prior efficiencies and overheads (not fitted)".into(),
+        }
+    }
+
+    /// Parses a profile from YAML text; `origin` names the file in errors.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Profile> {
+        let p: Profile = serde_saphyr::from_str(text).map_err(|e| Error::from_yaml(origin, &e))?;
+        p.cost.validate(origin)?;
+        Ok(p)
+    }
+
+    /// Serialises to YAML.
+    pub fn to_yaml(&self) -> Result<String> {
+        serde_saphyr::to_string(self).map_err(|e| Error::Fit(format!("cannot write profile YAML: {e}")))
+    }
+}

@@ -1,0 +1,549 @@
+//! The event loop: clients send requests, the engine schedules steps, the cost model times them.
+//!
+//! Time is integer nanoseconds. Arrivals wait in a heap ordered by (time, insertion number), so
+//! equal times resolve the same way on every run. Between events the engine does not step token by
+//! token: when a step is pure decode and the batch cannot change before the next finish, arrival or
+//! block shortage, the following identical steps are applied in one go (`skip ahead`).
+
+pub mod kv_cache;
+pub mod request;
+mod scheduler;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use serde::Serialize;
+
+use crate::cost::{StepBatch, StepCostModel};
+use crate::spec::engine::EngineConfig;
+use crate::units::{cdiv, Nanos};
+use kv_cache::BlockPool;
+pub use request::RequestRecord;
+use request::{Request, NEVER};
+
+/// One request of a workload: its lengths and prefix group.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RequestSpec {
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Tokens to generate.
+    pub output_tokens: u32,
+    /// Requests of one group share their first `shared_prefix_tokens` prompt tokens.
+    pub prefix_group: Option<u32>,
+    /// Length of the shared prefix, tokens.
+    pub shared_prefix_tokens: u32,
+}
+
+/// Who sends the requests and when.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Clients {
+    /// Open loop: request i is sent at `send_ns[i]` whatever the server does.
+    Open {
+        /// Send times, one per request, nanoseconds.
+        send_ns: Vec<Nanos>,
+    },
+    /// Closed loop: `users` users each send `requests_per_user` requests back to back; user u's
+    /// j-th request is request `u × requests_per_user + j`.
+    Closed {
+        /// Concurrent users.
+        users: u32,
+        /// Requests each user sends.
+        requests_per_user: u32,
+        /// Pause between a response and the next request, nanoseconds.
+        think_ns: Nanos,
+    },
+}
+
+/// Counters that let tests check the engine's invariants.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EngineStats {
+    /// Engine steps executed (including skipped-ahead ones).
+    pub steps: u64,
+    /// Steps applied in bulk by skip-ahead.
+    pub skipped_steps: u64,
+    /// Preemptions (recomputations).
+    pub preemptions: u64,
+    /// Most KV blocks held at once.
+    pub peak_blocks_used: u64,
+    /// Usable KV blocks.
+    pub capacity_blocks: u64,
+    /// Most sequences in one step.
+    pub max_step_seqs: u64,
+    /// Most tokens in one step.
+    pub max_step_tokens: u64,
+    /// False if simulated time ever moved backwards (never expected).
+    pub time_monotonic: bool,
+    /// When the last request finished, nanoseconds.
+    pub end_ns: Nanos,
+    /// Time the engine was busy, nanoseconds.
+    pub busy_ns: Nanos,
+}
+
+/// What one simulation produces.
+#[derive(Debug, Clone)]
+pub struct SimOutput {
+    /// One record per request, in workload order.
+    pub records: Vec<RequestRecord>,
+    /// Pooled inter-token latencies: (nanoseconds, how many tokens had it).
+    pub itl_ns: Vec<(f64, u64)>,
+    /// Engine counters.
+    pub stats: EngineStats,
+}
+
+/// An engine instance ready to run: configuration, step costs and KV capacity.
+#[derive(Debug, Clone)]
+pub struct EngineModel<'a> {
+    /// Resolved engine flags.
+    pub cfg: &'a EngineConfig,
+    /// Step-cost model.
+    pub cost: &'a StepCostModel,
+    /// KV blocks requests may use.
+    pub usable_blocks: u64,
+    /// Client-to-engine latency, nanoseconds.
+    pub frontend_latency_ns: Nanos,
+    /// Apply runs of identical decode steps in bulk (true); false steps one by one (for tests).
+    pub skip_ahead: bool,
+}
+
+/// Mutable state of one engine during a run.
+pub(crate) struct EngineState<'a> {
+    pub m: &'a EngineModel<'a>,
+    pub reqs: Vec<Request>,
+    pub running: Vec<u32>,
+    pub waiting: VecDeque<u32>,
+    pub pool: BlockPool,
+    pub now: Nanos,
+    /// (request, tokens) scheduled in the current step.
+    pub sched: Vec<(u32, u32)>,
+    pub batch: StepBatch,
+    pub preempted_this_step: bool,
+    pub warm_prefix_groups: Vec<bool>,
+    pub skipped_buf: Vec<u32>,
+    pub stats: EngineStats,
+    pub itl: Vec<(f64, u64)>,
+    pub finished: Vec<u32>,
+}
+
+impl<'a> EngineState<'a> {
+    fn new(m: &'a EngineModel<'a>, specs: &[RequestSpec]) -> EngineState<'a> {
+        let max_model_len = m.cfg.max_model_len;
+        let reqs = specs
+            .iter()
+            .map(|s| Request {
+                prompt: s.input_tokens,
+                target_output: s.output_tokens,
+                computed: 0,
+                output: 0,
+                blocks: 0,
+                cached_prefix: if s.prefix_group.is_some() { s.shared_prefix_tokens } else { 0 },
+                prefix_group: s.prefix_group.unwrap_or(u32::MAX),
+                user: 0,
+                send_ns: NEVER,
+                arrival_ns: NEVER,
+                first_scheduled_ns: NEVER,
+                first_token_ns: NEVER,
+                last_token_ns: NEVER,
+                finish_ns: NEVER,
+                preemptions: 0,
+                // The OpenAI server rejects prompt + max_tokens > max_model_len.
+                failed: s.input_tokens == 0
+                    || s.output_tokens == 0
+                    || s.input_tokens as u64 + s.output_tokens as u64 > max_model_len as u64,
+            })
+            .collect();
+        let groups = specs.iter().filter_map(|s| s.prefix_group).max().map_or(0, |g| g as usize + 1);
+        EngineState {
+            m,
+            reqs,
+            running: Vec::with_capacity(m.cfg.max_num_seqs as usize + 1),
+            waiting: VecDeque::new(),
+            pool: BlockPool::new(m.usable_blocks),
+            now: 0,
+            sched: Vec::with_capacity(m.cfg.max_num_seqs as usize + 1),
+            batch: StepBatch::default(),
+            preempted_this_step: false,
+            warm_prefix_groups: vec![false; groups],
+            skipped_buf: Vec::new(),
+            stats: EngineStats {
+                capacity_blocks: m.usable_blocks,
+                time_monotonic: true,
+                ..EngineStats::default()
+            },
+            itl: Vec::new(),
+            finished: Vec::new(),
+        }
+    }
+
+    /// Frees a request's blocks and sends it back to the front of the queue for recomputation.
+    pub(crate) fn preempt(&mut self, idx: u32) {
+        let r = &mut self.reqs[idx as usize];
+        self.pool.release(r.blocks as u64);
+        r.blocks = 0;
+        r.computed = 0;
+        r.preemptions += 1;
+        self.stats.preemptions += 1;
+        self.preempted_this_step = true;
+        self.waiting.push_front(idx);
+    }
+
+    /// Tokens of `idx`'s prompt served from the prefix cache if it were admitted now.
+    pub(crate) fn prefix_hit_tokens(&self, idx: u32) -> u32 {
+        if !self.m.cfg.enable_prefix_caching {
+            return 0;
+        }
+        let r = &self.reqs[idx as usize];
+        if r.prefix_group == u32::MAX || !self.warm_prefix_groups[r.prefix_group as usize] {
+            return 0;
+        }
+        let bs = self.m.cfg.block_size;
+        // Full blocks only, and at least one token left to compute (vLLM recomputes the last one).
+        let shared = r.cached_prefix.min(r.num_tokens().saturating_sub(1));
+        shared / bs * bs
+    }
+
+    /// Adds one scheduled chunk to the step's batch summary.
+    pub(crate) fn account(&mut self, idx: u32, n: u32) {
+        let r = &self.reqs[idx as usize];
+        let context = (r.computed + n) as u64;
+        if r.is_decoding() && n == 1 {
+            self.batch.decode_seqs += 1;
+        } else {
+            self.batch.prefill_seqs += 1;
+            self.batch.prefill_tokens += n as u64;
+            self.batch.prefill_attention_pairs += n as f64 * (r.computed as f64 + n as f64 / 2.0);
+        }
+        self.batch.context_tokens += context;
+        self.sched.push((idx, n));
+    }
+
+    /// Blocks `idx` needs beyond what it holds to have `tokens` tokens of KV.
+    #[inline]
+    pub(crate) fn blocks_needed(&self, idx: u32, tokens: u32) -> u64 {
+        let have = self.reqs[idx as usize].blocks as u64;
+        cdiv(tokens as u64, self.m.cfg.block_size as u64).saturating_sub(have)
+    }
+
+    /// Allocates blocks so `idx` holds enough for `tokens` tokens; false if the pool is short.
+    #[inline]
+    pub(crate) fn try_grow(&mut self, idx: u32, tokens: u32) -> bool {
+        let need = self.blocks_needed(idx, tokens);
+        if need == 0 {
+            return true;
+        }
+        if self.pool.try_allocate(need) {
+            self.reqs[idx as usize].blocks += need as u32;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Runs the scheduled step: advances time, produces tokens, finishes requests.
+    fn execute_step(&mut self) {
+        let d = self.m.cost.step_nanos(&self.batch);
+        let start = self.now;
+        self.now += d;
+        if self.now < start {
+            self.stats.time_monotonic = false;
+        }
+        self.stats.steps += 1;
+        self.stats.busy_ns += d;
+        self.stats.max_step_seqs = self.stats.max_step_seqs.max(self.batch.seqs());
+        self.stats.max_step_tokens = self.stats.max_step_tokens.max(self.batch.tokens());
+        let now = self.now;
+        let mut single_itl = 0u64;
+        for k in 0..self.sched.len() {
+            let (idx, n) = self.sched[k];
+            let r = &mut self.reqs[idx as usize];
+            if r.first_scheduled_ns == NEVER {
+                r.first_scheduled_ns = start;
+            }
+            r.computed += n;
+            if r.prefix_group != u32::MAX && r.computed >= r.cached_prefix {
+                self.warm_prefix_groups[r.prefix_group as usize] = true;
+            }
+            if r.computed >= r.num_tokens() {
+                r.output += 1;
+                if r.output == 1 {
+                    r.first_token_ns = now;
+                } else {
+                    let gap = now - r.last_token_ns;
+                    if gap == d {
+                        single_itl += 1;
+                    } else {
+                        self.itl.push((gap as f64, 1));
+                    }
+                }
+                r.last_token_ns = now;
+                if r.output >= r.target_output {
+                    r.finish_ns = now;
+                    self.finished.push(idx);
+                }
+            }
+        }
+        if single_itl > 0 {
+            self.itl.push((d as f64, single_itl));
+        }
+        if !self.finished.is_empty() {
+            for k in 0..self.finished.len() {
+                let idx = self.finished[k];
+                let blocks = std::mem::take(&mut self.reqs[idx as usize].blocks);
+                self.pool.release(blocks as u64);
+            }
+            let reqs = &self.reqs;
+            self.running.retain(|&i| reqs[i as usize].finish_ns == NEVER);
+        }
+        self.stats.peak_blocks_used = self.pool.peak_used();
+    }
+
+    /// After a pure-decode step, applies the identical steps that follow in bulk.
+    ///
+    /// `next_arrival` is when the next request reaches the queue (NEVER if none pending).
+    fn skip_ahead(&mut self, next_arrival: Nanos) {
+        let cfg = self.m.cfg;
+        let b = self.running.len() as u64;
+        if b == 0
+            || self.preempted_this_step
+            || self.sched.len() as u64 != b
+            || b > cfg.max_num_batched_tokens as u64
+            || !self.running.iter().all(|&i| self.reqs[i as usize].is_decoding())
+        {
+            return;
+        }
+        let admission_possible = !self.waiting.is_empty() && self.running.len() < cfg.max_num_seqs as usize;
+        if admission_possible {
+            return;
+        }
+        let arrival_matters = self.running.len() < cfg.max_num_seqs as usize;
+        // Steps until the first finish; the finishing step itself runs through the general path.
+        let k_finish = self
+            .running
+            .iter()
+            .map(|&i| {
+                let r = &self.reqs[i as usize];
+                (r.target_output - r.output) as u64
+            })
+            .min()
+            .unwrap_or(0);
+        if k_finish <= 1 {
+            return;
+        }
+        let mut k_max = k_finish - 1;
+        // Steps until the pool runs short of blocks (then the general path preempts).
+        let free = self.pool.free();
+        let bs = cfg.block_size as u64;
+        let need = |k: u64| -> u64 {
+            self.running
+                .iter()
+                .map(|&i| {
+                    let r = &self.reqs[i as usize];
+                    cdiv(r.computed as u64 + k, bs).saturating_sub(r.blocks as u64)
+                })
+                .sum()
+        };
+        if need(k_max) > free {
+            let (mut lo, mut hi) = (0u64, k_max);
+            while lo < hi {
+                let mid = lo + (hi - lo).div_ceil(2);
+                if need(mid) <= free {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            k_max = lo;
+        }
+        if k_max == 0 {
+            return;
+        }
+        // Apply up to k_max steps, stopping at the step during which the next request arrives.
+        let base_context: u64 = self.running.iter().map(|&i| self.reqs[i as usize].computed as u64 + 1).sum();
+        let mut batch = StepBatch {
+            decode_seqs: b,
+            context_tokens: base_context,
+            ..StepBatch::default()
+        };
+        let mut k = 0u64;
+        while k < k_max {
+            let d = self.m.cost.step_nanos(&batch);
+            self.now += d;
+            self.stats.busy_ns += d;
+            self.itl.push((d as f64, b));
+            k += 1;
+            batch.context_tokens += b;
+            if arrival_matters && self.now >= next_arrival {
+                break;
+            }
+        }
+        self.stats.steps += k;
+        self.stats.skipped_steps += k;
+        let now = self.now;
+        for idx in 0..self.running.len() {
+            let i = self.running[idx] as usize;
+            let r = &mut self.reqs[i];
+            r.computed += k as u32;
+            r.output += k as u32;
+            r.last_token_ns = now;
+            // Each step allocated the block for the token it computed.
+            let target = cdiv(r.computed as u64, bs) as u32;
+            if target > r.blocks {
+                let extra = (target - r.blocks) as u64;
+                let ok = self.pool.try_allocate(extra);
+                debug_assert!(ok, "skip-ahead allocated beyond the free blocks it checked");
+                r.blocks = target;
+            }
+        }
+        self.stats.peak_blocks_used = self.pool.peak_used();
+    }
+}
+
+/// Simulates one engine serving `requests` sent by `clients`; returns per-request records.
+pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Clients) -> SimOutput {
+    let mut st = EngineState::new(model, requests);
+    let frontend = model.frontend_latency_ns;
+    // Arrival heap: (engine arrival time, insertion number, request).
+    let mut heap: BinaryHeap<Reverse<(Nanos, u64, u32)>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut next_of_user: Vec<u32> = Vec::new();
+    let (rpu, think) = match clients {
+        Clients::Open { send_ns } => {
+            for (i, &t) in send_ns.iter().enumerate().take(requests.len()) {
+                st.reqs[i].send_ns = t;
+                heap.push(Reverse((t + frontend, seq, i as u32)));
+                seq += 1;
+            }
+            (0, 0)
+        }
+        Clients::Closed {
+            users,
+            requests_per_user,
+            think_ns,
+        } => {
+            let rpu = *requests_per_user;
+            for u in 0..*users {
+                let i = u as u64 * rpu as u64;
+                if rpu > 0 && (i as usize) < requests.len() {
+                    let r = &mut st.reqs[i as usize];
+                    r.send_ns = 0;
+                    r.user = u;
+                    heap.push(Reverse((frontend, seq, i as u32)));
+                    seq += 1;
+                }
+                next_of_user.push(1);
+            }
+            (rpu, *think_ns)
+        }
+    };
+    let mut pending_finishes: Vec<u32> = Vec::new();
+    loop {
+        // Failed (rejected) requests finish at once, and closed-loop users move on.
+        // Admit everything that has arrived by now.
+        while let Some(&Reverse((t, _, idx))) = heap.peek() {
+            if t > st.now {
+                break;
+            }
+            heap.pop();
+            let r = &mut st.reqs[idx as usize];
+            r.arrival_ns = t;
+            if r.failed {
+                r.finish_ns = t;
+                r.first_token_ns = t;
+                r.first_scheduled_ns = t;
+                pending_finishes.push(idx);
+            } else {
+                st.waiting.push_back(idx);
+            }
+        }
+        if !pending_finishes.is_empty() || !st.finished.is_empty() {
+            pending_finishes.append(&mut st.finished);
+            for &idx in &pending_finishes {
+                if let Clients::Closed { .. } = clients {
+                    let user = st.reqs[idx as usize].user;
+                    let done_at = st.reqs[idx as usize].finish_ns;
+                    let j = next_of_user[user as usize];
+                    if j < rpu {
+                        let next = user as u64 * rpu as u64 + j as u64;
+                        if (next as usize) < st.reqs.len() {
+                            let send = done_at + think;
+                            let r = &mut st.reqs[next as usize];
+                            r.send_ns = send;
+                            r.user = user;
+                            heap.push(Reverse((send + frontend, seq, next as u32)));
+                            seq += 1;
+                        }
+                        next_of_user[user as usize] = j + 1;
+                    }
+                }
+            }
+            pending_finishes.clear();
+            continue;
+        }
+        if st.running.is_empty() && st.waiting.is_empty() {
+            match heap.peek() {
+                Some(&Reverse((t, _, _))) => {
+                    st.now = st.now.max(t);
+                    continue;
+                }
+                None => break,
+            }
+        }
+        st.sched.clear();
+        st.batch = StepBatch::default();
+        st.preempted_this_step = false;
+        scheduler::schedule(&mut st);
+        if st.sched.is_empty() {
+            // Nothing fits: the queue head can never be served (larger than the whole cache).
+            if st.running.is_empty() {
+                if let Some(idx) = st.waiting.pop_front() {
+                    let now = st.now;
+                    let r = &mut st.reqs[idx as usize];
+                    r.failed = true;
+                    r.finish_ns = now;
+                    r.first_token_ns = now;
+                    r.first_scheduled_ns = now;
+                    pending_finishes.push(idx);
+                    continue;
+                }
+            }
+            // Wait for the next arrival (cannot happen with running requests: they always fit).
+            match heap.peek() {
+                Some(&Reverse((t, _, _))) => {
+                    st.now = st.now.max(t);
+                    continue;
+                }
+                None => break,
+            }
+        }
+        st.execute_step();
+        if st.finished.is_empty() && model.skip_ahead {
+            let next_arrival = heap.peek().map_or(NEVER, |&Reverse((t, _, _))| t);
+            st.skip_ahead(next_arrival);
+        }
+    }
+    let end = st.reqs.iter().map(|r| r.finish_ns).filter(|&t| t != NEVER).max().unwrap_or(0);
+    st.stats.end_ns = end;
+    let records = st
+        .reqs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RequestRecord {
+            id: i as u32,
+            user: r.user,
+            replica: 0,
+            input_tokens: r.prompt,
+            output_tokens: r.output,
+            send_ns: r.send_ns,
+            arrival_ns: r.arrival_ns,
+            first_scheduled_ns: r.first_scheduled_ns,
+            first_token_ns: r.first_token_ns,
+            finish_ns: r.finish_ns,
+            preemptions: r.preemptions,
+            failed: r.failed,
+        })
+        .collect();
+    SimOutput {
+        records,
+        itl_ns: st.itl,
+        stats: st.stats,
+    }
+}

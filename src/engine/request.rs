@@ -1,0 +1,111 @@
+//! One request inside the engine, and what the metrics keep of it when it ends.
+
+use serde::Serialize;
+
+use crate::units::Nanos;
+
+/// A time not reached yet.
+pub const NEVER: Nanos = Nanos::MAX;
+
+/// A request as the engine tracks it.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    /// Prompt tokens.
+    pub prompt: u32,
+    /// Tokens to generate (benchmarks set ignore_eos, so this is exact).
+    pub target_output: u32,
+    /// Tokens whose KV has been computed.
+    pub computed: u32,
+    /// Tokens generated so far.
+    pub output: u32,
+    /// KV blocks held.
+    pub blocks: u32,
+    /// Prompt tokens served from the prefix cache at admission.
+    pub cached_prefix: u32,
+    /// Prefix-sharing group (`u32::MAX` for none).
+    pub prefix_group: u32,
+    /// Closed-loop user (or 0 for open-loop arrivals).
+    pub user: u32,
+    /// When the client sent it.
+    pub send_ns: Nanos,
+    /// When it entered the engine's waiting queue.
+    pub arrival_ns: Nanos,
+    /// When it was first scheduled.
+    pub first_scheduled_ns: Nanos,
+    /// When its first output token was produced.
+    pub first_token_ns: Nanos,
+    /// When its latest output token was produced.
+    pub last_token_ns: Nanos,
+    /// When it finished.
+    pub finish_ns: Nanos,
+    /// Times it was preempted (recomputed).
+    pub preemptions: u32,
+    /// Rejected before reaching the engine (too long for max_model_len).
+    pub failed: bool,
+}
+
+impl Request {
+    /// Prompt plus generated tokens.
+    #[inline]
+    pub fn num_tokens(&self) -> u32 {
+        self.prompt + self.output
+    }
+
+    /// Whether all tokens but the newest have KV computed (it is decoding, or about to).
+    #[inline]
+    pub fn is_decoding(&self) -> bool {
+        self.output > 0 && self.computed + 1 == self.num_tokens()
+    }
+}
+
+/// What the metrics keep of a finished request, in simulated nanoseconds from the level's start.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RequestRecord {
+    /// Index of the request in its workload.
+    pub id: u32,
+    /// Closed-loop user that sent it (0 for open-loop arrivals).
+    pub user: u32,
+    /// Replica that served it.
+    pub replica: u32,
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Generated tokens.
+    pub output_tokens: u32,
+    /// When the client sent it.
+    pub send_ns: Nanos,
+    /// When it entered the engine queue.
+    pub arrival_ns: Nanos,
+    /// When the engine first scheduled it.
+    pub first_scheduled_ns: Nanos,
+    /// When the client received the first token.
+    pub first_token_ns: Nanos,
+    /// When the client received the last token.
+    pub finish_ns: Nanos,
+    /// Preemptions (recomputations) it suffered.
+    pub preemptions: u32,
+    /// True when it was rejected (prompt + output longer than max_model_len).
+    pub failed: bool,
+}
+
+impl RequestRecord {
+    /// Time to first token as the client sees it.
+    pub fn ttft_ns(&self) -> Nanos {
+        self.first_token_ns.saturating_sub(self.send_ns)
+    }
+
+    /// End-to-end latency as the client sees it.
+    pub fn e2e_ns(&self) -> Nanos {
+        self.finish_ns.saturating_sub(self.send_ns)
+    }
+
+    /// Time per output token after the first (vLLM bench's TPOT), or None for one-token outputs.
+    pub fn tpot_ns(&self) -> Option<f64> {
+        (self.output_tokens > 1)
+            .then(|| (self.finish_ns - self.first_token_ns) as f64 / (self.output_tokens - 1) as f64)
+    }
+
+    /// Time waiting in the engine queue before first being scheduled.
+    pub fn queue_ns(&self) -> Nanos {
+        self.first_scheduled_ns.saturating_sub(self.arrival_ns)
+    }
+}

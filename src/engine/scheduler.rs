@@ -1,0 +1,207 @@
+//! Scheduling policies per engine version: which requests run in the next step and with how many
+//! tokens. Each fills `EngineState::sched` and the step's batch summary; none allocates memory.
+//!
+//! - vLLM V1 (0.10, `vllm/v1/core/sched/scheduler.py`): running requests first, in order, each with
+//!   min(remaining, budget) tokens; on a block shortage the newest running request is preempted
+//!   (recompute) and goes to the front of the queue; new requests are admitted FCFS only if nothing
+//!   was preempted in this step and fewer than max_num_seqs run; without chunked prefill a prompt
+//!   larger than the remaining budget is skipped.
+//! - vLLM V0 (0.5/0.6, `vllm/core/scheduler.py::_schedule_default`): waiting prompts first, FCFS with
+//!   head-of-line blocking, whole prompts only, 1% free-block watermark; a step with any prefill is
+//!   prefill-only; otherwise every running request decodes, preempting from the tail on shortage.
+//!   With chunked prefill V0 mixes like V1.
+//! - nano-vllm (`nanovllm/engine/scheduler.py`): prefill-first; a prefill step admits up to
+//!   max_num_seqs new sequences within the token budget (only the first may be chunked, when
+//!   chunking is on) and allocates all their prompt blocks; a decode step runs up to max_num_seqs
+//!   running sequences from the front, preempting from the tail.
+
+use super::EngineState;
+use crate::spec::engine::EngineVersion;
+
+/// Fills the next step's schedule for the engine's version.
+pub(super) fn schedule(st: &mut EngineState<'_>) {
+    match st.m.cfg.version {
+        EngineVersion::Vllm010 => schedule_mixed(st),
+        EngineVersion::Vllm05 | EngineVersion::Vllm06 => {
+            if st.m.cfg.enable_chunked_prefill {
+                schedule_mixed(st)
+            } else {
+                schedule_v0_default(st)
+            }
+        }
+        EngineVersion::NanoVllm => schedule_nano(st),
+    }
+}
+
+/// vLLM V1 (and V0 with chunked prefill): running first within the token budget, then admissions.
+fn schedule_mixed(st: &mut EngineState<'_>) {
+    let cfg = st.m.cfg;
+    let mut budget = cfg.max_num_batched_tokens;
+    let mut i = 0;
+    while i < st.running.len() && budget > 0 {
+        let idx = st.running[i];
+        let r = &st.reqs[idx as usize];
+        let remaining = r.num_tokens() - r.computed;
+        let n = remaining.min(budget);
+        let target = r.computed + n;
+        let mut self_preempted = false;
+        while !st.try_grow(idx, target) {
+            // Preempt the newest running request (it has not been scheduled in this step).
+            let Some(victim) = st.running.pop() else { break };
+            st.preempt(victim);
+            if victim == idx {
+                self_preempted = true;
+                break;
+            }
+        }
+        if self_preempted {
+            break;
+        }
+        st.account(idx, n);
+        budget -= n;
+        i += 1;
+    }
+    if st.preempted_this_step {
+        return;
+    }
+    while budget > 0 && st.running.len() < cfg.max_num_seqs as usize {
+        let Some(&idx) = st.waiting.front() else { break };
+        let hit = st.prefix_hit_tokens(idx);
+        let r = &st.reqs[idx as usize];
+        let remaining = r.num_tokens() - hit;
+        if !cfg.enable_chunked_prefill && remaining > budget {
+            // V1 skips it and looks at the next one; it keeps its place in the queue.
+            st.waiting.pop_front();
+            st.skipped_buf.push(idx);
+            continue;
+        }
+        let n = remaining.min(budget);
+        st.reqs[idx as usize].computed = hit;
+        if !st.try_grow(idx, hit + n) {
+            st.reqs[idx as usize].computed = 0;
+            break;
+        }
+        st.waiting.pop_front();
+        st.running.push(idx);
+        st.account(idx, n);
+        budget -= n;
+    }
+    while let Some(idx) = st.skipped_buf.pop() {
+        st.waiting.push_front(idx);
+    }
+}
+
+/// vLLM V0 without chunked prefill: prefill-only steps whenever a prompt can be admitted.
+fn schedule_v0_default(st: &mut EngineState<'_>) {
+    let cfg = st.m.cfg;
+    let watermark = st.pool.capacity() / 100;
+    let prompt_limit = cfg.max_model_len.min(cfg.max_num_batched_tokens);
+    let mut batched = 0u32;
+    let mut seqs = st.running.len();
+    while let Some(&idx) = st.waiting.front() {
+        let hit = st.prefix_hit_tokens(idx);
+        let r = &st.reqs[idx as usize];
+        let tokens = r.num_tokens();
+        if tokens > prompt_limit || (tokens as u64).div_ceil(cfg.block_size as u64) + watermark > st.pool.capacity() {
+            // FINISHED_IGNORED: the prompt can never be scheduled.
+            st.waiting.pop_front();
+            let r = &mut st.reqs[idx as usize];
+            r.failed = true;
+            r.finish_ns = st.now;
+            r.first_token_ns = st.now;
+            r.first_scheduled_ns = st.now;
+            st.finished.push(idx);
+            continue;
+        }
+        let n = tokens - hit;
+        if batched + n > cfg.max_num_batched_tokens || seqs + 1 > cfg.max_num_seqs as usize {
+            break;
+        }
+        let need = st.blocks_needed(idx, tokens);
+        if st.pool.free() < need + watermark {
+            break;
+        }
+        st.reqs[idx as usize].computed = hit;
+        if !st.try_grow(idx, tokens) {
+            st.reqs[idx as usize].computed = 0;
+            break;
+        }
+        st.waiting.pop_front();
+        st.running.push(idx);
+        st.account(idx, n);
+        batched += n;
+        seqs += 1;
+    }
+    if !st.sched.is_empty() {
+        return;
+    }
+    decode_running(st, st.running.len());
+}
+
+/// Decodes up to `limit` running sequences from the front, preempting from the tail on shortage.
+fn decode_running(st: &mut EngineState<'_>, limit: usize) {
+    let mut i = 0;
+    while i < st.running.len() && i < limit {
+        let idx = st.running[i];
+        let r = &st.reqs[idx as usize];
+        let remaining = r.num_tokens() - r.computed;
+        let target = r.computed + remaining;
+        let mut self_preempted = false;
+        while !st.try_grow(idx, target) {
+            let Some(victim) = st.running.pop() else { break };
+            st.preempt(victim);
+            if victim == idx {
+                self_preempted = true;
+                break;
+            }
+        }
+        if self_preempted {
+            break;
+        }
+        st.account(idx, remaining);
+        i += 1;
+    }
+}
+
+/// nano-vllm: prefill-first, whole-prompt block allocation, decode otherwise.
+fn schedule_nano(st: &mut EngineState<'_>) {
+    let cfg = st.m.cfg;
+    let mut batched = 0u32;
+    let mut seqs = 0u32;
+    while seqs < cfg.max_num_seqs {
+        let Some(&idx) = st.waiting.front() else { break };
+        let hit = st.prefix_hit_tokens(idx);
+        let r = &st.reqs[idx as usize];
+        let tokens = r.num_tokens();
+        let start = r.computed.max(hit);
+        let remaining = tokens - start;
+        let mut n = remaining;
+        if batched + remaining > cfg.max_num_batched_tokens {
+            if seqs == 0 && cfg.enable_chunked_prefill {
+                n = cfg.max_num_batched_tokens - batched;
+            } else {
+                break;
+            }
+        }
+        let before = st.reqs[idx as usize].computed;
+        st.reqs[idx as usize].computed = start;
+        if !st.try_grow(idx, tokens) {
+            st.reqs[idx as usize].computed = before;
+            break;
+        }
+        st.waiting.pop_front();
+        if n < remaining {
+            // A chunked first sequence stays at the queue head until its prompt is done.
+            st.waiting.push_front(idx);
+        } else {
+            st.running.push(idx);
+        }
+        st.account(idx, n);
+        batched += n;
+        seqs += 1;
+    }
+    if !st.sched.is_empty() {
+        return;
+    }
+    decode_running(st, cfg.max_num_seqs as usize);
+}

@@ -1,0 +1,338 @@
+//! Calibration: fit a profile's CPU-side overheads to a measured report, keep the physics fixed.
+//!
+//! Only what the data can identify is fitted: the fixed step overhead, the per-sequence overhead and
+//! the front-end latency. Bandwidth and compute efficiencies stay at their roofline priors, because
+//! in a closed-loop sweep batch size and total context grow together, so a per-sequence cost and a
+//! per-context-token (attention bandwidth) cost cannot be told apart; the fit says so in a warning.
+//!
+//! Method: a linear least-squares start (nalgebra) from per-level TPOT residuals over the roofline,
+//! then Nelder–Mead on the simulated levels (log errors of throughput, mean E2E latency and mean
+//! TTFT), with common random numbers (one seed for every evaluation) so the objective is smooth.
+//! The memory model's non-torch term is pinned from a logged "Maximum concurrency" line if present.
+
+pub mod nelder_mead;
+
+use std::time::Instant;
+
+use nalgebra::{DMatrix, DVector};
+use serde::Serialize;
+
+use crate::cost::{CostParams, Profile, ProfileKind, StepBatch};
+use crate::error::{Error, Result};
+use crate::measured::MeasuredReport;
+use crate::memory::{calibrate_from_max_concurrency, estimate_activation_peak_bytes, MemoryCalibration};
+use crate::metrics::level::LevelResult;
+use crate::report::compare::{compare_level, LevelComparison};
+use crate::scenario::Scenario;
+
+/// What to fit and how hard to try.
+#[derive(Debug, Clone)]
+pub struct FitOptions {
+    /// Level indices left out of the fit (for cross-validation).
+    pub exclude_levels: Vec<usize>,
+    /// Most simulations of the whole level set.
+    pub max_evaluations: usize,
+    /// Weight of the mean-TTFT term relative to throughput and latency.
+    pub ttft_weight: f64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            exclude_levels: Vec::new(),
+            max_evaluations: 160,
+            ttft_weight: 0.3,
+        }
+    }
+}
+
+/// A fitted parameter with its standard error.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamEstimate {
+    /// Parameter name (as in the profile).
+    pub name: String,
+    /// Fitted value (seconds for overheads).
+    pub value: f64,
+    /// Standard error from the Jacobian at the optimum (NaN when singular).
+    pub std_err: f64,
+    /// How it was determined: `fitted`, or `prior (physics)` for held values.
+    pub origin: String,
+}
+
+/// One level's figures after the fit.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelFit {
+    /// Whether the level was used in the fit (false: held out).
+    pub in_fit: bool,
+    /// Measured vs predicted figures.
+    pub comparison: LevelComparison,
+}
+
+/// The outcome of a fit.
+#[derive(Debug, Clone, Serialize)]
+pub struct FitResult {
+    /// The fitted profile.
+    pub profile: Profile,
+    /// Simulations of the level set the fit ran.
+    pub evaluations: usize,
+    /// Wall time of the fit, seconds.
+    pub elapsed_s: f64,
+    /// Final objective (weighted sum of squared log errors).
+    pub objective: f64,
+    /// Parameters, fitted and held.
+    pub params: Vec<ParamEstimate>,
+    /// Identifiability and sanity warnings.
+    pub warnings: Vec<String>,
+    /// Every level, measured vs predicted with the fitted profile.
+    pub levels: Vec<LevelFit>,
+}
+
+fn apply(base: &CostParams, x: &[f64]) -> CostParams {
+    CostParams {
+        step_overhead_s: x[0].max(0.0) * 1e-3,
+        per_seq_overhead_s: x[1].max(0.0) * 1e-4,
+        frontend_latency_s: x[2].max(0.0) * 1e-3,
+        ..*base
+    }
+}
+
+fn log_err(pred: f64, meas: Option<f64>) -> Option<f64> {
+    let m = meas?;
+    (m > 0.0 && pred > 0.0).then(|| (pred / m).ln())
+}
+
+/// The residual vector (weighted log errors) of a set of simulated levels against the report.
+fn residuals(report: &MeasuredReport, results: &[(usize, LevelResult)], ttft_weight: f64) -> Vec<f64> {
+    let mut r = Vec::new();
+    let w_ttft = ttft_weight.sqrt();
+    for (i, res) in results {
+        let m = &report.levels[*i];
+        let thr = m
+            .output_throughput_tok_s
+            .or_else(|| m.total_time_s.zip(m.output_tokens.and_then(|o| o.mean)).map(|(t, o)| o * m.requests as f64 / t));
+        if let Some(e) = log_err(res.output_throughput_tok_s, thr) {
+            r.push(e);
+        }
+        if let Some(e) = log_err(res.e2e_latency_ms.mean, m.e2e_latency_ms.and_then(|s| s.mean)) {
+            r.push(e);
+        }
+        if let Some(e) = log_err(res.ttft_ms.mean, m.ttft_ms.and_then(|s| s.mean.or(s.p50))) {
+            r.push(w_ttft * e);
+        }
+    }
+    r
+}
+
+/// Fits a profile to `report`, starting from `scenario` (built from the report with any profile).
+pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOptions) -> Result<FitResult> {
+    let started = Instant::now();
+    let version = scenario.engine.version;
+    let prior = CostParams::prior(version);
+    let fit_levels: Vec<usize> = (0..report.levels.len()).filter(|i| !opts.exclude_levels.contains(i)).collect();
+    if fit_levels.is_empty() {
+        return Err(Error::Fit(format!("{}: no level left to fit", report.id)));
+    }
+    if report.levels.len() != scenario.workload.levels().len() {
+        return Err(Error::Fit(format!(
+            "{}: the report has {} levels but its workload defines {}",
+            report.id,
+            report.levels.len(),
+            scenario.workload.levels().len()
+        )));
+    }
+    let mut warnings = Vec::new();
+
+    // Memory: pin the non-torch term from the logged concurrency when there is one.
+    let mut memory_cal = MemoryCalibration::default();
+    if let (Some(x), Some(len)) = (report.logged.max_concurrency_x, report.logged.tokens_per_request) {
+        if len != scenario.engine.max_model_len {
+            warnings.push(format!(
+                "logged concurrency is for {len} tokens per request but max_model_len is {}",
+                scenario.engine.max_model_len
+            ));
+        }
+        let activation = estimate_activation_peak_bytes(&scenario.model, &scenario.engine);
+        let mut cal = calibrate_from_max_concurrency(&scenario.model, &scenario.gpu, &scenario.engine, x, activation)?;
+        cal.activation_peak_bytes = None; // re-estimated per configuration
+        memory_cal = cal;
+    }
+    let mut base = scenario.clone();
+    base.profile = Profile {
+        id: format!("{}.{}.{}", scenario.gpu.id, scenario.model.id, version),
+        kind: ProfileKind::Fitted,
+        gpu: Some(scenario.gpu.id.clone()),
+        model: Some(scenario.model.id.clone()),
+        engine: version,
+        cost: prior,
+        memory: memory_cal,
+        source: String::new(),
+    };
+    let memory = base.memory()?;
+
+    // Linear start: TPOT − roofline(batch, context) = step overhead + per-seq overhead × batch.
+    let roofline_cost = {
+        let mut p = prior;
+        p.step_overhead_s = 0.0;
+        p.per_seq_overhead_s = 0.0;
+        crate::cost::StepCostModel::new(&base.gpu, &base.model, base.engine.tensor_parallel_size, &p)
+    };
+    let mut rows: Vec<(f64, f64)> = Vec::new();
+    let mut ttft_floor: Option<f64> = None;
+    for &i in &fit_levels {
+        let m = &report.levels[i];
+        let (Some(e2e), Some(out)) = (m.e2e_latency_ms.and_then(|s| s.mean), m.output_tokens.and_then(|s| s.mean)) else {
+            continue;
+        };
+        let ttft = m.ttft_ms.and_then(|s| s.mean.or(s.p50)).unwrap_or(0.0);
+        if out <= 1.0 {
+            continue;
+        }
+        let tpot_s = (e2e - ttft) / (out - 1.0) * 1e-3;
+        let batch = match m.concurrency {
+            Some(c) => c.min(base.engine.max_num_seqs) as f64,
+            None => 1.0,
+        };
+        let input = base.workload.input_len.mean();
+        let ctx = input + out / 2.0;
+        let b = StepBatch {
+            decode_seqs: batch as u64,
+            context_tokens: (batch * ctx) as u64,
+            ..StepBatch::default()
+        };
+        rows.push((batch, tpot_s - roofline_cost.step_seconds(&b)));
+        if ttft > 0.0 {
+            let floor = ttft * 1e-3 - 1.5 * tpot_s;
+            ttft_floor = Some(ttft_floor.map_or(floor, |f: f64| f.min(floor)));
+        }
+    }
+    let mut start = [prior.step_overhead_s * 1e3, prior.per_seq_overhead_s * 1e4, prior.frontend_latency_s * 1e3];
+    if rows.len() >= 2 {
+        let a = DMatrix::from_fn(rows.len(), 2, |r, c| if c == 0 { 1.0 } else { rows[r].0 });
+        let y = DVector::from_iterator(rows.len(), rows.iter().map(|r| r.1));
+        if let Ok(sol) = a.clone().svd(true, true).solve(&y, 1e-12) {
+            start[0] = (sol[0] * 1e3).max(0.05);
+            start[1] = (sol[1] * 1e4).max(0.0);
+        }
+    } else if let Some(&(b, y)) = rows.first() {
+        start[0] = ((y - prior.per_seq_overhead_s * b) * 1e3).max(0.05);
+    }
+    if let Some(f) = ttft_floor {
+        start[2] = (f * 1e3).max(0.1);
+    }
+
+    // Simulation-in-the-loop refinement.
+    let ttft_weight = opts.ttft_weight;
+    let mut evaluations = 0usize;
+    let simulate = |x: &[f64]| -> Vec<(usize, LevelResult)> {
+        let mut s = base.clone();
+        s.profile.cost = apply(&prior, x);
+        let cost = s.cost_model();
+        fit_levels.iter().map(|&i| (i, s.run_level_with(i, &memory, &cost))).collect()
+    };
+    let mut objective = |x: &[f64]| -> f64 {
+        evaluations += 1;
+        let res = simulate(x);
+        residuals(report, &res, ttft_weight).iter().map(|e| e * e).sum()
+    };
+    let steps = [start[0].max(0.1) * 0.3, start[1].max(0.5) * 0.5, start[2].max(1.0) * 0.3];
+    let (best, best_f) = nelder_mead::minimize(&mut objective, &start, &steps, opts.max_evaluations, 1e-10);
+    let evaluations_used = evaluations;
+
+    // Uncertainty from the Jacobian of the residuals at the optimum.
+    let r0 = residuals(report, &simulate(&best), ttft_weight);
+    let n = r0.len();
+    let p = best.len();
+    let mut jac = DMatrix::zeros(n, p);
+    for j in 0..p {
+        let h = (best[j].abs() * 0.05).max(0.01);
+        let mut xp = best.clone();
+        xp[j] += h;
+        let rp = residuals(report, &simulate(&xp), ttft_weight);
+        for i in 0..n.min(rp.len()) {
+            jac[(i, j)] = (rp[i] - r0[i]) / h;
+        }
+    }
+    let dof = n.saturating_sub(p).max(1) as f64;
+    let s2 = best_f / dof;
+    let jtj = jac.transpose() * &jac;
+    let cov = jtj.clone().try_inverse().map(|inv| inv * s2);
+    let scale = [1e-3, 1e-4, 1e-3];
+    let names = ["step_overhead_s", "per_seq_overhead_s", "frontend_latency_s"];
+    let fitted = apply(&prior, &best);
+    let values = [fitted.step_overhead_s, fitted.per_seq_overhead_s, fitted.frontend_latency_s];
+    let mut params: Vec<ParamEstimate> = (0..p)
+        .map(|j| ParamEstimate {
+            name: names[j].to_string(),
+            value: values[j],
+            std_err: cov.as_ref().map_or(f64::NAN, |c| c[(j, j)].max(0.0).sqrt() * scale[j]),
+            origin: "fitted".into(),
+        })
+        .collect();
+    if let Some(c) = &cov {
+        let corr = c[(0, 1)] / (c[(0, 0)] * c[(1, 1)]).sqrt();
+        if corr.abs() > 0.9 {
+            warnings.push(format!(
+                "step_overhead_s and per_seq_overhead_s are strongly correlated (ρ = {corr:.2}): the data pins their sum at the batch sizes measured better than either alone"
+            ));
+        }
+    } else {
+        warnings.push("the Jacobian is singular: some fitted parameters are not identifiable from this data".into());
+    }
+    warnings.push(format!(
+        "per-sequence cost and per-context-token (attention bandwidth) cost move together when batch and context grow together; attention_bandwidth_efficiency is held at the roofline prior {:.2} and the fit attributes the rest to per_seq_overhead_s",
+        prior.attention_bandwidth_efficiency
+    ));
+    for (name, v) in [
+        ("weights_bandwidth_efficiency", prior.weights_bandwidth_efficiency),
+        ("attention_bandwidth_efficiency", prior.attention_bandwidth_efficiency),
+        ("compute_efficiency", prior.compute_efficiency),
+    ] {
+        params.push(ParamEstimate {
+            name: name.into(),
+            value: v,
+            std_err: f64::NAN,
+            origin: "prior (physics: fraction of datasheet peak)".into(),
+        });
+    }
+    if fitted.per_seq_overhead_s == 0.0 {
+        warnings.push("per_seq_overhead_s hit its bound 0: the roofline prior already explains the slowdown with batch size".into());
+    }
+
+    let mut profile = base.profile.clone();
+    profile.cost = fitted;
+    profile.source = format!(
+        "fitted by servecast fit to {} (levels {:?} of {}), {} simulations",
+        report.provenance.file,
+        fit_levels.iter().map(|&i| report.levels[i].concurrency.unwrap_or(0)).collect::<Vec<_>>(),
+        report.levels.len(),
+        evaluations_used
+    );
+    profile.validate_cost()?;
+
+    // Final comparison on every level, held-out ones included.
+    let mut s = base.clone();
+    s.profile = profile.clone();
+    let cost = s.cost_model();
+    let levels = (0..report.levels.len())
+        .map(|i| LevelFit {
+            in_fit: fit_levels.contains(&i),
+            comparison: compare_level(&report.levels[i], &s.run_level_with(i, &memory, &cost)),
+        })
+        .collect();
+    Ok(FitResult {
+        profile,
+        evaluations: evaluations_used,
+        elapsed_s: started.elapsed().as_secs_f64(),
+        objective: best_f,
+        params,
+        warnings,
+        levels,
+    })
+}
+
+impl Profile {
+    /// Validates the cost parameters (efficiencies must not beat the datasheet).
+    pub fn validate_cost(&self) -> Result<()> {
+        self.cost.validate(&self.id)
+    }
+}

@@ -1,0 +1,84 @@
+//! A small Nelder–Mead minimiser (no allocation per iteration beyond the simplex).
+
+/// Minimises `f` from `start` with initial simplex steps `steps`; returns (argmin, min).
+///
+/// Stops after `max_evals` evaluations or when the simplex's value spread falls below `tol`.
+pub fn minimize(
+    f: &mut dyn FnMut(&[f64]) -> f64,
+    start: &[f64],
+    steps: &[f64],
+    max_evals: usize,
+    tol: f64,
+) -> (Vec<f64>, f64) {
+    let n = start.len();
+    let mut simplex: Vec<Vec<f64>> = Vec::with_capacity(n + 1);
+    simplex.push(start.to_vec());
+    for i in 0..n {
+        let mut p = start.to_vec();
+        p[i] += steps[i];
+        simplex.push(p);
+    }
+    let mut values: Vec<f64> = simplex.iter().map(|p| f(p)).collect();
+    let mut evals = n + 1;
+    let (alpha, gamma, rho, sigma) = (1.0, 2.0, 0.5, 0.5);
+    while evals < max_evals {
+        let mut order: Vec<usize> = (0..=n).collect();
+        order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+        simplex = order.iter().map(|&i| simplex[i].clone()).collect();
+        values = order.iter().map(|&i| values[i]).collect();
+        if (values[n] - values[0]).abs() < tol {
+            break;
+        }
+        let centroid: Vec<f64> = (0..n).map(|j| simplex[..n].iter().map(|p| p[j]).sum::<f64>() / n as f64).collect();
+        let point = |t: f64| -> Vec<f64> { (0..n).map(|j| centroid[j] + t * (simplex[n][j] - centroid[j])).collect() };
+        let xr = point(-alpha);
+        let fr = f(&xr);
+        evals += 1;
+        if fr < values[0] {
+            let xe = point(-gamma);
+            let fe = f(&xe);
+            evals += 1;
+            if fe < fr {
+                simplex[n] = xe;
+                values[n] = fe;
+            } else {
+                simplex[n] = xr;
+                values[n] = fr;
+            }
+        } else if fr < values[n - 1] {
+            simplex[n] = xr;
+            values[n] = fr;
+        } else {
+            let xc = if fr < values[n] { point(-rho) } else { point(rho) };
+            let fc = f(&xc);
+            evals += 1;
+            if fc < values[n].min(fr) {
+                simplex[n] = xc;
+                values[n] = fc;
+            } else {
+                for i in 1..=n {
+                    for j in 0..n {
+                        simplex[i][j] = simplex[0][j] + sigma * (simplex[i][j] - simplex[0][j]);
+                    }
+                    values[i] = f(&simplex[i]);
+                    evals += 1;
+                }
+            }
+        }
+    }
+    let best = (0..=n).min_by(|&a, &b| values[a].total_cmp(&values[b])).unwrap_or(0);
+    (simplex[best].clone(), values[best])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_minimum_of_a_shifted_quadratic() {
+        let mut f = |x: &[f64]| (x[0] - 3.0).powi(2) + 10.0 * (x[1] + 1.0).powi(2);
+        let (x, v) = minimize(&mut f, &[0.0, 0.0], &[1.0, 1.0], 500, 1e-14);
+        assert!((x[0] - 3.0).abs() < 1e-3 && (x[1] + 1.0).abs() < 1e-3, "{x:?}");
+        assert!(v < 1e-6);
+    }
+}

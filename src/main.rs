@@ -1,0 +1,388 @@
+//! The `servecast` command line: a thin layer over the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use servecast::cost::Profile;
+use servecast::error::{Error, Result};
+use servecast::fit::{fit_report, FitOptions};
+use servecast::measured::{builtin_reports, MeasuredReport};
+use servecast::profiles::{builtin_profile_by_id, builtin_profiles};
+use servecast::report::{compare, render, Format};
+use servecast::scenario::Scenario;
+use servecast::spec::engine::{EngineFlags, EngineVersion};
+use servecast::spec::{Catalog, ModelSpec};
+use servecast::workload::arrivals::{LoadSpec, WorkloadSpec};
+use servecast::workload::lengths::LengthDist;
+
+#[derive(Parser, Debug)]
+#[command(name = "servecast", version, about = "Predict how an LLM serving deployment behaves before renting the GPUs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Simulate a deployment under load and print TTFT, TPOT, ITL, latency and throughput per level.
+    Simulate(SimulateArgs),
+    /// Fit a profile (step-cost overheads, memory terms) to a measured report.
+    Fit(FitArgs),
+    /// List the built-in GPUs, models, measured reports or profiles.
+    List {
+        /// What to list: gpus, models, reports, profiles.
+        what: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct SimulateArgs {
+    /// GPU (catalog name, matched loosely: 4090, "RTX 4090", a100-80g).
+    #[arg(long)]
+    gpu: String,
+    /// Model: catalog id or path to a Hugging Face config.json.
+    #[arg(long)]
+    model: Option<String>,
+    /// Engine: vllm-0.10 (default), vllm-0.6, vllm-0.5, nano-vllm.
+    #[arg(long)]
+    engine: Option<String>,
+    /// Fraction of GPU memory the engine may use, (0, 1].
+    #[arg(long = "util", visible_alias = "gpu-memory-utilization")]
+    util: Option<f64>,
+    /// Most sequences per step (vLLM --max-num-seqs).
+    #[arg(long = "seqs", visible_alias = "max-num-seqs")]
+    seqs: Option<u32>,
+    /// Longest prompt + output, tokens.
+    #[arg(long)]
+    max_model_len: Option<u32>,
+    /// Token budget per step.
+    #[arg(long)]
+    max_num_batched_tokens: Option<u32>,
+    /// Tokens per KV block.
+    #[arg(long)]
+    block_size: Option<u32>,
+    /// Enable chunked prefill.
+    #[arg(long, overrides_with = "no_enable_chunked_prefill")]
+    enable_chunked_prefill: bool,
+    /// Disable chunked prefill.
+    #[arg(long)]
+    no_enable_chunked_prefill: bool,
+    /// Enable prefix caching.
+    #[arg(long, overrides_with = "no_enable_prefix_caching")]
+    enable_prefix_caching: bool,
+    /// Disable prefix caching.
+    #[arg(long)]
+    no_enable_prefix_caching: bool,
+    /// GPUs per engine (tensor parallel).
+    #[arg(long = "tp", visible_alias = "tensor-parallel-size")]
+    tp: Option<u32>,
+    /// Closed-loop concurrency levels, e.g. 1,4,8,16.
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Option<Vec<u32>>,
+    /// Requests each closed-loop user sends.
+    #[arg(long)]
+    requests_per_user: Option<u32>,
+    /// Open-loop Poisson request rates (req/s), e.g. 2,4,8.
+    #[arg(long, value_delimiter = ',')]
+    qps: Option<Vec<f64>>,
+    /// Requests per open-loop level.
+    #[arg(long)]
+    num_requests: Option<u32>,
+    /// Prompt length: 512, 100..900, normal:800,200, lognormal:500,0.8, empirical:1,2,3.
+    #[arg(long)]
+    input_len: Option<String>,
+    /// Output length, same syntax as --input-len.
+    #[arg(long)]
+    output_len: Option<String>,
+    /// Workload YAML file (load, input_len, output_len).
+    #[arg(long)]
+    workload: Option<PathBuf>,
+    /// Profile YAML file, built-in profile id, or `roofline`.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output format: table, markdown, json, csv.
+    #[arg(long, default_value = "table")]
+    format: String,
+}
+
+#[derive(Args, Debug)]
+struct FitArgs {
+    /// Measured report: a YAML file or a built-in report id.
+    report: String,
+    /// Write the fitted profile here (YAML).
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
+    /// Leave these concurrency levels out of the fit and report their error.
+    #[arg(long, value_delimiter = ',')]
+    hold_out: Vec<u32>,
+    /// Random seed of the simulations.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(a) => simulate(a),
+        Command::Fit(a) => fit(a),
+        Command::List { what } => list(&what),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn load_profile(arg: &str) -> Result<Profile> {
+    let path = Path::new(arg);
+    if path.exists() {
+        return Profile::from_yaml(&read(path)?, arg);
+    }
+    if let Some(p) = builtin_profile_by_id(arg)? {
+        return Ok(p);
+    }
+    if let Some(rest) = arg.strip_prefix("roofline") {
+        let version = match rest.trim_start_matches(['.', '-', ':']) {
+            "" => EngineVersion::default(),
+            v => EngineVersion::parse(v, "--profile")?,
+        };
+        return Ok(Profile::roofline(version));
+    }
+    let ids: Vec<String> = builtin_profiles()?.into_iter().map(|p| p.id).collect();
+    Err(Error::invalid(
+        "--profile",
+        "profile",
+        format!("'{arg}' is neither a file nor a built-in profile; built-in: {}, roofline", ids.join(", ")),
+    ))
+}
+
+fn load_report(arg: &str) -> Result<MeasuredReport> {
+    let path = Path::new(arg);
+    if path.exists() {
+        return MeasuredReport::from_path(path);
+    }
+    let reports = builtin_reports()?;
+    let ids: Vec<String> = reports.iter().map(|r| r.id.clone()).collect();
+    reports.into_iter().find(|r| r.id == arg).ok_or_else(|| {
+        Error::invalid("fit", "report", format!("'{arg}' is neither a file nor a built-in report; built-in: {}", ids.join(", ")))
+    })
+}
+
+fn bool_flag(on: bool, off: bool) -> Option<bool> {
+    match (on, off) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// Builds the scenario from flags, a workload file, or the GPU's built-in report.
+fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
+    let flags = EngineFlags {
+        gpu_memory_utilization: a.util,
+        max_num_seqs: a.seqs,
+        max_model_len: a.max_model_len,
+        max_num_batched_tokens: a.max_num_batched_tokens,
+        block_size: a.block_size,
+        enable_chunked_prefill: bool_flag(a.enable_chunked_prefill, a.no_enable_chunked_prefill),
+        enable_prefix_caching: bool_flag(a.enable_prefix_caching, a.no_enable_prefix_caching),
+        tensor_parallel_size: a.tp,
+        usage_context: None,
+    };
+    let mut b = Scenario::builder().gpu(&a.gpu).flags(flags).seed(a.seed);
+    if let Some(m) = &a.model {
+        let path = Path::new(m);
+        b = if path.is_file() {
+            b.model_spec(ModelSpec::from_hf_config_json(&read(path)?, m)?)
+        } else {
+            b.model(m)
+        };
+    }
+    if let Some(e) = &a.engine {
+        b = b.engine(EngineVersion::parse(e, "--engine")?);
+    }
+    if let Some(path) = &a.workload {
+        let text = read(path)?;
+        let origin = path.display().to_string();
+        let w: WorkloadSpec = serde_saphyr::from_str(&text).map_err(|e| Error::from_yaml(&origin, &e))?;
+        w.validate(&origin)?;
+        b = b.workload(w);
+    }
+    if a.model.is_none() || a.workload.is_none() {
+        b = b.from_builtin_report()?;
+        if let Some(id) = b.report_id() {
+            eprintln!("note: using the built-in measured report '{id}' for what the command line leaves out (model, engine flags, workload)");
+        }
+    }
+    if b.report_id().is_none() && a.workload.is_none() {
+        // No report and no workload file: a default closed-loop sweep.
+        b = b.workload(WorkloadSpec {
+            load: LoadSpec::ClosedLoop {
+                concurrency: vec![1, 4, 8, 16, 32, 64],
+                requests_per_user: 10,
+                think_time_s: 0.0,
+            },
+            input_len: LengthDist::Fixed { tokens: 512 },
+            output_len: LengthDist::Fixed { tokens: 256 },
+            output_len_per_level: None,
+            prefix_groups: 0,
+            shared_prefix_tokens: 0,
+        });
+    }
+    let input = a.input_len.as_deref().map(|t| LengthDist::parse(t, "--input-len")).transpose()?;
+    let output = a.output_len.as_deref().map(|t| LengthDist::parse(t, "--output-len")).transpose()?;
+    let concurrency = a.concurrency.clone();
+    let qps = a.qps.clone();
+    let (rpu, num_requests) = (a.requests_per_user, a.num_requests);
+    b = b.edit_workload(|w| {
+        if let Some(d) = input {
+            w.input_len = d;
+        }
+        if let Some(d) = output {
+            w.output_len = d;
+            w.output_len_per_level = None;
+        }
+        if let Some(q) = qps {
+            w.load = LoadSpec::Poisson {
+                qps: q,
+                num_requests: num_requests.unwrap_or(1000),
+            };
+            w.output_len_per_level = None;
+        } else if let Some(c) = concurrency {
+            let (old_rpu, think) = match &w.load {
+                LoadSpec::ClosedLoop {
+                    requests_per_user,
+                    think_time_s,
+                    ..
+                } => (*requests_per_user, *think_time_s),
+                _ => (10, 0.0),
+            };
+            if let (Some(per_level), LoadSpec::ClosedLoop { concurrency: old, .. }) = (&w.output_len_per_level, &w.load) {
+                // Keep the report's per-level lengths for levels it measured; the plain
+                // distribution for the others.
+                let kept: Vec<LengthDist> = c
+                    .iter()
+                    .map(|lvl| {
+                        old.iter()
+                            .position(|o| o == lvl)
+                            .and_then(|i| per_level.get(i).cloned())
+                            .unwrap_or_else(|| w.output_len.clone())
+                    })
+                    .collect();
+                w.output_len_per_level = Some(kept);
+            }
+            w.load = LoadSpec::ClosedLoop {
+                concurrency: c,
+                requests_per_user: rpu.unwrap_or(old_rpu),
+                think_time_s: think,
+            };
+        }
+        if let (Some(n), LoadSpec::ClosedLoop { requests_per_user, .. }) = (rpu, &mut w.load) {
+            *requests_per_user = n;
+        }
+        if let (Some(n), LoadSpec::Poisson { num_requests, .. }) = (num_requests, &mut w.load) {
+            *num_requests = n;
+        }
+    });
+    if let Some(p) = &a.profile {
+        b = b.profile(load_profile(p)?);
+    }
+    b.build()
+}
+
+fn simulate(a: SimulateArgs) -> Result<()> {
+    let format = Format::parse(&a.format)?;
+    let scenario = build_scenario(&a)?;
+    let prediction = scenario.run()?;
+    let report = match &scenario.measured_report {
+        Some(id) => builtin_reports()?.into_iter().find(|r| &r.id == id),
+        None => None,
+    };
+    let comparison = report.as_ref().map(|r| compare(r, &prediction.levels));
+    let text = render(
+        &prediction,
+        report.as_ref().zip(comparison.as_deref()).map(|(r, c)| (r.id.as_str(), c)),
+        format,
+    )?;
+    println!("{text}");
+    Ok(())
+}
+
+fn fit(a: FitArgs) -> Result<()> {
+    let report = load_report(&a.report)?;
+    let scenario = Scenario::builder().from_report(&report).seed(a.seed).build()?;
+    let exclude: Vec<usize> = report
+        .levels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.concurrency.is_some_and(|c| a.hold_out.contains(&c)))
+        .map(|(i, _)| i)
+        .collect();
+    let result = fit_report(
+        &report,
+        &scenario,
+        &FitOptions {
+            exclude_levels: exclude,
+            ..FitOptions::default()
+        },
+    )?;
+    println!("# Fit of {} ({} simulations, {:.2} s)\n", report.id, result.evaluations, result.elapsed_s);
+    println!("| parameter | value | std. error | origin |\n|---|---|---|---|");
+    for p in &result.params {
+        println!("| {} | {:.6} | {} | {} |", p.name, p.value, if p.std_err.is_finite() { format!("{:.6}", p.std_err) } else { "–".into() }, p.origin);
+    }
+    println!("\n| level | in fit | throughput meas | pred | err | E2E mean meas | pred | err | TTFT mean meas | pred | err |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for l in &result.levels {
+        let f = |n: &str| l.comparison.figure(n).map_or("–|–|–".to_string(), |f| format!("{:.2}|{:.2}|{:+.1}%", f.measured, f.predicted, f.error_pct));
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            l.comparison.concurrency.map_or("–".into(), |c| c.to_string()),
+            if l.in_fit { "yes" } else { "held out" },
+            f("output_throughput_tok_s"),
+            f("e2e_latency_ms.mean"),
+            f("ttft_ms.mean")
+        );
+    }
+    for w in &result.warnings {
+        println!("\nwarning: {w}");
+    }
+    if let Some(path) = &a.output {
+        let yaml = result.profile.to_yaml()?;
+        std::fs::write(path, yaml).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        println!("\nprofile written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn list(what: &str) -> Result<()> {
+    let catalog = Catalog::builtin()?;
+    match what {
+        "gpus" => catalog.gpus.iter().for_each(|g| println!("{:<14} {}", g.id, g.name)),
+        "models" => catalog.models.iter().for_each(|m| println!("{:<24} {}", m.id, m.name)),
+        "reports" => builtin_reports()?.iter().for_each(|r| println!("{:<40} {}", r.id, r.provenance.file)),
+        "profiles" => builtin_profiles()?.iter().for_each(|p| println!("{:<40} {}", p.id, p.source)),
+        other => {
+            return Err(Error::invalid("list", "what", format!("'{other}' is not one of gpus, models, reports, profiles")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! The memory budget: util × total − weights − activation peak − non-torch memory → KV blocks.
+//!
+//! Follows vllm-semantics.md §2: vLLM V1 (0.10) `gpu_worker.determine_available_memory` and
+//! `kv_cache_utils.get_kv_cache_config`; V0 (0.5/0.6) `worker.determine_num_available_blocks`;
+//! nano-vllm `model_runner.allocate_kv_cache`. Every figure is per GPU of a tensor-parallel group.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, RefusalKind, Result};
+use crate::spec::engine::{value_error, EngineConfig, EngineVersion};
+use crate::spec::{Architecture, GpuSpec, ModelSpec};
+use crate::units::{cdiv, GIB};
+
+/// Memory terms a calibrated profile may pin instead of the first-principles estimates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryCalibration {
+    /// Activation peak of the profile run, in bytes per GPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_peak_bytes: Option<u64>,
+    /// Memory outside PyTorch's allocator that grows during start-up (cuBLAS, NCCL), bytes per GPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_torch_bytes: Option<u64>,
+    /// Memory already in use on the device before the engine starts (nano-vllm subtracts it), bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preexisting_used_bytes: Option<u64>,
+}
+
+/// The resolved memory budget of one GPU, with the KV-cache size vLLM would log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryPlan {
+    /// Device memory as CUDA reports it, bytes.
+    pub total_bytes: u64,
+    /// gpu_memory_utilization × total, bytes.
+    pub requested_bytes: u64,
+    /// Model weights on this GPU, bytes.
+    pub weights_bytes: u64,
+    /// Activation peak of the profile run, bytes.
+    pub activation_peak_bytes: u64,
+    /// Non-torch memory growth during start-up, bytes.
+    pub non_torch_bytes: u64,
+    /// Memory left for the KV cache, bytes.
+    pub kv_cache_bytes: u64,
+    /// Bytes of one KV block across all layers.
+    pub block_bytes: u64,
+    /// KV blocks the engine allocates (vLLM's `num_gpu_blocks`).
+    pub num_gpu_blocks: u64,
+    /// Blocks requests can use (V1 reserves one null block).
+    pub usable_blocks: u64,
+    /// Tokens the KV cache holds (vLLM's "GPU KV cache size: N tokens").
+    pub kv_cache_tokens: u64,
+    /// Requests of max_model_len tokens that fit at once (vLLM's "Maximum concurrency …: N.NNx").
+    pub max_concurrency: f64,
+    /// Tokens per block.
+    pub block_size: u32,
+    /// The max_model_len the concurrency refers to.
+    pub max_model_len: u32,
+    /// Where the non-KV terms came from ("estimated from first principles" or a profile id).
+    pub source: String,
+}
+
+impl MemoryPlan {
+    /// vLLM V1's log line "GPU KV cache size: 93,392 tokens".
+    pub fn kv_cache_size_line(&self) -> String {
+        format!("GPU KV cache size: {} tokens", thousands(self.kv_cache_tokens))
+    }
+
+    /// vLLM V1's log line "Maximum concurrency for 1,818 tokens per request: 51.20x".
+    pub fn max_concurrency_line(&self) -> String {
+        format!(
+            "Maximum concurrency for {} tokens per request: {:.2}x",
+            thousands(self.max_model_len as u64),
+            self.max_concurrency
+        )
+    }
+
+    /// vLLM V0's log line "# GPU blocks: N, # CPU blocks: M" (CPU blocks from 4 GiB swap space).
+    pub fn gpu_blocks_line(&self) -> String {
+        let cpu_blocks = (4.0 * GIB) as u64 / self.block_bytes.max(1);
+        format!("# GPU blocks: {}, # CPU blocks: {}", self.num_gpu_blocks, cpu_blocks)
+    }
+
+    /// Weights + activation peak + non-torch memory, in bytes.
+    pub fn non_kv_bytes(&self) -> u64 {
+        self.weights_bytes + self.activation_peak_bytes + self.non_torch_bytes
+    }
+}
+
+/// Formats an integer with thousands separators, as Python's `{:,}` does.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Weight bytes held by one GPU of a tensor-parallel group.
+pub fn weights_bytes_per_gpu(model: &ModelSpec, tp: u32) -> u64 {
+    // Embeddings and most matrices are split; norms and biases are small enough to ignore here.
+    model.weight_bytes() / tp.max(1) as u64
+}
+
+/// First-principles activation peak of the engine's profile run, bytes per GPU.
+///
+/// vLLM runs `max_num_batched_tokens` dummy tokens through the model (the largest transient is one
+/// layer's MLP: its input, the up/gate projection and the activation output), then a sampler run on
+/// `max_num_seqs` rows of float32 logits (logits, probabilities, log-probabilities and a sorted copy).
+pub fn estimate_activation_peak_bytes(model: &ModelSpec, cfg: &EngineConfig) -> u64 {
+    let tp = cfg.tensor_parallel_size.max(1) as f64;
+    let dtype = model.dtype.bytes() as f64;
+    let tokens = match cfg.version {
+        EngineVersion::NanoVllm => {
+            // nano-vllm warms up with min(batched // len, max_num_seqs) sequences of len tokens.
+            let len = cfg.max_num_batched_tokens.min(cfg.max_model_len).max(1);
+            let seqs = (cfg.max_num_batched_tokens / len).min(cfg.max_num_seqs).max(1);
+            (seqs * len) as f64
+        }
+        _ => cfg.max_num_batched_tokens as f64,
+    };
+    let hidden = model.hidden_size as f64;
+    let inter = model.intermediate_size as f64 / tp;
+    let mlp_width = match model.architecture {
+        Architecture::Llama => 3.0 * inter, // gate+up output (2i) and the activated half (i)
+        Architecture::Gpt2 => 2.0 * inter,  // fc output and GELU output
+    };
+    let forward = tokens * (3.0 * hidden + mlp_width) * dtype;
+    let sampler_rows = cfg.max_num_seqs as f64;
+    let sampler = tokens * hidden * dtype + sampler_rows * model.vocab_size as f64 * 4.0 * 4.0 / tp;
+    forward.max(sampler) as u64
+}
+
+/// First-principles non-torch memory growth during start-up, bytes per GPU.
+///
+/// cuBLAS/cuDNN workspaces on one GPU (vLLM 0.10 logs show 0.02–0.26 GiB); NCCL and custom
+/// all-reduce buffers add more with tensor parallelism (1.4–2.4 GiB seen on TP ≥ 2 logs).
+pub fn estimate_non_torch_bytes(cfg: &EngineConfig) -> u64 {
+    let base = 0.10 * GIB;
+    let tp_extra = if cfg.tensor_parallel_size > 1 { 0.5 * GIB } else { 0.0 };
+    (base + tp_extra) as u64
+}
+
+/// KV-cache bytes of one block across all layers on one GPU.
+pub fn block_bytes(model: &ModelSpec, cfg: &EngineConfig) -> u64 {
+    model.kv_bytes_per_token(cfg.tensor_parallel_size) * cfg.block_size as u64
+}
+
+/// Computes the memory budget and KV blocks, or vLLM's start-up error for this configuration.
+pub fn plan_memory(
+    model: &ModelSpec,
+    gpu: &GpuSpec,
+    cfg: &EngineConfig,
+    calibration: &MemoryCalibration,
+    source: &str,
+) -> Result<MemoryPlan> {
+    let total = gpu.memory_total_bytes;
+    let requested = (cfg.gpu_memory_utilization * total as f64) as u64;
+    let weights = weights_bytes_per_gpu(model, cfg.tensor_parallel_size);
+    let activation = calibration
+        .activation_peak_bytes
+        .unwrap_or_else(|| estimate_activation_peak_bytes(model, cfg));
+    let non_torch = calibration.non_torch_bytes.unwrap_or_else(|| estimate_non_torch_bytes(cfg));
+    let block = block_bytes(model, cfg);
+    if block == 0 {
+        return Err(Error::invalid("model", "kv_bytes_per_token", "must be ≥ 1 byte"));
+    }
+    let non_kv = weights + activation + non_torch;
+    let available: i128 = match cfg.version {
+        EngineVersion::NanoVllm => {
+            // num_blocks = (total × util − used − peak + current) // block_bytes, where `used`
+            // is everything on the device (CUDA context, weights, other processes).
+            let preexisting = calibration.preexisting_used_bytes.unwrap_or((0.5 * GIB) as u64);
+            requested as i128 - (preexisting + non_kv) as i128
+        }
+        _ => requested as i128 - non_kv as i128,
+    };
+    let no_memory = || {
+        if cfg.version == EngineVersion::NanoVllm {
+            Error::EngineRefused {
+                kind: RefusalKind::NoMemoryForCache,
+                message: "AssertionError: assert config.num_kvcache_blocks > 0".to_string(),
+            }
+        } else {
+            value_error(
+                RefusalKind::NoMemoryForCache,
+                "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when initializing the engine."
+                    .to_string(),
+            )
+        }
+    };
+    if available <= 0 {
+        return Err(no_memory());
+    }
+    let available = available as u64;
+    let num_gpu_blocks = available / block;
+    if num_gpu_blocks == 0 {
+        return Err(no_memory());
+    }
+    let blocks_per_request = cdiv(cfg.max_model_len as u64, cfg.block_size as u64);
+    match cfg.version {
+        EngineVersion::Vllm010 => {
+            // kv_cache_utils.check_enough_kv_cache_memory
+            let needed = blocks_per_request * block;
+            if needed > available {
+                let per_token_block = block;
+                let estimated = estimate_max_model_len(available, per_token_block, cfg.block_size);
+                return Err(value_error(
+                    RefusalKind::KvCacheTooSmall,
+                    format!(
+                        "To serve at least one request with the models's max seq len ({}), ({:.2} GiB KV cache is needed, \
+                         which is larger than the available KV cache memory ({:.2} GiB). Based on the available memory, \
+                         the estimated maximum model length is {}. Try increasing `gpu_memory_utilization` or decreasing \
+                         `max_model_len` when initializing the engine.",
+                        cfg.max_model_len,
+                        needed as f64 / GIB,
+                        available as f64 / GIB,
+                        estimated
+                    ),
+                ));
+            }
+        }
+        EngineVersion::Vllm05 | EngineVersion::Vllm06 => {
+            // worker.raise_if_cache_size_invalid
+            let max_seq_len = cfg.block_size as u64 * num_gpu_blocks;
+            if cfg.max_model_len as u64 > max_seq_len {
+                return Err(value_error(
+                    RefusalKind::KvCacheTooSmall,
+                    format!(
+                        "The model's max seq len ({}) is larger than the maximum number of tokens that can be stored \
+                         in KV cache ({max_seq_len}). Try increasing `gpu_memory_utilization` or decreasing \
+                         `max_model_len` when initializing the engine.",
+                        cfg.max_model_len
+                    ),
+                ));
+            }
+        }
+        EngineVersion::NanoVllm => {}
+    }
+    let usable = match cfg.version {
+        EngineVersion::Vllm010 => num_gpu_blocks - 1,
+        _ => num_gpu_blocks,
+    };
+    Ok(MemoryPlan {
+        total_bytes: total,
+        requested_bytes: requested,
+        weights_bytes: weights,
+        activation_peak_bytes: activation,
+        non_torch_bytes: non_torch,
+        kv_cache_bytes: available,
+        block_bytes: block,
+        num_gpu_blocks,
+        usable_blocks: usable,
+        kv_cache_tokens: num_gpu_blocks * cfg.block_size as u64,
+        max_concurrency: num_gpu_blocks as f64 / blocks_per_request as f64,
+        block_size: cfg.block_size,
+        max_model_len: cfg.max_model_len,
+        source: source.to_string(),
+    })
+}
+
+/// vLLM V1's `estimate_max_model_len`: the longest length whose KV fits `available` bytes (binary search).
+fn estimate_max_model_len(available: u64, block_bytes: u64, block_size: u32) -> u64 {
+    let fits = |len: u64| cdiv(len, block_size as u64) * block_bytes <= available;
+    let (mut lo, mut hi) = (1u64, 1u64 << 40);
+    if !fits(lo) {
+        return 0;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+/// Pins the non-torch term so that the plan reproduces a logged "Maximum concurrency … : X.XXx".
+///
+/// Finds the block counts that print `max_concurrency_x` to two decimals, takes the middle one, and
+/// returns the non-torch bytes that put the available memory in the middle of that block.
+pub fn calibrate_from_max_concurrency(
+    model: &ModelSpec,
+    gpu: &GpuSpec,
+    cfg: &EngineConfig,
+    max_concurrency_x: f64,
+    activation_peak_bytes: u64,
+) -> Result<MemoryCalibration> {
+    let per_request = cdiv(cfg.max_model_len as u64, cfg.block_size as u64) as f64;
+    let target = (max_concurrency_x * 100.0).round() as i64;
+    let centre = (max_concurrency_x * per_request).round() as i64;
+    let matching: Vec<u64> = (centre - 3 * per_request as i64..=centre + 3 * per_request as i64)
+        .filter(|&n| n > 0 && ((n as f64 / per_request) * 100.0).round() as i64 == target)
+        .map(|n| n as u64)
+        .collect();
+    let blocks = *matching
+        .get(matching.len() / 2)
+        .ok_or_else(|| Error::Fit(format!("no block count prints a maximum concurrency of {max_concurrency_x:.2}x")))?;
+    let block = block_bytes(model, cfg);
+    let requested = (cfg.gpu_memory_utilization * gpu.memory_total_bytes as f64) as u64;
+    let weights = weights_bytes_per_gpu(model, cfg.tensor_parallel_size);
+    let kv = blocks * block + block / 2;
+    let non_torch = requested as i128 - (weights + activation_peak_bytes + kv) as i128;
+    if non_torch < 0 {
+        return Err(Error::Fit(format!(
+            "a logged concurrency of {max_concurrency_x:.2}x needs {:.2} GiB of KV cache, more than util × total − weights − activation ({:.2} GiB)",
+            kv as f64 / GIB,
+            (requested as f64 - (weights + activation_peak_bytes) as f64) / GIB
+        )));
+    }
+    Ok(MemoryCalibration {
+        activation_peak_bytes: Some(activation_peak_bytes),
+        non_torch_bytes: Some(non_torch as u64),
+        preexisting_used_bytes: None,
+    })
+}

@@ -1,0 +1,104 @@
+//! Per-level results computed as `vllm bench serve` and the seed reports do.
+
+use serde::Serialize;
+
+use super::summary::Summary;
+use crate::engine::{EngineStats, SimOutput};
+use crate::units::{nanos_to_s, NANOS_PER_MS};
+use crate::workload::arrivals::Level;
+
+/// Everything measured at one load level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LevelResult {
+    /// Closed-loop users, when the level is a concurrency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Request rate, req/s, when the level is an open-loop rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qps: Option<f64>,
+    /// Requests completed.
+    pub requests: u32,
+    /// Requests rejected (prompt + output over max_model_len, or larger than the KV cache).
+    pub failed: u32,
+    /// From the first send to the last response, seconds.
+    pub duration_s: f64,
+    /// Completed requests per second.
+    pub request_throughput_req_s: f64,
+    /// Generated tokens per second.
+    pub output_throughput_tok_s: f64,
+    /// Prompt + generated tokens per second.
+    pub total_throughput_tok_s: f64,
+    /// Time to first token, ms.
+    pub ttft_ms: Summary,
+    /// Time per output token after the first, ms (requests with ≥ 2 tokens).
+    pub tpot_ms: Summary,
+    /// Inter-token latency pooled over all tokens, ms.
+    pub itl_ms: Summary,
+    /// End-to-end latency, ms.
+    pub e2e_latency_ms: Summary,
+    /// Time in the engine queue before first being scheduled, ms.
+    pub queue_ms: Summary,
+    /// Generated tokens per request.
+    pub output_tokens: Summary,
+    /// Prompt tokens per request.
+    pub input_tokens: Summary,
+    /// Engine counters (steps, preemptions, peak KV blocks).
+    pub engine: EngineStats,
+}
+
+fn summary_or_zero(values: &mut Vec<f64>) -> Summary {
+    Summary::from_values(values).unwrap_or(Summary {
+        min: 0.0,
+        max: 0.0,
+        mean: 0.0,
+        p50: 0.0,
+        p95: 0.0,
+        p99: 0.0,
+    })
+}
+
+impl LevelResult {
+    /// Summarises one simulation of `level`.
+    pub fn from_output(level: Level, out: SimOutput) -> LevelResult {
+        let ok: Vec<_> = out.records.iter().filter(|r| !r.failed).collect();
+        let start = out.records.iter().map(|r| r.send_ns).min().unwrap_or(0);
+        let end = out.records.iter().map(|r| r.finish_ns).filter(|&t| t != u64::MAX).max().unwrap_or(start);
+        let duration_s = nanos_to_s(end.saturating_sub(start)).max(1e-12);
+        let ms = |ns: u64| ns as f64 / NANOS_PER_MS;
+        let mut ttft: Vec<f64> = ok.iter().map(|r| ms(r.ttft_ns())).collect();
+        let mut e2e: Vec<f64> = ok.iter().map(|r| ms(r.e2e_ns())).collect();
+        let mut queue: Vec<f64> = ok.iter().map(|r| ms(r.queue_ns())).collect();
+        let mut tpot: Vec<f64> = ok.iter().filter_map(|r| r.tpot_ns()).map(|t| t / NANOS_PER_MS).collect();
+        let mut outputs: Vec<f64> = ok.iter().map(|r| r.output_tokens as f64).collect();
+        let mut inputs: Vec<f64> = ok.iter().map(|r| r.input_tokens as f64).collect();
+        let out_tokens: f64 = outputs.iter().sum();
+        let in_tokens: f64 = inputs.iter().sum();
+        let mut itl = out.itl_ns;
+        let itl_ms = Summary::from_weighted(&mut itl)
+            .map(|s| s.scaled(1.0 / NANOS_PER_MS))
+            .unwrap_or_else(|| summary_or_zero(&mut Vec::new()));
+        let (concurrency, qps) = match level {
+            Level::Concurrency(c) => (Some(c), None),
+            Level::Qps(q) => (None, Some(q)),
+            Level::Trace => (None, None),
+        };
+        LevelResult {
+            concurrency,
+            qps,
+            requests: ok.len() as u32,
+            failed: (out.records.len() - ok.len()) as u32,
+            duration_s,
+            request_throughput_req_s: ok.len() as f64 / duration_s,
+            output_throughput_tok_s: out_tokens / duration_s,
+            total_throughput_tok_s: (out_tokens + in_tokens) / duration_s,
+            ttft_ms: summary_or_zero(&mut ttft),
+            tpot_ms: summary_or_zero(&mut tpot),
+            itl_ms,
+            e2e_latency_ms: summary_or_zero(&mut e2e),
+            queue_ms: summary_or_zero(&mut queue),
+            output_tokens: summary_or_zero(&mut outputs),
+            input_tokens: summary_or_zero(&mut inputs),
+            engine: out.stats,
+        }
+    }
+}

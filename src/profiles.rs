@@ -1,0 +1,28 @@
+//! Built-in profiles (data/profiles), embedded in the binary and picked by GPU, model and engine.
+
+use crate::cost::Profile;
+use crate::error::Result;
+use crate::spec::engine::EngineVersion;
+
+/// The embedded profile files: (path, YAML).
+pub const BUILTIN_PROFILES: &[(&str, &str)] = &[(
+    "data/profiles/rtx4090-indextts2-gpt-vllm0.10.yaml",
+    include_str!("../data/profiles/rtx4090-indextts2-gpt-vllm0.10.yaml"),
+)];
+
+/// Parses every built-in profile.
+pub fn builtin_profiles() -> Result<Vec<Profile>> {
+    BUILTIN_PROFILES.iter().map(|(path, text)| Profile::from_yaml(text, path)).collect()
+}
+
+/// The built-in fitted profile for this GPU, model and engine, if one exists.
+pub fn builtin_profile_for(gpu_id: &str, model_id: &str, engine: EngineVersion) -> Result<Option<Profile>> {
+    Ok(builtin_profiles()?
+        .into_iter()
+        .find(|p| p.gpu.as_deref() == Some(gpu_id) && p.model.as_deref() == Some(model_id) && p.engine == engine))
+}
+
+/// Finds a profile by id among the built-in ones.
+pub fn builtin_profile_by_id(id: &str) -> Result<Option<Profile>> {
+    Ok(builtin_profiles()?.into_iter().find(|p| p.id == id))
+}

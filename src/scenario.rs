@@ -1,0 +1,302 @@
+//! A scenario: GPU, model, engine flags, workload and profile, resolved and ready to simulate.
+//!
+//! ```no_run
+//! use servecast::scenario::Scenario;
+//! let scenario = Scenario::builder().gpu("4090").from_builtin_report()?.build()?;
+//! let prediction = scenario.run()?;
+//! println!("{:.0} tok/s at c=64", prediction.levels[5].output_throughput_tok_s);
+//! # Ok::<(), servecast::Error>(())
+//! ```
+
+use serde::Serialize;
+
+use crate::cost::{Profile, ProfileKind, StepCostModel};
+use crate::engine::{simulate, EngineModel};
+use crate::error::{Error, Result};
+use crate::measured::{builtin_reports, MeasuredReport};
+use crate::memory::{plan_memory, MemoryCalibration, MemoryPlan};
+use crate::metrics::level::LevelResult;
+use crate::profiles::builtin_profile_for;
+use crate::spec::engine::{EngineConfig, EngineFlags, EngineVersion};
+use crate::spec::{Catalog, GpuSpec, ModelSpec};
+use crate::units::secs_to_nanos;
+use crate::workload::arrivals::WorkloadSpec;
+
+/// Everything a simulation needs, validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    /// The GPU (one of `tensor_parallel_size` per engine).
+    pub gpu: GpuSpec,
+    /// The model served.
+    pub model: ModelSpec,
+    /// Resolved engine configuration.
+    pub engine: EngineConfig,
+    /// The workload.
+    pub workload: WorkloadSpec,
+    /// Step-cost parameters and memory calibration.
+    pub profile: Profile,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// The measured report this scenario reproduces, if it is exactly a measured setup.
+    pub measured_report: Option<String>,
+}
+
+/// A prediction: the memory plan and the results per load level.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    /// The scenario simulated.
+    pub scenario: Scenario,
+    /// The KV-cache budget.
+    pub memory: MemoryPlan,
+    /// One result per level, in the workload's order.
+    pub levels: Vec<LevelResult>,
+}
+
+/// Builds a [`Scenario`] from names and flags, as the CLI does.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioBuilder {
+    gpu: Option<String>,
+    model: Option<String>,
+    model_spec: Option<ModelSpec>,
+    engine: Option<EngineVersion>,
+    flags: EngineFlags,
+    base_flags: EngineFlags,
+    workload: Option<WorkloadSpec>,
+    profile: Option<Profile>,
+    seed: u64,
+    report: Option<String>,
+}
+
+impl Scenario {
+    /// Starts a builder.
+    pub fn builder() -> ScenarioBuilder {
+        ScenarioBuilder {
+            seed: 0,
+            ..ScenarioBuilder::default()
+        }
+    }
+
+    /// The memory budget and KV blocks, or the engine's start-up error.
+    pub fn memory(&self) -> Result<MemoryPlan> {
+        let calibration = self.memory_calibration();
+        let source = if calibration == MemoryCalibration::default() {
+            "estimated from first principles (weights + activation peak + non-torch)".to_string()
+        } else {
+            format!("non-KV terms pinned by profile {}", self.profile.id)
+        };
+        plan_memory(&self.model, &self.gpu, &self.engine, &calibration, &source)
+    }
+
+    /// Memory terms from the profile, applied only when the profile was calibrated on this GPU and model.
+    fn memory_calibration(&self) -> MemoryCalibration {
+        let same_gpu = self.profile.gpu.as_deref() == Some(self.gpu.id.as_str());
+        let same_model = self.profile.model.as_deref() == Some(self.model.id.as_str());
+        if same_gpu && same_model && self.profile.engine == self.engine.version {
+            self.profile.memory
+        } else {
+            MemoryCalibration::default()
+        }
+    }
+
+    /// The step-cost model for this scenario.
+    pub fn cost_model(&self) -> StepCostModel {
+        StepCostModel::new(&self.gpu, &self.model, self.engine.tensor_parallel_size, &self.profile.cost)
+    }
+
+    /// Simulates every level of the workload.
+    pub fn run(&self) -> Result<Prediction> {
+        let memory = self.memory()?;
+        let cost = self.cost_model();
+        let levels = (0..self.workload.levels().len())
+            .map(|i| self.run_level_with(i, &memory, &cost))
+            .collect();
+        Ok(Prediction {
+            scenario: self.clone(),
+            memory,
+            levels,
+        })
+    }
+
+    /// Simulates level `index` with a given memory plan and cost model (used by fits and sweeps).
+    pub fn run_level_with(&self, index: usize, memory: &MemoryPlan, cost: &StepCostModel) -> LevelResult {
+        let (requests, clients) = self.workload.generate(index, self.seed);
+        let model = EngineModel {
+            cfg: &self.engine,
+            cost,
+            usable_blocks: memory.usable_blocks,
+            frontend_latency_ns: secs_to_nanos(self.profile.cost.frontend_latency_s),
+            skip_ahead: true,
+        };
+        let out = simulate(&model, &requests, &clients);
+        LevelResult::from_output(self.workload.levels()[index], out)
+    }
+}
+
+impl ScenarioBuilder {
+    /// The GPU, by catalog name (matched loosely: `4090`, `RTX 4090`).
+    pub fn gpu(mut self, name: &str) -> Self {
+        self.gpu = Some(name.to_string());
+        self
+    }
+
+    /// The model, by catalog name.
+    pub fn model(mut self, name: &str) -> Self {
+        self.model = Some(name.to_string());
+        self
+    }
+
+    /// A model spec given directly (e.g. parsed from a config.json).
+    pub fn model_spec(mut self, spec: ModelSpec) -> Self {
+        self.model_spec = Some(spec);
+        self
+    }
+
+    /// The engine version (default vllm-0.10, or the report's).
+    pub fn engine(mut self, version: EngineVersion) -> Self {
+        self.engine = Some(version);
+        self
+    }
+
+    /// Engine flags; set fields override the report's.
+    pub fn flags(mut self, flags: EngineFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    /// The workload (replaces the report's).
+    pub fn workload(mut self, workload: WorkloadSpec) -> Self {
+        self.workload = Some(workload);
+        self
+    }
+
+    /// Edits the current workload (the report's, if taken from one) in place.
+    pub fn edit_workload(mut self, edit: impl FnOnce(&mut WorkloadSpec)) -> Self {
+        if let Some(w) = self.workload.as_mut() {
+            edit(w);
+        }
+        self
+    }
+
+    /// The profile to use (default: a built-in fitted one for this GPU/model/engine, else the roofline prior).
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.profile = Some(profile);
+        self
+    }
+
+    /// Seed of every random draw.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Takes model, engine, flags and workload from a measured report (unset fields only).
+    pub fn from_report(mut self, report: &MeasuredReport) -> Self {
+        if self.gpu.is_none() {
+            self.gpu = Some(report.gpu.clone());
+        }
+        if self.model.is_none() && self.model_spec.is_none() {
+            self.model = Some(report.model.clone());
+        }
+        if self.engine.is_none() {
+            self.engine = Some(report.engine);
+        }
+        self.base_flags = report.flags.clone();
+        if self.workload.is_none() {
+            self.workload = Some(report.workload.clone());
+        }
+        self.report = Some(report.id.clone());
+        self
+    }
+
+    /// Takes the built-in measured report for the chosen GPU, if there is one.
+    pub fn from_builtin_report(self) -> Result<Self> {
+        let Some(gpu_name) = self.gpu.clone() else {
+            return Ok(self);
+        };
+        let catalog = Catalog::builtin()?;
+        let gpu = catalog.gpu(&gpu_name)?;
+        let reports = builtin_reports()?;
+        let found = reports.into_iter().find(|r| catalog.gpu(&r.gpu).map(|g| g.id == gpu.id).unwrap_or(false));
+        Ok(match found {
+            Some(r) => self.from_report(&r),
+            None => self,
+        })
+    }
+
+    /// The measured report id the builder took its defaults from, if any.
+    pub fn report_id(&self) -> Option<&str> {
+        self.report.as_deref()
+    }
+
+    /// Resolves names, flags and defaults; refuses what the engine would refuse.
+    pub fn build(self) -> Result<Scenario> {
+        let catalog = Catalog::builtin()?;
+        let gpu_name = self
+            .gpu
+            .as_deref()
+            .ok_or_else(|| Error::invalid("scenario", "gpu", "a GPU is required (e.g. --gpu 4090)"))?;
+        let gpu = catalog.gpu(gpu_name)?.clone();
+        let model = match (self.model_spec, self.model.as_deref()) {
+            (Some(spec), _) => spec,
+            (None, Some(name)) => catalog.model(name)?.clone(),
+            (None, None) => {
+                return Err(Error::invalid(
+                    "scenario",
+                    "model",
+                    format!("a model is required: {} has no built-in measured report to take one from", gpu.id),
+                ))
+            }
+        };
+        let version = self.engine.unwrap_or_default();
+        let flags = self.flags.or(&self.base_flags);
+        let engine = flags.resolve(version, &model, &gpu, "engine flags")?;
+        let workload = self
+            .workload
+            .ok_or_else(|| Error::invalid("scenario", "workload", "a workload is required (e.g. --concurrency 1,4,8)"))?;
+        workload.validate("workload")?;
+        let profile = match self.profile {
+            Some(p) => p,
+            None => builtin_profile_for(&gpu.id, &model.id, version)?.unwrap_or_else(|| Profile::roofline(version)),
+        };
+        if profile.kind == ProfileKind::Fitted && profile.engine != version {
+            return Err(Error::invalid(
+                "profile",
+                "engine",
+                format!("profile {} was fitted on {}, but the scenario runs {}", profile.id, profile.engine, version),
+            ));
+        }
+        let mut scenario = Scenario {
+            gpu,
+            model,
+            engine,
+            workload,
+            profile,
+            seed: self.seed,
+            measured_report: None,
+        };
+        if let Some(id) = self.report {
+            let reports = builtin_reports()?;
+            if let Some(r) = reports.iter().find(|r| r.id == id) {
+                if scenario.reproduces(r)? {
+                    scenario.measured_report = Some(id);
+                }
+            }
+        }
+        Ok(scenario)
+    }
+}
+
+impl Scenario {
+    /// True when this scenario is exactly the measured setup of `report` (same GPU, model, engine
+    /// configuration and workload), so measured figures may be shown beside predictions.
+    pub fn reproduces(&self, report: &MeasuredReport) -> Result<bool> {
+        let catalog = Catalog::builtin()?;
+        let gpu = catalog.gpu(&report.gpu)?;
+        let model = catalog.model(&report.model)?;
+        if gpu.id != self.gpu.id || model.id != self.model.id {
+            return Ok(false);
+        }
+        let engine = report.flags.resolve(report.engine, model, gpu, &report.id)?;
+        Ok(engine == self.engine && report.workload == self.workload)
+    }
+}

@@ -1,0 +1,587 @@
+//! The built-in catalog of GPUs and models, with loose name matching and suggestions.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+use crate::spec::gpu::{gpus_from_yaml, GpuSpec};
+use crate::spec::model::{models_from_yaml, ModelSpec};
+use crate::{Error, Result};
+
+/// Origin reported for errors in the embedded GPU list.
+const BUILTIN_GPUS: &str = "<builtin data/gpus.yaml>";
+/// Origin reported for errors in the embedded model list.
+const BUILTIN_MODELS: &str = "<builtin data/models.yaml>";
+/// How many suggestions an unknown name gets.
+const SUGGESTIONS: usize = 3;
+
+/// GPUs and models known to servecast.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalog {
+    /// Every GPU, in file order.
+    pub gpus: Vec<GpuSpec>,
+    /// Every model, in file order.
+    pub models: Vec<ModelSpec>,
+}
+
+impl Catalog {
+    /// The catalog compiled into the binary (`data/gpus.yaml`, `data/models.yaml`), parsed and
+    /// validated once.
+    pub fn builtin() -> Result<&'static Catalog> {
+        static BUILTIN: OnceLock<std::result::Result<Catalog, String>> = OnceLock::new();
+        match BUILTIN.get_or_init(|| Catalog::parse_builtin().map_err(|e| e.to_string())) {
+            Ok(catalog) => Ok(catalog),
+            // Parsing is deterministic: parse again to hand back the typed error.
+            Err(text) => Err(Catalog::parse_builtin()
+                .err()
+                .unwrap_or_else(|| Error::invalid(BUILTIN_GPUS, "catalog", text))),
+        }
+    }
+
+    fn parse_builtin() -> Result<Catalog> {
+        Catalog::from_yaml(
+            include_str!("../../data/gpus.yaml"),
+            BUILTIN_GPUS,
+            include_str!("../../data/models.yaml"),
+            BUILTIN_MODELS,
+        )
+    }
+
+    /// Parses and validates a catalog from GPU and model YAML texts; the origins name the files.
+    pub fn from_yaml(gpus_yaml: &str, gpus_origin: &str, models_yaml: &str, models_origin: &str) -> Result<Catalog> {
+        let catalog = Catalog {
+            gpus: gpus_from_yaml(gpus_yaml, gpus_origin)?,
+            models: models_from_yaml(models_yaml, models_origin)?,
+        };
+        check_names(catalog.gpus.iter().map(|g| (g.id.as_str(), gpu_keys(g))), gpus_origin)?;
+        check_names(
+            catalog.models.iter().map(|m| (m.id.as_str(), model_keys(m))),
+            models_origin,
+        )?;
+        Ok(catalog)
+    }
+
+    /// The GPU a loosely written name means ("4090", "RTX 4090", "NVIDIA GeForce RTX 4090",
+    /// "rtx-4090"); unknown or ambiguous names give [`Error::UnknownGpu`] with suggestions.
+    pub fn gpu(&self, name: &str) -> Result<&GpuSpec> {
+        lookup(&self.gpus, name, |g| g.id.as_str(), gpu_keys).map_err(|suggestions| Error::UnknownGpu {
+            name: name.to_string(),
+            suggestions,
+        })
+    }
+
+    /// The model a loosely written name means ("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b",
+    /// "indextts2"); unknown or ambiguous names give [`Error::UnknownModel`] with suggestions.
+    pub fn model(&self, name: &str) -> Result<&ModelSpec> {
+        lookup(&self.models, name, |m| m.id.as_str(), model_keys).map_err(|suggestions| Error::UnknownModel {
+            name: name.to_string(),
+            suggestions,
+        })
+    }
+
+    /// Every GPU id, in file order.
+    pub fn gpu_ids(&self) -> Vec<&str> {
+        self.gpus.iter().map(|g| g.id.as_str()).collect()
+    }
+
+    /// Every model id, in file order.
+    pub fn model_ids(&self) -> Vec<&str> {
+        self.models.iter().map(|m| m.id.as_str()).collect()
+    }
+}
+
+/// Lowercases and keeps letters and digits only, dropping the words "nvidia" and "geforce"
+/// ("NVIDIA GeForce RTX 4090" -> "rtx4090", "Qwen2.5-7B" -> "qwen257b").
+pub fn normalize_name(s: &str) -> String {
+    s.split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| !w.is_empty() && w != "nvidia" && w != "geforce")
+        .collect()
+}
+
+/// The `n` candidates closest to `query` by edit distance between normalized names, closest first.
+pub fn closest_names<'a>(query: &str, candidates: impl Iterator<Item = &'a str>, n: usize) -> Vec<String> {
+    let q = normalize_name(query);
+    let mut scored: Vec<(usize, &str)> = candidates.map(|c| (levenshtein(&q, &normalize_name(c)), c)).collect();
+    scored.sort();
+    let mut seen = BTreeSet::new();
+    scored
+        .into_iter()
+        .filter(|(_, c)| seen.insert(*c))
+        .take(n)
+        .map(|(_, c)| c.to_string())
+        .collect()
+}
+
+/// Edit distance (insertions, deletions, substitutions) between two strings, by chars.
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// Normalized names a GPU answers to.
+fn gpu_keys(g: &GpuSpec) -> Vec<String> {
+    keys_of(&g.id, &g.name, &g.aliases)
+}
+
+/// Normalized names a model answers to (also the part after an `org/` prefix).
+fn model_keys(m: &ModelSpec) -> Vec<String> {
+    keys_of(&m.id, &m.name, &m.aliases)
+}
+
+fn keys_of(id: &str, name: &str, aliases: &[String]) -> Vec<String> {
+    let mut keys = BTreeSet::new();
+    for raw in std::iter::once(id)
+        .chain(std::iter::once(name))
+        .chain(aliases.iter().map(String::as_str))
+    {
+        for variant in name_variants(raw) {
+            if !variant.is_empty() {
+                keys.insert(variant);
+            }
+        }
+    }
+    keys.into_iter().collect()
+}
+
+/// The normalized name, and the normalized part after the last `/` (a Hugging Face org prefix).
+fn name_variants(raw: &str) -> Vec<String> {
+    let mut out = vec![normalize_name(raw)];
+    if let Some((_, tail)) = raw.trim_end_matches('/').rsplit_once('/') {
+        out.push(normalize_name(tail));
+    }
+    out
+}
+
+/// Refuses duplicate ids and names that would match two entries exactly.
+fn check_names<'a>(entries: impl Iterator<Item = (&'a str, Vec<String>)>, origin: &str) -> Result<()> {
+    let mut owner: HashMap<String, &str> = HashMap::new();
+    let mut ids = BTreeSet::new();
+    for (id, keys) in entries {
+        if !ids.insert(id) {
+            return Err(Error::invalid(origin, "id", format!("duplicate id '{id}'")));
+        }
+        for key in keys {
+            if let Some(other) = owner.insert(key.clone(), id) {
+                if other != id {
+                    return Err(Error::invalid(
+                        origin,
+                        "aliases",
+                        format!("name '{key}' is used by both '{other}' and '{id}'"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Finds the entry `query` means, or returns the ids to suggest.
+///
+/// Order: exact normalized match on id, name or alias (also after an `org/` prefix); then the
+/// entries with a name containing the query, if they are one entry; then the entry whose longest
+/// name is contained in the query, if unique. Ambiguous queries suggest the entries they matched;
+/// others the closest ids by edit distance.
+fn lookup<'c, T>(
+    items: &'c [T],
+    query: &str,
+    id: impl Fn(&T) -> &str,
+    keys: impl Fn(&T) -> Vec<String>,
+) -> std::result::Result<&'c T, Vec<String>> {
+    let all_keys: Vec<Vec<String>> = items.iter().map(&keys).collect();
+    let variants: Vec<String> = name_variants(query).into_iter().filter(|v| !v.is_empty()).collect();
+
+    // 1. Exact match.
+    for q in &variants {
+        if let Some(i) = all_keys.iter().position(|ks| ks.iter().any(|k| k == q)) {
+            return Ok(&items[i]);
+        }
+    }
+
+    // 2. A name containing the query ("4090" in "rtx4090", "qwen257b" in "qwen257binstruct").
+    for q in variants.iter().filter(|q| q.len() >= 3) {
+        let hits: Vec<usize> = (0..items.len())
+            .filter(|&i| all_keys[i].iter().any(|k| k.contains(q.as_str())))
+            .collect();
+        match hits.as_slice() {
+            [] => {}
+            [one] => return Ok(&items[*one]),
+            many => return Err(many.iter().map(|&i| id(&items[i]).to_string()).collect()),
+        }
+    }
+
+    // 3. A name contained in the query ("nvidia geforce rtx 4090 24gb" contains "rtx4090").
+    for q in &variants {
+        let mut best: Vec<(usize, usize)> = Vec::new(); // (key length, item)
+        for (i, ks) in all_keys.iter().enumerate() {
+            if let Some(len) = ks
+                .iter()
+                .filter(|k| k.len() >= 3 && q.contains(k.as_str()))
+                .map(String::len)
+                .max()
+            {
+                best.push((len, i));
+            }
+        }
+        if let Some(&(longest, _)) = best.iter().max() {
+            let top: Vec<usize> = best.iter().filter(|(l, _)| *l == longest).map(|&(_, i)| i).collect();
+            match top.as_slice() {
+                [one] => return Ok(&items[*one]),
+                many if !many.is_empty() => return Err(many.iter().map(|&i| id(&items[i]).to_string()).collect()),
+                _ => {}
+            }
+        }
+    }
+
+    // 4. Nothing matched: the closest ids by edit distance over every name of an entry.
+    let q = variants.first().cloned().unwrap_or_default();
+    let mut scored: Vec<(usize, usize)> = all_keys
+        .iter()
+        .enumerate()
+        .map(|(i, ks)| (ks.iter().map(|k| levenshtein(&q, k)).min().unwrap_or(usize::MAX), i))
+        .collect();
+    scored.sort();
+    Err(scored
+        .into_iter()
+        .take(SUGGESTIONS)
+        .map(|(_, i)| id(&items[i]).to_string())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> &'static Catalog {
+        match Catalog::builtin() {
+            Ok(c) => c,
+            Err(e) => panic!("builtin catalog does not load: {e}"),
+        }
+    }
+
+    #[test]
+    fn builtin_catalog_loads_and_validates() {
+        let c = catalog();
+        for gpu in &c.gpus {
+            gpu.validate("test").expect("gpu validates");
+        }
+        for model in &c.models {
+            model.validate("test").expect("model validates");
+        }
+        for id in [
+            "rtx-4090",
+            "rtx-3090",
+            "a10",
+            "a10g",
+            "l4",
+            "l40s",
+            "l40",
+            "a40",
+            "rtx-a6000",
+            "rtx-6000-ada",
+            "a100-40g-pcie",
+            "a100-40g-sxm",
+            "a100-80g-sxm",
+            "h100-sxm",
+            "h100-pcie",
+            "h200",
+            "b200",
+            "t4",
+            "v100-16g",
+        ] {
+            assert!(c.gpu_ids().contains(&id), "missing GPU {id}");
+        }
+        for id in [
+            "indextts2-gpt",
+            "voxcpm-1.5",
+            "qwen2-0.5b-instruct",
+            "qwen2.5-0.5b-instruct",
+            "qwen2.5-1.5b-instruct",
+            "qwen2.5-7b-instruct",
+            "llama-2-7b",
+            "llama-3-8b",
+            "llama-3.1-8b",
+            "mistral-7b",
+            "qwen3-8b",
+        ] {
+            assert!(c.model_ids().contains(&id), "missing model {id}");
+        }
+    }
+
+    #[test]
+    fn builtin_models_match_research_numbers() {
+        let c = catalog();
+        // (id, params_total, linear_flops_per_token) from shared/research/specs/models.yaml.
+        let expected: [(&str, u64, f64); 14] = [
+            ("qwen2-0.5b-instruct", 494032768, 987922432.0),
+            ("qwen2.5-0.5b-instruct", 494032768, 987922432.0),
+            ("qwen2.5-1.5b-instruct", 1543714304, 3087138816.0),
+            ("qwen2.5-7b-instruct", 7615616512, 14140571648.0),
+            ("qwen2.5-14b", 14770033664, 27981250560.0),
+            ("qwen2.5-32b", 32763876352, 63968378880.0),
+            ("qwen2.5-72b", 72706203648, 142916714496.0),
+            ("qwen3-8b", 8190735360, 15136194560.0),
+            ("llama-2-7b", 6738415616, 13214154752.0),
+            ("llama-2-13b", 13015864320, 25703219200.0),
+            ("llama-2-70b", 68976648192, 137426370560.0),
+            ("llama-3.1-8b", 8030261248, 15009316864.0),
+            ("llama-3.1-70b", 70553706496, 139003428864.0),
+            ("mistral-7b", 7241732096, 14220787712.0),
+        ];
+        for (id, params, linear) in expected {
+            let m = c.model(id).expect("model exists");
+            assert_eq!(m.id, id);
+            assert_eq!(m.params_total(), params, "{id} params_total");
+            assert_eq!(m.linear_flops_per_token(), linear, "{id} linear flops");
+        }
+        let llama3 = c.model("llama-3-8b").expect("exists");
+        assert_eq!(llama3.params_total(), 8030261248);
+        assert_eq!(llama3.max_position_embeddings, 8192);
+    }
+
+    #[test]
+    fn builtin_tts_models() {
+        let c = catalog();
+        let tts = c.model("indextts2-gpt").expect("exists");
+        assert_eq!(tts.kv_bytes_per_token(1), 122880);
+        assert_eq!(tts.max_position_embeddings, 1818);
+        assert_eq!(tts.params_total(), 495_649_856);
+        assert_eq!(tts.weight_bytes(), 991_299_712);
+        assert_eq!(tts.audio_tokens_per_s, Some(50.0));
+        assert_eq!(tts.linear_flops_per_token(), 964695040.0);
+        assert_eq!(tts.attn_flops_per_token_per_ctx_token(), 122880.0);
+
+        let vox = c.model("voxcpm-1.5").expect("exists");
+        assert_eq!(vox.params_total(), 801_729_856);
+        assert_eq!(vox.kv_layers(), 32);
+        assert_eq!(vox.kv_bytes_per_token(1), 16384);
+        assert_eq!(vox.audio_tokens_per_s, Some(6.25));
+        assert_eq!(vox.extra_flops_per_decode_token, 1195376640.0 + 38730203136.0);
+        assert_eq!(vox.linear_flops_per_token(), 956301312.0);
+
+        let qwen = c.model("qwen2.5-7b-instruct").expect("exists");
+        assert_eq!(qwen.kv_bytes_per_token(1), 57344);
+        assert_eq!(qwen.extra_flops_per_decode_token, 0.0);
+        assert_eq!(qwen.audio_tokens_per_s, None);
+    }
+
+    #[test]
+    fn builtin_gpu_numbers() {
+        let c = catalog();
+        let g = c.gpu("rtx-4090").expect("exists");
+        assert_eq!(g.memory_total_bytes, 24091 * 1024 * 1024);
+        assert_eq!(g.dense_fp16_flops, 165.2e12);
+        assert_eq!(g.memory_bandwidth_bytes_s, 1008e9);
+        assert_eq!(g.price_usd_per_hour, Some(0.6));
+        for gpu in &c.gpus {
+            assert!(!gpu.source.is_empty(), "{} has a source", gpu.id);
+            // CUDA totals are all a little under the marketing size.
+            let gib = gpu.memory_total_bytes as f64 / (1u64 << 30) as f64;
+            assert!((14.0..200.0).contains(&gib), "{}: {gib} GiB", gpu.id);
+        }
+        assert_eq!(c.gpu("t4").expect("exists").dense_fp16_flops, 65e12);
+    }
+
+    #[test]
+    fn loose_gpu_names() {
+        let c = catalog();
+        for name in [
+            "4090",
+            "rtx4090",
+            "RTX 4090",
+            "NVIDIA GeForce RTX 4090",
+            "rtx-4090",
+            "GeForce RTX 4090 24GB",
+        ] {
+            assert_eq!(c.gpu(name).map(|g| g.id.as_str()).ok(), Some("rtx-4090"), "{name}");
+        }
+        let cases = [
+            ("a10", "a10"),
+            ("A10G", "a10g"),
+            ("L4", "l4"),
+            ("l40", "l40"),
+            ("L40S", "l40s"),
+            ("NVIDIA L40S", "l40s"),
+            ("A6000", "rtx-a6000"),
+            ("RTX 6000 Ada Generation", "rtx-6000-ada"),
+            ("NVIDIA A100-SXM4-80GB", "a100-80g-sxm"),
+            ("a100 40gb pcie", "a100-40g-pcie"),
+            ("NVIDIA H100 80GB HBM3", "h100-sxm"),
+            ("h100 pcie", "h100-pcie"),
+            ("H200", "h200"),
+            ("Tesla T4", "t4"),
+            ("v100", "v100-16g"),
+            ("3090", "rtx-3090"),
+        ];
+        for (name, id) in cases {
+            assert_eq!(c.gpu(name).map(|g| g.id.as_str()).ok(), Some(id), "{name}");
+        }
+    }
+
+    #[test]
+    fn ambiguous_gpu_names_list_the_candidates() {
+        let c = catalog();
+        match c.gpu("a100") {
+            Err(Error::UnknownGpu { name, suggestions }) => {
+                assert_eq!(name, "a100");
+                for id in ["a100-40g-pcie", "a100-40g-sxm", "a100-80g-sxm", "a100-80g-pcie"] {
+                    assert!(suggestions.iter().any(|s| s == id), "{suggestions:?} lacks {id}");
+                }
+            }
+            other => panic!("expected UnknownGpu, got {other:?}"),
+        }
+        match c.gpu("h100") {
+            Err(Error::UnknownGpu { suggestions, .. }) => {
+                assert!(suggestions.contains(&"h100-sxm".to_string()));
+                assert!(suggestions.contains(&"h100-pcie".to_string()));
+            }
+            other => panic!("expected UnknownGpu, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_gpu_suggests_the_closest() {
+        let c = catalog();
+        match c.gpu("rtx 4080") {
+            Err(Error::UnknownGpu { suggestions, .. }) => {
+                assert_eq!(
+                    suggestions.first().map(String::as_str),
+                    Some("rtx-4090"),
+                    "{suggestions:?}"
+                );
+            }
+            other => panic!("expected UnknownGpu, got {other:?}"),
+        }
+        match c.gpu("H2OO") {
+            Err(Error::UnknownGpu { suggestions, .. }) => assert!(suggestions.contains(&"h200".to_string())),
+            other => panic!("expected UnknownGpu, got {other:?}"),
+        }
+        assert!(matches!(c.gpu(""), Err(Error::UnknownGpu { .. })));
+        assert!(matches!(c.gpu("---"), Err(Error::UnknownGpu { .. })));
+    }
+
+    #[test]
+    fn loose_model_names() {
+        let c = catalog();
+        let cases = [
+            ("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b-instruct"),
+            ("qwen2.5-7b", "qwen2.5-7b-instruct"),
+            ("Qwen2.5-7B-Instruct", "qwen2.5-7b-instruct"),
+            ("llama-3.1-8b", "llama-3.1-8b"),
+            ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
+            ("meta-llama/Meta-Llama-3-8B-Instruct", "llama-3-8b"),
+            ("llama-2-7b", "llama-2-7b"),
+            ("meta-llama/Llama-2-7b-chat-hf", "llama-2-7b"),
+            ("indextts2", "indextts2-gpt"),
+            ("index-tts-2", "indextts2-gpt"),
+            ("IndexTTS-2", "indextts2-gpt"),
+            ("openbmb/VoxCPM1.5", "voxcpm-1.5"),
+            ("voxcpm", "voxcpm-1.5"),
+            ("mistralai/Mistral-7B-Instruct-v0.1", "mistral-7b"),
+            ("Qwen/Qwen3-8B", "qwen3-8b"),
+            ("Qwen/Qwen2-0.5B-Instruct", "qwen2-0.5b-instruct"),
+            ("qwen2.5-0.5b", "qwen2.5-0.5b-instruct"),
+            ("Qwen/Qwen2.5-14B-Instruct", "qwen2.5-14b"),
+        ];
+        for (name, id) in cases {
+            assert_eq!(c.model(name).map(|m| m.id.as_str()).ok(), Some(id), "{name}");
+        }
+    }
+
+    #[test]
+    fn unknown_model_suggests_the_closest() {
+        let c = catalog();
+        match c.model("qwen2.5-8b-instruct") {
+            Err(Error::UnknownModel { name, suggestions }) => {
+                assert_eq!(name, "qwen2.5-8b-instruct");
+                assert!(
+                    suggestions.contains(&"qwen2.5-7b-instruct".to_string()),
+                    "{suggestions:?}"
+                );
+            }
+            other => panic!("expected UnknownModel, got {other:?}"),
+        }
+        match c.model("llamma-3.1-8b") {
+            Err(Error::UnknownModel { suggestions, .. }) => {
+                assert_eq!(
+                    suggestions.first().map(String::as_str),
+                    Some("llama-3.1-8b"),
+                    "{suggestions:?}"
+                );
+            }
+            other => panic!("expected UnknownModel, got {other:?}"),
+        }
+        match c.model("llama3") {
+            Err(Error::UnknownModel { suggestions, .. }) => {
+                assert!(suggestions.contains(&"llama-3-8b".to_string()), "{suggestions:?}");
+                assert!(suggestions.contains(&"llama-3.1-8b".to_string()), "{suggestions:?}");
+            }
+            other => panic!("expected UnknownModel, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn normalize_and_distance() {
+        assert_eq!(normalize_name("NVIDIA GeForce RTX 4090"), "rtx4090");
+        assert_eq!(normalize_name("rtx-4090"), "rtx4090");
+        assert_eq!(normalize_name("Qwen/Qwen2.5-7B-Instruct"), "qwenqwen257binstruct");
+        assert_eq!(normalize_name(" -- "), "");
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("abc", "abc"), 0);
+        let names = ["rtx-4090", "rtx-3090", "a100-80g-sxm"];
+        assert_eq!(
+            closest_names("RTX 4080", names.iter().copied(), 2),
+            vec!["rtx-4090", "rtx-3090"]
+        );
+        assert!(closest_names("x", names.iter().copied(), 0).is_empty());
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let gpus = r#"
+gpus:
+  - id: one
+    name: One
+    aliases: ["same"]
+    memory_total_gib_cuda: 10
+    memory_bandwidth_gb_s: 100
+    dense_fp16_tflops: 10
+    interconnect: {kind: pcie, bandwidth_gb_s: 16}
+    source: test
+  - id: two
+    name: Two
+    aliases: ["Same"]
+    memory_total_gib_cuda: 10
+    memory_bandwidth_gb_s: 100
+    dense_fp16_tflops: 10
+    interconnect: {kind: pcie, bandwidth_gb_s: 16}
+    source: test
+"#;
+        let models = "models: []\n";
+        match Catalog::from_yaml(gpus, "g.yaml", models, "m.yaml") {
+            Err(Error::InvalidField { origin, field, .. }) => {
+                assert_eq!(origin, "g.yaml");
+                assert_eq!(field, "aliases");
+            }
+            other => panic!("expected InvalidField, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_yaml_is_a_parse_error() {
+        match Catalog::from_yaml("gpus: [ {", "g.yaml", "models: []", "m.yaml") {
+            Err(Error::Parse { origin, .. }) => assert_eq!(origin, "g.yaml"),
+            other => panic!("expected Parse, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Engine versions, vLLM's flags with their per-version defaults, and start-up validation in vLLM's words.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, RefusalKind, Result};
+use crate::spec::{GpuSpec, ModelSpec};
+use crate::units::GIB;
+
+/// The serving engine whose memory accounting and scheduler are simulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub enum EngineVersion {
+    /// vLLM 0.10.x, the V1 engine: mixed prefill/decode batches, chunked prefill and prefix caching on.
+    #[default]
+    #[serde(rename = "vllm-0.10")]
+    Vllm010,
+    /// vLLM 0.6.x, the V0 engine: prefill-only steps unless chunked prefill is enabled.
+    #[serde(rename = "vllm-0.6")]
+    Vllm06,
+    /// vLLM 0.5.x, the V0 engine (same scheduling rules as 0.6 for servecast's purposes).
+    #[serde(rename = "vllm-0.5")]
+    Vllm05,
+    /// nano-vllm (and forks such as nanovllm-voxcpm): prefill-first, 256-token blocks.
+    #[serde(rename = "nano-vllm")]
+    NanoVllm,
+}
+
+impl EngineVersion {
+    /// All versions, for listings and error messages.
+    pub const ALL: [EngineVersion; 4] = [
+        EngineVersion::Vllm010,
+        EngineVersion::Vllm06,
+        EngineVersion::Vllm05,
+        EngineVersion::NanoVllm,
+    ];
+
+    /// The CLI name (`vllm-0.10`, `vllm-0.6`, `vllm-0.5`, `nano-vllm`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineVersion::Vllm010 => "vllm-0.10",
+            EngineVersion::Vllm06 => "vllm-0.6",
+            EngineVersion::Vllm05 => "vllm-0.5",
+            EngineVersion::NanoVllm => "nano-vllm",
+        }
+    }
+
+    /// Parses a CLI name; accepts `vllm-0.10.2`, `0.10`, `v1`, `v0`, `nano`.
+    pub fn parse(text: &str, origin: &str) -> Result<EngineVersion> {
+        let t = text.trim().to_ascii_lowercase();
+        let t = t.trim_start_matches("vllm").trim_start_matches(['-', '=', '_', ' ']);
+        let v = if t.starts_with("0.10") || t == "v1" || t.starts_with("0.9") || t.starts_with("0.11") {
+            EngineVersion::Vllm010
+        } else if t.starts_with("0.6") || t == "v0" {
+            EngineVersion::Vllm06
+        } else if t.starts_with("0.5") {
+            EngineVersion::Vllm05
+        } else if t.starts_with("nano") {
+            EngineVersion::NanoVllm
+        } else {
+            return Err(Error::invalid(
+                origin,
+                "engine",
+                format!("unknown engine '{text}'; expected one of vllm-0.10, vllm-0.6, vllm-0.5, nano-vllm"),
+            ));
+        };
+        Ok(v)
+    }
+
+    /// True for vLLM's V0 engine (0.5, 0.6).
+    pub fn is_v0(self) -> bool {
+        matches!(self, EngineVersion::Vllm05 | EngineVersion::Vllm06)
+    }
+}
+
+impl std::fmt::Display for EngineVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the engine was started; vLLM 0.10 picks `max_num_seqs` and `max_num_batched_tokens` by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageContext {
+    /// `vllm serve` (the OpenAI-compatible API server).
+    #[default]
+    OpenaiApiServer,
+    /// The offline `LLM` class.
+    LlmClass,
+    /// An engine built directly (`AsyncLLM.from_engine_args`), as TTS servers such as index-tts-vllm do.
+    EngineContext,
+}
+
+/// vLLM's engine flags as a user gives them: every field optional, defaults filled per version.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineFlags {
+    /// `--gpu-memory-utilization`: fraction of the device's total memory vLLM may use, in (0, 1].
+    #[serde(default)]
+    pub gpu_memory_utilization: Option<f64>,
+    /// `--max-num-seqs`: most sequences in one step.
+    #[serde(default)]
+    pub max_num_seqs: Option<u32>,
+    /// `--max-model-len`: longest prompt + output, in tokens.
+    #[serde(default)]
+    pub max_model_len: Option<u32>,
+    /// `--max-num-batched-tokens`: token budget of one step.
+    #[serde(default)]
+    pub max_num_batched_tokens: Option<u32>,
+    /// `--block-size`: tokens per KV-cache block.
+    #[serde(default)]
+    pub block_size: Option<u32>,
+    /// `--enable-chunked-prefill` / `--no-enable-chunked-prefill`.
+    #[serde(default)]
+    pub enable_chunked_prefill: Option<bool>,
+    /// `--enable-prefix-caching` / `--no-enable-prefix-caching`.
+    #[serde(default)]
+    pub enable_prefix_caching: Option<bool>,
+    /// `--tensor-parallel-size`: GPUs one engine spans.
+    #[serde(default)]
+    pub tensor_parallel_size: Option<u32>,
+    /// How the engine was started (decides vLLM 0.10's defaults).
+    #[serde(default)]
+    pub usage_context: Option<UsageContext>,
+}
+
+impl EngineFlags {
+    /// Fills unset fields from `other` (used to layer CLI flags over a report's flags).
+    pub fn or(&self, other: &EngineFlags) -> EngineFlags {
+        EngineFlags {
+            gpu_memory_utilization: self.gpu_memory_utilization.or(other.gpu_memory_utilization),
+            max_num_seqs: self.max_num_seqs.or(other.max_num_seqs),
+            max_model_len: self.max_model_len.or(other.max_model_len),
+            max_num_batched_tokens: self.max_num_batched_tokens.or(other.max_num_batched_tokens),
+            block_size: self.block_size.or(other.block_size),
+            enable_chunked_prefill: self.enable_chunked_prefill.or(other.enable_chunked_prefill),
+            enable_prefix_caching: self.enable_prefix_caching.or(other.enable_prefix_caching),
+            tensor_parallel_size: self.tensor_parallel_size.or(other.tensor_parallel_size),
+            usage_context: self.usage_context.or(other.usage_context),
+        }
+    }
+}
+
+/// A resolved, validated engine configuration: every value set, every vLLM start-up rule checked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EngineConfig {
+    /// Engine version simulated.
+    pub version: EngineVersion,
+    /// Fraction of total device memory the engine may use.
+    pub gpu_memory_utilization: f64,
+    /// Most sequences scheduled in one step.
+    pub max_num_seqs: u32,
+    /// Longest prompt + output in tokens.
+    pub max_model_len: u32,
+    /// Token budget of one step.
+    pub max_num_batched_tokens: u32,
+    /// Tokens per KV block.
+    pub block_size: u32,
+    /// Whether long prompts are split over steps and mixed with decodes.
+    pub enable_chunked_prefill: bool,
+    /// Whether KV blocks of shared prompt prefixes are reused.
+    pub enable_prefix_caching: bool,
+    /// GPUs per engine (tensor parallel).
+    pub tensor_parallel_size: u32,
+    /// How the engine was started.
+    pub usage_context: UsageContext,
+}
+
+/// Formats a refusal as vLLM prints it (`ValueError: …`).
+pub fn value_error(kind: RefusalKind, text: String) -> Error {
+    Error::EngineRefused {
+        kind,
+        message: format!("ValueError: {text}"),
+    }
+}
+
+impl EngineFlags {
+    /// Resolves defaults for `version` and checks the configuration as the engine does at start-up.
+    ///
+    /// Defaults: vLLM 0.5/0.6 `vllm/config.py` and `engine/arg_utils.py`; vLLM 0.10.2
+    /// `engine/arg_utils.py::_set_default_args_v1`; nano-vllm `nanovllm/config.py`.
+    pub fn resolve(
+        &self,
+        version: EngineVersion,
+        model: &ModelSpec,
+        gpu: &GpuSpec,
+        origin: &str,
+    ) -> Result<EngineConfig> {
+        let util = self.gpu_memory_utilization.unwrap_or(0.9);
+        if !(util.is_finite() && util > 0.0 && util <= 1.0) {
+            return Err(Error::invalid(
+                origin,
+                "gpu_memory_utilization",
+                format!("{util} is outside the allowed range (0, 1]"),
+            ));
+        }
+        let tp = self.tensor_parallel_size.unwrap_or(1);
+        if tp == 0 || tp > 64 {
+            return Err(Error::invalid(origin, "tensor_parallel_size", format!("{tp} is outside 1..=64")));
+        }
+        if model.num_attention_heads % tp != 0 {
+            return Err(value_error(
+                RefusalKind::InvalidConfig,
+                format!(
+                    "Total number of attention heads ({}) must be divisible by tensor parallel size ({tp}).",
+                    model.num_attention_heads
+                ),
+            ));
+        }
+        let derived_len = model.max_position_embeddings;
+        let max_model_len = match (version, self.max_model_len) {
+            (_, Some(0)) => {
+                return Err(Error::invalid(origin, "max_model_len", "must be ≥ 1 token"));
+            }
+            (EngineVersion::NanoVllm, Some(len)) => len.min(derived_len),
+            (EngineVersion::NanoVllm, None) => 4096.min(derived_len),
+            (_, Some(len)) if len > derived_len => {
+                return Err(value_error(
+                    RefusalKind::InvalidConfig,
+                    format!(
+                        "User-specified max_model_len ({len}) is greater than the derived max_model_len \
+                         (max_position_embeddings={derived_len} or model_max_length=None in model's config.json). \
+                         This may lead to incorrect model outputs or CUDA errors. To allow overriding this maximum, \
+                         set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1"
+                    ),
+                ));
+            }
+            (_, Some(len)) => len,
+            (_, None) => derived_len,
+        };
+        let block_size = match version {
+            EngineVersion::NanoVllm => self.block_size.unwrap_or(256),
+            _ => self.block_size.unwrap_or(16),
+        };
+        match version {
+            EngineVersion::NanoVllm => {
+                if block_size == 0 || block_size % 256 != 0 {
+                    return Err(Error::EngineRefused {
+                        kind: RefusalKind::InvalidConfig,
+                        message: format!(
+                            "AssertionError: assert self.kvcache_block_size % 256 == 0 (kvcache_block_size = {block_size})"
+                        ),
+                    });
+                }
+            }
+            EngineVersion::Vllm010 => {
+                if ![1, 8, 16, 32, 64, 128].contains(&block_size) {
+                    return Err(Error::invalid(
+                        origin,
+                        "block_size",
+                        format!("{block_size} is not one of vLLM 0.10's choices 1, 8, 16, 32, 64, 128"),
+                    ));
+                }
+            }
+            _ => {
+                if ![8, 16, 32].contains(&block_size) {
+                    return Err(Error::invalid(
+                        origin,
+                        "block_size",
+                        format!("{block_size} is not one of vLLM 0.5/0.6's choices 8, 16, 32"),
+                    ));
+                }
+            }
+        }
+        let usage = self.usage_context.unwrap_or_default();
+        // vLLM 0.10.2: "GPU ≥ 70 GiB and not A100" gets the larger defaults.
+        let big_gpu = gpu.memory_total_bytes as f64 >= 70.0 * GIB && !gpu.name.contains("A100");
+        let (chunked, prefix, default_seqs, default_batched) = match version {
+            EngineVersion::Vllm010 => {
+                let (seqs, batched) = match usage {
+                    UsageContext::OpenaiApiServer if big_gpu => (1024, 8192),
+                    UsageContext::OpenaiApiServer => (256, 2048),
+                    UsageContext::LlmClass if big_gpu => (1024, 16384),
+                    UsageContext::LlmClass => (256, 8192),
+                    UsageContext::EngineContext => (128, 2048),
+                };
+                (self.enable_chunked_prefill.unwrap_or(true), self.enable_prefix_caching.unwrap_or(true), seqs, batched)
+            }
+            EngineVersion::Vllm06 | EngineVersion::Vllm05 => {
+                // Chunked prefill turns itself on only for max_model_len > 32K (vllm/engine/arg_utils.py).
+                let chunked = self.enable_chunked_prefill.unwrap_or(max_model_len > 32768);
+                let batched = if chunked { 512 } else { max_model_len.max(2048) };
+                (chunked, self.enable_prefix_caching.unwrap_or(false), 256, batched)
+            }
+            EngineVersion::NanoVllm => (
+                self.enable_chunked_prefill.unwrap_or(false),
+                self.enable_prefix_caching.unwrap_or(true),
+                512,
+                16384,
+            ),
+        };
+        let max_num_seqs = self.max_num_seqs.unwrap_or(default_seqs);
+        if max_num_seqs == 0 {
+            return Err(Error::invalid(origin, "max_num_seqs", "must be ≥ 1"));
+        }
+        let mut max_num_batched_tokens = self.max_num_batched_tokens.unwrap_or(default_batched);
+        if version == EngineVersion::Vllm010 && self.max_num_batched_tokens.is_none() {
+            // SchedulerConfig caps the default at max_num_seqs × max_model_len.
+            max_num_batched_tokens =
+                max_num_batched_tokens.min((max_num_seqs as u64 * max_model_len as u64).min(u32::MAX as u64) as u32);
+            if !chunked {
+                max_num_batched_tokens = max_num_batched_tokens.max(max_model_len);
+            }
+        }
+        if max_num_batched_tokens == 0 {
+            return Err(Error::invalid(origin, "max_num_batched_tokens", "must be ≥ 1"));
+        }
+        if version == EngineVersion::NanoVllm {
+            if max_num_batched_tokens < max_model_len {
+                return Err(Error::EngineRefused {
+                    kind: RefusalKind::BatchedTokensBelowModelLen,
+                    message: format!(
+                        "AssertionError: assert self.max_num_batched_tokens >= self.max_model_len \
+                         (max_num_batched_tokens = {max_num_batched_tokens}, max_model_len = {max_model_len})"
+                    ),
+                });
+            }
+        } else {
+            // vllm/config.py SchedulerConfig._verify_args (0.5, 0.6) and vllm/config/scheduler.py (0.10.2).
+            if max_num_batched_tokens < max_model_len && !chunked {
+                return Err(value_error(
+                    RefusalKind::BatchedTokensBelowModelLen,
+                    format!(
+                        "max_num_batched_tokens ({max_num_batched_tokens}) is smaller than max_model_len ({max_model_len}). \
+                         This effectively limits the maximum sequence length to max_num_batched_tokens and makes vLLM \
+                         reject longer sequences. Please increase max_num_batched_tokens or decrease max_model_len."
+                    ),
+                ));
+            }
+            if max_num_batched_tokens < max_num_seqs {
+                return Err(value_error(
+                    RefusalKind::BatchedTokensBelowNumSeqs,
+                    format!(
+                        "max_num_batched_tokens ({max_num_batched_tokens}) must be greater than or equal to max_num_seqs ({max_num_seqs})."
+                    ),
+                ));
+            }
+        }
+        Ok(EngineConfig {
+            version,
+            gpu_memory_utilization: util,
+            max_num_seqs,
+            max_model_len,
+            max_num_batched_tokens,
+            block_size,
+            enable_chunked_prefill: chunked,
+            enable_prefix_caching: prefix,
+            tensor_parallel_size: tp,
+            usage_context: usage,
+        })
+    }
+}

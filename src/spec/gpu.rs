@@ -1,0 +1,350 @@
+//! GPU specifications: memory as CUDA reports it, DRAM bandwidth, tensor throughput, link and price.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Bytes in one MiB.
+const MIB: f64 = 1024.0 * 1024.0;
+/// Bytes in one GiB.
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+/// Bytes per second in one GB/s.
+const GB_S: f64 = 1e9;
+/// FLOP/s in one TFLOP/s.
+const TFLOPS: f64 = 1e12;
+
+/// Kind of GPU-to-GPU link used for tensor-parallel collectives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// PCI Express through the host (no peer bridge).
+    Pcie,
+    /// NVLink (SXM boards through NVSwitch, or a bridge).
+    Nvlink,
+}
+
+/// The GPU-to-GPU link of one GPU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interconnect {
+    /// Link kind.
+    pub kind: LinkKind,
+    /// Bandwidth per direction, bytes/s.
+    pub bandwidth_bytes_s: f64,
+}
+
+/// One GPU model as servecast sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuSpec {
+    /// Short id, e.g. `rtx-4090`, `a100-80g-sxm`, `h100-sxm`.
+    pub id: String,
+    /// Full name as the driver prints it, e.g. `NVIDIA GeForce RTX 4090`.
+    pub name: String,
+    /// Other names the GPU is known by (matched loosely by the catalog).
+    pub aliases: Vec<String>,
+    /// Total memory as CUDA reports it (`cudaMemGetInfo`, `torch.cuda.mem_get_info()[1]`), bytes;
+    /// vLLM multiplies this by `gpu_memory_utilization`. Smaller than nvidia-smi's total.
+    pub memory_total_bytes: u64,
+    /// Peak DRAM bandwidth, bytes/s.
+    pub memory_bandwidth_bytes_s: f64,
+    /// Dense BF16/FP16 tensor throughput with FP32 accumulate, no sparsity, FLOP/s
+    /// (FP16 for GPUs without BF16).
+    pub dense_fp16_flops: f64,
+    /// GPU-to-GPU link.
+    pub interconnect: Interconnect,
+    /// On-demand price, US dollars per GPU-hour, if known.
+    pub price_usd_per_hour: Option<f64>,
+    /// The price list and its date.
+    pub price_source: Option<String>,
+    /// Where the numbers come from.
+    pub source: String,
+}
+
+impl GpuSpec {
+    /// Checks that sizes, rates and prices are positive and finite; `origin` names the file or flag.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        let who = format!("GPU '{}'", self.id);
+        if self.id.trim().is_empty() {
+            return Err(Error::invalid(origin, "id", "GPU id must not be empty"));
+        }
+        if self.name.trim().is_empty() {
+            return Err(Error::invalid(origin, "name", format!("{who}: name must not be empty")));
+        }
+        if self.memory_total_bytes == 0 {
+            return Err(Error::invalid(
+                origin,
+                "memory_total_bytes",
+                format!("{who}: total memory must be positive"),
+            ));
+        }
+        check_positive(origin, &who, "memory_bandwidth_bytes_s", self.memory_bandwidth_bytes_s)?;
+        check_positive(origin, &who, "dense_fp16_flops", self.dense_fp16_flops)?;
+        check_positive(
+            origin,
+            &who,
+            "interconnect.bandwidth_bytes_s",
+            self.interconnect.bandwidth_bytes_s,
+        )?;
+        if let Some(price) = self.price_usd_per_hour {
+            if !price.is_finite() || price < 0.0 {
+                return Err(Error::invalid(
+                    origin,
+                    "price_usd_per_hour",
+                    format!("{who}: price must be a finite number >= 0, got {price}"),
+                ));
+            }
+            if self.price_source.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                return Err(Error::invalid(
+                    origin,
+                    "price_source",
+                    format!("{who}: a price needs a price_source naming the list and its date"),
+                ));
+            }
+        }
+        if self.source.trim().is_empty() {
+            return Err(Error::invalid(
+                origin,
+                "source",
+                format!("{who}: source must not be empty"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_positive(origin: &str, who: &str, field: &str, value: f64) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            origin,
+            field,
+            format!("{who}: must be a finite number > 0, got {value}"),
+        ))
+    }
+}
+
+/// Parses a GPU list in the catalog's friendly units (`gpus:` with `memory_total_gib_cuda`,
+/// `memory_bandwidth_gb_s`, `dense_fp16_tflops`, …) into validated specs; `origin` names the file.
+pub fn gpus_from_yaml(text: &str, origin: &str) -> Result<Vec<GpuSpec>> {
+    let file: GpuFile = serde_saphyr::from_str(text).map_err(|e| Error::from_yaml(origin, &e))?;
+    let mut out = Vec::with_capacity(file.gpus.len());
+    for entry in file.gpus {
+        let spec = entry.into_spec(origin)?;
+        spec.validate(origin)?;
+        out.push(spec);
+    }
+    Ok(out)
+}
+
+/// Top level of a GPU catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GpuFile {
+    gpus: Vec<GpuEntry>,
+}
+
+/// One GPU in friendly units, as written in `data/gpus.yaml`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GpuEntry {
+    id: String,
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    /// CUDA-reported total, GiB (as vLLM and torch print it, 2 decimals).
+    #[serde(default)]
+    memory_total_gib_cuda: Option<f64>,
+    /// CUDA-reported total, MiB (as torch's device properties or llama.cpp print it).
+    #[serde(default)]
+    memory_total_mib_cuda: Option<u64>,
+    /// nvidia-smi memory.total, MiB (informative; must not be below the CUDA total).
+    #[serde(default)]
+    memory_nvidia_smi_mib: Option<u64>,
+    /// GB/s.
+    memory_bandwidth_gb_s: f64,
+    /// TFLOP/s.
+    dense_fp16_tflops: f64,
+    interconnect: InterconnectEntry,
+    #[serde(default)]
+    price_usd_per_hour: Option<f64>,
+    #[serde(default)]
+    price_source: Option<String>,
+    source: String,
+}
+
+/// A link in friendly units.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterconnectEntry {
+    kind: LinkKind,
+    /// GB/s per direction.
+    bandwidth_gb_s: f64,
+}
+
+impl GpuEntry {
+    fn into_spec(self, origin: &str) -> Result<GpuSpec> {
+        let who = format!("GPU '{}'", self.id);
+        let memory_total_bytes = match (self.memory_total_gib_cuda, self.memory_total_mib_cuda) {
+            (Some(gib), None) => {
+                if !(gib.is_finite() && gib > 0.0) {
+                    return Err(Error::invalid(
+                        origin,
+                        "memory_total_gib_cuda",
+                        format!("{who}: must be a finite number > 0, got {gib}"),
+                    ));
+                }
+                (gib * GIB).round() as u64
+            }
+            (None, Some(mib)) => mib.saturating_mul(MIB as u64),
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    origin,
+                    "memory_total_gib_cuda",
+                    format!("{who}: give memory_total_gib_cuda or memory_total_mib_cuda, not both"),
+                ))
+            }
+            (None, None) => {
+                return Err(Error::invalid(
+                    origin,
+                    "memory_total_gib_cuda",
+                    format!("{who}: required (or memory_total_mib_cuda): the total CUDA reports"),
+                ))
+            }
+        };
+        if let Some(smi) = self.memory_nvidia_smi_mib {
+            let smi_bytes = smi.saturating_mul(MIB as u64);
+            if smi_bytes < memory_total_bytes {
+                return Err(Error::invalid(
+                    origin,
+                    "memory_nvidia_smi_mib",
+                    format!(
+                        "{who}: nvidia-smi total {smi} MiB is below the CUDA total {:.0} MiB",
+                        memory_total_bytes as f64 / MIB
+                    ),
+                ));
+            }
+        }
+        Ok(GpuSpec {
+            id: self.id,
+            name: self.name,
+            aliases: self.aliases,
+            memory_total_bytes,
+            memory_bandwidth_bytes_s: self.memory_bandwidth_gb_s * GB_S,
+            dense_fp16_flops: self.dense_fp16_tflops * TFLOPS,
+            interconnect: Interconnect {
+                kind: self.interconnect.kind,
+                bandwidth_bytes_s: self.interconnect.bandwidth_gb_s * GB_S,
+            },
+            price_usd_per_hour: self.price_usd_per_hour,
+            price_source: self.price_source,
+            source: self.source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: &str = r#"
+gpus:
+  - id: toy
+    name: Toy GPU
+    aliases: ["T0"]
+    memory_total_gib_cuda: 23.53
+    memory_nvidia_smi_mib: 24564
+    memory_bandwidth_gb_s: 1008
+    dense_fp16_tflops: 165.2
+    interconnect: {kind: pcie, bandwidth_gb_s: 32}
+    price_usd_per_hour: 0.6
+    price_source: "list (Mar 2026)"
+    source: "test"
+"#;
+
+    #[test]
+    fn friendly_units_convert_to_si() {
+        let gpus = gpus_from_yaml(ONE, "test.yaml").expect("parses");
+        let g = &gpus[0];
+        assert_eq!(g.memory_total_bytes, (23.53 * GIB).round() as u64);
+        assert_eq!(g.memory_bandwidth_bytes_s, 1008e9);
+        assert!((g.dense_fp16_flops - 165.2e12).abs() < 1.0);
+        assert_eq!(g.interconnect.kind, LinkKind::Pcie);
+        assert_eq!(g.interconnect.bandwidth_bytes_s, 32e9);
+        assert_eq!(g.price_usd_per_hour, Some(0.6));
+    }
+
+    #[test]
+    fn mib_total_is_exact() {
+        let text = ONE.replace("memory_total_gib_cuda: 23.53", "memory_total_mib_cuda: 24091");
+        let g = &gpus_from_yaml(&text, "t.yaml").expect("parses")[0];
+        assert_eq!(g.memory_total_bytes, 24091 * 1024 * 1024);
+    }
+
+    #[test]
+    fn unknown_field_is_a_parse_error() {
+        let text = ONE.replace("source: \"test\"", "source: \"test\"\n    tdp_w: 450");
+        match gpus_from_yaml(&text, "t.yaml") {
+            Err(Error::Parse { origin, message, .. }) => {
+                assert_eq!(origin, "t.yaml");
+                assert!(message.contains("tdp_w"), "{message}");
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn both_or_neither_memory_keys_are_refused() {
+        let both = ONE.replace(
+            "memory_total_gib_cuda: 23.53",
+            "memory_total_gib_cuda: 23.53\n    memory_total_mib_cuda: 24091",
+        );
+        assert!(matches!(
+            gpus_from_yaml(&both, "t"),
+            Err(Error::InvalidField { field, .. }) if field == "memory_total_gib_cuda"
+        ));
+        let neither = ONE.replace("    memory_total_gib_cuda: 23.53\n", "");
+        assert!(matches!(
+            gpus_from_yaml(&neither, "t"),
+            Err(Error::InvalidField { field, .. }) if field == "memory_total_gib_cuda"
+        ));
+    }
+
+    #[test]
+    fn cuda_total_above_nvidia_smi_is_refused() {
+        let text = ONE.replace("memory_nvidia_smi_mib: 24564", "memory_nvidia_smi_mib: 20000");
+        assert!(matches!(
+            gpus_from_yaml(&text, "t"),
+            Err(Error::InvalidField { field, .. }) if field == "memory_nvidia_smi_mib"
+        ));
+    }
+
+    #[test]
+    fn validate_rejects_nonpositive_rates() {
+        let mut g = gpus_from_yaml(ONE, "t").expect("parses").remove(0);
+        assert!(g.validate("t").is_ok());
+        g.dense_fp16_flops = 0.0;
+        assert!(matches!(
+            g.validate("t"),
+            Err(Error::InvalidField { field, .. }) if field == "dense_fp16_flops"
+        ));
+        g.dense_fp16_flops = 1e12;
+        g.memory_bandwidth_bytes_s = f64::NAN;
+        assert!(g.validate("t").is_err());
+        g.memory_bandwidth_bytes_s = 1e12;
+        g.memory_total_bytes = 0;
+        assert!(g.validate("t").is_err());
+        g.memory_total_bytes = 1;
+        g.price_source = None;
+        assert!(matches!(
+            g.validate("t"),
+            Err(Error::InvalidField { field, .. }) if field == "price_source"
+        ));
+    }
+
+    #[test]
+    fn link_kind_serde_names() {
+        let k: LinkKind = serde_json::from_str("\"nvlink\"").expect("parses");
+        assert_eq!(k, LinkKind::Nvlink);
+        assert_eq!(serde_json::to_string(&LinkKind::Pcie).expect("serializes"), "\"pcie\"");
+    }
+}

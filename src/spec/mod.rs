@@ -1,0 +1,11 @@
+//! Specifications: GPUs, models, the engine and its flags, and the built-in catalog.
+
+pub mod catalog;
+pub mod cmdline;
+pub mod engine;
+pub mod gpu;
+pub mod model;
+
+pub use catalog::*;
+pub use gpu::*;
+pub use model::*;

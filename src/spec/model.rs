@@ -1,0 +1,1077 @@
+//! Model specifications: transformer shapes, parameter counts, KV-cache bytes and FLOPs per token.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{Error, Result};
+
+/// Transformer family; decides the parameter and FLOP formulas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// Gated SwiGLU MLP (3 matrices), RMSNorm, rotary positions, GQA, no biases except the optional
+    /// q/k/v bias (Llama 2/3, Mistral, Qwen2/2.5/3).
+    Llama,
+    /// GELU MLP (2 matrices) with biases, LayerNorm, learned positions, multi-head attention (GPT-2).
+    Gpt2,
+}
+
+/// Numeric type of weights and KV cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Dtype {
+    /// IEEE half precision, 2 bytes.
+    #[serde(rename = "float16", alias = "fp16", alias = "half")]
+    F16,
+    /// bfloat16, 2 bytes.
+    #[serde(rename = "bfloat16", alias = "bf16")]
+    Bf16,
+    /// IEEE single precision, 4 bytes.
+    #[serde(rename = "float32", alias = "fp32", alias = "float")]
+    F32,
+    /// 8-bit float (e4m3/e5m2), 1 byte.
+    #[serde(rename = "fp8", alias = "float8")]
+    Fp8,
+}
+
+impl Dtype {
+    /// Bytes per element.
+    pub fn bytes(self) -> u64 {
+        match self {
+            Dtype::F16 | Dtype::Bf16 => 2,
+            Dtype::F32 => 4,
+            Dtype::Fp8 => 1,
+        }
+    }
+
+    /// The name vLLM and Hugging Face use (`float16`, `bfloat16`, `float32`, `fp8`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::F16 => "float16",
+            Dtype::Bf16 => "bfloat16",
+            Dtype::F32 => "float32",
+            Dtype::Fp8 => "fp8",
+        }
+    }
+}
+
+/// One served model: the shapes that decide weight memory, KV-cache bytes and FLOPs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Short id, e.g. `qwen2.5-7b-instruct`, `indextts2-gpt`.
+    pub id: String,
+    /// Full name, usually the Hugging Face repo id (`Qwen/Qwen2.5-7B-Instruct`).
+    pub name: String,
+    /// Other names the model is known by (matched loosely by the catalog).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Transformer family.
+    pub architecture: Architecture,
+    /// Decoder layers of the main LM (count).
+    pub num_hidden_layers: u32,
+    /// Hidden size d (elements).
+    pub hidden_size: u32,
+    /// Query heads (count).
+    pub num_attention_heads: u32,
+    /// Key/value heads (count; equals `num_attention_heads` without GQA).
+    pub num_key_value_heads: u32,
+    /// Elements per attention head.
+    pub head_dim: u32,
+    /// MLP inner size (elements).
+    pub intermediate_size: u32,
+    /// Rows of the LM head (tokens); 0 when the LM has no token head (VoxCPM).
+    pub vocab_size: u32,
+    /// The max_model_len the engine derives by default (tokens; IndexTTS-2 GPT as served: 1818).
+    pub max_position_embeddings: u32,
+    /// Whether the LM head shares the token-embedding matrix.
+    pub tie_word_embeddings: bool,
+    /// Whether q/k/v projections have biases (Llama family only; GPT-2 always has biases).
+    pub qkv_bias: bool,
+    /// Dtype of weights and KV cache when served with `dtype=auto`.
+    pub dtype: Dtype,
+    /// Parameter count (count) of the served graph when the formula does not describe it.
+    #[serde(default)]
+    pub params_total_override: Option<u64>,
+    /// TTS models: generated tokens per second of audio (tokens/s); `None` for text LLMs.
+    #[serde(default)]
+    pub audio_tokens_per_s: Option<f64>,
+    /// FLOPs per generated token spent outside the paged-KV LM (e.g. VoxCPM's diffusion head); 0 for LLMs.
+    #[serde(default)]
+    pub extra_flops_per_decode_token: f64,
+    /// Layers that own paged KV cache when not `num_hidden_layers` (count; VoxCPM: 24 base + 8 residual).
+    #[serde(default)]
+    pub kv_layers_override: Option<u32>,
+    /// Where the numbers come from.
+    pub source: String,
+}
+
+impl ModelSpec {
+    /// Total parameters (count): the override if set, else embeddings + layers + final norm
+    /// + LM head unless tied.
+    pub fn params_total(&self) -> u64 {
+        self.params_total_override.unwrap_or_else(|| self.params_formula())
+    }
+
+    /// Weight memory, bytes: `params_total × dtype bytes`.
+    pub fn weight_bytes(&self) -> u64 {
+        self.params_total().saturating_mul(self.dtype.bytes())
+    }
+
+    /// Layers that own paged KV cache (count).
+    pub fn kv_layers(&self) -> u32 {
+        self.kv_layers_override.unwrap_or(self.num_hidden_layers)
+    }
+
+    /// KV heads stored per GPU under tensor parallelism `tp` (count): vLLM's `max(1, kv_heads / tp)`.
+    pub fn kv_heads_per_gpu(&self, tp: u32) -> u32 {
+        (self.num_key_value_heads / tp.max(1)).max(1)
+    }
+
+    /// KV-cache bytes per token per GPU: `2 × kv_layers × kv_heads_per_gpu(tp) × head_dim × dtype bytes`.
+    pub fn kv_bytes_per_token(&self, tp: u32) -> u64 {
+        2 * u64::from(self.kv_layers())
+            * u64::from(self.kv_heads_per_gpu(tp))
+            * u64::from(self.head_dim)
+            * self.dtype.bytes()
+    }
+
+    /// Matmul FLOPs per token (FLOP): `2 ×` (projection and MLP weights of every KV-owning layer
+    /// + LM head), excluding the embedding lookup and attention over the context.
+    pub fn linear_flops_per_token(&self) -> f64 {
+        let d = u64::from(self.hidden_size);
+        let per_layer = self.attn_weights() + self.mlp_weights();
+        let lm_head = u64::from(self.vocab_size) * d;
+        2.0 * (u64::from(self.kv_layers()) * per_layer + lm_head) as f64
+    }
+
+    /// Attention FLOPs per token per context token (FLOP): `4 × kv_layers × num_attention_heads × head_dim`
+    /// (QKᵀ and AV).
+    pub fn attn_flops_per_token_per_ctx_token(&self) -> f64 {
+        4.0 * f64::from(self.kv_layers()) * f64::from(self.num_attention_heads) * f64::from(self.head_dim)
+    }
+
+    /// Parses a Hugging Face `config.json` (Llama, Qwen2, Qwen3, Mistral, GPT-2) into a spec;
+    /// `origin` names the file. max_model_len follows vLLM's `_get_and_verify_max_len`.
+    pub fn from_hf_config_json(text: &str, origin: &str) -> Result<ModelSpec> {
+        let value: Value = serde_json::from_str(text).map_err(|e| Error::from_json(origin, &e))?;
+        let Value::Object(cfg) = value else {
+            return Err(Error::invalid(
+                origin,
+                "config",
+                "expected a JSON object at the top level",
+            ));
+        };
+        let family = Family::detect(&cfg, origin)?;
+        let cfg = Config { map: &cfg, origin };
+
+        let spec = match family {
+            Family::Gpt2 => {
+                let layers = cfg.required_u32(&["n_layer", "num_hidden_layers"])?;
+                let hidden = cfg.required_u32(&["n_embd", "hidden_size"])?;
+                let heads = cfg.required_u32(&["n_head", "num_attention_heads"])?;
+                let head_dim = derived_head_dim(hidden, heads, &cfg)?;
+                let inner = match cfg.optional_u32("n_inner")? {
+                    Some(v) => v,
+                    None => hidden
+                        .checked_mul(4)
+                        .ok_or_else(|| Error::invalid(origin, "n_embd", "n_embd × 4 overflows"))?,
+                };
+                ModelSpec {
+                    architecture: Architecture::Gpt2,
+                    num_hidden_layers: layers,
+                    hidden_size: hidden,
+                    num_attention_heads: heads,
+                    num_key_value_heads: heads,
+                    head_dim,
+                    intermediate_size: inner,
+                    vocab_size: cfg.required_u32(&["vocab_size"])?,
+                    max_position_embeddings: cfg.max_model_len()?,
+                    tie_word_embeddings: cfg.optional_bool("tie_word_embeddings")?.unwrap_or(true),
+                    qkv_bias: true,
+                    ..cfg.skeleton()?
+                }
+            }
+            Family::Llama | Family::Mistral | Family::Qwen2 | Family::Qwen3 => {
+                let hidden = cfg.required_u32(&["hidden_size"])?;
+                let heads = cfg.required_u32(&["num_attention_heads"])?;
+                let head_dim = match cfg.optional_u32("head_dim")? {
+                    Some(v) => v,
+                    None => derived_head_dim(hidden, heads, &cfg)?,
+                };
+                let qkv_bias = match family {
+                    Family::Qwen2 => true,
+                    Family::Mistral => false,
+                    _ => cfg.optional_bool("attention_bias")?.unwrap_or(false),
+                };
+                let mut spec = ModelSpec {
+                    architecture: Architecture::Llama,
+                    num_hidden_layers: cfg.required_u32(&["num_hidden_layers"])?,
+                    hidden_size: hidden,
+                    num_attention_heads: heads,
+                    num_key_value_heads: cfg.optional_u32("num_key_value_heads")?.unwrap_or(heads),
+                    head_dim,
+                    intermediate_size: cfg.required_u32(&["intermediate_size"])?,
+                    vocab_size: cfg.required_u32(&["vocab_size"])?,
+                    max_position_embeddings: cfg.max_model_len()?,
+                    tie_word_embeddings: cfg.optional_bool("tie_word_embeddings")?.unwrap_or(false),
+                    qkv_bias,
+                    ..cfg.skeleton()?
+                };
+                if family == Family::Qwen3 {
+                    // Qwen3 adds per-head RMSNorm weights on q and k: 2 × head_dim per layer.
+                    let qk_norm = u64::from(spec.num_hidden_layers) * 2 * u64::from(spec.head_dim);
+                    spec.params_total_override = Some(spec.params_formula() + qk_norm);
+                }
+                spec
+            }
+        };
+        spec.validate(origin)?;
+        Ok(spec)
+    }
+
+    /// Checks sizes are non-zero and heads divide evenly; `origin` names the file or flag.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        let who = format!("model '{}'", self.id);
+        if self.id.trim().is_empty() {
+            return Err(Error::invalid(origin, "id", "model id must not be empty"));
+        }
+        let nonzero = [
+            ("num_hidden_layers", self.num_hidden_layers),
+            ("hidden_size", self.hidden_size),
+            ("num_attention_heads", self.num_attention_heads),
+            ("num_key_value_heads", self.num_key_value_heads),
+            ("head_dim", self.head_dim),
+            ("intermediate_size", self.intermediate_size),
+            ("max_position_embeddings", self.max_position_embeddings),
+        ];
+        for (field, value) in nonzero {
+            if value == 0 {
+                return Err(Error::invalid(origin, field, format!("{who}: must be > 0")));
+            }
+        }
+        if self.vocab_size == 0 && self.params_total_override.is_none() {
+            return Err(Error::invalid(
+                origin,
+                "vocab_size",
+                format!("{who}: must be > 0 unless params_total_override gives the parameter count"),
+            ));
+        }
+        if self.num_attention_heads % self.num_key_value_heads != 0 {
+            return Err(Error::invalid(
+                origin,
+                "num_key_value_heads",
+                format!(
+                    "{who}: num_attention_heads ({}) must be a multiple of num_key_value_heads ({})",
+                    self.num_attention_heads, self.num_key_value_heads
+                ),
+            ));
+        }
+        if self.architecture == Architecture::Gpt2 && self.num_key_value_heads != self.num_attention_heads {
+            return Err(Error::invalid(
+                origin,
+                "num_key_value_heads",
+                format!("{who}: GPT-2 uses multi-head attention; kv heads must equal heads"),
+            ));
+        }
+        if self.params_total_override == Some(0) {
+            return Err(Error::invalid(
+                origin,
+                "params_total_override",
+                format!("{who}: must be > 0"),
+            ));
+        }
+        if self.kv_layers_override == Some(0) {
+            return Err(Error::invalid(
+                origin,
+                "kv_layers_override",
+                format!("{who}: must be > 0"),
+            ));
+        }
+        if let Some(rate) = self.audio_tokens_per_s {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(Error::invalid(
+                    origin,
+                    "audio_tokens_per_s",
+                    format!("{who}: must be a finite number > 0, got {rate}"),
+                ));
+            }
+        }
+        let extra = self.extra_flops_per_decode_token;
+        if !(extra.is_finite() && extra >= 0.0) {
+            return Err(Error::invalid(
+                origin,
+                "extra_flops_per_decode_token",
+                format!("{who}: must be a finite number >= 0, got {extra}"),
+            ));
+        }
+        if self.source.trim().is_empty() {
+            return Err(Error::invalid(
+                origin,
+                "source",
+                format!("{who}: source must not be empty"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Weights of q, k, v and o projections of one layer (count, without biases).
+    fn attn_weights(&self) -> u64 {
+        let d = u64::from(self.hidden_size);
+        let q = u64::from(self.num_attention_heads) * u64::from(self.head_dim);
+        let kv = u64::from(self.num_key_value_heads) * u64::from(self.head_dim);
+        d * q + 2 * d * kv + q * d
+    }
+
+    /// Weights of the MLP matrices of one layer (count, without biases).
+    fn mlp_weights(&self) -> u64 {
+        let d = u64::from(self.hidden_size);
+        let inter = u64::from(self.intermediate_size);
+        match self.architecture {
+            Architecture::Llama => 3 * d * inter,
+            Architecture::Gpt2 => 2 * d * inter,
+        }
+    }
+
+    /// Parameter count from the shapes alone (count).
+    fn params_formula(&self) -> u64 {
+        let d = u64::from(self.hidden_size);
+        let layers = u64::from(self.num_hidden_layers);
+        let vocab = u64::from(self.vocab_size);
+        let q = u64::from(self.num_attention_heads) * u64::from(self.head_dim);
+        let kv = u64::from(self.num_key_value_heads) * u64::from(self.head_dim);
+        let inter = u64::from(self.intermediate_size);
+        let lm_head = if self.tie_word_embeddings { 0 } else { vocab * d };
+        match self.architecture {
+            Architecture::Llama => {
+                let bias = if self.qkv_bias { q + 2 * kv } else { 0 };
+                let per_layer = self.attn_weights() + bias + self.mlp_weights() + 2 * d;
+                vocab * d + layers * per_layer + d + lm_head
+            }
+            Architecture::Gpt2 => {
+                // qkv bias + o bias, fc bias + proj bias, two LayerNorms (weight and bias).
+                let biases = q + 2 * kv + d + inter + d;
+                let per_layer = self.attn_weights() + self.mlp_weights() + biases + 4 * d;
+                let positions = u64::from(self.max_position_embeddings) * d;
+                vocab * d + positions + layers * per_layer + 2 * d + lm_head
+            }
+        }
+    }
+}
+
+/// Parses a model list (`models:` with one [`ModelSpec`] per entry) into validated specs;
+/// `origin` names the file.
+pub fn models_from_yaml(text: &str, origin: &str) -> Result<Vec<ModelSpec>> {
+    let file: ModelFile = serde_saphyr::from_str(text).map_err(|e| Error::from_yaml(origin, &e))?;
+    for model in &file.models {
+        model.validate(origin)?;
+    }
+    Ok(file.models)
+}
+
+/// Top level of a model catalog file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    models: Vec<ModelSpec>,
+}
+
+/// config.json families servecast understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Llama,
+    Mistral,
+    Qwen2,
+    Qwen3,
+    Gpt2,
+}
+
+impl Family {
+    const SUPPORTED: &'static str =
+        "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, GPT2LMHeadModel";
+
+    fn detect(cfg: &Map<String, Value>, origin: &str) -> Result<Family> {
+        let arch = match cfg.get("architectures") {
+            Some(Value::Array(list)) => list.first().and_then(Value::as_str),
+            Some(Value::Null) | None => None,
+            Some(other) => {
+                return Err(Error::invalid(
+                    origin,
+                    "architectures",
+                    format!("expected a list of class names, got {other}"),
+                ))
+            }
+        };
+        let from_arch = arch.and_then(|a| match a {
+            "LlamaForCausalLM" => Some(Family::Llama),
+            "MistralForCausalLM" => Some(Family::Mistral),
+            "Qwen2ForCausalLM" => Some(Family::Qwen2),
+            "Qwen3ForCausalLM" => Some(Family::Qwen3),
+            "GPT2LMHeadModel" | "GPT2Model" => Some(Family::Gpt2),
+            _ => None,
+        });
+        if let Some(f) = from_arch {
+            return Ok(f);
+        }
+        let model_type = cfg.get("model_type").and_then(Value::as_str);
+        let from_type = model_type.and_then(|t| match t {
+            "llama" => Some(Family::Llama),
+            "mistral" => Some(Family::Mistral),
+            "qwen2" => Some(Family::Qwen2),
+            "qwen3" => Some(Family::Qwen3),
+            "gpt2" => Some(Family::Gpt2),
+            _ => None,
+        });
+        if let Some(f) = from_type {
+            return Ok(f);
+        }
+        match (arch, model_type) {
+            (Some(a), _) => Err(Error::invalid(
+                origin,
+                "architectures",
+                format!("unsupported architecture '{a}'; supported: {}", Family::SUPPORTED),
+            )),
+            (None, Some(t)) => Err(Error::invalid(
+                origin,
+                "model_type",
+                format!("unsupported model_type '{t}'; supported: {}", Family::SUPPORTED),
+            )),
+            (None, None) => Err(Error::invalid(
+                origin,
+                "architectures",
+                format!(
+                    "required (or model_type) to tell the model family; supported: {}",
+                    Family::SUPPORTED
+                ),
+            )),
+        }
+    }
+}
+
+/// Keys vLLM's `_get_and_verify_max_len` reads; the smallest one present wins.
+const MAX_LEN_KEYS: [&str; 8] = [
+    "max_position_embeddings",
+    "n_positions",
+    "max_seq_len",
+    "seq_length",
+    "model_max_length",
+    "max_sequence_length",
+    "max_seq_length",
+    "seq_len",
+];
+
+/// vLLM's max_model_len when a config names none of [`MAX_LEN_KEYS`] (tokens).
+const DEFAULT_MAX_MODEL_LEN: u32 = 2048;
+
+/// Typed access to a config.json object that names the offending key in every error.
+struct Config<'a> {
+    map: &'a Map<String, Value>,
+    origin: &'a str,
+}
+
+impl Config<'_> {
+    /// The first of `keys` present and non-null, as u32; missing -> InvalidField naming `keys[0]`.
+    fn required_u32(&self, keys: &[&str]) -> Result<u32> {
+        for key in keys {
+            if let Some(v) = self.optional_u32(key)? {
+                return Ok(v);
+            }
+        }
+        let key = keys.first().copied().unwrap_or("?");
+        Err(Error::invalid(
+            self.origin,
+            key,
+            "required key missing from config.json",
+        ))
+    }
+
+    fn optional_u32(&self, key: &str) -> Result<Option<u32>> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => {
+                v.as_u64().and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(|| {
+                    Error::invalid(self.origin, key, format!("expected a non-negative integer, got {v}"))
+                })
+            }
+        }
+    }
+
+    fn optional_f64(&self, map: &Map<String, Value>, key: &str) -> Result<Option<f64>> {
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .filter(|x| x.is_finite())
+                .map(Some)
+                .ok_or_else(|| Error::invalid(self.origin, key, format!("expected a number, got {v}"))),
+        }
+    }
+
+    fn optional_bool(&self, key: &str) -> Result<Option<bool>> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(v) => Err(Error::invalid(
+                self.origin,
+                key,
+                format!("expected true or false, got {v}"),
+            )),
+        }
+    }
+
+    /// vLLM's derived max_model_len: the smallest length key, scaled by rope_scaling where vLLM does.
+    fn max_model_len(&self) -> Result<u32> {
+        let mut smallest: Option<u32> = None;
+        for key in MAX_LEN_KEYS {
+            if let Some(v) = self.optional_u32(key)? {
+                smallest = Some(smallest.map_or(v, |s| s.min(v)));
+            }
+        }
+        let Some(mut len) = smallest else {
+            return Ok(DEFAULT_MAX_MODEL_LEN);
+        };
+        if let Some(Value::Object(rope)) = self.map.get("rope_scaling") {
+            let kind = rope
+                .get("rope_type")
+                .or_else(|| rope.get("type"))
+                .and_then(Value::as_str)
+                .unwrap_or("default");
+            if !matches!(kind, "su" | "longrope" | "llama3" | "mrope" | "default") {
+                let factor = self.optional_f64(rope, "factor")?.unwrap_or(1.0);
+                if kind == "yarn" {
+                    if let Some(original) = self.optional_f64(rope, "original_max_position_embeddings")? {
+                        len = original as u32;
+                    }
+                }
+                if !(factor.is_finite() && factor > 0.0) {
+                    return Err(Error::invalid(self.origin, "rope_scaling.factor", "must be > 0"));
+                }
+                let scaled = (f64::from(len) * factor).floor();
+                len = if scaled >= f64::from(u32::MAX) {
+                    u32::MAX
+                } else {
+                    scaled as u32
+                };
+            }
+        }
+        Ok(len)
+    }
+
+    /// Fields that are the same for every family: names, dtype and defaults.
+    fn skeleton(&self) -> Result<ModelSpec> {
+        let name = match self.map.get("_name_or_path").and_then(Value::as_str) {
+            Some(n) if !n.trim().is_empty() => n.trim().to_string(),
+            _ => name_from_origin(self.origin),
+        };
+        let id = name
+            .trim_end_matches('/')
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(&name)
+            .to_lowercase();
+        let dtype_key = if self.map.contains_key("torch_dtype") {
+            "torch_dtype"
+        } else {
+            "dtype"
+        };
+        let dtype = match self.map.get(dtype_key) {
+            None | Some(Value::Null) => Dtype::Bf16,
+            Some(Value::String(s)) => match s.as_str() {
+                "float16" | "fp16" | "half" => Dtype::F16,
+                // vLLM's dtype=auto serves float32 checkpoints in the platform's preferred half
+                // type (bfloat16 from Ampere on; the byte count is the same as float16).
+                "bfloat16" | "bf16" | "float32" | "fp32" | "float" => Dtype::Bf16,
+                other => {
+                    return Err(Error::invalid(
+                        self.origin,
+                        dtype_key,
+                        format!("unsupported dtype '{other}' (float16, bfloat16 or float32)"),
+                    ))
+                }
+            },
+            Some(v) => {
+                return Err(Error::invalid(
+                    self.origin,
+                    dtype_key,
+                    format!("expected a string, got {v}"),
+                ))
+            }
+        };
+        Ok(ModelSpec {
+            id: if id.is_empty() { "model".to_string() } else { id },
+            name,
+            aliases: Vec::new(),
+            architecture: Architecture::Llama,
+            num_hidden_layers: 0,
+            hidden_size: 0,
+            num_attention_heads: 0,
+            num_key_value_heads: 0,
+            head_dim: 0,
+            intermediate_size: 0,
+            vocab_size: 0,
+            max_position_embeddings: 0,
+            tie_word_embeddings: false,
+            qkv_bias: false,
+            dtype,
+            params_total_override: None,
+            audio_tokens_per_s: None,
+            extra_flops_per_decode_token: 0.0,
+            kv_layers_override: None,
+            source: format!("{} (Hugging Face config.json)", self.origin),
+        })
+    }
+}
+
+/// `hidden / heads`, refusing shapes that do not divide.
+fn derived_head_dim(hidden: u32, heads: u32, cfg: &Config<'_>) -> Result<u32> {
+    if heads == 0 {
+        return Err(Error::invalid(cfg.origin, "num_attention_heads", "must be > 0"));
+    }
+    if hidden % heads != 0 {
+        return Err(Error::invalid(
+            cfg.origin,
+            "head_dim",
+            format!("hidden size {hidden} is not divisible by {heads} heads; give head_dim"),
+        ));
+    }
+    Ok(hidden / heads)
+}
+
+/// A model name from a config path: the directory holding `config.json`, else the file stem.
+fn name_from_origin(origin: &str) -> String {
+    let path = std::path::Path::new(origin);
+    let is_config = path.file_name().and_then(|f| f.to_str()) == Some("config.json");
+    let part = if is_config {
+        path.parent().and_then(|p| p.file_name()).and_then(|f| f.to_str())
+    } else {
+        path.file_stem().and_then(|f| f.to_str())
+    };
+    match part {
+        Some(p) if !p.is_empty() => p.to_string(),
+        _ => "model".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Llama-family spec from config numbers (no override).
+    #[allow(clippy::too_many_arguments)]
+    fn llama(
+        layers: u32,
+        d: u32,
+        heads: u32,
+        kv: u32,
+        head_dim: u32,
+        inter: u32,
+        vocab: u32,
+        tied: bool,
+        bias: bool,
+    ) -> ModelSpec {
+        ModelSpec {
+            id: "t".into(),
+            name: "t".into(),
+            aliases: vec![],
+            architecture: Architecture::Llama,
+            num_hidden_layers: layers,
+            hidden_size: d,
+            num_attention_heads: heads,
+            num_key_value_heads: kv,
+            head_dim,
+            intermediate_size: inter,
+            vocab_size: vocab,
+            max_position_embeddings: 4096,
+            tie_word_embeddings: tied,
+            qkv_bias: bias,
+            dtype: Dtype::Bf16,
+            params_total_override: None,
+            audio_tokens_per_s: None,
+            extra_flops_per_decode_token: 0.0,
+            kv_layers_override: None,
+            source: "test".into(),
+        }
+    }
+
+    /// (name, spec, params_total, linear_flops_per_token, attn_flops, kv_bytes_bf16) from
+    /// shared/research/specs/models.yaml.
+    fn research() -> Vec<(&'static str, ModelSpec, u64, f64, f64, u64)> {
+        vec![
+            (
+                "Qwen2-0.5B",
+                llama(24, 896, 14, 2, 64, 4864, 151936, true, true),
+                494032768,
+                987922432.0,
+                86016.0,
+                12288,
+            ),
+            (
+                "Qwen2.5-1.5B",
+                llama(28, 1536, 12, 2, 128, 8960, 151936, true, true),
+                1543714304,
+                3087138816.0,
+                172032.0,
+                28672,
+            ),
+            (
+                "Qwen2.5-7B",
+                llama(28, 3584, 28, 4, 128, 18944, 152064, false, true),
+                7615616512,
+                14140571648.0,
+                401408.0,
+                57344,
+            ),
+            (
+                "Qwen2.5-14B",
+                llama(48, 5120, 40, 8, 128, 13824, 152064, false, true),
+                14770033664,
+                27981250560.0,
+                983040.0,
+                196608,
+            ),
+            (
+                "Qwen2.5-32B",
+                llama(64, 5120, 40, 8, 128, 27648, 152064, false, true),
+                32763876352,
+                63968378880.0,
+                1310720.0,
+                262144,
+            ),
+            (
+                "Qwen2.5-72B",
+                llama(80, 8192, 64, 8, 128, 29568, 152064, false, true),
+                72706203648,
+                142916714496.0,
+                2621440.0,
+                327680,
+            ),
+            (
+                "Llama-2-7b",
+                llama(32, 4096, 32, 32, 128, 11008, 32000, false, false),
+                6738415616,
+                13214154752.0,
+                524288.0,
+                524288,
+            ),
+            (
+                "Llama-2-13b",
+                llama(40, 5120, 40, 40, 128, 13824, 32000, false, false),
+                13015864320,
+                25703219200.0,
+                819200.0,
+                819200,
+            ),
+            (
+                "Llama-2-70b",
+                llama(80, 8192, 64, 8, 128, 28672, 32000, false, false),
+                68976648192,
+                137426370560.0,
+                2621440.0,
+                327680,
+            ),
+            (
+                "Llama-3.1-8B",
+                llama(32, 4096, 32, 8, 128, 14336, 128256, false, false),
+                8030261248,
+                15009316864.0,
+                524288.0,
+                131072,
+            ),
+            (
+                "Llama-3.1-70B",
+                llama(80, 8192, 64, 8, 128, 28672, 128256, false, false),
+                70553706496,
+                139003428864.0,
+                2621440.0,
+                327680,
+            ),
+            (
+                "Mistral-7B",
+                llama(32, 4096, 32, 8, 128, 14336, 32000, false, false),
+                7241732096,
+                14220787712.0,
+                524288.0,
+                131072,
+            ),
+        ]
+    }
+
+    #[test]
+    fn formula_matches_research_params_flops_and_kv() {
+        for (name, spec, params, linear, attn, kv) in research() {
+            assert_eq!(spec.params_total(), params, "{name} params_total");
+            assert_eq!(spec.linear_flops_per_token(), linear, "{name} linear flops");
+            assert_eq!(spec.attn_flops_per_token_per_ctx_token(), attn, "{name} attn flops");
+            assert_eq!(spec.kv_bytes_per_token(1), kv, "{name} kv bytes");
+            assert_eq!(spec.weight_bytes(), params * 2, "{name} weight bytes");
+            assert!(spec.validate("t").is_ok(), "{name} validates");
+        }
+    }
+
+    #[test]
+    fn qwen3_formula_plus_qk_norm_matches_research() {
+        let spec = llama(36, 4096, 32, 8, 128, 12288, 151936, false, false);
+        // Qwen3 adds q_norm and k_norm (head_dim each) per layer.
+        assert_eq!(spec.params_total() + 36 * 2 * 128, 8190735360);
+        assert_eq!(spec.linear_flops_per_token(), 15136194560.0);
+        assert_eq!(spec.kv_bytes_per_token(1), 147456);
+    }
+
+    #[test]
+    fn gpt2_small_has_its_known_parameter_count() {
+        let mut spec = llama(12, 768, 12, 12, 64, 3072, 50257, true, true);
+        spec.architecture = Architecture::Gpt2;
+        spec.max_position_embeddings = 1024;
+        assert_eq!(spec.params_total(), 124_439_808);
+    }
+
+    #[test]
+    fn indextts2_gpt_shapes() {
+        let mut spec = llama(24, 1280, 20, 20, 64, 5120, 8194, false, true);
+        spec.architecture = Architecture::Gpt2;
+        spec.dtype = Dtype::F16;
+        spec.max_position_embeddings = 1818;
+        assert_eq!(spec.kv_bytes_per_token(1), 122880);
+        assert_eq!(spec.linear_flops_per_token(), 964695040.0);
+        assert_eq!(spec.attn_flops_per_token_per_ctx_token(), 122880.0);
+        // The served parts listed in vllm-semantics.md §5.
+        let d: u64 = 1280;
+        let served = 24 * (12 * d * d + 13 * d) + 1818 * d + 8194 * d + 8256 * d + 8256;
+        assert_eq!(served, 495_649_856);
+    }
+
+    #[test]
+    fn kv_heads_per_gpu_follows_vllm() {
+        let spec = llama(28, 3584, 28, 4, 128, 18944, 152064, false, true);
+        assert_eq!(spec.kv_heads_per_gpu(0), 4);
+        assert_eq!(spec.kv_heads_per_gpu(1), 4);
+        assert_eq!(spec.kv_heads_per_gpu(2), 2);
+        assert_eq!(spec.kv_heads_per_gpu(4), 1);
+        assert_eq!(spec.kv_heads_per_gpu(8), 1, "replicated when tp > kv heads");
+        assert_eq!(spec.kv_bytes_per_token(1), 57344);
+        assert_eq!(spec.kv_bytes_per_token(2), 28672);
+        assert_eq!(spec.kv_bytes_per_token(8), 14336);
+    }
+
+    #[test]
+    fn kv_layers_override_drives_kv_and_flops() {
+        let mut spec = llama(24, 1024, 16, 2, 64, 4096, 0, false, false);
+        spec.params_total_override = Some(801_729_856);
+        spec.kv_layers_override = Some(32);
+        assert!(spec.validate("t").is_ok());
+        assert_eq!(spec.kv_layers(), 32);
+        assert_eq!(spec.kv_bytes_per_token(1), 16384);
+        // base + residual LM linear FLOPs from the research file.
+        assert_eq!(spec.linear_flops_per_token(), 956301312.0);
+        assert_eq!(spec.params_total(), 801_729_856);
+    }
+
+    #[test]
+    fn dtype_names_and_aliases() {
+        for (text, dtype) in [
+            ("\"float16\"", Dtype::F16),
+            ("\"fp16\"", Dtype::F16),
+            ("\"half\"", Dtype::F16),
+            ("\"bfloat16\"", Dtype::Bf16),
+            ("\"bf16\"", Dtype::Bf16),
+            ("\"float32\"", Dtype::F32),
+            ("\"fp8\"", Dtype::Fp8),
+        ] {
+            let parsed: Dtype = serde_json::from_str(text).expect("parses");
+            assert_eq!(parsed, dtype, "{text}");
+        }
+        assert_eq!(serde_json::to_string(&Dtype::Bf16).expect("serializes"), "\"bfloat16\"");
+        assert_eq!(Dtype::F32.bytes(), 4);
+        assert_eq!(Dtype::Fp8.bytes(), 1);
+        assert_eq!(Dtype::F16.name(), "float16");
+    }
+
+    #[test]
+    fn validate_rejects_bad_shapes() {
+        let mut spec = llama(28, 3584, 28, 4, 128, 18944, 152064, false, true);
+        spec.num_key_value_heads = 3;
+        assert!(matches!(
+            spec.validate("t"),
+            Err(Error::InvalidField { field, .. }) if field == "num_key_value_heads"
+        ));
+        spec.num_key_value_heads = 4;
+        spec.hidden_size = 0;
+        assert!(matches!(
+            spec.validate("t"),
+            Err(Error::InvalidField { field, .. }) if field == "hidden_size"
+        ));
+        spec.hidden_size = 3584;
+        spec.vocab_size = 0;
+        assert!(matches!(
+            spec.validate("t"),
+            Err(Error::InvalidField { field, .. }) if field == "vocab_size"
+        ));
+        spec.vocab_size = 10;
+        spec.audio_tokens_per_s = Some(-1.0);
+        assert!(spec.validate("t").is_err());
+    }
+
+    const QWEN25_7B: &str = r#"{
+      "architectures": ["Qwen2ForCausalLM"],
+      "attention_dropout": 0.0,
+      "bos_token_id": 151643,
+      "eos_token_id": 151645,
+      "hidden_act": "silu",
+      "hidden_size": 3584,
+      "initializer_range": 0.02,
+      "intermediate_size": 18944,
+      "max_position_embeddings": 32768,
+      "max_window_layers": 28,
+      "model_type": "qwen2",
+      "num_attention_heads": 28,
+      "num_hidden_layers": 28,
+      "num_key_value_heads": 4,
+      "rms_norm_eps": 1e-06,
+      "rope_theta": 1000000.0,
+      "sliding_window": 131072,
+      "tie_word_embeddings": false,
+      "torch_dtype": "bfloat16",
+      "transformers_version": "4.43.1",
+      "use_cache": true,
+      "use_sliding_window": false,
+      "vocab_size": 152064
+    }"#;
+
+    #[test]
+    fn qwen25_config_json_parses() {
+        let spec = ModelSpec::from_hf_config_json(QWEN25_7B, "models/Qwen2.5-7B-Instruct/config.json").expect("parses");
+        assert_eq!(spec.id, "qwen2.5-7b-instruct");
+        assert_eq!(spec.architecture, Architecture::Llama);
+        assert!(spec.qkv_bias);
+        assert_eq!(spec.head_dim, 128);
+        assert_eq!(spec.max_position_embeddings, 32768);
+        assert_eq!(spec.dtype, Dtype::Bf16);
+        assert_eq!(spec.params_total(), 7615616512);
+        assert_eq!(spec.kv_bytes_per_token(1), 57344);
+    }
+
+    #[test]
+    fn qwen3_config_json_counts_qk_norm() {
+        let text = r#"{"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3",
+            "hidden_size": 4096, "intermediate_size": 12288, "num_attention_heads": 32,
+            "num_hidden_layers": 36, "num_key_value_heads": 8, "head_dim": 128,
+            "max_position_embeddings": 40960, "vocab_size": 151936, "tie_word_embeddings": false,
+            "attention_bias": false, "torch_dtype": "bfloat16", "rope_scaling": null}"#;
+        let spec = ModelSpec::from_hf_config_json(text, "Qwen3-8B/config.json").expect("parses");
+        assert_eq!(spec.params_total(), 8190735360);
+        assert_eq!(spec.id, "qwen3-8b");
+        assert_eq!(spec.max_position_embeddings, 40960);
+    }
+
+    #[test]
+    fn gpt2_config_json_parses_with_n_keys() {
+        let text = r#"{"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
+            "n_ctx": 1024, "n_embd": 768, "n_head": 12, "n_inner": null, "n_layer": 12,
+            "n_positions": 1024, "vocab_size": 50257}"#;
+        let spec = ModelSpec::from_hf_config_json(text, "gpt2/config.json").expect("parses");
+        assert_eq!(spec.architecture, Architecture::Gpt2);
+        assert_eq!(spec.intermediate_size, 3072);
+        assert_eq!(spec.head_dim, 64);
+        assert_eq!(spec.num_key_value_heads, 12);
+        assert!(spec.tie_word_embeddings);
+        assert_eq!(spec.max_position_embeddings, 1024);
+        assert_eq!(spec.params_total(), 124_439_808);
+        assert_eq!(spec.id, "gpt2");
+    }
+
+    #[test]
+    fn indextts2_served_gpt2_config_takes_the_smallest_length_key() {
+        // As written by index-tts-vllm's convert_hf_format.py (GPT2Config saved in fp16).
+        let text = r#"{"architectures": ["GPT2TTSModel"], "model_type": "gpt2",
+            "n_embd": 1280, "n_head": 20, "n_layer": 24, "n_positions": 1818,
+            "max_position_embeddings": 4096, "vocab_size": 8194, "torch_dtype": "float16"}"#;
+        let spec = ModelSpec::from_hf_config_json(text, "gpt/config.json").expect("parses");
+        assert_eq!(spec.max_position_embeddings, 1818);
+        assert_eq!(spec.dtype, Dtype::F16);
+        assert_eq!(spec.kv_bytes_per_token(1), 122880);
+    }
+
+    #[test]
+    fn yarn_rope_scaling_extends_max_len_like_vllm() {
+        let text = QWEN25_7B.replace(
+            "\"rope_theta\": 1000000.0,",
+            "\"rope_theta\": 1000000.0, \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 4.0, \
+             \"original_max_position_embeddings\": 32768},",
+        );
+        let spec = ModelSpec::from_hf_config_json(&text, "q/config.json").expect("parses");
+        assert_eq!(spec.max_position_embeddings, 131072);
+        let llama3 = QWEN25_7B.replace(
+            "\"rope_theta\": 1000000.0,",
+            "\"rope_theta\": 1000000.0, \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0},",
+        );
+        let spec = ModelSpec::from_hf_config_json(&llama3, "q/config.json").expect("parses");
+        assert_eq!(spec.max_position_embeddings, 32768);
+    }
+
+    #[test]
+    fn missing_key_names_the_key() {
+        let text = QWEN25_7B.replace("\"hidden_size\": 3584,", "");
+        match ModelSpec::from_hf_config_json(&text, "c.json") {
+            Err(Error::InvalidField { origin, field, message }) => {
+                assert_eq!(origin, "c.json");
+                assert_eq!(field, "hidden_size");
+                assert!(message.contains("required"), "{message}");
+            }
+            other => panic!("expected InvalidField, got {other:?}"),
+        }
+        let gpt2 = r#"{"model_type": "gpt2", "n_embd": 768, "n_head": 12, "vocab_size": 50257}"#;
+        assert!(matches!(
+            ModelSpec::from_hf_config_json(gpt2, "c.json"),
+            Err(Error::InvalidField { field, .. }) if field == "n_layer"
+        ));
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let text = QWEN25_7B.replace("\"num_hidden_layers\": 28", "\"num_hidden_layers\": \"28\"");
+        assert!(matches!(
+            ModelSpec::from_hf_config_json(&text, "c.json"),
+            Err(Error::InvalidField { field, .. }) if field == "num_hidden_layers"
+        ));
+        let text = QWEN25_7B.replace("\"num_key_value_heads\": 4", "\"num_key_value_heads\": -4");
+        assert!(matches!(
+            ModelSpec::from_hf_config_json(&text, "c.json"),
+            Err(Error::InvalidField { field, .. }) if field == "num_key_value_heads"
+        ));
+    }
+
+    #[test]
+    fn malformed_json_is_a_parse_error_with_position() {
+        match ModelSpec::from_hf_config_json("{\"hidden_size\": 12,\n  oops }", "c.json") {
+            Err(Error::Parse { origin, line, .. }) => {
+                assert_eq!(origin, "c.json");
+                assert_eq!(line, 2);
+            }
+            other => panic!("expected Parse, got {other:?}"),
+        }
+        assert!(matches!(
+            ModelSpec::from_hf_config_json("[1, 2]", "c.json"),
+            Err(Error::InvalidField { .. })
+        ));
+    }
+
+    #[test]
+    fn unsupported_architecture_is_named() {
+        let text = r#"{"architectures": ["MixtralForCausalLM"], "model_type": "mixtral"}"#;
+        match ModelSpec::from_hf_config_json(text, "c.json") {
+            Err(Error::InvalidField { field, message, .. }) => {
+                assert_eq!(field, "architectures");
+                assert!(message.contains("MixtralForCausalLM"), "{message}");
+            }
+            other => panic!("expected InvalidField, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn indivisible_heads_without_head_dim_is_refused() {
+        let text = QWEN25_7B.replace("\"num_attention_heads\": 28", "\"num_attention_heads\": 27");
+        assert!(matches!(
+            ModelSpec::from_hf_config_json(&text, "c.json"),
+            Err(Error::InvalidField { field, .. }) if field == "head_dim"
+        ));
+    }
+}

@@ -1,0 +1,8 @@
+//! Workload generation: random numbers and token-length distributions.
+
+pub mod arrivals;
+pub mod lengths;
+pub mod rng;
+
+pub use lengths::{LengthDist, ReportedStats};
+pub use rng::SimRng;

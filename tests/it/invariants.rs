@@ -1,0 +1,191 @@
+//! Engine invariants under random configurations and workloads (proptest).
+
+use proptest::prelude::*;
+
+use servecast::cost::{CostParams, StepCostModel};
+use servecast::engine::{simulate, Clients, EngineModel, RequestSpec, SimOutput};
+use servecast::spec::engine::{EngineConfig, EngineVersion, UsageContext};
+use servecast::spec::Catalog;
+
+#[derive(Debug, Clone)]
+struct Case {
+    version: EngineVersion,
+    chunked: bool,
+    max_num_seqs: u32,
+    max_num_batched_tokens: u32,
+    block_size: u32,
+    capacity_blocks: u64,
+    requests: Vec<(u32, u32)>,
+    closed_users: Option<u32>,
+    gaps_us: Vec<u64>,
+    frontend_us: u64,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        0usize..4,
+        any::<bool>(),
+        1u32..24,
+        0u32..600,
+        0usize..3,
+        0u64..120,
+        prop::collection::vec((1u32..200, 1u32..120), 1..40),
+        prop::option::of(1u32..12),
+        prop::collection::vec(0u64..40_000, 40),
+        0u64..20_000,
+    )
+        .prop_map(|(v, chunked, seqs, extra_tokens, bs_i, extra_blocks, requests, users, gaps_us, frontend_us)| {
+            let version = [EngineVersion::Vllm010, EngineVersion::Vllm06, EngineVersion::Vllm05, EngineVersion::NanoVllm][v];
+            let block_size = if version == EngineVersion::NanoVllm { 256 } else { [8, 16, 32][bs_i] };
+            let max_model_len = 512u32;
+            // Without chunked prefill every prompt must fit the budget (vLLM refuses otherwise).
+            let floor = if chunked && version != EngineVersion::NanoVllm { seqs.max(16) } else { max_model_len.max(seqs) };
+            let min_blocks = (max_model_len as u64).div_ceil(block_size as u64) + 2;
+            Case {
+                version,
+                chunked,
+                max_num_seqs: seqs,
+                max_num_batched_tokens: floor + extra_tokens,
+                block_size,
+                capacity_blocks: min_blocks + extra_blocks / (block_size as u64 / 8),
+                requests,
+                closed_users: users,
+                gaps_us,
+                frontend_us,
+            }
+        })
+}
+
+fn run(c: &Case, skip_ahead: bool) -> (SimOutput, EngineConfig) {
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu("4090").unwrap();
+    let model = catalog.model("qwen2.5-0.5b-instruct").unwrap();
+    let cfg = EngineConfig {
+        version: c.version,
+        gpu_memory_utilization: 0.9,
+        max_num_seqs: c.max_num_seqs,
+        max_model_len: 512,
+        max_num_batched_tokens: c.max_num_batched_tokens,
+        block_size: c.block_size,
+        enable_chunked_prefill: c.chunked,
+        enable_prefix_caching: false,
+        tensor_parallel_size: 1,
+        usage_context: UsageContext::OpenaiApiServer,
+    };
+    let cost = StepCostModel::new(gpu, model, 1, &CostParams::prior(c.version));
+    let m = EngineModel {
+        cfg: &cfg,
+        cost: &cost,
+        usable_blocks: c.capacity_blocks,
+        frontend_latency_ns: c.frontend_us * 1000,
+        skip_ahead,
+    };
+    let specs: Vec<RequestSpec> = c
+        .requests
+        .iter()
+        .map(|&(i, o)| RequestSpec {
+            input_tokens: i,
+            output_tokens: o,
+            prefix_group: None,
+            shared_prefix_tokens: 0,
+        })
+        .collect();
+    let clients = match c.closed_users {
+        Some(users) => Clients::Closed {
+            users,
+            requests_per_user: (specs.len() as u32).div_ceil(users),
+            think_ns: 0,
+        },
+        None => {
+            let mut t = 0;
+            Clients::Open {
+                send_ns: (0..specs.len())
+                    .map(|i| {
+                        t += c.gaps_us[i % c.gaps_us.len()] * 1000;
+                        t
+                    })
+                    .collect(),
+            }
+        }
+    };
+    (simulate(&m, &specs, &clients), cfg)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_invariants_hold(c in case()) {
+        let (out, cfg) = run(&c, true);
+        // No request lost or duplicated: every request that was sent finished once, with all its tokens.
+        let sent = out.records.iter().filter(|r| r.send_ns != u64::MAX).count();
+        let expected_sent = match c.closed_users {
+            Some(users) => {
+                let rpu = (c.requests.len() as u32).div_ceil(users) as usize;
+                (0..users as usize).map(|u| c.requests.len().saturating_sub(u * rpu).min(rpu)).sum()
+            }
+            None => c.requests.len(),
+        };
+        prop_assert_eq!(sent, expected_sent);
+        for (r, &(_, target)) in out.records.iter().zip(&c.requests) {
+            if r.send_ns == u64::MAX { continue; }
+            prop_assert!(!r.failed, "request {} failed", r.id);
+            prop_assert_eq!(r.output_tokens, target);
+            prop_assert!(r.send_ns <= r.arrival_ns && r.arrival_ns <= r.first_scheduled_ns);
+            prop_assert!(r.first_scheduled_ns < r.first_token_ns && r.first_token_ns <= r.finish_ns);
+        }
+        // KV blocks in use never above capacity.
+        prop_assert!(out.stats.peak_blocks_used <= out.stats.capacity_blocks);
+        // Time never goes back.
+        prop_assert!(out.stats.time_monotonic);
+        // A step never schedules more than max_num_seqs sequences or max_num_batched_tokens tokens.
+        prop_assert!(out.stats.max_step_seqs <= cfg.max_num_seqs as u64, "{} seqs > {}", out.stats.max_step_seqs, cfg.max_num_seqs);
+        prop_assert!(out.stats.max_step_tokens <= cfg.max_num_batched_tokens as u64);
+        // Every generated token but the first has an inter-token latency.
+        let itl_count: u64 = out.itl_ns.iter().map(|&(_, n)| n).sum();
+        let tokens: u64 = out.records.iter().filter(|r| r.send_ns != u64::MAX).map(|r| r.output_tokens as u64 - 1).sum();
+        prop_assert_eq!(itl_count, tokens);
+    }
+
+    #[test]
+    fn skip_ahead_changes_nothing_but_speed(c in case()) {
+        let (fast, _) = run(&c, true);
+        let (slow, _) = run(&c, false);
+        prop_assert_eq!(&fast.records, &slow.records);
+        prop_assert_eq!(fast.stats.steps, slow.stats.steps);
+        let mut a: Vec<(u64, u64)> = fast.itl_ns.iter().map(|&(v, n)| (v as u64, n)).collect();
+        let mut b: Vec<(u64, u64)> = Vec::new();
+        for &(v, n) in &slow.itl_ns { b.push((v as u64, n)); }
+        // Compare as multisets of single values.
+        let expand = |v: &mut Vec<(u64, u64)>| { let mut e: Vec<u64> = v.iter().flat_map(|&(x, n)| std::iter::repeat_n(x, n as usize)).collect(); e.sort_unstable(); e };
+        prop_assert_eq!(expand(&mut a), expand(&mut b));
+    }
+
+    #[test]
+    fn same_seed_same_result(c in case()) {
+        let (a, _) = run(&c, true);
+        let (b, _) = run(&c, true);
+        prop_assert_eq!(a.records, b.records);
+        prop_assert_eq!(a.itl_ns, b.itl_ns);
+    }
+}
+
+#[test]
+fn preemption_happens_and_is_survived_when_kv_is_scarce() {
+    let c = Case {
+        version: EngineVersion::Vllm010,
+        chunked: true,
+        max_num_seqs: 16,
+        max_num_batched_tokens: 512,
+        block_size: 16,
+        capacity_blocks: 40,
+        requests: vec![(100, 200); 16],
+        closed_users: Some(16),
+        gaps_us: vec![0],
+        frontend_us: 0,
+    };
+    let (out, _) = run(&c, true);
+    assert!(out.stats.preemptions > 0, "16 × 300 tokens in 40 blocks of 16 must preempt");
+    assert!(out.records.iter().all(|r| r.output_tokens == 200));
+    assert!(out.stats.peak_blocks_used <= 40);
+}

@@ -1,0 +1,6 @@
+//! Integration tests, in one binary so they link once.
+
+mod invariants;
+mod memory;
+mod refusals;
+mod seed000;

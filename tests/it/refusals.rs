@@ -1,0 +1,177 @@
+//! Configurations the engine refuses are refused with the engine's own words; bad input gets a
+//! clear error naming the field, never a panic.
+
+use servecast::error::{Error, RefusalKind};
+use servecast::measured::{builtin_recorded_configs, MeasuredReport, StartupOutcome};
+use servecast::scenario::Scenario;
+use servecast::spec::cmdline::check_serve_command;
+use servecast::spec::engine::{EngineFlags, EngineVersion};
+use servecast::workload::lengths::LengthDist;
+
+#[test]
+fn every_seed_004_line_gets_the_outcome_vllm_gave_it() {
+    let recorded = builtin_recorded_configs().unwrap();
+    assert_eq!(recorded.configs.len(), 9);
+    for c in &recorded.configs {
+        let got = check_serve_command(&c.command, &recorded.gpu, recorded.engine);
+        match (c.outcome, got) {
+            (StartupOutcome::Refused, Err(e)) => {
+                assert_eq!(Some(e.to_string()), c.error, "{}", c.command);
+                assert!(matches!(e, Error::EngineRefused { kind: RefusalKind::BatchedTokensBelowModelLen, .. }));
+            }
+            (StartupOutcome::Started, Ok((cfg, plan))) => {
+                assert!(cfg.enable_chunked_prefill);
+                assert!(plan.num_gpu_blocks > 0);
+            }
+            (want, got) => panic!("{}: recorded {want:?}, servecast says {got:?}", c.command),
+        }
+    }
+}
+
+fn seed000_with(flags: EngineFlags) -> Result<Scenario, Error> {
+    Scenario::builder().gpu("4090").flags(flags).from_builtin_report()?.build()
+}
+
+#[test]
+fn kv_cache_too_small_for_one_request_uses_v1_words() {
+    // util 0.05 of a 4090 is about 1.18 GiB: the weights fit, one 1818-token request (0.21 GiB) does not.
+    let s = seed000_with(EngineFlags {
+        gpu_memory_utilization: Some(0.05),
+        ..Default::default()
+    })
+    .unwrap();
+    let err = s.memory().unwrap_err();
+    let text = err.to_string();
+    match err {
+        Error::EngineRefused { kind, .. } => assert!(matches!(kind, RefusalKind::KvCacheTooSmall | RefusalKind::NoMemoryForCache)),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        text.starts_with("ValueError: To serve at least one request with the models's max seq len (1818)")
+            || text.starts_with("ValueError: No available memory for the cache blocks."),
+        "{text}"
+    );
+}
+
+#[test]
+fn kv_too_small_message_names_the_estimated_max_len() {
+    // Qwen2.5-7B on a 24 GB A10 at util 0.7 leaves less than one 32K request of KV.
+    let s = Scenario::builder()
+        .gpu("a10")
+        .model("qwen2.5-7b-instruct")
+        .flags(EngineFlags {
+            gpu_memory_utilization: Some(0.7),
+            ..Default::default()
+        })
+        .workload(tiny_workload())
+        .build()
+        .unwrap();
+    let text = s.memory().unwrap_err().to_string();
+    assert!(text.contains("To serve at least one request with the models's max seq len (32768)"), "{text}");
+    assert!(text.contains("Based on the available memory, the estimated maximum model length is"), "{text}");
+    assert!(text.ends_with("Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine."));
+}
+
+#[test]
+fn v0_uses_its_own_cache_size_message() {
+    // Llama-2-7B (12.55 GiB of weights) at util 0.66 of an A10 leaves ~1.5 GiB, less than one
+    // 4096-token request (2 GiB).
+    let s = Scenario::builder()
+        .gpu("a10")
+        .model("llama-2-7b")
+        .engine(EngineVersion::Vllm06)
+        .flags(EngineFlags {
+            gpu_memory_utilization: Some(0.66),
+            ..Default::default()
+        })
+        .workload(tiny_workload())
+        .build()
+        .unwrap();
+    let text = s.memory().unwrap_err().to_string();
+    assert!(text.starts_with("ValueError: The model's max seq len (4096) is larger than the maximum number of tokens that can be stored in KV cache ("), "{text}");
+}
+
+#[test]
+fn batched_tokens_below_num_seqs_is_refused() {
+    let err = seed000_with(EngineFlags {
+        max_num_seqs: Some(300),
+        max_num_batched_tokens: Some(256),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "ValueError: max_num_batched_tokens (256) must be greater than or equal to max_num_seqs (300)."
+    );
+}
+
+#[test]
+fn util_out_of_range_names_the_field_and_range() {
+    for util in [0.0, -0.5, 1.5, f64::NAN] {
+        let err = seed000_with(EngineFlags {
+            gpu_memory_utilization: Some(util),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("gpu_memory_utilization") && text.contains("(0, 1]"), "{text}");
+        assert_eq!(err.exit_code(), 2);
+    }
+}
+
+#[test]
+fn unknown_gpu_and_model_suggest_the_closest_names() {
+    let err = Scenario::builder().gpu("rtx 4080").build().unwrap_err();
+    match &err {
+        Error::UnknownGpu { suggestions, .. } => assert!(suggestions.iter().any(|s| s.contains("4090")), "{suggestions:?}"),
+        other => panic!("{other:?}"),
+    }
+    let err = Scenario::builder().gpu("4090").model("llama-3.1-9b").workload(tiny_workload()).build().unwrap_err();
+    match &err {
+        Error::UnknownModel { suggestions, .. } => assert!(suggestions.iter().any(|s| s.contains("llama-3.1-8b")), "{suggestions:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("did you mean"));
+}
+
+#[test]
+fn zero_or_negative_lengths_are_refused() {
+    for text in ["0", "-5", "0..10", "10..5", "normal:-3,1", "empirical:"] {
+        let err = LengthDist::parse(text, "--output-len").unwrap_err().to_string();
+        assert!(err.contains("--output-len"), "{text}: {err}");
+    }
+}
+
+#[test]
+fn malformed_measured_file_names_line_and_field() {
+    let text = include_str!("../../data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml").replace("requests_per_user: 10", "requests_per_user: ten");
+    let err = MeasuredReport::from_yaml(&text, "bad.yaml").unwrap_err();
+    match &err {
+        Error::Parse { origin, line, .. } => {
+            assert_eq!(origin, "bad.yaml");
+            assert!(*line > 0, "line number given: {err}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = include_str!("../../data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml").replace("total_time_s: 26.95", "total_time_s: -1");
+    let err = MeasuredReport::from_yaml(&text, "neg.yaml").unwrap_err().to_string();
+    assert!(err.contains("neg.yaml") && err.contains("levels[0].total_time_s"), "{err}");
+    let text = include_str!("../../data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml").replace("gpu: rtx-4090", "gpu: rtx-4090\nbogus_field: 1");
+    let err = MeasuredReport::from_yaml(&text, "unknown.yaml").unwrap_err().to_string();
+    assert!(err.contains("bogus_field"), "{err}");
+}
+
+fn tiny_workload() -> servecast::workload::arrivals::WorkloadSpec {
+    servecast::workload::arrivals::WorkloadSpec {
+        load: servecast::workload::arrivals::LoadSpec::ClosedLoop {
+            concurrency: vec![1],
+            requests_per_user: 1,
+            think_time_s: 0.0,
+        },
+        input_len: LengthDist::Fixed { tokens: 10 },
+        output_len: LengthDist::Fixed { tokens: 10 },
+        output_len_per_level: None,
+        prefix_groups: 0,
+        shared_prefix_tokens: 0,
+    }
+}
