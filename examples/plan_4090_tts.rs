@@ -45,8 +45,16 @@ fn main() -> Result<(), servecast::Error> {
     // What the planner concludes, checked: with room for every user, nobody queues for a slot, so
     // mean TTFT drops from seconds to milliseconds, and the KV cache (51.2 full-length requests,
     // far more at the real 100 + ≤1200 tokens) never forces a preemption.
-    assert!(now.ttft_ms.mean > 500.0, "at 50 slots, 14 users queue: {:.1} ms", now.ttft_ms.mean);
-    assert!(raised.ttft_ms.mean < 100.0, "at 64 slots nobody queues: {:.1} ms", raised.ttft_ms.mean);
+    assert!(
+        now.ttft_ms.mean > 500.0,
+        "at 50 slots, 14 users queue: {:.1} ms",
+        now.ttft_ms.mean
+    );
+    assert!(
+        raised.ttft_ms.mean < 100.0,
+        "at 64 slots nobody queues: {:.1} ms",
+        raised.ttft_ms.mean
+    );
     assert_eq!(raised.engine.preemptions, 0);
     assert!(raised.output_throughput_tok_s > now.output_throughput_tok_s);
     Ok(())

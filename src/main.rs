@@ -18,7 +18,11 @@ use servecast::workload::arrivals::{LoadSpec, WorkloadSpec};
 use servecast::workload::lengths::LengthDist;
 
 #[derive(Parser, Debug)]
-#[command(name = "servecast", version, about = "Predict how an LLM serving deployment behaves before renting the GPUs")]
+#[command(
+    name = "servecast",
+    version,
+    about = "Predict how an LLM serving deployment behaves before renting the GPUs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,7 +31,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Simulate a deployment under load and print TTFT, TPOT, ITL, latency and throughput per level.
-    Simulate(SimulateArgs),
+    Simulate(Box<SimulateArgs>),
     /// Fit a profile (step-cost overheads, memory terms) to a measured report.
     Fit(FitArgs),
     /// List the built-in GPUs, models, measured reports or profiles.
@@ -128,7 +132,7 @@ struct FitArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Simulate(a) => simulate(a),
+        Command::Simulate(a) => simulate(*a),
         Command::Fit(a) => fit(a),
         Command::List { what } => list(&what),
     };
@@ -167,7 +171,10 @@ fn load_profile(arg: &str) -> Result<Profile> {
     Err(Error::invalid(
         "--profile",
         "profile",
-        format!("'{arg}' is neither a file nor a built-in profile; built-in: {}, roofline", ids.join(", ")),
+        format!(
+            "'{arg}' is neither a file nor a built-in profile; built-in: {}, roofline",
+            ids.join(", ")
+        ),
     ))
 }
 
@@ -179,7 +186,14 @@ fn load_report(arg: &str) -> Result<MeasuredReport> {
     let reports = builtin_reports()?;
     let ids: Vec<String> = reports.iter().map(|r| r.id.clone()).collect();
     reports.into_iter().find(|r| r.id == arg).ok_or_else(|| {
-        Error::invalid("fit", "report", format!("'{arg}' is neither a file nor a built-in report; built-in: {}", ids.join(", ")))
+        Error::invalid(
+            "fit",
+            "report",
+            format!(
+                "'{arg}' is neither a file nor a built-in report; built-in: {}",
+                ids.join(", ")
+            ),
+        )
     })
 }
 
@@ -240,12 +254,21 @@ fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
             input_len: LengthDist::Fixed { tokens: 512 },
             output_len: LengthDist::Fixed { tokens: 256 },
             output_len_per_level: None,
+            busiest_user_ratio_per_level: None,
             prefix_groups: 0,
             shared_prefix_tokens: 0,
         });
     }
-    let input = a.input_len.as_deref().map(|t| LengthDist::parse(t, "--input-len")).transpose()?;
-    let output = a.output_len.as_deref().map(|t| LengthDist::parse(t, "--output-len")).transpose()?;
+    let input = a
+        .input_len
+        .as_deref()
+        .map(|t| LengthDist::parse(t, "--input-len"))
+        .transpose()?;
+    let output = a
+        .output_len
+        .as_deref()
+        .map(|t| LengthDist::parse(t, "--output-len"))
+        .transpose()?;
     let concurrency = a.concurrency.clone();
     let qps = a.qps.clone();
     let (rpu, num_requests) = (a.requests_per_user, a.num_requests);
@@ -254,46 +277,15 @@ fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
             w.input_len = d;
         }
         if let Some(d) = output {
-            w.output_len = d;
-            w.output_len_per_level = None;
+            w.set_output_len(d);
         }
         if let Some(q) = qps {
-            w.load = LoadSpec::Poisson {
-                qps: q,
-                num_requests: num_requests.unwrap_or(1000),
-            };
-            w.output_len_per_level = None;
+            w.set_poisson(q, num_requests.unwrap_or(1000));
         } else if let Some(c) = concurrency {
-            let (old_rpu, think) = match &w.load {
-                LoadSpec::ClosedLoop {
-                    requests_per_user,
-                    think_time_s,
-                    ..
-                } => (*requests_per_user, *think_time_s),
-                _ => (10, 0.0),
-            };
-            if let (Some(per_level), LoadSpec::ClosedLoop { concurrency: old, .. }) = (&w.output_len_per_level, &w.load) {
-                // Keep the report's per-level lengths for levels it measured; the plain
-                // distribution for the others.
-                let kept: Vec<LengthDist> = c
-                    .iter()
-                    .map(|lvl| {
-                        old.iter()
-                            .position(|o| o == lvl)
-                            .and_then(|i| per_level.get(i).cloned())
-                            .unwrap_or_else(|| w.output_len.clone())
-                    })
-                    .collect();
-                w.output_len_per_level = Some(kept);
-            }
-            w.load = LoadSpec::ClosedLoop {
-                concurrency: c,
-                requests_per_user: rpu.unwrap_or(old_rpu),
-                think_time_s: think,
-            };
-        }
-        if let (Some(n), LoadSpec::ClosedLoop { requests_per_user, .. }) = (rpu, &mut w.load) {
-            *requests_per_user = n;
+            w.set_concurrency(c, rpu);
+        } else if let (Some(n), LoadSpec::ClosedLoop { concurrency, .. }) = (rpu, &w.load) {
+            let levels = concurrency.clone();
+            w.set_concurrency(levels, Some(n));
         }
         if let (Some(n), LoadSpec::Poisson { num_requests, .. }) = (num_requests, &mut w.load) {
             *num_requests = n;
@@ -316,7 +308,10 @@ fn simulate(a: SimulateArgs) -> Result<()> {
     let comparison = report.as_ref().map(|r| compare(r, &prediction.levels));
     let text = render(
         &prediction,
-        report.as_ref().zip(comparison.as_deref()).map(|(r, c)| (r.id.as_str(), c)),
+        report
+            .as_ref()
+            .zip(comparison.as_deref())
+            .map(|(r, c)| (r.id.as_str(), c)),
         format,
     )?;
     println!("{text}");
@@ -341,15 +336,32 @@ fn fit(a: FitArgs) -> Result<()> {
             ..FitOptions::default()
         },
     )?;
-    println!("# Fit of {} ({} simulations, {:.2} s)\n", report.id, result.evaluations, result.elapsed_s);
+    println!(
+        "# Fit of {} ({} simulations, {:.2} s)\n",
+        report.id, result.evaluations, result.elapsed_s
+    );
     println!("| parameter | value | std. error | origin |\n|---|---|---|---|");
     for p in &result.params {
-        println!("| {} | {:.6} | {} | {} |", p.name, p.value, if p.std_err.is_finite() { format!("{:.6}", p.std_err) } else { "–".into() }, p.origin);
+        println!(
+            "| {} | {:.6} | {} | {} |",
+            p.name,
+            p.value,
+            if p.std_err.is_finite() {
+                format!("{:.6}", p.std_err)
+            } else {
+                "–".into()
+            },
+            p.origin
+        );
     }
     println!("\n| level | in fit | throughput meas | pred | err | E2E mean meas | pred | err | TTFT mean meas | pred | err |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for l in &result.levels {
-        let f = |n: &str| l.comparison.figure(n).map_or("–|–|–".to_string(), |f| format!("{:.2}|{:.2}|{:+.1}%", f.measured, f.predicted, f.error_pct));
+        let f = |n: &str| {
+            l.comparison.figure(n).map_or("–|–|–".to_string(), |f| {
+                format!("{:.2}|{:.2}|{:+.1}%", f.measured, f.predicted, f.error_pct)
+            })
+        };
         println!(
             "| {} | {} | {} | {} | {} |",
             l.comparison.concurrency.map_or("–".into(), |c| c.to_string()),
@@ -378,10 +390,18 @@ fn list(what: &str) -> Result<()> {
     match what {
         "gpus" => catalog.gpus.iter().for_each(|g| println!("{:<14} {}", g.id, g.name)),
         "models" => catalog.models.iter().for_each(|m| println!("{:<24} {}", m.id, m.name)),
-        "reports" => builtin_reports()?.iter().for_each(|r| println!("{:<40} {}", r.id, r.provenance.file)),
-        "profiles" => builtin_profiles()?.iter().for_each(|p| println!("{:<40} {}", p.id, p.source)),
+        "reports" => builtin_reports()?
+            .iter()
+            .for_each(|r| println!("{:<40} {}", r.id, r.provenance.file)),
+        "profiles" => builtin_profiles()?
+            .iter()
+            .for_each(|p| println!("{:<40} {}", p.id, p.source)),
         other => {
-            return Err(Error::invalid("list", "what", format!("'{other}' is not one of gpus, models, reports, profiles")));
+            return Err(Error::invalid(
+                "list",
+                "what",
+                format!("'{other}' is not one of gpus, models, reports, profiles"),
+            ));
         }
     }
     Ok(())

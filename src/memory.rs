@@ -163,7 +163,9 @@ pub fn plan_memory(
     let activation = calibration
         .activation_peak_bytes
         .unwrap_or_else(|| estimate_activation_peak_bytes(model, cfg));
-    let non_torch = calibration.non_torch_bytes.unwrap_or_else(|| estimate_non_torch_bytes(cfg));
+    let non_torch = calibration
+        .non_torch_bytes
+        .unwrap_or_else(|| estimate_non_torch_bytes(cfg));
     let block = block_bytes(model, cfg);
     if block == 0 {
         return Err(Error::invalid("model", "kv_bytes_per_token", "must be ≥ 1 byte"));
@@ -298,9 +300,11 @@ pub fn calibrate_from_max_concurrency(
         .filter(|&n| n > 0 && ((n as f64 / per_request) * 100.0).round() as i64 == target)
         .map(|n| n as u64)
         .collect();
-    let blocks = *matching
-        .get(matching.len() / 2)
-        .ok_or_else(|| Error::Fit(format!("no block count prints a maximum concurrency of {max_concurrency_x:.2}x")))?;
+    let blocks = *matching.get(matching.len() / 2).ok_or_else(|| {
+        Error::Fit(format!(
+            "no block count prints a maximum concurrency of {max_concurrency_x:.2}x"
+        ))
+    })?;
     let block = block_bytes(model, cfg);
     let requested = (cfg.gpu_memory_utilization * gpu.memory_total_bytes as f64) as u64;
     let weights = weights_bytes_per_gpu(model, cfg.tensor_parallel_size);

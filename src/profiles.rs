@@ -12,7 +12,10 @@ pub const BUILTIN_PROFILES: &[(&str, &str)] = &[(
 
 /// Parses every built-in profile.
 pub fn builtin_profiles() -> Result<Vec<Profile>> {
-    BUILTIN_PROFILES.iter().map(|(path, text)| Profile::from_yaml(text, path)).collect()
+    BUILTIN_PROFILES
+        .iter()
+        .map(|(path, text)| Profile::from_yaml(text, path))
+        .collect()
 }
 
 /// The built-in fitted profile for this GPU, model and engine, if one exists.

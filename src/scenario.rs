@@ -100,7 +100,12 @@ impl Scenario {
 
     /// The step-cost model for this scenario.
     pub fn cost_model(&self) -> StepCostModel {
-        StepCostModel::new(&self.gpu, &self.model, self.engine.tensor_parallel_size, &self.profile.cost)
+        StepCostModel::new(
+            &self.gpu,
+            &self.model,
+            self.engine.tensor_parallel_size,
+            &self.profile.cost,
+        )
     }
 
     /// Simulates every level of the workload.
@@ -216,7 +221,9 @@ impl ScenarioBuilder {
         let catalog = Catalog::builtin()?;
         let gpu = catalog.gpu(&gpu_name)?;
         let reports = builtin_reports()?;
-        let found = reports.into_iter().find(|r| catalog.gpu(&r.gpu).map(|g| g.id == gpu.id).unwrap_or(false));
+        let found = reports
+            .into_iter()
+            .find(|r| catalog.gpu(&r.gpu).map(|g| g.id == gpu.id).unwrap_or(false));
         Ok(match found {
             Some(r) => self.from_report(&r),
             None => self,
@@ -243,16 +250,23 @@ impl ScenarioBuilder {
                 return Err(Error::invalid(
                     "scenario",
                     "model",
-                    format!("a model is required: {} has no built-in measured report to take one from", gpu.id),
+                    format!(
+                        "a model is required: {} has no built-in measured report to take one from",
+                        gpu.id
+                    ),
                 ))
             }
         };
         let version = self.engine.unwrap_or_default();
         let flags = self.flags.or(&self.base_flags);
         let engine = flags.resolve(version, &model, &gpu, "engine flags")?;
-        let workload = self
-            .workload
-            .ok_or_else(|| Error::invalid("scenario", "workload", "a workload is required (e.g. --concurrency 1,4,8)"))?;
+        let workload = self.workload.ok_or_else(|| {
+            Error::invalid(
+                "scenario",
+                "workload",
+                "a workload is required (e.g. --concurrency 1,4,8)",
+            )
+        })?;
         workload.validate("workload")?;
         let profile = match self.profile {
             Some(p) => p,
@@ -262,7 +276,10 @@ impl ScenarioBuilder {
             return Err(Error::invalid(
                 "profile",
                 "engine",
-                format!("profile {} was fitted on {}, but the scenario runs {}", profile.id, profile.engine, version),
+                format!(
+                    "profile {} was fitted on {}, but the scenario runs {}",
+                    profile.id, profile.engine, version
+                ),
             ));
         }
         let mut scenario = Scenario {

@@ -3,7 +3,7 @@
 //!
 //! step time = step overhead + per-sequence overhead × sequences
 //!           + max(weights ÷ (bandwidth × η_w), linear FLOPs ÷ (peak × η_c))
-//!           + max(KV bytes read ÷ (bandwidth × η_attn), attention FLOPs ÷ (peak × η_c))
+//!           + max(KV bytes read ÷ (bandwidth × η_attn), attention FLOPs ÷ (peak × η_c), layers × kernel floor)
 //!           + extra (non-LM) FLOPs ÷ (peak × η_c) + tensor-parallel all-reduces over the link.
 //! The bandwidth and FLOP terms are physics; only the η's and the overheads are fitted.
 
@@ -54,6 +54,8 @@ pub struct StepCostModel {
     linear_s_per_token: f64,
     /// KV read time per context token, seconds.
     kv_s_per_token: f64,
+    /// Shortest attention time of a step (layers × per-layer kernel floor), seconds.
+    attention_floor_s: f64,
     /// Attention compute per query–key pair, seconds.
     attention_s_per_pair: f64,
     /// Non-LM compute per decode token (TTS heads), seconds.
@@ -90,6 +92,7 @@ impl StepCostModel {
             weights_s: weights / (bandwidth * params.weights_bandwidth_efficiency),
             linear_s_per_token: model.linear_flops_per_token() / tp_f / flops,
             kv_s_per_token: kv_per_token / (bandwidth * params.attention_bandwidth_efficiency),
+            attention_floor_s: model.kv_layers() as f64 * params.attention_kernel_floor_s,
             attention_s_per_pair: model.attn_flops_per_token_per_ctx_token() / tp_f / flops,
             extra_s_per_decode: model.extra_flops_per_decode_token / tp_f / flops,
             allreduce_s_per_token,
@@ -102,7 +105,8 @@ impl StepCostModel {
         let tokens = b.tokens() as f64;
         let linear = self.weights_s.max(tokens * self.linear_s_per_token);
         let attention = (b.context_tokens as f64 * self.kv_s_per_token)
-            .max(b.prefill_attention_pairs * self.attention_s_per_pair);
+            .max(b.prefill_attention_pairs * self.attention_s_per_pair)
+            .max(self.attention_floor_s);
         let comm = if self.allreduce_s_per_step > 0.0 {
             self.allreduce_s_per_step + tokens * self.allreduce_s_per_token
         } else {

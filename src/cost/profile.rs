@@ -30,6 +30,10 @@ pub struct CostParams {
     pub link_efficiency: f64,
     /// Latency of one all-reduce, seconds.
     pub allreduce_latency_s: f64,
+    /// Shortest time of one layer's attention kernels (launch and DRAM latency bound), seconds:
+    /// a small batch cannot read its KV faster than this however few bytes it has.
+    #[serde(default = "default_attention_kernel_floor_s")]
+    pub attention_kernel_floor_s: f64,
     /// Fixed CPU and launch overhead per engine step, seconds.
     pub step_overhead_s: f64,
     /// CPU overhead per scheduled sequence per step (sampling, output processing), seconds.
@@ -58,6 +62,7 @@ impl CostParams {
             compute_efficiency: 0.6,
             link_efficiency: 0.7,
             allreduce_latency_s: 15e-6,
+            attention_kernel_floor_s: default_attention_kernel_floor_s(),
             step_overhead_s: step,
             per_seq_overhead_s: per_seq,
             frontend_latency_s: frontend,
@@ -82,6 +87,7 @@ impl CostParams {
         }
         for (field, v) in [
             ("allreduce_latency_s", self.allreduce_latency_s),
+            ("attention_kernel_floor_s", self.attention_kernel_floor_s),
             ("step_overhead_s", self.step_overhead_s),
             ("per_seq_overhead_s", self.per_seq_overhead_s),
             ("frontend_latency_s", self.frontend_latency_s),
@@ -92,6 +98,12 @@ impl CostParams {
         }
         Ok(())
     }
+}
+
+/// Prior per-layer attention kernel floor: FlashAttention's split-KV decode is a main and a combine
+/// kernel, each a few microseconds of launch and DRAM latency even under CUDA graphs.
+pub fn default_attention_kernel_floor_s() -> f64 {
+    10e-6
 }
 
 /// A named set of cost parameters and memory calibration for one GPU / model / engine.

@@ -11,7 +11,11 @@ pub(crate) struct BlockPool {
 impl BlockPool {
     /// A pool of `capacity` usable blocks.
     pub fn new(capacity: u64) -> BlockPool {
-        BlockPool { capacity, used: 0, peak_used: 0 }
+        BlockPool {
+            capacity,
+            used: 0,
+            peak_used: 0,
+        }
     }
 
     /// Blocks not held by any request.

@@ -15,7 +15,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use serde::Serialize;
 
 use crate::cost::{StepBatch, StepCostModel};
-use crate::spec::engine::EngineConfig;
+use crate::spec::engine::{EngineConfig, EngineVersion};
 use crate::units::{cdiv, Nanos};
 use kv_cache::BlockPool;
 pub use request::RequestRecord;
@@ -135,7 +135,11 @@ impl<'a> EngineState<'a> {
                 computed: 0,
                 output: 0,
                 blocks: 0,
-                cached_prefix: if s.prefix_group.is_some() { s.shared_prefix_tokens } else { 0 },
+                cached_prefix: if s.prefix_group.is_some() {
+                    s.shared_prefix_tokens
+                } else {
+                    0
+                },
                 prefix_group: s.prefix_group.unwrap_or(u32::MAX),
                 user: 0,
                 send_ns: NEVER,
@@ -151,7 +155,11 @@ impl<'a> EngineState<'a> {
                     || s.input_tokens as u64 + s.output_tokens as u64 > max_model_len as u64,
             })
             .collect();
-        let groups = specs.iter().filter_map(|s| s.prefix_group).max().map_or(0, |g| g as usize + 1);
+        let groups = specs
+            .iter()
+            .filter_map(|s| s.prefix_group)
+            .max()
+            .map_or(0, |g| g as usize + 1);
         EngineState {
             m,
             reqs,
@@ -306,15 +314,24 @@ impl<'a> EngineState<'a> {
             || self.preempted_this_step
             || self.sched.len() as u64 != b
             || b > cfg.max_num_batched_tokens as u64
-            || !self.running.iter().all(|&i| self.reqs[i as usize].is_decoding())
+            || !self.running.iter().all(|&i| {
+                // Decoding, and its latest token came out of the step just run (a request that
+                // finished a recompute chunk one token short looks alike but has no token yet).
+                let r = &self.reqs[i as usize];
+                r.is_decoding() && r.last_token_ns == self.now
+            })
         {
             return;
         }
-        let admission_possible = !self.waiting.is_empty() && self.running.len() < cfg.max_num_seqs as usize;
-        if admission_possible {
+        // nano-vllm admits new prompts whatever the number running (its limit is per step).
+        let room = cfg.version == EngineVersion::NanoVllm || self.running.len() < cfg.max_num_seqs as usize;
+        if room && !self.waiting.is_empty() {
             return;
         }
-        let arrival_matters = self.running.len() < cfg.max_num_seqs as usize;
+        let arrival_matters = room;
+        if arrival_matters && next_arrival <= self.now {
+            return;
+        }
         // Steps until the first finish; the finishing step itself runs through the general path.
         let k_finish = self
             .running
@@ -357,7 +374,11 @@ impl<'a> EngineState<'a> {
             return;
         }
         // Apply up to k_max steps, stopping at the step during which the next request arrives.
-        let base_context: u64 = self.running.iter().map(|&i| self.reqs[i as usize].computed as u64 + 1).sum();
+        let base_context: u64 = self
+            .running
+            .iter()
+            .map(|&i| self.reqs[i as usize].computed as u64 + 1)
+            .sum();
         let mut batch = StepBatch {
             decode_seqs: b,
             context_tokens: base_context,
@@ -520,7 +541,13 @@ pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Cli
             st.skip_ahead(next_arrival);
         }
     }
-    let end = st.reqs.iter().map(|r| r.finish_ns).filter(|&t| t != NEVER).max().unwrap_or(0);
+    let end = st
+        .reqs
+        .iter()
+        .map(|r| r.finish_ns)
+        .filter(|&t| t != NEVER)
+        .max()
+        .unwrap_or(0);
     st.stats.end_ns = end;
     let records = st
         .reqs

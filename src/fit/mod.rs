@@ -107,9 +107,11 @@ fn residuals(report: &MeasuredReport, results: &[(usize, LevelResult)], ttft_wei
     let w_ttft = ttft_weight.sqrt();
     for (i, res) in results {
         let m = &report.levels[*i];
-        let thr = m
-            .output_throughput_tok_s
-            .or_else(|| m.total_time_s.zip(m.output_tokens.and_then(|o| o.mean)).map(|(t, o)| o * m.requests as f64 / t));
+        let thr = m.output_throughput_tok_s.or_else(|| {
+            m.total_time_s
+                .zip(m.output_tokens.and_then(|o| o.mean))
+                .map(|(t, o)| o * m.requests as f64 / t)
+        });
         if let Some(e) = log_err(res.output_throughput_tok_s, thr) {
             r.push(e);
         }
@@ -128,7 +130,9 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
     let started = Instant::now();
     let version = scenario.engine.version;
     let prior = CostParams::prior(version);
-    let fit_levels: Vec<usize> = (0..report.levels.len()).filter(|i| !opts.exclude_levels.contains(i)).collect();
+    let fit_levels: Vec<usize> = (0..report.levels.len())
+        .filter(|i| !opts.exclude_levels.contains(i))
+        .collect();
     if fit_levels.is_empty() {
         return Err(Error::Fit(format!("{}: no level left to fit", report.id)));
     }
@@ -180,7 +184,10 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
     let mut ttft_floor: Option<f64> = None;
     for &i in &fit_levels {
         let m = &report.levels[i];
-        let (Some(e2e), Some(out)) = (m.e2e_latency_ms.and_then(|s| s.mean), m.output_tokens.and_then(|s| s.mean)) else {
+        let (Some(e2e), Some(out)) = (
+            m.e2e_latency_ms.and_then(|s| s.mean),
+            m.output_tokens.and_then(|s| s.mean),
+        ) else {
             continue;
         };
         let ttft = m.ttft_ms.and_then(|s| s.mean.or(s.p50)).unwrap_or(0.0);
@@ -205,7 +212,11 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
             ttft_floor = Some(ttft_floor.map_or(floor, |f: f64| f.min(floor)));
         }
     }
-    let mut start = [prior.step_overhead_s * 1e3, prior.per_seq_overhead_s * 1e4, prior.frontend_latency_s * 1e3];
+    let mut start = [
+        prior.step_overhead_s * 1e3,
+        prior.per_seq_overhead_s * 1e4,
+        prior.frontend_latency_s * 1e3,
+    ];
     if rows.len() >= 2 {
         let a = DMatrix::from_fn(rows.len(), 2, |r, c| if c == 0 { 1.0 } else { rows[r].0 });
         let y = DVector::from_iterator(rows.len(), rows.iter().map(|r| r.1));
@@ -227,29 +238,38 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
         let mut s = base.clone();
         s.profile.cost = apply(&prior, x);
         let cost = s.cost_model();
-        fit_levels.iter().map(|&i| (i, s.run_level_with(i, &memory, &cost))).collect()
+        fit_levels
+            .iter()
+            .map(|&i| (i, s.run_level_with(i, &memory, &cost)))
+            .collect()
     };
     let mut objective = |x: &[f64]| -> f64 {
         evaluations += 1;
         let res = simulate(x);
         residuals(report, &res, ttft_weight).iter().map(|e| e * e).sum()
     };
-    let steps = [start[0].max(0.1) * 0.3, start[1].max(0.5) * 0.5, start[2].max(1.0) * 0.3];
+    let steps = [
+        start[0].max(0.1) * 0.3,
+        start[1].max(0.5) * 0.5,
+        start[2].max(1.0) * 0.3,
+    ];
     let (best, best_f) = nelder_mead::minimize(&mut objective, &start, &steps, opts.max_evaluations, 1e-10);
     let evaluations_used = evaluations;
 
-    // Uncertainty from the Jacobian of the residuals at the optimum.
+    // Uncertainty from the Jacobian of the residuals at the optimum (parameters at a bound are
+    // left out: their derivative is one-sided).
     let r0 = residuals(report, &simulate(&best), ttft_weight);
     let n = r0.len();
-    let p = best.len();
+    let free: Vec<usize> = (0..best.len()).filter(|&j| best[j] > 1e-9).collect();
+    let p = free.len();
     let mut jac = DMatrix::zeros(n, p);
-    for j in 0..p {
+    for (col, &j) in free.iter().enumerate() {
         let h = (best[j].abs() * 0.05).max(0.01);
         let mut xp = best.clone();
         xp[j] += h;
         let rp = residuals(report, &simulate(&xp), ttft_weight);
         for i in 0..n.min(rp.len()) {
-            jac[(i, j)] = (rp[i] - r0[i]) / h;
+            jac[(i, col)] = (rp[i] - r0[i]) / h;
         }
     }
     let dof = n.saturating_sub(p).max(1) as f64;
@@ -259,23 +279,39 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
     let scale = [1e-3, 1e-4, 1e-3];
     let names = ["step_overhead_s", "per_seq_overhead_s", "frontend_latency_s"];
     let fitted = apply(&prior, &best);
-    let values = [fitted.step_overhead_s, fitted.per_seq_overhead_s, fitted.frontend_latency_s];
-    let mut params: Vec<ParamEstimate> = (0..p)
+    let values = [
+        fitted.step_overhead_s,
+        fitted.per_seq_overhead_s,
+        fitted.frontend_latency_s,
+    ];
+    let std_err = |j: usize| -> f64 {
+        match (free.iter().position(|&f| f == j), &cov) {
+            (Some(col), Some(c)) => c[(col, col)].max(0.0).sqrt() * scale[j],
+            _ => f64::NAN,
+        }
+    };
+    let mut params: Vec<ParamEstimate> = (0..best.len())
         .map(|j| ParamEstimate {
             name: names[j].to_string(),
             value: values[j],
-            std_err: cov.as_ref().map_or(f64::NAN, |c| c[(j, j)].max(0.0).sqrt() * scale[j]),
-            origin: "fitted".into(),
+            std_err: std_err(j),
+            origin: if free.contains(&j) {
+                "fitted".into()
+            } else {
+                "fitted (at its bound 0)".into()
+            },
         })
         .collect();
     if let Some(c) = &cov {
-        let corr = c[(0, 1)] / (c[(0, 0)] * c[(1, 1)]).sqrt();
-        if corr.abs() > 0.9 {
-            warnings.push(format!(
-                "step_overhead_s and per_seq_overhead_s are strongly correlated (ρ = {corr:.2}): the data pins their sum at the batch sizes measured better than either alone"
-            ));
+        if let (Some(a), Some(b)) = (free.iter().position(|&f| f == 0), free.iter().position(|&f| f == 1)) {
+            let corr = c[(a, b)] / (c[(a, a)] * c[(b, b)]).sqrt();
+            if corr.abs() > 0.9 {
+                warnings.push(format!(
+                    "step_overhead_s and per_seq_overhead_s are strongly correlated (ρ = {corr:.2}): the data pins their sum at the batch sizes measured better than either alone"
+                ));
+            }
         }
-    } else {
+    } else if p > 0 {
         warnings.push("the Jacobian is singular: some fitted parameters are not identifiable from this data".into());
     }
     warnings.push(format!(
@@ -295,7 +331,10 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
         });
     }
     if fitted.per_seq_overhead_s == 0.0 {
-        warnings.push("per_seq_overhead_s hit its bound 0: the roofline prior already explains the slowdown with batch size".into());
+        warnings.push(
+            "per_seq_overhead_s hit its bound 0: the roofline prior already explains the slowdown with batch size"
+                .into(),
+        );
     }
 
     let mut profile = base.profile.clone();
@@ -303,7 +342,10 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
     profile.source = format!(
         "fitted by servecast fit to {} (levels {:?} of {}), {} simulations",
         report.provenance.file,
-        fit_levels.iter().map(|&i| report.levels[i].concurrency.unwrap_or(0)).collect::<Vec<_>>(),
+        fit_levels
+            .iter()
+            .map(|&i| report.levels[i].concurrency.unwrap_or(0))
+            .collect::<Vec<_>>(),
         report.levels.len(),
         evaluations_used
     );

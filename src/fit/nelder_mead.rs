@@ -29,8 +29,14 @@ pub fn minimize(
         if (values[n] - values[0]).abs() < tol {
             break;
         }
-        let centroid: Vec<f64> = (0..n).map(|j| simplex[..n].iter().map(|p| p[j]).sum::<f64>() / n as f64).collect();
-        let point = |t: f64| -> Vec<f64> { (0..n).map(|j| centroid[j] + t * (simplex[n][j] - centroid[j])).collect() };
+        let centroid: Vec<f64> = (0..n)
+            .map(|j| simplex[..n].iter().map(|p| p[j]).sum::<f64>() / n as f64)
+            .collect();
+        let point = |t: f64| -> Vec<f64> {
+            (0..n)
+                .map(|j| centroid[j] + t * (simplex[n][j] - centroid[j]))
+                .collect()
+        };
         let xr = point(-alpha);
         let fr = f(&xr);
         evals += 1;
@@ -56,11 +62,12 @@ pub fn minimize(
                 simplex[n] = xc;
                 values[n] = fc;
             } else {
-                for i in 1..=n {
-                    for j in 0..n {
-                        simplex[i][j] = simplex[0][j] + sigma * (simplex[i][j] - simplex[0][j]);
+                let (best, rest) = simplex.split_at_mut(1);
+                for (k, p) in rest.iter_mut().enumerate() {
+                    for (x, b) in p.iter_mut().zip(&best[0]) {
+                        *x = b + sigma * (*x - b);
                     }
-                    values[i] = f(&simplex[i]);
+                    values[k + 1] = f(p);
                     evals += 1;
                 }
             }

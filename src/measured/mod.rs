@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::spec::engine::{EngineFlags, EngineVersion};
-use crate::workload::arrivals::{Level, WorkloadSpec};
+use crate::workload::arrivals::{Level, LoadSpec, WorkloadSpec};
 
 /// Where a report came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,10 +169,15 @@ pub struct MeasuredReport {
 impl MeasuredReport {
     /// Parses and validates a report; `origin` (the file path) is named in errors.
     pub fn from_yaml(text: &str, origin: &str) -> Result<MeasuredReport> {
-        let r: MeasuredReport = serde_saphyr::from_str(text).map_err(|e| Error::from_yaml(origin, &e))?;
+        let mut r: MeasuredReport = serde_saphyr::from_str(text).map_err(|e| Error::from_yaml(origin, &e))?;
+        r.derive_user_deal();
         r.workload.validate(origin)?;
         if r.levels.is_empty() {
-            return Err(Error::invalid(origin, "levels", "a measured report needs at least one level"));
+            return Err(Error::invalid(
+                origin,
+                "levels",
+                "a measured report needs at least one level",
+            ));
         }
         for (i, l) in r.levels.iter().enumerate() {
             if l.requests == 0 {
@@ -191,6 +196,28 @@ impl MeasuredReport {
             }
         }
         Ok(r)
+    }
+
+    /// Sets the workload's busiest-user ratios from each closed-loop level's total time and mean
+    /// latency (total time ÷ (requests per user × mean E2E latency)), unless the file gives them.
+    fn derive_user_deal(&mut self) {
+        let LoadSpec::ClosedLoop { requests_per_user, .. } = &self.workload.load else {
+            return;
+        };
+        if self.workload.busiest_user_ratio_per_level.is_some() || self.levels.len() != self.workload.levels().len() {
+            return;
+        }
+        let rpu = *requests_per_user as f64;
+        let ratios: Option<Vec<f64>> = self
+            .levels
+            .iter()
+            .map(|l| {
+                let total = l.total_time_s?;
+                let mean = l.e2e_latency_ms?.mean?;
+                Some((total * 1000.0 / (rpu * mean)).clamp(1.0, 10.0))
+            })
+            .collect();
+        self.workload.busiest_user_ratio_per_level = ratios;
     }
 
     /// Reads a report from a file.

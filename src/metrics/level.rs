@@ -62,13 +62,23 @@ impl LevelResult {
     pub fn from_output(level: Level, out: SimOutput) -> LevelResult {
         let ok: Vec<_> = out.records.iter().filter(|r| !r.failed).collect();
         let start = out.records.iter().map(|r| r.send_ns).min().unwrap_or(0);
-        let end = out.records.iter().map(|r| r.finish_ns).filter(|&t| t != u64::MAX).max().unwrap_or(start);
+        let end = out
+            .records
+            .iter()
+            .map(|r| r.finish_ns)
+            .filter(|&t| t != u64::MAX)
+            .max()
+            .unwrap_or(start);
         let duration_s = nanos_to_s(end.saturating_sub(start)).max(1e-12);
         let ms = |ns: u64| ns as f64 / NANOS_PER_MS;
         let mut ttft: Vec<f64> = ok.iter().map(|r| ms(r.ttft_ns())).collect();
         let mut e2e: Vec<f64> = ok.iter().map(|r| ms(r.e2e_ns())).collect();
         let mut queue: Vec<f64> = ok.iter().map(|r| ms(r.queue_ns())).collect();
-        let mut tpot: Vec<f64> = ok.iter().filter_map(|r| r.tpot_ns()).map(|t| t / NANOS_PER_MS).collect();
+        let mut tpot: Vec<f64> = ok
+            .iter()
+            .filter_map(|r| r.tpot_ns())
+            .map(|t| t / NANOS_PER_MS)
+            .collect();
         let mut outputs: Vec<f64> = ok.iter().map(|r| r.output_tokens as f64).collect();
         let mut inputs: Vec<f64> = ok.iter().map(|r| r.input_tokens as f64).collect();
         let out_tokens: f64 = outputs.iter().sum();

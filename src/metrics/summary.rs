@@ -245,10 +245,7 @@ mod tests {
         // One engine step's ITL shared by 3 sequences, another by 1.
         let mut w = vec![(20.0, 1), (10.0, 3), (99.0, 0)];
         let mut expanded = vec![10.0, 10.0, 10.0, 20.0];
-        assert_eq!(
-            Summary::from_weighted(&mut w),
-            Summary::from_values(&mut expanded)
-        );
+        assert_eq!(Summary::from_weighted(&mut w), Summary::from_values(&mut expanded));
         assert_eq!(Summary::from_weighted(&mut vec![(1.0, 0)]), None);
         assert_eq!(Summary::from_weighted(&mut Vec::new()), None);
     }

@@ -68,7 +68,12 @@ fn push_stats(out: &mut Vec<FigureComparison>, metric: &str, measured: &Option<M
 /// Compares one measured level with its simulated counterpart.
 pub fn compare_level(measured: &MeasuredLevel, predicted: &LevelResult) -> LevelComparison {
     let mut figures = Vec::new();
-    push(&mut figures, "total_time_s".into(), measured.total_time_s, predicted.duration_s);
+    push(
+        &mut figures,
+        "total_time_s".into(),
+        measured.total_time_s,
+        predicted.duration_s,
+    );
     push(
         &mut figures,
         "output_throughput_tok_s".into(),
@@ -82,9 +87,19 @@ pub fn compare_level(measured: &MeasuredLevel, predicted: &LevelResult) -> Level
         predicted.request_throughput_req_s,
     );
     push_stats(&mut figures, "ttft_ms", &measured.ttft_ms, &predicted.ttft_ms);
-    push_stats(&mut figures, "e2e_latency_ms", &measured.e2e_latency_ms, &predicted.e2e_latency_ms);
+    push_stats(
+        &mut figures,
+        "e2e_latency_ms",
+        &measured.e2e_latency_ms,
+        &predicted.e2e_latency_ms,
+    );
     push_stats(&mut figures, "tpot_ms", &measured.tpot_ms, &predicted.tpot_ms);
-    push_stats(&mut figures, "output_tokens", &measured.output_tokens, &predicted.output_tokens);
+    push_stats(
+        &mut figures,
+        "output_tokens",
+        &measured.output_tokens,
+        &predicted.output_tokens,
+    );
     LevelComparison {
         concurrency: measured.concurrency,
         qps: measured.qps,

@@ -33,7 +33,11 @@ impl Format {
             "markdown" | "md" => Ok(Format::Markdown),
             "json" => Ok(Format::Json),
             "csv" => Ok(Format::Csv),
-            other => Err(Error::invalid("--format", "format", format!("'{other}' is not one of table, markdown, json, csv"))),
+            other => Err(Error::invalid(
+                "--format",
+                "format",
+                format!("'{other}' is not one of table, markdown, json, csv"),
+            )),
         }
     }
 }
@@ -75,7 +79,11 @@ pub struct MeasuredSection<'a> {
 }
 
 /// Renders a prediction in the chosen format; `comparison` adds measured figures and errors.
-pub fn render(prediction: &Prediction, comparison: Option<(&str, &[LevelComparison])>, format: Format) -> Result<String> {
+pub fn render(
+    prediction: &Prediction,
+    comparison: Option<(&str, &[LevelComparison])>,
+    format: Format,
+) -> Result<String> {
     match format {
         Format::Json => {
             let doc = JsonReport {

@@ -54,7 +54,10 @@ pub fn header(p: &Prediction) -> String {
     };
     let _ = writeln!(out, "- Profile: {} ({kind}) — {}", s.profile.id, s.profile.source);
     if let Some(r) = &s.measured_report {
-        let _ = writeln!(out, "- Measured report: {r} (measured figures and errors shown beside predictions)");
+        let _ = writeln!(
+            out,
+            "- Measured report: {r} (measured figures and errors shown beside predictions)"
+        );
     }
     let _ = writeln!(
         out,
@@ -123,8 +126,23 @@ fn level_block(l: &LevelResult, c: Option<&LevelComparison>, terminal: bool) -> 
         _ => "## Trace replay".to_string(),
     };
     let _ = writeln!(out, "{title}\n");
-    let _ = writeln!(out, "*   **Total Requests:** {}{}", l.requests, if l.failed > 0 { format!(" ({} failed)", l.failed) } else { String::new() });
-    out.push_str(&scalar_line("Total Time", format!("{:.2}", l.duration_s), "s", c, "total_time_s"));
+    let _ = writeln!(
+        out,
+        "*   **Total Requests:** {}{}",
+        l.requests,
+        if l.failed > 0 {
+            format!(" ({} failed)", l.failed)
+        } else {
+            String::new()
+        }
+    );
+    out.push_str(&scalar_line(
+        "Total Time",
+        format!("{:.2}", l.duration_s),
+        "s",
+        c,
+        "total_time_s",
+    ));
     out.push_str(&scalar_line(
         "Total Throughput",
         format!("{:.2}", l.output_throughput_tok_s),

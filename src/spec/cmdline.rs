@@ -104,40 +104,16 @@ pub fn parse_vllm_serve(line: &str) -> Result<ServeCommand> {
             }
             positional if model.is_none() => model = Some(positional.to_string()),
             other => {
-                return Err(Error::invalid("vllm serve", "arguments", format!("unexpected argument '{other}'")));
+                return Err(Error::invalid(
+                    "vllm serve",
+                    "arguments",
+                    format!("unexpected argument '{other}'"),
+                ));
             }
         }
     }
     let model = model.ok_or_else(|| Error::invalid("vllm serve", "model", "no model given"))?;
     Ok(ServeCommand { model, flags, ignored })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_a_seed_004_line() {
-        let c = parse_vllm_serve(
-            "vllm serve llm/qwen/Qwen2-0.5B-Instruct --max-num-seqs 3563 --max-num-batched-tokens 7472 --block-size 32 \
-             --scheduler-delay-factor 1.6759809854478747 --enable-chunked-prefill --enable-prefix-caching \
-             --disable-custom-all-reduce --use-v2-block-manager",
-        )
-        .unwrap();
-        assert_eq!(c.model, "llm/qwen/Qwen2-0.5B-Instruct");
-        assert_eq!(c.flags.max_num_seqs, Some(3563));
-        assert_eq!(c.flags.max_num_batched_tokens, Some(7472));
-        assert_eq!(c.flags.block_size, Some(32));
-        assert_eq!(c.flags.enable_chunked_prefill, Some(true));
-        assert_eq!(c.flags.enable_prefix_caching, Some(true));
-        assert_eq!(c.ignored.len(), 3);
-    }
-
-    #[test]
-    fn bad_number_names_the_flag() {
-        let e = parse_vllm_serve("vllm serve m --max-num-seqs lots").unwrap_err().to_string();
-        assert!(e.contains("--max-num-seqs") && e.contains("lots"), "{e}");
-    }
 }
 
 /// Resolves a command's model argument against the catalog: the whole string, then its last path part.
@@ -171,4 +147,34 @@ pub fn check_serve_command(
         "estimated from first principles",
     )?;
     Ok((cfg, plan))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_seed_004_line() {
+        let c = parse_vllm_serve(
+            "vllm serve llm/qwen/Qwen2-0.5B-Instruct --max-num-seqs 3563 --max-num-batched-tokens 7472 --block-size 32 \
+             --scheduler-delay-factor 1.6759809854478747 --enable-chunked-prefill --enable-prefix-caching \
+             --disable-custom-all-reduce --use-v2-block-manager",
+        )
+        .unwrap();
+        assert_eq!(c.model, "llm/qwen/Qwen2-0.5B-Instruct");
+        assert_eq!(c.flags.max_num_seqs, Some(3563));
+        assert_eq!(c.flags.max_num_batched_tokens, Some(7472));
+        assert_eq!(c.flags.block_size, Some(32));
+        assert_eq!(c.flags.enable_chunked_prefill, Some(true));
+        assert_eq!(c.flags.enable_prefix_caching, Some(true));
+        assert_eq!(c.ignored.len(), 3);
+    }
+
+    #[test]
+    fn bad_number_names_the_flag() {
+        let e = parse_vllm_serve("vllm serve m --max-num-seqs lots")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--max-num-seqs") && e.contains("lots"), "{e}");
+    }
 }

@@ -196,7 +196,11 @@ impl EngineFlags {
         }
         let tp = self.tensor_parallel_size.unwrap_or(1);
         if tp == 0 || tp > 64 {
-            return Err(Error::invalid(origin, "tensor_parallel_size", format!("{tp} is outside 1..=64")));
+            return Err(Error::invalid(
+                origin,
+                "tensor_parallel_size",
+                format!("{tp} is outside 1..=64"),
+            ));
         }
         if model.num_attention_heads % tp != 0 {
             return Err(value_error(
@@ -274,7 +278,12 @@ impl EngineFlags {
                     UsageContext::LlmClass => (256, 8192),
                     UsageContext::EngineContext => (128, 2048),
                 };
-                (self.enable_chunked_prefill.unwrap_or(true), self.enable_prefix_caching.unwrap_or(true), seqs, batched)
+                (
+                    self.enable_chunked_prefill.unwrap_or(true),
+                    self.enable_prefix_caching.unwrap_or(true),
+                    seqs,
+                    batched,
+                )
             }
             EngineVersion::Vllm06 | EngineVersion::Vllm05 => {
                 // Chunked prefill turns itself on only for max_model_len > 32K (vllm/engine/arg_utils.py).

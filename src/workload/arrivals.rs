@@ -74,6 +74,13 @@ pub struct WorkloadSpec {
     /// `output_len` level by level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_len_per_level: Option<Vec<LengthDist>>,
+    /// Per-level target for the busiest closed-loop user's share of output tokens: its total ÷ the
+    /// mean user's total. A closed-loop level lasts as long as its busiest user, so how lengths
+    /// fall to users moves throughput by several percent; a report's total time and mean latency
+    /// imply this ratio (total time ÷ (requests per user × mean latency)), and matching it
+    /// reproduces the report's spread of work over users rather than one random deal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busiest_user_ratio_per_level: Option<Vec<f64>>,
     /// Number of distinct shared prompt prefixes (0: none; prefix caching has nothing to reuse).
     #[serde(default)]
     pub prefix_groups: u32,
@@ -95,7 +102,21 @@ impl WorkloadSpec {
                 return Err(Error::invalid(
                     origin,
                     "output_len_per_level",
-                    format!("has {} entries but the load has {} levels", per_level.len(), self.levels().len()),
+                    format!(
+                        "has {} entries but the load has {} levels",
+                        per_level.len(),
+                        self.levels().len()
+                    ),
+                ));
+            }
+        }
+        if let Some(ratios) = &self.busiest_user_ratio_per_level {
+            if ratios.len() != self.levels().len() || ratios.iter().any(|r| !(r.is_finite() && *r >= 1.0 && *r <= 10.0))
+            {
+                return Err(Error::invalid(
+                    origin,
+                    "busiest_user_ratio_per_level",
+                    "needs one ratio per level, each in [1, 10]",
                 ));
             }
         }
@@ -106,7 +127,11 @@ impl WorkloadSpec {
                 think_time_s,
             } => {
                 if concurrency.is_empty() || concurrency.contains(&0) {
-                    return Err(Error::invalid(origin, "concurrency", "needs one or more levels, each ≥ 1 user"));
+                    return Err(Error::invalid(
+                        origin,
+                        "concurrency",
+                        "needs one or more levels, each ≥ 1 user",
+                    ));
                 }
                 if *requests_per_user == 0 {
                     return Err(Error::invalid(origin, "requests_per_user", "must be ≥ 1"));
@@ -114,13 +139,24 @@ impl WorkloadSpec {
                 if !(think_time_s.is_finite() && *think_time_s >= 0.0) {
                     return Err(Error::invalid(origin, "think_time_s", "must be ≥ 0 seconds"));
                 }
-                if concurrency.iter().any(|&c| c as u64 * *requests_per_user as u64 > 10_000_000) {
-                    return Err(Error::invalid(origin, "concurrency", "concurrency × requests_per_user must be ≤ 10,000,000"));
+                if concurrency
+                    .iter()
+                    .any(|&c| c as u64 * *requests_per_user as u64 > 10_000_000)
+                {
+                    return Err(Error::invalid(
+                        origin,
+                        "concurrency",
+                        "concurrency × requests_per_user must be ≤ 10,000,000",
+                    ));
                 }
             }
             LoadSpec::Poisson { qps, num_requests } => {
                 if qps.is_empty() || qps.iter().any(|q| !(q.is_finite() && *q > 0.0)) {
-                    return Err(Error::invalid(origin, "qps", "needs one or more request rates, each > 0 req/s"));
+                    return Err(Error::invalid(
+                        origin,
+                        "qps",
+                        "needs one or more request rates, each > 0 req/s",
+                    ));
                 }
                 if *num_requests == 0 || *num_requests > 10_000_000 {
                     return Err(Error::invalid(origin, "num_requests", "must be in 1..=10,000,000"));
@@ -132,10 +168,18 @@ impl WorkloadSpec {
                 }
                 for (i, r) in requests.iter().enumerate() {
                     if !(r.arrival_s.is_finite() && r.arrival_s >= 0.0) {
-                        return Err(Error::invalid(origin, format!("requests[{i}].arrival_s"), "must be ≥ 0 seconds"));
+                        return Err(Error::invalid(
+                            origin,
+                            format!("requests[{i}].arrival_s"),
+                            "must be ≥ 0 seconds",
+                        ));
                     }
                     if r.input_tokens == 0 || r.output_tokens == 0 {
-                        return Err(Error::invalid(origin, format!("requests[{i}]"), "token counts must be ≥ 1"));
+                        return Err(Error::invalid(
+                            origin,
+                            format!("requests[{i}]"),
+                            "token counts must be ≥ 1",
+                        ));
                     }
                 }
             }
@@ -150,6 +194,66 @@ impl WorkloadSpec {
             LoadSpec::Poisson { qps, .. } => qps.iter().map(|&q| Level::Qps(q)).collect(),
             LoadSpec::Trace { .. } => vec![Level::Trace],
         }
+    }
+
+    /// Replaces the closed-loop levels, keeping per-level data for levels that stay.
+    pub fn set_concurrency(&mut self, levels: Vec<u32>, requests_per_user: Option<u32>) {
+        let (old_levels, old_rpu, think) = match &self.load {
+            LoadSpec::ClosedLoop {
+                concurrency,
+                requests_per_user,
+                think_time_s,
+            } => (concurrency.clone(), *requests_per_user, *think_time_s),
+            _ => (Vec::new(), 10, 0.0),
+        };
+        let rpu = requests_per_user.unwrap_or(old_rpu);
+        let position = |c: &u32| old_levels.iter().position(|o| o == c);
+        if let Some(per_level) = &self.output_len_per_level {
+            let kept = levels
+                .iter()
+                .map(|c| {
+                    position(c)
+                        .and_then(|i| per_level.get(i).cloned())
+                        .unwrap_or_else(|| self.output_len.clone())
+                })
+                .collect();
+            self.output_len_per_level = Some(kept);
+        }
+        // The busiest-user ratios describe the report's deal of requests; they hold only where
+        // the level and the requests per user are the report's.
+        if let Some(ratios) = &self.busiest_user_ratio_per_level {
+            let kept: Vec<f64> = levels
+                .iter()
+                .map(|c| {
+                    if rpu == old_rpu {
+                        position(c).and_then(|i| ratios.get(i).copied())
+                    } else {
+                        None
+                    }
+                })
+                .map(|r| r.unwrap_or(1.0))
+                .collect();
+            self.busiest_user_ratio_per_level = kept.iter().any(|&r| r != 1.0).then_some(kept);
+        }
+        self.load = LoadSpec::ClosedLoop {
+            concurrency: levels,
+            requests_per_user: rpu,
+            think_time_s: think,
+        };
+    }
+
+    /// Replaces the load with Poisson arrivals (per-level closed-loop data is dropped).
+    pub fn set_poisson(&mut self, qps: Vec<f64>, num_requests: u32) {
+        self.load = LoadSpec::Poisson { qps, num_requests };
+        self.output_len_per_level = None;
+        self.busiest_user_ratio_per_level = None;
+    }
+
+    /// Replaces the output length everywhere (per-level lengths and deals are dropped).
+    pub fn set_output_len(&mut self, dist: LengthDist) {
+        self.output_len = dist;
+        self.output_len_per_level = None;
+        self.busiest_user_ratio_per_level = None;
     }
 
     /// The output-length distribution at level `index`.
@@ -191,7 +295,16 @@ impl WorkloadSpec {
                 let users = concurrency.get(index).copied().unwrap_or(1);
                 let n = users as usize * *requests_per_user as usize;
                 let inputs = self.input_len.sample_n(n, &mut input_rng);
-                let outputs = self.output_len_at(index).sample_n(n, &mut output_rng);
+                let mut outputs = self.output_len_at(index).sample_n(n, &mut output_rng);
+                if let Some(target) = self.busiest_user_ratio_per_level.as_ref().and_then(|v| v.get(index)) {
+                    deal_to_users(
+                        &mut outputs,
+                        users as usize,
+                        *requests_per_user as usize,
+                        *target,
+                        &mut output_rng,
+                    );
+                }
                 (
                     make(inputs, outputs),
                     Clients::Closed {
@@ -227,4 +340,35 @@ impl WorkloadSpec {
             }
         }
     }
+}
+
+/// Deals `outputs` to `users` users (`per_user` each, user u gets indices u·per_user..) so that the
+/// busiest user's total ÷ the mean total is as close as possible to `target`, among 256 random
+/// deals drawn from `rng` (deterministic).
+fn deal_to_users(outputs: &mut [u32], users: usize, per_user: usize, target: f64, rng: &mut SimRng) {
+    if users < 2 || outputs.len() < users * per_user || per_user == 0 {
+        return;
+    }
+    let ratio = |v: &[u32]| -> f64 {
+        let mut max = 0u64;
+        let mut total = 0u64;
+        for u in 0..users {
+            let s: u64 = v[u * per_user..(u + 1) * per_user].iter().map(|&x| x as u64).sum();
+            max = max.max(s);
+            total += s;
+        }
+        max as f64 * users as f64 / total.max(1) as f64
+    };
+    let mut best = outputs.to_vec();
+    let mut best_err = (ratio(&best) - target).abs();
+    let mut candidate = outputs.to_vec();
+    for _ in 0..256 {
+        rng.shuffle(&mut candidate);
+        let err = (ratio(&candidate) - target).abs();
+        if err < best_err {
+            best_err = err;
+            best.copy_from_slice(&candidate);
+        }
+    }
+    outputs.copy_from_slice(&best);
 }

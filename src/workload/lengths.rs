@@ -134,13 +134,7 @@ impl LengthDist {
                     LengthDist::Uniform { min, max }
                 }
                 "normal" | "gaussian" => {
-                    let parts = split_args(
-                        args,
-                        2,
-                        3,
-                        "normal:MEAN,SD or normal:MEAN,SD,MIN..MAX",
-                        origin,
-                    )?;
+                    let parts = split_args(args, 2, 3, "normal:MEAN,SD or normal:MEAN,SD,MIN..MAX", origin)?;
                     let mean = parse_real(parts[0], "normal mean", origin)?;
                     let sd = parse_real(parts[1], "normal sd", origin)?;
                     if mean < 1.0 {
@@ -166,10 +160,7 @@ impl LengthDist {
                     let median = parse_real(parts[0], "lognormal median", origin)?;
                     let sigma = parse_real(parts[1], "lognormal sigma", origin)?;
                     if median < 1.0 {
-                        return Err(bad(
-                            origin,
-                            format!("lognormal median {median} must be ≥ 1 token"),
-                        ));
+                        return Err(bad(origin, format!("lognormal median {median} must be ≥ 1 token")));
                     }
                     if sigma < 0.0 {
                         return Err(bad(origin, format!("lognormal sigma {sigma} must be ≥ 0")));
@@ -221,10 +212,7 @@ impl LengthDist {
                     }
                 }
                 other => {
-                    return Err(bad(
-                        origin,
-                        format!("unknown length distribution '{other}'; {SYNTAX}"),
-                    ));
+                    return Err(bad(origin, format!("unknown length distribution '{other}'; {SYNTAX}")));
                 }
             },
             None if t.contains("..") => {
@@ -241,9 +229,7 @@ impl LengthDist {
 
     /// Checks the parameters: bounds ordered and ≥ 1 token, reals finite, spreads ≥ 0, statistics ordered.
     pub fn validate(&self, origin: &str, field: &str) -> Result<()> {
-        let err = |sub: &str, message: String| {
-            Err(Error::invalid(origin, format!("{field}.{sub}"), message))
-        };
+        let err = |sub: &str, message: String| Err(Error::invalid(origin, format!("{field}.{sub}"), message));
         let check_bounds = |min: u32, max: u32| -> Result<()> {
             if min < 1 {
                 return err("min", "must be ≥ 1 token, got 0".to_string());
@@ -276,10 +262,7 @@ impl LengthDist {
                 max,
             } => {
                 if !median.is_finite() || *median < 1.0 {
-                    return err(
-                        "median",
-                        format!("must be finite and ≥ 1 token, got {median}"),
-                    );
+                    return err("median", format!("must be finite and ≥ 1 token, got {median}"));
                 }
                 if !sigma.is_finite() || *sigma < 0.0 {
                     return err("sigma", format!("must be finite and ≥ 0, got {sigma}"));
@@ -291,10 +274,7 @@ impl LengthDist {
                     return err("values", "must hold at least one length".to_string());
                 }
                 if let Some(i) = values.iter().position(|&v| v < 1) {
-                    return err(
-                        "values",
-                        format!("entry {i} is 0; every length must be ≥ 1 token"),
-                    );
+                    return err("values", format!("entry {i} is 0; every length must be ≥ 1 token"));
                 }
             }
             LengthDist::Matched { stats } => {
@@ -316,10 +296,7 @@ impl LengthDist {
                     return err("stats.min", format!("must be ≥ 1 token, got {}", s.min));
                 }
                 if s.max > f64::from(u32::MAX) {
-                    return err(
-                        "stats.max",
-                        format!("must be ≤ {} tokens, got {}", u32::MAX, s.max),
-                    );
+                    return err("stats.max", format!("must be ≤ {} tokens, got {}", u32::MAX, s.max));
                 }
                 let chain = [
                     ("min", s.min),
@@ -340,10 +317,7 @@ impl LengthDist {
                 if s.mean < s.min || s.mean > s.max {
                     return err(
                         "stats.mean",
-                        format!(
-                            "must lie within min..=max ({}..={}), got {}",
-                            s.min, s.max, s.mean
-                        ),
+                        format!("must lie within min..=max ({}..={}), got {}", s.min, s.max, s.mean),
                     );
                 }
             }
@@ -357,9 +331,7 @@ impl LengthDist {
     pub fn sample(&self, rng: &mut SimRng) -> u32 {
         match self {
             LengthDist::Fixed { tokens } => *tokens,
-            LengthDist::Uniform { min, max } => {
-                rng.range_inclusive(u64::from(*min), u64::from(*max)) as u32
-            }
+            LengthDist::Uniform { min, max } => rng.range_inclusive(u64::from(*min), u64::from(*max)) as u32,
             LengthDist::Normal { mean, sd, min, max } => {
                 truncated_draw(rng, *min, *max, |rng| mean + sd * rng.standard_normal())
             }
@@ -417,11 +389,7 @@ impl LengthDist {
                 let beta = (hi + 0.5 - mean) / sd;
                 let mass = normal_cdf(beta) - normal_cdf(alpha);
                 if *sd > 0.0 && mass > 1e-12 {
-                    bound_f64(
-                        mean + sd * (normal_pdf(alpha) - normal_pdf(beta)) / mass,
-                        lo,
-                        hi,
-                    )
+                    bound_f64(mean + sd * (normal_pdf(alpha) - normal_pdf(beta)) / mass, lo, hi)
                 } else {
                     bound_f64(mean.round(), lo, hi)
                 }
@@ -439,11 +407,7 @@ impl LengthDist {
                 let mass = normal_cdf(b) - normal_cdf(a);
                 if *sigma > 0.0 && mass > 1e-12 {
                     let partial = normal_cdf(b - sigma) - normal_cdf(a - sigma);
-                    bound_f64(
-                        median * (sigma * sigma / 2.0).exp() * partial / mass,
-                        lo,
-                        hi,
-                    )
+                    bound_f64(median * (sigma * sigma / 2.0).exp() * partial / mass, lo, hi)
                 } else {
                     bound_f64(median.round(), lo, hi)
                 }
@@ -514,22 +478,12 @@ fn bad(origin: &str, message: String) -> Error {
 }
 
 /// Splits comma-separated arguments, requiring between `min` and `max` of them.
-fn split_args<'a>(
-    args: &'a str,
-    min: usize,
-    max: usize,
-    form: &str,
-    origin: &str,
-) -> Result<Vec<&'a str>> {
+fn split_args<'a>(args: &'a str, min: usize, max: usize, form: &str, origin: &str) -> Result<Vec<&'a str>> {
     let parts: Vec<&str> = args.split(',').map(str::trim).collect();
     if parts.len() < min || parts.len() > max {
         return Err(bad(
             origin,
-            format!(
-                "expected {form}, got '{}' ({} values)",
-                args.trim(),
-                parts.len()
-            ),
+            format!("expected {form}, got '{}' ({} values)", args.trim(), parts.len()),
         ));
     }
     Ok(parts)
@@ -543,16 +497,11 @@ fn parse_count(text: &str, what: &str, origin: &str) -> Result<u32> {
     }
     match t.parse::<i128>() {
         Ok(v) if v < 1 => Err(bad(origin, format!("{what} {v} must be ≥ 1 token"))),
-        Ok(v) => u32::try_from(v)
-            .map_err(|_| bad(origin, format!("{what} {v} must be ≤ {} tokens", u32::MAX))),
-        Err(_) if t.parse::<f64>().is_ok() => Err(bad(
-            origin,
-            format!("{what} '{t}' must be a whole number of tokens"),
-        )),
-        Err(_) => Err(bad(
-            origin,
-            format!("{what} '{t}' is not a number; {SYNTAX}"),
-        )),
+        Ok(v) => u32::try_from(v).map_err(|_| bad(origin, format!("{what} {v} must be ≤ {} tokens", u32::MAX))),
+        Err(_) if t.parse::<f64>().is_ok() => {
+            Err(bad(origin, format!("{what} '{t}' must be a whole number of tokens")))
+        }
+        Err(_) => Err(bad(origin, format!("{what} '{t}' is not a number; {SYNTAX}"))),
     }
 }
 
@@ -562,10 +511,7 @@ fn parse_real(text: &str, what: &str, origin: &str) -> Result<f64> {
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(v) => Err(bad(origin, format!("{what} must be finite, got {v}"))),
-        Err(_) => Err(bad(
-            origin,
-            format!("{what} '{t}' is not a number; {SYNTAX}"),
-        )),
+        Err(_) => Err(bad(origin, format!("{what} '{t}' is not a number; {SYNTAX}"))),
     }
 }
 
@@ -575,12 +521,7 @@ fn parse_range(text: &str, origin: &str) -> Result<(u32, u32)> {
     let (a, b) = t
         .split_once("..=")
         .or_else(|| t.split_once(".."))
-        .ok_or_else(|| {
-            bad(
-                origin,
-                format!("expected an inclusive range MIN..MAX, got '{t}'"),
-            )
-        })?;
+        .ok_or_else(|| bad(origin, format!("expected an inclusive range MIN..MAX, got '{t}'")))?;
     let min = parse_count(a, "range minimum", origin)?;
     let max = parse_count(b, "range maximum", origin)?;
     if min > max {
@@ -624,12 +565,7 @@ fn bound_f64(v: f64, lo: f64, hi: f64) -> f64 {
 }
 
 /// Draws `draw` until its rounded value falls in `min..=max`, then gives up and clamps.
-fn truncated_draw(
-    rng: &mut SimRng,
-    min: u32,
-    max: u32,
-    mut draw: impl FnMut(&mut SimRng) -> f64,
-) -> u32 {
+fn truncated_draw(rng: &mut SimRng, min: u32, max: u32, mut draw: impl FnMut(&mut SimRng) -> f64) -> u32 {
     let mut last = f64::NAN;
     for _ in 0..TRUNCATION_TRIES {
         last = draw(rng);
@@ -664,8 +600,7 @@ fn erfc(x: f64) -> f64 {
                 + t * (0.096_784_18
                     + t * (-0.186_288_06
                         + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+                            + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     let ans = t * poly.exp();
     if x >= 0.0 {
         ans
@@ -704,11 +639,7 @@ impl QuantileFn {
         // Keep the knots inside lo..=hi and non-decreasing even if the stats were not validated.
         let mut floor = lo;
         for x in v.iter_mut() {
-            let y = if x.is_nan() {
-                floor
-            } else {
-                x.clamp(floor, hi)
-            };
+            let y = if x.is_nan() { floor } else { x.clamp(floor, hi) };
             *x = y;
             floor = y;
         }
@@ -746,11 +677,7 @@ struct PercentileTarget {
 impl PercentileTarget {
     /// Indices of the sorted values this percentile depends on.
     fn indices(&self) -> impl Iterator<Item = usize> {
-        let second = if self.gamma > 0.0 {
-            Some(self.f + 1)
-        } else {
-            None
-        };
+        let second = if self.gamma > 0.0 { Some(self.f + 1) } else { None };
         std::iter::once(self.f).chain(second)
     }
 
@@ -906,12 +833,7 @@ fn tune_percentiles(x: &mut [i64], targets: &[PercentileTarget], fixed: &mut [bo
 }
 
 /// Moves `x[i]` (within its neighbours) to the integer minimising `objective`; true if it moved.
-fn best_value(
-    x: &mut [i64],
-    i: usize,
-    targets: &[PercentileTarget],
-    objective: &dyn Fn(&[i64]) -> f64,
-) -> bool {
+fn best_value(x: &mut [i64], i: usize, targets: &[PercentileTarget], objective: &dyn Fn(&[i64]) -> f64) -> bool {
     let (lo, hi) = (x[i - 1], x[i + 1]);
     let current = x[i];
     let mut best = (objective(x), current);
@@ -975,11 +897,7 @@ fn shift_down(x: &mut [i64], frozen: &[bool], floor: i64, amount: i128) -> i128 
         x[i] -= cap.min(c);
     }
     // Spread the remainder (< number of values with room left) evenly, one token each.
-    let room: Vec<usize> = free
-        .iter()
-        .filter(|&&(_, cap)| cap > c)
-        .map(|&(i, _)| i)
-        .collect();
+    let room: Vec<usize> = free.iter().filter(|&&(_, cap)| cap > c).map(|&(i, _)| i).collect();
     if remainder > 0 {
         let m = room.len() as i128;
         let picked = |k: usize| -> bool {
@@ -1080,21 +998,9 @@ mod tests {
             assert_eq!(sum, want, "N={n}: sum");
             assert_eq!(s[0], st.min, "N={n}: min");
             assert_eq!(s[n - 1], st.max, "N={n}: max");
-            assert!(
-                (p50 - st.p50).abs() / st.p50 <= 0.03,
-                "N={n}: p50 {p50} vs {}",
-                st.p50
-            );
-            assert!(
-                (p95 - st.p95).abs() / st.p95 <= 0.03,
-                "N={n}: p95 {p95} vs {}",
-                st.p95
-            );
-            assert!(
-                (p99 - st.p99).abs() / st.p99 <= 0.03,
-                "N={n}: p99 {p99} vs {}",
-                st.p99
-            );
+            assert!((p50 - st.p50).abs() / st.p50 <= 0.03, "N={n}: p50 {p50} vs {}", st.p50);
+            assert!((p95 - st.p95).abs() / st.p95 <= 0.03, "N={n}: p95 {p95} vs {}", st.p95);
+            assert!((p99 - st.p99).abs() / st.p99 <= 0.03, "N={n}: p99 {p99} vs {}", st.p99);
         }
     }
 
@@ -1108,10 +1014,7 @@ mod tests {
         let c = dist.sample_n(640, &mut SimRng::new(2));
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert!(
-            a.windows(2).any(|w| w[0] > w[1]),
-            "values must not come out sorted"
-        );
+        assert!(a.windows(2).any(|w| w[0] > w[1]), "values must not come out sorted");
         let (mut sa, mut sc) = (a.clone(), c.clone());
         sa.sort_unstable();
         sc.sort_unstable();
@@ -1168,9 +1071,7 @@ mod tests {
         let st = stats(REPORT_ROWS[5].1);
         let dist = LengthDist::Matched { stats: st };
         let mut rng = SimRng::new(11);
-        let mut v: Vec<f64> = (0..100_000)
-            .map(|_| f64::from(dist.sample(&mut rng)))
-            .collect();
+        let mut v: Vec<f64> = (0..100_000).map(|_| f64::from(dist.sample(&mut rng))).collect();
         v.sort_by(f64::total_cmp);
         assert!(v[0] >= 398.0 && v[v.len() - 1] <= 1197.0);
         let p50 = percentile_linear(&v, 50.0);
@@ -1200,20 +1101,8 @@ mod tests {
         let p = |s: &str| LengthDist::parse(s, "--output-len").unwrap();
         assert_eq!(p("1182"), LengthDist::Fixed { tokens: 1182 });
         assert_eq!(p(" fixed:7 "), LengthDist::Fixed { tokens: 7 });
-        assert_eq!(
-            p("400..1200"),
-            LengthDist::Uniform {
-                min: 400,
-                max: 1200
-            }
-        );
-        assert_eq!(
-            p("400..=1200"),
-            LengthDist::Uniform {
-                min: 400,
-                max: 1200
-            }
-        );
+        assert_eq!(p("400..1200"), LengthDist::Uniform { min: 400, max: 1200 });
+        assert_eq!(p("400..=1200"), LengthDist::Uniform { min: 400, max: 1200 });
         assert_eq!(p("uniform:5..5"), LengthDist::Uniform { min: 5, max: 5 });
         assert_eq!(
             p("normal:800,200"),
@@ -1276,11 +1165,7 @@ mod tests {
 
     #[test]
     fn parse_errors() {
-        let e = |s: &str| {
-            LengthDist::parse(s, "--output-len")
-                .unwrap_err()
-                .to_string()
-        };
+        let e = |s: &str| LengthDist::parse(s, "--output-len").unwrap_err().to_string();
         for (text, needle) in [
             ("", "expected a token count"),
             ("0", "must be ≥ 1"),
@@ -1302,22 +1187,13 @@ mod tests {
             ("empirical:", "missing"),
             ("empirical:1,0,3", "must be ≥ 1"),
             ("empirical:1,,3", "missing"),
-            (
-                "matched:423,1157,732.9",
-                "expected matched:MIN,MAX,MEAN,P50,P95,P99",
-            ),
+            ("matched:423,1157,732.9", "expected matched:MIN,MAX,MEAN,P50,P95,P99"),
             ("matched:423,1157,2000,637,1155,1157", "mean"),
-            (
-                "matched:423,1157,732.9,637,1158,1157",
-                "p95 1158 > p99 1157",
-            ),
+            ("matched:423,1157,732.9,637,1158,1157", "p95 1158 > p99 1157"),
             ("weibull:1,2", "unknown length distribution 'weibull'"),
         ] {
             let msg = e(text);
-            assert!(
-                msg.starts_with("--output-len: field `length"),
-                "{text}: {msg}"
-            );
+            assert!(msg.starts_with("--output-len: field `length"), "{text}: {msg}");
             assert!(msg.contains(needle), "{text}: '{msg}' lacks '{needle}'");
         }
     }
@@ -1356,9 +1232,7 @@ mod tests {
         assert!(v(m([1.0, 10.0, 11.0, 5.0, 9.0, 10.0])).is_err());
         assert!(v(m([1.0, 10.0, 5.0, 9.5, 9.0, 10.0])).is_err());
         assert!(v(m([1.0, 10.0, 5.0, 5.0, 9.0, f64::NAN])).is_err());
-        let err = v(LengthDist::Uniform { min: 3, max: 2 })
-            .unwrap_err()
-            .to_string();
+        let err = v(LengthDist::Uniform { min: 3, max: 2 }).unwrap_err().to_string();
         assert_eq!(
             err,
             "scenario.yaml: field `output_len.max`: must be ≥ min (3 tokens), got 2"
@@ -1416,14 +1290,7 @@ mod tests {
         };
         check(&LengthDist::Fixed { tokens: 42 }, &mut rng, 1e-12);
         check(&LengthDist::Uniform { min: 1, max: 6 }, &mut rng, 0.01);
-        check(
-            &LengthDist::Uniform {
-                min: 400,
-                max: 1200,
-            },
-            &mut rng,
-            0.01,
-        );
+        check(&LengthDist::Uniform { min: 400, max: 1200 }, &mut rng, 0.01);
         check(
             &LengthDist::Normal {
                 mean: 800.0,

@@ -274,10 +274,7 @@ mod tests {
         }
         let mut rng = SimRng::new(42);
         let u: Vec<f64> = (0..3).map(|_| rng.uniform()).collect();
-        assert_eq!(
-            u,
-            [0.8143051451229099, 0.3188210400616611, 0.9838941681774888]
-        );
+        assert_eq!(u, [0.8143051451229099, 0.3188210400616611, 0.9838941681774888]);
     }
 
     /// Normal, exponential and integer draws for seed 42, computed independently in Python
@@ -353,10 +350,7 @@ mod tests {
         assert!(skew.abs() < 0.05, "skew {skew}");
         assert!((kurt - 3.0).abs() < 0.1, "kurtosis {kurt}");
         let within_1sd = xs.iter().filter(|x| x.abs() < 1.0).count() as f64 / n as f64;
-        assert!(
-            (within_1sd - 0.682_689).abs() < 0.005,
-            "P(|z|<1) {within_1sd}"
-        );
+        assert!((within_1sd - 0.682_689).abs() < 0.005, "P(|z|<1) {within_1sd}");
     }
 
     #[test]
@@ -388,10 +382,7 @@ mod tests {
         }
         // Chi-square with 6 degrees of freedom; 22.46 is the 0.999 quantile.
         let expected = n as f64 / 7.0;
-        let chi2: f64 = counts
-            .iter()
-            .map(|&c| (c as f64 - expected).powi(2) / expected)
-            .sum();
+        let chi2: f64 = counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum();
         assert!(chi2 < 22.46, "chi2 {chi2} counts {counts:?}");
         assert_eq!(rng.range_inclusive(5, 5), 5);
         let v = rng.range_inclusive(9, 3);
@@ -454,10 +445,7 @@ mod tests {
             rng.shuffle(&mut s);
             first[s[0]] += 1;
         }
-        assert!(
-            first.iter().all(|&c| (9_400..10_600).contains(&c)),
-            "{first:?}"
-        );
+        assert!(first.iter().all(|&c| (9_400..10_600).contains(&c)), "{first:?}");
     }
 
     #[test]

@@ -34,26 +34,41 @@ fn case() -> impl Strategy<Value = Case> {
         prop::collection::vec(0u64..40_000, 40),
         0u64..20_000,
     )
-        .prop_map(|(v, chunked, seqs, extra_tokens, bs_i, extra_blocks, requests, users, gaps_us, frontend_us)| {
-            let version = [EngineVersion::Vllm010, EngineVersion::Vllm06, EngineVersion::Vllm05, EngineVersion::NanoVllm][v];
-            let block_size = if version == EngineVersion::NanoVllm { 256 } else { [8, 16, 32][bs_i] };
-            let max_model_len = 512u32;
-            // Without chunked prefill every prompt must fit the budget (vLLM refuses otherwise).
-            let floor = if chunked && version != EngineVersion::NanoVllm { seqs.max(16) } else { max_model_len.max(seqs) };
-            let min_blocks = (max_model_len as u64).div_ceil(block_size as u64) + 2;
-            Case {
-                version,
-                chunked,
-                max_num_seqs: seqs,
-                max_num_batched_tokens: floor + extra_tokens,
-                block_size,
-                capacity_blocks: min_blocks + extra_blocks / (block_size as u64 / 8),
-                requests,
-                closed_users: users,
-                gaps_us,
-                frontend_us,
-            }
-        })
+        .prop_map(
+            |(v, chunked, seqs, extra_tokens, bs_i, extra_blocks, requests, users, gaps_us, frontend_us)| {
+                let version = [
+                    EngineVersion::Vllm010,
+                    EngineVersion::Vllm06,
+                    EngineVersion::Vllm05,
+                    EngineVersion::NanoVllm,
+                ][v];
+                let block_size = if version == EngineVersion::NanoVllm {
+                    256
+                } else {
+                    [8, 16, 32][bs_i]
+                };
+                let max_model_len = 512u32;
+                // Without chunked prefill every prompt must fit the budget (vLLM refuses otherwise).
+                let floor = if chunked && version != EngineVersion::NanoVllm {
+                    seqs.max(16)
+                } else {
+                    max_model_len.max(seqs)
+                };
+                let min_blocks = (max_model_len as u64).div_ceil(block_size as u64) + 2;
+                Case {
+                    version,
+                    chunked,
+                    max_num_seqs: seqs,
+                    max_num_batched_tokens: floor + extra_tokens,
+                    block_size,
+                    capacity_blocks: min_blocks + extra_blocks / (block_size as u64 / 8),
+                    requests,
+                    closed_users: users,
+                    gaps_us,
+                    frontend_us,
+                }
+            },
+        )
 }
 
 fn run(c: &Case, skip_ahead: bool) -> (SimOutput, EngineConfig) {
@@ -112,7 +127,7 @@ fn run(c: &Case, skip_ahead: bool) -> (SimOutput, EngineConfig) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(96), ..ProptestConfig::default() })]
 
     #[test]
     fn engine_invariants_hold(c in case()) {
@@ -185,7 +200,10 @@ fn preemption_happens_and_is_survived_when_kv_is_scarce() {
         frontend_us: 0,
     };
     let (out, _) = run(&c, true);
-    assert!(out.stats.preemptions > 0, "16 × 300 tokens in 40 blocks of 16 must preempt");
+    assert!(
+        out.stats.preemptions > 0,
+        "16 × 300 tokens in 40 blocks of 16 must preempt"
+    );
     assert!(out.records.iter().all(|r| r.output_tokens == 200));
     assert!(out.stats.peak_blocks_used <= 40);
 }

@@ -18,15 +18,26 @@ fn first_principles_concurrency_is_within_two_percent_of_the_log() {
     let s = seed000(Some(Profile::roofline(EngineVersion::Vllm010)));
     let m = s.memory().unwrap();
     let err = (m.max_concurrency / 51.20 - 1.0) * 100.0;
-    println!("uncalibrated: {} ({} blocks), error {err:+.2}% vs logged 51.20x", m.max_concurrency_line(), m.num_gpu_blocks);
-    assert!(err.abs() <= 2.0, "max concurrency {:.2}x is {err:+.2}% from 51.20x", m.max_concurrency);
+    println!(
+        "uncalibrated: {} ({} blocks), error {err:+.2}% vs logged 51.20x",
+        m.max_concurrency_line(),
+        m.num_gpu_blocks
+    );
+    assert!(
+        err.abs() <= 2.0,
+        "max concurrency {:.2}x is {err:+.2}% from 51.20x",
+        m.max_concurrency
+    );
 }
 
 #[test]
 fn calibrated_profile_prints_the_logged_line_exactly() {
     let s = seed000(None);
     let m = s.memory().unwrap();
-    assert_eq!(m.max_concurrency_line(), "Maximum concurrency for 1,818 tokens per request: 51.20x");
+    assert_eq!(
+        m.max_concurrency_line(),
+        "Maximum concurrency for 1,818 tokens per request: 51.20x"
+    );
     // 51.20 × 114 blocks per request = 5836.8: 5837 is the only block count that prints 51.20.
     assert_eq!(m.num_gpu_blocks, 5837);
     assert_eq!(m.kv_cache_size_line(), "GPU KV cache size: 93,392 tokens");
@@ -61,6 +72,7 @@ fn llama_8b_block_and_concurrency_arithmetic() {
             input_len: servecast::workload::lengths::LengthDist::Fixed { tokens: 10 },
             output_len: servecast::workload::lengths::LengthDist::Fixed { tokens: 10 },
             output_len_per_level: None,
+            busiest_user_ratio_per_level: None,
             prefix_groups: 0,
             shared_prefix_tokens: 0,
         })

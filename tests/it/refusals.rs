@@ -17,7 +17,13 @@ fn every_seed_004_line_gets_the_outcome_vllm_gave_it() {
         match (c.outcome, got) {
             (StartupOutcome::Refused, Err(e)) => {
                 assert_eq!(Some(e.to_string()), c.error, "{}", c.command);
-                assert!(matches!(e, Error::EngineRefused { kind: RefusalKind::BatchedTokensBelowModelLen, .. }));
+                assert!(matches!(
+                    e,
+                    Error::EngineRefused {
+                        kind: RefusalKind::BatchedTokensBelowModelLen,
+                        ..
+                    }
+                ));
             }
             (StartupOutcome::Started, Ok((cfg, plan))) => {
                 assert!(cfg.enable_chunked_prefill);
@@ -29,7 +35,11 @@ fn every_seed_004_line_gets_the_outcome_vllm_gave_it() {
 }
 
 fn seed000_with(flags: EngineFlags) -> Result<Scenario, Error> {
-    Scenario::builder().gpu("4090").flags(flags).from_builtin_report()?.build()
+    Scenario::builder()
+        .gpu("4090")
+        .flags(flags)
+        .from_builtin_report()?
+        .build()
 }
 
 #[test]
@@ -43,7 +53,10 @@ fn kv_cache_too_small_for_one_request_uses_v1_words() {
     let err = s.memory().unwrap_err();
     let text = err.to_string();
     match err {
-        Error::EngineRefused { kind, .. } => assert!(matches!(kind, RefusalKind::KvCacheTooSmall | RefusalKind::NoMemoryForCache)),
+        Error::EngineRefused { kind, .. } => assert!(matches!(
+            kind,
+            RefusalKind::KvCacheTooSmall | RefusalKind::NoMemoryForCache
+        )),
         other => panic!("{other:?}"),
     }
     assert!(
@@ -67,9 +80,17 @@ fn kv_too_small_message_names_the_estimated_max_len() {
         .build()
         .unwrap();
     let text = s.memory().unwrap_err().to_string();
-    assert!(text.contains("To serve at least one request with the models's max seq len (32768)"), "{text}");
-    assert!(text.contains("Based on the available memory, the estimated maximum model length is"), "{text}");
-    assert!(text.ends_with("Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine."));
+    assert!(
+        text.contains("To serve at least one request with the models's max seq len (32768)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Based on the available memory, the estimated maximum model length is"),
+        "{text}"
+    );
+    assert!(text.ends_with(
+        "Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine."
+    ));
 }
 
 #[test]
@@ -114,7 +135,10 @@ fn util_out_of_range_names_the_field_and_range() {
         })
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("gpu_memory_utilization") && text.contains("(0, 1]"), "{text}");
+        assert!(
+            text.contains("gpu_memory_utilization") && text.contains("(0, 1]"),
+            "{text}"
+        );
         assert_eq!(err.exit_code(), 2);
     }
 }
@@ -123,12 +147,22 @@ fn util_out_of_range_names_the_field_and_range() {
 fn unknown_gpu_and_model_suggest_the_closest_names() {
     let err = Scenario::builder().gpu("rtx 4080").build().unwrap_err();
     match &err {
-        Error::UnknownGpu { suggestions, .. } => assert!(suggestions.iter().any(|s| s.contains("4090")), "{suggestions:?}"),
+        Error::UnknownGpu { suggestions, .. } => {
+            assert!(suggestions.iter().any(|s| s.contains("4090")), "{suggestions:?}")
+        }
         other => panic!("{other:?}"),
     }
-    let err = Scenario::builder().gpu("4090").model("llama-3.1-9b").workload(tiny_workload()).build().unwrap_err();
+    let err = Scenario::builder()
+        .gpu("4090")
+        .model("llama-3.1-9b")
+        .workload(tiny_workload())
+        .build()
+        .unwrap_err();
     match &err {
-        Error::UnknownModel { suggestions, .. } => assert!(suggestions.iter().any(|s| s.contains("llama-3.1-8b")), "{suggestions:?}"),
+        Error::UnknownModel { suggestions, .. } => assert!(
+            suggestions.iter().any(|s| s.contains("llama-3.1-8b")),
+            "{suggestions:?}"
+        ),
         other => panic!("{other:?}"),
     }
     assert!(err.to_string().contains("did you mean"));
@@ -144,7 +178,8 @@ fn zero_or_negative_lengths_are_refused() {
 
 #[test]
 fn malformed_measured_file_names_line_and_field() {
-    let text = include_str!("../../data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml").replace("requests_per_user: 10", "requests_per_user: ten");
+    let text = include_str!("../../data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml")
+        .replace("requests_per_user: 10", "requests_per_user: ten");
     let err = MeasuredReport::from_yaml(&text, "bad.yaml").unwrap_err();
     match &err {
         Error::Parse { origin, line, .. } => {
@@ -153,11 +188,18 @@ fn malformed_measured_file_names_line_and_field() {
         }
         other => panic!("{other:?}"),
     }
-    let text = include_str!("../../data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml").replace("total_time_s: 26.95", "total_time_s: -1");
+    let text = include_str!("../../data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml")
+        .replace("total_time_s: 26.95", "total_time_s: -1");
     let err = MeasuredReport::from_yaml(&text, "neg.yaml").unwrap_err().to_string();
-    assert!(err.contains("neg.yaml") && err.contains("levels[0].total_time_s"), "{err}");
-    let text = include_str!("../../data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml").replace("gpu: rtx-4090", "gpu: rtx-4090\nbogus_field: 1");
-    let err = MeasuredReport::from_yaml(&text, "unknown.yaml").unwrap_err().to_string();
+    assert!(
+        err.contains("neg.yaml") && err.contains("levels[0].total_time_s"),
+        "{err}"
+    );
+    let text = include_str!("../../data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml")
+        .replace("gpu: rtx-4090", "gpu: rtx-4090\nbogus_field: 1");
+    let err = MeasuredReport::from_yaml(&text, "unknown.yaml")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("bogus_field"), "{err}");
 }
 
@@ -171,6 +213,7 @@ fn tiny_workload() -> servecast::workload::arrivals::WorkloadSpec {
         input_len: LengthDist::Fixed { tokens: 10 },
         output_len: LengthDist::Fixed { tokens: 10 },
         output_len_per_level: None,
+        busiest_user_ratio_per_level: None,
         prefix_groups: 0,
         shared_prefix_tokens: 0,
     }

@@ -23,8 +23,16 @@ fn print_table(title: &str, rows: &[(u32, f64, f64, f64)]) {
 
 #[test]
 fn default_4090_run_is_the_measured_scenario_and_reproduces_it() {
-    let scenario = Scenario::builder().gpu("4090").from_builtin_report().unwrap().build().unwrap();
-    assert_eq!(scenario.measured_report.as_deref(), Some("rtx4090-indextts2-gpt-vllm0.10"));
+    let scenario = Scenario::builder()
+        .gpu("4090")
+        .from_builtin_report()
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        scenario.measured_report.as_deref(),
+        Some("rtx4090-indextts2-gpt-vllm0.10")
+    );
     assert_eq!(scenario.profile.kind, servecast::cost::ProfileKind::Fitted);
     let prediction = scenario.run().unwrap();
     assert_eq!(prediction.levels.len(), 6);
@@ -39,7 +47,10 @@ fn default_4090_run_is_the_measured_scenario_and_reproduces_it() {
     }
     print_table("seed 000, fitted profile, all levels in the fit:", &rows);
     for (c, thr, e2e, ttft) in rows {
-        assert!(thr.abs() <= 5.0, "c={c}: output throughput off by {thr:+.1}% (bound 5%)");
+        assert!(
+            thr.abs() <= 5.0,
+            "c={c}: output throughput off by {thr:+.1}% (bound 5%)"
+        );
         assert!(e2e.abs() <= 5.0, "c={c}: mean E2E latency off by {e2e:+.1}% (bound 5%)");
         assert!(ttft.abs() <= 30.0, "c={c}: mean TTFT off by {ttft:+.1}% (bound 30%)");
     }
@@ -47,12 +58,22 @@ fn default_4090_run_is_the_measured_scenario_and_reproduces_it() {
 
 #[test]
 fn generated_token_counts_match_the_report_per_level() {
-    let scenario = Scenario::builder().gpu("4090").from_builtin_report().unwrap().build().unwrap();
+    let scenario = Scenario::builder()
+        .gpu("4090")
+        .from_builtin_report()
+        .unwrap()
+        .build()
+        .unwrap();
     let prediction = scenario.run().unwrap();
     for (m, p) in report().levels.iter().zip(&prediction.levels) {
         let stats = m.output_tokens.unwrap();
         assert_eq!(p.requests, m.requests, "every request completes");
-        assert!((p.output_tokens.mean - stats.mean.unwrap()).abs() < 0.01, "mean tokens {} vs {:?}", p.output_tokens.mean, stats.mean);
+        assert!(
+            (p.output_tokens.mean - stats.mean.unwrap()).abs() < 0.01,
+            "mean tokens {} vs {:?}",
+            p.output_tokens.mean,
+            stats.mean
+        );
         assert_eq!(p.output_tokens.min, stats.min.unwrap());
         assert_eq!(p.output_tokens.max, stats.max.unwrap());
     }
@@ -98,11 +119,26 @@ fn the_embedded_profile_is_what_the_fit_produces() {
     let fit = fit_report(&r, &base, &FitOptions::default()).unwrap();
     let shipped = base.profile.cost;
     for (name, a, b) in [
-        ("step_overhead_s", fit.profile.cost.step_overhead_s, shipped.step_overhead_s),
-        ("per_seq_overhead_s", fit.profile.cost.per_seq_overhead_s, shipped.per_seq_overhead_s),
-        ("frontend_latency_s", fit.profile.cost.frontend_latency_s, shipped.frontend_latency_s),
+        (
+            "step_overhead_s",
+            fit.profile.cost.step_overhead_s,
+            shipped.step_overhead_s,
+        ),
+        (
+            "per_seq_overhead_s",
+            fit.profile.cost.per_seq_overhead_s,
+            shipped.per_seq_overhead_s,
+        ),
+        (
+            "frontend_latency_s",
+            fit.profile.cost.frontend_latency_s,
+            shipped.frontend_latency_s,
+        ),
     ] {
-        assert!((a - b).abs() <= 0.02 * b.abs().max(1e-6), "{name}: refit {a} vs shipped {b}");
+        assert!(
+            (a - b).abs() <= 0.02 * b.abs().max(1e-6),
+            "{name}: refit {a} vs shipped {b}"
+        );
     }
     println!("fit: {} simulations in {:.2} s", fit.evaluations, fit.elapsed_s);
 }
