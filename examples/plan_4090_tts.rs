@@ -9,7 +9,6 @@
 
 use servecast::scenario::Scenario;
 use servecast::spec::engine::EngineFlags;
-use servecast::workload::arrivals::LoadSpec;
 
 fn main() -> Result<(), servecast::Error> {
     let at_64_users = |seqs: u32| -> Result<_, servecast::Error> {
@@ -20,14 +19,8 @@ fn main() -> Result<(), servecast::Error> {
                 ..Default::default()
             })
             .from_builtin_report()?
-            .edit_workload(|w| {
-                w.load = LoadSpec::ClosedLoop {
-                    concurrency: vec![64],
-                    requests_per_user: 10,
-                    think_time_s: 0.0,
-                };
-                w.output_len_per_level = w.output_len_per_level.as_ref().map(|v| vec![v[5].clone()]);
-            })
+            // Keep the report's 64-user level: its lengths and its deal of requests to users.
+            .edit_workload(|w| w.set_concurrency(vec![64], None))
             .build()?;
         let prediction = scenario.run()?;
         Ok((prediction.memory.clone(), prediction.levels[0].clone()))

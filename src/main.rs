@@ -145,6 +145,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints to stdout; a closed pipe (e.g. `| head`) ends the output quietly instead of panicking.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{}", text.trim_end_matches('\n')).is_err() {
+        std::process::exit(0);
+    }
+}
+
 fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.display().to_string(),
@@ -314,7 +323,7 @@ fn simulate(a: SimulateArgs) -> Result<()> {
             .map(|(r, c)| (r.id.as_str(), c)),
         format,
     )?;
-    println!("{text}");
+    emit(&text);
     Ok(())
 }
 
@@ -336,13 +345,17 @@ fn fit(a: FitArgs) -> Result<()> {
             ..FitOptions::default()
         },
     )?;
-    println!(
+    let mut t = String::new();
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        t,
         "# Fit of {} ({} simulations, {:.2} s)\n",
         report.id, result.evaluations, result.elapsed_s
     );
-    println!("| parameter | value | std. error | origin |\n|---|---|---|---|");
+    let _ = writeln!(t, "| parameter | value | std. error | origin |\n|---|---|---|---|");
     for p in &result.params {
-        println!(
+        let _ = writeln!(
+            t,
             "| {} | {:.6} | {} | {} |",
             p.name,
             p.value,
@@ -354,15 +367,16 @@ fn fit(a: FitArgs) -> Result<()> {
             p.origin
         );
     }
-    println!("\n| level | in fit | throughput meas | pred | err | E2E mean meas | pred | err | TTFT mean meas | pred | err |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(t, "\n| level | in fit | throughput meas | pred | err | E2E mean meas | pred | err | TTFT mean meas | pred | err |");
+    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|---|");
     for l in &result.levels {
         let f = |n: &str| {
             l.comparison.figure(n).map_or("–|–|–".to_string(), |f| {
                 format!("{:.2}|{:.2}|{:+.1}%", f.measured, f.predicted, f.error_pct)
             })
         };
-        println!(
+        let _ = writeln!(
+            t,
             "| {} | {} | {} | {} | {} |",
             l.comparison.concurrency.map_or("–".into(), |c| c.to_string()),
             if l.in_fit { "yes" } else { "held out" },
@@ -372,7 +386,7 @@ fn fit(a: FitArgs) -> Result<()> {
         );
     }
     for w in &result.warnings {
-        println!("\nwarning: {w}");
+        let _ = writeln!(t, "\nwarning: {w}");
     }
     if let Some(path) = &a.output {
         let yaml = result.profile.to_yaml()?;
@@ -380,22 +394,29 @@ fn fit(a: FitArgs) -> Result<()> {
             path: path.display().to_string(),
             source,
         })?;
-        println!("\nprofile written to {}", path.display());
+        let _ = writeln!(t, "\nprofile written to {}", path.display());
     }
+    emit(t.trim_end());
     Ok(())
 }
 
 fn list(what: &str) -> Result<()> {
     let catalog = Catalog::builtin()?;
     match what {
-        "gpus" => catalog.gpus.iter().for_each(|g| println!("{:<14} {}", g.id, g.name)),
-        "models" => catalog.models.iter().for_each(|m| println!("{:<24} {}", m.id, m.name)),
+        "gpus" => catalog
+            .gpus
+            .iter()
+            .for_each(|g| emit(&format!("{:<14} {}", g.id, g.name))),
+        "models" => catalog
+            .models
+            .iter()
+            .for_each(|m| emit(&format!("{:<24} {}", m.id, m.name))),
         "reports" => builtin_reports()?
             .iter()
-            .for_each(|r| println!("{:<40} {}", r.id, r.provenance.file)),
+            .for_each(|r| emit(&format!("{:<40} {}", r.id, r.provenance.file))),
         "profiles" => builtin_profiles()?
             .iter()
-            .for_each(|p| println!("{:<40} {}", p.id, p.source)),
+            .for_each(|p| emit(&format!("{:<40} {}", p.id, p.source))),
         other => {
             return Err(Error::invalid(
                 "list",
