@@ -33,6 +33,7 @@ pub fn poisson_10k_a100() -> Scenario {
             load: LoadSpec::Poisson {
                 qps: vec![20.0],
                 num_requests: 10_000,
+                max_concurrency: None,
             },
             input_len: LengthDist::LogNormal {
                 median: 512.0,

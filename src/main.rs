@@ -34,6 +34,14 @@ enum Command {
     Simulate(Box<SimulateArgs>),
     /// Fit a profile (step-cost overheads, memory terms) to a measured report.
     Fit(FitArgs),
+    /// Fitted and cross-validated (leave one level out) error of every measured report.
+    Validate {
+        /// Reports (files or built-in ids); default: every built-in report.
+        reports: Vec<String>,
+        /// Also write the tables as markdown here.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
     /// List the built-in GPUs, models, measured reports or profiles.
     List {
         /// What to list: gpus, models, reports, profiles.
@@ -94,6 +102,9 @@ struct SimulateArgs {
     /// Requests per open-loop level.
     #[arg(long)]
     num_requests: Option<u32>,
+    /// Most requests outstanding at once with --qps (vllm bench serve --max-concurrency); --qps inf sends as fast as allowed.
+    #[arg(long)]
+    max_concurrency: Option<u32>,
     /// Prompt length: 512, 100..900, normal:800,200, lognormal:500,0.8, empirical:1,2,3.
     #[arg(long)]
     input_len: Option<String>,
@@ -127,6 +138,9 @@ struct FitArgs {
     /// Random seed of the simulations.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Weight of the mean-TTFT errors relative to throughput and latency errors.
+    #[arg(long, default_value_t = FitOptions::default().ttft_weight)]
+    ttft_weight: f64,
 }
 
 fn main() -> ExitCode {
@@ -135,6 +149,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => simulate(*a),
         Command::Fit(a) => fit(a),
         Command::List { what } => list(&what),
+        Command::Validate { reports, output } => validate(&reports, output.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -280,7 +295,7 @@ fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
         .transpose()?;
     let concurrency = a.concurrency.clone();
     let qps = a.qps.clone();
-    let (rpu, num_requests) = (a.requests_per_user, a.num_requests);
+    let (rpu, num_requests, max_concurrency) = (a.requests_per_user, a.num_requests, a.max_concurrency);
     b = b.edit_workload(|w| {
         if let Some(d) = input {
             w.input_len = d;
@@ -289,7 +304,7 @@ fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
             w.set_output_len(d);
         }
         if let Some(q) = qps {
-            w.set_poisson(q, num_requests.unwrap_or(1000));
+            w.set_poisson(q, num_requests.unwrap_or(1000), max_concurrency);
         } else if let Some(c) = concurrency {
             w.set_concurrency(c, rpu);
         } else if let (Some(n), LoadSpec::ClosedLoop { concurrency, .. }) = (rpu, &w.load) {
@@ -342,6 +357,7 @@ fn fit(a: FitArgs) -> Result<()> {
         &scenario,
         &FitOptions {
             exclude_levels: exclude,
+            ttft_weight: a.ttft_weight,
             ..FitOptions::default()
         },
     )?;
@@ -367,22 +383,31 @@ fn fit(a: FitArgs) -> Result<()> {
             p.origin
         );
     }
-    let _ = writeln!(t, "\n| level | in fit | throughput meas | pred | err | E2E mean meas | pred | err | TTFT mean meas | pred | err |");
-    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        t,
+        "\n| level | in fit | throughput: measured / predicted / error | E2E latency | TTFT |"
+    );
+    let _ = writeln!(t, "|---|---|---|---|---|");
     for l in &result.levels {
-        let f = |n: &str| {
-            l.comparison.figure(n).map_or("–|–|–".to_string(), |f| {
-                format!("{:.2}|{:.2}|{:+.1}%", f.measured, f.predicted, f.error_pct)
-            })
+        let pick = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| l.comparison.figure(n))
+                .map_or("–".to_string(), |f| {
+                    format!(
+                        "{} {:.2} / {:.2} / {:+.1}%",
+                        f.name, f.measured, f.predicted, f.error_pct
+                    )
+                })
         };
         let _ = writeln!(
             t,
             "| {} | {} | {} | {} | {} |",
             l.comparison.concurrency.map_or("–".into(), |c| c.to_string()),
-            if l.in_fit { "yes" } else { "held out" },
-            f("output_throughput_tok_s"),
-            f("e2e_latency_ms.mean"),
-            f("ttft_ms.mean")
+            if l.in_fit { "yes" } else { "no" },
+            pick(&["output_throughput_tok_s", "request_throughput_req_s", "total_time_s"]),
+            pick(&["e2e_latency_ms.mean", "e2e_latency_ms.p50"]),
+            pick(&["ttft_ms.mean", "ttft_ms.p50"])
         );
     }
     for w in &result.warnings {
@@ -397,6 +422,40 @@ fn fit(a: FitArgs) -> Result<()> {
         let _ = writeln!(t, "\nprofile written to {}", path.display());
     }
     emit(t.trim_end());
+    Ok(())
+}
+
+fn validate(ids: &[String], output: Option<&Path>) -> Result<()> {
+    use servecast::fit::validate::{to_markdown, validate_report};
+    let reports: Vec<MeasuredReport> = if ids.is_empty() {
+        builtin_reports()?
+    } else {
+        ids.iter().map(|id| load_report(id)).collect::<Result<_>>()?
+    };
+    let bar = indicatif::ProgressBar::new(reports.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} reports  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut validations = Vec::new();
+    for r in &reports {
+        bar.set_message(r.id.clone());
+        validations.push(validate_report(r, 0)?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let mut command = String::from("servecast validate");
+    if let Some(p) = output {
+        command.push_str(&format!(" -o {}", p.display()));
+    }
+    let md = to_markdown(&validations, &command);
+    emit(&md);
+    if let Some(path) = output {
+        std::fs::write(path, &md).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
     Ok(())
 }
 

@@ -5,10 +5,16 @@ use crate::error::Result;
 use crate::spec::engine::EngineVersion;
 
 /// The embedded profile files: (path, YAML).
-pub const BUILTIN_PROFILES: &[(&str, &str)] = &[(
-    "data/profiles/rtx4090-indextts2-gpt-vllm0.10.yaml",
-    include_str!("../data/profiles/rtx4090-indextts2-gpt-vllm0.10.yaml"),
-)];
+pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
+    (
+        "data/profiles/rtx4090-indextts2-gpt-vllm0.10.yaml",
+        include_str!("../data/profiles/rtx4090-indextts2-gpt-vllm0.10.yaml"),
+    ),
+    (
+        "data/profiles/a10-qwen2.5-7b-vllm0.6.yaml",
+        include_str!("../data/profiles/a10-qwen2.5-7b-vllm0.6.yaml"),
+    ),
+];
 
 /// Parses every built-in profile.
 pub fn builtin_profiles() -> Result<Vec<Profile>> {

@@ -42,6 +42,15 @@ pub enum Clients {
         /// Send times, one per request, nanoseconds.
         send_ns: Vec<Nanos>,
     },
+    /// Open loop behind a semaphore, as `vllm bench serve --max-concurrency N`: request i is due at
+    /// `send_ns[i]` but goes out only when fewer than `max_in_flight` are outstanding; its clock
+    /// starts when it goes out.
+    Gated {
+        /// Due times, one per request, in nondecreasing order, nanoseconds.
+        send_ns: Vec<Nanos>,
+        /// Most requests outstanding at once.
+        max_in_flight: u32,
+    },
     /// Closed loop: `users` users each send `requests_per_user` requests back to back; user u's
     /// j-th request is request `u × requests_per_user + j`.
     Closed {
@@ -435,6 +444,7 @@ pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Cli
             }
             (0, 0)
         }
+        Clients::Gated { .. } => (0, 0),
         Clients::Closed {
             users,
             requests_per_user,
@@ -455,8 +465,45 @@ pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Cli
             (rpu, *think_ns)
         }
     };
+    // Semaphore-gated requests not yet sent: (due time, request) in due order.
+    let mut gate: VecDeque<(Nanos, u32)> = VecDeque::new();
+    // Times at which semaphore slots became free, oldest first (all free at 0 to begin with).
+    let mut free_slots: VecDeque<Nanos> = VecDeque::new();
+    if let Clients::Gated { send_ns, max_in_flight } = clients {
+        gate.extend(
+            send_ns
+                .iter()
+                .take(requests.len())
+                .enumerate()
+                .map(|(i, &t)| (t, i as u32)),
+        );
+        let slots = (*max_in_flight).max(1) as usize;
+        free_slots.extend(std::iter::repeat_n(0, slots.min(requests.len())));
+    }
+    // When the next gated request can go out (a slot is free and it is due).
+    let gate_due = |gate: &VecDeque<(Nanos, u32)>, free_slots: &VecDeque<Nanos>| -> Nanos {
+        match (gate.front(), free_slots.front()) {
+            (Some(&(t, _)), Some(&slot)) => t.max(slot),
+            _ => NEVER,
+        }
+    };
+    let next_event = |heap: &BinaryHeap<Reverse<(Nanos, u64, u32)>>, due: Nanos| -> Nanos {
+        heap.peek().map_or(NEVER, |&Reverse((t, _, _))| t).min(due)
+    };
     let mut pending_finishes: Vec<u32> = Vec::new();
     loop {
+        // Gated requests go out while slots are free and they are due.
+        while let (Some(&(t, idx)), Some(&slot)) = (gate.front(), free_slots.front()) {
+            let send = t.max(slot);
+            if send > st.now {
+                break;
+            }
+            gate.pop_front();
+            free_slots.pop_front();
+            st.reqs[idx as usize].send_ns = send;
+            heap.push(Reverse((send + frontend, seq, idx)));
+            seq += 1;
+        }
         // Failed (rejected) requests finish at once, and closed-loop users move on.
         // Admit everything that has arrived by now.
         while let Some(&Reverse((t, _, idx))) = heap.peek() {
@@ -478,6 +525,9 @@ pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Cli
         if !pending_finishes.is_empty() || !st.finished.is_empty() {
             pending_finishes.append(&mut st.finished);
             for &idx in &pending_finishes {
+                if let Clients::Gated { .. } = clients {
+                    free_slots.push_back(st.reqs[idx as usize].finish_ns);
+                }
                 if let Clients::Closed { .. } = clients {
                     let user = st.reqs[idx as usize].user;
                     let done_at = st.reqs[idx as usize].finish_ns;
@@ -500,12 +550,12 @@ pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Cli
             continue;
         }
         if st.running.is_empty() && st.waiting.is_empty() {
-            match heap.peek() {
-                Some(&Reverse((t, _, _))) => {
+            match next_event(&heap, gate_due(&gate, &free_slots)) {
+                NEVER => break,
+                t => {
                     st.now = st.now.max(t);
                     continue;
                 }
-                None => break,
             }
         }
         st.sched.clear();
@@ -527,17 +577,19 @@ pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Cli
                 }
             }
             // Wait for the next arrival (cannot happen with running requests: they always fit).
-            match heap.peek() {
-                Some(&Reverse((t, _, _))) => {
+            match next_event(&heap, gate_due(&gate, &free_slots)) {
+                NEVER => break,
+                t => {
                     st.now = st.now.max(t);
                     continue;
                 }
-                None => break,
             }
         }
         st.execute_step();
         if st.finished.is_empty() && model.skip_ahead {
-            let next_arrival = heap.peek().map_or(NEVER, |&Reverse((t, _, _))| t);
+            let due = gate_due(&gate, &free_slots);
+            // A gated request due now or earlier reaches the engine `frontend` later.
+            let next_arrival = next_event(&heap, due.saturating_add(frontend).max(due));
             st.skip_ahead(next_arrival);
         }
     }

@@ -11,6 +11,7 @@
 //! The memory model's non-torch term is pinned from a logged "Maximum concurrency" line if present.
 
 pub mod nelder_mead;
+pub mod validate;
 
 use std::time::Instant;
 
@@ -41,7 +42,7 @@ impl Default for FitOptions {
         FitOptions {
             exclude_levels: Vec::new(),
             max_evaluations: 160,
-            ttft_weight: 0.3,
+            ttft_weight: 0.1,
         }
     }
 }
@@ -102,24 +103,38 @@ fn log_err(pred: f64, meas: Option<f64>) -> Option<f64> {
 }
 
 /// The residual vector (weighted log errors) of a set of simulated levels against the report.
-fn residuals(report: &MeasuredReport, results: &[(usize, LevelResult)], ttft_weight: f64) -> Vec<f64> {
+///
+/// Per level: throughput (output tokens/s, else requests/s, else total time), mean E2E latency
+/// (else the median), and TTFT (mean, else median, compared like for like), the last weighted by
+/// `ttft_weight`.
+pub fn residuals(report: &MeasuredReport, results: &[(usize, LevelResult)], ttft_weight: f64) -> Vec<f64> {
     let mut r = Vec::new();
     let w_ttft = ttft_weight.sqrt();
     for (i, res) in results {
         let m = &report.levels[*i];
-        let thr = m.output_throughput_tok_s.or_else(|| {
-            m.total_time_s
-                .zip(m.output_tokens.and_then(|o| o.mean))
-                .map(|(t, o)| o * m.requests as f64 / t)
-        });
-        if let Some(e) = log_err(res.output_throughput_tok_s, thr) {
-            r.push(e);
+        let throughput = if let Some(t) = m.output_throughput_tok_s {
+            log_err(res.output_throughput_tok_s, Some(t))
+        } else if let Some(q) = m.request_throughput_req_s {
+            log_err(res.request_throughput_req_s, Some(q))
+        } else {
+            m.total_time_s.and_then(|t| log_err(t, Some(res.duration_s)))
+        };
+        r.extend(throughput);
+        if let Some(e2e) = m.e2e_latency_ms {
+            let e = match (e2e.mean, e2e.p50) {
+                (Some(mean), _) => log_err(res.e2e_latency_ms.mean, Some(mean)),
+                (None, Some(p50)) => log_err(res.e2e_latency_ms.p50, Some(p50)),
+                _ => None,
+            };
+            r.extend(e);
         }
-        if let Some(e) = log_err(res.e2e_latency_ms.mean, m.e2e_latency_ms.and_then(|s| s.mean)) {
-            r.push(e);
-        }
-        if let Some(e) = log_err(res.ttft_ms.mean, m.ttft_ms.and_then(|s| s.mean.or(s.p50))) {
-            r.push(w_ttft * e);
+        if let Some(ttft) = m.ttft_ms {
+            let e = match (ttft.mean, ttft.p50) {
+                (Some(mean), _) => log_err(res.ttft_ms.mean, Some(mean)),
+                (None, Some(p50)) => log_err(res.ttft_ms.p50, Some(p50)),
+                _ => None,
+            };
+            r.extend(e.map(|e| w_ttft * e));
         }
     }
     r
@@ -131,7 +146,7 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
     let version = scenario.engine.version;
     let prior = CostParams::prior(version);
     let fit_levels: Vec<usize> = (0..report.levels.len())
-        .filter(|i| !opts.exclude_levels.contains(i))
+        .filter(|&i| !opts.exclude_levels.contains(&i) && !report.levels[i].cold_start)
         .collect();
     if fit_levels.is_empty() {
         return Err(Error::Fit(format!("{}: no level left to fit", report.id)));
@@ -196,7 +211,7 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
         }
         let tpot_s = (e2e - ttft) / (out - 1.0) * 1e-3;
         let batch = match m.concurrency {
-            Some(c) => c.min(base.engine.max_num_seqs) as f64,
+            Some(c) => c.min(base.engine.max_num_seqs).min(m.requests) as f64,
             None => 1.0,
         };
         let input = base.workload.input_len.mean();

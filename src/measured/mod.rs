@@ -122,6 +122,12 @@ pub struct MeasuredLevel {
     /// Generated tokens per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_tokens: Option<MetricStats>,
+    /// Each request's generated tokens ÷ its latency, tokens/s (a per-request decode rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_output_rate_tok_s: Option<MetricStats>,
+    /// The level includes engine warm-up (a cold first request): shown, never fitted or scored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cold_start: bool,
     /// How the report's own labels map onto these fields, where they differ.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub notes: String,
@@ -231,10 +237,16 @@ impl MeasuredReport {
 }
 
 /// The built-in reports (data/measured), embedded in the binary.
-pub const BUILTIN_REPORTS: &[(&str, &str)] = &[(
-    "data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml",
-    include_str!("../../data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml"),
-)];
+pub const BUILTIN_REPORTS: &[(&str, &str)] = &[
+    (
+        "data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml",
+        include_str!("../../data/measured/rtx4090-indextts2-gpt-vllm0.10.yaml"),
+    ),
+    (
+        "data/measured/a10-qwen2.5-7b-vllm0.6.yaml",
+        include_str!("../../data/measured/a10-qwen2.5-7b-vllm0.6.yaml"),
+    ),
+];
 
 /// Parses every built-in report.
 pub fn builtin_reports() -> Result<Vec<MeasuredReport>> {

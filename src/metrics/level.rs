@@ -42,6 +42,8 @@ pub struct LevelResult {
     pub output_tokens: Summary,
     /// Prompt tokens per request.
     pub input_tokens: Summary,
+    /// Each request's generated tokens ÷ its E2E latency, tokens/s.
+    pub request_output_rate_tok_s: Summary,
     /// Engine counters (steps, preemptions, peak KV blocks).
     pub engine: EngineStats,
 }
@@ -81,6 +83,11 @@ impl LevelResult {
             .collect();
         let mut outputs: Vec<f64> = ok.iter().map(|r| r.output_tokens as f64).collect();
         let mut inputs: Vec<f64> = ok.iter().map(|r| r.input_tokens as f64).collect();
+        let mut rates: Vec<f64> = ok
+            .iter()
+            .filter(|r| r.e2e_ns() > 0)
+            .map(|r| r.output_tokens as f64 / nanos_to_s(r.e2e_ns()))
+            .collect();
         let out_tokens: f64 = outputs.iter().sum();
         let in_tokens: f64 = inputs.iter().sum();
         let mut itl = out.itl_ns;
@@ -108,6 +115,7 @@ impl LevelResult {
             queue_ms: summary_or_zero(&mut queue),
             output_tokens: summary_or_zero(&mut outputs),
             input_tokens: summary_or_zero(&mut inputs),
+            request_output_rate_tok_s: summary_or_zero(&mut rates),
             engine: out.stats,
         }
     }

@@ -20,6 +20,16 @@ pub struct TraceRequest {
     pub output_tokens: u32,
 }
 
+/// One level of a [`LoadSpec::MaxConcurrency`] load.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConcurrencyLevel {
+    /// Most requests outstanding at once.
+    pub concurrency: u32,
+    /// Requests sent in the level.
+    pub num_requests: u32,
+}
+
 /// How load is offered: one simulation per listed level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -34,12 +44,22 @@ pub enum LoadSpec {
         #[serde(default)]
         think_time_s: f64,
     },
-    /// Open loop: Poisson arrivals at each request rate.
+    /// Open loop: Poisson arrivals at each request rate (`inf`: all due at once), optionally
+    /// behind a semaphore of `max_concurrency` outstanding requests (`vllm bench serve`'s flags).
     Poisson {
         /// Request rates, requests per second, one simulation each.
         qps: Vec<f64>,
         /// Requests sent per level.
         num_requests: u32,
+        /// Most requests outstanding at once (`--max-concurrency`); none: unlimited.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_concurrency: Option<u32>,
+    },
+    /// A shared queue of requests, at most `concurrency` outstanding: `vllm bench serve
+    /// --max-concurrency C --num-prompts N --request-rate inf`, or a thread pool of C workers.
+    MaxConcurrency {
+        /// One simulation per entry.
+        levels: Vec<ConcurrencyLevel>,
     },
     /// A recorded trace, replayed once.
     Trace {
@@ -150,16 +170,42 @@ impl WorkloadSpec {
                     ));
                 }
             }
-            LoadSpec::Poisson { qps, num_requests } => {
-                if qps.is_empty() || qps.iter().any(|q| !(q.is_finite() && *q > 0.0)) {
+            LoadSpec::Poisson {
+                qps,
+                num_requests,
+                max_concurrency,
+            } => {
+                let unbounded_ok = max_concurrency.is_some();
+                if qps.is_empty()
+                    || qps
+                        .iter()
+                        .any(|q| q.is_nan() || *q <= 0.0 || (q.is_infinite() && !unbounded_ok))
+                {
                     return Err(Error::invalid(
                         origin,
                         "qps",
-                        "needs one or more request rates, each > 0 req/s",
+                        "needs one or more request rates, each > 0 req/s (inf only with max_concurrency)",
                     ));
+                }
+                if *max_concurrency == Some(0) {
+                    return Err(Error::invalid(origin, "max_concurrency", "must be ≥ 1"));
                 }
                 if *num_requests == 0 || *num_requests > 10_000_000 {
                     return Err(Error::invalid(origin, "num_requests", "must be in 1..=10,000,000"));
+                }
+            }
+            LoadSpec::MaxConcurrency { levels } => {
+                if levels.is_empty() {
+                    return Err(Error::invalid(origin, "levels", "needs one or more levels"));
+                }
+                for (i, l) in levels.iter().enumerate() {
+                    if l.concurrency == 0 || l.num_requests == 0 || l.num_requests > 10_000_000 {
+                        return Err(Error::invalid(
+                            origin,
+                            format!("levels[{i}]"),
+                            "concurrency must be ≥ 1 and num_requests in 1..=10,000,000",
+                        ));
+                    }
                 }
             }
             LoadSpec::Trace { requests } => {
@@ -192,12 +238,44 @@ impl WorkloadSpec {
         match &self.load {
             LoadSpec::ClosedLoop { concurrency, .. } => concurrency.iter().map(|&c| Level::Concurrency(c)).collect(),
             LoadSpec::Poisson { qps, .. } => qps.iter().map(|&q| Level::Qps(q)).collect(),
+            LoadSpec::MaxConcurrency { levels } => levels.iter().map(|l| Level::Concurrency(l.concurrency)).collect(),
             LoadSpec::Trace { .. } => vec![Level::Trace],
         }
     }
 
     /// Replaces the closed-loop levels, keeping per-level data for levels that stay.
     pub fn set_concurrency(&mut self, levels: Vec<u32>, requests_per_user: Option<u32>) {
+        if let LoadSpec::MaxConcurrency { levels: old } = &self.load {
+            // A shared queue stays a shared queue: N requests per level, N = users × per-user count.
+            let per_user = requests_per_user.unwrap_or_else(|| {
+                old.last()
+                    .map_or(10, |l| (l.num_requests / l.concurrency.max(1)).max(1))
+            });
+            let old = old.clone();
+            if let Some(per_level) = &self.output_len_per_level {
+                let kept = levels
+                    .iter()
+                    .map(|c| {
+                        old.iter()
+                            .position(|o| o.concurrency == *c)
+                            .and_then(|i| per_level.get(i).cloned())
+                            .unwrap_or_else(|| self.output_len.clone())
+                    })
+                    .collect();
+                self.output_len_per_level = Some(kept);
+            }
+            self.busiest_user_ratio_per_level = None;
+            self.load = LoadSpec::MaxConcurrency {
+                levels: levels
+                    .into_iter()
+                    .map(|c| ConcurrencyLevel {
+                        concurrency: c,
+                        num_requests: c.saturating_mul(per_user),
+                    })
+                    .collect(),
+            };
+            return;
+        }
         let (old_levels, old_rpu, think) = match &self.load {
             LoadSpec::ClosedLoop {
                 concurrency,
@@ -243,8 +321,12 @@ impl WorkloadSpec {
     }
 
     /// Replaces the load with Poisson arrivals (per-level closed-loop data is dropped).
-    pub fn set_poisson(&mut self, qps: Vec<f64>, num_requests: u32) {
-        self.load = LoadSpec::Poisson { qps, num_requests };
+    pub fn set_poisson(&mut self, qps: Vec<f64>, num_requests: u32, max_concurrency: Option<u32>) {
+        self.load = LoadSpec::Poisson {
+            qps,
+            num_requests,
+            max_concurrency,
+        };
         self.output_len_per_level = None;
         self.busiest_user_ratio_per_level = None;
     }
@@ -314,7 +396,11 @@ impl WorkloadSpec {
                     },
                 )
             }
-            LoadSpec::Poisson { qps, num_requests } => {
+            LoadSpec::Poisson {
+                qps,
+                num_requests,
+                max_concurrency,
+            } => {
                 let rate = qps.get(index).copied().unwrap_or(1.0);
                 let n = *num_requests as usize;
                 let inputs = self.input_len.sample_n(n, &mut input_rng);
@@ -322,13 +408,36 @@ impl WorkloadSpec {
                 let mut t = 0.0;
                 let send_ns = (0..n)
                     .map(|i| {
-                        if i > 0 {
+                        if i > 0 && rate.is_finite() {
                             t += arrival_rng.exponential(rate);
                         }
                         secs_to_nanos(t)
                     })
                     .collect();
-                (make(inputs, outputs), Clients::Open { send_ns })
+                let clients = match max_concurrency {
+                    Some(n) => Clients::Gated {
+                        send_ns,
+                        max_in_flight: *n,
+                    },
+                    None => Clients::Open { send_ns },
+                };
+                (make(inputs, outputs), clients)
+            }
+            LoadSpec::MaxConcurrency { levels } => {
+                let level = levels.get(index).copied().unwrap_or(ConcurrencyLevel {
+                    concurrency: 1,
+                    num_requests: 1,
+                });
+                let n = level.num_requests as usize;
+                let inputs = self.input_len.sample_n(n, &mut input_rng);
+                let outputs = self.output_len_at(index).sample_n(n, &mut output_rng);
+                (
+                    make(inputs, outputs),
+                    Clients::Gated {
+                        send_ns: vec![0; n],
+                        max_in_flight: level.concurrency,
+                    },
+                )
             }
             LoadSpec::Trace { requests } => {
                 let specs = make(

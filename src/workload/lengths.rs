@@ -67,6 +67,12 @@ pub enum LengthDist {
         /// The recorded lengths, in tokens.
         values: Vec<u32>,
     },
+    /// Request i takes `values[i % len]`: a benchmark cycling through a fixed prompt list, each
+    /// prompt with its own answer length.
+    Cycle {
+        /// The lengths in cycle order, in tokens.
+        values: Vec<u32>,
+    },
     /// Reproduces the statistics a benchmark report printed for its requests.
     ///
     /// [`LengthDist::sample_n`] returns exactly the report's total and extremes; one
@@ -183,6 +189,13 @@ impl LengthDist {
                         .collect::<Result<Vec<u32>>>()?;
                     LengthDist::Empirical { values }
                 }
+                "cycle" => {
+                    let values = args
+                        .split(',')
+                        .map(|v| parse_count(v, "cycle value", origin))
+                        .collect::<Result<Vec<u32>>>()?;
+                    LengthDist::Cycle { values }
+                }
                 "matched" => {
                     let parts = split_args(args, 6, 6, "matched:MIN,MAX,MEAN,P50,P95,P99", origin)?;
                     let names = [
@@ -269,7 +282,7 @@ impl LengthDist {
                 }
                 check_bounds(*min, *max)?;
             }
-            LengthDist::Empirical { values } => {
+            LengthDist::Empirical { values } | LengthDist::Cycle { values } => {
                 if values.is_empty() {
                     return err("values", "must hold at least one length".to_string());
                 }
@@ -343,7 +356,7 @@ impl LengthDist {
             } => truncated_draw(rng, *min, *max, |rng| {
                 median * portable_exp(sigma * rng.standard_normal())
             }),
-            LengthDist::Empirical { values } => {
+            LengthDist::Empirical { values } | LengthDist::Cycle { values } => {
                 if values.is_empty() {
                     return 0;
                 }
@@ -374,6 +387,7 @@ impl LengthDist {
                 rng.shuffle(&mut values);
                 values
             }
+            LengthDist::Cycle { values } if !values.is_empty() => (0..n).map(|i| values[i % values.len()]).collect(),
             _ => (0..n).map(|_| self.sample(rng)).collect(),
         }
     }
@@ -412,7 +426,7 @@ impl LengthDist {
                     bound_f64(median.round(), lo, hi)
                 }
             }
-            LengthDist::Empirical { values } => {
+            LengthDist::Empirical { values } | LengthDist::Cycle { values } => {
                 if values.is_empty() {
                     0.0
                 } else {
@@ -430,7 +444,9 @@ impl LengthDist {
             LengthDist::Uniform { min, max }
             | LengthDist::Normal { min, max, .. }
             | LengthDist::LogNormal { min, max, .. } => (*min).max(*max),
-            LengthDist::Empirical { values } => values.iter().copied().max().unwrap_or(0),
+            LengthDist::Empirical { values } | LengthDist::Cycle { values } => {
+                values.iter().copied().max().unwrap_or(0)
+            }
             LengthDist::Matched { stats } => QuantileFn::new(stats).hi as u32,
         }
     }
@@ -451,8 +467,13 @@ impl fmt::Display for LengthDist {
                 min,
                 max,
             } => write!(f, "lognormal:{median},{sigma},{min}..{max}"),
-            LengthDist::Empirical { values } => {
-                f.write_str("empirical:")?;
+            LengthDist::Empirical { values } | LengthDist::Cycle { values } => {
+                let kind = if matches!(self, LengthDist::Cycle { .. }) {
+                    "cycle"
+                } else {
+                    "empirical"
+                };
+                write!(f, "{kind}:")?;
                 for (i, v) in values.iter().enumerate() {
                     if i > 0 {
                         f.write_str(",")?;

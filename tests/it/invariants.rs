@@ -17,6 +17,7 @@ struct Case {
     capacity_blocks: u64,
     requests: Vec<(u32, u32)>,
     closed_users: Option<u32>,
+    gate: Option<u32>,
     gaps_us: Vec<u64>,
     frontend_us: u64,
 }
@@ -31,11 +32,12 @@ fn case() -> impl Strategy<Value = Case> {
         0u64..120,
         prop::collection::vec((1u32..200, 1u32..120), 1..40),
         prop::option::of(1u32..12),
+        prop::option::of(1u32..8),
         prop::collection::vec(0u64..40_000, 40),
         0u64..20_000,
     )
         .prop_map(
-            |(v, chunked, seqs, extra_tokens, bs_i, extra_blocks, requests, users, gaps_us, frontend_us)| {
+            |(v, chunked, seqs, extra_tokens, bs_i, extra_blocks, requests, users, gate, gaps_us, frontend_us)| {
                 let version = [
                     EngineVersion::Vllm010,
                     EngineVersion::Vllm06,
@@ -64,6 +66,7 @@ fn case() -> impl Strategy<Value = Case> {
                     capacity_blocks: min_blocks + extra_blocks / (block_size as u64 / 8),
                     requests,
                     closed_users: users,
+                    gate,
                     gaps_us,
                     frontend_us,
                 }
@@ -113,13 +116,15 @@ fn run(c: &Case, skip_ahead: bool) -> (SimOutput, EngineConfig) {
         },
         None => {
             let mut t = 0;
-            Clients::Open {
-                send_ns: (0..specs.len())
-                    .map(|i| {
-                        t += c.gaps_us[i % c.gaps_us.len()] * 1000;
-                        t
-                    })
-                    .collect(),
+            let send_ns: Vec<u64> = (0..specs.len())
+                .map(|i| {
+                    t += c.gaps_us[i % c.gaps_us.len()] * 1000;
+                    t
+                })
+                .collect();
+            match c.gate {
+                Some(max_in_flight) => Clients::Gated { send_ns, max_in_flight },
+                None => Clients::Open { send_ns },
             }
         }
     };
@@ -151,6 +156,16 @@ proptest! {
         }
         // KV blocks in use never above capacity.
         prop_assert!(out.stats.peak_blocks_used <= out.stats.capacity_blocks);
+        // A gated client never has more than its limit outstanding.
+        if let (None, Some(limit)) = (c.closed_users, c.gate) {
+            let mut events: Vec<(u64, i32)> = out.records.iter().flat_map(|r| [(r.send_ns, 1), (r.finish_ns, -1)]).collect();
+            events.sort_by_key(|&(t, d)| (t, d));
+            let mut outstanding = 0;
+            for (_, d) in events {
+                outstanding += d;
+                prop_assert!(outstanding <= limit as i32, "{} outstanding > {}", outstanding, limit);
+            }
+        }
         // Time never goes back.
         prop_assert!(out.stats.time_monotonic);
         // A step never schedules more than max_num_seqs sequences or max_num_batched_tokens tokens.
@@ -196,6 +211,7 @@ fn preemption_happens_and_is_survived_when_kv_is_scarce() {
         capacity_blocks: 40,
         requests: vec![(100, 200); 16],
         closed_users: Some(16),
+        gate: None,
         gaps_us: vec![0],
         frontend_us: 0,
     };

@@ -4,3 +4,4 @@ mod invariants;
 mod memory;
 mod refusals;
 mod seed000;
+mod validation;

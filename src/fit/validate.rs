@@ -1,0 +1,181 @@
+//! Validation: how well each measured report is reproduced when fitted, and when a level is held
+//! out of the fit (leave-one-level-out cross-validation).
+
+use serde::Serialize;
+
+use super::{fit_report, FitOptions};
+use crate::error::Result;
+use crate::measured::MeasuredReport;
+use crate::report::compare::{FigureComparison, LevelComparison};
+use crate::scenario::Scenario;
+
+/// The three headline figures of a level: throughput, latency and TTFT (whichever the report has).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Headline {
+    /// Output tokens/s, else requests/s, else total time.
+    pub throughput: Option<FigureComparison>,
+    /// Mean E2E latency, else its median.
+    pub e2e_latency: Option<FigureComparison>,
+    /// Mean TTFT, else its median.
+    pub ttft: Option<FigureComparison>,
+}
+
+impl Headline {
+    /// Picks the headline figures out of a level comparison.
+    pub fn of(c: &LevelComparison) -> Headline {
+        let pick = |names: &[&str]| names.iter().find_map(|n| c.figure(n)).cloned();
+        Headline {
+            throughput: pick(&["output_throughput_tok_s", "request_throughput_req_s", "total_time_s"]),
+            e2e_latency: pick(&["e2e_latency_ms.mean", "e2e_latency_ms.p50"]),
+            ttft: pick(&["ttft_ms.mean", "ttft_ms.p50"]),
+        }
+    }
+}
+
+/// One level's validation.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelValidation {
+    /// Concurrency of the level, if closed-loop or gated.
+    pub concurrency: Option<u32>,
+    /// Requests in the level.
+    pub requests: u32,
+    /// A cold-start level: shown, never fitted or scored.
+    pub cold_start: bool,
+    /// Errors with every level in the fit.
+    pub fitted: Headline,
+    /// Errors when this level is left out of the fit (None for cold-start levels).
+    pub held_out: Option<Headline>,
+}
+
+/// A report's validation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportValidation {
+    /// Report id.
+    pub report: String,
+    /// Per level.
+    pub levels: Vec<LevelValidation>,
+    /// Simulations run in all the fits.
+    pub simulations: usize,
+}
+
+/// Median and largest absolute error of a set of figures, in percent.
+pub fn median_and_worst(errors: &[f64]) -> Option<(f64, f64)> {
+    if errors.is_empty() {
+        return None;
+    }
+    let mut abs: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
+    abs.sort_by(f64::total_cmp);
+    let n = abs.len();
+    let median = if n % 2 == 1 {
+        abs[n / 2]
+    } else {
+        (abs[n / 2 - 1] + abs[n / 2]) / 2.0
+    };
+    Some((median, abs[n - 1]))
+}
+
+impl ReportValidation {
+    /// Errors (percent) of one headline metric over the scored levels, fitted or held out.
+    pub fn errors(&self, metric: fn(&Headline) -> &Option<FigureComparison>, held_out: bool) -> Vec<f64> {
+        self.levels
+            .iter()
+            .filter(|l| !l.cold_start)
+            .filter_map(|l| if held_out { l.held_out.as_ref() } else { Some(&l.fitted) })
+            .filter_map(|h| metric(h).as_ref().map(|f| f.error_pct))
+            .collect()
+    }
+}
+
+/// Fits `report` on all its levels, then once per level with that level held out.
+pub fn validate_report(report: &MeasuredReport, seed: u64) -> Result<ReportValidation> {
+    let scenario = Scenario::builder().from_report(report).seed(seed).build()?;
+    let all = fit_report(report, &scenario, &FitOptions::default())?;
+    let mut simulations = all.evaluations;
+    let mut levels = Vec::with_capacity(report.levels.len());
+    for (i, m) in report.levels.iter().enumerate() {
+        let held_out = if m.cold_start {
+            None
+        } else {
+            let fit = fit_report(
+                report,
+                &scenario,
+                &FitOptions {
+                    exclude_levels: vec![i],
+                    ..FitOptions::default()
+                },
+            )?;
+            simulations += fit.evaluations;
+            Some(Headline::of(&fit.levels[i].comparison))
+        };
+        levels.push(LevelValidation {
+            concurrency: m.concurrency,
+            requests: m.requests,
+            cold_start: m.cold_start,
+            fitted: Headline::of(&all.levels[i].comparison),
+            held_out,
+        });
+    }
+    Ok(ReportValidation {
+        report: report.id.clone(),
+        levels,
+        simulations,
+    })
+}
+
+fn cell(f: &Option<FigureComparison>) -> String {
+    f.as_ref().map_or("–".into(), |f| format!("{:+.1}%", f.error_pct))
+}
+
+/// Renders validations as markdown: one table per report and a summary.
+pub fn to_markdown(validations: &[ReportValidation], command: &str) -> String {
+    let mut out = String::from("# servecast validation\n\n");
+    out.push_str(&format!(
+        "Made by `{command}`. Errors are predicted ÷ measured − 1. *Fitted*: the profile fitted on every \
+         level; *held out*: the level's error when the fit did not see it (leave one level out). \
+         Cold-start levels are shown but neither fitted nor scored.\n\n"
+    ));
+    out.push_str("## Summary (|error|, median / worst over scored levels)\n\n");
+    out.push_str("| report | throughput fitted | throughput held out | E2E fitted | E2E held out | TTFT fitted | TTFT held out |\n|---|---|---|---|---|---|---|\n");
+    for v in validations {
+        let mw = |metric: fn(&Headline) -> &Option<FigureComparison>, held: bool| {
+            median_and_worst(&v.errors(metric, held)).map_or("–".into(), |(m, w)| format!("{m:.1}% / {w:.1}%"))
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            v.report,
+            mw(|h| &h.throughput, false),
+            mw(|h| &h.throughput, true),
+            mw(|h| &h.e2e_latency, false),
+            mw(|h| &h.e2e_latency, true),
+            mw(|h| &h.ttft, false),
+            mw(|h| &h.ttft, true),
+        ));
+    }
+    for v in validations {
+        out.push_str(&format!("\n## {}\n\n", v.report));
+        out.push_str("| concurrency | requests | throughput fitted | held out | E2E fitted | held out | TTFT fitted | held out | figures |\n|---|---|---|---|---|---|---|---|---|\n");
+        for l in &v.levels {
+            let names = [&l.fitted.throughput, &l.fitted.e2e_latency, &l.fitted.ttft]
+                .iter()
+                .filter_map(|f| f.as_ref().map(|f| f.name.clone()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let h = l.held_out.clone().unwrap_or_default();
+            out.push_str(&format!(
+                "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                l.concurrency.map_or("–".into(), |c| c.to_string()),
+                if l.cold_start { " (cold start)" } else { "" },
+                l.requests,
+                cell(&l.fitted.throughput),
+                cell(&h.throughput),
+                cell(&l.fitted.e2e_latency),
+                cell(&h.e2e_latency),
+                cell(&l.fitted.ttft),
+                cell(&h.ttft),
+                names
+            ));
+        }
+        out.push_str(&format!("\n{} simulations.\n", v.simulations));
+    }
+    out
+}

@@ -1,0 +1,150 @@
+//! Every built-in measured report is reproduced by its fitted profile, and predicted when a level
+//! is held out of the fit. Fails if any cross-validated error grows past the bounds.
+
+use servecast::fit::validate::{median_and_worst, validate_report, Headline, ReportValidation};
+use servecast::fit::{fit_report, FitOptions};
+use servecast::measured::builtin_reports;
+use servecast::profiles::builtin_profiles;
+use servecast::scenario::Scenario;
+
+fn print(v: &ReportValidation) {
+    println!("{}:", v.report);
+    for l in &v.levels {
+        let f = |h: &servecast::fit::validate::Headline| {
+            [&h.throughput, &h.e2e_latency, &h.ttft]
+                .iter()
+                .map(|f| f.as_ref().map_or("     –".into(), |f| format!("{:+6.1}%", f.error_pct)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        println!(
+            "  c={:<3} n={:<4} fitted [thr E2E TTFT] {}   held out {}{}",
+            l.concurrency.unwrap_or(0),
+            l.requests,
+            f(&l.fitted),
+            l.held_out.as_ref().map_or("(cold start, not scored)".into(), f),
+            ""
+        );
+    }
+}
+
+#[test]
+fn measured_reports_within_bounds_fitted_and_held_out() {
+    for report in builtin_reports().unwrap() {
+        let v = validate_report(&report, 0).unwrap();
+        print(&v);
+        type Pick = fn(&Headline) -> &Option<servecast::report::FigureComparison>;
+        let throughput: Pick = |h| &h.throughput;
+        let e2e: Pick = |h| &h.e2e_latency;
+        for (metric, name) in [(throughput, "throughput"), (e2e, "E2E latency")] {
+            let fitted = v.errors(metric, false);
+            assert!(!fitted.is_empty(), "{}: no {name} figures", v.report);
+            for e in &fitted {
+                assert!(e.abs() <= 5.0, "{}: fitted {name} error {e:+.1}% > 5%", v.report);
+            }
+            let (median, worst) = median_and_worst(&v.errors(metric, true)).unwrap();
+            println!("  {name}: held-out median {median:.1}%, worst {worst:.1}%");
+            assert!(median <= 5.0, "{}: held-out {name} median {median:.1}% > 5%", v.report);
+            assert!(worst <= 10.0, "{}: held-out {name} worst {worst:.1}% > 10%", v.report);
+        }
+        // Mean TTFT where the report has means (medians are reported in the printout).
+        for l in v.levels.iter().filter(|l| !l.cold_start) {
+            if let Some(f) = l
+                .held_out
+                .as_ref()
+                .and_then(|h| h.ttft.as_ref())
+                .filter(|f| f.name == "ttft_ms.mean")
+            {
+                assert!(
+                    f.error_pct.abs() <= 35.0,
+                    "{}: held-out mean TTFT {:+.1}% > 35%",
+                    v.report,
+                    f.error_pct
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn shipped_profiles_are_what_the_fit_produces() {
+    // Guards against hand-edited profiles: refitting with the default options lands on the same
+    // parameters (to 2%), so the shipped numbers come from the data and the code.
+    let reports = builtin_reports().unwrap();
+    for profile in builtin_profiles().unwrap() {
+        let report = reports
+            .iter()
+            .find(|r| profile.source.contains(&r.provenance.file))
+            .unwrap_or_else(|| panic!("profile {} names no built-in report", profile.id));
+        let base = Scenario::builder().from_report(report).build().unwrap();
+        assert_eq!(
+            base.profile.id, profile.id,
+            "the report's scenario picks its own profile"
+        );
+        let fit = fit_report(report, &base, &FitOptions::default()).unwrap();
+        for (name, a, b) in [
+            (
+                "step_overhead_s",
+                fit.profile.cost.step_overhead_s,
+                profile.cost.step_overhead_s,
+            ),
+            (
+                "per_seq_overhead_s",
+                fit.profile.cost.per_seq_overhead_s,
+                profile.cost.per_seq_overhead_s,
+            ),
+            (
+                "frontend_latency_s",
+                fit.profile.cost.frontend_latency_s,
+                profile.cost.frontend_latency_s,
+            ),
+        ] {
+            assert!(
+                (a - b).abs() <= 0.02 * b.abs().max(1e-6),
+                "{}: {name} refit {a} vs shipped {b}",
+                profile.id
+            );
+        }
+        assert_eq!(fit.profile.memory, profile.memory, "{}: memory calibration", profile.id);
+        println!(
+            "{}: refit in {} simulations, {:.2} s",
+            profile.id, fit.evaluations, fit.elapsed_s
+        );
+    }
+}
+
+#[test]
+fn low_load_fit_predicts_the_high_load_regime() {
+    // Fit only the levels where nobody queues, predict the ones dominated by batching and
+    // queueing: a different operating regime of the same engine and GPU.
+    for (id, train) in [
+        ("rtx4090-indextts2-gpt-vllm0.10", 3usize),
+        ("a10-qwen2.5-7b-vllm0.6", 3),
+    ] {
+        let report = builtin_reports().unwrap().into_iter().find(|r| r.id == id).unwrap();
+        let base = Scenario::builder().from_report(&report).build().unwrap();
+        let exclude: Vec<usize> = (train..report.levels.len()).collect();
+        let fit = fit_report(
+            &report,
+            &base,
+            &FitOptions {
+                exclude_levels: exclude.clone(),
+                ..FitOptions::default()
+            },
+        )
+        .unwrap();
+        for &i in &exclude {
+            let h = servecast::fit::validate::Headline::of(&fit.levels[i].comparison);
+            let thr = h.throughput.unwrap().error_pct;
+            let e2e = h.e2e_latency.unwrap().error_pct;
+            println!(
+                "{id}: trained on levels < {train}, level {i} (c={:?}): throughput {thr:+.1}%, E2E {e2e:+.1}%",
+                report.levels[i].concurrency
+            );
+            assert!(
+                thr.abs() <= 15.0 && e2e.abs() <= 15.0,
+                "{id} level {i}: {thr:+.1}% / {e2e:+.1}%"
+            );
+        }
+    }
+}
