@@ -18,12 +18,11 @@ fn print(v: &ReportValidation) {
                 .join(" ")
         };
         println!(
-            "  c={:<3} n={:<4} fitted [thr E2E TTFT] {}   held out {}{}",
+            "  c={:<3} n={:<4} fitted [thr E2E TTFT] {}   held out {}",
             l.concurrency.unwrap_or(0),
             l.requests,
             f(&l.fitted),
             l.held_out.as_ref().map_or("(cold start, not scored)".into(), f),
-            ""
         );
     }
 }
