@@ -47,6 +47,7 @@ pub fn poisson_10k_a100() -> Scenario {
                 min: 1,
                 max: 2048,
             },
+            input_len_per_level: None,
             output_len_per_level: None,
             busiest_user_ratio_per_level: None,
             prefix_groups: 0,

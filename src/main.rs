@@ -277,6 +277,7 @@ fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
             },
             input_len: LengthDist::Fixed { tokens: 512 },
             output_len: LengthDist::Fixed { tokens: 256 },
+            input_len_per_level: None,
             output_len_per_level: None,
             busiest_user_ratio_per_level: None,
             prefix_groups: 0,
@@ -299,6 +300,7 @@ fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
     b = b.edit_workload(|w| {
         if let Some(d) = input {
             w.input_len = d;
+            w.input_len_per_level = None;
         }
         if let Some(d) = output {
             w.set_output_len(d);

@@ -214,7 +214,7 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
             Some(c) => c.min(base.engine.max_num_seqs).min(m.requests) as f64,
             None => 1.0,
         };
-        let input = base.workload.input_len.mean();
+        let input = base.workload.input_len_at(i).mean();
         let ctx = input + out / 2.0;
         let b = StepBatch {
             decode_seqs: batch as u64,

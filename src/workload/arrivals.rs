@@ -90,6 +90,9 @@ pub struct WorkloadSpec {
     pub input_len: LengthDist,
     /// Output length in tokens (benchmarks set ignore_eos, so generation stops exactly there).
     pub output_len: LengthDist,
+    /// Per-level prompt lengths (e.g. each imported run's recorded lengths), overriding `input_len`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_len_per_level: Option<Vec<LengthDist>>,
     /// Per-level output lengths (e.g. a report's recorded statistics per concurrency), overriding
     /// `output_len` level by level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +117,22 @@ impl WorkloadSpec {
     pub fn validate(&self, origin: &str) -> Result<()> {
         self.input_len.validate(origin, "input_len")?;
         self.output_len.validate(origin, "output_len")?;
+        if let Some(per_level) = &self.input_len_per_level {
+            for (i, d) in per_level.iter().enumerate() {
+                d.validate(origin, &format!("input_len_per_level[{i}]"))?;
+            }
+            if per_level.len() != self.levels().len() {
+                return Err(Error::invalid(
+                    origin,
+                    "input_len_per_level",
+                    format!(
+                        "has {} entries but the load has {} levels",
+                        per_level.len(),
+                        self.levels().len()
+                    ),
+                ));
+            }
+        }
         if let Some(per_level) = &self.output_len_per_level {
             for (i, d) in per_level.iter().enumerate() {
                 d.validate(origin, &format!("output_len_per_level[{i}]"))?;
@@ -245,6 +264,7 @@ impl WorkloadSpec {
 
     /// Replaces the closed-loop levels, keeping per-level data for levels that stay.
     pub fn set_concurrency(&mut self, levels: Vec<u32>, requests_per_user: Option<u32>) {
+        self.input_len_per_level = None;
         if let LoadSpec::MaxConcurrency { levels: old } = &self.load {
             // A shared queue stays a shared queue: N requests per level, N = users × per-user count.
             let per_user = requests_per_user.unwrap_or_else(|| {
@@ -322,6 +342,7 @@ impl WorkloadSpec {
 
     /// Replaces the load with Poisson arrivals (per-level closed-loop data is dropped).
     pub fn set_poisson(&mut self, qps: Vec<f64>, num_requests: u32, max_concurrency: Option<u32>) {
+        self.input_len_per_level = None;
         self.load = LoadSpec::Poisson {
             qps,
             num_requests,
@@ -336,6 +357,14 @@ impl WorkloadSpec {
         self.output_len = dist;
         self.output_len_per_level = None;
         self.busiest_user_ratio_per_level = None;
+    }
+
+    /// The prompt-length distribution at level `index`.
+    pub fn input_len_at(&self, index: usize) -> &LengthDist {
+        self.input_len_per_level
+            .as_ref()
+            .and_then(|v| v.get(index))
+            .unwrap_or(&self.input_len)
     }
 
     /// The output-length distribution at level `index`.
@@ -376,7 +405,7 @@ impl WorkloadSpec {
             } => {
                 let users = concurrency.get(index).copied().unwrap_or(1);
                 let n = users as usize * *requests_per_user as usize;
-                let inputs = self.input_len.sample_n(n, &mut input_rng);
+                let inputs = self.input_len_at(index).sample_n(n, &mut input_rng);
                 let mut outputs = self.output_len_at(index).sample_n(n, &mut output_rng);
                 if let Some(target) = self.busiest_user_ratio_per_level.as_ref().and_then(|v| v.get(index)) {
                     deal_to_users(
@@ -403,7 +432,7 @@ impl WorkloadSpec {
             } => {
                 let rate = qps.get(index).copied().unwrap_or(1.0);
                 let n = *num_requests as usize;
-                let inputs = self.input_len.sample_n(n, &mut input_rng);
+                let inputs = self.input_len_at(index).sample_n(n, &mut input_rng);
                 let outputs = self.output_len_at(index).sample_n(n, &mut output_rng);
                 let mut t = 0.0;
                 let send_ns = (0..n)
@@ -429,7 +458,7 @@ impl WorkloadSpec {
                     num_requests: 1,
                 });
                 let n = level.num_requests as usize;
-                let inputs = self.input_len.sample_n(n, &mut input_rng);
+                let inputs = self.input_len_at(index).sample_n(n, &mut input_rng);
                 let outputs = self.output_len_at(index).sample_n(n, &mut output_rng);
                 (
                     make(inputs, outputs),

@@ -71,6 +71,7 @@ fn llama_8b_block_and_concurrency_arithmetic() {
             },
             input_len: servecast::workload::lengths::LengthDist::Fixed { tokens: 10 },
             output_len: servecast::workload::lengths::LengthDist::Fixed { tokens: 10 },
+            input_len_per_level: None,
             output_len_per_level: None,
             busiest_user_ratio_per_level: None,
             prefix_groups: 0,

@@ -212,6 +212,7 @@ fn tiny_workload() -> servecast::workload::arrivals::WorkloadSpec {
         },
         input_len: LengthDist::Fixed { tokens: 10 },
         output_len: LengthDist::Fixed { tokens: 10 },
+        input_len_per_level: None,
         output_len_per_level: None,
         busiest_user_ratio_per_level: None,
         prefix_groups: 0,
