@@ -63,6 +63,8 @@ pub struct ParamEstimate {
 /// One level's figures after the fit.
 #[derive(Debug, Clone, Serialize)]
 pub struct LevelFit {
+    /// The report the level belongs to.
+    pub report: String,
     /// Whether the level was used in the fit (false: held out).
     pub in_fit: bool,
     /// Measured vs predicted figures.
@@ -142,89 +144,137 @@ pub fn residuals(report: &MeasuredReport, results: &[(usize, LevelResult)], ttft
 
 /// Fits a profile to `report`, starting from `scenario` (built from the report with any profile).
 pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOptions) -> Result<FitResult> {
-    let started = Instant::now();
-    let version = scenario.engine.version;
-    let prior = CostParams::prior(version);
-    let fit_levels: Vec<usize> = (0..report.levels.len())
-        .filter(|&i| !opts.exclude_levels.contains(&i) && !report.levels[i].cold_start)
-        .collect();
-    if fit_levels.is_empty() {
-        return Err(Error::Fit(format!("{}: no level left to fit", report.id)));
-    }
-    if report.levels.len() != scenario.workload.levels().len() {
-        return Err(Error::Fit(format!(
-            "{}: the report has {} levels but its workload defines {}",
-            report.id,
-            report.levels.len(),
-            scenario.workload.levels().len()
-        )));
-    }
-    let mut warnings = Vec::new();
+    fit_reports(&[(report, scenario)], opts)
+}
 
-    // Memory: pin the non-torch term from the logged concurrency when there is one.
-    let mut memory_cal = MemoryCalibration::default();
-    if let (Some(x), Some(len)) = (report.logged.max_concurrency_x, report.logged.tokens_per_request) {
-        if len != scenario.engine.max_model_len {
-            warnings.push(format!(
-                "logged concurrency is for {len} tokens per request but max_model_len is {}",
-                scenario.engine.max_model_len
-            ));
+/// One report in a joint fit: its scenario, memory plan and the levels fitted.
+struct Part<'a> {
+    report: &'a MeasuredReport,
+    scenario: Scenario,
+    memory: crate::memory::MemoryPlan,
+    fit_levels: Vec<usize>,
+}
+
+/// Fits one profile jointly to several reports of the same GPU, model and engine (e.g. runs with
+/// different flags or workloads). `opts.exclude_levels` applies to the first report only.
+pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -> Result<FitResult> {
+    let started = Instant::now();
+    let Some(&(_, first)) = inputs.first() else {
+        return Err(Error::Fit("nothing to fit: no report given".into()));
+    };
+    let version = first.engine.version;
+    let prior = CostParams::prior(version);
+    let mut warnings = Vec::new();
+    for &(report, scenario) in inputs {
+        if scenario.gpu.id != first.gpu.id || scenario.model.id != first.model.id || scenario.engine.version != version
+        {
+            return Err(Error::Fit(format!(
+                "{}: a joint fit needs one GPU, model and engine; it has {} / {} / {}, the first report {} / {} / {}",
+                report.id,
+                scenario.gpu.id,
+                scenario.model.id,
+                scenario.engine.version,
+                first.gpu.id,
+                first.model.id,
+                version
+            )));
         }
-        let activation = estimate_activation_peak_bytes(&scenario.model, &scenario.engine);
-        let mut cal = calibrate_from_max_concurrency(&scenario.model, &scenario.gpu, &scenario.engine, x, activation)?;
-        cal.activation_peak_bytes = None; // re-estimated per configuration
-        memory_cal = cal;
+        if report.levels.len() != scenario.workload.levels().len() {
+            return Err(Error::Fit(format!(
+                "{}: the report has {} levels but its workload defines {}",
+                report.id,
+                report.levels.len(),
+                scenario.workload.levels().len()
+            )));
+        }
     }
-    let mut base = scenario.clone();
-    base.profile = Profile {
-        id: format!("{}.{}.{}", scenario.gpu.id, scenario.model.id, version),
+
+    // Memory: pin the non-torch term from the first logged "Maximum concurrency" line.
+    let mut memory_cal = MemoryCalibration::default();
+    if let Some(&(report, scenario)) = inputs.iter().find(|(r, _)| r.logged.max_concurrency_x.is_some()) {
+        if let (Some(x), Some(len)) = (report.logged.max_concurrency_x, report.logged.tokens_per_request) {
+            if len != scenario.engine.max_model_len {
+                warnings.push(format!(
+                    "{}: logged concurrency is for {len} tokens per request but max_model_len is {}",
+                    report.id, scenario.engine.max_model_len
+                ));
+            }
+            let activation = estimate_activation_peak_bytes(&scenario.model, &scenario.engine);
+            let mut cal =
+                calibrate_from_max_concurrency(&scenario.model, &scenario.gpu, &scenario.engine, x, activation)?;
+            cal.activation_peak_bytes = None; // re-estimated per configuration
+            memory_cal = cal;
+        }
+    }
+    let profile_base = Profile {
+        id: format!("{}.{}.{}", first.gpu.id, first.model.id, version),
         kind: ProfileKind::Fitted,
-        gpu: Some(scenario.gpu.id.clone()),
-        model: Some(scenario.model.id.clone()),
+        gpu: Some(first.gpu.id.clone()),
+        model: Some(first.model.id.clone()),
         engine: version,
         cost: prior,
         memory: memory_cal,
         source: String::new(),
     };
-    let memory = base.memory()?;
+    let mut parts = Vec::with_capacity(inputs.len());
+    for (k, &(report, scenario)) in inputs.iter().enumerate() {
+        let mut s = scenario.clone();
+        s.profile = profile_base.clone();
+        let memory = s.memory()?;
+        let fit_levels: Vec<usize> = (0..report.levels.len())
+            .filter(|&i| !(k == 0 && opts.exclude_levels.contains(&i)) && !report.levels[i].cold_start)
+            .collect();
+        parts.push(Part {
+            report,
+            scenario: s,
+            memory,
+            fit_levels,
+        });
+    }
+    if parts.iter().all(|p| p.fit_levels.is_empty()) {
+        return Err(Error::Fit("no level left to fit".into()));
+    }
 
     // Linear start: TPOT − roofline(batch, context) = step overhead + per-seq overhead × batch.
-    let roofline_cost = {
-        let mut p = prior;
-        p.step_overhead_s = 0.0;
-        p.per_seq_overhead_s = 0.0;
-        crate::cost::StepCostModel::new(&base.gpu, &base.model, base.engine.tensor_parallel_size, &p)
-    };
     let mut rows: Vec<(f64, f64)> = Vec::new();
     let mut ttft_floor: Option<f64> = None;
-    for &i in &fit_levels {
-        let m = &report.levels[i];
-        let (Some(e2e), Some(out)) = (
-            m.e2e_latency_ms.and_then(|s| s.mean),
-            m.output_tokens.and_then(|s| s.mean),
-        ) else {
-            continue;
+    for part in &parts {
+        let base = &part.scenario;
+        let roofline_cost = {
+            let mut p = prior;
+            p.step_overhead_s = 0.0;
+            p.per_seq_overhead_s = 0.0;
+            crate::cost::StepCostModel::new(&base.gpu, &base.model, base.engine.tensor_parallel_size, &p)
         };
-        let ttft = m.ttft_ms.and_then(|s| s.mean.or(s.p50)).unwrap_or(0.0);
-        if out <= 1.0 {
-            continue;
-        }
-        let tpot_s = (e2e - ttft) / (out - 1.0) * 1e-3;
-        let batch = match m.concurrency {
-            Some(c) => c.min(base.engine.max_num_seqs).min(m.requests) as f64,
-            None => 1.0,
-        };
-        let input = base.workload.input_len_at(i).mean();
-        let ctx = input + out / 2.0;
-        let b = StepBatch {
-            decode_seqs: batch as u64,
-            context_tokens: (batch * ctx) as u64,
-            ..StepBatch::default()
-        };
-        rows.push((batch, tpot_s - roofline_cost.step_seconds(&b)));
-        if ttft > 0.0 {
-            let floor = ttft * 1e-3 - 1.5 * tpot_s;
-            ttft_floor = Some(ttft_floor.map_or(floor, |f: f64| f.min(floor)));
+        for &i in &part.fit_levels {
+            let m = &part.report.levels[i];
+            let out = m
+                .output_tokens
+                .and_then(|s| s.mean)
+                .unwrap_or_else(|| base.workload.output_len_at(i).mean());
+            let Some(e2e) = m.e2e_latency_ms.and_then(|s| s.mean) else {
+                continue;
+            };
+            let ttft = m.ttft_ms.and_then(|s| s.mean.or(s.p50)).unwrap_or(0.0);
+            if out <= 1.0 {
+                continue;
+            }
+            let tpot_s = (e2e - ttft) / (out - 1.0) * 1e-3;
+            let batch = match m.concurrency {
+                Some(c) => c.min(base.engine.max_num_seqs).min(m.requests) as f64,
+                None => 1.0,
+            };
+            let ctx = base.workload.input_len_at(i).mean() + out / 2.0;
+            let b = StepBatch {
+                decode_seqs: batch as u64,
+                context_tokens: (batch * ctx) as u64,
+                ..StepBatch::default()
+            };
+            rows.push((batch, tpot_s - roofline_cost.step_seconds(&b)));
+            if ttft > 0.0 {
+                let floor = ttft * 1e-3 - 1.5 * tpot_s;
+                ttft_floor = Some(ttft_floor.map_or(floor, |f: f64| f.min(floor)));
+            }
         }
     }
     let mut start = [
@@ -232,10 +282,16 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
         prior.per_seq_overhead_s * 1e4,
         prior.frontend_latency_s * 1e3,
     ];
-    if rows.len() >= 2 {
+    let distinct_batches = {
+        let mut b: Vec<u64> = rows.iter().map(|r| r.0 as u64).collect();
+        b.sort_unstable();
+        b.dedup();
+        b.len()
+    };
+    if distinct_batches >= 2 {
         let a = DMatrix::from_fn(rows.len(), 2, |r, c| if c == 0 { 1.0 } else { rows[r].0 });
         let y = DVector::from_iterator(rows.len(), rows.iter().map(|r| r.1));
-        if let Ok(sol) = a.clone().svd(true, true).solve(&y, 1e-12) {
+        if let Ok(sol) = a.svd(true, true).solve(&y, 1e-12) {
             start[0] = (sol[0] * 1e3).max(0.05);
             start[1] = (sol[1] * 1e4).max(0.0);
         }
@@ -249,19 +305,30 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
     // Simulation-in-the-loop refinement.
     let ttft_weight = opts.ttft_weight;
     let mut evaluations = 0usize;
-    let simulate = |x: &[f64]| -> Vec<(usize, LevelResult)> {
-        let mut s = base.clone();
-        s.profile.cost = apply(&prior, x);
-        let cost = s.cost_model();
-        fit_levels
+    let simulate = |x: &[f64]| -> Vec<Vec<(usize, LevelResult)>> {
+        parts
             .iter()
-            .map(|&i| (i, s.run_level_with(i, &memory, &cost)))
+            .map(|part| {
+                let mut s = part.scenario.clone();
+                s.profile.cost = apply(&prior, x);
+                let cost = s.cost_model();
+                part.fit_levels
+                    .iter()
+                    .map(|&i| (i, s.run_level_with(i, &part.memory, &cost)))
+                    .collect()
+            })
+            .collect()
+    };
+    let all_residuals = |results: &[Vec<(usize, LevelResult)>]| -> Vec<f64> {
+        parts
+            .iter()
+            .zip(results)
+            .flat_map(|(part, res)| residuals(part.report, res, ttft_weight))
             .collect()
     };
     let mut objective = |x: &[f64]| -> f64 {
         evaluations += 1;
-        let res = simulate(x);
-        residuals(report, &res, ttft_weight).iter().map(|e| e * e).sum()
+        all_residuals(&simulate(x)).iter().map(|e| e * e).sum()
     };
     let steps = [
         start[0].max(0.1) * 0.3,
@@ -273,7 +340,7 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
 
     // Uncertainty from the Jacobian of the residuals at the optimum (parameters at a bound are
     // left out: their derivative is one-sided).
-    let r0 = residuals(report, &simulate(&best), ttft_weight);
+    let r0 = all_residuals(&simulate(&best));
     let n = r0.len();
     let free: Vec<usize> = (0..best.len()).filter(|&j| best[j] > 1e-9).collect();
     let p = free.len();
@@ -282,7 +349,7 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
         let h = (best[j].abs() * 0.05).max(0.01);
         let mut xp = best.clone();
         xp[j] += h;
-        let rp = residuals(report, &simulate(&xp), ttft_weight);
+        let rp = all_residuals(&simulate(&xp));
         for i in 0..n.min(rp.len()) {
             jac[(i, col)] = (rp[i] - r0[i]) / h;
         }
@@ -290,7 +357,7 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
     let dof = n.saturating_sub(p).max(1) as f64;
     let s2 = best_f / dof;
     let jtj = jac.transpose() * &jac;
-    let cov = jtj.clone().try_inverse().map(|inv| inv * s2);
+    let cov = jtj.try_inverse().map(|inv| inv * s2);
     let scale = [1e-3, 1e-4, 1e-3];
     let names = ["step_overhead_s", "per_seq_overhead_s", "frontend_latency_s"];
     let fitted = apply(&prior, &best);
@@ -352,30 +419,43 @@ pub fn fit_report(report: &MeasuredReport, scenario: &Scenario, opts: &FitOption
         );
     }
 
-    let mut profile = base.profile.clone();
+    let mut profile = profile_base;
     profile.cost = fitted;
+    let described: Vec<String> = parts
+        .iter()
+        .map(|part| {
+            format!(
+                "{} (levels {:?} of {})",
+                part.report.provenance.file,
+                part.fit_levels
+                    .iter()
+                    .map(|&i| part.report.levels[i].concurrency.unwrap_or(0))
+                    .collect::<Vec<_>>(),
+                part.report.levels.len()
+            )
+        })
+        .collect();
     profile.source = format!(
-        "fitted by servecast fit to {} (levels {:?} of {}), {} simulations",
-        report.provenance.file,
-        fit_levels
-            .iter()
-            .map(|&i| report.levels[i].concurrency.unwrap_or(0))
-            .collect::<Vec<_>>(),
-        report.levels.len(),
+        "fitted by servecast fit to {}, {} simulations",
+        described.join(" and "),
         evaluations_used
     );
     profile.validate_cost()?;
 
     // Final comparison on every level, held-out ones included.
-    let mut s = base.clone();
-    s.profile = profile.clone();
-    let cost = s.cost_model();
-    let levels = (0..report.levels.len())
-        .map(|i| LevelFit {
-            in_fit: fit_levels.contains(&i),
-            comparison: compare_level(&report.levels[i], &s.run_level_with(i, &memory, &cost)),
-        })
-        .collect();
+    let mut levels = Vec::new();
+    for part in &parts {
+        let mut s = part.scenario.clone();
+        s.profile = profile.clone();
+        let cost = s.cost_model();
+        for i in 0..part.report.levels.len() {
+            levels.push(LevelFit {
+                report: part.report.id.clone(),
+                in_fit: part.fit_levels.contains(&i),
+                comparison: compare_level(&part.report.levels[i], &s.run_level_with(i, &part.memory, &cost)),
+            });
+        }
+    }
     Ok(FitResult {
         profile,
         evaluations: evaluations_used,
