@@ -370,7 +370,10 @@ fn fit(a: FitArgs) -> Result<()> {
         "# Fit of {} ({} simulations, {:.2} s)\n",
         report.id, result.evaluations, result.elapsed_s
     );
-    let _ = writeln!(t, "| parameter | value | std. error | origin |\n|---|---|---|---|");
+    let _ = writeln!(
+        t,
+        "| parameter | value | std. error (local curvature) | origin |\n|---|---|---|---|"
+    );
     for p in &result.params {
         let _ = writeln!(
             t,

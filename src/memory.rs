@@ -199,7 +199,8 @@ pub fn plan_memory(
     }
     let available = available as u64;
     let num_gpu_blocks = available / block;
-    if num_gpu_blocks == 0 {
+    // V1 reports a cache smaller than one block through its max-seq-len check below.
+    if num_gpu_blocks == 0 && cfg.version != EngineVersion::Vllm010 {
         return Err(no_memory());
     }
     let blocks_per_request = cdiv(cfg.max_model_len as u64, cfg.block_size as u64);

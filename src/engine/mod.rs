@@ -356,7 +356,13 @@ impl<'a> EngineState<'a> {
         }
         let mut k_max = k_finish - 1;
         // Steps until the pool runs short of blocks (then the general path preempts).
-        let free = self.pool.free();
+        // vLLM 0.5's block_manager_v1 preempts when no block is free at a decode, so a bulk run
+        // must end each step with one block to spare.
+        let spare = u64::from(cfg.version == EngineVersion::Vllm05 && self.running.len() > 1);
+        if self.pool.free() <= spare && spare > 0 {
+            return;
+        }
+        let free = self.pool.free() - spare;
         let bs = cfg.block_size as u64;
         let need = |k: u64| -> u64 {
             self.running
@@ -439,7 +445,7 @@ pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Cli
         Clients::Open { send_ns } => {
             for (i, &t) in send_ns.iter().enumerate().take(requests.len()) {
                 st.reqs[i].send_ns = t;
-                heap.push(Reverse((t + frontend, seq, i as u32)));
+                heap.push(Reverse((t.saturating_add(frontend), seq, i as u32)));
                 seq += 1;
             }
             (0, 0)
@@ -501,7 +507,7 @@ pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Cli
             gate.pop_front();
             free_slots.pop_front();
             st.reqs[idx as usize].send_ns = send;
-            heap.push(Reverse((send + frontend, seq, idx)));
+            heap.push(Reverse((send.saturating_add(frontend), seq, idx)));
             seq += 1;
         }
         // Failed (rejected) requests finish at once, and closed-loop users move on.
@@ -535,11 +541,11 @@ pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Cli
                     if j < rpu {
                         let next = user as u64 * rpu as u64 + j as u64;
                         if (next as usize) < st.reqs.len() {
-                            let send = done_at + think;
+                            let send = done_at.saturating_add(think);
                             let r = &mut st.reqs[next as usize];
                             r.send_ns = send;
                             r.user = user;
-                            heap.push(Reverse((send + frontend, seq, next as u32)));
+                            heap.push(Reverse((send.saturating_add(frontend), seq, next as u32)));
                             seq += 1;
                         }
                         next_of_user[user as usize] = j + 1;

@@ -61,9 +61,13 @@ fn schedule_mixed(st: &mut EngineState<'_>) {
         budget -= n;
         i += 1;
     }
-    if st.preempted_this_step {
+    let v0 = st.m.cfg.version.is_v0();
+    // V1 admits nothing in a step that preempted; V0's chunked scheduler still admits prefills
+    // (only swap-in is blocked).
+    if st.preempted_this_step && !v0 {
         return;
     }
+    let watermark = if v0 { st.pool.capacity() / 100 } else { 0 };
     while budget > 0 && st.running.len() < cfg.max_num_seqs as usize {
         let Some(&idx) = st.waiting.front() else { break };
         let hit = st.prefix_hit_tokens(idx);
@@ -76,8 +80,14 @@ fn schedule_mixed(st: &mut EngineState<'_>) {
             continue;
         }
         let n = remaining.min(budget);
+        // V0 allocates the whole prompt at admission (can_allocate, with the 1% watermark);
+        // V1 allocates only the chunk it schedules.
+        let alloc_to = if v0 { r.num_tokens() } else { hit + n };
+        if v0 && st.pool.free() < st.blocks_needed(idx, alloc_to) + watermark {
+            break;
+        }
         st.reqs[idx as usize].computed = hit;
-        if !st.try_grow(idx, hit + n) {
+        if !st.try_grow(idx, alloc_to) {
             st.reqs[idx as usize].computed = 0;
             break;
         }
@@ -147,7 +157,10 @@ fn decode_running(st: &mut EngineState<'_>, limit: usize) {
         let remaining = r.num_tokens() - r.computed;
         let target = r.computed + remaining;
         let mut self_preempted = false;
-        while !st.try_grow(idx, target) {
+        // block_manager_v1 (vLLM 0.5's default) lets a sequence decode only while at least one
+        // block per sequence is free, even if its last block still has room (can_append_slots).
+        let v1_block_manager = st.m.cfg.version == EngineVersion::Vllm05;
+        while (v1_block_manager && st.pool.free() == 0 && st.running.len() > 1) || !st.try_grow(idx, target) {
             let Some(victim) = st.running.pop() else { break };
             st.preempt(victim);
             if victim == idx {

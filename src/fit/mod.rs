@@ -54,7 +54,9 @@ pub struct ParamEstimate {
     pub name: String,
     /// Fitted value (seconds for overheads).
     pub value: f64,
-    /// Standard error from the Jacobian at the optimum (NaN when singular).
+    /// Local-curvature standard error from the Jacobian at the optimum, with one degree of freedom
+    /// per level (NaN when singular or at a bound); a scale of how sharply the data pins the
+    /// value, not a sampling error.
     pub std_err: f64,
     /// How it was determined: `fitted`, or `prior (physics)` for held values.
     pub origin: String,
@@ -224,6 +226,12 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
         let fit_levels: Vec<usize> = (0..report.levels.len())
             .filter(|&i| !(k == 0 && opts.exclude_levels.contains(&i)) && !report.levels[i].cold_start)
             .collect();
+        // A level the fit does not see is predicted without its measured totals.
+        for i in 0..report.levels.len() {
+            if !fit_levels.contains(&i) {
+                s.workload.forget_user_deal(i);
+            }
+        }
         parts.push(Part {
             report,
             scenario: s,
@@ -354,7 +362,11 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
             jac[(i, col)] = (rp[i] - r0[i]) / h;
         }
     }
-    let dof = n.saturating_sub(p).max(1) as f64;
+    // Throughput and latency of one closed-loop level are nearly redundant (Little's law), and the
+    // residuals are model misfit rather than independent noise: count one degree of freedom per
+    // level, and read the result as local curvature, not a sampling error.
+    let levels_fitted: usize = parts.iter().map(|p| p.fit_levels.len()).sum();
+    let dof = levels_fitted.saturating_sub(p).max(1) as f64;
     let s2 = best_f / dof;
     let jtj = jac.transpose() * &jac;
     let cov = jtj.try_inverse().map(|inv| inv * s2);

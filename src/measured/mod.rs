@@ -214,13 +214,13 @@ impl MeasuredReport {
             return;
         }
         let rpu = *requests_per_user as f64;
-        let ratios: Option<Vec<f64>> = self
+        let ratios: Option<Vec<Option<f64>>> = self
             .levels
             .iter()
             .map(|l| {
                 let total = l.total_time_s?;
                 let mean = l.e2e_latency_ms?.mean?;
-                Some((total * 1000.0 / (rpu * mean)).clamp(1.0, 10.0))
+                Some(Some((total * 1000.0 / (rpu * mean)).clamp(1.0, 10.0)))
             })
             .collect();
         self.workload.busiest_user_ratio_per_level = ratios;

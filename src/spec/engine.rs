@@ -219,15 +219,21 @@ impl EngineFlags {
             (EngineVersion::NanoVllm, Some(len)) => len.min(derived_len),
             (EngineVersion::NanoVllm, None) => 4096.min(derived_len),
             (_, Some(len)) if len > derived_len => {
-                return Err(value_error(
-                    RefusalKind::InvalidConfig,
-                    format!(
-                        "User-specified max_model_len ({len}) is greater than the derived max_model_len \
-                         (max_position_embeddings={derived_len} or model_max_length=None in model's config.json). \
-                         This may lead to incorrect model outputs or CUDA errors. To allow overriding this maximum, \
-                         set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1"
-                    ),
-                ));
+                let head = format!(
+                    "User-specified max_model_len ({len}) is greater than the derived max_model_len \
+                     (max_position_embeddings={derived_len} or model_max_length=None in model's config.json)."
+                );
+                let tail = if version == EngineVersion::Vllm010 {
+                    " To allow overriding this maximum, set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1. \
+                     VLLM_ALLOW_LONG_MAX_MODEL_LEN must be used with extreme caution. If the model uses relative \
+                     position encoding (RoPE), positions exceeding derived_max_model_len lead to nan. If the model \
+                     uses absolute position encoding, positions exceeding derived_max_model_len will cause a CUDA \
+                     array out-of-bounds error."
+                } else {
+                    " This may lead to incorrect model outputs or CUDA errors. To allow overriding this maximum, \
+                     set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1"
+                };
+                return Err(value_error(RefusalKind::InvalidConfig, format!("{head}{tail}")));
             }
             (_, Some(len)) => len,
             (_, None) => derived_len,
@@ -278,12 +284,9 @@ impl EngineFlags {
                     UsageContext::LlmClass => (256, 8192),
                     UsageContext::EngineContext => (128, 2048),
                 };
-                (
-                    self.enable_chunked_prefill.unwrap_or(true),
-                    self.enable_prefix_caching.unwrap_or(true),
-                    seqs,
-                    batched,
-                )
+                // V1 always chunks prefills for generative models, whatever the flag says
+                // (engine/arg_utils.py::_set_default_args_v1).
+                (true, self.enable_prefix_caching.unwrap_or(true), seqs, batched)
             }
             EngineVersion::Vllm06 | EngineVersion::Vllm05 => {
                 // Chunked prefill turns itself on only for max_model_len > 32K (vllm/engine/arg_utils.py).
@@ -298,7 +301,14 @@ impl EngineFlags {
                 16384,
             ),
         };
-        let max_num_seqs = self.max_num_seqs.unwrap_or(default_seqs);
+        let capped_default = match (version, usage) {
+            // vLLM 0.10 caps the usage-context default at max_num_batched_tokens.
+            (EngineVersion::Vllm010, UsageContext::OpenaiApiServer | UsageContext::LlmClass) => {
+                default_seqs.min(self.max_num_batched_tokens.unwrap_or(u32::MAX))
+            }
+            _ => default_seqs,
+        };
+        let max_num_seqs = self.max_num_seqs.unwrap_or(capped_default);
         if max_num_seqs == 0 {
             return Err(Error::invalid(origin, "max_num_seqs", "must be ≥ 1"));
         }

@@ -97,13 +97,13 @@ pub struct WorkloadSpec {
     /// `output_len` level by level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_len_per_level: Option<Vec<LengthDist>>,
-    /// Per-level target for the busiest closed-loop user's share of output tokens: its total ÷ the
+    /// Per-level target (None: a random deal) for the busiest closed-loop user's share of output tokens: its total ÷ the
     /// mean user's total. A closed-loop level lasts as long as its busiest user, so how lengths
     /// fall to users moves throughput by several percent; a report's total time and mean latency
     /// imply this ratio (total time ÷ (requests per user × mean latency)), and matching it
     /// reproduces the report's spread of work over users rather than one random deal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub busiest_user_ratio_per_level: Option<Vec<f64>>,
+    pub busiest_user_ratio_per_level: Option<Vec<Option<f64>>>,
     /// Number of distinct shared prompt prefixes (0: none; prefix caching has nothing to reuse).
     #[serde(default)]
     pub prefix_groups: u32,
@@ -150,7 +150,11 @@ impl WorkloadSpec {
             }
         }
         if let Some(ratios) = &self.busiest_user_ratio_per_level {
-            if ratios.len() != self.levels().len() || ratios.iter().any(|r| !(r.is_finite() && *r >= 1.0 && *r <= 10.0))
+            if ratios.len() != self.levels().len()
+                || ratios
+                    .iter()
+                    .flatten()
+                    .any(|r| !(r.is_finite() && *r >= 1.0 && *r <= 10.0))
             {
                 return Err(Error::invalid(
                     origin,
@@ -175,8 +179,12 @@ impl WorkloadSpec {
                 if *requests_per_user == 0 {
                     return Err(Error::invalid(origin, "requests_per_user", "must be ≥ 1"));
                 }
-                if !(think_time_s.is_finite() && *think_time_s >= 0.0) {
-                    return Err(Error::invalid(origin, "think_time_s", "must be ≥ 0 seconds"));
+                if !(think_time_s.is_finite() && (0.0..=1e6).contains(think_time_s)) {
+                    return Err(Error::invalid(
+                        origin,
+                        "think_time_s",
+                        "must be in [0, 1,000,000] seconds",
+                    ));
                 }
                 if concurrency
                     .iter()
@@ -209,6 +217,13 @@ impl WorkloadSpec {
                 if *max_concurrency == Some(0) {
                     return Err(Error::invalid(origin, "max_concurrency", "must be ≥ 1"));
                 }
+                if qps.iter().any(|q| *num_requests as f64 / q > 1e8) {
+                    return Err(Error::invalid(
+                        origin,
+                        "qps",
+                        "num_requests ÷ qps must be ≤ 100,000,000 s of simulated time",
+                    ));
+                }
                 if *num_requests == 0 || *num_requests > 10_000_000 {
                     return Err(Error::invalid(origin, "num_requests", "must be in 1..=10,000,000"));
                 }
@@ -232,11 +247,11 @@ impl WorkloadSpec {
                     return Err(Error::invalid(origin, "requests", "a trace needs at least one request"));
                 }
                 for (i, r) in requests.iter().enumerate() {
-                    if !(r.arrival_s.is_finite() && r.arrival_s >= 0.0) {
+                    if !(r.arrival_s.is_finite() && (0.0..=1e8).contains(&r.arrival_s)) {
                         return Err(Error::invalid(
                             origin,
                             format!("requests[{i}].arrival_s"),
-                            "must be ≥ 0 seconds",
+                            "must be in [0, 100,000,000] seconds",
                         ));
                     }
                     if r.input_tokens == 0 || r.output_tokens == 0 {
@@ -259,6 +274,18 @@ impl WorkloadSpec {
             LoadSpec::Poisson { qps, .. } => qps.iter().map(|&q| Level::Qps(q)).collect(),
             LoadSpec::MaxConcurrency { levels } => levels.iter().map(|l| Level::Concurrency(l.concurrency)).collect(),
             LoadSpec::Trace { .. } => vec![Level::Trace],
+        }
+    }
+
+    /// Forgets the measured deal of requests to users at level `index` (so a held-out level is
+    /// predicted from a random deal, not from its own measured total time).
+    pub fn forget_user_deal(&mut self, index: usize) {
+        if let Some(r) = self
+            .busiest_user_ratio_per_level
+            .as_mut()
+            .and_then(|v| v.get_mut(index))
+        {
+            *r = None;
         }
     }
 
@@ -320,18 +347,17 @@ impl WorkloadSpec {
         // The busiest-user ratios describe the report's deal of requests; they hold only where
         // the level and the requests per user are the report's.
         if let Some(ratios) = &self.busiest_user_ratio_per_level {
-            let kept: Vec<f64> = levels
+            let kept: Vec<Option<f64>> = levels
                 .iter()
                 .map(|c| {
                     if rpu == old_rpu {
-                        position(c).and_then(|i| ratios.get(i).copied())
+                        position(c).and_then(|i| ratios.get(i).copied().flatten())
                     } else {
                         None
                     }
                 })
-                .map(|r| r.unwrap_or(1.0))
                 .collect();
-            self.busiest_user_ratio_per_level = kept.iter().any(|&r| r != 1.0).then_some(kept);
+            self.busiest_user_ratio_per_level = kept.iter().any(Option::is_some).then_some(kept);
         }
         self.load = LoadSpec::ClosedLoop {
             concurrency: levels,
@@ -407,12 +433,16 @@ impl WorkloadSpec {
                 let n = users as usize * *requests_per_user as usize;
                 let inputs = self.input_len_at(index).sample_n(n, &mut input_rng);
                 let mut outputs = self.output_len_at(index).sample_n(n, &mut output_rng);
-                if let Some(target) = self.busiest_user_ratio_per_level.as_ref().and_then(|v| v.get(index)) {
+                if let Some(target) = self
+                    .busiest_user_ratio_per_level
+                    .as_ref()
+                    .and_then(|v| v.get(index).copied().flatten())
+                {
                     deal_to_users(
                         &mut outputs,
                         users as usize,
                         *requests_per_user as usize,
-                        *target,
+                        target,
                         &mut output_rng,
                     );
                 }
