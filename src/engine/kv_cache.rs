@@ -6,6 +6,8 @@ pub(crate) struct BlockPool {
     capacity: u64,
     used: u64,
     peak_used: u64,
+    /// Blocks handed out since the start (monotonic), to age freed-but-cached blocks.
+    total_allocated: u64,
 }
 
 impl BlockPool {
@@ -15,6 +17,7 @@ impl BlockPool {
             capacity,
             used: 0,
             peak_used: 0,
+            total_allocated: 0,
         }
     }
 
@@ -31,6 +34,7 @@ impl BlockPool {
             return false;
         }
         self.used += n;
+        self.total_allocated += n;
         self.peak_used = self.peak_used.max(self.used);
         true
     }
@@ -40,6 +44,11 @@ impl BlockPool {
     pub fn release(&mut self, n: u64) {
         debug_assert!(n <= self.used);
         self.used -= n.min(self.used);
+    }
+
+    /// Blocks handed out since the start.
+    pub fn total_allocated(&self) -> u64 {
+        self.total_allocated
     }
 
     /// Most blocks ever held at once.

@@ -158,6 +158,8 @@ impl<'a> EngineState<'a> {
                 last_token_ns: NEVER,
                 finish_ns: NEVER,
                 preemptions: 0,
+                cached_own_blocks: 0,
+                evict_mark: 0,
                 // The OpenAI server rejects prompt + max_tokens > max_model_len.
                 failed: s.input_tokens == 0
                     || s.output_tokens == 0
@@ -194,6 +196,10 @@ impl<'a> EngineState<'a> {
     /// Frees a request's blocks and sends it back to the front of the queue for recomputation.
     pub(crate) fn preempt(&mut self, idx: u32) {
         let r = &mut self.reqs[idx as usize];
+        if self.m.cfg.enable_prefix_caching && self.m.cfg.version == EngineVersion::Vllm010 {
+            r.cached_own_blocks = r.blocks;
+            r.evict_mark = self.pool.total_allocated() + self.pool.free();
+        }
         self.pool.release(r.blocks as u64);
         r.blocks = 0;
         r.computed = 0;
@@ -209,13 +215,23 @@ impl<'a> EngineState<'a> {
             return 0;
         }
         let r = &self.reqs[idx as usize];
-        if r.prefix_group == u32::MAX || !self.warm_prefix_groups[r.prefix_group as usize] {
-            return 0;
-        }
         let bs = self.m.cfg.block_size;
+        let limit = r.num_tokens().saturating_sub(1);
+        // Its own blocks from before a preemption, minus those reused by others since
+        // (evicted from the tail of its sequence first).
+        let evicted = self
+            .pool
+            .total_allocated()
+            .saturating_sub(r.evict_mark)
+            .min(r.cached_own_blocks as u64) as u32;
+        let own = (r.cached_own_blocks - evicted) * bs;
+        let group = if r.prefix_group != u32::MAX && self.warm_prefix_groups[r.prefix_group as usize] {
+            r.cached_prefix
+        } else {
+            0
+        };
         // Full blocks only, and at least one token left to compute (vLLM recomputes the last one).
-        let shared = r.cached_prefix.min(r.num_tokens().saturating_sub(1));
-        shared / bs * bs
+        own.max(group).min(limit) / bs * bs
     }
 
     /// Adds one scheduled chunk to the step's batch summary.
@@ -276,6 +292,7 @@ impl<'a> EngineState<'a> {
                 r.first_scheduled_ns = start;
             }
             r.computed += n;
+            r.cached_own_blocks = 0;
             if r.prefix_group != u32::MAX && r.computed >= r.cached_prefix {
                 self.warm_prefix_groups[r.prefix_group as usize] = true;
             }

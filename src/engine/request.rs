@@ -40,6 +40,12 @@ pub(crate) struct Request {
     pub finish_ns: Nanos,
     /// Times it was preempted (recomputed).
     pub preemptions: u32,
+    /// Blocks it held when last preempted; with prefix caching they stay hashed in the free
+    /// queue until reused, so its recomputation can hit them.
+    pub cached_own_blocks: u32,
+    /// `total_allocated` at which the first of those blocks gets evicted (they sit behind the
+    /// blocks that were free when it was preempted, tail blocks first).
+    pub evict_mark: u64,
     /// Rejected before reaching the engine (too long for max_model_len).
     pub failed: bool,
 }

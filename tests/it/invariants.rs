@@ -11,6 +11,7 @@ use servecast::spec::Catalog;
 struct Case {
     version: EngineVersion,
     chunked: bool,
+    prefix: bool,
     max_num_seqs: u32,
     max_num_batched_tokens: u32,
     block_size: u32,
@@ -25,7 +26,7 @@ struct Case {
 fn case() -> impl Strategy<Value = Case> {
     (
         0usize..4,
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
         1u32..24,
         0u32..600,
         0usize..3,
@@ -37,7 +38,19 @@ fn case() -> impl Strategy<Value = Case> {
         0u64..20_000,
     )
         .prop_map(
-            |(v, chunked, seqs, extra_tokens, bs_i, extra_blocks, requests, users, gate, gaps_us, frontend_us)| {
+            |(
+                v,
+                (chunked, prefix),
+                seqs,
+                extra_tokens,
+                bs_i,
+                extra_blocks,
+                requests,
+                users,
+                gate,
+                gaps_us,
+                frontend_us,
+            )| {
                 let version = [
                     EngineVersion::Vllm010,
                     EngineVersion::Vllm06,
@@ -60,6 +73,7 @@ fn case() -> impl Strategy<Value = Case> {
                 Case {
                     version,
                     chunked,
+                    prefix,
                     max_num_seqs: seqs,
                     max_num_batched_tokens: floor + extra_tokens,
                     block_size,
@@ -86,7 +100,7 @@ fn run(c: &Case, skip_ahead: bool) -> (SimOutput, EngineConfig) {
         max_num_batched_tokens: c.max_num_batched_tokens,
         block_size: c.block_size,
         enable_chunked_prefill: c.chunked,
-        enable_prefix_caching: false,
+        enable_prefix_caching: c.prefix,
         tensor_parallel_size: 1,
         usage_context: UsageContext::OpenaiApiServer,
     };
@@ -205,6 +219,7 @@ fn preemption_happens_and_is_survived_when_kv_is_scarce() {
     let c = Case {
         version: EngineVersion::Vllm010,
         chunked: true,
+        prefix: true,
         max_num_seqs: 16,
         max_num_batched_tokens: 512,
         block_size: 16,
