@@ -214,19 +214,38 @@ impl ScenarioBuilder {
     }
 
     /// Takes the built-in measured report for the chosen GPU, if there is one.
-    pub fn from_builtin_report(self) -> Result<Self> {
+    pub fn from_builtin_report(mut self) -> Result<Self> {
         let Some(gpu_name) = self.gpu.clone() else {
             return Ok(self);
         };
         let catalog = Catalog::builtin()?;
         let gpu = catalog.gpu(&gpu_name)?;
+        let model_id = match (&self.model_spec, &self.model) {
+            (Some(spec), _) => Some(spec.id.clone()),
+            (None, Some(name)) => Some(catalog.model(name)?.id.clone()),
+            (None, None) => None,
+        };
         let reports = builtin_reports()?;
-        let found = reports
-            .into_iter()
-            .find(|r| catalog.gpu(&r.gpu).map(|g| g.id == gpu.id).unwrap_or(false));
-        Ok(match found {
-            Some(r) => self.from_report(&r),
-            None => self,
+        let same = |r: &MeasuredReport| -> bool {
+            let gpu_ok = catalog.gpu(&r.gpu).map(|g| g.id == gpu.id).unwrap_or(false);
+            let model_ok = model_id
+                .as_deref()
+                .is_none_or(|m| catalog.model(&r.model).map(|x| x.id == m).unwrap_or(false));
+            let engine_ok = self.engine.is_none_or(|e| e == r.engine);
+            gpu_ok && model_ok && engine_ok
+        };
+        let found = reports.into_iter().find(|r| same(r));
+        Ok(match (found, model_id) {
+            // Nothing chosen: the GPU's report supplies model, engine, flags and workload.
+            (Some(r), None) => self.from_report(&r),
+            // The model was chosen: borrow only the report's workload, not its engine flags.
+            (Some(r), Some(_)) => {
+                if self.workload.is_none() {
+                    self.workload = Some(r.workload.clone());
+                }
+                self
+            }
+            (None, _) => self,
         })
     }
 

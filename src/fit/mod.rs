@@ -224,7 +224,7 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
         s.profile = profile_base.clone();
         let memory = s.memory()?;
         let fit_levels: Vec<usize> = (0..report.levels.len())
-            .filter(|&i| !(k == 0 && opts.exclude_levels.contains(&i)) && !report.levels[i].cold_start)
+            .filter(|&i| (k != 0 || !opts.exclude_levels.contains(&i)) && !report.levels[i].cold_start)
             .collect();
         // A level the fit does not see is predicted without its measured totals.
         for i in 0..report.levels.len() {

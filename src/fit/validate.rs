@@ -43,7 +43,8 @@ pub struct LevelValidation {
     pub cold_start: bool,
     /// Errors with every level in the fit.
     pub fitted: Headline,
-    /// Errors when this level is left out of the fit (None for cold-start levels).
+    /// Errors when this level is left out of the fit (None for cold-start levels, and for a
+    /// report with a single scored level).
     pub held_out: Option<Headline>,
 }
 
@@ -92,8 +93,10 @@ pub fn validate_report(report: &MeasuredReport, seed: u64) -> Result<ReportValid
     let all = fit_report(report, &scenario, &FitOptions::default())?;
     let mut simulations = all.evaluations;
     let mut levels = Vec::with_capacity(report.levels.len());
+    let scored = report.levels.iter().filter(|l| !l.cold_start).count();
     for (i, m) in report.levels.iter().enumerate() {
-        let held_out = if m.cold_start {
+        // A level can be held out only if another one is left to fit.
+        let held_out = if m.cold_start || scored < 2 {
             None
         } else {
             let fit = fit_report(

@@ -3,6 +3,8 @@
 //! One YAML file per measured setup lives in `data/measured/`; the built-in ones are embedded.
 //! Numbers are copied exactly as printed; whatever the report left out is an explicit assumption.
 
+pub mod import;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -246,6 +248,18 @@ pub const BUILTIN_REPORTS: &[(&str, &str)] = &[
         "data/measured/a10-qwen2.5-7b-vllm0.6.yaml",
         include_str!("../../data/measured/a10-qwen2.5-7b-vllm0.6.yaml"),
     ),
+    (
+        "data/measured/l40s-qwen2-0.5b-vllm0.6-seqs3563.yaml",
+        include_str!("../../data/measured/l40s-qwen2-0.5b-vllm0.6-seqs3563.yaml"),
+    ),
+    (
+        "data/measured/l40s-qwen2-0.5b-vllm0.6-seqs972.yaml",
+        include_str!("../../data/measured/l40s-qwen2-0.5b-vllm0.6-seqs972.yaml"),
+    ),
+    (
+        "data/measured/l40s-qwen2-0.5b-vllm0.6-seqs1723.yaml",
+        include_str!("../../data/measured/l40s-qwen2-0.5b-vllm0.6-seqs1723.yaml"),
+    ),
 ];
 
 /// Parses every built-in report.
@@ -296,6 +310,11 @@ pub struct RecordedConfigs {
     pub engine: EngineVersion,
     /// The configurations in recorded order.
     pub configs: Vec<RecordedConfig>,
+    /// Benchmark results printed in the same log that cannot be tied to one of `configs`, in file
+    /// order; each one's notes say where it appears and why it is not tied. (Results that can be
+    /// tied are measured reports of their own in data/measured.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untied_runs: Vec<MeasuredLevel>,
 }
 
 /// The built-in recorded start-up outcomes (seed 004's flag search).

@@ -41,7 +41,10 @@ fn measured_reports_within_bounds_fitted_and_held_out() {
             for e in &fitted {
                 assert!(e.abs() <= 5.0, "{}: fitted {name} error {e:+.1}% > 5%", v.report);
             }
-            let (median, worst) = median_and_worst(&v.errors(metric, true)).unwrap();
+            let Some((median, worst)) = median_and_worst(&v.errors(metric, true)) else {
+                println!("  {name}: a single level, nothing to hold out");
+                continue;
+            };
             println!("  {name}: held-out median {median:.1}%, worst {worst:.1}%");
             assert!(median <= 5.0, "{}: held-out {name} median {median:.1}% > 5%", v.report);
             assert!(worst <= 10.0, "{}: held-out {name} worst {worst:.1}% > 10%", v.report);
