@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use servecast::cost::Profile;
 use servecast::error::{Error, Result};
-use servecast::fit::{fit_report, FitOptions};
+use servecast::fit::FitOptions;
 use servecast::measured::{builtin_reports, MeasuredReport};
 use servecast::profiles::{builtin_profile_by_id, builtin_profiles};
 use servecast::report::{compare, render, Format};
@@ -127,8 +127,37 @@ struct SimulateArgs {
 
 #[derive(Args, Debug)]
 struct FitArgs {
-    /// Measured report: a YAML file or a built-in report id.
-    report: String,
+    /// Measured data: report YAML files, built-in report ids, and/or `vllm bench serve
+    /// --save-result` JSON files (all JSON files form one report; they need --gpu and --model).
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// GPU the JSON runs were measured on.
+    #[arg(long)]
+    gpu: Option<String>,
+    /// Model the JSON runs served.
+    #[arg(long)]
+    model: Option<String>,
+    /// Engine of the JSON runs (default vllm-0.10).
+    #[arg(long)]
+    engine: Option<String>,
+    /// gpu_memory_utilization of the JSON runs.
+    #[arg(long = "util", visible_alias = "gpu-memory-utilization")]
+    util: Option<f64>,
+    /// max_num_seqs of the JSON runs.
+    #[arg(long = "seqs", visible_alias = "max-num-seqs")]
+    seqs: Option<u32>,
+    /// max_model_len of the JSON runs.
+    #[arg(long)]
+    max_model_len: Option<u32>,
+    /// max_num_batched_tokens of the JSON runs.
+    #[arg(long)]
+    max_num_batched_tokens: Option<u32>,
+    /// block_size of the JSON runs.
+    #[arg(long)]
+    block_size: Option<u32>,
+    /// tensor_parallel_size of the JSON runs.
+    #[arg(long = "tp", visible_alias = "tensor-parallel-size")]
+    tp: Option<u32>,
     /// Write the fitted profile here (YAML).
     #[arg(short = 'o', long)]
     output: Option<PathBuf>,
@@ -345,18 +374,59 @@ fn simulate(a: SimulateArgs) -> Result<()> {
 }
 
 fn fit(a: FitArgs) -> Result<()> {
-    let report = load_report(&a.report)?;
-    let scenario = Scenario::builder().from_report(&report).seed(a.seed).build()?;
-    let exclude: Vec<usize> = report
+    use servecast::measured::import::{from_vllm_bench_runs, ImportContext};
+    let mut reports: Vec<MeasuredReport> = Vec::new();
+    let mut json: Vec<(String, String)> = Vec::new();
+    for input in &a.inputs {
+        if input.to_ascii_lowercase().ends_with(".json") {
+            json.push((input.clone(), read(Path::new(input))?));
+        } else {
+            reports.push(load_report(input)?);
+        }
+    }
+    if !json.is_empty() {
+        let (Some(gpu), Some(model)) = (&a.gpu, &a.model) else {
+            return Err(Error::invalid(
+                "fit",
+                "--gpu/--model",
+                "JSON benchmark results do not say what they ran on: give --gpu and --model (and the engine flags)",
+            ));
+        };
+        let ctx = ImportContext {
+            gpu: gpu.clone(),
+            model: model.clone(),
+            engine: a
+                .engine
+                .as_deref()
+                .map(|e| EngineVersion::parse(e, "--engine"))
+                .transpose()?
+                .unwrap_or_default(),
+            flags: EngineFlags {
+                gpu_memory_utilization: a.util,
+                max_num_seqs: a.seqs,
+                max_model_len: a.max_model_len,
+                max_num_batched_tokens: a.max_num_batched_tokens,
+                block_size: a.block_size,
+                tensor_parallel_size: a.tp,
+                ..EngineFlags::default()
+            },
+        };
+        reports.push(from_vllm_bench_runs(&json, &ctx)?);
+    }
+    let scenarios: Vec<Scenario> = reports
+        .iter()
+        .map(|r| Scenario::builder().from_report(r).seed(a.seed).build())
+        .collect::<Result<_>>()?;
+    let exclude: Vec<usize> = reports[0]
         .levels
         .iter()
         .enumerate()
         .filter(|(_, l)| l.concurrency.is_some_and(|c| a.hold_out.contains(&c)))
         .map(|(i, _)| i)
         .collect();
-    let result = fit_report(
-        &report,
-        &scenario,
+    let inputs: Vec<(&MeasuredReport, &Scenario)> = reports.iter().zip(&scenarios).collect();
+    let result = servecast::fit::fit_reports(
+        &inputs,
         &FitOptions {
             exclude_levels: exclude,
             ttft_weight: a.ttft_weight,
@@ -368,7 +438,9 @@ fn fit(a: FitArgs) -> Result<()> {
     let _ = writeln!(
         t,
         "# Fit of {} ({} simulations, {:.2} s)\n",
-        report.id, result.evaluations, result.elapsed_s
+        reports.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(" + "),
+        result.evaluations,
+        result.elapsed_s
     );
     let _ = writeln!(
         t,
@@ -407,7 +479,12 @@ fn fit(a: FitArgs) -> Result<()> {
         };
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} |",
+            "| {}{} | {} | {} | {} | {} |",
+            if reports.len() > 1 {
+                format!("{} ", l.report)
+            } else {
+                String::new()
+            },
             l.comparison.concurrency.map_or("–".into(), |c| c.to_string()),
             if l.in_fit { "yes" } else { "no" },
             pick(&["output_throughput_tok_s", "request_throughput_req_s", "total_time_s"]),
@@ -431,24 +508,17 @@ fn fit(a: FitArgs) -> Result<()> {
 }
 
 fn validate(ids: &[String], output: Option<&Path>) -> Result<()> {
-    use servecast::fit::validate::{to_markdown, validate_report};
+    use servecast::fit::validate::{to_markdown, validate_all};
     let reports: Vec<MeasuredReport> = if ids.is_empty() {
         builtin_reports()?
     } else {
         ids.iter().map(|id| load_report(id)).collect::<Result<_>>()?
     };
-    let bar = indicatif::ProgressBar::new(reports.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} reports  {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let mut validations = Vec::new();
-    for r in &reports {
-        bar.set_message(r.id.clone());
-        validations.push(validate_report(r, 0)?);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!("fitting and cross-validating {} reports", reports.len()));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let validations = validate_all(&reports, 0)?;
+    spinner.finish_and_clear();
     let mut command = String::from("servecast validate");
     if let Some(p) = output {
         command.push_str(&format!(" -o {}", p.display()));

@@ -14,6 +14,10 @@ pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
         "data/profiles/a10-qwen2.5-7b-vllm0.6.yaml",
         include_str!("../data/profiles/a10-qwen2.5-7b-vllm0.6.yaml"),
     ),
+    (
+        "data/profiles/l40s-qwen2-0.5b-vllm0.6.yaml",
+        include_str!("../data/profiles/l40s-qwen2-0.5b-vllm0.6.yaml"),
+    ),
 ];
 
 /// Parses every built-in profile.

@@ -385,15 +385,20 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
         }
     };
     let mut params: Vec<ParamEstimate> = (0..best.len())
-        .map(|j| ParamEstimate {
-            name: names[j].to_string(),
-            value: values[j],
-            std_err: std_err(j),
-            origin: if free.contains(&j) {
-                "fitted".into()
-            } else {
-                "fitted (at its bound 0)".into()
-            },
+        .map(|j| {
+            let se = std_err(j);
+            // A curvature error far beyond the value means the data does not pin it at all.
+            let identifiable = !(se.is_finite() && se > 10.0 * values[j].abs().max(1e-6));
+            ParamEstimate {
+                name: names[j].to_string(),
+                value: values[j],
+                std_err: if identifiable { se } else { f64::NAN },
+                origin: match (free.contains(&j), identifiable) {
+                    (false, _) => "fitted (at its bound 0)".into(),
+                    (true, true) => "fitted".into(),
+                    (true, false) => "fitted, not identifiable from this data (start value kept nearby)".into(),
+                },
+            }
         })
         .collect();
     if let Some(c) = &cov {

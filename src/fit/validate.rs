@@ -182,3 +182,93 @@ pub fn to_markdown(validations: &[ReportValidation], command: &str) -> String {
     }
     out
 }
+
+/// Validates several single-setup reports of one GPU, model and engine together (e.g. one run
+/// per flag set): one joint fit, then each report predicted by a fit on the others
+/// (leave one workload out).
+pub fn validate_group(reports: &[MeasuredReport], seed: u64) -> Result<ReportValidation> {
+    let scenarios: Vec<Scenario> = reports
+        .iter()
+        .map(|r| Scenario::builder().from_report(r).seed(seed).build())
+        .collect::<Result<_>>()?;
+    let all_inputs: Vec<(&MeasuredReport, &Scenario)> = reports.iter().zip(&scenarios).collect();
+    let all = super::fit_reports(&all_inputs, &FitOptions::default())?;
+    let mut simulations = all.evaluations;
+    let mut levels = Vec::new();
+    let mut offset = 0;
+    for (k, r) in reports.iter().enumerate() {
+        let others: Vec<(&MeasuredReport, &Scenario)> = all_inputs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != k)
+            .map(|(_, x)| *x)
+            .collect();
+        // Predict report k with the profile fitted on the others.
+        let held = if others.is_empty() {
+            None
+        } else {
+            let fit = super::fit_reports(&others, &FitOptions::default())?;
+            simulations += fit.evaluations;
+            let mut s = scenarios[k].clone();
+            s.profile = fit.profile;
+            let memory = s.memory()?;
+            let cost = s.cost_model();
+            Some(
+                (0..r.levels.len())
+                    .map(|i| {
+                        let c =
+                            crate::report::compare::compare_level(&r.levels[i], &s.run_level_with(i, &memory, &cost));
+                        Headline::of(&c)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        };
+        for (i, m) in r.levels.iter().enumerate() {
+            levels.push(LevelValidation {
+                concurrency: m.concurrency,
+                requests: m.requests,
+                cold_start: m.cold_start,
+                fitted: Headline::of(&all.levels[offset + i].comparison),
+                held_out: held.as_ref().and_then(|h| h.get(i).cloned()).filter(|_| !m.cold_start),
+            });
+        }
+        offset += r.levels.len();
+    }
+    Ok(ReportValidation {
+        report: format!(
+            "{} (joint; held out = leave one report out)",
+            reports.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(" + ")
+        ),
+        levels,
+        simulations,
+    })
+}
+
+/// Validates a set of reports: reports with a single scored level that share GPU, model and
+/// engine are validated as a group ([`validate_group`]), the others one by one.
+pub fn validate_all(reports: &[MeasuredReport], seed: u64) -> Result<Vec<ReportValidation>> {
+    let mut out = Vec::new();
+    let mut grouped: Vec<Vec<MeasuredReport>> = Vec::new();
+    for r in reports {
+        let single = r.levels.iter().filter(|l| !l.cold_start).count() == 1;
+        if !single {
+            out.push(validate_report(r, seed)?);
+            continue;
+        }
+        match grouped
+            .iter_mut()
+            .find(|g| g[0].gpu == r.gpu && g[0].model == r.model && g[0].engine == r.engine)
+        {
+            Some(g) => g.push(r.clone()),
+            None => grouped.push(vec![r.clone()]),
+        }
+    }
+    for g in grouped {
+        out.push(if g.len() > 1 {
+            validate_group(&g, seed)?
+        } else {
+            validate_report(&g[0], seed)?
+        });
+    }
+    Ok(out)
+}
