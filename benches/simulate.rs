@@ -67,5 +67,21 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn bench_fit(c: &mut Criterion) {
+    let reports = servecast::measured::builtin_reports().expect("built-in reports parse");
+    let mut g = c.benchmark_group("fit");
+    g.sample_size(10);
+    for id in ["rtx4090-indextts2-gpt-vllm0.10", "a10-qwen2.5-7b-vllm0.6"] {
+        let report = reports.iter().find(|r| r.id == id).expect("report exists");
+        let scenario = Scenario::builder().from_report(report).build().expect("builds");
+        g.bench_function(id, |b| {
+            b.iter(|| {
+                servecast::fit::fit_report(report, &scenario, &servecast::fit::FitOptions::default()).expect("fits")
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_fit);
 criterion_main!(benches);
