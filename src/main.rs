@@ -49,17 +49,9 @@ enum Command {
     },
 }
 
+/// vLLM's engine flags, shared by the subcommands (vLLM's long names are aliases).
 #[derive(Args, Debug)]
-struct SimulateArgs {
-    /// GPU (catalog name, matched loosely: 4090, "RTX 4090", a100-80g).
-    #[arg(long)]
-    gpu: String,
-    /// Model: catalog id or path to a Hugging Face config.json.
-    #[arg(long)]
-    model: Option<String>,
-    /// Engine: vllm-0.10 (default), vllm-0.6, vllm-0.5, nano-vllm.
-    #[arg(long)]
-    engine: Option<String>,
+struct FlagArgs {
     /// Fraction of GPU memory the engine may use, (0, 1].
     #[arg(long = "util", visible_alias = "gpu-memory-utilization")]
     util: Option<f64>,
@@ -90,6 +82,38 @@ struct SimulateArgs {
     /// GPUs per engine (tensor parallel).
     #[arg(long = "tp", visible_alias = "tensor-parallel-size")]
     tp: Option<u32>,
+}
+
+impl FlagArgs {
+    /// The flags as the library takes them (unset stays unset).
+    fn to_flags(&self) -> EngineFlags {
+        EngineFlags {
+            gpu_memory_utilization: self.util,
+            max_num_seqs: self.seqs,
+            max_model_len: self.max_model_len,
+            max_num_batched_tokens: self.max_num_batched_tokens,
+            block_size: self.block_size,
+            enable_chunked_prefill: bool_flag(self.enable_chunked_prefill, self.no_enable_chunked_prefill),
+            enable_prefix_caching: bool_flag(self.enable_prefix_caching, self.no_enable_prefix_caching),
+            tensor_parallel_size: self.tp,
+            usage_context: None,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct SimulateArgs {
+    /// GPU (catalog name, matched loosely: 4090, "RTX 4090", a100-80g).
+    #[arg(long)]
+    gpu: String,
+    /// Model: catalog id or path to a Hugging Face config.json.
+    #[arg(long)]
+    model: Option<String>,
+    /// Engine: vllm-0.10 (default), vllm-0.6, vllm-0.5, nano-vllm.
+    #[arg(long)]
+    engine: Option<String>,
+    #[command(flatten)]
+    flags: FlagArgs,
     /// Closed-loop concurrency levels, e.g. 1,4,8,16.
     #[arg(long, value_delimiter = ',')]
     concurrency: Option<Vec<u32>>,
@@ -140,24 +164,9 @@ struct FitArgs {
     /// Engine of the JSON runs (default vllm-0.10).
     #[arg(long)]
     engine: Option<String>,
-    /// gpu_memory_utilization of the JSON runs.
-    #[arg(long = "util", visible_alias = "gpu-memory-utilization")]
-    util: Option<f64>,
-    /// max_num_seqs of the JSON runs.
-    #[arg(long = "seqs", visible_alias = "max-num-seqs")]
-    seqs: Option<u32>,
-    /// max_model_len of the JSON runs.
-    #[arg(long)]
-    max_model_len: Option<u32>,
-    /// max_num_batched_tokens of the JSON runs.
-    #[arg(long)]
-    max_num_batched_tokens: Option<u32>,
-    /// block_size of the JSON runs.
-    #[arg(long)]
-    block_size: Option<u32>,
-    /// tensor_parallel_size of the JSON runs.
-    #[arg(long = "tp", visible_alias = "tensor-parallel-size")]
-    tp: Option<u32>,
+    /// Engine flags of the JSON runs.
+    #[command(flatten)]
+    flags: FlagArgs,
     /// Write the fitted profile here (YAML).
     #[arg(short = 'o', long)]
     output: Option<PathBuf>,
@@ -260,17 +269,7 @@ fn bool_flag(on: bool, off: bool) -> Option<bool> {
 
 /// Builds the scenario from flags, a workload file, or the GPU's built-in report.
 fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
-    let flags = EngineFlags {
-        gpu_memory_utilization: a.util,
-        max_num_seqs: a.seqs,
-        max_model_len: a.max_model_len,
-        max_num_batched_tokens: a.max_num_batched_tokens,
-        block_size: a.block_size,
-        enable_chunked_prefill: bool_flag(a.enable_chunked_prefill, a.no_enable_chunked_prefill),
-        enable_prefix_caching: bool_flag(a.enable_prefix_caching, a.no_enable_prefix_caching),
-        tensor_parallel_size: a.tp,
-        usage_context: None,
-    };
+    let flags = a.flags.to_flags();
     let mut b = Scenario::builder().gpu(&a.gpu).flags(flags).seed(a.seed);
     if let Some(m) = &a.model {
         let path = Path::new(m);
@@ -298,20 +297,12 @@ fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
     }
     if b.report_id().is_none() && a.workload.is_none() {
         // No report and no workload file: a default closed-loop sweep.
-        b = b.workload(WorkloadSpec {
-            load: LoadSpec::ClosedLoop {
-                concurrency: vec![1, 4, 8, 16, 32, 64],
-                requests_per_user: 10,
-                think_time_s: 0.0,
-            },
-            input_len: LengthDist::Fixed { tokens: 512 },
-            output_len: LengthDist::Fixed { tokens: 256 },
-            input_len_per_level: None,
-            output_len_per_level: None,
-            busiest_user_ratio_per_level: None,
-            prefix_groups: 0,
-            shared_prefix_tokens: 0,
-        });
+        b = b.workload(WorkloadSpec::closed_loop(
+            vec![1, 4, 8, 16, 32, 64],
+            10,
+            LengthDist::Fixed { tokens: 512 },
+            LengthDist::Fixed { tokens: 256 },
+        ));
     }
     let input = a
         .input_len
@@ -401,15 +392,7 @@ fn fit(a: FitArgs) -> Result<()> {
                 .map(|e| EngineVersion::parse(e, "--engine"))
                 .transpose()?
                 .unwrap_or_default(),
-            flags: EngineFlags {
-                gpu_memory_utilization: a.util,
-                max_num_seqs: a.seqs,
-                max_model_len: a.max_model_len,
-                max_num_batched_tokens: a.max_num_batched_tokens,
-                block_size: a.block_size,
-                tensor_parallel_size: a.tp,
-                ..EngineFlags::default()
-            },
+            flags: a.flags.to_flags(),
         };
         reports.push(from_vllm_bench_runs(&json, &ctx)?);
     }

@@ -44,17 +44,7 @@ fn schedule_mixed(st: &mut EngineState<'_>) {
         let remaining = r.num_tokens() - r.computed;
         let n = remaining.min(budget);
         let target = r.computed + n;
-        let mut self_preempted = false;
-        while !st.try_grow(idx, target) {
-            // Preempt the newest running request (it has not been scheduled in this step).
-            let Some(victim) = st.running.pop() else { break };
-            st.preempt(victim);
-            if victim == idx {
-                self_preempted = true;
-                break;
-            }
-        }
-        if self_preempted {
+        if !grow_or_preempt(st, idx, target, false) {
             break;
         }
         st.account(idx, n);
@@ -99,6 +89,22 @@ fn schedule_mixed(st: &mut EngineState<'_>) {
     while let Some(idx) = st.skipped_buf.pop() {
         st.waiting.push_front(idx);
     }
+}
+
+/// Gives running request `idx` the blocks for `target` tokens, preempting the newest running
+/// requests (not yet scheduled in this step) until they fit; false if `idx` itself was preempted.
+/// With `spare_block`, a free block must also remain while others run (block_manager_v1).
+fn grow_or_preempt(st: &mut EngineState<'_>, idx: u32, target: u32, spare_block: bool) -> bool {
+    while (spare_block && st.pool.free() == 0 && st.running.len() > 1) || !st.try_grow(idx, target) {
+        let Some(victim) = st.running.pop() else {
+            return false;
+        };
+        st.preempt(victim);
+        if victim == idx {
+            return false;
+        }
+    }
+    true
 }
 
 /// vLLM V0 without chunked prefill: prefill-only steps whenever a prompt can be admitted.
@@ -156,19 +162,10 @@ fn decode_running(st: &mut EngineState<'_>, limit: usize) {
         let r = &st.reqs[idx as usize];
         let remaining = r.num_tokens() - r.computed;
         let target = r.computed + remaining;
-        let mut self_preempted = false;
         // block_manager_v1 (vLLM 0.5's default) lets a sequence decode only while at least one
         // block per sequence is free, even if its last block still has room (can_append_slots).
-        let v1_block_manager = st.m.cfg.version == EngineVersion::Vllm05;
-        while (v1_block_manager && st.pool.free() == 0 && st.running.len() > 1) || !st.try_grow(idx, target) {
-            let Some(victim) = st.running.pop() else { break };
-            st.preempt(victim);
-            if victim == idx {
-                self_preempted = true;
-                break;
-            }
-        }
-        if self_preempted {
+        let spare_block = st.m.cfg.version == EngineVersion::Vllm05;
+        if !grow_or_preempt(st, idx, target, spare_block) {
             break;
         }
         st.account(idx, remaining);

@@ -113,6 +113,29 @@ pub struct WorkloadSpec {
 }
 
 impl WorkloadSpec {
+    /// Closed-loop users at each concurrency with the given lengths and no per-level overrides.
+    pub fn closed_loop(
+        concurrency: Vec<u32>,
+        requests_per_user: u32,
+        input_len: LengthDist,
+        output_len: LengthDist,
+    ) -> Self {
+        WorkloadSpec {
+            load: LoadSpec::ClosedLoop {
+                concurrency,
+                requests_per_user,
+                think_time_s: 0.0,
+            },
+            input_len,
+            output_len,
+            input_len_per_level: None,
+            output_len_per_level: None,
+            busiest_user_ratio_per_level: None,
+            prefix_groups: 0,
+            shared_prefix_tokens: 0,
+        }
+    }
+
     /// Checks ranges; `origin` names the file or flag set in errors.
     pub fn validate(&self, origin: &str) -> Result<()> {
         self.input_len.validate(origin, "input_len")?;

@@ -63,20 +63,12 @@ fn llama_8b_block_and_concurrency_arithmetic() {
             max_model_len: Some(8192),
             ..Default::default()
         })
-        .workload(servecast::workload::arrivals::WorkloadSpec {
-            load: servecast::workload::arrivals::LoadSpec::ClosedLoop {
-                concurrency: vec![1],
-                requests_per_user: 1,
-                think_time_s: 0.0,
-            },
-            input_len: servecast::workload::lengths::LengthDist::Fixed { tokens: 10 },
-            output_len: servecast::workload::lengths::LengthDist::Fixed { tokens: 10 },
-            input_len_per_level: None,
-            output_len_per_level: None,
-            busiest_user_ratio_per_level: None,
-            prefix_groups: 0,
-            shared_prefix_tokens: 0,
-        })
+        .workload(servecast::workload::arrivals::WorkloadSpec::closed_loop(
+            vec![1],
+            1,
+            servecast::workload::lengths::LengthDist::Fixed { tokens: 10 },
+            servecast::workload::lengths::LengthDist::Fixed { tokens: 10 },
+        ))
         .build()
         .unwrap();
     let m = s.memory().unwrap();

@@ -204,18 +204,10 @@ fn malformed_measured_file_names_line_and_field() {
 }
 
 fn tiny_workload() -> servecast::workload::arrivals::WorkloadSpec {
-    servecast::workload::arrivals::WorkloadSpec {
-        load: servecast::workload::arrivals::LoadSpec::ClosedLoop {
-            concurrency: vec![1],
-            requests_per_user: 1,
-            think_time_s: 0.0,
-        },
-        input_len: LengthDist::Fixed { tokens: 10 },
-        output_len: LengthDist::Fixed { tokens: 10 },
-        input_len_per_level: None,
-        output_len_per_level: None,
-        busiest_user_ratio_per_level: None,
-        prefix_groups: 0,
-        shared_prefix_tokens: 0,
-    }
+    servecast::workload::arrivals::WorkloadSpec::closed_loop(
+        vec![1],
+        1,
+        LengthDist::Fixed { tokens: 10 },
+        LengthDist::Fixed { tokens: 10 },
+    )
 }
