@@ -114,6 +114,12 @@ struct SimulateArgs {
     engine: Option<String>,
     #[command(flatten)]
     flags: FlagArgs,
+    /// Engine replicas behind a router (data parallelism), each with --tp GPUs.
+    #[arg(long, default_value_t = 1)]
+    replicas: u32,
+    /// Router across replicas: round-robin, least-outstanding, random.
+    #[arg(long, default_value = "round-robin")]
+    router: String,
     /// Closed-loop concurrency levels, e.g. 1,4,8,16.
     #[arg(long, value_delimiter = ',')]
     concurrency: Option<Vec<u32>>,
@@ -270,7 +276,12 @@ fn bool_flag(on: bool, off: bool) -> Option<bool> {
 /// Builds the scenario from flags, a workload file, or the GPU's built-in report.
 fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
     let flags = a.flags.to_flags();
-    let mut b = Scenario::builder().gpu(&a.gpu).flags(flags).seed(a.seed);
+    let mut b = Scenario::builder()
+        .gpu(&a.gpu)
+        .flags(flags)
+        .seed(a.seed)
+        .replicas(a.replicas)
+        .router(servecast::engine::cluster::Router::parse(&a.router, "--router")?);
     if let Some(m) = &a.model {
         let path = Path::new(m);
         b = if path.is_file() {

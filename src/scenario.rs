@@ -11,6 +11,7 @@
 use serde::Serialize;
 
 use crate::cost::{Profile, ProfileKind, StepCostModel};
+use crate::engine::cluster::{simulate_cluster, Router};
 use crate::engine::{simulate, EngineModel};
 use crate::error::{Error, Result};
 use crate::measured::{builtin_reports, MeasuredReport};
@@ -37,6 +38,10 @@ pub struct Scenario {
     pub profile: Profile,
     /// Seed of every random draw.
     pub seed: u64,
+    /// Engine replicas behind the router (data parallelism), each with `tensor_parallel_size` GPUs.
+    pub replicas: u32,
+    /// How the router spreads requests over replicas.
+    pub router: Router,
     /// The measured report this scenario reproduces, if it is exactly a measured setup.
     pub measured_report: Option<String>,
 }
@@ -64,6 +69,8 @@ pub struct ScenarioBuilder {
     workload: Option<WorkloadSpec>,
     profile: Option<Profile>,
     seed: u64,
+    replicas: Option<u32>,
+    router: Option<Router>,
     report: Option<String>,
 }
 
@@ -132,7 +139,12 @@ impl Scenario {
             frontend_latency_ns: secs_to_nanos(self.profile.cost.frontend_latency_s),
             skip_ahead: true,
         };
-        let out = simulate(&model, &requests, &clients);
+        let out = if self.replicas <= 1 {
+            simulate(&model, &requests, &clients)
+        } else {
+            let models = vec![model; self.replicas as usize];
+            simulate_cluster(&models, self.router, self.seed, &requests, &clients)
+        };
         LevelResult::from_output(self.workload.levels()[index], out)
     }
 }
@@ -191,6 +203,18 @@ impl ScenarioBuilder {
     /// Seed of every random draw.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Engine replicas behind a router (default 1).
+    pub fn replicas(mut self, replicas: u32) -> Self {
+        self.replicas = Some(replicas);
+        self
+    }
+
+    /// The router policy (default round robin).
+    pub fn router(mut self, router: Router) -> Self {
+        self.router = Some(router);
         self
     }
 
@@ -308,6 +332,13 @@ impl ScenarioBuilder {
             workload,
             profile,
             seed: self.seed,
+            replicas: match self.replicas {
+                Some(0) => return Err(Error::invalid("scenario", "replicas", "must be in 1..=64")),
+                Some(n) if n > 64 => return Err(Error::invalid("scenario", "replicas", "must be in 1..=64")),
+                Some(n) => n,
+                None => 1,
+            },
+            router: self.router.unwrap_or_default(),
             measured_report: None,
         };
         if let Some(id) = self.report {
@@ -333,6 +364,6 @@ impl Scenario {
             return Ok(false);
         }
         let engine = report.flags.resolve(report.engine, model, gpu, &report.id)?;
-        Ok(engine == self.engine && report.workload == self.workload)
+        Ok(engine == self.engine && report.workload == self.workload && self.replicas == 1)
     }
 }

@@ -5,6 +5,7 @@
 //! token: when a step is pure decode and the batch cannot change before the next finish, arrival or
 //! block shortage, the following identical steps are applied in one go (`skip ahead`).
 
+pub mod cluster;
 pub mod kv_cache;
 pub mod request;
 mod scheduler;
@@ -452,6 +453,19 @@ impl<'a> EngineState<'a> {
 
 /// Simulates one engine serving `requests` sent by `clients`; returns per-request records.
 pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Clients) -> SimOutput {
+    cluster::simulate_cluster(
+        std::slice::from_ref(model),
+        cluster::Router::RoundRobin,
+        0,
+        requests,
+        clients,
+    )
+}
+
+/// The single-engine event loop the cluster loop generalises, kept as an independent reference
+/// that tests compare [`simulate`] against (same records, same inter-token latencies).
+#[doc(hidden)]
+pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Clients) -> SimOutput {
     let mut st = EngineState::new(model, requests);
     let frontend = model.frontend_latency_ns;
     // Arrival heap: (engine arrival time, insertion number, request).

@@ -44,8 +44,26 @@ pub struct LevelResult {
     pub input_tokens: Summary,
     /// Each request's generated tokens ÷ its E2E latency, tokens/s.
     pub request_output_rate_tok_s: Summary,
-    /// Engine counters (steps, preemptions, peak KV blocks).
+    /// Engine counters (steps, preemptions, peak KV blocks; summed or maximised over replicas).
     pub engine: EngineStats,
+    /// Per replica, when there is more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_replica: Vec<ReplicaResult>,
+}
+
+/// What one replica of a data-parallel deployment served.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplicaResult {
+    /// Replica index.
+    pub replica: u32,
+    /// Requests it completed.
+    pub requests: u32,
+    /// Generated tokens per second over the level's duration.
+    pub output_throughput_tok_s: f64,
+    /// Mean time to first token, ms.
+    pub ttft_ms_mean: f64,
+    /// Mean E2E latency, ms.
+    pub e2e_latency_ms_mean: f64,
 }
 
 fn summary_or_zero(values: &mut Vec<f64>) -> Summary {
@@ -94,6 +112,24 @@ impl LevelResult {
         let itl_ms = Summary::from_weighted(&mut itl)
             .map(|s| s.scaled(1.0 / NANOS_PER_MS))
             .unwrap_or_else(|| summary_or_zero(&mut Vec::new()));
+        let replicas = out.records.iter().map(|r| r.replica).max().map_or(1, |m| m + 1);
+        let per_replica = if replicas > 1 {
+            (0..replicas)
+                .map(|k| {
+                    let mine: Vec<_> = ok.iter().filter(|r| r.replica == k).collect();
+                    let n = mine.len().max(1) as f64;
+                    ReplicaResult {
+                        replica: k,
+                        requests: mine.len() as u32,
+                        output_throughput_tok_s: mine.iter().map(|r| r.output_tokens as f64).sum::<f64>() / duration_s,
+                        ttft_ms_mean: mine.iter().map(|r| ms(r.ttft_ns())).sum::<f64>() / n,
+                        e2e_latency_ms_mean: mine.iter().map(|r| ms(r.e2e_ns())).sum::<f64>() / n,
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let (concurrency, qps) = match level {
             Level::Concurrency(c) => (Some(c), None),
             Level::Qps(q) => (None, Some(q)),
@@ -117,6 +153,7 @@ impl LevelResult {
             input_tokens: summary_or_zero(&mut inputs),
             request_output_rate_tok_s: summary_or_zero(&mut rates),
             engine: out.stats,
+            per_replica,
         }
     }
 }

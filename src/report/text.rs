@@ -34,6 +34,16 @@ pub fn header(p: &Prediction) -> String {
             String::new()
         }
     );
+    if s.replicas > 1 {
+        let _ = writeln!(
+            out,
+            "- Deployment: {} replicas × {} GPU(s) each, router {:?} ({} GPUs in all)",
+            s.replicas,
+            s.engine.tensor_parallel_size,
+            s.router,
+            s.replicas * s.engine.tensor_parallel_size
+        );
+    }
     let _ = writeln!(out, "- Model: {} ({})", s.model.name, s.model.id);
     let e = &s.engine;
     let _ = writeln!(
@@ -154,6 +164,16 @@ fn level_block(l: &LevelResult, c: Option<&LevelComparison>, terminal: bool) -> 
         "*   **Request Throughput:** {:.3} req/s; prompt + output: {:.2} tokens/s; preemptions: {}; peak KV blocks: {} of {}\n\n",
         l.request_throughput_req_s, l.total_throughput_tok_s, l.engine.preemptions, l.engine.peak_blocks_used, l.engine.capacity_blocks
     ));
+    for r in &l.per_replica {
+        let _ = writeln!(
+            out,
+            "*   Replica {}: {} requests, {:.2} tokens/s, mean TTFT {:.2} ms, mean latency {:.2} ms",
+            r.replica, r.requests, r.output_throughput_tok_s, r.ttft_ms_mean, r.e2e_latency_ms_mean
+        );
+    }
+    if !l.per_replica.is_empty() {
+        out.push('\n');
+    }
     let header = ["Metric", "Min", "Max", "Mean", "P50", "P95", "P99"];
     let mut rows: Vec<Vec<String>> = Vec::new();
     for (name, metric, s) in [

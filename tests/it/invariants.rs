@@ -3,6 +3,7 @@
 use proptest::prelude::*;
 
 use servecast::cost::{CostParams, StepCostModel};
+use servecast::engine::cluster::{simulate_cluster, Router};
 use servecast::engine::{simulate, Clients, EngineModel, RequestSpec, SimOutput};
 use servecast::spec::engine::{EngineConfig, EngineVersion, UsageContext};
 use servecast::spec::Catalog;
@@ -89,6 +90,14 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 fn run(c: &Case, skip_ahead: bool) -> (SimOutput, EngineConfig) {
+    run_with(c, skip_ahead, |m, specs, clients| simulate(m, specs, clients))
+}
+
+fn run_with(
+    c: &Case,
+    skip_ahead: bool,
+    sim: impl Fn(&EngineModel<'_>, &[RequestSpec], &Clients) -> SimOutput,
+) -> (SimOutput, EngineConfig) {
     let catalog = Catalog::builtin().unwrap();
     let gpu = catalog.gpu("4090").unwrap();
     let model = catalog.model("qwen2.5-0.5b-instruct").unwrap();
@@ -142,7 +151,7 @@ fn run(c: &Case, skip_ahead: bool) -> (SimOutput, EngineConfig) {
             }
         }
     };
-    (simulate(&m, &specs, &clients), cfg)
+    (sim(&m, &specs, &clients), cfg)
 }
 
 proptest! {
@@ -203,6 +212,43 @@ proptest! {
         // Compare as multisets of single values.
         let expand = |v: &mut Vec<(u64, u64)>| { let mut e: Vec<u64> = v.iter().flat_map(|&(x, n)| std::iter::repeat_n(x, n as usize)).collect(); e.sort_unstable(); e };
         prop_assert_eq!(expand(&mut a), expand(&mut b));
+    }
+
+    #[test]
+    fn cluster_loop_with_one_replica_equals_the_reference_loop(c in case()) {
+        let (a, cfg) = run(&c, true);
+        let (b, _) = run_with(&c, true, |m, specs, clients| servecast::engine::simulate_reference(m, specs, clients));
+        prop_assert_eq!(&a.records, &b.records);
+        prop_assert_eq!(a.stats.steps, b.stats.steps);
+        let _ = cfg;
+        let sorted = |v: &[(f64, u64)]| { let mut e: Vec<(u64, u64)> = v.iter().map(|&(x, n)| (x as u64, n)).collect(); e.sort_unstable(); e };
+        prop_assert_eq!(sorted(&a.itl_ns), sorted(&b.itl_ns));
+    }
+
+    #[test]
+    fn replicas_lose_nothing_and_respect_their_own_capacity(c in case(), replicas in 1usize..5, router_i in 0usize..3) {
+        let router = [Router::RoundRobin, Router::LeastOutstanding, Router::Random][router_i];
+        let (out, cfg) = run_with(&c, true, |m, specs, clients| {
+            let models = vec![m.clone(); replicas];
+            simulate_cluster(&models, router, 7, specs, clients)
+        });
+        let sent: Vec<_> = out.records.iter().filter(|r| r.send_ns != u64::MAX).collect();
+        for r in &sent {
+            prop_assert!(!r.failed);
+            prop_assert!((r.replica as usize) < replicas);
+            prop_assert_eq!(r.output_tokens, c.requests[r.id as usize].1);
+            prop_assert!(r.finish_ns != u64::MAX);
+        }
+        prop_assert!(out.stats.peak_blocks_used <= c.capacity_blocks);
+        prop_assert!(out.stats.max_step_seqs <= cfg.max_num_seqs as u64);
+        prop_assert!(out.stats.time_monotonic);
+        if router == Router::RoundRobin {
+            // Round robin deals requests in arrival order: counts differ by at most one.
+            let mut counts = vec![0usize; replicas];
+            for r in &sent { counts[r.replica as usize] += 1; }
+            let (lo, hi) = (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
+            prop_assert!(hi - lo <= 1, "{:?}", counts);
+        }
     }
 
     #[test]
