@@ -90,7 +90,7 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 fn run(c: &Case, skip_ahead: bool) -> (SimOutput, EngineConfig) {
-    run_with(c, skip_ahead, |m, specs, clients| simulate(m, specs, clients))
+    run_with(c, skip_ahead, simulate)
 }
 
 fn run_with(
@@ -217,7 +217,7 @@ proptest! {
     #[test]
     fn cluster_loop_with_one_replica_equals_the_reference_loop(c in case()) {
         let (a, cfg) = run(&c, true);
-        let (b, _) = run_with(&c, true, |m, specs, clients| servecast::engine::simulate_reference(m, specs, clients));
+        let (b, _) = run_with(&c, true, servecast::engine::simulate_reference);
         prop_assert_eq!(&a.records, &b.records);
         prop_assert_eq!(a.stats.steps, b.stats.steps);
         let _ = cfg;
