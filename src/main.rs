@@ -120,6 +120,9 @@ struct SimulateArgs {
     /// Router across replicas: round-robin, least-outstanding, random.
     #[arg(long, default_value = "round-robin")]
     router: String,
+    /// Tokens in the first streamed chunk (TTS: TTFB is the time to this chunk); default 1.
+    #[arg(long, default_value_t = 1)]
+    first_chunk_tokens: u32,
     /// Closed-loop concurrency levels, e.g. 1,4,8,16.
     #[arg(long, value_delimiter = ',')]
     concurrency: Option<Vec<u32>>,
@@ -281,6 +284,7 @@ fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
         .flags(flags)
         .seed(a.seed)
         .replicas(a.replicas)
+        .first_chunk_tokens(a.first_chunk_tokens)
         .router(servecast::engine::cluster::Router::parse(&a.router, "--router")?);
     if let Some(m) = &a.model {
         let path = Path::new(m);

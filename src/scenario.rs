@@ -42,6 +42,8 @@ pub struct Scenario {
     pub replicas: u32,
     /// How the router spreads requests over replicas.
     pub router: Router,
+    /// Tokens in the first streamed chunk (TTS: audio arrives in chunks; TTFB is its time).
+    pub first_chunk_tokens: u32,
     /// The measured report this scenario reproduces, if it is exactly a measured setup.
     pub measured_report: Option<String>,
 }
@@ -71,6 +73,7 @@ pub struct ScenarioBuilder {
     seed: u64,
     replicas: Option<u32>,
     router: Option<Router>,
+    first_chunk_tokens: Option<u32>,
     report: Option<String>,
 }
 
@@ -138,6 +141,7 @@ impl Scenario {
             usable_blocks: memory.usable_blocks,
             frontend_latency_ns: secs_to_nanos(self.profile.cost.frontend_latency_s),
             skip_ahead: true,
+            first_chunk_tokens: self.first_chunk_tokens,
         };
         let out = if self.replicas <= 1 {
             simulate(&model, &requests, &clients)
@@ -145,7 +149,7 @@ impl Scenario {
             let models = vec![model; self.replicas as usize];
             simulate_cluster(&models, self.router, self.seed, &requests, &clients)
         };
-        LevelResult::from_output(self.workload.levels()[index], out)
+        LevelResult::from_output(self.workload.levels()[index], out, self.model.audio_tokens_per_s)
     }
 }
 
@@ -209,6 +213,12 @@ impl ScenarioBuilder {
     /// Engine replicas behind a router (default 1).
     pub fn replicas(mut self, replicas: u32) -> Self {
         self.replicas = Some(replicas);
+        self
+    }
+
+    /// Tokens in the first streamed chunk (default 1: TTFB equals TTFT).
+    pub fn first_chunk_tokens(mut self, tokens: u32) -> Self {
+        self.first_chunk_tokens = Some(tokens);
         self
     }
 
@@ -339,6 +349,11 @@ impl ScenarioBuilder {
                 None => 1,
             },
             router: self.router.unwrap_or_default(),
+            first_chunk_tokens: match self.first_chunk_tokens {
+                Some(0) => return Err(Error::invalid("scenario", "first_chunk_tokens", "must be ≥ 1 token")),
+                Some(k) => k,
+                None => 1,
+            },
             measured_report: None,
         };
         if let Some(id) = self.report {

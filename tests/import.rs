@@ -122,6 +122,7 @@ fn synthetic_vllm_bench_json(concurrency: u32, num_prompts: u32, seed: u64) -> S
         usable_blocks: memory.usable_blocks,
         frontend_latency_ns: secs_to_nanos(scenario.profile.cost.frontend_latency_s),
         skip_ahead: true,
+        first_chunk_tokens: 1,
     };
     let out = simulate(&model, &requests, &clients);
     let s = |ns: u64| ns as f64 / 1e9;

@@ -243,6 +243,7 @@ pub fn simulate_cluster(
                         req.failed = true;
                         req.finish_ns = now;
                         req.first_token_ns = now;
+                        req.first_chunk_ns = now;
                         req.first_scheduled_ns = now;
                         st.finished.push(idx);
                     }
@@ -299,10 +300,16 @@ pub fn simulate_cluster(
                 &reps[replica as usize].st.reqs[i]
             };
             let rejected = rejected_at[i];
-            let (arrival, first_sched, first_tok, finish) = if rejected != NEVER {
-                (rejected, rejected, rejected, rejected)
+            let (arrival, first_sched, first_tok, first_chunk, finish) = if rejected != NEVER {
+                (rejected, rejected, rejected, rejected, rejected)
             } else {
-                (r.arrival_ns, r.first_scheduled_ns, r.first_token_ns, r.finish_ns)
+                (
+                    r.arrival_ns,
+                    r.first_scheduled_ns,
+                    r.first_token_ns,
+                    r.first_chunk_ns,
+                    r.finish_ns,
+                )
             };
             RequestRecord {
                 id: i as u32,
@@ -314,6 +321,7 @@ pub fn simulate_cluster(
                 arrival_ns: arrival,
                 first_scheduled_ns: first_sched,
                 first_token_ns: first_tok,
+                first_chunk_ns: first_chunk,
                 finish_ns: finish,
                 preemptions: r.preemptions,
                 failed: r.failed || rejected != NEVER,

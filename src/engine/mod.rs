@@ -111,6 +111,8 @@ pub struct EngineModel<'a> {
     pub usable_blocks: u64,
     /// Client-to-engine latency, nanoseconds.
     pub frontend_latency_ns: Nanos,
+    /// Tokens in the first streamed chunk (TTS servers stream audio in chunks of k tokens), ≥ 1.
+    pub first_chunk_tokens: u32,
     /// Apply runs of identical decode steps in bulk (true); false steps one by one (for tests).
     pub skip_ahead: bool,
 }
@@ -132,6 +134,8 @@ pub(crate) struct EngineState<'a> {
     pub stats: EngineStats,
     pub itl: Vec<(f64, u64)>,
     pub finished: Vec<u32>,
+    /// End times of the steps of the current bulk run (reused, no allocation per step).
+    pub step_ends: Vec<Nanos>,
 }
 
 impl<'a> EngineState<'a> {
@@ -157,6 +161,7 @@ impl<'a> EngineState<'a> {
                 first_scheduled_ns: NEVER,
                 first_token_ns: NEVER,
                 last_token_ns: NEVER,
+                first_chunk_ns: NEVER,
                 finish_ns: NEVER,
                 preemptions: 0,
                 cached_own_blocks: 0,
@@ -191,6 +196,7 @@ impl<'a> EngineState<'a> {
             },
             itl: Vec::new(),
             finished: Vec::new(),
+            step_ends: Vec::new(),
         }
     }
 
@@ -310,6 +316,9 @@ impl<'a> EngineState<'a> {
                     }
                 }
                 r.last_token_ns = now;
+                if r.output == self.m.first_chunk_tokens.max(1).min(r.target_output) {
+                    r.first_chunk_ns = now;
+                }
                 if r.output >= r.target_output {
                     r.finish_ns = now;
                     self.finished.push(idx);
@@ -418,9 +427,11 @@ impl<'a> EngineState<'a> {
             ..StepBatch::default()
         };
         let mut k = 0u64;
+        self.step_ends.clear();
         while k < k_max {
             let d = self.m.cost.step_nanos(&batch);
             self.now += d;
+            self.step_ends.push(self.now);
             self.stats.busy_ns += d;
             self.itl.push((d as f64, b));
             k += 1;
@@ -435,6 +446,11 @@ impl<'a> EngineState<'a> {
         for idx in 0..self.running.len() {
             let i = self.running[idx] as usize;
             let r = &mut self.reqs[i];
+            // The first streamed chunk completes inside the bulk run: step (chunk − output) of it.
+            let chunk = self.m.first_chunk_tokens.max(1).min(r.target_output);
+            if r.output < chunk && chunk <= r.output + k as u32 {
+                r.first_chunk_ns = self.step_ends[(chunk - r.output - 1) as usize];
+            }
             r.computed += k as u32;
             r.output += k as u32;
             r.last_token_ns = now;
@@ -553,6 +569,7 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
             if r.failed {
                 r.finish_ns = t;
                 r.first_token_ns = t;
+                r.first_chunk_ns = t;
                 r.first_scheduled_ns = t;
                 pending_finishes.push(idx);
             } else {
@@ -608,6 +625,7 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
                     r.failed = true;
                     r.finish_ns = now;
                     r.first_token_ns = now;
+                    r.first_chunk_ns = now;
                     r.first_scheduled_ns = now;
                     pending_finishes.push(idx);
                     continue;
@@ -652,6 +670,7 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
             arrival_ns: r.arrival_ns,
             first_scheduled_ns: r.first_scheduled_ns,
             first_token_ns: r.first_token_ns,
+            first_chunk_ns: r.first_chunk_ns,
             finish_ns: r.finish_ns,
             preemptions: r.preemptions,
             failed: r.failed,

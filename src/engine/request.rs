@@ -36,6 +36,8 @@ pub(crate) struct Request {
     pub first_token_ns: Nanos,
     /// When its latest output token was produced.
     pub last_token_ns: Nanos,
+    /// When its output reached the first streaming chunk (`first_chunk_tokens` tokens).
+    pub first_chunk_ns: Nanos,
     /// When it finished.
     pub finish_ns: Nanos,
     /// Times it was preempted (recomputed).
@@ -85,6 +87,9 @@ pub struct RequestRecord {
     pub first_scheduled_ns: Nanos,
     /// When the client received the first token.
     pub first_token_ns: Nanos,
+    /// When the client received the first streaming chunk (TTS: the first audio; equals
+    /// `first_token_ns` with one-token chunks, or `finish_ns` for shorter outputs).
+    pub first_chunk_ns: Nanos,
     /// When the client received the last token.
     pub finish_ns: Nanos,
     /// Preemptions (recomputations) it suffered.

@@ -125,6 +125,7 @@ fn schedule_v0_default(st: &mut EngineState<'_>) {
             r.failed = true;
             r.finish_ns = st.now;
             r.first_token_ns = st.now;
+            r.first_chunk_ns = st.now;
             r.first_scheduled_ns = st.now;
             st.finished.push(idx);
             continue;

@@ -46,9 +46,26 @@ pub struct LevelResult {
     pub request_output_rate_tok_s: Summary,
     /// Engine counters (steps, preemptions, peak KV blocks; summed or maximised over replicas).
     pub engine: EngineStats,
+    /// Audio figures, when the model is a text-to-speech model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tts: Option<TtsResult>,
     /// Per replica, when there is more than one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub per_replica: Vec<ReplicaResult>,
+}
+
+/// Audio-side figures of a text-to-speech level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TtsResult {
+    /// Audio generated in the level, seconds.
+    pub audio_s: f64,
+    /// Audio seconds generated per wall-clock second (× real time).
+    pub throughput_x_realtime: f64,
+    /// Per request: generation time (E2E) ÷ its audio duration (real-time factor; < 1 is faster
+    /// than real time).
+    pub rtf: Summary,
+    /// Time to the first audio chunk, ms.
+    pub ttfb_ms: Summary,
 }
 
 /// What one replica of a data-parallel deployment served.
@@ -79,7 +96,9 @@ fn summary_or_zero(values: &mut Vec<f64>) -> Summary {
 
 impl LevelResult {
     /// Summarises one simulation of `level`.
-    pub fn from_output(level: Level, out: SimOutput) -> LevelResult {
+    ///
+    /// `audio_tokens_per_s` (a TTS model's token rate) adds the audio figures.
+    pub fn from_output(level: Level, out: SimOutput, audio_tokens_per_s: Option<f64>) -> LevelResult {
         let ok: Vec<_> = out.records.iter().filter(|r| !r.failed).collect();
         let start = out.records.iter().map(|r| r.send_ns).min().unwrap_or(0);
         let end = out
@@ -112,6 +131,23 @@ impl LevelResult {
         let itl_ms = Summary::from_weighted(&mut itl)
             .map(|s| s.scaled(1.0 / NANOS_PER_MS))
             .unwrap_or_else(|| summary_or_zero(&mut Vec::new()));
+        let tts = audio_tokens_per_s.filter(|r| *r > 0.0).map(|rate| {
+            let mut rtf: Vec<f64> = ok
+                .iter()
+                .filter(|r| r.output_tokens > 0)
+                .map(|r| nanos_to_s(r.e2e_ns()) / (r.output_tokens as f64 / rate))
+                .collect();
+            let mut ttfb: Vec<f64> = ok
+                .iter()
+                .map(|r| ms(r.first_chunk_ns.saturating_sub(r.send_ns)))
+                .collect();
+            TtsResult {
+                audio_s: out_tokens / rate,
+                throughput_x_realtime: out_tokens / rate / duration_s,
+                rtf: summary_or_zero(&mut rtf),
+                ttfb_ms: summary_or_zero(&mut ttfb),
+            }
+        });
         let replicas = out.records.iter().map(|r| r.replica).max().map_or(1, |m| m + 1);
         let per_replica = if replicas > 1 {
             (0..replicas)
@@ -153,6 +189,7 @@ impl LevelResult {
             input_tokens: summary_or_zero(&mut inputs),
             request_output_rate_tok_s: summary_or_zero(&mut rates),
             engine: out.stats,
+            tts,
             per_replica,
         }
     }

@@ -164,6 +164,13 @@ fn level_block(l: &LevelResult, c: Option<&LevelComparison>, terminal: bool) -> 
         "*   **Request Throughput:** {:.3} req/s; prompt + output: {:.2} tokens/s; preemptions: {}; peak KV blocks: {} of {}\n\n",
         l.request_throughput_req_s, l.total_throughput_tok_s, l.engine.preemptions, l.engine.peak_blocks_used, l.engine.capacity_blocks
     ));
+    if let Some(t) = &l.tts {
+        let _ = writeln!(
+            out,
+            "*   **Audio:** {:.1} s generated, {:.1}× real time; RTF mean {:.3} (P95 {:.3}); TTFB mean {:.1} ms (P95 {:.1} ms)",
+            t.audio_s, t.throughput_x_realtime, t.rtf.mean, t.rtf.p95, t.ttfb_ms.mean, t.ttfb_ms.p95
+        );
+    }
     for r in &l.per_replica {
         let _ = writeln!(
             out,

@@ -13,6 +13,7 @@ struct Case {
     version: EngineVersion,
     chunked: bool,
     prefix: bool,
+    chunk: u32,
     max_num_seqs: u32,
     max_num_batched_tokens: u32,
     block_size: u32,
@@ -27,7 +28,7 @@ struct Case {
 fn case() -> impl Strategy<Value = Case> {
     (
         0usize..4,
-        (any::<bool>(), any::<bool>()),
+        (any::<bool>(), any::<bool>(), 1u32..40),
         1u32..24,
         0u32..600,
         0usize..3,
@@ -41,7 +42,7 @@ fn case() -> impl Strategy<Value = Case> {
         .prop_map(
             |(
                 v,
-                (chunked, prefix),
+                (chunked, prefix, chunk),
                 seqs,
                 extra_tokens,
                 bs_i,
@@ -75,6 +76,7 @@ fn case() -> impl Strategy<Value = Case> {
                     version,
                     chunked,
                     prefix,
+                    chunk,
                     max_num_seqs: seqs,
                     max_num_batched_tokens: floor + extra_tokens,
                     block_size,
@@ -120,6 +122,7 @@ fn run_with(
         usable_blocks: c.capacity_blocks,
         frontend_latency_ns: c.frontend_us * 1000,
         skip_ahead,
+        first_chunk_tokens: c.chunk,
     };
     let specs: Vec<RequestSpec> = c
         .requests
@@ -176,6 +179,7 @@ proptest! {
             prop_assert_eq!(r.output_tokens, target);
             prop_assert!(r.send_ns <= r.arrival_ns && r.arrival_ns <= r.first_scheduled_ns);
             prop_assert!(r.first_scheduled_ns < r.first_token_ns && r.first_token_ns <= r.finish_ns);
+            prop_assert!(r.first_token_ns <= r.first_chunk_ns && r.first_chunk_ns <= r.finish_ns);
         }
         // KV blocks in use never above capacity.
         prop_assert!(out.stats.peak_blocks_used <= out.stats.capacity_blocks);
@@ -266,6 +270,7 @@ fn preemption_happens_and_is_survived_when_kv_is_scarce() {
         version: EngineVersion::Vllm010,
         chunked: true,
         prefix: true,
+        chunk: 1,
         max_num_seqs: 16,
         max_num_batched_tokens: 512,
         block_size: 16,
