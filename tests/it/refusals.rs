@@ -211,3 +211,18 @@ fn tiny_workload() -> servecast::workload::arrivals::WorkloadSpec {
         LengthDist::Fixed { tokens: 10 },
     )
 }
+
+#[test]
+fn a_profile_faster_than_the_datasheet_is_rejected() {
+    let text = include_str!("../../data/profiles/rtx4090-indextts2-gpt-vllm0.10.yaml").replace(
+        "weights_bandwidth_efficiency: 0.85",
+        "weights_bandwidth_efficiency: 1.2",
+    );
+    let err = servecast::cost::Profile::from_yaml(&text, "fast.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("fast.yaml") && err.contains("weights_bandwidth_efficiency") && err.contains("datasheet"),
+        "{err}"
+    );
+}
