@@ -226,7 +226,7 @@ pub fn plan_memory(
                 ));
             }
         }
-        EngineVersion::Vllm05 | EngineVersion::Vllm06 => {
+        EngineVersion::Vllm05 | EngineVersion::Vllm06 | EngineVersion::Vllm0600 => {
             // worker.raise_if_cache_size_invalid
             let max_seq_len = cfg.block_size as u64 * num_gpu_blocks;
             if cfg.max_model_len as u64 > max_seq_len {

@@ -53,7 +53,7 @@ impl CostParams {
     pub fn prior(version: EngineVersion) -> CostParams {
         let (step, per_seq, frontend) = match version {
             EngineVersion::Vllm010 => (2.0e-3, 30e-6, 8e-3),
-            EngineVersion::Vllm06 | EngineVersion::Vllm05 => (3.0e-3, 250e-6, 15e-3),
+            EngineVersion::Vllm06 | EngineVersion::Vllm0600 | EngineVersion::Vllm05 => (3.0e-3, 250e-6, 15e-3),
             EngineVersion::NanoVllm => (1.5e-3, 20e-6, 5e-3),
         };
         CostParams {

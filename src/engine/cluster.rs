@@ -245,26 +245,35 @@ pub fn simulate_cluster(
                         req.first_token_ns = now;
                         req.first_chunk_ns = now;
                         req.first_scheduled_ns = now;
-                        st.finished.push(idx);
+                        req.client_first_token_ns = now;
+                        req.client_first_chunk_ns = now;
+                        req.client_finish_ns = now;
+                        st.delivered_finishes.push(idx);
                     }
                 }
-                if st.finished.is_empty() {
+                if st.delivered_finishes.is_empty() {
                     rep.stalled = true;
                 }
             } else {
                 st.execute_step();
-                if st.finished.is_empty() && st.m.skip_ahead {
+                if st.finished.is_empty() && st.delivered_finishes.is_empty() && st.m.skip_ahead {
                     let inbox = rep.inbox.peek().map_or(NEVER, |&Reverse((t, _, _))| t);
                     st.skip_ahead(next_global.min(inbox));
                 }
             }
-            for k in 0..st.finished.len() {
-                let idx = st.finished[k];
-                let f = st.reqs[idx as usize].finish_ns;
+            st.finished.clear();
+            // An engine with nothing left to run hands over its last outputs at once.
+            if !st.undelivered.is_empty() && st.running.is_empty() && st.waiting.is_empty() {
+                let now = st.now;
+                st.deliver(now);
+            }
+            for k in 0..st.delivered_finishes.len() {
+                let idx = st.delivered_finishes[k];
+                let f = st.reqs[idx as usize].client_finish_ns;
                 rep.finishes.push(f);
                 done.push((idx, f));
             }
-            st.finished.clear();
+            st.delivered_finishes.clear();
         }
         // Clients react to finished (or rejected) requests.
         for &(idx, f) in &done {
@@ -303,12 +312,13 @@ pub fn simulate_cluster(
             let (arrival, first_sched, first_tok, first_chunk, finish) = if rejected != NEVER {
                 (rejected, rejected, rejected, rejected, rejected)
             } else {
+                let client = |c: Nanos, engine: Nanos| if c != NEVER { c } else { engine };
                 (
                     r.arrival_ns,
                     r.first_scheduled_ns,
-                    r.first_token_ns,
-                    r.first_chunk_ns,
-                    r.finish_ns,
+                    client(r.client_first_token_ns, r.first_token_ns),
+                    client(r.client_first_chunk_ns, r.first_chunk_ns),
+                    client(r.client_finish_ns, r.finish_ns),
                 )
             };
             RequestRecord {

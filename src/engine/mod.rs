@@ -136,6 +136,10 @@ pub(crate) struct EngineState<'a> {
     pub finished: Vec<u32>,
     /// End times of the steps of the current bulk run (reused, no allocation per step).
     pub step_ends: Vec<Nanos>,
+    /// Requests with outputs the engine produced but has not handed to the server yet.
+    pub undelivered: Vec<u32>,
+    /// Requests whose last token reached the client in the latest step (for the clients).
+    pub delivered_finishes: Vec<u32>,
 }
 
 impl<'a> EngineState<'a> {
@@ -162,6 +166,9 @@ impl<'a> EngineState<'a> {
                 first_token_ns: NEVER,
                 last_token_ns: NEVER,
                 first_chunk_ns: NEVER,
+                client_first_token_ns: NEVER,
+                client_first_chunk_ns: NEVER,
+                client_finish_ns: NEVER,
                 finish_ns: NEVER,
                 preemptions: 0,
                 cached_own_blocks: 0,
@@ -197,6 +204,8 @@ impl<'a> EngineState<'a> {
             itl: Vec::new(),
             finished: Vec::new(),
             step_ends: Vec::new(),
+            undelivered: Vec::new(),
+            delivered_finishes: Vec::new(),
         }
     }
 
@@ -278,6 +287,46 @@ impl<'a> EngineState<'a> {
         }
     }
 
+    /// Hands the outputs produced so far to the server at time `t` (the client sees them then).
+    pub(crate) fn deliver(&mut self, t: Nanos) {
+        for k in 0..self.undelivered.len() {
+            let idx = self.undelivered[k];
+            let r = &mut self.reqs[idx as usize];
+            if r.first_token_ns != NEVER && r.client_first_token_ns == NEVER {
+                r.client_first_token_ns = t;
+            }
+            if r.first_chunk_ns != NEVER && r.client_first_chunk_ns == NEVER {
+                r.client_first_chunk_ns = t;
+            }
+            if r.finish_ns != NEVER && r.client_finish_ns == NEVER {
+                r.client_finish_ns = t;
+                self.delivered_finishes.push(idx);
+            }
+        }
+        self.undelivered.clear();
+    }
+
+    /// Marks `idx`'s new outputs of this step for delivery: now, or when the next step ends.
+    #[inline]
+    fn produced(&mut self, idx: u32) {
+        if self.m.cfg.version.delays_output_one_step() {
+            self.undelivered.push(idx);
+        } else {
+            let now = self.now;
+            let r = &mut self.reqs[idx as usize];
+            if r.first_token_ns != NEVER && r.client_first_token_ns == NEVER {
+                r.client_first_token_ns = now;
+            }
+            if r.first_chunk_ns != NEVER && r.client_first_chunk_ns == NEVER {
+                r.client_first_chunk_ns = now;
+            }
+            if r.finish_ns != NEVER && r.client_finish_ns == NEVER {
+                r.client_finish_ns = now;
+                self.delivered_finishes.push(idx);
+            }
+        }
+    }
+
     /// Runs the scheduled step: advances time, produces tokens, finishes requests.
     fn execute_step(&mut self) {
         let d = self.m.cost.step_nanos(&self.batch);
@@ -291,6 +340,10 @@ impl<'a> EngineState<'a> {
         self.stats.max_step_seqs = self.stats.max_step_seqs.max(self.batch.seqs());
         self.stats.max_step_tokens = self.stats.max_step_tokens.max(self.batch.tokens());
         let now = self.now;
+        // Outputs of the previous step reach the server as this one ends (vLLM 0.6.0–0.6.1).
+        if !self.undelivered.is_empty() {
+            self.deliver(now);
+        }
         let mut single_itl = 0u64;
         for k in 0..self.sched.len() {
             let (idx, n) = self.sched[k];
@@ -316,12 +369,17 @@ impl<'a> EngineState<'a> {
                     }
                 }
                 r.last_token_ns = now;
+                let new_event = r.output == 1 || r.output == self.m.first_chunk_tokens.max(1).min(r.target_output);
                 if r.output == self.m.first_chunk_tokens.max(1).min(r.target_output) {
                     r.first_chunk_ns = now;
                 }
-                if r.output >= r.target_output {
+                let done = r.output >= r.target_output;
+                if done {
                     r.finish_ns = now;
                     self.finished.push(idx);
+                }
+                if new_event || done {
+                    self.produced(idx);
                 }
             }
         }
@@ -415,6 +473,14 @@ impl<'a> EngineState<'a> {
         if k_max == 0 {
             return;
         }
+        // A finish still to be handed over lets a client act when the next step ends: stop there.
+        if self
+            .undelivered
+            .iter()
+            .any(|&i| self.reqs[i as usize].finish_ns != NEVER)
+        {
+            k_max = k_max.min(1);
+        }
         // Apply up to k_max steps, stopping at the step during which the next request arrives.
         let base_context: u64 = self
             .running
@@ -443,13 +509,26 @@ impl<'a> EngineState<'a> {
         self.stats.steps += k;
         self.stats.skipped_steps += k;
         let now = self.now;
+        let delay = self.m.cfg.version.delays_output_one_step();
+        if delay && !self.undelivered.is_empty() && k > 0 {
+            let first_end = self.step_ends[0];
+            self.deliver(first_end);
+        }
         for idx in 0..self.running.len() {
             let i = self.running[idx] as usize;
             let r = &mut self.reqs[i];
             // The first streamed chunk completes inside the bulk run: step (chunk − output) of it.
             let chunk = self.m.first_chunk_tokens.max(1).min(r.target_output);
             if r.output < chunk && chunk <= r.output + k as u32 {
-                r.first_chunk_ns = self.step_ends[(chunk - r.output - 1) as usize];
+                let j = (chunk - r.output - 1) as usize;
+                r.first_chunk_ns = self.step_ends[j];
+                if !delay {
+                    r.client_first_chunk_ns = self.step_ends[j];
+                } else if j + 1 < self.step_ends.len() {
+                    r.client_first_chunk_ns = self.step_ends[j + 1];
+                } else {
+                    self.undelivered.push(i as u32);
+                }
             }
             r.computed += k as u32;
             r.output += k as u32;
@@ -576,6 +655,7 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
                 st.waiting.push_back(idx);
             }
         }
+        st.delivered_finishes.clear();
         if !pending_finishes.is_empty() || !st.finished.is_empty() {
             pending_finishes.append(&mut st.finished);
             for &idx in &pending_finishes {

@@ -38,6 +38,13 @@ pub(crate) struct Request {
     pub last_token_ns: Nanos,
     /// When its output reached the first streaming chunk (`first_chunk_tokens` tokens).
     pub first_chunk_ns: Nanos,
+    /// When the client received the first token (later than `first_token_ns` when the engine
+    /// hands outputs over one step late).
+    pub client_first_token_ns: Nanos,
+    /// When the client received the first chunk.
+    pub client_first_chunk_ns: Nanos,
+    /// When the client received the last token.
+    pub client_finish_ns: Nanos,
     /// When it finished.
     pub finish_ns: Nanos,
     /// Times it was preempted (recomputed).

@@ -22,7 +22,7 @@ use crate::spec::engine::EngineVersion;
 pub(super) fn schedule(st: &mut EngineState<'_>) {
     match st.m.cfg.version {
         EngineVersion::Vllm010 => schedule_mixed(st),
-        EngineVersion::Vllm05 | EngineVersion::Vllm06 => {
+        EngineVersion::Vllm05 | EngineVersion::Vllm06 | EngineVersion::Vllm0600 => {
             if st.m.cfg.enable_chunked_prefill {
                 schedule_mixed(st)
             } else {

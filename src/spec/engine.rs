@@ -14,9 +14,13 @@ pub enum EngineVersion {
     #[default]
     #[serde(rename = "vllm-0.10")]
     Vllm010,
-    /// vLLM 0.6.x, the V0 engine: prefill-only steps unless chunked prefill is enabled.
+    /// vLLM 0.6.2–0.6.x, the V0 engine: prefill-only steps unless chunked prefill is enabled.
     #[serde(rename = "vllm-0.6")]
     Vllm06,
+    /// vLLM 0.6.0–0.6.1: V0 whose async output processing hands each step's tokens to the server
+    /// only when the following step ends (vllm-semantics: docs/research/vllm-v0-ttft.md).
+    #[serde(rename = "vllm-0.6.0")]
+    Vllm0600,
     /// vLLM 0.5.x, the V0 engine (same scheduling rules as 0.6 for servecast's purposes).
     #[serde(rename = "vllm-0.5")]
     Vllm05,
@@ -27,9 +31,10 @@ pub enum EngineVersion {
 
 impl EngineVersion {
     /// All versions, for listings and error messages.
-    pub const ALL: [EngineVersion; 4] = [
+    pub const ALL: [EngineVersion; 5] = [
         EngineVersion::Vllm010,
         EngineVersion::Vllm06,
+        EngineVersion::Vllm0600,
         EngineVersion::Vllm05,
         EngineVersion::NanoVllm,
     ];
@@ -39,6 +44,7 @@ impl EngineVersion {
         match self {
             EngineVersion::Vllm010 => "vllm-0.10",
             EngineVersion::Vllm06 => "vllm-0.6",
+            EngineVersion::Vllm0600 => "vllm-0.6.0",
             EngineVersion::Vllm05 => "vllm-0.5",
             EngineVersion::NanoVllm => "nano-vllm",
         }
@@ -50,6 +56,8 @@ impl EngineVersion {
         let t = t.trim_start_matches("vllm").trim_start_matches(['-', '=', '_', ' ']);
         let v = if t.starts_with("0.10") || t == "v1" || t.starts_with("0.9") || t.starts_with("0.11") {
             EngineVersion::Vllm010
+        } else if t == "0.6.0" || t == "0.6.1" || t.starts_with("0.6.0.") || t.starts_with("0.6.1.") {
+            EngineVersion::Vllm0600
         } else if t.starts_with("0.6") || t == "v0" {
             EngineVersion::Vllm06
         } else if t.starts_with("0.5") {
@@ -60,7 +68,9 @@ impl EngineVersion {
             return Err(Error::invalid(
                 origin,
                 "engine",
-                format!("unknown engine '{text}'; expected one of vllm-0.10, vllm-0.6, vllm-0.5, nano-vllm"),
+                format!(
+                    "unknown engine '{text}'; expected one of vllm-0.10, vllm-0.6, vllm-0.6.0, vllm-0.5, nano-vllm"
+                ),
             ));
         };
         Ok(v)
@@ -68,7 +78,15 @@ impl EngineVersion {
 
     /// True for vLLM's V0 engine (0.5, 0.6).
     pub fn is_v0(self) -> bool {
-        matches!(self, EngineVersion::Vllm05 | EngineVersion::Vllm06)
+        matches!(
+            self,
+            EngineVersion::Vllm05 | EngineVersion::Vllm06 | EngineVersion::Vllm0600
+        )
+    }
+
+    /// True when a step's tokens reach the client only when the next step ends (vLLM 0.6.0–0.6.1).
+    pub fn delays_output_one_step(self) -> bool {
+        self == EngineVersion::Vllm0600
     }
 }
 
@@ -288,7 +306,7 @@ impl EngineFlags {
                 // (engine/arg_utils.py::_set_default_args_v1).
                 (true, self.enable_prefix_caching.unwrap_or(true), seqs, batched)
             }
-            EngineVersion::Vllm06 | EngineVersion::Vllm05 => {
+            EngineVersion::Vllm06 | EngineVersion::Vllm0600 | EngineVersion::Vllm05 => {
                 // Chunked prefill turns itself on only for max_model_len > 32K (vllm/engine/arg_utils.py).
                 let chunked = self.enable_chunked_prefill.unwrap_or(max_model_len > 32768);
                 let batched = if chunked { 512 } else { max_model_len.max(2048) };
