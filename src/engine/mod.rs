@@ -309,21 +309,10 @@ impl<'a> EngineState<'a> {
     /// Marks `idx`'s new outputs of this step for delivery: now, or when the next step ends.
     #[inline]
     fn produced(&mut self, idx: u32) {
-        if self.m.cfg.version.delays_output_one_step() {
-            self.undelivered.push(idx);
-        } else {
+        self.undelivered.push(idx);
+        if !self.m.cfg.version.delays_output_one_step() {
             let now = self.now;
-            let r = &mut self.reqs[idx as usize];
-            if r.first_token_ns != NEVER && r.client_first_token_ns == NEVER {
-                r.client_first_token_ns = now;
-            }
-            if r.first_chunk_ns != NEVER && r.client_first_chunk_ns == NEVER {
-                r.client_first_chunk_ns = now;
-            }
-            if r.finish_ns != NEVER && r.client_finish_ns == NEVER {
-                r.client_finish_ns = now;
-                self.delivered_finishes.push(idx);
-            }
+            self.deliver(now);
         }
     }
 
