@@ -120,6 +120,10 @@ struct SimulateArgs {
     /// Router across replicas: round-robin, least-outstanding, random.
     #[arg(long, default_value = "round-robin")]
     router: String,
+    /// TTS models: the text length in characters (sets prompt and output tokens from the model's
+    /// text and speech rates); requests longer than max_model_len fail as the server's would.
+    #[arg(long)]
+    text_chars: Option<u32>,
     /// Tokens in the first streamed chunk (TTS: TTFB is the time to this chunk); default 1.
     #[arg(long, default_value_t = 1)]
     first_chunk_tokens: u32,
@@ -355,7 +359,24 @@ fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
     if let Some(p) = &a.profile {
         b = b.profile(load_profile(p)?);
     }
-    b.build()
+    let scenario = b.build()?;
+    match a.text_chars {
+        None => Ok(scenario),
+        Some(0) => Err(Error::invalid("--text-chars", "text_chars", "must be ≥ 1 character")),
+        Some(chars) => {
+            let Some(text) = scenario.model.tts_text.clone() else {
+                return Err(Error::invalid(
+                    "--text-chars",
+                    "model",
+                    format!("{} is not a text-to-speech model with text rates", scenario.model.id),
+                ));
+            };
+            let mut scenario = scenario;
+            scenario.workload.set_text_chars(chars, &text);
+            scenario.measured_report = None;
+            Ok(scenario)
+        }
+    }
 }
 
 fn simulate(a: SimulateArgs) -> Result<()> {

@@ -95,6 +95,9 @@ pub struct ModelSpec {
     /// TTS models: generated tokens per second of audio (tokens/s); `None` for text LLMs.
     #[serde(default)]
     pub audio_tokens_per_s: Option<f64>,
+    /// TTS models: how a text of N characters becomes prompt and output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tts_text: Option<TtsText>,
     /// FLOPs per generated token spent outside the paged-KV LM (e.g. VoxCPM's diffusion head); 0 for LLMs.
     #[serde(default)]
     pub extra_flops_per_decode_token: f64,
@@ -103,6 +106,29 @@ pub struct ModelSpec {
     pub kv_layers_override: Option<u32>,
     /// Where the numbers come from.
     pub source: String,
+}
+
+/// How a TTS model's input text maps to tokens (for workloads given in characters).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtsText {
+    /// Prompt tokens that do not depend on the text (conditioning latents, markers), count.
+    pub prompt_fixed_tokens: u32,
+    /// Prompt tokens per character of text.
+    pub text_tokens_per_char: f64,
+    /// Generated tokens per character of text at a normal speaking rate.
+    pub speech_tokens_per_char: f64,
+    /// Where these rates come from.
+    pub source: String,
+}
+
+impl TtsText {
+    /// Prompt and output tokens for a text of `chars` characters.
+    pub fn tokens_for(&self, chars: u32) -> (u32, u32) {
+        let input = self.prompt_fixed_tokens as f64 + chars as f64 * self.text_tokens_per_char;
+        let output = (chars as f64 * self.speech_tokens_per_char).max(1.0);
+        (input.round().max(1.0) as u32, output.round() as u32)
+    }
 }
 
 impl ModelSpec {
@@ -614,6 +640,7 @@ impl Config<'_> {
             dtype,
             params_total_override: None,
             audio_tokens_per_s: None,
+            tts_text: None,
             extra_flops_per_decode_token: 0.0,
             kv_layers_override: None,
             source: format!("{} (Hugging Face config.json)", self.origin),
@@ -686,6 +713,7 @@ mod tests {
             dtype: Dtype::Bf16,
             params_total_override: None,
             audio_tokens_per_s: None,
+            tts_text: None,
             extra_flops_per_decode_token: 0.0,
             kv_layers_override: None,
             source: "test".into(),

@@ -401,6 +401,14 @@ impl WorkloadSpec {
         self.busiest_user_ratio_per_level = None;
     }
 
+    /// Sets prompt and output lengths from a text of `chars` characters for a TTS model.
+    pub fn set_text_chars(&mut self, chars: u32, text: &crate::spec::TtsText) {
+        let (input, output) = text.tokens_for(chars);
+        self.input_len = LengthDist::Fixed { tokens: input };
+        self.input_len_per_level = None;
+        self.set_output_len(LengthDist::Fixed { tokens: output });
+    }
+
     /// Replaces the output length everywhere (per-level lengths and deals are dropped).
     pub fn set_output_len(&mut self, dist: LengthDist) {
         self.output_len = dist;

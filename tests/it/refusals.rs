@@ -226,3 +226,37 @@ fn a_profile_faster_than_the_datasheet_is_rejected() {
         "{err}"
     );
 }
+
+#[test]
+fn tts_texts_longer_than_max_model_len_fail_as_in_seed_003() {
+    // Seed 003 §4: at util 0.4 and max_num_seqs 128, the 313-character text fails at
+    // max_model_len 512 and 256 and passes at 1024 and 2048; 8 and 68 characters always pass.
+    for (len, chars, fails) in [
+        (2048, 313, false),
+        (1024, 313, false),
+        (512, 313, true),
+        (256, 313, true),
+        (256, 68, false),
+        (256, 8, false),
+        (2048, 8, false),
+    ] {
+        let mut s = Scenario::builder()
+            .gpu("4090")
+            .model("voxcpm-1.5")
+            .engine(EngineVersion::NanoVllm)
+            .flags(EngineFlags {
+                gpu_memory_utilization: Some(0.4),
+                max_num_seqs: Some(128),
+                max_model_len: Some(len),
+                ..Default::default()
+            })
+            .workload(tiny_workload())
+            .build()
+            .unwrap();
+        let text = s.model.tts_text.clone().expect("VoxCPM has text rates");
+        s.workload.set_text_chars(chars, &text);
+        let level = &s.run().unwrap().levels[0];
+        assert_eq!(level.failed == 1, fails, "max_model_len {len}, {chars} characters");
+        assert_eq!(level.requests + level.failed, 1);
+    }
+}
