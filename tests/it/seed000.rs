@@ -14,6 +14,16 @@ fn report() -> servecast::measured::MeasuredReport {
         .expect("seed 000 is a built-in report")
 }
 
+/// The scenario `simulate --gpu 4090` builds: the built-in report's model, flags and workload.
+fn default_4090() -> Scenario {
+    Scenario::builder()
+        .gpu("4090")
+        .from_builtin_report()
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
 fn print_table(title: &str, rows: &[(u32, f64, f64, f64)]) {
     println!("{title}\n  c   | throughput err | E2E mean err | TTFT mean err");
     for (c, t, e, f) in rows {
@@ -23,12 +33,7 @@ fn print_table(title: &str, rows: &[(u32, f64, f64, f64)]) {
 
 #[test]
 fn default_4090_run_is_the_measured_scenario_and_reproduces_it() {
-    let scenario = Scenario::builder()
-        .gpu("4090")
-        .from_builtin_report()
-        .unwrap()
-        .build()
-        .unwrap();
+    let scenario = default_4090();
     assert_eq!(
         scenario.measured_report.as_deref(),
         Some("rtx4090-indextts2-gpt-vllm0.10")
@@ -58,12 +63,7 @@ fn default_4090_run_is_the_measured_scenario_and_reproduces_it() {
 
 #[test]
 fn generated_token_counts_match_the_report_per_level() {
-    let scenario = Scenario::builder()
-        .gpu("4090")
-        .from_builtin_report()
-        .unwrap()
-        .build()
-        .unwrap();
+    let scenario = default_4090();
     let prediction = scenario.run().unwrap();
     for (m, p) in report().levels.iter().zip(&prediction.levels) {
         let stats = m.output_tokens.unwrap();
