@@ -52,6 +52,8 @@ pub fn poisson_10k_a100() -> Scenario {
             busiest_user_ratio_per_level: None,
             prefix_groups: 0,
             shared_prefix_tokens: 0,
+            text_chars: None,
+            text_chars_per_level: None,
         })
         .build()
         .expect("the A100 scenario builds")

@@ -253,23 +253,28 @@ fn load_profile(arg: &str) -> Result<Profile> {
     ))
 }
 
-fn load_report(arg: &str) -> Result<MeasuredReport> {
+/// A measured file (every setup in it) or a built-in report id.
+fn load_reports(arg: &str) -> Result<Vec<MeasuredReport>> {
     let path = Path::new(arg);
     if path.exists() {
-        return MeasuredReport::from_path(path);
+        return MeasuredReport::all_from_path(path);
     }
     let reports = builtin_reports()?;
     let ids: Vec<String> = reports.iter().map(|r| r.id.clone()).collect();
-    reports.into_iter().find(|r| r.id == arg).ok_or_else(|| {
-        Error::invalid(
-            "fit",
-            "report",
-            format!(
-                "'{arg}' is neither a file nor a built-in report; built-in: {}",
-                ids.join(", ")
-            ),
-        )
-    })
+    reports
+        .into_iter()
+        .find(|r| r.id == arg)
+        .map(|r| vec![r])
+        .ok_or_else(|| {
+            Error::invalid(
+                "fit",
+                "report",
+                format!(
+                    "'{arg}' is neither a file nor a built-in report; built-in: {}",
+                    ids.join(", ")
+                ),
+            )
+        })
 }
 
 fn bool_flag(on: bool, off: bool) -> Option<bool> {
@@ -408,7 +413,7 @@ fn fit(a: FitArgs) -> Result<()> {
         if input.to_ascii_lowercase().ends_with(".json") {
             json.push((input.clone(), read(Path::new(input))?));
         } else {
-            reports.push(load_report(input)?);
+            reports.extend(load_reports(input)?);
         }
     }
     if !json.is_empty() {
@@ -454,6 +459,20 @@ fn fit(a: FitArgs) -> Result<()> {
     )?;
     let mut t = String::new();
     use std::fmt::Write as _;
+    if !result.card_memory.is_empty() {
+        let _ = writeln!(
+            t,
+            "| setup | card memory measured (MiB) | predicted (MiB) | error |\n|---|---|---|---|"
+        );
+        for c in &result.card_memory {
+            let _ = writeln!(
+                t,
+                "| {} | {:.0} | {:.0} | {:+.1}% |",
+                c.report, c.measured_mib, c.predicted_mib, c.error_pct
+            );
+        }
+        let _ = writeln!(t);
+    }
     let _ = writeln!(
         t,
         "# Fit of {} ({} simulations, {:.2} s)\n",
@@ -531,7 +550,11 @@ fn validate(ids: &[String], output: Option<&Path>) -> Result<()> {
     let reports: Vec<MeasuredReport> = if ids.is_empty() {
         builtin_reports()?
     } else {
-        ids.iter().map(|id| load_report(id)).collect::<Result<_>>()?
+        let mut all = Vec::new();
+        for id in ids {
+            all.extend(load_reports(id)?);
+        }
+        all
     };
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("fitting and cross-validating {} reports", reports.len()));

@@ -24,6 +24,10 @@ pub struct MemoryCalibration {
     /// Memory already in use on the device before the engine starts (nano-vllm subtracts it), bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preexisting_used_bytes: Option<u64>,
+    /// CUDA-graph pool per sequence of the largest captured batch (min(max_num_seqs, 512)),
+    /// allocated after the KV cache and so outside the budget, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cuda_graph_bytes_per_seq: Option<u64>,
 }
 
 /// The resolved memory budget of one GPU, with the KV-cache size vLLM would log.
@@ -35,6 +39,9 @@ pub struct MemoryPlan {
     pub requested_bytes: u64,
     /// Model weights on this GPU, bytes.
     pub weights_bytes: u64,
+    /// Memory used on the card once the engine is up and idle (what nvidia-smi shows): memory in
+    /// use before it started (nano-vllm only), weights, non-torch, KV blocks and CUDA graphs, bytes.
+    pub card_used_bytes: u64,
     /// Activation peak of the profile run, bytes.
     pub activation_peak_bytes: u64,
     /// Non-torch memory growth during start-up, bytes.
@@ -247,10 +254,16 @@ pub fn plan_memory(
         EngineVersion::Vllm010 => num_gpu_blocks - 1,
         _ => num_gpu_blocks,
     };
+    let preexisting = match cfg.version {
+        EngineVersion::NanoVllm => calibration.preexisting_used_bytes.unwrap_or((0.5 * GIB) as u64),
+        _ => 0,
+    };
+    let graphs = calibration.cuda_graph_bytes_per_seq.unwrap_or(0) * u64::from(cfg.max_num_seqs.min(512));
     Ok(MemoryPlan {
         total_bytes: total,
         requested_bytes: requested,
         weights_bytes: weights,
+        card_used_bytes: preexisting + non_kv - activation + num_gpu_blocks * block + graphs,
         activation_peak_bytes: activation,
         non_torch_bytes: non_torch,
         kv_cache_bytes: available,
@@ -322,5 +335,6 @@ pub fn calibrate_from_max_concurrency(
         activation_peak_bytes: Some(activation_peak_bytes),
         non_torch_bytes: Some(non_torch as u64),
         preexisting_used_bytes: None,
+        cuda_graph_bytes_per_seq: None,
     })
 }

@@ -18,6 +18,10 @@ pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
         "data/profiles/l40s-qwen2-0.5b-vllm0.6.yaml",
         include_str!("../data/profiles/l40s-qwen2-0.5b-vllm0.6.yaml"),
     ),
+    (
+        "data/profiles/rtx4090-voxcpm1.5-nanovllm.yaml",
+        include_str!("../data/profiles/rtx4090-voxcpm1.5-nanovllm.yaml"),
+    ),
 ];
 
 /// Parses every built-in profile.

@@ -142,6 +142,8 @@ impl Scenario {
             frontend_latency_ns: secs_to_nanos(self.profile.cost.frontend_latency_s),
             skip_ahead: true,
             first_chunk_tokens: self.first_chunk_tokens,
+            api_server_request_ns: secs_to_nanos(self.profile.cost.api_server_request_s),
+            api_server_item_ns: secs_to_nanos(self.profile.cost.api_server_item_s),
         };
         let out = if self.replicas <= 1 {
             simulate(&model, &requests, &clients)
@@ -239,6 +241,12 @@ impl ScenarioBuilder {
         if self.engine.is_none() {
             self.engine = Some(report.engine);
         }
+        if self.replicas.is_none() {
+            self.replicas = Some(report.replicas);
+        }
+        if self.router.is_none() {
+            self.router = Some(report.router);
+        }
         self.base_flags = report.flags.clone();
         if self.workload.is_none() {
             self.workload = Some(report.workload.clone());
@@ -313,13 +321,14 @@ impl ScenarioBuilder {
         let version = self.engine.unwrap_or_default();
         let flags = self.flags.or(&self.base_flags);
         let engine = flags.resolve(version, &model, &gpu, "engine flags")?;
-        let workload = self.workload.ok_or_else(|| {
+        let mut workload = self.workload.ok_or_else(|| {
             Error::invalid(
                 "scenario",
                 "workload",
                 "a workload is required (e.g. --concurrency 1,4,8)",
             )
         })?;
+        workload.resolve_text_chars(model.tts_text.as_ref(), "workload")?;
         workload.validate("workload")?;
         let profile = match self.profile {
             Some(p) => p,
@@ -379,6 +388,11 @@ impl Scenario {
             return Ok(false);
         }
         let engine = report.flags.resolve(report.engine, model, gpu, &report.id)?;
-        Ok(engine == self.engine && report.workload == self.workload && self.replicas == 1)
+        let mut workload = report.workload.clone();
+        workload.resolve_text_chars(model.tts_text.as_ref(), &report.id)?;
+        Ok(engine == self.engine
+            && workload == self.workload
+            && self.replicas == report.replicas
+            && (self.replicas == 1 || self.router == report.router))
     }
 }

@@ -103,6 +103,8 @@ fn synthetic_vllm_bench_json(concurrency: u32, num_prompts: u32, seed: u64) -> S
         busiest_user_ratio_per_level: None,
         prefix_groups: 0,
         shared_prefix_tokens: 0,
+        text_chars: None,
+        text_chars_per_level: None,
     };
     let scenario = Scenario::builder()
         .gpu(&ctx.gpu)
@@ -123,6 +125,8 @@ fn synthetic_vllm_bench_json(concurrency: u32, num_prompts: u32, seed: u64) -> S
         frontend_latency_ns: secs_to_nanos(scenario.profile.cost.frontend_latency_s),
         skip_ahead: true,
         first_chunk_tokens: 1,
+        api_server_request_ns: secs_to_nanos(scenario.profile.cost.api_server_request_s),
+        api_server_item_ns: secs_to_nanos(scenario.profile.cost.api_server_item_s),
     };
     let out = simulate(&model, &requests, &clients);
     let s = |ns: u64| ns as f64 / 1e9;

@@ -4,7 +4,8 @@
 //! step time = step overhead + per-sequence overhead × sequences
 //!           + max(weights ÷ (bandwidth × η_w), linear FLOPs ÷ (peak × η_c))
 //!           + max(KV bytes read ÷ (bandwidth × η_attn), attention FLOPs ÷ (peak × η_c), layers × kernel floor)
-//!           + extra (non-LM) FLOPs ÷ (peak × η_c) + tensor-parallel all-reduces over the link.
+//!           + extra (non-LM) FLOPs per output token ÷ (peak × η_c) + tensor-parallel all-reduces over the link
+//!           + an eager-execution overhead on steps with a prefill.
 //! The bandwidth and FLOP terms are physics; only the η's and the overheads are fitted.
 
 pub mod profile;
@@ -27,6 +28,9 @@ pub struct StepBatch {
     pub context_tokens: u64,
     /// Query–key pairs of prefill attention: Σ new × (cached + new / 2).
     pub prefill_attention_pairs: f64,
+    /// Sequences that produce an output token in the step (decodes, and prefills that complete
+    /// their prompt); a TTS model's non-LM heads run once for each.
+    pub output_seqs: u64,
 }
 
 impl StepBatch {
@@ -58,8 +62,10 @@ pub struct StepCostModel {
     attention_floor_s: f64,
     /// Attention compute per query–key pair, seconds.
     attention_s_per_pair: f64,
-    /// Non-LM compute per decode token (TTS heads), seconds.
-    extra_s_per_decode: f64,
+    /// Non-LM compute per output token (TTS heads), seconds.
+    extra_s_per_output: f64,
+    /// Extra fixed time of a step with a prefill (eager execution), seconds.
+    prefill_step_overhead_s: f64,
     /// Tensor-parallel all-reduce time per token, seconds.
     allreduce_s_per_token: f64,
     /// Tensor-parallel fixed all-reduce latency per step, seconds.
@@ -72,7 +78,7 @@ impl StepCostModel {
         let tp_f = tp.max(1) as f64;
         let bandwidth = gpu.memory_bandwidth_bytes_s;
         let flops = gpu.dense_fp16_flops * params.compute_efficiency;
-        let weights = model.weight_bytes() as f64 / tp_f;
+        let weights = (model.weight_bytes() + model.extra_weight_reads_bytes_per_step) as f64 / tp_f;
         let kv_per_token = model.kv_bytes_per_token(tp) as f64;
         let (allreduce_s_per_token, allreduce_s_per_step) = if tp > 1 {
             // Two all-reduces per layer (after attention and after the MLP), ring algorithm.
@@ -94,7 +100,8 @@ impl StepCostModel {
             kv_s_per_token: kv_per_token / (bandwidth * params.attention_bandwidth_efficiency),
             attention_floor_s: model.kv_layers() as f64 * params.attention_kernel_floor_s,
             attention_s_per_pair: model.attn_flops_per_token_per_ctx_token() / tp_f / flops,
-            extra_s_per_decode: model.extra_flops_per_decode_token / tp_f / flops,
+            extra_s_per_output: model.extra_flops_per_decode_token / tp_f / flops,
+            prefill_step_overhead_s: params.prefill_step_overhead_s,
             allreduce_s_per_token,
             allreduce_s_per_step,
         }
@@ -116,7 +123,12 @@ impl StepCostModel {
             + self.per_seq_overhead_s * b.seqs() as f64
             + linear
             + attention
-            + b.decode_seqs as f64 * self.extra_s_per_decode
+            + b.output_seqs as f64 * self.extra_s_per_output
+            + if b.prefill_seqs > 0 {
+                self.prefill_step_overhead_s
+            } else {
+                0.0
+            }
             + comm
     }
 
@@ -127,6 +139,13 @@ impl StepCostModel {
 
     /// The GPU roofline part of a step alone (no CPU overheads), seconds — for reports.
     pub fn roofline_seconds(&self, b: &StepBatch) -> f64 {
-        self.step_seconds(b) - self.step_overhead_s - self.per_seq_overhead_s * b.seqs() as f64
+        self.step_seconds(b)
+            - self.step_overhead_s
+            - self.per_seq_overhead_s * b.seqs() as f64
+            - if b.prefill_seqs > 0 {
+                self.prefill_step_overhead_s
+            } else {
+                0.0
+            }
     }
 }

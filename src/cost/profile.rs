@@ -41,6 +41,22 @@ pub struct CostParams {
     /// Time from the client sending a request to the engine queueing it (HTTP, tokenisation,
     /// input processing), seconds; it shows up in TTFT and E2E latency.
     pub frontend_latency_s: f64,
+    /// Extra fixed time of a step that contains a prefill, seconds: engines that replay decode
+    /// steps from CUDA graphs run prefill eagerly (every kernel launched from Python).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub prefill_step_overhead_s: f64,
+    /// API-server time per request at intake (HTTP parsing, prompt processing, hand-off to the
+    /// engine), seconds. The API server is one process: requests and output items queue for it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub api_server_request_s: f64,
+    /// API-server time per streamed output item (one token, or one audio chunk for TTS), seconds;
+    /// the items of a step reach the client after the API server has handled them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub api_server_item_s: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl CostParams {
@@ -66,6 +82,9 @@ impl CostParams {
             step_overhead_s: step,
             per_seq_overhead_s: per_seq,
             frontend_latency_s: frontend,
+            prefill_step_overhead_s: 0.0,
+            api_server_request_s: 0.0,
+            api_server_item_s: 0.0,
         }
     }
 
@@ -91,6 +110,9 @@ impl CostParams {
             ("step_overhead_s", self.step_overhead_s),
             ("per_seq_overhead_s", self.per_seq_overhead_s),
             ("frontend_latency_s", self.frontend_latency_s),
+            ("prefill_step_overhead_s", self.prefill_step_overhead_s),
+            ("api_server_request_s", self.api_server_request_s),
+            ("api_server_item_s", self.api_server_item_s),
         ] {
             if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
                 return Err(Error::invalid(origin, field, format!("{v} s is outside [0, 10] s")));

@@ -45,6 +45,10 @@ impl Router {
     }
 }
 
+/// Marks a heap entry that has passed the API server and goes to the router (high bit of its
+/// insertion number, so routed entries keep their order among themselves).
+const ROUTE_TAG: u64 = 1 << 63;
+
 /// Per-replica bookkeeping besides its engine state.
 struct Replica<'a> {
     st: EngineState<'a>,
@@ -96,6 +100,9 @@ pub fn simulate_cluster(
         };
     };
     let frontend = first.frontend_latency_ns;
+    // The API server (one process in front of every replica) handles each request in turn.
+    let api_request_ns = first.api_server_request_ns;
+    let mut api_free: Nanos = 0;
     let mut reps: Vec<Replica<'_>> = models
         .iter()
         .map(|m| Replica {
@@ -190,6 +197,14 @@ pub fn simulate_cluster(
             let Some(Reverse((t, s, idx))) = heap.pop() else {
                 continue;
             };
+            // First pass through the API server: queue for it, then come back to be routed.
+            if api_request_ns > 0 && s & ROUTE_TAG == 0 {
+                let done = t.max(api_free).saturating_add(api_request_ns);
+                api_free = done;
+                heap.push(Reverse((done, seq | ROUTE_TAG, idx)));
+                seq += 1;
+                continue;
+            }
             if failed_at_router[idx as usize] {
                 rejected_at[idx as usize] = t;
                 done.push((idx, t));
@@ -217,6 +232,7 @@ pub fn simulate_cluster(
             let rep = &mut reps[r_min];
             let st = &mut rep.st;
             st.now = st.now.max(t_rep);
+            st.api_free_ns = api_free;
             while let Some(&Reverse((t, _, idx))) = rep.inbox.peek() {
                 if t > st.now {
                     break;
@@ -267,6 +283,7 @@ pub fn simulate_cluster(
                 let now = st.now;
                 st.deliver(now);
             }
+            api_free = api_free.max(st.api_free_ns);
             for k in 0..st.delivered_finishes.len() {
                 let idx = st.delivered_finishes[k];
                 let f = st.reqs[idx as usize].client_finish_ns;

@@ -113,8 +113,19 @@ pub struct EngineModel<'a> {
     pub frontend_latency_ns: Nanos,
     /// Tokens in the first streamed chunk (TTS servers stream audio in chunks of k tokens), ≥ 1.
     pub first_chunk_tokens: u32,
+    /// API-server time per request at intake, nanoseconds (0: the API server never queues).
+    pub api_server_request_ns: Nanos,
+    /// API-server time per output item (token or audio chunk), nanoseconds.
+    pub api_server_item_ns: Nanos,
     /// Apply runs of identical decode steps in bulk (true); false steps one by one (for tests).
     pub skip_ahead: bool,
+}
+
+impl EngineModel<'_> {
+    /// Whether requests and outputs queue for a single API-server process.
+    pub fn has_api_server(&self) -> bool {
+        self.api_server_request_ns > 0 || self.api_server_item_ns > 0
+    }
 }
 
 /// Mutable state of one engine during a run.
@@ -140,6 +151,10 @@ pub(crate) struct EngineState<'a> {
     pub undelivered: Vec<u32>,
     /// Requests whose last token reached the client in the latest step (for the clients).
     pub delivered_finishes: Vec<u32>,
+    /// When the (shared) API server is next free; the cluster keeps it in step across replicas.
+    pub api_free_ns: Nanos,
+    /// Output items of the step whose outputs are still to be handed over.
+    pub undelivered_items: u64,
 }
 
 impl<'a> EngineState<'a> {
@@ -206,6 +221,8 @@ impl<'a> EngineState<'a> {
             step_ends: Vec::new(),
             undelivered: Vec::new(),
             delivered_finishes: Vec::new(),
+            api_free_ns: 0,
+            undelivered_items: 0,
         }
     }
 
@@ -261,6 +278,9 @@ impl<'a> EngineState<'a> {
             self.batch.prefill_tokens += n as u64;
             self.batch.prefill_attention_pairs += n as f64 * (r.computed as f64 + n as f64 / 2.0);
         }
+        if context >= r.num_tokens() as u64 {
+            self.batch.output_seqs += 1;
+        }
         self.batch.context_tokens += context;
         self.sched.push((idx, n));
     }
@@ -287,8 +307,18 @@ impl<'a> EngineState<'a> {
         }
     }
 
-    /// Hands the outputs produced so far to the server at time `t` (the client sees them then).
+    /// Hands the outputs produced so far to the server at time `t`; the client sees them once the
+    /// API server has handled the step's items (at once when it has no per-item cost).
     pub(crate) fn deliver(&mut self, t: Nanos) {
+        let items = std::mem::take(&mut self.undelivered_items);
+        let per_item = self.m.api_server_item_ns;
+        let t = if !self.m.has_api_server() {
+            t
+        } else {
+            let start = t.max(self.api_free_ns);
+            self.api_free_ns = start.saturating_add(per_item.saturating_mul(items));
+            self.api_free_ns
+        };
         for k in 0..self.undelivered.len() {
             let idx = self.undelivered[k];
             let r = &mut self.reqs[idx as usize];
@@ -306,16 +336,6 @@ impl<'a> EngineState<'a> {
         self.undelivered.clear();
     }
 
-    /// Marks `idx`'s new outputs of this step for delivery: now, or when the next step ends.
-    #[inline]
-    fn produced(&mut self, idx: u32) {
-        self.undelivered.push(idx);
-        if !self.m.cfg.version.delays_output_one_step() {
-            let now = self.now;
-            self.deliver(now);
-        }
-    }
-
     /// Runs the scheduled step: advances time, produces tokens, finishes requests.
     fn execute_step(&mut self) {
         let d = self.m.cost.step_nanos(&self.batch);
@@ -330,10 +350,11 @@ impl<'a> EngineState<'a> {
         self.stats.max_step_tokens = self.stats.max_step_tokens.max(self.batch.tokens());
         let now = self.now;
         // Outputs of the previous step reach the server as this one ends (vLLM 0.6.0–0.6.1).
-        if !self.undelivered.is_empty() {
+        if !self.undelivered.is_empty() || self.undelivered_items > 0 {
             self.deliver(now);
         }
         let mut single_itl = 0u64;
+        let mut items = 0u64;
         for k in 0..self.sched.len() {
             let (idx, n) = self.sched[k];
             let r = &mut self.reqs[idx as usize];
@@ -358,6 +379,7 @@ impl<'a> EngineState<'a> {
                     }
                 }
                 r.last_token_ns = now;
+                items += 1;
                 let new_event = r.output == 1 || r.output == self.m.first_chunk_tokens.max(1).min(r.target_output);
                 if r.output == self.m.first_chunk_tokens.max(1).min(r.target_output) {
                     r.first_chunk_ns = now;
@@ -368,9 +390,14 @@ impl<'a> EngineState<'a> {
                     self.finished.push(idx);
                 }
                 if new_event || done {
-                    self.produced(idx);
+                    self.undelivered.push(idx);
                 }
             }
+        }
+        // This step's outputs reach the server now, or when the next step ends (0.6.0–0.6.1).
+        self.undelivered_items += items;
+        if !self.m.cfg.version.delays_output_one_step() && (!self.undelivered.is_empty() || self.m.has_api_server()) {
+            self.deliver(now);
         }
         if single_itl > 0 {
             self.itl.push((d as f64, single_itl));
@@ -393,7 +420,9 @@ impl<'a> EngineState<'a> {
     fn skip_ahead(&mut self, next_arrival: Nanos) {
         let cfg = self.m.cfg;
         let b = self.running.len() as u64;
+        // API-server work interleaves with the steps: step one by one.
         if b == 0
+            || self.m.has_api_server()
             || self.preempted_this_step
             || self.sched.len() as u64 != b
             || b > cfg.max_num_batched_tokens as u64
@@ -478,6 +507,7 @@ impl<'a> EngineState<'a> {
             .sum();
         let mut batch = StepBatch {
             decode_seqs: b,
+            output_seqs: b,
             context_tokens: base_context,
             ..StepBatch::default()
         };

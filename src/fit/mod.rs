@@ -10,6 +10,7 @@
 //! TTFT), with common random numbers (one seed for every evaluation) so the objective is smooth.
 //! The memory model's non-torch term is pinned from a logged "Maximum concurrency" line if present.
 
+pub mod card_memory;
 pub mod nelder_mead;
 pub mod validate;
 
@@ -35,6 +36,8 @@ pub struct FitOptions {
     pub max_evaluations: usize,
     /// Weight of the mean-TTFT term relative to throughput and latency.
     pub ttft_weight: f64,
+    /// Weight of the mean time-to-first-audio term (TTS bursts), relative to throughput.
+    pub ttfb_weight: f64,
 }
 
 impl Default for FitOptions {
@@ -43,6 +46,7 @@ impl Default for FitOptions {
             exclude_levels: Vec::new(),
             max_evaluations: 160,
             ttft_weight: 0.1,
+            ttfb_weight: 1.0,
         }
     }
 }
@@ -90,15 +94,70 @@ pub struct FitResult {
     pub warnings: Vec<String>,
     /// Every level, measured vs predicted with the fitted profile.
     pub levels: Vec<LevelFit>,
+    /// Card memory readings, measured vs predicted with the fitted memory terms.
+    pub card_memory: Vec<card_memory::CardMemoryFit>,
 }
 
-fn apply(base: &CostParams, x: &[f64]) -> CostParams {
-    CostParams {
-        step_overhead_s: x[0].max(0.0) * 1e-3,
-        per_seq_overhead_s: x[1].max(0.0) * 1e-4,
-        frontend_latency_s: x[2].max(0.0) * 1e-3,
-        ..*base
+/// A cost parameter the fit may move; the optimiser works on `value ÷ scale` so all are O(1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Knob {
+    StepOverhead,
+    PerSeqOverhead,
+    FrontendLatency,
+    PrefillStepOverhead,
+    ApiServerRequest,
+    ApiServerItem,
+}
+
+impl Knob {
+    fn name(self) -> &'static str {
+        match self {
+            Knob::StepOverhead => "step_overhead_s",
+            Knob::PerSeqOverhead => "per_seq_overhead_s",
+            Knob::FrontendLatency => "frontend_latency_s",
+            Knob::PrefillStepOverhead => "prefill_step_overhead_s",
+            Knob::ApiServerRequest => "api_server_request_s",
+            Knob::ApiServerItem => "api_server_item_s",
+        }
     }
+
+    fn scale(self) -> f64 {
+        match self {
+            Knob::PerSeqOverhead | Knob::ApiServerItem => 1e-4,
+            Knob::PrefillStepOverhead => 1e-2,
+            _ => 1e-3,
+        }
+    }
+
+    fn get(self, c: &CostParams) -> f64 {
+        match self {
+            Knob::StepOverhead => c.step_overhead_s,
+            Knob::PerSeqOverhead => c.per_seq_overhead_s,
+            Knob::FrontendLatency => c.frontend_latency_s,
+            Knob::PrefillStepOverhead => c.prefill_step_overhead_s,
+            Knob::ApiServerRequest => c.api_server_request_s,
+            Knob::ApiServerItem => c.api_server_item_s,
+        }
+    }
+
+    fn set(self, c: &mut CostParams, v: f64) {
+        match self {
+            Knob::StepOverhead => c.step_overhead_s = v,
+            Knob::PerSeqOverhead => c.per_seq_overhead_s = v,
+            Knob::FrontendLatency => c.frontend_latency_s = v,
+            Knob::PrefillStepOverhead => c.prefill_step_overhead_s = v,
+            Knob::ApiServerRequest => c.api_server_request_s = v,
+            Knob::ApiServerItem => c.api_server_item_s = v,
+        }
+    }
+}
+
+fn apply(base: &CostParams, knobs: &[Knob], x: &[f64]) -> CostParams {
+    let mut c = *base;
+    for (k, v) in knobs.iter().zip(x) {
+        k.set(&mut c, v.max(0.0) * k.scale());
+    }
+    c
 }
 
 fn log_err(pred: f64, meas: Option<f64>) -> Option<f64> {
@@ -111,12 +170,24 @@ fn log_err(pred: f64, meas: Option<f64>) -> Option<f64> {
 /// Per level: throughput (output tokens/s, else requests/s, else total time), mean E2E latency
 /// (else the median), and TTFT (mean, else median, compared like for like), the last weighted by
 /// `ttft_weight`.
-pub fn residuals(report: &MeasuredReport, results: &[(usize, LevelResult)], ttft_weight: f64) -> Vec<f64> {
+pub fn residuals(
+    report: &MeasuredReport,
+    results: &[(usize, LevelResult)],
+    ttft_weight: f64,
+    ttfb_weight: f64,
+) -> Vec<f64> {
     let mut r = Vec::new();
     let w_ttft = ttft_weight.sqrt();
+    let w_ttfb = ttfb_weight.sqrt();
     for (i, res) in results {
         let m = &report.levels[*i];
-        let throughput = if let Some(t) = m.output_throughput_tok_s {
+        let tts = res.tts.as_ref();
+        if m.failed || res.requests == 0 {
+            continue;
+        }
+        let throughput = if let (Some(x), Some(t)) = (m.audio_throughput_x_realtime, tts) {
+            log_err(t.throughput_x_realtime, Some(x))
+        } else if let Some(t) = m.output_throughput_tok_s {
             log_err(res.output_throughput_tok_s, Some(t))
         } else if let Some(q) = m.request_throughput_req_s {
             log_err(res.request_throughput_req_s, Some(q))
@@ -139,6 +210,15 @@ pub fn residuals(report: &MeasuredReport, results: &[(usize, LevelResult)], ttft
                 _ => None,
             };
             r.extend(e.map(|e| w_ttft * e));
+        }
+        if let Some(t) = tts {
+            // Time to first audio: the stand-in for TTFT on streaming TTS servers.
+            if let Some(ttfb) = m.ttfb_ms {
+                r.extend(log_err(t.ttfb_ms.mean, ttfb.mean).map(|e| w_ttfb * e));
+            }
+            if let Some(rtf) = m.rtf {
+                r.extend(log_err(t.rtf.mean, rtf.mean));
+            }
         }
     }
     r
@@ -181,7 +261,7 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
                 version
             )));
         }
-        if report.levels.len() != scenario.workload.levels().len() {
+        if !report.levels.is_empty() && report.levels.len() != scenario.workload.levels().len() {
             return Err(Error::Fit(format!(
                 "{}: the report has {} levels but its workload defines {}",
                 report.id,
@@ -208,6 +288,9 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
             memory_cal = cal;
         }
     }
+    if let Some(cal) = card_memory::fit_card_memory(inputs, &memory_cal, &mut warnings)? {
+        memory_cal = cal;
+    }
     let profile_base = Profile {
         id: format!("{}.{}.{}", first.gpu.id, first.model.id, version),
         kind: ProfileKind::Fitted,
@@ -220,6 +303,10 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
     };
     let mut parts = Vec::with_capacity(inputs.len());
     for (k, &(report, scenario)) in inputs.iter().enumerate() {
+        // Memory-only setups (start-up outcomes, card readings) have no levels to simulate.
+        if report.levels.is_empty() {
+            continue;
+        }
         let mut s = scenario.clone();
         s.profile = profile_base.clone();
         let memory = s.memory()?;
@@ -275,6 +362,7 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
             let ctx = base.workload.input_len_at(i).mean() + out / 2.0;
             let b = StepBatch {
                 decode_seqs: batch as u64,
+                output_seqs: batch as u64,
                 context_tokens: (batch * ctx) as u64,
                 ..StepBatch::default()
             };
@@ -285,11 +373,28 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
             }
         }
     }
-    let mut start = [
-        prior.step_overhead_s * 1e3,
-        prior.per_seq_overhead_s * 1e4,
-        prior.frontend_latency_s * 1e3,
-    ];
+    // Streaming TTS bursts (time to first audio, × real time) also pin the eager prefill cost and
+    // the API server's time per request and per output item; other data leaves them at 0.
+    let tts_data = parts.iter().any(|p| {
+        p.fit_levels
+            .iter()
+            .any(|&i| p.report.levels[i].ttfb_ms.is_some() || p.report.levels[i].audio_throughput_x_realtime.is_some())
+    });
+    let mut knobs = vec![Knob::StepOverhead, Knob::PerSeqOverhead, Knob::FrontendLatency];
+    if tts_data {
+        knobs.extend([Knob::PrefillStepOverhead, Knob::ApiServerRequest, Knob::ApiServerItem]);
+    }
+    let mut start: Vec<f64> = knobs.iter().map(|k| k.get(&prior) / k.scale()).collect();
+    if tts_data {
+        // Orders of magnitude of a Python server: 10 ms a step, 0.5 ms a sequence, 100 ms to reach
+        // the engine, 100 ms of eager prefill, 10 ms per request and 0.05 ms per item in the API.
+        start[0] = 10.0;
+        start[1] = 5.0;
+        start[2] = 100.0;
+        start[3] = 10.0;
+        start[4] = 10.0;
+        start[5] = 0.5;
+    }
     let distinct_batches = {
         let mut b: Vec<u64> = rows.iter().map(|r| r.0 as u64).collect();
         b.sort_unstable();
@@ -312,13 +417,14 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
 
     // Simulation-in-the-loop refinement.
     let ttft_weight = opts.ttft_weight;
+    let ttfb_weight = opts.ttfb_weight;
     let mut evaluations = 0usize;
     let simulate = |x: &[f64]| -> Vec<Vec<(usize, LevelResult)>> {
         parts
             .iter()
             .map(|part| {
                 let mut s = part.scenario.clone();
-                s.profile.cost = apply(&prior, x);
+                s.profile.cost = apply(&prior, &knobs, x);
                 let cost = s.cost_model();
                 part.fit_levels
                     .iter()
@@ -331,19 +437,30 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
         parts
             .iter()
             .zip(results)
-            .flat_map(|(part, res)| residuals(part.report, res, ttft_weight))
+            .flat_map(|(part, res)| residuals(part.report, res, ttft_weight, ttfb_weight))
             .collect()
     };
     let mut objective = |x: &[f64]| -> f64 {
         evaluations += 1;
         all_residuals(&simulate(x)).iter().map(|e| e * e).sum()
     };
-    let steps = [
-        start[0].max(0.1) * 0.3,
-        start[1].max(0.5) * 0.5,
-        start[2].max(1.0) * 0.3,
-    ];
-    let (best, best_f) = nelder_mead::minimize(&mut objective, &start, &steps, opts.max_evaluations, 1e-10);
+    let steps: Vec<f64> = start
+        .iter()
+        .enumerate()
+        .map(|(j, &v)| match j {
+            0 => v.max(0.1) * 0.3,
+            1 => v.max(0.5) * 0.5,
+            2 => v.max(1.0) * 0.3,
+            _ => v.max(0.5) * 0.5,
+        })
+        .collect();
+    // Six parameters need more simplex moves than three.
+    let max_evaluations = if tts_data {
+        opts.max_evaluations.max(800)
+    } else {
+        opts.max_evaluations
+    };
+    let (best, best_f) = nelder_mead::minimize(&mut objective, &start, &steps, max_evaluations, 1e-10);
     let evaluations_used = evaluations;
 
     // Uncertainty from the Jacobian of the residuals at the optimum (parameters at a bound are
@@ -370,14 +487,10 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
     let s2 = best_f / dof;
     let jtj = jac.transpose() * &jac;
     let cov = jtj.try_inverse().map(|inv| inv * s2);
-    let scale = [1e-3, 1e-4, 1e-3];
-    let names = ["step_overhead_s", "per_seq_overhead_s", "frontend_latency_s"];
-    let fitted = apply(&prior, &best);
-    let values = [
-        fitted.step_overhead_s,
-        fitted.per_seq_overhead_s,
-        fitted.frontend_latency_s,
-    ];
+    let fitted = apply(&prior, &knobs, &best);
+    let scale: Vec<f64> = knobs.iter().map(|k| k.scale()).collect();
+    let names: Vec<&str> = knobs.iter().map(|k| k.name()).collect();
+    let values: Vec<f64> = knobs.iter().map(|k| k.get(&fitted)).collect();
     let std_err = |j: usize| -> f64 {
         match (free.iter().position(|&f| f == j), &cov) {
             (Some(col), Some(c)) => c[(col, col)].max(0.0).sqrt() * scale[j],
@@ -441,20 +554,23 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
     let described: Vec<String> = parts
         .iter()
         .map(|part| {
-            format!(
-                "{} (levels {:?} of {})",
-                part.report.provenance.file,
-                part.fit_levels
-                    .iter()
-                    .map(|&i| part.report.levels[i].concurrency.unwrap_or(0))
-                    .collect::<Vec<_>>(),
-                part.report.levels.len()
-            )
+            let fitted: Vec<String> = part
+                .fit_levels
+                .iter()
+                .map(|&i| part.report.levels[i].concurrency.unwrap_or(0).to_string())
+                .collect();
+            format!("{} [{}]", part.report.id, fitted.join(","))
         })
         .collect();
+    let files: Vec<&str> = {
+        let mut f: Vec<&str> = parts.iter().map(|p| p.report.provenance.file.as_str()).collect();
+        f.dedup();
+        f
+    };
     profile.source = format!(
-        "fitted by servecast fit to {}, {} simulations",
-        described.join(" and "),
+        "fitted by servecast fit to {} (setup [levels fitted]: {}), {} simulations",
+        files.join(", "),
+        described.join(", "),
         evaluations_used
     );
     profile.validate_cost()?;
@@ -473,7 +589,9 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
             });
         }
     }
+    let card_memory = card_memory::card_memory_errors(inputs, &profile.memory);
     Ok(FitResult {
+        card_memory,
         profile,
         evaluations: evaluations_used,
         elapsed_s: started.elapsed().as_secs_f64(),

@@ -250,6 +250,11 @@ pub fn validate_all(reports: &[MeasuredReport], seed: u64) -> Result<Vec<ReportV
     let mut out = Vec::new();
     let mut grouped: Vec<Vec<MeasuredReport>> = Vec::new();
     for r in reports {
+        // Multi-engine TTS setups (seed 003) are validated by a fit on part of their tables
+        // predicting the rest (tests/it/seed003.rs), not level by level.
+        if r.replicas > 1 || r.levels.is_empty() {
+            continue;
+        }
         let single = r.levels.iter().filter(|l| !l.cold_start).count() == 1;
         if !single {
             out.push(validate_report(r, seed)?);

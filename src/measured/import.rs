@@ -174,6 +174,7 @@ pub fn level_from_summary_json(text: &str, origin: &str) -> Result<MeasuredLevel
         request_output_rate_tok_s: None,
         cold_start: false,
         notes: notes.join("; "),
+        ..MeasuredLevel::default()
     })
 }
 
@@ -495,6 +496,7 @@ fn parse_bench_run(text: &str, origin: &str) -> Result<BenchRun> {
         request_output_rate_tok_s: None,
         cold_start: false,
         notes: notes.join("; "),
+        ..MeasuredLevel::default()
     };
 
     let text_field = |key: &str| -> String {
@@ -736,6 +738,8 @@ fn build_report(mut runs: Vec<BenchRun>, ctx: &ImportContext) -> Result<Measured
         busiest_user_ratio_per_level: None,
         prefix_groups: 0,
         shared_prefix_tokens: 0,
+        text_chars: None,
+        text_chars_per_level: None,
     };
     let origins: Vec<String> = runs.iter().map(|r| r.origin.clone()).collect();
     let report = MeasuredReport {
@@ -761,6 +765,9 @@ fn build_report(mut runs: Vec<BenchRun>, ctx: &ImportContext) -> Result<Measured
         workload,
         assumptions,
         levels: runs.into_iter().map(|r| r.level).collect(),
+        replicas: 1,
+        router: crate::engine::cluster::Router::RoundRobin,
+        startup: None,
     };
     // Validate exactly as a file in data/measured is validated: write it, read it back.
     let origin = origins.first().cloned().unwrap_or_else(|| "vllm bench import".into());

@@ -7,6 +7,7 @@ pub mod import;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::cluster::Router;
 use crate::error::{Error, Result};
 use crate::spec::engine::{EngineFlags, EngineVersion};
 use crate::workload::arrivals::{Level, LoadSpec, WorkloadSpec};
@@ -51,6 +52,10 @@ pub struct LoggedMemory {
     /// "# GPU blocks: N" (V0) or num_gpu_blocks.
     #[serde(default)]
     pub num_gpu_blocks: Option<u64>,
+    /// Memory used on each card once the server is up and idle, as `nvidia-smi --query-gpu=
+    /// memory.used` reads it, MiB (reports often print it as "MB").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_memory_used_mib: Option<f64>,
 }
 
 /// min/max/mean/percentiles of one metric as printed; a report may give only some of them.
@@ -92,7 +97,7 @@ impl MetricStats {
 }
 
 /// One measured load level.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeasuredLevel {
     /// Closed-loop users.
@@ -127,6 +132,34 @@ pub struct MeasuredLevel {
     /// Each request's generated tokens ÷ its latency, tokens/s (a per-request decode rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_output_rate_tok_s: Option<MetricStats>,
+    /// Audio seconds generated ÷ wall time of the level (TTS "× real time").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_throughput_x_realtime: Option<f64>,
+    /// Time to the first audio chunk (TTS streaming), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfb_ms: Option<MetricStats>,
+    /// Mean of the lowest quarter of the TTFBs, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfb_lowest_quarter_mean_ms: Option<f64>,
+    /// Mean of the highest quarter of the TTFBs, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfb_highest_quarter_mean_ms: Option<f64>,
+    /// Real-time factor per request (generation time ÷ audio duration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtf: Option<MetricStats>,
+    /// A column the report calls RTF whose numbers do not follow its stated definition, copied as
+    /// printed; `notes` says how it relates to the other figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_rtf: Option<f64>,
+    /// Audio seconds per request (a single-request level).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_s: Option<f64>,
+    /// Fraction of requests that succeeded, in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_rate: Option<f64>,
+    /// The level's requests failed (e.g. longer than the server's max_model_len).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
     /// The level includes engine warm-up (a cold first request): shown, never fitted or scored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cold_start: bool,
@@ -167,24 +200,90 @@ pub struct MeasuredReport {
     pub logged: LoggedMemory,
     /// The workload as run.
     pub workload: WorkloadSpec,
+    /// Engine replicas behind one server (data parallelism), each with `flags.tensor_parallel_size` GPUs.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub replicas: u32,
+    /// How the server spreads requests over its replicas.
+    #[serde(default, skip_serializing_if = "is_round_robin")]
+    pub router: Router,
+    /// Whether the server started; a setup that did not start has no levels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<RecordedStartup>,
     /// Values the report does not state.
     #[serde(default)]
     pub assumptions: Vec<Assumption>,
     /// The measured levels.
+    #[serde(default)]
     pub levels: Vec<MeasuredLevel>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(v: &u32) -> bool {
+    *v == 1
+}
+
+fn is_round_robin(r: &Router) -> bool {
+    *r == Router::RoundRobin
+}
+
+/// The recorded start-up of a measured setup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedStartup {
+    /// Started or refused.
+    pub outcome: StartupOutcome,
+    /// What the report says happened, verbatim.
+    #[serde(default)]
+    pub observed: String,
+}
+
+impl MeasuredReport {
+    /// Whether the report records that the server did not start.
+    pub fn refused_to_start(&self) -> bool {
+        self.startup
+            .as_ref()
+            .is_some_and(|s| s.outcome == StartupOutcome::Refused)
+    }
 }
 
 impl MeasuredReport {
     /// Parses and validates a report; `origin` (the file path) is named in errors.
     pub fn from_yaml(text: &str, origin: &str) -> Result<MeasuredReport> {
-        let mut r: MeasuredReport = serde_saphyr::from_str(text).map_err(|e| Error::from_yaml(origin, &e))?;
-        r.derive_user_deal();
+        let r: MeasuredReport = serde_saphyr::from_str(text).map_err(|e| Error::from_yaml(origin, &e))?;
+        r.checked(origin)
+    }
+
+    /// Parses a file of one or more YAML documents (`---` between them), one setup each.
+    pub fn from_yaml_documents(text: &str, origin: &str) -> Result<Vec<MeasuredReport>> {
+        let docs: Vec<MeasuredReport> = serde_saphyr::from_multiple(text).map_err(|e| Error::from_yaml(origin, &e))?;
+        if docs.is_empty() {
+            return Err(Error::invalid(origin, "id", "the file holds no measured report"));
+        }
+        docs.into_iter()
+            .enumerate()
+            .map(|(i, r)| r.checked(&format!("{origin} (document {})", i + 1)))
+            .collect()
+    }
+
+    fn checked(mut self, origin: &str) -> Result<MeasuredReport> {
+        self.derive_user_deal();
+        let r = self;
         r.workload.validate(origin)?;
-        if r.levels.is_empty() {
+        if !(1..=64).contains(&r.replicas) {
+            return Err(Error::invalid(
+                origin,
+                "replicas",
+                format!("{} is outside 1..=64", r.replicas),
+            ));
+        }
+        if r.levels.is_empty() && r.startup.is_none() && r.logged.card_memory_used_mib.is_none() {
             return Err(Error::invalid(
                 origin,
                 "levels",
-                "a measured report needs at least one level",
+                "a measured report needs at least one level (or a recorded startup or card memory)",
             ));
         }
         for (i, l) in r.levels.iter().enumerate() {
@@ -195,6 +294,8 @@ impl MeasuredReport {
                 ("total_time_s", l.total_time_s),
                 ("output_throughput_tok_s", l.output_throughput_tok_s),
                 ("request_throughput_req_s", l.request_throughput_req_s),
+                ("audio_throughput_x_realtime", l.audio_throughput_x_realtime),
+                ("audio_s", l.audio_s),
             ] {
                 if let Some(v) = v {
                     if !(v.is_finite() && v > 0.0) {
@@ -236,6 +337,15 @@ impl MeasuredReport {
         })?;
         MeasuredReport::from_yaml(&text, &path.display().to_string())
     }
+
+    /// Reads every setup in a file of one or more YAML documents.
+    pub fn all_from_path(path: &std::path::Path) -> Result<Vec<MeasuredReport>> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        MeasuredReport::from_yaml_documents(&text, &path.display().to_string())
+    }
 }
 
 /// The built-in reports (data/measured), embedded in the binary.
@@ -260,14 +370,19 @@ pub const BUILTIN_REPORTS: &[(&str, &str)] = &[
         "data/measured/l40s-qwen2-0.5b-vllm0.6-seqs1723.yaml",
         include_str!("../../data/measured/l40s-qwen2-0.5b-vllm0.6-seqs1723.yaml"),
     ),
+    (
+        "data/measured/rtx4090x2-voxcpm1.5-nanovllm.yaml",
+        include_str!("../../data/measured/rtx4090x2-voxcpm1.5-nanovllm.yaml"),
+    ),
 ];
 
-/// Parses every built-in report.
+/// Parses every built-in report (a file may hold several setups, one YAML document each).
 pub fn builtin_reports() -> Result<Vec<MeasuredReport>> {
-    BUILTIN_REPORTS
-        .iter()
-        .map(|(path, text)| MeasuredReport::from_yaml(text, path))
-        .collect()
+    let mut all = Vec::new();
+    for (path, text) in BUILTIN_REPORTS {
+        all.extend(MeasuredReport::from_yaml_documents(text, path)?);
+    }
+    Ok(all)
 }
 
 /// Whether a recorded configuration started.

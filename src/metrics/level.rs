@@ -66,6 +66,22 @@ pub struct TtsResult {
     pub rtf: Summary,
     /// Time to the first audio chunk, ms.
     pub ttfb_ms: Summary,
+    /// Mean of the lowest quarter of the TTFBs, ms (the earliest-served requests).
+    pub ttfb_lowest_quarter_mean_ms: f64,
+    /// Mean of the highest quarter of the TTFBs, ms (the last-served requests).
+    pub ttfb_highest_quarter_mean_ms: f64,
+}
+
+/// Means of the lowest and highest quarter (at least one value each) of `values`.
+fn quarter_means(values: &[f64]) -> (f64, f64) {
+    if values.is_empty() {
+        return (0.0, 0.0);
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let k = (v.len() / 4).max(1);
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    (mean(&v[..k]), mean(&v[v.len() - k..]))
 }
 
 /// What one replica of a data-parallel deployment served.
@@ -141,11 +157,14 @@ impl LevelResult {
                 .iter()
                 .map(|r| ms(r.first_chunk_ns.saturating_sub(r.send_ns)))
                 .collect();
+            let (low, high) = quarter_means(&ttfb);
             TtsResult {
                 audio_s: out_tokens / rate,
                 throughput_x_realtime: out_tokens / rate / duration_s,
                 rtf: summary_or_zero(&mut rtf),
                 ttfb_ms: summary_or_zero(&mut ttfb),
+                ttfb_lowest_quarter_mean_ms: low,
+                ttfb_highest_quarter_mean_ms: high,
             }
         });
         let replicas = out.records.iter().map(|r| r.replica).max().map_or(1, |m| m + 1);

@@ -100,6 +100,52 @@ pub fn compare_level(measured: &MeasuredLevel, predicted: &LevelResult) -> Level
         &measured.output_tokens,
         &predicted.output_tokens,
     );
+    if let Some(tts) = &predicted.tts {
+        push(
+            &mut figures,
+            "audio_throughput_x_realtime".into(),
+            measured.audio_throughput_x_realtime,
+            tts.throughput_x_realtime,
+        );
+        push_stats(&mut figures, "ttfb_ms", &measured.ttfb_ms, &tts.ttfb_ms);
+        push(
+            &mut figures,
+            "ttfb_lowest_quarter_mean_ms".into(),
+            measured.ttfb_lowest_quarter_mean_ms,
+            tts.ttfb_lowest_quarter_mean_ms,
+        );
+        push(
+            &mut figures,
+            "ttfb_highest_quarter_mean_ms".into(),
+            measured.ttfb_highest_quarter_mean_ms,
+            tts.ttfb_highest_quarter_mean_ms,
+        );
+        push_stats(&mut figures, "rtf", &measured.rtf, &tts.rtf);
+        let requests = (predicted.requests + predicted.failed).max(1) as f64;
+        if predicted.requests > 0 {
+            push(
+                &mut figures,
+                "audio_s".into(),
+                measured.audio_s,
+                tts.audio_s / predicted.requests as f64,
+            );
+        }
+        // The report's RTF column is n ÷ (8 × throughput) (see the measured file's assumptions).
+        if tts.throughput_x_realtime > 0.0 {
+            push(
+                &mut figures,
+                "reported_rtf".into(),
+                measured.reported_rtf,
+                requests / (8.0 * tts.throughput_x_realtime),
+            );
+        }
+        push(
+            &mut figures,
+            "success_rate".into(),
+            measured.success_rate,
+            predicted.requests as f64 / requests,
+        );
+    }
     LevelComparison {
         concurrency: measured.concurrency,
         qps: measured.qps,

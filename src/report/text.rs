@@ -81,6 +81,11 @@ pub fn header(p: &Prediction) -> String {
         gib(m.kv_cache_bytes),
         m.source
     );
+    let _ = writeln!(
+        out,
+        "- Card memory once up and idle (nvidia-smi): {:.0} MiB per GPU",
+        m.card_used_bytes as f64 / crate::units::MIB
+    );
     let _ = writeln!(out, "- vLLM would log: \"{}\"", m.kv_cache_size_line());
     let _ = writeln!(out, "- vLLM would log: \"{}\"", m.max_concurrency_line());
     out

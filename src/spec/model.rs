@@ -101,6 +101,10 @@ pub struct ModelSpec {
     /// FLOPs per generated token spent outside the paged-KV LM (e.g. VoxCPM's diffusion head); 0 for LLMs.
     #[serde(default)]
     pub extra_flops_per_decode_token: f64,
+    /// Weight bytes read again in every step beyond one pass over all weights (e.g. a diffusion
+    /// head run for several solver steps re-reads its weights each time), bytes.
+    #[serde(default)]
+    pub extra_weight_reads_bytes_per_step: u64,
     /// Layers that own paged KV cache when not `num_hidden_layers` (count; VoxCPM: 24 base + 8 residual).
     #[serde(default)]
     pub kv_layers_override: Option<u32>,
@@ -116,6 +120,9 @@ pub struct TtsText {
     pub prompt_fixed_tokens: u32,
     /// Prompt tokens per character of text.
     pub text_tokens_per_char: f64,
+    /// Generated tokens that do not depend on the text (leading and trailing silence), count.
+    #[serde(default)]
+    pub speech_fixed_tokens: f64,
     /// Generated tokens per character of text at a normal speaking rate.
     pub speech_tokens_per_char: f64,
     /// Where these rates come from.
@@ -126,7 +133,7 @@ impl TtsText {
     /// Prompt and output tokens for a text of `chars` characters.
     pub fn tokens_for(&self, chars: u32) -> (u32, u32) {
         let input = self.prompt_fixed_tokens as f64 + chars as f64 * self.text_tokens_per_char;
-        let output = (chars as f64 * self.speech_tokens_per_char).max(1.0);
+        let output = (self.speech_fixed_tokens + chars as f64 * self.speech_tokens_per_char).max(1.0);
         (input.round().max(1.0) as u32, output.round() as u32)
     }
 }
@@ -642,6 +649,7 @@ impl Config<'_> {
             audio_tokens_per_s: None,
             tts_text: None,
             extra_flops_per_decode_token: 0.0,
+            extra_weight_reads_bytes_per_step: 0,
             kv_layers_override: None,
             source: format!("{} (Hugging Face config.json)", self.origin),
         })
@@ -715,6 +723,7 @@ mod tests {
             audio_tokens_per_s: None,
             tts_text: None,
             extra_flops_per_decode_token: 0.0,
+            extra_weight_reads_bytes_per_step: 0,
             kv_layers_override: None,
             source: "test".into(),
         }

@@ -110,6 +110,13 @@ pub struct WorkloadSpec {
     /// Tokens of each request's prompt shared within its group.
     #[serde(default)]
     pub shared_prefix_tokens: u32,
+    /// TTS: the text length in characters; prompt and output lengths come from the model's text
+    /// and speech rates when the scenario is built (overriding `input_len` and `output_len`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_chars: Option<u32>,
+    /// TTS: the text length per level, characters (overrides `text_chars` level by level).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_chars_per_level: Option<Vec<u32>>,
 }
 
 impl WorkloadSpec {
@@ -133,6 +140,8 @@ impl WorkloadSpec {
             busiest_user_ratio_per_level: None,
             prefix_groups: 0,
             shared_prefix_tokens: 0,
+            text_chars: None,
+            text_chars_per_level: None,
         }
     }
 
@@ -407,6 +416,54 @@ impl WorkloadSpec {
         self.input_len = LengthDist::Fixed { tokens: input };
         self.input_len_per_level = None;
         self.set_output_len(LengthDist::Fixed { tokens: output });
+        self.text_chars = None;
+        self.text_chars_per_level = None;
+    }
+
+    /// Turns `text_chars` / `text_chars_per_level` into token lengths with the model's rates.
+    pub fn resolve_text_chars(&mut self, text: Option<&crate::spec::TtsText>, origin: &str) -> Result<()> {
+        if self.text_chars.is_none() && self.text_chars_per_level.is_none() {
+            return Ok(());
+        }
+        let Some(text) = text else {
+            return Err(Error::invalid(
+                origin,
+                "workload.text_chars",
+                "the model has no text and speech rates (tts_text); give input_len and output_len in tokens",
+            ));
+        };
+        let levels = self.levels().len();
+        match self.text_chars_per_level.clone() {
+            Some(per) => {
+                if per.len() != levels {
+                    return Err(Error::invalid(
+                        origin,
+                        "workload.text_chars_per_level",
+                        format!("has {} entries for {levels} levels", per.len()),
+                    ));
+                }
+                if per.contains(&0) {
+                    return Err(Error::invalid(
+                        origin,
+                        "workload.text_chars_per_level",
+                        "must be ≥ 1 character",
+                    ));
+                }
+                let lens: Vec<(u32, u32)> = per.iter().map(|&c| text.tokens_for(c)).collect();
+                self.input_len_per_level = Some(lens.iter().map(|&(i, _)| LengthDist::Fixed { tokens: i }).collect());
+                self.output_len_per_level = Some(lens.iter().map(|&(_, o)| LengthDist::Fixed { tokens: o }).collect());
+                self.text_chars_per_level = None;
+                self.text_chars = None;
+            }
+            None => {
+                let chars = self.text_chars.unwrap_or(0);
+                if chars == 0 {
+                    return Err(Error::invalid(origin, "workload.text_chars", "must be ≥ 1 character"));
+                }
+                self.set_text_chars(chars, text);
+            }
+        }
+        Ok(())
     }
 
     /// Replaces the output length everywhere (per-level lengths and deals are dropped).

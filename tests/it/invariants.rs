@@ -101,6 +101,33 @@ fn run_with(
     skip_ahead: bool,
     sim: impl Fn(&EngineModel<'_>, &[RequestSpec], &Clients) -> SimOutput,
 ) -> (SimOutput, EngineConfig) {
+    run_deployment(c, skip_ahead, Deployment::default(), sim)
+}
+
+/// Tensor parallelism and a single API-server process in front of the replicas.
+#[derive(Debug, Clone, Copy)]
+struct Deployment {
+    tp: u32,
+    api_request_us: u64,
+    api_item_us: u64,
+}
+
+impl Default for Deployment {
+    fn default() -> Self {
+        Deployment {
+            tp: 1,
+            api_request_us: 0,
+            api_item_us: 0,
+        }
+    }
+}
+
+fn run_deployment(
+    c: &Case,
+    skip_ahead: bool,
+    d: Deployment,
+    sim: impl Fn(&EngineModel<'_>, &[RequestSpec], &Clients) -> SimOutput,
+) -> (SimOutput, EngineConfig) {
     let catalog = Catalog::builtin().unwrap();
     let gpu = catalog.gpu("4090").unwrap();
     let model = catalog.model("qwen2.5-0.5b-instruct").unwrap();
@@ -113,10 +140,10 @@ fn run_with(
         block_size: c.block_size,
         enable_chunked_prefill: c.chunked,
         enable_prefix_caching: c.prefix,
-        tensor_parallel_size: 1,
+        tensor_parallel_size: d.tp,
         usage_context: UsageContext::OpenaiApiServer,
     };
-    let cost = StepCostModel::new(gpu, model, 1, &CostParams::prior(c.version));
+    let cost = StepCostModel::new(gpu, model, d.tp, &CostParams::prior(c.version));
     let m = EngineModel {
         cfg: &cfg,
         cost: &cost,
@@ -124,6 +151,8 @@ fn run_with(
         frontend_latency_ns: c.frontend_us * 1000,
         skip_ahead,
         first_chunk_tokens: c.chunk,
+        api_server_request_ns: d.api_request_us * 1000,
+        api_server_item_ns: d.api_item_us * 1000,
     };
     let specs: Vec<RequestSpec> = c
         .requests
@@ -231,9 +260,18 @@ proptest! {
     }
 
     #[test]
-    fn replicas_lose_nothing_and_respect_their_own_capacity(c in case(), replicas in 1usize..5, router_i in 0usize..3) {
+    fn replicas_lose_nothing_and_respect_their_own_capacity(
+        c in case(),
+        replicas in 1usize..5,
+        router_i in 0usize..3,
+        tp in 1u32..3,
+        api_request_us in prop_oneof![Just(0u64), 1u64..20_000],
+        api_item_us in prop_oneof![Just(0u64), 1u64..500],
+    ) {
+        // TP engines (Qwen2.5-0.5B: 14 heads, 2 KV heads, so TP 1 or 2) behind one API server.
         let router = [Router::RoundRobin, Router::LeastOutstanding, Router::Random][router_i];
-        let (out, cfg) = run_with(&c, true, |m, specs, clients| {
+        let d = Deployment { tp, api_request_us, api_item_us };
+        let (out, cfg) = run_deployment(&c, true, d, |m, specs, clients| {
             let models = vec![m.clone(); replicas];
             simulate_cluster(&models, router, 7, specs, clients)
         });
@@ -247,6 +285,11 @@ proptest! {
         prop_assert!(out.stats.peak_blocks_used <= c.capacity_blocks);
         prop_assert!(out.stats.max_step_seqs <= cfg.max_num_seqs as u64);
         prop_assert!(out.stats.time_monotonic);
+        for r in &sent {
+            // Time never goes back for a request, API server or not.
+            prop_assert!(r.send_ns <= r.arrival_ns && r.arrival_ns <= r.first_token_ns && r.first_token_ns <= r.finish_ns);
+            prop_assert!(r.arrival_ns >= r.send_ns + api_request_us * 1000);
+        }
         if router == Router::RoundRobin {
             // Round robin deals requests in arrival order: counts differ by at most one.
             let mut counts = vec![0usize; replicas];

@@ -4,4 +4,5 @@ mod invariants;
 mod memory;
 mod refusals;
 mod seed000;
+mod seed003;
 mod validation;

@@ -111,6 +111,21 @@ fn shipped_profiles_are_what_the_fit_produces() {
                 fit.profile.cost.frontend_latency_s,
                 profile.cost.frontend_latency_s,
             ),
+            (
+                "prefill_step_overhead_s",
+                fit.profile.cost.prefill_step_overhead_s,
+                profile.cost.prefill_step_overhead_s,
+            ),
+            (
+                "api_server_request_s",
+                fit.profile.cost.api_server_request_s,
+                profile.cost.api_server_request_s,
+            ),
+            (
+                "api_server_item_s",
+                fit.profile.cost.api_server_item_s,
+                profile.cost.api_server_item_s,
+            ),
         ] {
             assert!(
                 (a - b).abs() <= 0.02 * b.abs().max(1e-6),
