@@ -29,32 +29,25 @@ pub fn poisson_10k_a100() -> Scenario {
             max_model_len: Some(8192),
             ..Default::default()
         })
-        .workload(WorkloadSpec {
-            load: LoadSpec::Poisson {
+        .workload(WorkloadSpec::new(
+            LoadSpec::Poisson {
                 qps: vec![20.0],
                 num_requests: 10_000,
                 max_concurrency: None,
             },
-            input_len: LengthDist::LogNormal {
+            LengthDist::LogNormal {
                 median: 512.0,
                 sigma: 0.8,
                 min: 1,
                 max: 4096,
             },
-            output_len: LengthDist::LogNormal {
+            LengthDist::LogNormal {
                 median: 256.0,
                 sigma: 0.8,
                 min: 1,
                 max: 2048,
             },
-            input_len_per_level: None,
-            output_len_per_level: None,
-            busiest_user_ratio_per_level: None,
-            prefix_groups: 0,
-            shared_prefix_tokens: 0,
-            text_chars: None,
-            text_chars_per_level: None,
-        })
+        ))
         .build()
         .expect("the A100 scenario builds")
 }

@@ -79,33 +79,26 @@ fn json_std(v: &[f64]) -> f64 {
 /// ITL statistics are written.
 fn synthetic_vllm_bench_json(concurrency: u32, num_prompts: u32, seed: u64) -> String {
     let ctx = fixture_context();
-    let workload = WorkloadSpec {
-        load: LoadSpec::MaxConcurrency {
+    let workload = WorkloadSpec::new(
+        LoadSpec::MaxConcurrency {
             levels: vec![ConcurrencyLevel {
                 concurrency,
                 num_requests: num_prompts,
             }],
         },
-        input_len: LengthDist::LogNormal {
+        LengthDist::LogNormal {
             median: 512.0,
             sigma: 0.8,
             min: 16,
             max: 4096,
         },
-        output_len: LengthDist::LogNormal {
+        LengthDist::LogNormal {
             median: 200.0,
             sigma: 0.6,
             min: 16,
             max: 1024,
         },
-        input_len_per_level: None,
-        output_len_per_level: None,
-        busiest_user_ratio_per_level: None,
-        prefix_groups: 0,
-        shared_prefix_tokens: 0,
-        text_chars: None,
-        text_chars_per_level: None,
-    };
+    );
     let scenario = Scenario::builder()
         .gpu(&ctx.gpu)
         .model(&ctx.model)

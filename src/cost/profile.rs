@@ -88,6 +88,18 @@ impl CostParams {
         }
     }
 
+    /// The CPU-side and server terms a fit may move, by name (seconds each).
+    pub fn overhead_terms(&self) -> [(&'static str, f64); 6] {
+        [
+            ("step_overhead_s", self.step_overhead_s),
+            ("per_seq_overhead_s", self.per_seq_overhead_s),
+            ("frontend_latency_s", self.frontend_latency_s),
+            ("prefill_step_overhead_s", self.prefill_step_overhead_s),
+            ("api_server_request_s", self.api_server_request_s),
+            ("api_server_item_s", self.api_server_item_s),
+        ]
+    }
+
     /// Checks ranges; efficiencies above 1 would mean a GPU faster than its datasheet.
     pub fn validate(&self, origin: &str) -> Result<()> {
         for (field, v) in [

@@ -255,15 +255,7 @@ pub fn simulate_cluster(
                 if st.running.is_empty() {
                     if let Some(idx) = st.waiting.pop_front() {
                         let now = st.now;
-                        let req = &mut st.reqs[idx as usize];
-                        req.failed = true;
-                        req.finish_ns = now;
-                        req.first_token_ns = now;
-                        req.first_chunk_ns = now;
-                        req.first_scheduled_ns = now;
-                        req.client_first_token_ns = now;
-                        req.client_first_chunk_ns = now;
-                        req.client_finish_ns = now;
+                        st.reqs[idx as usize].mark_failed(now);
                         st.delivered_finishes.push(idx);
                     }
                 }

@@ -720,12 +720,7 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
             if st.running.is_empty() {
                 if let Some(idx) = st.waiting.pop_front() {
                     let now = st.now;
-                    let r = &mut st.reqs[idx as usize];
-                    r.failed = true;
-                    r.finish_ns = now;
-                    r.first_token_ns = now;
-                    r.first_chunk_ns = now;
-                    r.first_scheduled_ns = now;
+                    st.reqs[idx as usize].mark_failed(now);
                     pending_finishes.push(idx);
                     continue;
                 }

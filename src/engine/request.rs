@@ -66,6 +66,18 @@ impl Request {
         self.prompt + self.output
     }
 
+    /// Marks the request failed at `now`: every engine and client time is set to it.
+    pub fn mark_failed(&mut self, now: Nanos) {
+        self.failed = true;
+        self.finish_ns = now;
+        self.first_token_ns = now;
+        self.first_chunk_ns = now;
+        self.first_scheduled_ns = now;
+        self.client_first_token_ns = now;
+        self.client_first_chunk_ns = now;
+        self.client_finish_ns = now;
+    }
+
     /// Whether all tokens but the newest have KV computed (it is decoding, or about to).
     #[inline]
     pub fn is_decoding(&self) -> bool {

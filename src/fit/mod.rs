@@ -121,6 +121,20 @@ impl Knob {
         }
     }
 
+    /// Start value (in units of `scale`) for streaming TTS data, where the prior has no opinion:
+    /// the orders of magnitude of a Python server — 10 ms a step, 0.5 ms a sequence, 100 ms to
+    /// reach the engine, 100 ms of eager prefill, 10 ms per request and 0.05 ms per item in the API.
+    fn tts_start(self) -> f64 {
+        match self {
+            Knob::StepOverhead => 10.0,
+            Knob::PerSeqOverhead => 5.0,
+            Knob::FrontendLatency => 100.0,
+            Knob::PrefillStepOverhead => 10.0,
+            Knob::ApiServerRequest => 10.0,
+            Knob::ApiServerItem => 0.5,
+        }
+    }
+
     fn scale(self) -> f64 {
         match self {
             Knob::PerSeqOverhead | Knob::ApiServerItem => 1e-4,
@@ -384,17 +398,16 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
     if tts_data {
         knobs.extend([Knob::PrefillStepOverhead, Knob::ApiServerRequest, Knob::ApiServerItem]);
     }
-    let mut start: Vec<f64> = knobs.iter().map(|k| k.get(&prior) / k.scale()).collect();
-    if tts_data {
-        // Orders of magnitude of a Python server: 10 ms a step, 0.5 ms a sequence, 100 ms to reach
-        // the engine, 100 ms of eager prefill, 10 ms per request and 0.05 ms per item in the API.
-        start[0] = 10.0;
-        start[1] = 5.0;
-        start[2] = 100.0;
-        start[3] = 10.0;
-        start[4] = 10.0;
-        start[5] = 0.5;
-    }
+    let mut start: Vec<f64> = knobs
+        .iter()
+        .map(|k| {
+            if tts_data {
+                k.tts_start()
+            } else {
+                k.get(&prior) / k.scale()
+            }
+        })
+        .collect();
     let distinct_batches = {
         let mut b: Vec<u64> = rows.iter().map(|r| r.0 as u64).collect();
         b.sort_unstable();

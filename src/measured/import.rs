@@ -730,16 +730,9 @@ fn build_report(mut runs: Vec<BenchRun>, ctx: &ImportContext) -> Result<Measured
         )
     };
     let workload = WorkloadSpec {
-        load,
-        input_len,
-        output_len,
         input_len_per_level: input_per_level,
         output_len_per_level: output_per_level,
-        busiest_user_ratio_per_level: None,
-        prefix_groups: 0,
-        shared_prefix_tokens: 0,
-        text_chars: None,
-        text_chars_per_level: None,
+        ..WorkloadSpec::new(load, input_len, output_len)
     };
     let origins: Vec<String> = runs.iter().map(|r| r.origin.clone()).collect();
     let report = MeasuredReport {

@@ -120,19 +120,10 @@ pub struct WorkloadSpec {
 }
 
 impl WorkloadSpec {
-    /// Closed-loop users at each concurrency with the given lengths and no per-level overrides.
-    pub fn closed_loop(
-        concurrency: Vec<u32>,
-        requests_per_user: u32,
-        input_len: LengthDist,
-        output_len: LengthDist,
-    ) -> Self {
+    /// A load with the given lengths at every level: no per-level overrides, prefixes or texts.
+    pub fn new(load: LoadSpec, input_len: LengthDist, output_len: LengthDist) -> Self {
         WorkloadSpec {
-            load: LoadSpec::ClosedLoop {
-                concurrency,
-                requests_per_user,
-                think_time_s: 0.0,
-            },
+            load,
             input_len,
             output_len,
             input_len_per_level: None,
@@ -143,6 +134,21 @@ impl WorkloadSpec {
             text_chars: None,
             text_chars_per_level: None,
         }
+    }
+
+    /// Closed-loop users at each concurrency with the given lengths and no per-level overrides.
+    pub fn closed_loop(
+        concurrency: Vec<u32>,
+        requests_per_user: u32,
+        input_len: LengthDist,
+        output_len: LengthDist,
+    ) -> Self {
+        let load = LoadSpec::ClosedLoop {
+            concurrency,
+            requests_per_user,
+            think_time_s: 0.0,
+        };
+        WorkloadSpec::new(load, input_len, output_len)
     }
 
     /// Checks ranges; `origin` names the file or flag set in errors.

@@ -95,38 +95,8 @@ fn shipped_profiles_are_what_the_fit_produces() {
         }
         let inputs: Vec<_> = parts.iter().map(|(r, s)| (*r, s)).collect();
         let fit = fit_reports(&inputs, &FitOptions::default()).unwrap();
-        for (name, a, b) in [
-            (
-                "step_overhead_s",
-                fit.profile.cost.step_overhead_s,
-                profile.cost.step_overhead_s,
-            ),
-            (
-                "per_seq_overhead_s",
-                fit.profile.cost.per_seq_overhead_s,
-                profile.cost.per_seq_overhead_s,
-            ),
-            (
-                "frontend_latency_s",
-                fit.profile.cost.frontend_latency_s,
-                profile.cost.frontend_latency_s,
-            ),
-            (
-                "prefill_step_overhead_s",
-                fit.profile.cost.prefill_step_overhead_s,
-                profile.cost.prefill_step_overhead_s,
-            ),
-            (
-                "api_server_request_s",
-                fit.profile.cost.api_server_request_s,
-                profile.cost.api_server_request_s,
-            ),
-            (
-                "api_server_item_s",
-                fit.profile.cost.api_server_item_s,
-                profile.cost.api_server_item_s,
-            ),
-        ] {
+        let shipped = profile.cost.overhead_terms();
+        for ((name, a), (_, b)) in fit.profile.cost.overhead_terms().into_iter().zip(shipped) {
             assert!(
                 (a - b).abs() <= 0.02 * b.abs().max(1e-6),
                 "{}: {name} refit {a} vs shipped {b}",
