@@ -500,7 +500,7 @@ fn fit(a: FitArgs) -> Result<()> {
     }
     let _ = writeln!(
         t,
-        "\n| level | in fit | throughput: measured / predicted / error | E2E latency | TTFT |"
+        "\n| level | in fit | throughput: measured / predicted / error | E2E latency (TTS: RTF) | TTFT (TTS: TTFB) |"
     );
     let _ = writeln!(t, "|---|---|---|---|---|");
     for l in &result.levels {
@@ -509,8 +509,9 @@ fn fit(a: FitArgs) -> Result<()> {
                 .iter()
                 .find_map(|n| l.comparison.figure(n))
                 .map_or("–".to_string(), |f| {
+                    let digits = if f.measured.abs() < 1.0 { 3 } else { 2 };
                     format!(
-                        "{} {:.2} / {:.2} / {:+.1}%",
+                        "{} {:.digits$} / {:.digits$} / {:+.1}%",
                         f.name, f.measured, f.predicted, f.error_pct
                     )
                 })
@@ -525,9 +526,15 @@ fn fit(a: FitArgs) -> Result<()> {
             },
             l.comparison.concurrency.map_or("–".into(), |c| c.to_string()),
             if l.in_fit { "yes" } else { "no" },
-            pick(&["output_throughput_tok_s", "request_throughput_req_s", "total_time_s"]),
-            pick(&["e2e_latency_ms.mean", "e2e_latency_ms.p50"]),
-            pick(&["ttft_ms.mean", "ttft_ms.p50"])
+            pick(&[
+                "output_throughput_tok_s",
+                "request_throughput_req_s",
+                "audio_throughput_x_realtime",
+                "total_time_s",
+                "audio_s"
+            ]),
+            pick(&["e2e_latency_ms.mean", "e2e_latency_ms.p50", "rtf.mean", "reported_rtf"]),
+            pick(&["ttft_ms.mean", "ttft_ms.p50", "ttfb_ms.mean"])
         );
     }
     for w in &result.warnings {

@@ -4,7 +4,8 @@
 //! step time = step overhead + per-sequence overhead × sequences
 //!           + max(weights ÷ (bandwidth × η_w), linear FLOPs ÷ (peak × η_c))
 //!           + max(KV bytes read ÷ (bandwidth × η_attn), attention FLOPs ÷ (peak × η_c), layers × kernel floor)
-//!           + extra (non-LM) FLOPs per output token ÷ (peak × η_c) + tensor-parallel all-reduces over the link
+//!           + max(head weight re-reads ÷ (bandwidth × η_w), non-LM FLOPs × output tokens ÷ (peak × η_c))
+//!           + tensor-parallel all-reduces over the link
 //!           + an eager-execution overhead on steps with a prefill.
 //! The bandwidth and FLOP terms are physics; only the η's and the overheads are fitted.
 
@@ -64,6 +65,10 @@ pub struct StepCostModel {
     attention_s_per_pair: f64,
     /// Non-LM compute per output token (TTS heads), seconds.
     extra_s_per_output: f64,
+    /// Time to re-read a TTS head's weights for its extra solver passes, seconds: the memory side
+    /// of the head's own roofline (a diffusion head is bandwidth-bound at small batches and
+    /// compute-bound at large ones).
+    extra_weights_s: f64,
     /// Extra fixed time of a step with a prefill (eager execution), seconds.
     prefill_step_overhead_s: f64,
     /// Tensor-parallel all-reduce time per token, seconds.
@@ -78,7 +83,8 @@ impl StepCostModel {
         let tp_f = tp.max(1) as f64;
         let bandwidth = gpu.memory_bandwidth_bytes_s;
         let flops = gpu.dense_fp16_flops * params.compute_efficiency;
-        let weights = (model.weight_bytes() + model.extra_weight_reads_bytes_per_step) as f64 / tp_f;
+        let weights = model.weight_bytes() as f64 / tp_f;
+        let weights_bandwidth = bandwidth * params.weights_bandwidth_efficiency;
         let kv_per_token = model.kv_bytes_per_token(tp) as f64;
         let (allreduce_s_per_token, allreduce_s_per_step) = if tp > 1 {
             // Two all-reduces per layer (after attention and after the MLP), ring algorithm.
@@ -95,12 +101,13 @@ impl StepCostModel {
         StepCostModel {
             step_overhead_s: params.step_overhead_s,
             per_seq_overhead_s: params.per_seq_overhead_s,
-            weights_s: weights / (bandwidth * params.weights_bandwidth_efficiency),
+            weights_s: weights / weights_bandwidth,
             linear_s_per_token: model.linear_flops_per_token() / tp_f / flops,
             kv_s_per_token: kv_per_token / (bandwidth * params.attention_bandwidth_efficiency),
             attention_floor_s: model.kv_layers() as f64 * params.attention_kernel_floor_s,
             attention_s_per_pair: model.attn_flops_per_token_per_ctx_token() / tp_f / flops,
             extra_s_per_output: model.extra_flops_per_decode_token / tp_f / flops,
+            extra_weights_s: model.extra_weight_reads_bytes_per_step as f64 / tp_f / weights_bandwidth,
             prefill_step_overhead_s: params.prefill_step_overhead_s,
             allreduce_s_per_token,
             allreduce_s_per_step,
@@ -123,13 +130,21 @@ impl StepCostModel {
             + self.per_seq_overhead_s * b.seqs() as f64
             + linear
             + attention
-            + b.output_seqs as f64 * self.extra_s_per_output
+            + self.head_seconds(b.output_seqs)
             + if b.prefill_seqs > 0 {
                 self.prefill_step_overhead_s
             } else {
                 0.0
             }
             + comm
+    }
+
+    /// The non-LM head's time for `output_seqs` outputs: its own roofline, seconds (0 if none).
+    fn head_seconds(&self, output_seqs: u64) -> f64 {
+        if output_seqs == 0 {
+            return 0.0;
+        }
+        self.extra_weights_s.max(output_seqs as f64 * self.extra_s_per_output)
     }
 
     /// Duration of one step in integer nanoseconds (at least 1).

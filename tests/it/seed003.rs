@@ -96,11 +96,11 @@ fn full_load_throughput_rtf_ttfb_and_overload() {
     assert_eq!(x.len(), 15);
     let within_10 = x.iter().filter(|e| e.2.abs() <= 10.0).count();
     println!("  {within_10} of 15 cells within 10%, worst {:.1}%", worst(&x));
-    // The issue asks for 10% everywhere; the three max_num_seqs = 16 cells miss it (see the note).
-    assert!(within_10 >= 12 && worst(&x) <= 15.0);
+    // The issue asks for 10% everywhere; util 0.9 × max_num_seqs 16 misses it by half a point.
+    assert!(within_10 >= 14 && worst(&x) <= 11.0);
     println!("§3.3 (util 0.4): single-request RTF and the 64/128 bursts:");
     let rtf = errors(&reports, |id| id == "voxcpm-u0.4-s128", "rtf.mean");
-    assert!(worst(&rtf) <= 25.0, "single-request RTF");
+    assert!(worst(&rtf) <= 21.0, "single-request RTF");
     let x04 = errors(&reports, |id| id == "voxcpm-u0.4-s128", "audio_throughput_x_realtime");
     assert!(worst(&x04) <= 25.0);
     println!("§5 RTF column (derived: n ÷ (8 × throughput)):");
@@ -109,13 +109,13 @@ fn full_load_throughput_rtf_ttfb_and_overload() {
     println!("§6 TTFB vs concurrency (mean):");
     let ttfb = errors(&reports, |id| id == "voxcpm-u0.5-s128-ttfb", "ttfb_ms.mean");
     assert_eq!(ttfb.len(), 5);
-    assert!(worst(&ttfb) <= 25.0, "TTFB worst {:.1}%", worst(&ttfb));
+    assert!(worst(&ttfb) <= 20.0, "TTFB worst {:.1}%", worst(&ttfb));
     println!("§7 overload: wall time and mean TTFB, no request rejected:");
     let wall = errors(&reports, |id| id == "voxcpm-u0.5-s128-overload", "total_time_s");
     let ottfb = errors(&reports, |id| id == "voxcpm-u0.5-s128-overload", "ttfb_ms.mean");
     let ok = errors(&reports, |id| id == "voxcpm-u0.5-s128-overload", "success_rate");
     assert!(worst(&wall) <= 15.0, "wall time worst {:.1}%", worst(&wall));
-    assert!(worst(&ottfb) <= 20.0, "overload TTFB worst {:.1}%", worst(&ottfb));
+    assert!(worst(&ottfb) <= 15.0, "overload TTFB worst {:.1}%", worst(&ottfb));
     assert!(ok.iter().all(|e| e.2 == 0.0), "a request was rejected");
 }
 
