@@ -32,10 +32,12 @@ pub mod fit;
 pub mod measured;
 pub mod memory;
 pub mod metrics;
+pub mod plan;
 pub mod profiles;
 pub mod report;
 pub mod scenario;
 pub mod spec;
+pub mod sweep;
 pub mod units;
 pub mod workload;
 

@@ -11,7 +11,7 @@ use servecast::fit::FitOptions;
 use servecast::measured::{builtin_reports, MeasuredReport};
 use servecast::profiles::{builtin_profile_by_id, builtin_profiles};
 use servecast::report::{compare, render, Format};
-use servecast::scenario::Scenario;
+use servecast::scenario::{Scenario, ScenarioBuilder};
 use servecast::spec::engine::{EngineFlags, EngineVersion};
 use servecast::spec::{Catalog, ModelSpec};
 use servecast::workload::arrivals::{LoadSpec, WorkloadSpec};
@@ -42,6 +42,10 @@ enum Command {
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
+    /// Simulate many configurations (flags, GPUs, TP, replicas, load) in parallel and rank them.
+    Sweep(Box<SweepArgs>),
+    /// Capacity planning: the most load within an SLO, the knee, or the cheapest GPUs for a rate.
+    Plan(Box<PlanArgs>),
     /// List the built-in GPUs, models, measured reports or profiles.
     List {
         /// What to list: gpus, models, reports, profiles.
@@ -163,6 +167,74 @@ struct SimulateArgs {
 }
 
 #[derive(Args, Debug)]
+struct SweepArgs {
+    /// The base deployment and workload, as for `simulate`.
+    #[command(flatten)]
+    base: SimulateArgs,
+    /// A swept parameter: name=values, repeatable. Lists (seqs=8,16,32), stepped ranges
+    /// (util=0.5..0.9:0.1), ranges for --samples (max_num_batched_tokens=512..8192), booleans
+    /// (enable_chunked_prefill=true,false), names (gpu=4090,a10). Names: vLLM's flags, or gpu,
+    /// util, seqs, tp, replicas, concurrency, qps.
+    #[arg(long = "axis", required = true)]
+    axes: Vec<String>,
+    /// Draw this many random configurations instead of the full grid.
+    #[arg(long)]
+    samples: Option<u32>,
+    /// Seed of the random configurations.
+    #[arg(long, default_value_t = 0)]
+    sample_seed: u64,
+    /// Rank by: request_throughput_req_s (default), output_throughput_tok_s, ttft_ms_mean,
+    /// ttft_ms_p95, tpot_ms_mean, tpot_ms_p95, e2e_ms_mean, e2e_ms_p95, x_realtime,
+    /// usd_per_million_output_tokens.
+    #[arg(long, default_value = "request_throughput_req_s")]
+    rank_by: String,
+    /// Rows shown in the table.
+    #[arg(long, default_value_t = 20)]
+    top: usize,
+    /// Also write every row here: .csv or .json.
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct PlanArgs {
+    /// The deployment and workload lengths, as for `simulate` (its load levels are replaced).
+    #[command(flatten)]
+    base: SimulateArgs,
+    /// The SLO: ttft_p95_ms=500,tpot_p95_ms=50 (metrics ttft, tpot, itl, e2e, ttfb; statistics
+    /// mean, p50, p95, p99; and goodput_pct=N: percent of requests within every bound).
+    #[arg(long, required = true)]
+    slo: String,
+    /// Load to vary: qps (open-loop Poisson, default) or concurrency (closed-loop users).
+    #[arg(long, default_value = "qps")]
+    load: String,
+    /// Find the cheapest deployment for this request rate (req/s) instead of the most load.
+    #[arg(long)]
+    target_qps: Option<f64>,
+    /// GPU types for --target-qps (default: the --gpu one).
+    #[arg(long, value_delimiter = ',')]
+    gpus: Vec<String>,
+    /// Tensor-parallel sizes for --target-qps.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    tp_options: Vec<u32>,
+    /// gpu_memory_utilization values for --target-qps (default: the deployment's).
+    #[arg(long, value_delimiter = ',')]
+    util_options: Vec<f64>,
+    /// max_num_seqs values for --target-qps (default: the deployment's).
+    #[arg(long, value_delimiter = ',')]
+    seqs_options: Vec<u32>,
+    /// Most replicas per deployment for --target-qps.
+    #[arg(long, default_value_t = 16)]
+    max_replicas: u32,
+    /// Simulated seconds of arrivals per evaluation (open loop).
+    #[arg(long, default_value_t = servecast::plan::PlanOptions::default().duration_s)]
+    duration_s: f64,
+}
+
+#[derive(Args, Debug)]
 struct FitArgs {
     /// Measured data: report YAML files, built-in report ids, and/or `vllm bench serve
     /// --save-result` JSON files (all JSON files form one report; they need --gpu and --model).
@@ -198,6 +270,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(a) => simulate(*a),
+        Command::Sweep(a) => sweep(*a),
+        Command::Plan(a) => plan(*a),
         Command::Fit(a) => fit(a),
         Command::List { what } => list(&what),
         Command::Validate { reports, output } => validate(&reports, output.as_deref()),
@@ -287,6 +361,11 @@ fn bool_flag(on: bool, off: bool) -> Option<bool> {
 
 /// Builds the scenario from flags, a workload file, or the GPU's built-in report.
 fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
+    scenario_builder(a)?.build()
+}
+
+/// The builder behind [`build_scenario`] (sweeps and plans vary it).
+fn scenario_builder(a: &SimulateArgs) -> Result<ScenarioBuilder> {
     let flags = a.flags.to_flags();
     let mut b = Scenario::builder()
         .gpu(&a.gpu)
@@ -364,24 +443,254 @@ fn build_scenario(a: &SimulateArgs) -> Result<Scenario> {
     if let Some(p) = &a.profile {
         b = b.profile(load_profile(p)?);
     }
-    let scenario = b.build()?;
-    match a.text_chars {
-        None => Ok(scenario),
-        Some(0) => Err(Error::invalid("--text-chars", "text_chars", "must be ≥ 1 character")),
-        Some(chars) => {
-            let Some(text) = scenario.model.tts_text.clone() else {
-                return Err(Error::invalid(
-                    "--text-chars",
-                    "model",
-                    format!("{} is not a text-to-speech model with text rates", scenario.model.id),
-                ));
-            };
-            let mut scenario = scenario;
-            scenario.workload.set_text_chars(chars, &text);
-            scenario.measured_report = None;
-            Ok(scenario)
+    if let Some(chars) = a.text_chars {
+        b = b.text_chars(chars);
+    }
+    Ok(b)
+}
+
+fn plan(a: PlanArgs) -> Result<()> {
+    use servecast::plan::{cheapest, knee, max_load, DeploymentSpace, LoadKind, PlanOptions, Slo};
+    use std::fmt::Write;
+    let format = Format::parse(&a.base.format)?;
+    let slo = Slo::parse(&a.slo, "--slo")?;
+    let kind = LoadKind::parse(&a.load, "--load")?;
+    if !(a.duration_s > 0.0 && a.duration_s.is_finite()) {
+        return Err(Error::invalid("--duration-s", "duration_s", "must be > 0 seconds"));
+    }
+    let opts = PlanOptions {
+        duration_s: a.duration_s,
+        ..PlanOptions::default()
+    };
+    let builder = scenario_builder(&a.base)?;
+    let base = builder.clone().without_report().build()?;
+    let mut t = String::new();
+    let describe = |t: &mut String, check: &servecast::plan::SloCheck| {
+        for r in &check.targets {
+            let _ = writeln!(
+                t,
+                "    {:<14} {:>10.2}  (bound {:.2}, {} {:+.1}%)",
+                r.target,
+                r.value,
+                r.bound,
+                if r.met { "met, margin" } else { "BROKEN by" },
+                r.margin().abs() * 100.0 * if r.met { 1.0 } else { -1.0 }
+            );
+        }
+    };
+    if let Some(target) = a.target_qps {
+        let space = DeploymentSpace {
+            gpus: if a.gpus.is_empty() {
+                vec![base.gpu.id.clone()]
+            } else {
+                a.gpus.clone()
+            },
+            tensor_parallel_sizes: a.tp_options.clone(),
+            utils: if a.util_options.is_empty() {
+                vec![base.engine.gpu_memory_utilization]
+            } else {
+                a.util_options.clone()
+            },
+            max_num_seqs: if a.seqs_options.is_empty() {
+                vec![base.engine.max_num_seqs]
+            } else {
+                a.seqs_options.clone()
+            },
+            max_replicas: a.max_replicas.clamp(1, 64),
+        };
+        let started = std::time::Instant::now();
+        let answer = cheapest(&builder, &slo, target, &space, &opts)?;
+        if format == Format::Json {
+            emit(
+                &serde_json::to_string_pretty(&answer)
+                    .map_err(|e| Error::invalid("--format", "json", e.to_string()))?,
+            );
+            return Ok(());
+        }
+        let _ = writeln!(
+            t,
+            "Cheapest deployments of {} for {target} req/s within {} ({} simulations, {:.1} s):\n",
+            base.model.id,
+            a.slo,
+            answer.evaluations,
+            started.elapsed().as_secs_f64()
+        );
+        for (i, c) in answer.candidates.iter().take(10).enumerate() {
+            let _ = writeln!(
+                t,
+                "{:>2}. {} × {} (TP {} × {} replicas), util {}, max_num_seqs {}: ${:.2}/h  [profile {}]",
+                i + 1,
+                c.gpus,
+                c.gpu,
+                c.tensor_parallel_size,
+                c.replicas,
+                c.gpu_memory_utilization,
+                c.max_num_seqs,
+                c.price_usd_per_hour,
+                c.profile
+            );
+            if i == 0 {
+                let _ = writeln!(t, "    price: {}", c.price_source);
+                let _ = writeln!(
+                    t,
+                    "    re-simulated at {target} req/s: {:.1} req/s served, {:.0} tok/s, TTFT P95 {:.0} ms, TPOT P95 {:.1} ms",
+                    c.level.request_throughput_req_s,
+                    c.level.output_throughput_tok_s,
+                    c.level.ttft_ms.p95,
+                    c.level.tpot_ms.p95
+                );
+                describe(&mut t, &c.check);
+            }
+        }
+        if answer.candidates.is_empty() {
+            let _ = writeln!(t, "No deployment in the space meets the SLO.");
+        }
+        if !answer.rejected.is_empty() {
+            let _ = writeln!(t, "\nCannot meet it ({}):", answer.rejected.len());
+            for r in answer.rejected.iter().take(12) {
+                let _ = writeln!(
+                    t,
+                    "  {} TP {} util {} seqs {}: {}",
+                    r.gpu, r.tensor_parallel_size, r.gpu_memory_utilization, r.max_num_seqs, r.reason
+                );
+            }
+        }
+        emit(&t);
+        return Ok(());
+    }
+    let answer = max_load(&base, &slo, kind, &opts)?;
+    let light = match kind {
+        LoadKind::RequestRate => 0.25,
+        LoadKind::Concurrency => 1.0,
+    };
+    let top = answer.max_load.map_or(light * 64.0, |m| (m * 3.0).max(light * 4.0));
+    let knee = knee(&base, kind, light, top, 12, &opts)?;
+    if format == Format::Json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            slo: &'a Slo,
+            answer: &'a servecast::plan::MaxLoad,
+            knee: &'a Option<servecast::plan::Knee>,
+        }
+        let out = Out {
+            slo: &slo,
+            answer: &answer,
+            knee: &knee,
+        };
+        emit(&serde_json::to_string_pretty(&out).map_err(|e| Error::invalid("--format", "json", e.to_string()))?);
+        return Ok(());
+    }
+    let unit = kind.unit();
+    let _ = writeln!(
+        t,
+        "{} on {} × {} (TP {}, {} replica(s), util {}, max_num_seqs {}), SLO {}:",
+        base.model.id,
+        base.engine.tensor_parallel_size * base.replicas,
+        base.gpu.id,
+        base.engine.tensor_parallel_size,
+        base.replicas,
+        base.engine.gpu_memory_utilization,
+        base.engine.max_num_seqs,
+        a.slo
+    );
+    match answer.max_load {
+        Some(m) => {
+            let _ = writeln!(
+                t,
+                "\nHighest load within the SLO: {m:.2} {unit} ({} simulations)",
+                answer.evaluations
+            );
+            let l = &answer.at_max.level;
+            let _ = writeln!(
+                t,
+                "  re-simulated there: {:.2} req/s, {:.0} out tok/s, TTFT mean/P95 {:.0}/{:.0} ms, TPOT P95 {:.1} ms, E2E P95 {:.0} ms",
+                l.request_throughput_req_s, l.output_throughput_tok_s, l.ttft_ms.mean, l.ttft_ms.p95, l.tpot_ms.p95, l.e2e_latency_ms.p95
+            );
+            describe(&mut t, &answer.at_max.check);
+            if let Some(above) = &answer.above {
+                let _ = writeln!(t, "  at {:.2} {unit} (+10%) the SLO breaks:", above.load);
+                describe(&mut t, &above.check);
+            }
+            let _ = writeln!(t, "  what limits it there: {}", answer.at_max.bottleneck);
+        }
+        None => {
+            let _ = writeln!(
+                t,
+                "\nNo load meets the SLO: even {:.2} {unit} breaks it:",
+                answer.at_max.load
+            );
+            describe(&mut t, &answer.at_max.check);
         }
     }
+    match &knee {
+        Some(k) => {
+            let _ = writeln!(
+                t,
+                "\nKnee: mean TTFT doubles from {:.0} ms (light load) to {:.0} ms at {:.2} {unit}: {}",
+                k.light_load_ttft_ms, k.ttft_ms, k.load, k.reason
+            );
+        }
+        None => {
+            let _ = writeln!(t, "\nKnee: mean TTFT does not double up to {top:.2} {unit}");
+        }
+    }
+    emit(&t);
+    Ok(())
+}
+
+fn sweep(a: SweepArgs) -> Result<()> {
+    use servecast::report::sweep::render_sweep;
+    use servecast::sweep::{rank, run_sweep, Axis, RankMetric, SweepDesign, SweepSpec};
+    let format = Format::parse(&a.base.format)?;
+    let metric = RankMetric::parse(&a.rank_by, "--rank-by")?;
+    let axes = a
+        .axes
+        .iter()
+        .map(|t| Axis::parse(t, "--axis"))
+        .collect::<Result<Vec<_>>>()?;
+    let design = match a.samples {
+        Some(0) => return Err(Error::invalid("--samples", "samples", "must be ≥ 1")),
+        Some(n) => SweepDesign::Random {
+            samples: n,
+            seed: a.sample_seed,
+        },
+        None => SweepDesign::Grid,
+    };
+    let spec = SweepSpec { axes, design };
+    let base = scenario_builder(&a.base)?;
+    // Fail fast on a base that does not build at all (unknown model, bad workload).
+    if let Err(e) = base.clone().without_report().build() {
+        if !matches!(e, Error::EngineRefused { .. }) {
+            return Err(e);
+        }
+    }
+    let started = std::time::Instant::now();
+    let mut rows = run_sweep(&base, &spec, !a.quiet)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    rank(&mut rows, metric);
+    if let Some(path) = &a.output {
+        let text = match path.extension().and_then(|e| e.to_str()) {
+            Some("csv") => render_sweep(&rows, metric, usize::MAX, Format::Csv)?,
+            Some("json") => render_sweep(&rows, metric, usize::MAX, Format::Json)?,
+            _ => {
+                return Err(Error::invalid(
+                    "-o",
+                    "output",
+                    format!("{}: the file name must end in .csv or .json", path.display()),
+                ))
+            }
+        };
+        std::fs::write(path, text).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    let text = render_sweep(&rows, metric, a.top, format)?;
+    emit(&text);
+    if matches!(format, Format::Table | Format::Markdown) {
+        eprintln!("swept in {elapsed:.2} s");
+    }
+    Ok(())
 }
 
 fn simulate(a: SimulateArgs) -> Result<()> {

@@ -1,5 +1,7 @@
 //! Built-in profiles (data/profiles), embedded in the binary and picked by GPU, model and engine.
 
+use std::sync::OnceLock;
+
 use crate::cost::Profile;
 use crate::error::Result;
 use crate::spec::engine::EngineVersion;
@@ -24,12 +26,20 @@ pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Parses every built-in profile.
+/// Parses every built-in profile (once per process; sweeps look them up per configuration).
 pub fn builtin_profiles() -> Result<Vec<Profile>> {
-    BUILTIN_PROFILES
-        .iter()
-        .map(|(path, text)| Profile::from_yaml(text, path))
-        .collect()
+    static PARSED: OnceLock<std::result::Result<Vec<Profile>, String>> = OnceLock::new();
+    let parse = || -> Result<Vec<Profile>> {
+        BUILTIN_PROFILES
+            .iter()
+            .map(|(path, text)| Profile::from_yaml(text, path))
+            .collect()
+    };
+    match PARSED.get_or_init(|| parse().map_err(|e| e.to_string())) {
+        Ok(profiles) => Ok(profiles.clone()),
+        // Parsing is deterministic: parse again to hand back the typed error.
+        Err(_) => parse(),
+    }
 }
 
 /// The built-in fitted profile for this GPU, model and engine, if one exists.

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::cost::{Profile, ProfileKind, StepCostModel};
 use crate::engine::cluster::{simulate_cluster, Router};
-use crate::engine::{simulate, EngineModel};
+use crate::engine::{simulate, EngineModel, SimOutput};
 use crate::error::{Error, Result};
 use crate::measured::{builtin_reports, MeasuredReport};
 use crate::memory::{plan_memory, MemoryCalibration, MemoryPlan};
@@ -75,6 +75,7 @@ pub struct ScenarioBuilder {
     router: Option<Router>,
     first_chunk_tokens: Option<u32>,
     report: Option<String>,
+    text_chars: Option<u32>,
 }
 
 impl Scenario {
@@ -134,6 +135,12 @@ impl Scenario {
 
     /// Simulates level `index` with a given memory plan and cost model (used by fits and sweeps).
     pub fn run_level_with(&self, index: usize, memory: &MemoryPlan, cost: &StepCostModel) -> LevelResult {
+        let out = self.simulate_level(index, memory, cost);
+        LevelResult::from_output(self.workload.levels()[index], out, self.model.audio_tokens_per_s)
+    }
+
+    /// The raw simulation of level `index`: one record per request (plans compute goodput from them).
+    pub fn simulate_level(&self, index: usize, memory: &MemoryPlan, cost: &StepCostModel) -> SimOutput {
         let (requests, clients) = self.workload.generate(index, self.seed);
         let model = EngineModel {
             cfg: &self.engine,
@@ -145,13 +152,12 @@ impl Scenario {
             api_server_request_ns: secs_to_nanos(self.profile.cost.api_server_request_s),
             api_server_item_ns: secs_to_nanos(self.profile.cost.api_server_item_s),
         };
-        let out = if self.replicas <= 1 {
+        if self.replicas <= 1 {
             simulate(&model, &requests, &clients)
         } else {
             let models = vec![model; self.replicas as usize];
             simulate_cluster(&models, self.router, self.seed, &requests, &clients)
-        };
-        LevelResult::from_output(self.workload.levels()[index], out, self.model.audio_tokens_per_s)
+        }
     }
 }
 
@@ -184,6 +190,32 @@ impl ScenarioBuilder {
     pub fn flags(mut self, flags: EngineFlags) -> Self {
         self.flags = flags;
         self
+    }
+
+    /// Edits the flags given so far in place (fields left unset keep the report's or the engine's
+    /// defaults); sweeps use it to vary one flag over a base configuration.
+    pub fn edit_flags(mut self, edit: impl FnOnce(&mut EngineFlags)) -> Self {
+        edit(&mut self.flags);
+        self
+    }
+
+    /// Forgets the measured report the defaults came from, so the scenario is not compared with it
+    /// (and `build` does not look it up again: sweeps build thousands of scenarios).
+    pub fn without_report(mut self) -> Self {
+        self.report = None;
+        self
+    }
+
+    /// TTS models: every request reads a text of `chars` characters (prompt and output tokens from
+    /// the model's text and speech rates).
+    pub fn text_chars(mut self, chars: u32) -> Self {
+        self.text_chars = Some(chars);
+        self
+    }
+
+    /// The GPU name chosen so far.
+    pub fn gpu_name(&self) -> Option<&str> {
+        self.gpu.as_deref()
     }
 
     /// The workload (replaces the report's).
@@ -365,6 +397,20 @@ impl ScenarioBuilder {
             },
             measured_report: None,
         };
+        if let Some(chars) = self.text_chars {
+            if chars == 0 {
+                return Err(Error::invalid("--text-chars", "text_chars", "must be ≥ 1 character"));
+            }
+            let Some(text) = scenario.model.tts_text.clone() else {
+                return Err(Error::invalid(
+                    "--text-chars",
+                    "model",
+                    format!("{} is not a text-to-speech model with text rates", scenario.model.id),
+                ));
+            };
+            scenario.workload.set_text_chars(chars, &text);
+            return Ok(scenario);
+        }
         if let Some(id) = self.report {
             let reports = builtin_reports()?;
             if let Some(r) = reports.iter().find(|r| r.id == id) {

@@ -2,7 +2,9 @@
 
 mod invariants;
 mod memory;
+mod plan;
 mod refusals;
 mod seed000;
 mod seed003;
+mod sweep;
 mod validation;
