@@ -38,6 +38,7 @@ pub mod report;
 pub mod scenario;
 pub mod spec;
 pub mod sweep;
+pub mod uncertainty;
 pub mod units;
 pub mod workload;
 

@@ -164,6 +164,10 @@ struct SimulateArgs {
     /// Output format: table, markdown, json, csv.
     #[arg(long, default_value = "table")]
     format: String,
+    /// Replications over seeds (and the fitted parameters' covariance) for 90% prediction
+    /// intervals; 1 = a single run.
+    #[arg(long, default_value_t = 1)]
+    replications: u32,
 }
 
 #[derive(Args, Debug)]
@@ -696,7 +700,17 @@ fn sweep(a: SweepArgs) -> Result<()> {
 fn simulate(a: SimulateArgs) -> Result<()> {
     let format = Format::parse(&a.format)?;
     let scenario = build_scenario(&a)?;
-    let prediction = scenario.run()?;
+    let prediction = if a.replications > 1 {
+        servecast::uncertainty::predict_with_intervals(
+            &scenario,
+            &servecast::uncertainty::UncertaintyOptions {
+                replications: a.replications,
+                ..Default::default()
+            },
+        )?
+    } else {
+        scenario.run()?
+    };
     let report = match &scenario.measured_report {
         Some(id) => builtin_reports()?.into_iter().find(|r| &r.id == id),
         None => None,

@@ -57,6 +57,9 @@ pub struct Prediction {
     pub memory: MemoryPlan,
     /// One result per level, in the workload's order.
     pub levels: Vec<LevelResult>,
+    /// Intervals per level from replications (empty unless asked for: see [`crate::uncertainty`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub intervals: Vec<crate::uncertainty::LevelIntervals>,
 }
 
 /// Builds a [`Scenario`] from names and flags, as the CLI does.
@@ -130,6 +133,7 @@ impl Scenario {
             scenario: self.clone(),
             memory,
             levels,
+            intervals: Vec::new(),
         })
     }
 

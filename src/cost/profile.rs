@@ -60,6 +60,29 @@ fn is_zero(v: &f64) -> bool {
 }
 
 impl CostParams {
+    /// Names of the parameters a fit moves (overheads, seconds).
+    pub const FITTED_NAMES: [&'static str; 6] = [
+        "step_overhead_s",
+        "per_seq_overhead_s",
+        "frontend_latency_s",
+        "prefill_step_overhead_s",
+        "api_server_request_s",
+        "api_server_item_s",
+    ];
+
+    /// A fitted parameter by name (see [`CostParams::FITTED_NAMES`]).
+    pub fn fitted_mut(&mut self, name: &str) -> Option<&mut f64> {
+        match name {
+            "step_overhead_s" => Some(&mut self.step_overhead_s),
+            "per_seq_overhead_s" => Some(&mut self.per_seq_overhead_s),
+            "frontend_latency_s" => Some(&mut self.frontend_latency_s),
+            "prefill_step_overhead_s" => Some(&mut self.prefill_step_overhead_s),
+            "api_server_request_s" => Some(&mut self.api_server_request_s),
+            "api_server_item_s" => Some(&mut self.api_server_item_s),
+            _ => None,
+        }
+    }
+
     /// Prior parameters for an engine version, used when nothing is fitted.
     ///
     /// Efficiencies: weights stream at ~85% of peak bandwidth, paged attention at ~55% (decode
@@ -163,6 +186,46 @@ pub struct Profile {
     pub memory: MemoryCalibration,
     /// What it was fitted to, how, and when.
     pub source: String,
+    /// The fitted parameters' covariance (local curvature at the optimum), so predictions can
+    /// carry the fit's uncertainty; absent for priors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<ParamCovariance>,
+}
+
+/// Covariance of fitted cost parameters, in their own units (seconds², for overheads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamCovariance {
+    /// Parameter names, as in `cost` (e.g. `step_overhead_s`).
+    pub params: Vec<String>,
+    /// Row-major covariance matrix, `params.len()` × `params.len()`.
+    pub covariance: Vec<Vec<f64>>,
+}
+
+impl ParamCovariance {
+    /// Checks the shape and that the diagonal is non-negative and finite.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        let n = self.params.len();
+        let square = self.covariance.len() == n && self.covariance.iter().all(|r| r.len() == n);
+        let diagonal_ok = (0..n).all(|i| square && self.covariance[i][i].is_finite() && self.covariance[i][i] >= 0.0);
+        if !square || !diagonal_ok {
+            return Err(Error::invalid(
+                origin,
+                "uncertainty.covariance",
+                format!("must be a {n} × {n} matrix with a finite, non-negative diagonal"),
+            ));
+        }
+        for name in &self.params {
+            if !CostParams::FITTED_NAMES.contains(&name.as_str()) {
+                return Err(Error::invalid(
+                    origin,
+                    "uncertainty.params",
+                    format!("'{name}' is not a cost parameter"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Profile {
@@ -177,6 +240,7 @@ impl Profile {
             cost: CostParams::prior(version),
             memory: MemoryCalibration::default(),
             source: "datasheet roofline with servecast's prior efficiencies and overheads (not fitted)".into(),
+            uncertainty: None,
         }
     }
 
@@ -184,6 +248,9 @@ impl Profile {
     pub fn from_yaml(text: &str, origin: &str) -> Result<Profile> {
         let p: Profile = serde_saphyr::from_str(text).map_err(|e| Error::from_yaml(origin, &e))?;
         p.cost.validate(origin)?;
+        if let Some(u) = &p.uncertainty {
+            u.validate(origin)?;
+        }
         Ok(p)
     }
 

@@ -314,6 +314,7 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
         cost: prior,
         memory: memory_cal,
         source: String::new(),
+        uncertainty: None,
     };
     let mut parts = Vec::with_capacity(inputs.len());
     for (k, &(report, scenario)) in inputs.iter().enumerate() {
@@ -564,6 +565,24 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
 
     let mut profile = profile_base;
     profile.cost = fitted;
+    // Keep the covariance of the identifiable fitted parameters, so predictions can carry it.
+    if let Some(c) = &cov {
+        let kept: Vec<(usize, usize)> = free
+            .iter()
+            .enumerate()
+            .filter(|(_, &j)| params[j].std_err.is_finite())
+            .map(|(col, &j)| (col, j))
+            .collect();
+        if !kept.is_empty() {
+            profile.uncertainty = Some(crate::cost::profile::ParamCovariance {
+                params: kept.iter().map(|&(_, j)| names[j].to_string()).collect(),
+                covariance: kept
+                    .iter()
+                    .map(|&(a, ja)| kept.iter().map(|&(b, jb)| c[(a, b)] * scale[ja] * scale[jb]).collect())
+                    .collect(),
+            });
+        }
+    }
     let described: Vec<String> = parts
         .iter()
         .map(|part| {

@@ -68,6 +68,9 @@ pub struct JsonReport<'a> {
     /// Measured figures and errors, when the scenario is a measured setup.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measured: Option<MeasuredSection<'a>>,
+    /// Per-level intervals from replications (`--replications N`), when asked for.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub intervals: &'a [crate::uncertainty::LevelIntervals],
 }
 
 /// Measured comparison in the JSON output.
@@ -97,11 +100,14 @@ pub fn render(
                 memory: &prediction.memory,
                 levels: &prediction.levels,
                 measured: comparison.map(|(report, levels)| MeasuredSection { report, levels }),
+                intervals: &prediction.intervals,
             };
             serde_json::to_string_pretty(&doc).map_err(|e| Error::Fit(format!("cannot write JSON: {e}")))
         }
         Format::Csv => Ok(text::csv(prediction)),
-        Format::Markdown => Ok(text::seed_layout(prediction, comparison.map(|c| c.1), false)),
-        Format::Table => Ok(text::seed_layout(prediction, comparison.map(|c| c.1), true)),
+        Format::Markdown => Ok(text::seed_layout(prediction, comparison.map(|c| c.1), false)
+            + &text::intervals_table(&prediction.intervals)),
+        Format::Table => Ok(text::seed_layout(prediction, comparison.map(|c| c.1), true)
+            + &text::intervals_table(&prediction.intervals)),
     }
 }

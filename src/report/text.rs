@@ -268,3 +268,42 @@ e2e_latency_ms_mean,e2e_latency_ms_p50,e2e_latency_ms_p95,e2e_latency_ms_p99,que
     }
     out
 }
+
+/// The intervals of a replicated prediction as a markdown table (empty when there are none).
+pub fn intervals_table(intervals: &[crate::uncertainty::LevelIntervals]) -> String {
+    if intervals.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nPrediction intervals (90% of replications over seeds and the fit's parameter covariance; median [low – high]):\n\n",
+    );
+    let tts = intervals.iter().any(|i| i.x_realtime.is_some());
+    let _ = writeln!(
+        out,
+        "| level | output tok/s | mean TTFT (ms) | P95 TTFT (ms) | mean TPOT (ms) | mean E2E (ms) |{}",
+        if tts { " × real time | mean TTFB (ms) |" } else { "" }
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|{}", if tts { "---|---|" } else { "" });
+    let f = |i: &crate::uncertainty::Interval, d: usize| format!("{:.d$} [{:.d$} – {:.d$}]", i.median, i.low, i.high);
+    for l in intervals {
+        let level = match (l.concurrency, l.qps) {
+            (Some(c), _) => format!("c={c}"),
+            (None, Some(q)) => format!("qps={q}"),
+            _ => "trace".into(),
+        };
+        let _ = write!(
+            out,
+            "| {level} | {} | {} | {} | {} | {} |",
+            f(&l.output_throughput_tok_s, 0),
+            f(&l.ttft_ms_mean, 1),
+            f(&l.ttft_ms_p95, 1),
+            f(&l.tpot_ms_mean, 2),
+            f(&l.e2e_latency_ms_mean, 0)
+        );
+        if let (Some(x), Some(t)) = (&l.x_realtime, &l.ttfb_ms_mean) {
+            let _ = write!(out, " {} | {} |", f(x, 1), f(t, 0));
+        }
+        out.push('\n');
+    }
+    out
+}

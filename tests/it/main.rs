@@ -7,4 +7,5 @@ mod refusals;
 mod seed000;
 mod seed003;
 mod sweep;
+mod uncertainty;
 mod validation;

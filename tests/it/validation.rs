@@ -104,6 +104,22 @@ fn shipped_profiles_are_what_the_fit_produces() {
             );
         }
         assert_eq!(fit.profile.memory, profile.memory, "{}: memory calibration", profile.id);
+        match (&fit.profile.uncertainty, &profile.uncertainty) {
+            (None, None) => {}
+            (Some(a), Some(b)) => {
+                assert_eq!(a.params, b.params, "{}: uncertainty parameters", profile.id);
+                for (ra, rb) in a.covariance.iter().zip(&b.covariance) {
+                    for (x, y) in ra.iter().zip(rb) {
+                        assert!(
+                            (x - y).abs() <= 0.05 * y.abs().max(1e-18),
+                            "{}: covariance {x} vs {y}",
+                            profile.id
+                        );
+                    }
+                }
+            }
+            (a, b) => panic!("{}: refit uncertainty {a:?} vs shipped {b:?}", profile.id),
+        }
         println!(
             "{}: refit in {} simulations, {:.2} s",
             profile.id, fit.evaluations, fit.elapsed_s
