@@ -78,5 +78,56 @@ fn bench_fit(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_fit);
+/// 10,000 random configurations over seed 004's flag space at its workload (300 requests,
+/// concurrency 100, 200 output tokens), all of which start (max_num_batched_tokens ≥ max_model_len).
+fn bench_sweep(c: &mut Criterion) {
+    use servecast::sweep::{run_sweep, Axis, SweepDesign, SweepSpec};
+    let reports = servecast::measured::builtin_reports().expect("embedded reports");
+    let r = reports
+        .iter()
+        .find(|r| r.id == "l40s-qwen2-0.5b-vllm0.6-seqs3563")
+        .expect("seed 004 report");
+    let base = Scenario::builder().from_report(r);
+    let spec = SweepSpec {
+        axes: [
+            "max_num_seqs=256..8192",
+            "max_num_batched_tokens=32768..65536",
+            "block_size=8,16,32",
+            "enable_prefix_caching=true,false",
+        ]
+        .iter()
+        .map(|a| Axis::parse(a, "bench").expect("axis"))
+        .collect(),
+        design: SweepDesign::Random {
+            samples: 10_000,
+            seed: 1,
+        },
+    };
+    let mut g = c.benchmark_group("sweep");
+    g.sample_size(10);
+    g.bench_function("seed004_10k_configs", |b| {
+        b.iter(|| run_sweep(&base, &spec, false).expect("sweep"))
+    });
+    g.finish();
+}
+
+/// The most request rate within an SLO for the A10 report (bisection with the +10% check).
+fn bench_plan(c: &mut Criterion) {
+    use servecast::plan::{max_load, LoadKind, PlanOptions, Slo};
+    let s = Scenario::builder()
+        .gpu("a10")
+        .from_builtin_report()
+        .expect("a10 report")
+        .build()
+        .expect("builds");
+    let slo = Slo::parse("ttft_p95_ms=500,tpot_p95_ms=50", "bench").expect("slo");
+    let mut g = c.benchmark_group("plan");
+    g.sample_size(10);
+    g.bench_function("a10_max_rate", |b| {
+        b.iter(|| max_load(&s, &slo, LoadKind::RequestRate, &PlanOptions::default()).expect("plan"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_fit, bench_sweep, bench_plan);
 criterion_main!(benches);

@@ -108,6 +108,20 @@ pub struct Slo {
     pub targets: Vec<SloTarget>,
 }
 
+impl fmt::Display for Slo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .targets
+            .iter()
+            .map(|t| match t {
+                SloTarget::Latency { max_ms, .. } => format!("{} ≤ {max_ms}", t.name()),
+                SloTarget::Goodput { min_pct } => format!("goodput_pct ≥ {min_pct}"),
+            })
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
 impl Slo {
     /// Parses `ttft_p95_ms=500,tpot_p95_ms=50,e2e_p99_ms=20000,goodput_pct=90` (metric: ttft, tpot,
     /// itl, e2e, ttfb; statistic: mean, p50, p95, p99).

@@ -26,7 +26,7 @@ fn max_request_rate_meets_the_slo_and_ten_percent_more_breaks_it() {
     let answer = max_load(&base, &slo, LoadKind::RequestRate, &PlanOptions::default()).unwrap();
     let m = answer.max_load.expect("some load meets the SLO");
     println!(
-        "A10 Qwen2.5-7B: {m:.2} req/s within {slo:?} ({} simulations)",
+        "A10 Qwen2.5-7B: {m:.2} req/s within {slo} ({} simulations)",
         answer.evaluations
     );
     assert!(meets(&base, &slo, LoadKind::RequestRate, m));
@@ -40,7 +40,7 @@ fn max_concurrency_meets_the_slo_and_ten_percent_more_breaks_it() {
     let slo = Slo::parse("ttft_p95_ms=1000,e2e_p95_ms=20000", "test").unwrap();
     let answer = max_load(&base, &slo, LoadKind::Concurrency, &PlanOptions::default()).unwrap();
     let c = answer.max_load.unwrap();
-    println!("RTX 4090 IndexTTS-2 GPT: {c} users within {slo:?}");
+    println!("RTX 4090 IndexTTS-2 GPT: {c} users within {slo}");
     assert!(meets(&base, &slo, LoadKind::Concurrency, c));
     assert!(!meets(
         &base,
