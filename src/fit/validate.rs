@@ -9,7 +9,8 @@ use crate::measured::MeasuredReport;
 use crate::report::compare::{FigureComparison, LevelComparison};
 use crate::scenario::Scenario;
 
-/// The three headline figures of a level: throughput, latency and TTFT (whichever the report has).
+/// The three headline figures of a level: throughput, latency and TTFT (whichever the report has;
+/// for TTS reports × real time or audio seconds, RTF, and TTFB).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Headline {
     /// Output tokens/s, else requests/s, else total time.
@@ -25,9 +26,15 @@ impl Headline {
     pub fn of(c: &LevelComparison) -> Headline {
         let pick = |names: &[&str]| names.iter().find_map(|n| c.figure(n)).cloned();
         Headline {
-            throughput: pick(&["output_throughput_tok_s", "request_throughput_req_s", "total_time_s"]),
-            e2e_latency: pick(&["e2e_latency_ms.mean", "e2e_latency_ms.p50"]),
-            ttft: pick(&["ttft_ms.mean", "ttft_ms.p50"]),
+            throughput: pick(&[
+                "output_throughput_tok_s",
+                "request_throughput_req_s",
+                "audio_throughput_x_realtime",
+                "total_time_s",
+                "audio_s",
+            ]),
+            e2e_latency: pick(&["e2e_latency_ms.mean", "e2e_latency_ms.p50", "rtf.mean"]),
+            ttft: pick(&["ttft_ms.mean", "ttft_ms.p50", "ttfb_ms.mean"]),
         }
     }
 }
@@ -35,6 +42,9 @@ impl Headline {
 /// One level's validation.
 #[derive(Debug, Clone, Serialize)]
 pub struct LevelValidation {
+    /// The setup the level belongs to, when a validation spans several setups of one file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup: Option<String>,
     /// Concurrency of the level, if closed-loop or gated.
     pub concurrency: Option<u32>,
     /// Requests in the level.
@@ -111,6 +121,7 @@ pub fn validate_report(report: &MeasuredReport, seed: u64) -> Result<ReportValid
             Some(Headline::of(&fit.levels[i].comparison))
         };
         levels.push(LevelValidation {
+            setup: None,
             concurrency: m.concurrency,
             requests: m.requests,
             cold_start: m.cold_start,
@@ -165,7 +176,8 @@ pub fn to_markdown(validations: &[ReportValidation], command: &str) -> String {
                 .join(", ");
             let h = l.held_out.clone().unwrap_or_default();
             out.push_str(&format!(
-                "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {}{}{} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                l.setup.as_deref().map_or(String::new(), |s| format!("{s} · ")),
                 l.concurrency.map_or("–".into(), |c| c.to_string()),
                 if l.cold_start { " (cold start)" } else { "" },
                 l.requests,
@@ -225,6 +237,7 @@ pub fn validate_group(reports: &[MeasuredReport], seed: u64) -> Result<ReportVal
         };
         for (i, m) in r.levels.iter().enumerate() {
             levels.push(LevelValidation {
+                setup: None,
                 concurrency: m.concurrency,
                 requests: m.requests,
                 cold_start: m.cold_start,
@@ -249,10 +262,21 @@ pub fn validate_group(reports: &[MeasuredReport], seed: u64) -> Result<ReportVal
 pub fn validate_all(reports: &[MeasuredReport], seed: u64) -> Result<Vec<ReportValidation>> {
     let mut out = Vec::new();
     let mut grouped: Vec<Vec<MeasuredReport>> = Vec::new();
+    // Files of many setups with their own tables (seed 003): validated section by section.
+    let sectioned: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.replicas > 1)
+        .map(|r| r.provenance.file.as_str())
+        .collect();
+    let mut section_files: Vec<&str> = Vec::new();
     for r in reports {
-        // Multi-engine TTS setups (seed 003) are validated by a fit on part of their tables
-        // predicting the rest (tests/it/seed003.rs), not level by level.
-        if r.replicas > 1 || r.levels.is_empty() {
+        if sectioned.contains(&r.provenance.file.as_str()) {
+            if !section_files.contains(&r.provenance.file.as_str()) {
+                section_files.push(r.provenance.file.as_str());
+            }
+            continue;
+        }
+        if r.levels.is_empty() {
             continue;
         }
         let single = r.levels.iter().filter(|l| !l.cold_start).count() == 1;
@@ -275,5 +299,100 @@ pub fn validate_all(reports: &[MeasuredReport], seed: u64) -> Result<Vec<ReportV
             validate_report(&g[0], seed)?
         });
     }
+    for file in section_files {
+        let setups: Vec<MeasuredReport> = reports.iter().filter(|r| r.provenance.file == file).cloned().collect();
+        out.push(validate_sections(&setups, seed)?);
+    }
     Ok(out)
+}
+
+/// The table a setup comes from: the report section's number (`## 5.2 util = 0.5` → `5.2`).
+pub fn section_key(section: &str) -> String {
+    section
+        .trim_start_matches('#')
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Validates the setups of one file with several tables (seed 003): one joint fit of every setup,
+/// then each section's setups predicted by a fit on the other sections (leave one table out).
+/// Setups with no levels (start-up outcomes, card memory) stay in every fit.
+pub fn validate_sections(reports: &[MeasuredReport], seed: u64) -> Result<ReportValidation> {
+    let scenarios: Vec<Scenario> = reports
+        .iter()
+        .map(|r| Scenario::builder().from_report(r).seed(seed).build())
+        .collect::<Result<_>>()?;
+    let inputs: Vec<(&MeasuredReport, &Scenario)> = reports.iter().zip(&scenarios).collect();
+    let all = super::fit_reports(&inputs, &FitOptions::default())?;
+    let mut simulations = all.evaluations;
+    let key = |r: &MeasuredReport| section_key(&r.provenance.section);
+    let mut sections: Vec<String> = Vec::new();
+    for r in reports.iter().filter(|r| !r.levels.is_empty()) {
+        if !sections.contains(&key(r)) {
+            sections.push(key(r));
+        }
+    }
+    let mut held: Vec<Option<Vec<Headline>>> = vec![None; reports.len()];
+    for section in &sections {
+        let train: Vec<(&MeasuredReport, &Scenario)> = inputs
+            .iter()
+            .filter(|(r, _)| r.levels.is_empty() || key(r) != *section)
+            .copied()
+            .collect();
+        if train.iter().all(|(r, _)| r.levels.is_empty()) {
+            continue;
+        }
+        let fit = super::fit_reports(&train, &FitOptions::default())?;
+        simulations += fit.evaluations;
+        for (k, r) in reports.iter().enumerate() {
+            if r.levels.is_empty() || key(r) != *section {
+                continue;
+            }
+            let mut s = scenarios[k].clone();
+            s.profile = fit.profile.clone();
+            let memory = s.memory()?;
+            let cost = s.cost_model();
+            held[k] = Some(
+                (0..r.levels.len())
+                    .map(|i| {
+                        let c =
+                            crate::report::compare::compare_level(&r.levels[i], &s.run_level_with(i, &memory, &cost));
+                        Headline::of(&c)
+                    })
+                    .collect(),
+            );
+        }
+    }
+    let mut levels = Vec::new();
+    let mut offset = 0;
+    for (k, r) in reports.iter().enumerate() {
+        if r.levels.is_empty() {
+            continue;
+        }
+        for (i, m) in r.levels.iter().enumerate() {
+            levels.push(LevelValidation {
+                setup: Some(r.id.clone()),
+                concurrency: m.concurrency,
+                requests: m.requests,
+                cold_start: m.cold_start,
+                fitted: Headline::of(&all.levels[offset + i].comparison),
+                held_out: held[k]
+                    .as_ref()
+                    .and_then(|h| h.get(i).cloned())
+                    .filter(|_| !m.cold_start),
+            });
+        }
+        offset += r.levels.len();
+    }
+    let file = reports.first().map_or("", |r| r.provenance.file.as_str());
+    Ok(ReportValidation {
+        report: format!(
+            "{file}: {} setups (sections; held out = leave one section out)",
+            reports.len()
+        ),
+        levels,
+        simulations,
+    })
 }

@@ -31,6 +31,22 @@ fn print(v: &ReportValidation) {
 fn measured_reports_within_bounds_fitted_and_held_out() {
     for v in validate_all(&builtin_reports().unwrap(), 0).unwrap() {
         print(&v);
+        if v.report.contains("sections") {
+            // Seed 003's tables have their own bounds (tests/it/seed003.rs); here the
+            // leave-one-section-out errors are printed and bounded loosely.
+            let x_realtime: Vec<f64> = v
+                .levels
+                .iter()
+                .filter_map(|l| l.held_out.as_ref()?.throughput.as_ref())
+                .filter(|f| f.name == "audio_throughput_x_realtime")
+                .map(|f| f.error_pct)
+                .collect();
+            let (median, worst) = median_and_worst(&x_realtime).unwrap();
+            println!("  × real time held out (leave one section out): median {median:.1}%, worst {worst:.1}%");
+            assert_eq!(x_realtime.len(), 17, "§5's 15 cells and §3.3's two bursts");
+            assert!(median <= 10.0 && worst <= 25.0, "{}", v.report);
+            continue;
+        }
         if v.report.contains("joint") {
             // Seed 004's runs share one concurrency and spread ±25% run to run (its untied
             // repeats): reported, not bounded.
