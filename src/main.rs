@@ -700,6 +700,13 @@ fn sweep(a: SweepArgs) -> Result<()> {
 fn simulate(a: SimulateArgs) -> Result<()> {
     let format = Format::parse(&a.format)?;
     let scenario = build_scenario(&a)?;
+    if a.replications == 0 {
+        return Err(Error::invalid(
+            "--replications",
+            "replications",
+            "must be in 1..=10000 (1: a single run)",
+        ));
+    }
     let prediction = if a.replications > 1 {
         servecast::uncertainty::predict_with_intervals(
             &scenario,

@@ -269,7 +269,9 @@ impl Axis {
             .map(|v| {
                 let v = v.trim();
                 match kind {
-                    ValueKind::Name => Ok(SweepValue::Text(v.to_string())),
+                    // A GPU must be in the catalog: an unknown name is an input error, not a
+                    // configuration the engine refuses.
+                    ValueKind::Name => Ok(SweepValue::Text(crate::spec::Catalog::builtin()?.gpu(v)?.id.clone())),
                     ValueKind::Boolean => match v.to_ascii_lowercase().as_str() {
                         "true" | "on" | "yes" | "1" => Ok(SweepValue::Bool(true)),
                         "false" | "off" | "no" | "0" => Ok(SweepValue::Bool(false)),

@@ -212,3 +212,88 @@ fn model_from_a_config_json() {
     assert_eq!(v["memory"]["block_bytes"], 196_608);
     assert_eq!(v["profile"]["kind"], "roofline");
 }
+
+#[test]
+fn sweep_and_plan_reject_bad_input_without_panicking() {
+    for args in [
+        vec!["sweep", "--gpu", "4090", "--axis", "warp=1,2"],
+        vec!["sweep", "--gpu", "4090", "--axis", "util=0.5,1.5"],
+        vec!["sweep", "--gpu", "4090", "--axis", "seqs=8..64"],
+        vec!["sweep", "--gpu", "4090", "--axis", "seqs=8", "--samples", "0"],
+        vec!["sweep", "--gpu", "4090", "--axis", "seqs=8", "--rank-by", "speed"],
+        vec!["sweep", "--gpu", "4090", "--axis", "seqs=8", "-o", "/tmp/rows.txt"],
+        vec!["sweep", "--gpu", "4090", "--axis", "gpu=rtx-9999"],
+        vec!["plan", "--gpu", "a10", "--slo", "ttft=5"],
+        vec!["plan", "--gpu", "a10", "--slo", "ttft_p95_ms=500", "--load", "bursty"],
+        vec!["plan", "--gpu", "a10", "--slo", "ttft_p95_ms=500", "--target-qps", "-1"],
+        vec![
+            "plan",
+            "--gpu",
+            "a10",
+            "--slo",
+            "ttft_p95_ms=500",
+            "--target-qps",
+            "5",
+            "--gpus",
+            "tpu-v5",
+        ],
+        vec!["simulate", "--gpu", "4090", "--replications", "0"],
+    ] {
+        let (code, _, err) = servecast(&args);
+        assert!(code == 1 || code == 2, "{args:?}: exit {code}: {err}");
+        assert!(err.contains("error: "), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn sweep_lists_refused_configs_with_vllms_words_and_writes_csv() {
+    let csv = std::env::temp_dir().join(format!("servecast-sweep-{}.csv", std::process::id()));
+    let csv_arg = csv.display().to_string();
+    let (code, out, err) = servecast(&[
+        "sweep",
+        "--gpu",
+        "l40s",
+        "--quiet",
+        "--axis",
+        "max_num_batched_tokens=535,8192",
+        "--axis",
+        "enable_chunked_prefill=false",
+        "-o",
+        &csv_arg,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 configurations: 0 simulated rows, 2 refused"), "{out}");
+    assert!(
+        out.contains("ValueError: max_num_batched_tokens (535) is smaller than max_model_len (32768)"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&csv).expect("CSV written");
+    let _ = std::fs::remove_file(&csv);
+    assert_eq!(text.lines().count(), 3, "header + 2 rows");
+    assert!(text
+        .lines()
+        .next()
+        .is_some_and(|h| h.starts_with("max_num_batched_tokens,enable_chunked_prefill,outcome")));
+    assert_eq!(text.matches(",refused,").count(), 2);
+}
+
+#[test]
+fn plan_json_answers_and_shows_the_breaking_load() {
+    let (code, out, err) = servecast(&[
+        "plan",
+        "--gpu",
+        "a10",
+        "--slo",
+        "ttft_p95_ms=500,tpot_p95_ms=50",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let max = v["answer"]["max_load"].as_f64().expect("a load meets the SLO");
+    let above = v["answer"]["above"]["load"].as_f64().expect("the +10% load");
+    assert!((above / max - 1.1).abs() < 1e-9);
+    assert_eq!(v["answer"]["at_max"]["check"]["met"], true);
+    assert_eq!(v["answer"]["above"]["check"]["met"], false);
+}
