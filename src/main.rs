@@ -86,6 +86,9 @@ struct FlagArgs {
     /// GPUs per engine (tensor parallel).
     #[arg(long = "tp", visible_alias = "tensor-parallel-size")]
     tp: Option<u32>,
+    /// vLLM V0: delay waiting prompts until the oldest waited this × the last prompt step's latency.
+    #[arg(long)]
+    scheduler_delay_factor: Option<f64>,
 }
 
 impl FlagArgs {
@@ -101,6 +104,7 @@ impl FlagArgs {
             enable_prefix_caching: bool_flag(self.enable_prefix_caching, self.no_enable_prefix_caching),
             tensor_parallel_size: self.tp,
             usage_context: None,
+            scheduler_delay_factor: self.scheduler_delay_factor,
         }
     }
 }

@@ -39,6 +39,8 @@ pub enum SweepParam {
     EnablePrefixCaching,
     /// `--tensor-parallel-size`.
     TensorParallelSize,
+    /// `--scheduler-delay-factor` (vLLM V0).
+    SchedulerDelayFactor,
     /// Data-parallel engine replicas behind the router.
     Replicas,
     /// Concurrent users / outstanding requests (one load level).
@@ -58,7 +60,7 @@ enum ValueKind {
 
 impl SweepParam {
     /// Every parameter, in display order.
-    pub const ALL: [SweepParam; 12] = [
+    pub const ALL: [SweepParam; 13] = [
         SweepParam::Gpu,
         SweepParam::GpuMemoryUtilization,
         SweepParam::MaxNumSeqs,
@@ -68,6 +70,7 @@ impl SweepParam {
         SweepParam::EnableChunkedPrefill,
         SweepParam::EnablePrefixCaching,
         SweepParam::TensorParallelSize,
+        SweepParam::SchedulerDelayFactor,
         SweepParam::Replicas,
         SweepParam::Concurrency,
         SweepParam::RequestRate,
@@ -85,6 +88,7 @@ impl SweepParam {
             SweepParam::EnableChunkedPrefill => "enable_chunked_prefill",
             SweepParam::EnablePrefixCaching => "enable_prefix_caching",
             SweepParam::TensorParallelSize => "tensor_parallel_size",
+            SweepParam::SchedulerDelayFactor => "scheduler_delay_factor",
             SweepParam::Replicas => "replicas",
             SweepParam::Concurrency => "concurrency",
             SweepParam::RequestRate => "request_rate",
@@ -103,6 +107,7 @@ impl SweepParam {
             SweepParam::EnableChunkedPrefill => "chunked",
             SweepParam::EnablePrefixCaching => "prefix_cache",
             SweepParam::TensorParallelSize => "tp",
+            SweepParam::SchedulerDelayFactor => "delay",
             SweepParam::Replicas => "replicas",
             SweepParam::Concurrency => "conc",
             SweepParam::RequestRate => "qps",
@@ -112,7 +117,9 @@ impl SweepParam {
     fn kind(self) -> ValueKind {
         match self {
             SweepParam::Gpu => ValueKind::Name,
-            SweepParam::GpuMemoryUtilization | SweepParam::RequestRate => ValueKind::Real,
+            SweepParam::GpuMemoryUtilization | SweepParam::RequestRate | SweepParam::SchedulerDelayFactor => {
+                ValueKind::Real
+            }
             SweepParam::EnableChunkedPrefill | SweepParam::EnablePrefixCaching => ValueKind::Boolean,
             _ => ValueKind::Integer,
         }
@@ -297,6 +304,7 @@ impl Axis {
         let (lo, hi) = match self.param {
             SweepParam::GpuMemoryUtilization => (f64::MIN_POSITIVE, 1.0),
             SweepParam::RequestRate => (f64::MIN_POSITIVE, 1e6),
+            SweepParam::SchedulerDelayFactor => (0.0, 1e3),
             SweepParam::Replicas => (1.0, 64.0),
             SweepParam::TensorParallelSize => (1.0, 64.0),
             _ if self.param.kind() == ValueKind::Integer => (1.0, 1e9),
@@ -437,6 +445,7 @@ pub fn apply_settings(base: &ScenarioBuilder, settings: &Settings) -> ScenarioBu
             SweepParam::EnableChunkedPrefill => b.edit_flags(|f| f.enable_chunked_prefill = Some(on)),
             SweepParam::EnablePrefixCaching => b.edit_flags(|f| f.enable_prefix_caching = Some(on)),
             SweepParam::TensorParallelSize => b.edit_flags(|f| f.tensor_parallel_size = Some(int)),
+            SweepParam::SchedulerDelayFactor => b.edit_flags(|f| f.scheduler_delay_factor = Some(num)),
             SweepParam::Replicas => b.replicas(int),
             SweepParam::Concurrency => b.edit_workload(|w| w.set_concurrency(vec![int], None)),
             SweepParam::RequestRate => b.edit_workload(|w| {

@@ -155,6 +155,13 @@ pub(crate) struct EngineState<'a> {
     pub api_free_ns: Nanos,
     /// Output items of the step whose outputs are still to be handed over.
     pub undelivered_items: u64,
+    /// vLLM V0's scheduler delay: when the scheduler last ran, and whether it admitted prompts
+    /// then (`prev_time`, `prev_prompt`), and the latency of the last step with prompts.
+    pub delay_prev_ns: Nanos,
+    pub delay_prev_prompt: bool,
+    pub delay_last_prompt_latency_ns: Nanos,
+    /// Whether the current step admitted a waiting prompt.
+    pub delay_admitted: bool,
 }
 
 impl<'a> EngineState<'a> {
@@ -223,6 +230,10 @@ impl<'a> EngineState<'a> {
             delivered_finishes: Vec::new(),
             api_free_ns: 0,
             undelivered_items: 0,
+            delay_prev_ns: 0,
+            delay_prev_prompt: false,
+            delay_last_prompt_latency_ns: 0,
+            delay_admitted: false,
         }
     }
 
@@ -498,6 +509,13 @@ impl<'a> EngineState<'a> {
             .any(|&i| self.reqs[i as usize].finish_ns != NEVER)
         {
             k_max = k_max.min(1);
+        }
+        // V0's scheduler delay measures the last prompt step at the next scheduler call, which is
+        // now; the bulk steps skip those calls, so take the measurement here.
+        if self.delay_prev_prompt {
+            self.delay_last_prompt_latency_ns = self.now.saturating_sub(self.delay_prev_ns);
+            self.delay_prev_ns = self.now;
+            self.delay_prev_prompt = false;
         }
         // Apply up to k_max steps, stopping at the step during which the next request arrives.
         let base_context: u64 = self

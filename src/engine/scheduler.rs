@@ -21,20 +21,50 @@ use crate::spec::engine::EngineVersion;
 /// Fills the next step's schedule for the engine's version.
 pub(super) fn schedule(st: &mut EngineState<'_>) {
     match st.m.cfg.version {
-        EngineVersion::Vllm010 => schedule_mixed(st),
+        EngineVersion::Vllm010 => schedule_mixed(st, true),
         EngineVersion::Vllm05 | EngineVersion::Vllm06 | EngineVersion::Vllm0600 => {
+            let admit = passed_delay(st);
+            st.delay_admitted = false;
             if st.m.cfg.enable_chunked_prefill {
-                schedule_mixed(st)
+                schedule_mixed(st, admit)
             } else {
-                schedule_v0_default(st)
+                schedule_v0_default(st, admit)
+            }
+            // `_schedule_prefills` sets prev_prompt when it scheduled any prompt.
+            if st.delay_admitted {
+                st.delay_prev_prompt = true;
             }
         }
         EngineVersion::NanoVllm => schedule_nano(st),
     }
 }
 
-/// vLLM V1 (and V0 with chunked prefill): running first within the token budget, then admissions.
-fn schedule_mixed(st: &mut EngineState<'_>) {
+/// vLLM V0's `Scheduler._passed_delay`: with `--scheduler-delay-factor` d > 0, waiting prompts are
+/// admitted only when the oldest has waited longer than d × the latency of the last step that
+/// admitted prompts, or when nothing runs.
+fn passed_delay(st: &mut EngineState<'_>) -> bool {
+    let now = st.now;
+    if st.delay_prev_prompt {
+        st.delay_last_prompt_latency_ns = now.saturating_sub(st.delay_prev_ns);
+    }
+    st.delay_prev_ns = now;
+    st.delay_prev_prompt = false;
+    let d = st.m.cfg.scheduler_delay_factor;
+    if d <= 0.0 || st.waiting.is_empty() || st.running.is_empty() {
+        return true;
+    }
+    let earliest = st
+        .waiting
+        .iter()
+        .map(|&i| st.reqs[i as usize].arrival_ns)
+        .min()
+        .unwrap_or(now);
+    now.saturating_sub(earliest) as f64 > d * st.delay_last_prompt_latency_ns as f64
+}
+
+/// vLLM V1 (and V0 with chunked prefill): running first within the token budget, then admissions
+/// (unless V0's scheduler delay holds them back: `admit` false).
+fn schedule_mixed(st: &mut EngineState<'_>, admit: bool) {
     let cfg = st.m.cfg;
     let mut budget = cfg.max_num_batched_tokens;
     let mut i = 0;
@@ -58,7 +88,7 @@ fn schedule_mixed(st: &mut EngineState<'_>) {
         return;
     }
     let watermark = if v0 { st.pool.capacity() / 100 } else { 0 };
-    while budget > 0 && st.running.len() < cfg.max_num_seqs as usize {
+    while admit && budget > 0 && st.running.len() < cfg.max_num_seqs as usize {
         let Some(&idx) = st.waiting.front() else { break };
         let hit = st.prefix_hit_tokens(idx);
         let r = &st.reqs[idx as usize];
@@ -83,6 +113,7 @@ fn schedule_mixed(st: &mut EngineState<'_>) {
         }
         st.waiting.pop_front();
         st.running.push(idx);
+        st.delay_admitted = true;
         st.account(idx, n);
         budget -= n;
     }
@@ -107,14 +138,15 @@ fn grow_or_preempt(st: &mut EngineState<'_>, idx: u32, target: u32, spare_block:
     true
 }
 
-/// vLLM V0 without chunked prefill: prefill-only steps whenever a prompt can be admitted.
-fn schedule_v0_default(st: &mut EngineState<'_>) {
+/// vLLM V0 without chunked prefill: prefill-only steps whenever a prompt can be admitted (and
+/// the scheduler delay lets it: `admit`).
+fn schedule_v0_default(st: &mut EngineState<'_>, admit: bool) {
     let cfg = st.m.cfg;
     let watermark = st.pool.capacity() / 100;
     let prompt_limit = cfg.max_model_len.min(cfg.max_num_batched_tokens);
     let mut batched = 0u32;
     let mut seqs = st.running.len();
-    while let Some(&idx) = st.waiting.front() {
+    while let Some(&idx) = st.waiting.front().filter(|_| admit) {
         let hit = st.prefix_hit_tokens(idx);
         let r = &st.reqs[idx as usize];
         let tokens = r.num_tokens();
@@ -145,6 +177,7 @@ fn schedule_v0_default(st: &mut EngineState<'_>) {
         }
         st.waiting.pop_front();
         st.running.push(idx);
+        st.delay_admitted = true;
         st.account(idx, n);
         batched += n;
         seqs += 1;

@@ -12,13 +12,12 @@ pub struct ServeCommand {
     pub model: String,
     /// The engine flags servecast models.
     pub flags: EngineFlags,
-    /// Flags accepted by vLLM that servecast does not model (e.g. --scheduler-delay-factor).
+    /// Flags accepted by vLLM that servecast does not model (e.g. --swap-space).
     pub ignored: Vec<String>,
 }
 
 /// Flags that take a value but do not change what servecast simulates.
 const IGNORED_WITH_VALUE: &[&str] = &[
-    "--scheduler-delay-factor",
     "--host",
     "--port",
     "--served-model-name",
@@ -82,6 +81,7 @@ pub fn parse_vllm_serve(line: &str) -> Result<ServeCommand> {
             "--max-model-len" => flags.max_model_len = Some(number(w, value(w, &mut it)?)?),
             "--max-num-batched-tokens" => flags.max_num_batched_tokens = Some(number(w, value(w, &mut it)?)?),
             "--block-size" => flags.block_size = Some(number(w, value(w, &mut it)?)?),
+            "--scheduler-delay-factor" => flags.scheduler_delay_factor = Some(number(w, value(w, &mut it)?)?),
             "--tensor-parallel-size" | "-tp" => flags.tensor_parallel_size = Some(number(w, value(w, &mut it)?)?),
             "--enable-chunked-prefill" => flags.enable_chunked_prefill = Some(true),
             "--no-enable-chunked-prefill" => flags.enable_chunked_prefill = Some(false),
@@ -167,7 +167,8 @@ mod tests {
         assert_eq!(c.flags.block_size, Some(32));
         assert_eq!(c.flags.enable_chunked_prefill, Some(true));
         assert_eq!(c.flags.enable_prefix_caching, Some(true));
-        assert_eq!(c.ignored.len(), 3);
+        assert_eq!(c.flags.scheduler_delay_factor, Some(1.6759809854478747));
+        assert_eq!(c.ignored, ["--disable-custom-all-reduce", "--use-v2-block-manager"]);
     }
 
     #[test]

@@ -140,6 +140,10 @@ pub struct EngineFlags {
     /// How the engine was started (decides vLLM 0.10's defaults).
     #[serde(default)]
     pub usage_context: Option<UsageContext>,
+    /// `--scheduler-delay-factor` (vLLM V0 only): waiting prompts are admitted only once the
+    /// oldest has waited longer than this × the latency of the last step that ran prompts.
+    #[serde(default)]
+    pub scheduler_delay_factor: Option<f64>,
 }
 
 impl EngineFlags {
@@ -155,6 +159,7 @@ impl EngineFlags {
             enable_prefix_caching: self.enable_prefix_caching.or(other.enable_prefix_caching),
             tensor_parallel_size: self.tensor_parallel_size.or(other.tensor_parallel_size),
             usage_context: self.usage_context.or(other.usage_context),
+            scheduler_delay_factor: self.scheduler_delay_factor.or(other.scheduler_delay_factor),
         }
     }
 }
@@ -182,6 +187,8 @@ pub struct EngineConfig {
     pub tensor_parallel_size: u32,
     /// How the engine was started.
     pub usage_context: UsageContext,
+    /// vLLM V0's `--scheduler-delay-factor` (0: no delay).
+    pub scheduler_delay_factor: f64,
 }
 
 /// Formats a refusal as vLLM prints it (`ValueError: …`).
@@ -204,6 +211,21 @@ impl EngineFlags {
         gpu: &GpuSpec,
         origin: &str,
     ) -> Result<EngineConfig> {
+        let delay = self.scheduler_delay_factor.unwrap_or(0.0);
+        if !(delay.is_finite() && delay >= 0.0) {
+            return Err(Error::invalid(
+                origin,
+                "scheduler_delay_factor",
+                format!("{delay} must be a finite number ≥ 0"),
+            ));
+        }
+        if delay > 0.0 && !version.is_v0() {
+            return Err(Error::invalid(
+                origin,
+                "scheduler_delay_factor",
+                format!("{version} has no scheduler delay; only vLLM V0 (vllm-0.5, vllm-0.6) delays prompts"),
+            ));
+        }
         let util = self.gpu_memory_utilization.unwrap_or(0.9);
         if !(util.is_finite() && util > 0.0 && util <= 1.0) {
             return Err(Error::invalid(
@@ -384,6 +406,7 @@ impl EngineFlags {
             enable_prefix_caching: prefix,
             tensor_parallel_size: tp,
             usage_context: usage,
+            scheduler_delay_factor: delay,
         })
     }
 }

@@ -23,6 +23,8 @@ struct Case {
     gate: Option<u32>,
     gaps_us: Vec<u64>,
     frontend_us: u64,
+    /// vLLM V0's scheduler delay factor (0 for the other engines).
+    delay_factor: f64,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -37,7 +39,7 @@ fn case() -> impl Strategy<Value = Case> {
         prop::option::of(1u32..12),
         prop::option::of(1u32..8),
         prop::collection::vec(0u64..40_000, 40),
-        0u64..20_000,
+        (0u64..20_000, prop::option::of(0.0f64..3.0)),
     )
         .prop_map(
             |(
@@ -51,7 +53,7 @@ fn case() -> impl Strategy<Value = Case> {
                 users,
                 gate,
                 gaps_us,
-                frontend_us,
+                (frontend_us, delay),
             )| {
                 let version = [
                     EngineVersion::Vllm010,
@@ -87,6 +89,7 @@ fn case() -> impl Strategy<Value = Case> {
                     gate,
                     gaps_us,
                     frontend_us,
+                    delay_factor: if version.is_v0() { delay.unwrap_or(0.0) } else { 0.0 },
                 }
             },
         )
@@ -142,6 +145,7 @@ fn run_deployment(
         enable_prefix_caching: c.prefix,
         tensor_parallel_size: d.tp,
         usage_context: UsageContext::OpenaiApiServer,
+        scheduler_delay_factor: c.delay_factor,
     };
     let cost = StepCostModel::new(gpu, model, d.tp, &CostParams::prior(c.version));
     let m = EngineModel {
@@ -324,6 +328,7 @@ fn preemption_happens_and_is_survived_when_kv_is_scarce() {
         gate: None,
         gaps_us: vec![0],
         frontend_us: 0,
+        delay_factor: 0.0,
     };
     let (out, _) = run(&c, true);
     assert!(

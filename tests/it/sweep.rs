@@ -42,6 +42,10 @@ fn settings_of(line: &str) -> Settings {
             SweepParam::EnablePrefixCaching,
             SweepValue::Bool(f.enable_prefix_caching.unwrap_or(false)),
         ),
+        (
+            SweepParam::SchedulerDelayFactor,
+            SweepValue::Number(f.scheduler_delay_factor.unwrap_or(0.0)),
+        ),
     ]
 }
 
@@ -146,4 +150,46 @@ fn bad_axes_name_the_parameter_and_the_allowed_range() {
     );
     let e = Axis::parse("max_num_seqs", "--axis").unwrap_err();
     assert!(e.to_string().contains("name=values"), "{e}");
+}
+
+#[test]
+fn v0_scheduler_delay_trades_ttft_for_fewer_prefill_interruptions() {
+    // vLLM V0's `_passed_delay`: prompts wait until the oldest has waited delay × the last prompt
+    // step's latency (unless nothing runs). At a steady Poisson load TTFT grows with the factor and
+    // decodes are interrupted by fewer prefill-only steps, so TPOT does not grow.
+    let base = Scenario::builder()
+        .gpu("a10")
+        .from_builtin_report()
+        .unwrap()
+        .without_report();
+    let spec = SweepSpec {
+        axes: vec![
+            Axis::parse("scheduler_delay_factor=0,0.5,2,10", "test").unwrap(),
+            Axis::parse("qps=4", "test").unwrap(),
+        ],
+        design: SweepDesign::Grid,
+    };
+    let rows = run_sweep(&base, &spec, false).unwrap();
+    let m: Vec<_> = rows.iter().map(|r| r.metrics().unwrap().clone()).collect();
+    for w in m.windows(2) {
+        println!(
+            "TTFT mean {:.1} → {:.1} ms, TPOT P95 {:.2} → {:.2} ms",
+            w[0].ttft_ms_mean, w[1].ttft_ms_mean, w[0].tpot_ms_p95, w[1].tpot_ms_p95
+        );
+        assert!(w[1].ttft_ms_mean > w[0].ttft_ms_mean);
+        assert!(w[1].tpot_ms_p95 <= w[0].tpot_ms_p95 + 1e-9);
+    }
+    // The flag exists only in V0; the seed 004 lines carry it.
+    let f = parse_vllm_serve("vllm serve m --scheduler-delay-factor 0.61")
+        .unwrap()
+        .flags;
+    assert_eq!(f.scheduler_delay_factor, Some(0.61));
+    let e = Scenario::builder()
+        .gpu("4090")
+        .from_builtin_report()
+        .unwrap()
+        .edit_flags(|f| f.scheduler_delay_factor = Some(1.0))
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("scheduler_delay_factor"), "{e}");
 }
