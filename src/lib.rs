@@ -25,6 +25,7 @@
 //! # Ok::<(), servecast::Error>(())
 //! ```
 
+pub mod charts;
 pub mod cost;
 pub mod engine;
 pub mod error;

@@ -46,6 +46,20 @@ enum Command {
     Sweep(Box<SweepArgs>),
     /// Capacity planning: the most load within an SLO, the knee, or the cheapest GPUs for a rate.
     Plan(Box<PlanArgs>),
+    /// Draw charts: `measured` writes predicted vs measured for every measured report.
+    Plot {
+        /// What to draw: measured.
+        what: String,
+        /// Output directory.
+        #[arg(short = 'o', long, default_value = "docs/img")]
+        output: PathBuf,
+        /// Replications per setup for the 90% band (seeds and the fit's parameter covariance).
+        #[arg(long, default_value_t = 8)]
+        replications: u32,
+        /// Image formats: png, svg.
+        #[arg(long, value_delimiter = ',', default_value = "png,svg")]
+        formats: Vec<String>,
+    },
     /// List the built-in GPUs, models, measured reports or profiles.
     List {
         /// What to list: gpus, models, reports, profiles.
@@ -172,6 +186,17 @@ struct SimulateArgs {
     /// intervals; 1 = a single run.
     #[arg(long, default_value_t = 1)]
     replications: u32,
+    /// Draw a chart here (.png or .svg): load curves for simulate, throughput–latency for sweep,
+    /// the scanned load curve for plan.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Draw the memory breakdown here (.png or .svg): simulate's configuration, or the best
+    /// configurations of a sweep.
+    #[arg(long)]
+    plot_memory: Option<PathBuf>,
+    /// Draw the TTFT distribution at the highest load level here (simulate only).
+    #[arg(long)]
+    plot_ttft: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -280,6 +305,12 @@ fn main() -> ExitCode {
         Command::Simulate(a) => simulate(*a),
         Command::Sweep(a) => sweep(*a),
         Command::Plan(a) => plan(*a),
+        Command::Plot {
+            what,
+            output,
+            replications,
+            formats,
+        } => plot(&what, &output, replications, &formats),
         Command::Fit(a) => fit(a),
         Command::List { what } => list(&what),
         Command::Validate { reports, output } => validate(&reports, output.as_deref()),
@@ -457,6 +488,109 @@ fn scenario_builder(a: &SimulateArgs) -> Result<ScenarioBuilder> {
     Ok(b)
 }
 
+/// A one-line description of a deployment for chart titles.
+fn deployment_title(s: &Scenario) -> String {
+    format!(
+        "{} on {}{} ({}, util {}, max_num_seqs {}{})",
+        s.model.id,
+        if s.replicas * s.engine.tensor_parallel_size > 1 {
+            format!("{} × ", s.replicas * s.engine.tensor_parallel_size)
+        } else {
+            String::new()
+        },
+        s.gpu.id,
+        s.engine.version,
+        s.engine.gpu_memory_utilization,
+        s.engine.max_num_seqs,
+        if s.engine.tensor_parallel_size > 1 {
+            format!(", TP {}", s.engine.tensor_parallel_size)
+        } else {
+            String::new()
+        }
+    )
+}
+
+fn draw_simulate_charts(
+    a: &SimulateArgs,
+    scenario: &Scenario,
+    prediction: &servecast::scenario::Prediction,
+) -> Result<()> {
+    use servecast::charts;
+    let title = deployment_title(scenario);
+    if let Some(path) = &a.plot {
+        let band = if prediction.intervals.is_empty() {
+            ""
+        } else {
+            ", 90% band"
+        };
+        charts::draw_panels(
+            &format!("{title}: predicted{band}"),
+            &charts::prediction_panels(prediction),
+            path,
+            (1800, 620),
+        )?;
+        eprintln!("chart written to {}", path.display());
+    }
+    if let Some(path) = &a.plot_memory {
+        charts::memory_breakdown(
+            &format!("Memory of {title}"),
+            &[(scenario.gpu.id.clone(), prediction.memory.clone())],
+            path,
+            (1400, 320),
+        )?;
+        eprintln!("chart written to {}", path.display());
+    }
+    if let Some(path) = &a.plot_ttft {
+        let Some(last) = scenario.workload.levels().len().checked_sub(1) else {
+            return Err(Error::invalid("--plot-ttft", "workload", "has no load level"));
+        };
+        let out = scenario.simulate_level(last, &prediction.memory, &scenario.cost_model());
+        let ttfts: Vec<f64> = out
+            .records
+            .iter()
+            .filter(|r| !r.failed)
+            .map(|r| r.first_token_ns.saturating_sub(r.send_ns) as f64 / 1e6)
+            .collect();
+        let level = &prediction.levels[last];
+        let load = match (level.concurrency, level.qps) {
+            (Some(c), _) => format!("{c} users"),
+            (None, Some(q)) => format!("{q} req/s"),
+            _ => "the trace".into(),
+        };
+        charts::ttft_distribution(&format!("TTFT at {load}: {title}"), &ttfts, path, (1300, 650))?;
+        eprintln!("chart written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn plot(what: &str, output: &Path, replications: u32, formats: &[String]) -> Result<()> {
+    if what != "measured" {
+        return Err(Error::invalid(
+            "plot",
+            "what",
+            format!("'{what}': only `measured` (use --plot FILE on simulate, sweep and plan for the others)"),
+        ));
+    }
+    for f in formats {
+        if f != "png" && f != "svg" {
+            return Err(Error::invalid(
+                "--formats",
+                "formats",
+                format!("'{f}' is not png or svg"),
+            ));
+        }
+    }
+    if replications == 0 || replications > 1000 {
+        return Err(Error::invalid("--replications", "replications", "must be in 1..=1000"));
+    }
+    let formats: Vec<&str> = formats.iter().map(String::as_str).collect();
+    let written = servecast::charts::plot_all_measured(output, replications, &formats)?;
+    for p in written {
+        emit(&p.display().to_string());
+    }
+    Ok(())
+}
+
 fn plan(a: PlanArgs) -> Result<()> {
     use servecast::plan::{cheapest, knee, max_load, DeploymentSpace, LoadKind, PlanOptions, Slo};
     use std::fmt::Write;
@@ -566,6 +700,13 @@ fn plan(a: PlanArgs) -> Result<()> {
         emit(&t);
         return Ok(());
     }
+    if a.base.plot_memory.is_some() || a.base.plot_ttft.is_some() {
+        return Err(Error::invalid(
+            "--plot-memory",
+            "plot",
+            "plan draws only --plot (its load curve)",
+        ));
+    }
     let answer = max_load(&base, &slo, kind, &opts)?;
     let light = match kind {
         LoadKind::RequestRate => 0.25,
@@ -573,6 +714,19 @@ fn plan(a: PlanArgs) -> Result<()> {
     };
     let top = answer.max_load.map_or(light * 64.0, |m| (m * 3.0).max(light * 4.0));
     let knee = knee(&base, kind, light, top, 12, &opts)?;
+    if let Some(path) = &a.base.plot {
+        let curve = match &knee {
+            Some(k) => k.curve.clone(),
+            None => scan_curve(&base, kind, light, top, &opts)?,
+        };
+        servecast::charts::draw_panels(
+            &format!("{}: {}", deployment_title(&base), slo),
+            &servecast::charts::plan_panels(&curve, kind.unit(), answer.max_load, knee.as_ref().map(|k| k.load)),
+            path,
+            (1600, 650),
+        )?;
+        eprintln!("chart written to {}", path.display());
+    }
     if format == Format::Json {
         #[derive(serde::Serialize)]
         struct Out<'a> {
@@ -646,6 +800,24 @@ fn plan(a: PlanArgs) -> Result<()> {
     Ok(())
 }
 
+/// The load curve without a knee: (load, mean TTFT ms, output tok/s) at 12 loads.
+fn scan_curve(
+    base: &Scenario,
+    kind: servecast::plan::LoadKind,
+    from: f64,
+    to: f64,
+    opts: &servecast::plan::PlanOptions,
+) -> Result<Vec<(f64, f64, f64)>> {
+    let slo = servecast::plan::Slo::parse("ttft_mean_ms=1e300", "plan")?;
+    let ratio = (to / from).max(1.0).powf(1.0 / 11.0);
+    (0..12)
+        .map(|i| {
+            let p = servecast::plan::evaluate(base, &slo, kind, from * ratio.powi(i), opts)?;
+            Ok((p.load, p.level.ttft_ms.mean, p.level.output_throughput_tok_s))
+        })
+        .collect()
+}
+
 fn sweep(a: SweepArgs) -> Result<()> {
     use servecast::report::sweep::render_sweep;
     use servecast::sweep::{rank, run_sweep, Axis, RankMetric, SweepDesign, SweepSpec};
@@ -693,6 +865,44 @@ fn sweep(a: SweepArgs) -> Result<()> {
             source,
         })?;
     }
+    if let Some(path) = &a.base.plot {
+        servecast::charts::draw_panels(
+            &format!("Sweep of {} configurations", rows.len()),
+            &servecast::charts::sweep_panels(&rows),
+            path,
+            (1700, 700),
+        )?;
+        eprintln!("chart written to {}", path.display());
+    }
+    if let Some(path) = &a.base.plot_memory {
+        let mut configs = Vec::new();
+        for r in rows.iter().filter(|r| r.metrics().is_some()).take(a.top.min(12)) {
+            let s = servecast::sweep::apply_settings(&base, &r.settings)
+                .without_report()
+                .build()?;
+            let label = r
+                .settings
+                .iter()
+                .map(|(p, v)| format!("{}={v}", p.short()))
+                .collect::<Vec<_>>()
+                .join(" ");
+            configs.push((label, s.memory()?));
+        }
+        servecast::charts::memory_breakdown(
+            "Memory of the best configurations",
+            &configs,
+            path,
+            (1500, 120 + 60 * configs.len() as u32),
+        )?;
+        eprintln!("chart written to {}", path.display());
+    }
+    if a.base.plot_ttft.is_some() {
+        return Err(Error::invalid(
+            "--plot-ttft",
+            "plot_ttft",
+            "is drawn by simulate, for one configuration",
+        ));
+    }
     let text = render_sweep(&rows, metric, a.top, format)?;
     emit(&text);
     if matches!(format, Format::Table | Format::Markdown) {
@@ -726,6 +936,7 @@ fn simulate(a: SimulateArgs) -> Result<()> {
         Some(id) => builtin_reports()?.into_iter().find(|r| &r.id == id),
         None => None,
     };
+    draw_simulate_charts(&a, &scenario, &prediction)?;
     let comparison = report.as_ref().map(|r| compare(r, &prediction.levels));
     let text = render(
         &prediction,

@@ -1,5 +1,6 @@
 //! Integration tests, in one binary so they link once.
 
+mod charts;
 mod invariants;
 mod memory;
 mod plan;
