@@ -853,48 +853,31 @@ pub fn prediction_panels(p: &crate::scenario::Prediction) -> Vec<Panel> {
         log_x,
         x_categories: Vec::new(),
     }];
-    panels.push(Panel {
-        title: "Time to first token".into(),
+    type Stat = fn(&crate::metrics::level::LevelResult) -> f64;
+    type Band = fn(&crate::uncertainty::LevelIntervals) -> Interval;
+    let mean_and_p95 = |title: &str, y_label: &str, mean: (Stat, Band, usize), p95: (Stat, Band, usize)| Panel {
+        title: title.into(),
         x_label: x_label.into(),
-        y_label: "TTFT (ms)".into(),
-        series: vec![
-            line(
-                "mean",
-                p.levels.iter().map(|l| l.ttft_ms.mean).collect(),
-                band(&|i| i.ttft_ms_mean),
-                1,
-            ),
-            line(
-                "P95",
-                p.levels.iter().map(|l| l.ttft_ms.p95).collect(),
-                band(&|i| i.ttft_ms_p95),
-                3,
-            ),
-        ],
+        y_label: y_label.into(),
+        series: [("mean", mean), ("P95", p95)]
+            .into_iter()
+            .map(|(name, (stat, b, color))| line(name, p.levels.iter().map(stat).collect(), band(&b), color))
+            .collect(),
         log_x,
         x_categories: Vec::new(),
-    });
-    panels.push(Panel {
-        title: "End-to-end latency".into(),
-        x_label: x_label.into(),
-        y_label: "E2E latency (ms)".into(),
-        series: vec![
-            line(
-                "mean",
-                p.levels.iter().map(|l| l.e2e_latency_ms.mean).collect(),
-                band(&|i| i.e2e_latency_ms_mean),
-                2,
-            ),
-            line(
-                "P95",
-                p.levels.iter().map(|l| l.e2e_latency_ms.p95).collect(),
-                band(&|i| i.e2e_latency_ms_p95),
-                4,
-            ),
-        ],
-        log_x,
-        x_categories: Vec::new(),
-    });
+    };
+    panels.push(mean_and_p95(
+        "Time to first token",
+        "TTFT (ms)",
+        (|l| l.ttft_ms.mean, |i| i.ttft_ms_mean, 1),
+        (|l| l.ttft_ms.p95, |i| i.ttft_ms_p95, 3),
+    ));
+    panels.push(mean_and_p95(
+        "End-to-end latency",
+        "E2E latency (ms)",
+        (|l| l.e2e_latency_ms.mean, |i| i.e2e_latency_ms_mean, 2),
+        (|l| l.e2e_latency_ms.p95, |i| i.e2e_latency_ms_p95, 4),
+    ));
     panels
 }
 
