@@ -25,6 +25,8 @@
 //! # Ok::<(), servecast::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod charts;
 pub mod cost;
 pub mod engine;
