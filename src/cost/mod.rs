@@ -5,6 +5,7 @@
 //!           + max(weights ÷ (bandwidth × η_w), linear FLOPs ÷ (peak × η_c))
 //!           + max(KV bytes read ÷ (bandwidth × η_attn), attention FLOPs ÷ (peak × η_c), layers × kernel floor)
 //!           + max(head weight re-reads ÷ (bandwidth × η_w), non-LM FLOPs × output tokens ÷ (peak × η_c))
+//!             (decode steps replaying a CUDA graph compute its padded batch: nano-vllm)
 //!           + tensor-parallel all-reduces over the link
 //!           + an eager-execution overhead on steps with a prefill.
 //! The bandwidth and FLOP terms are physics; only the η's and the overheads are fitted.
@@ -32,6 +33,9 @@ pub struct StepBatch {
     /// Sequences that produce an output token in the step (decodes, and prefills that complete
     /// their prompt); a TTS model's non-LM heads run once for each.
     pub output_seqs: u64,
+    /// Rows the GPU computes when a decode step replays a CUDA graph captured for a larger batch
+    /// (nano-vllm pads to its next captured size); 0 when the step runs as scheduled.
+    pub graph_seqs: u64,
 }
 
 impl StepBatch {
@@ -117,7 +121,9 @@ impl StepCostModel {
     /// Duration of one step in seconds.
     pub fn step_seconds(&self, b: &StepBatch) -> f64 {
         let tokens = b.tokens() as f64;
-        let linear = self.weights_s.max(tokens * self.linear_s_per_token);
+        // Padded graph rows cost GEMM and head compute, not KV reads or CPU time.
+        let compute_tokens = b.tokens().max(b.graph_seqs) as f64;
+        let linear = self.weights_s.max(compute_tokens * self.linear_s_per_token);
         let attention = (b.context_tokens as f64 * self.kv_s_per_token)
             .max(b.prefill_attention_pairs * self.attention_s_per_pair)
             .max(self.attention_floor_s);
@@ -130,7 +136,7 @@ impl StepCostModel {
             + self.per_seq_overhead_s * b.seqs() as f64
             + linear
             + attention
-            + self.head_seconds(b.output_seqs)
+            + self.head_seconds(b.output_seqs.max(b.graph_seqs))
             + if b.prefill_seqs > 0 {
                 self.prefill_step_overhead_s
             } else {

@@ -128,6 +128,27 @@ impl EngineModel<'_> {
     }
 }
 
+/// The batch a decode step of `seqs` sequences computes: nano-vllm replays the CUDA graph captured
+/// for the next size in [1, 2, 4, 8, 16, 32, 48, …, max_bs] (`model_runner.py::capture_cudagraph`,
+/// max_bs = min(max_num_seqs, 512); larger batches run eagerly); 0 (no padding) for vLLM, whose
+/// graphs pad by at most 7 tokens.
+pub(crate) fn graph_batch(cfg: &crate::spec::engine::EngineConfig, seqs: u64) -> u64 {
+    if cfg.version != EngineVersion::NanoVllm || seqs == 0 {
+        return 0;
+    }
+    let max_bs = (cfg.max_num_seqs as u64).min(512);
+    if seqs > max_bs {
+        return 0;
+    }
+    let padded = match seqs {
+        1 | 2 => seqs,
+        3..=4 => 4,
+        5..=8 => 8,
+        _ => seqs.div_ceil(16) * 16,
+    };
+    padded.min(max_bs)
+}
+
 /// Mutable state of one engine during a run.
 pub(crate) struct EngineState<'a> {
     pub m: &'a EngineModel<'a>,
@@ -349,6 +370,9 @@ impl<'a> EngineState<'a> {
 
     /// Runs the scheduled step: advances time, produces tokens, finishes requests.
     fn execute_step(&mut self) {
+        if self.batch.prefill_seqs == 0 {
+            self.batch.graph_seqs = graph_batch(self.m.cfg, self.batch.decode_seqs);
+        }
         let d = self.m.cost.step_nanos(&self.batch);
         let start = self.now;
         self.now += d;
@@ -526,6 +550,7 @@ impl<'a> EngineState<'a> {
         let mut batch = StepBatch {
             decode_seqs: b,
             output_seqs: b,
+            graph_seqs: graph_batch(cfg, b),
             context_tokens: base_context,
             ..StepBatch::default()
         };
@@ -792,5 +817,42 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
         records,
         itl_ns: st.itl,
         stats: st.stats,
+    }
+}
+
+#[cfg(test)]
+mod graph_tests {
+    use super::graph_batch;
+    use crate::spec::engine::{EngineConfig, EngineVersion, UsageContext};
+
+    fn cfg(version: EngineVersion, max_num_seqs: u32) -> EngineConfig {
+        EngineConfig {
+            version,
+            gpu_memory_utilization: 0.9,
+            max_num_seqs,
+            max_model_len: 2048,
+            max_num_batched_tokens: 16384,
+            block_size: 256,
+            enable_chunked_prefill: false,
+            enable_prefix_caching: false,
+            tensor_parallel_size: 1,
+            usage_context: UsageContext::OpenaiApiServer,
+            scheduler_delay_factor: 0.0,
+        }
+    }
+
+    #[test]
+    fn nano_vllm_pads_decode_batches_to_its_captured_sizes() {
+        let c = cfg(EngineVersion::NanoVllm, 50);
+        let got: Vec<u64> = [1, 2, 3, 5, 9, 16, 17, 33, 49, 50]
+            .iter()
+            .map(|&b| graph_batch(&c, b))
+            .collect();
+        // [1, 2, 4, 8, 16, 32, 48] plus max_bs = 50.
+        assert_eq!(got, [1, 2, 4, 8, 16, 16, 32, 48, 50, 50]);
+        let big = cfg(EngineVersion::NanoVllm, 1024);
+        assert_eq!(graph_batch(&big, 500), 512);
+        assert_eq!(graph_batch(&big, 600), 0, "beyond 512 the step runs eagerly");
+        assert_eq!(graph_batch(&cfg(EngineVersion::Vllm010, 50), 9), 0);
     }
 }
