@@ -6,6 +6,7 @@
 //!           + max(KV bytes read ÷ (bandwidth × η_attn), attention FLOPs ÷ (peak × η_c), layers × kernel floor)
 //!           + max(head weight re-reads ÷ (bandwidth × η_w), non-LM FLOPs × output tokens ÷ (peak × η_c))
 //!             (decode steps replaying a CUDA graph compute its padded batch: nano-vllm)
+//!           + max(vocoder weights ÷ (bandwidth × η_w), vocoder FP32 FLOPs × output tokens ÷ (FP32 peak × η_c))
 //!           + tensor-parallel all-reduces over the link
 //!           + an eager-execution overhead on steps with a prefill.
 //! The bandwidth and FLOP terms are physics; only the η's and the overheads are fitted.
@@ -73,6 +74,10 @@ pub struct StepCostModel {
     /// of the head's own roofline (a diffusion head is bandwidth-bound at small batches and
     /// compute-bound at large ones).
     extra_weights_s: f64,
+    /// Audio decoder (vocoder) FP32 compute per output token, seconds.
+    vocoder_s_per_output: f64,
+    /// Audio decoder weight read per step, seconds.
+    vocoder_weights_s: f64,
     /// Extra fixed time of a step with a prefill (eager execution), seconds.
     prefill_step_overhead_s: f64,
     /// Tensor-parallel all-reduce time per token, seconds.
@@ -112,6 +117,9 @@ impl StepCostModel {
             attention_s_per_pair: model.attn_flops_per_token_per_ctx_token() / tp_f / flops,
             extra_s_per_output: model.extra_flops_per_decode_token / tp_f / flops,
             extra_weights_s: model.extra_weight_reads_bytes_per_step as f64 / tp_f / weights_bandwidth,
+            vocoder_s_per_output: model.vocoder_fp32_flops_per_output_token
+                / (gpu.dense_fp32_flops * params.compute_efficiency),
+            vocoder_weights_s: model.vocoder_weight_bytes as f64 / weights_bandwidth,
             prefill_step_overhead_s: params.prefill_step_overhead_s,
             allreduce_s_per_token,
             allreduce_s_per_step,
@@ -137,6 +145,7 @@ impl StepCostModel {
             + linear
             + attention
             + self.head_seconds(b.output_seqs.max(b.graph_seqs))
+            + self.vocoder_seconds(b.output_seqs)
             + if b.prefill_seqs > 0 {
                 self.prefill_step_overhead_s
             } else {
@@ -151,6 +160,15 @@ impl StepCostModel {
             return 0.0;
         }
         self.extra_weights_s.max(output_seqs as f64 * self.extra_s_per_output)
+    }
+
+    /// The audio decoder's time for `output_seqs` outputs (one batched FP32 call), seconds.
+    fn vocoder_seconds(&self, output_seqs: u64) -> f64 {
+        if output_seqs == 0 || self.vocoder_s_per_output == 0.0 && self.vocoder_weights_s == 0.0 {
+            return 0.0;
+        }
+        self.vocoder_weights_s
+            .max(output_seqs as f64 * self.vocoder_s_per_output)
     }
 
     /// Duration of one step in integer nanoseconds (at least 1).

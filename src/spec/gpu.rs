@@ -49,6 +49,9 @@ pub struct GpuSpec {
     /// Dense BF16/FP16 tensor throughput with FP32 accumulate, no sparsity, FLOP/s
     /// (FP16 for GPUs without BF16).
     pub dense_fp16_flops: f64,
+    /// Dense FP32 matmul/convolution throughput, FLOP/s: TF32 tensor cores where the GPU has them
+    /// (PyTorch runs cuDNN convolutions in TF32 by default), else plain FP32.
+    pub dense_fp32_flops: f64,
     /// GPU-to-GPU link.
     pub interconnect: Interconnect,
     /// On-demand price, US dollars per GPU-hour, if known.
@@ -78,6 +81,7 @@ impl GpuSpec {
         }
         check_positive(origin, &who, "memory_bandwidth_bytes_s", self.memory_bandwidth_bytes_s)?;
         check_positive(origin, &who, "dense_fp16_flops", self.dense_fp16_flops)?;
+        check_positive(origin, &who, "dense_fp32_flops", self.dense_fp32_flops)?;
         check_positive(
             origin,
             &who,
@@ -164,6 +168,9 @@ struct GpuEntry {
     memory_bandwidth_gb_s: f64,
     /// TFLOP/s.
     dense_fp16_tflops: f64,
+    /// TFLOP/s; default half the FP16 rate (TF32 on Ampere, Ada, Hopper, Blackwell).
+    #[serde(default)]
+    dense_fp32_tflops: Option<f64>,
     interconnect: InterconnectEntry,
     #[serde(default)]
     price_usd_per_hour: Option<f64>,
@@ -231,6 +238,7 @@ impl GpuEntry {
             memory_total_bytes,
             memory_bandwidth_bytes_s: self.memory_bandwidth_gb_s * GB_S,
             dense_fp16_flops: self.dense_fp16_tflops * TFLOPS,
+            dense_fp32_flops: self.dense_fp32_tflops.unwrap_or(self.dense_fp16_tflops / 2.0) * TFLOPS,
             interconnect: Interconnect {
                 kind: self.interconnect.kind,
                 bandwidth_bytes_s: self.interconnect.bandwidth_gb_s * GB_S,

@@ -105,6 +105,13 @@ pub struct ModelSpec {
     /// head run for several solver steps re-reads its weights each time), bytes.
     #[serde(default)]
     pub extra_weight_reads_bytes_per_step: u64,
+    /// TTS models: FLOPs per generated token of the audio decoder (vocoder / VAE) that runs in
+    /// FP32 outside the LM, once per step for the whole batch; 0 when there is none.
+    #[serde(default)]
+    pub vocoder_fp32_flops_per_output_token: f64,
+    /// Weights of that audio decoder, read once per step, bytes.
+    #[serde(default)]
+    pub vocoder_weight_bytes: u64,
     /// Layers that own paged KV cache when not `num_hidden_layers` (count; VoxCPM: 24 base + 8 residual).
     #[serde(default)]
     pub kv_layers_override: Option<u32>,
@@ -329,13 +336,17 @@ impl ModelSpec {
                 ));
             }
         }
-        let extra = self.extra_flops_per_decode_token;
-        if !(extra.is_finite() && extra >= 0.0) {
-            return Err(Error::invalid(
-                origin,
-                "extra_flops_per_decode_token",
-                format!("{who}: must be a finite number >= 0, got {extra}"),
-            ));
+        for (field, value) in [
+            ("extra_flops_per_decode_token", self.extra_flops_per_decode_token),
+            ("vocoder_fp32_flops_per_output_token", self.vocoder_fp32_flops_per_output_token),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(Error::invalid(
+                    origin,
+                    field,
+                    format!("{who}: must be a finite number >= 0, got {value}"),
+                ));
+            }
         }
         if self.source.trim().is_empty() {
             return Err(Error::invalid(
@@ -650,6 +661,8 @@ impl Config<'_> {
             tts_text: None,
             extra_flops_per_decode_token: 0.0,
             extra_weight_reads_bytes_per_step: 0,
+            vocoder_fp32_flops_per_output_token: 0.0,
+            vocoder_weight_bytes: 0,
             kv_layers_override: None,
             source: format!("{} (Hugging Face config.json)", self.origin),
         })
@@ -724,6 +737,8 @@ mod tests {
             tts_text: None,
             extra_flops_per_decode_token: 0.0,
             extra_weight_reads_bytes_per_step: 0,
+            vocoder_fp32_flops_per_output_token: 0.0,
+            vocoder_weight_bytes: 0,
             kv_layers_override: None,
             source: "test".into(),
         }

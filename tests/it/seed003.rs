@@ -96,11 +96,10 @@ fn full_load_throughput_rtf_ttfb_and_overload() {
     assert_eq!(x.len(), 15);
     let within_10 = x.iter().filter(|e| e.2.abs() <= 10.0).count();
     println!("  {within_10} of 15 cells within 10%, worst {:.1}%", worst(&x));
-    // The issue asks for 10% everywhere; util 0.9 × max_num_seqs 16 misses it by half a point.
-    assert!(within_10 >= 14 && worst(&x) <= 11.0);
+    assert!(within_10 == 15 && worst(&x) <= 10.0, "every cell within 10%");
     println!("§3.3 (util 0.4): single-request RTF and the 64/128 bursts:");
     let rtf = errors(&reports, |id| id == "voxcpm-u0.4-s128", "rtf.mean");
-    assert!(worst(&rtf) <= 21.0, "single-request RTF");
+    assert!(worst(&rtf) <= 20.0, "single-request RTF");
     let x04 = errors(&reports, |id| id == "voxcpm-u0.4-s128", "audio_throughput_x_realtime");
     assert!(worst(&x04) <= 25.0);
     println!("§5 RTF column (derived: n ÷ (8 × throughput)):");
