@@ -338,7 +338,10 @@ impl ModelSpec {
         }
         for (field, value) in [
             ("extra_flops_per_decode_token", self.extra_flops_per_decode_token),
-            ("vocoder_fp32_flops_per_output_token", self.vocoder_fp32_flops_per_output_token),
+            (
+                "vocoder_fp32_flops_per_output_token",
+                self.vocoder_fp32_flops_per_output_token,
+            ),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(Error::invalid(
