@@ -1,6 +1,6 @@
 //! Sizing a text-to-speech deployment on RTX 4090s: how many concurrent VoxCPM 1.5 streams do one
 //! and two cards (nano-vllm, one engine per card behind one API server) serve with the first audio
-//! within 1.5 s (P95) and every request faster than real time?
+//! within 3 s (P95) and every request faster than real time?
 //!
 //! ```text
 //!  N users ──► API server ──► [ nano-vllm · 4090 ] × replicas ──► TTFB, RTF, × real time
@@ -16,7 +16,7 @@ use servecast::workload::lengths::LengthDist;
 
 fn main() -> Result<(), servecast::Error> {
     // TTFB counts the first 4 audio tokens (0.64 s of audio at 6.25 Hz); E2E bounds the RTF.
-    let slo = Slo::parse("ttfb_p95_ms=1500,e2e_p95_ms=9000", "example")?;
+    let slo = Slo::parse("ttfb_p95_ms=3000,e2e_p95_ms=9000", "example")?;
     println!("VoxCPM 1.5 on RTX 4090 (nano-vllm, util 0.5, max_num_seqs 64), 68-character texts (~14 s of audio):");
     let mut users_per_replica = Vec::new();
     for replicas in [1, 2] {
@@ -76,8 +76,9 @@ fn main() -> Result<(), servecast::Error> {
             two - one,
             two / one
         );
-        // One API process serves both engines, so a second card adds less than a first.
-        assert!(two > one && two <= 2.0 * one + 1.0);
+        // One API process admits every request (≈13 ms each), so a second card adds less than a
+        // first; it never subtracts.
+        assert!(two >= one && two <= 2.0 * one + 1.0);
     }
     Ok(())
 }
