@@ -60,17 +60,7 @@ fn is_zero(v: &f64) -> bool {
 }
 
 impl CostParams {
-    /// Names of the parameters a fit moves (overheads, seconds).
-    pub const FITTED_NAMES: [&'static str; 6] = [
-        "step_overhead_s",
-        "per_seq_overhead_s",
-        "frontend_latency_s",
-        "prefill_step_overhead_s",
-        "api_server_request_s",
-        "api_server_item_s",
-    ];
-
-    /// A fitted parameter by name (see [`CostParams::FITTED_NAMES`]).
+    /// A fitted parameter by name (the names of [`CostParams::overhead_terms`]).
     pub fn fitted_mut(&mut self, name: &str) -> Option<&mut f64> {
         match name {
             "step_overhead_s" => Some(&mut self.step_overhead_s),
@@ -216,7 +206,8 @@ impl ParamCovariance {
             ));
         }
         for name in &self.params {
-            if !CostParams::FITTED_NAMES.contains(&name.as_str()) {
+            let known = CostParams::prior(EngineVersion::default()).overhead_terms();
+            if !known.iter().any(|(n, _)| n == name) {
                 return Err(Error::invalid(
                     origin,
                     "uncertainty.params",
