@@ -133,14 +133,46 @@ fn max_model_len_table() {
             );
         }
     }
-    println!("§4 audio seconds of the 8/68/313-character texts:");
+    println!("§4 audio seconds of the 8/68/313-character texts, each run:");
     let audio = errors(&reports, |id| id.contains("-len"), "audio_s");
     assert_eq!(audio.len(), 10);
-    // The same 8-character text reads 1.9, 1.9, 2.4 and 1.9 s in four runs: the 2.4 s is
-    // sampling spread that no length model follows.
     let within = audio.iter().filter(|e| e.2.abs() <= 20.0).count();
-    println!("  {within} of 10 within 20%, worst {:.1}%", worst(&audio));
-    assert!(within >= 9 && worst(&audio) <= 35.0);
+    println!("  {within} of 10 runs within 20%, worst {:.1}%", worst(&audio));
+    // The four max_model_len rows run the same three texts on the same server: max_model_len
+    // decides whether a text fits, not what is generated, so each text's readings are repeats of
+    // one random length (VoxCPM samples at temperature 1). Each text is compared with the median
+    // of its repeats; the mean and every single run are printed too.
+    println!("§4 per text (readings of the runs that succeeded):");
+    let mut by_text: Vec<(u32, Vec<f64>, f64)> = Vec::new();
+    for r in reports.iter().filter(|r| r.id.contains("-len")) {
+        let pred = Scenario::builder().from_report(r).build().unwrap().run().unwrap();
+        let chars = r.workload.text_chars_per_level.clone().unwrap();
+        for ((m, p), c) in r.levels.iter().zip(&pred.levels).zip(chars) {
+            let Some(measured) = m.audio_s else { continue };
+            let predicted = p.tts.as_ref().unwrap().audio_s;
+            match by_text.iter_mut().find(|t| t.0 == c) {
+                Some(t) => {
+                    assert_eq!(t.2, predicted, "one text, one predicted length");
+                    t.1.push(measured);
+                }
+                None => by_text.push((c, vec![measured], predicted)),
+            }
+        }
+    }
+    assert_eq!(by_text.iter().map(|t| t.0).collect::<Vec<_>>(), [8, 68, 313]);
+    for (chars, mut readings, predicted) in by_text {
+        readings.sort_by(f64::total_cmp);
+        let n = readings.len();
+        let median = (readings[(n - 1) / 2] + readings[n / 2]) / 2.0;
+        let mean = readings.iter().sum::<f64>() / n as f64;
+        let err = (predicted / median - 1.0) * 100.0;
+        println!(
+            "  {chars:>3} characters: runs {readings:?} s, median {median:.2} s, mean {mean:.2} s; \
+             predicted {predicted:.2} s ({err:+.1}% of the median, {:+.1}% of the mean)",
+            (predicted / mean - 1.0) * 100.0
+        );
+        assert!(err.abs() <= 20.0, "{chars}-character text: {err:+.1}%");
+    }
 }
 
 #[test]
