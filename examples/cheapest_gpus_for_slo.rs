@@ -6,8 +6,8 @@
 //! ```
 //! Each GPU type × TP gets the fewest replicas that meet the SLO (doubling, then bisection), and
 //! the deployments are ranked by the catalog's on-demand price. Only the A10 has a profile fitted
-//! to a measured report; the others run on the roofline prior (no CPU overheads fitted), which
-//! the answer says.
+//! to a measured report; the others take its host-side (CPU) terms over their own roofline (a
+//! transferred profile), which the answer says.
 
 use servecast::measured::builtin_reports;
 use servecast::plan::{cheapest, DeploymentSpace, PlanOptions, Slo};

@@ -479,8 +479,11 @@ fn scenario_builder(a: &SimulateArgs) -> Result<ScenarioBuilder> {
             *num_requests = n;
         }
     });
-    if let Some(p) = &a.profile {
-        b = b.profile(load_profile(p)?);
+    match a.profile.as_deref() {
+        // The prior of whichever engine the scenario runs (--engine, a report's, or the default).
+        Some("roofline") => b = b.roofline_profile(),
+        Some(p) => b = b.profile(load_profile(p)?),
+        None => {}
     }
     if let Some(chars) = a.text_chars {
         b = b.text_chars(chars);

@@ -698,8 +698,8 @@ pub struct Candidate {
     pub price_usd_per_hour: f64,
     /// Where the price is from, and its date.
     pub price_source: String,
-    /// The cost profile used: a fitted one, or the roofline prior (no CPU overheads fitted, so
-    /// optimistic).
+    /// The cost profile used and its kind: fitted on this GPU, transferred (host-side terms fitted
+    /// on another GPU over this one's roofline), or the engine's roofline prior.
     pub profile: String,
     /// The SLO check at the target rate with these replicas.
     pub check: SloCheck,

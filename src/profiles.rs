@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use crate::cost::Profile;
+use crate::cost::{Profile, ProfileKind};
 use crate::error::Result;
 use crate::spec::engine::EngineVersion;
 
@@ -47,6 +47,22 @@ pub fn builtin_profile_for(gpu_id: &str, model_id: &str, engine: EngineVersion) 
     Ok(builtin_profiles()?
         .into_iter()
         .find(|p| p.gpu.as_deref() == Some(gpu_id) && p.model.as_deref() == Some(model_id) && p.engine == engine))
+}
+
+/// The profile a scenario uses when none is given: the built-in one fitted on this GPU, model
+/// and engine; else the host-side terms fitted for this model and engine on another GPU over this
+/// GPU's roofline ([`Profile::transferred_to`]); else `None` (the engine's roofline prior).
+pub fn builtin_profile_or_transfer(gpu_id: &str, model_id: &str, engine: EngineVersion) -> Result<Option<Profile>> {
+    let profiles = builtin_profiles()?;
+    let same = |p: &&Profile| p.model.as_deref() == Some(model_id) && p.engine == engine;
+    if let Some(p) = profiles.iter().filter(same).find(|p| p.gpu.as_deref() == Some(gpu_id)) {
+        return Ok(Some(p.clone()));
+    }
+    Ok(profiles
+        .iter()
+        .filter(same)
+        .find(|p| p.kind == ProfileKind::Fitted)
+        .map(|p| p.transferred_to(gpu_id)))
 }
 
 /// Finds a profile by id among the built-in ones.

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::measured::{builtin_reports, MeasuredReport};
 use crate::memory::{plan_memory, MemoryCalibration, MemoryPlan};
 use crate::metrics::level::LevelResult;
-use crate::profiles::builtin_profile_for;
+use crate::profiles::builtin_profile_or_transfer;
 use crate::spec::engine::{EngineConfig, EngineFlags, EngineVersion};
 use crate::spec::{Catalog, GpuSpec, ModelSpec};
 use crate::units::secs_to_nanos;
@@ -73,6 +73,7 @@ pub struct ScenarioBuilder {
     base_flags: EngineFlags,
     workload: Option<WorkloadSpec>,
     profile: Option<Profile>,
+    roofline_profile: bool,
     seed: u64,
     replicas: Option<u32>,
     router: Option<Router>,
@@ -239,6 +240,15 @@ impl ScenarioBuilder {
     /// The profile to use (default: a built-in fitted one for this GPU/model/engine, else the roofline prior).
     pub fn profile(mut self, profile: Profile) -> Self {
         self.profile = Some(profile);
+        self.roofline_profile = false;
+        self
+    }
+
+    /// Use the uncalibrated roofline prior of the scenario's own engine version (whatever the
+    /// report or `engine` sets), not a fitted profile.
+    pub fn roofline_profile(mut self) -> Self {
+        self.profile = None;
+        self.roofline_profile = true;
         self
     }
 
@@ -368,15 +378,28 @@ impl ScenarioBuilder {
         workload.validate("workload")?;
         let profile = match self.profile {
             Some(p) => p,
-            None => builtin_profile_for(&gpu.id, &model.id, version)?.unwrap_or_else(|| Profile::roofline(version)),
+            None if self.roofline_profile => Profile::roofline(version),
+            None => {
+                builtin_profile_or_transfer(&gpu.id, &model.id, version)?.unwrap_or_else(|| Profile::roofline(version))
+            }
         };
-        if profile.kind == ProfileKind::Fitted && profile.engine != version {
+        if profile.engine != version {
+            let how = match profile.kind {
+                ProfileKind::Roofline => "holds the priors of",
+                _ => "was fitted on",
+            };
             return Err(Error::invalid(
                 "profile",
                 "engine",
                 format!(
-                    "profile {} was fitted on {}, but the scenario runs {}",
-                    profile.id, profile.engine, version
+                    "profile {} {how} {}, but the scenario runs {version}{}",
+                    profile.id,
+                    profile.engine,
+                    if profile.kind == ProfileKind::Roofline {
+                        " (`roofline` alone follows the scenario's engine)"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }

@@ -214,6 +214,32 @@ fn model_from_a_config_json() {
 }
 
 #[test]
+fn roofline_profile_follows_the_engine_and_a_foreign_one_is_refused() {
+    let base = [
+        "simulate",
+        "--gpu",
+        "l40s",
+        "--model",
+        "qwen2-0.5b",
+        "--concurrency",
+        "4",
+        "--engine",
+        "vllm-0.6",
+    ];
+    let (code, out, err) = servecast(&[&base[..], &["--profile", "roofline", "--format", "json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["profile"]["id"], "roofline.vllm-0.6");
+    // An explicit prior of another engine would put V1's overheads under V0's scheduler.
+    let (code, _, err) = servecast(&[&base[..], &["--profile", "roofline.vllm-0.10"]].concat());
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("holds the priors of vllm-0.10, but the scenario runs vllm-0.6"),
+        "{err}"
+    );
+}
+
+#[test]
 fn sweep_and_plan_reject_bad_input_without_panicking() {
     for args in [
         vec!["sweep", "--gpu", "4090", "--axis", "warp=1,2"],

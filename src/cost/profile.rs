@@ -14,6 +14,12 @@ pub enum ProfileKind {
     Roofline,
     /// Fitted to measured reports.
     Fitted,
+    /// The host-side terms (CPU overheads, front-end and API-server times) fitted for the same
+    /// model and engine on another GPU, over this GPU's datasheet roofline.
+    ///
+    /// Those terms are spent by the same engine code on the host whatever the GPU, while the
+    /// roofline carries everything the GPU does; memory calibrations stay with their card.
+    Transferred,
 }
 
 /// Parameters of the step-cost model (efficiencies are fractions of the datasheet peak).
@@ -232,6 +238,32 @@ impl Profile {
             memory: MemoryCalibration::default(),
             source: "datasheet roofline with servecast's prior efficiencies and overheads (not fitted)".into(),
             uncertainty: None,
+        }
+    }
+
+    /// This fitted profile's host-side terms over `gpu_id`'s roofline (prior efficiencies, no
+    /// memory calibration): see [`ProfileKind::Transferred`].
+    pub fn transferred_to(&self, gpu_id: &str) -> Profile {
+        let mut cost = CostParams::prior(self.engine);
+        for (name, value) in self.cost.overhead_terms() {
+            if let Some(slot) = cost.fitted_mut(name) {
+                *slot = value;
+            }
+        }
+        Profile {
+            id: format!("{}→{gpu_id}", self.id),
+            kind: ProfileKind::Transferred,
+            gpu: Some(gpu_id.to_string()),
+            model: self.model.clone(),
+            engine: self.engine,
+            cost,
+            memory: MemoryCalibration::default(),
+            source: format!(
+                "host-side terms of {} (fitted on {}), GPU-side roofline of {gpu_id} with prior efficiencies",
+                self.id,
+                self.gpu.as_deref().unwrap_or("another GPU")
+            ),
+            uncertainty: self.uncertainty.clone(),
         }
     }
 

@@ -61,6 +61,7 @@ pub fn header(p: &Prediction) -> String {
     let kind = match s.profile.kind {
         ProfileKind::Fitted => "fitted",
         ProfileKind::Roofline => "roofline-only, not fitted",
+        ProfileKind::Transferred => "host-side terms fitted on another GPU",
     };
     let _ = writeln!(out, "- Profile: {} ({kind}) — {}", s.profile.id, s.profile.source);
     if let Some(r) = &s.measured_report {

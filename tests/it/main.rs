@@ -4,6 +4,7 @@ mod charts;
 mod invariants;
 mod memory;
 mod plan;
+mod profiles;
 mod refusals;
 mod seed000;
 mod seed003;
