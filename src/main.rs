@@ -131,7 +131,7 @@ struct SimulateArgs {
     /// Model: catalog id or path to a Hugging Face config.json.
     #[arg(long)]
     model: Option<String>,
-    /// Engine: vllm-0.10 (default), vllm-0.6, vllm-0.6.0 (0.6.0–0.6.1), vllm-0.5, nano-vllm.
+    /// Engine: vllm-0.10 (default), vllm-0.6, vllm-0.6.0 (0.6.0–0.6.1), vllm-0.5, nano-vllm; other vLLM releases run as the scheduler they ship (0.8+ as vllm-0.10, 0.7 as vllm-0.6).
     #[arg(long)]
     engine: Option<String>,
     #[command(flatten)]

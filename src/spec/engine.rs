@@ -51,27 +51,49 @@ impl EngineVersion {
     }
 
     /// Parses a CLI name; accepts `vllm-0.10.2`, `0.10`, `v1`, `v0`, `nano`.
+    ///
+    /// Other vLLM releases map to the modelled engine whose scheduler they run: 0.8 and later
+    /// (V1 by default) to `vllm-0.10`, 0.7 (V0 by default) to `vllm-0.6`.
     pub fn parse(text: &str, origin: &str) -> Result<EngineVersion> {
         let t = text.trim().to_ascii_lowercase();
-        let t = t.trim_start_matches("vllm").trim_start_matches(['-', '=', '_', ' ']);
-        let v = if t.starts_with("0.10") || t == "v1" || t.starts_with("0.9") || t.starts_with("0.11") {
-            EngineVersion::Vllm010
-        } else if t == "0.6.0" || t == "0.6.1" || t.starts_with("0.6.0.") || t.starts_with("0.6.1.") {
+        let t = t
+            .trim_start_matches("vllm")
+            .trim_start_matches(['-', '=', '_', ' ', 'v']);
+        // `major.minor` of a release number (`0.11.2`, `0.8`, `1.0rc1` gives none).
+        let release: Option<(u32, u32)> = {
+            let mut parts = t.split('.').map(|p| p.parse::<u32>().ok());
+            match (parts.next().flatten(), parts.next().flatten()) {
+                (Some(major), Some(minor)) => Some((major, minor)),
+                _ => None,
+            }
+        };
+        let v = if t == "0.6.0" || t == "0.6.1" || t.starts_with("0.6.0.") || t.starts_with("0.6.1.") {
             EngineVersion::Vllm0600
-        } else if t.starts_with("0.6") || t == "v0" {
+        } else if t == "1" {
+            // `v1`: the V1 engine.
+            EngineVersion::Vllm010
+        } else if t == "0" {
+            // `v0`: the V0 engine.
             EngineVersion::Vllm06
-        } else if t.starts_with("0.5") {
-            EngineVersion::Vllm05
         } else if t.starts_with("nano") {
             EngineVersion::NanoVllm
         } else {
-            return Err(Error::invalid(
-                origin,
-                "engine",
-                format!(
-                    "unknown engine '{text}'; expected one of vllm-0.10, vllm-0.6, vllm-0.6.0, vllm-0.5, nano-vllm"
-                ),
-            ));
+            match release {
+                Some((0, 5)) => EngineVersion::Vllm05,
+                Some((0, 6 | 7)) => EngineVersion::Vllm06,
+                Some((0, minor)) if minor >= 8 => EngineVersion::Vllm010,
+                Some((major, _)) if major >= 1 => EngineVersion::Vllm010,
+                _ => {
+                    return Err(Error::invalid(
+                        origin,
+                        "engine",
+                        format!(
+                            "unknown engine '{text}'; expected one of vllm-0.10, vllm-0.6, vllm-0.6.0, vllm-0.5, \
+                             nano-vllm (or a vLLM release ≥ 0.5, e.g. vllm-0.11.2)"
+                        ),
+                    ))
+                }
+            }
         };
         Ok(v)
     }
@@ -408,5 +430,31 @@ impl EngineFlags {
             usage_context: usage,
             scheduler_delay_factor: delay,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn releases_map_to_the_scheduler_they_run() {
+        let p = |t: &str| EngineVersion::parse(t, "test").unwrap();
+        assert_eq!(p("vllm-0.10.2"), EngineVersion::Vllm010);
+        assert_eq!(p("v1"), EngineVersion::Vllm010);
+        assert_eq!(p("0.8.5"), EngineVersion::Vllm010, "V1 is the default from 0.8");
+        assert_eq!(p("vllm-0.11.2"), EngineVersion::Vllm010);
+        assert_eq!(p("vllm==0.13.0"), EngineVersion::Vllm010);
+        assert_eq!(p("1.0"), EngineVersion::Vllm010);
+        assert_eq!(p("0.7.3"), EngineVersion::Vllm06, "0.7 still runs V0 by default");
+        assert_eq!(p("v0"), EngineVersion::Vllm06);
+        assert_eq!(p("0.6.3.post1"), EngineVersion::Vllm06);
+        assert_eq!(p("vllm-0.6.1"), EngineVersion::Vllm0600);
+        assert_eq!(p("0.5.4"), EngineVersion::Vllm05);
+        assert_eq!(p("nano-vllm"), EngineVersion::NanoVllm);
+        for bad in ["0.4.2", "sglang", ""] {
+            let e = EngineVersion::parse(bad, "--engine");
+            assert!(e.is_err(), "{bad}: {e:?}");
+        }
     }
 }
