@@ -12,7 +12,7 @@ use servecast::measured::{builtin_reports, MeasuredReport};
 use servecast::profiles::{builtin_profile_by_id, builtin_profiles};
 use servecast::report::{compare, render, Format};
 use servecast::scenario::{Scenario, ScenarioBuilder};
-use servecast::spec::engine::{EngineFlags, EngineVersion};
+use servecast::spec::engine::{EngineFlags, EngineVersion, KvCacheDtype};
 use servecast::spec::{Catalog, ModelSpec};
 use servecast::workload::arrivals::{LoadSpec, WorkloadSpec};
 use servecast::workload::lengths::LengthDist;
@@ -103,6 +103,14 @@ struct FlagArgs {
     /// vLLM V0: delay waiting prompts until the oldest waited this × the last prompt step's latency.
     #[arg(long)]
     scheduler_delay_factor: Option<f64>,
+    /// KV cache element type: auto (the model's dtype), fp8, fp8_e4m3, fp8_e5m2.
+    #[arg(long, value_parser = parse_kv_cache_dtype)]
+    kv_cache_dtype: Option<KvCacheDtype>,
+}
+
+/// clap's parser for `--kv-cache-dtype`, in the library's words.
+fn parse_kv_cache_dtype(text: &str) -> std::result::Result<KvCacheDtype, String> {
+    KvCacheDtype::parse(text, "--kv-cache-dtype").map_err(|e| e.to_string())
 }
 
 impl FlagArgs {
@@ -119,6 +127,7 @@ impl FlagArgs {
             tensor_parallel_size: self.tp,
             usage_context: None,
             scheduler_delay_factor: self.scheduler_delay_factor,
+            kv_cache_dtype: self.kv_cache_dtype,
         }
     }
 }

@@ -153,7 +153,7 @@ pub fn estimate_non_torch_bytes(cfg: &EngineConfig) -> u64 {
 
 /// KV-cache bytes of one block across all layers on one GPU.
 pub fn block_bytes(model: &ModelSpec, cfg: &EngineConfig) -> u64 {
-    model.kv_bytes_per_token(cfg.tensor_parallel_size) * cfg.block_size as u64
+    model.kv_bytes_per_token_as(cfg.tensor_parallel_size, cfg.kv_cache_dtype) * cfg.block_size as u64
 }
 
 /// Computes the memory budget and KV blocks, or vLLM's start-up error for this configuration.

@@ -119,6 +119,7 @@ impl Scenario {
             &self.gpu,
             &self.model,
             self.engine.tensor_parallel_size,
+            self.engine.kv_cache_dtype,
             &self.profile.cost,
         )
     }

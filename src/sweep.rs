@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::error::{Error, RefusalKind, Result};
 use crate::metrics::level::LevelResult;
 use crate::scenario::{Scenario, ScenarioBuilder};
+use crate::spec::engine::KvCacheDtype;
 use crate::workload::arrivals::{Level, LoadSpec};
 use crate::workload::rng::SimRng;
 
@@ -41,6 +42,8 @@ pub enum SweepParam {
     TensorParallelSize,
     /// `--scheduler-delay-factor` (vLLM V0).
     SchedulerDelayFactor,
+    /// `--kv-cache-dtype` (auto, fp8, fp8_e4m3, fp8_e5m2).
+    KvCacheDtype,
     /// Data-parallel engine replicas behind the router.
     Replicas,
     /// Concurrent users / outstanding requests (one load level).
@@ -56,11 +59,12 @@ enum ValueKind {
     Real,
     Boolean,
     Name,
+    KvDtype,
 }
 
 impl SweepParam {
     /// Every parameter, in display order.
-    pub const ALL: [SweepParam; 13] = [
+    pub const ALL: [SweepParam; 14] = [
         SweepParam::Gpu,
         SweepParam::GpuMemoryUtilization,
         SweepParam::MaxNumSeqs,
@@ -71,6 +75,7 @@ impl SweepParam {
         SweepParam::EnablePrefixCaching,
         SweepParam::TensorParallelSize,
         SweepParam::SchedulerDelayFactor,
+        SweepParam::KvCacheDtype,
         SweepParam::Replicas,
         SweepParam::Concurrency,
         SweepParam::RequestRate,
@@ -89,6 +94,7 @@ impl SweepParam {
             SweepParam::EnablePrefixCaching => "enable_prefix_caching",
             SweepParam::TensorParallelSize => "tensor_parallel_size",
             SweepParam::SchedulerDelayFactor => "scheduler_delay_factor",
+            SweepParam::KvCacheDtype => "kv_cache_dtype",
             SweepParam::Replicas => "replicas",
             SweepParam::Concurrency => "concurrency",
             SweepParam::RequestRate => "request_rate",
@@ -108,6 +114,7 @@ impl SweepParam {
             SweepParam::EnablePrefixCaching => "prefix_cache",
             SweepParam::TensorParallelSize => "tp",
             SweepParam::SchedulerDelayFactor => "delay",
+            SweepParam::KvCacheDtype => "kv",
             SweepParam::Replicas => "replicas",
             SweepParam::Concurrency => "conc",
             SweepParam::RequestRate => "qps",
@@ -117,6 +124,7 @@ impl SweepParam {
     fn kind(self) -> ValueKind {
         match self {
             SweepParam::Gpu => ValueKind::Name,
+            SweepParam::KvCacheDtype => ValueKind::KvDtype,
             SweepParam::GpuMemoryUtilization | SweepParam::RequestRate | SweepParam::SchedulerDelayFactor => {
                 ValueKind::Real
             }
@@ -279,6 +287,9 @@ impl Axis {
                     // A GPU must be in the catalog: an unknown name is an input error, not a
                     // configuration the engine refuses.
                     ValueKind::Name => Ok(SweepValue::Text(crate::spec::Catalog::builtin()?.gpu(v)?.id.clone())),
+                    ValueKind::KvDtype => {
+                        KvCacheDtype::parse(v, origin).map(|_| SweepValue::Text(v.to_ascii_lowercase()))
+                    }
                     ValueKind::Boolean => match v.to_ascii_lowercase().as_str() {
                         "true" | "on" | "yes" | "1" => Ok(SweepValue::Bool(true)),
                         "false" | "off" | "no" | "0" => Ok(SweepValue::Bool(false)),
@@ -446,6 +457,11 @@ pub fn apply_settings(base: &ScenarioBuilder, settings: &Settings) -> ScenarioBu
             SweepParam::EnablePrefixCaching => b.edit_flags(|f| f.enable_prefix_caching = Some(on)),
             SweepParam::TensorParallelSize => b.edit_flags(|f| f.tensor_parallel_size = Some(int)),
             SweepParam::SchedulerDelayFactor => b.edit_flags(|f| f.scheduler_delay_factor = Some(num)),
+            SweepParam::KvCacheDtype => {
+                // Values were checked when the axis was parsed.
+                let kv = KvCacheDtype::parse(&value.to_string(), "sweep").unwrap_or_default();
+                b.edit_flags(|f| f.kv_cache_dtype = Some(kv))
+            }
             SweepParam::Replicas => b.replicas(int),
             SweepParam::Concurrency => b.edit_workload(|w| w.set_concurrency(vec![int], None)),
             SweepParam::RequestRate => b.edit_workload(|w| {

@@ -15,7 +15,7 @@ pub mod profile;
 
 pub use profile::{CostParams, Profile, ProfileKind};
 
-use crate::spec::{GpuSpec, ModelSpec};
+use crate::spec::{Dtype, GpuSpec, ModelSpec};
 use crate::units::Nanos;
 
 /// What one engine step computes, summarised by the scheduler (no per-token data).
@@ -87,14 +87,15 @@ pub struct StepCostModel {
 }
 
 impl StepCostModel {
-    /// Builds the model for one GPU of a `tp`-way group.
-    pub fn new(gpu: &GpuSpec, model: &ModelSpec, tp: u32, params: &CostParams) -> StepCostModel {
+    /// Builds the model for one GPU of the engine's tensor-parallel group, its KV cache held as
+    /// `kv_dtype` (the model's dtype unless vLLM's `--kv-cache-dtype` says fp8).
+    pub fn new(gpu: &GpuSpec, model: &ModelSpec, tp: u32, kv_dtype: Dtype, params: &CostParams) -> StepCostModel {
         let tp_f = tp.max(1) as f64;
         let bandwidth = gpu.memory_bandwidth_bytes_s;
         let flops = gpu.dense_fp16_flops * params.compute_efficiency;
         let weights = model.weight_bytes() as f64 / tp_f;
         let weights_bandwidth = bandwidth * params.weights_bandwidth_efficiency;
-        let kv_per_token = model.kv_bytes_per_token(tp) as f64;
+        let kv_per_token = model.kv_bytes_per_token_as(tp, kv_dtype) as f64;
         let (allreduce_s_per_token, allreduce_s_per_step) = if tp > 1 {
             // Two all-reduces per layer (after attention and after the MLP), ring algorithm.
             let link = gpu.interconnect.bandwidth_bytes_s * params.link_efficiency;

@@ -838,6 +838,7 @@ mod graph_tests {
             tensor_parallel_size: 1,
             usage_context: UsageContext::OpenaiApiServer,
             scheduler_delay_factor: 0.0,
+            kv_cache_dtype: crate::spec::Dtype::Bf16,
         }
     }
 

@@ -27,7 +27,6 @@ const IGNORED_WITH_VALUE: &[&str] = &[
     "--trust-remote-code-revision",
     "--tokenizer",
     "--api-key",
-    "--kv-cache-dtype",
     "--num-scheduler-steps",
 ];
 
@@ -82,6 +81,9 @@ pub fn parse_vllm_serve(line: &str) -> Result<ServeCommand> {
             "--max-num-batched-tokens" => flags.max_num_batched_tokens = Some(number(w, value(w, &mut it)?)?),
             "--block-size" => flags.block_size = Some(number(w, value(w, &mut it)?)?),
             "--scheduler-delay-factor" => flags.scheduler_delay_factor = Some(number(w, value(w, &mut it)?)?),
+            "--kv-cache-dtype" => {
+                flags.kv_cache_dtype = Some(super::engine::KvCacheDtype::parse(value(w, &mut it)?, "vllm serve")?)
+            }
             "--tensor-parallel-size" | "-tp" => flags.tensor_parallel_size = Some(number(w, value(w, &mut it)?)?),
             "--enable-chunked-prefill" => flags.enable_chunked_prefill = Some(true),
             "--no-enable-chunked-prefill" => flags.enable_chunked_prefill = Some(false),
@@ -168,6 +170,12 @@ mod tests {
         assert_eq!(c.flags.enable_chunked_prefill, Some(true));
         assert_eq!(c.flags.enable_prefix_caching, Some(true));
         assert_eq!(c.flags.scheduler_delay_factor, Some(1.6759809854478747));
+        let fp8 = parse_vllm_serve("vllm serve Qwen/Qwen2.5-7B-Instruct --kv-cache-dtype=fp8_e5m2").unwrap();
+        assert_eq!(
+            fp8.flags.kv_cache_dtype,
+            Some(super::super::engine::KvCacheDtype::Fp8E5m2)
+        );
+        assert!(parse_vllm_serve("vllm serve m --kv-cache-dtype int3").is_err());
         assert_eq!(c.ignored, ["--disable-custom-all-reduce", "--use-v2-block-manager"]);
     }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, RefusalKind, Result};
-use crate::spec::{GpuSpec, ModelSpec};
+use crate::spec::{Dtype, GpuSpec, ModelSpec};
 use crate::units::GIB;
 
 /// The serving engine whose memory accounting and scheduler are simulated.
@@ -166,6 +166,49 @@ pub struct EngineFlags {
     /// oldest has waited longer than this × the latency of the last step that ran prompts.
     #[serde(default)]
     pub scheduler_delay_factor: Option<f64>,
+    /// `--kv-cache-dtype`: the KV cache's element type (`auto` = the model's dtype).
+    #[serde(default)]
+    pub kv_cache_dtype: Option<KvCacheDtype>,
+}
+
+/// vLLM's `--kv-cache-dtype` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum KvCacheDtype {
+    /// The model's own dtype.
+    #[default]
+    Auto,
+    /// 8-bit float (e4m3 on CUDA), one byte per element.
+    Fp8,
+    /// 8-bit float, e4m3 layout.
+    Fp8E4m3,
+    /// 8-bit float, e5m2 layout.
+    Fp8E5m2,
+}
+
+impl KvCacheDtype {
+    /// Parses vLLM's spelling (`auto`, `fp8`, `fp8_e4m3`, `fp8_e5m2`).
+    pub fn parse(text: &str, origin: &str) -> Result<KvCacheDtype> {
+        match text.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "auto" => Ok(KvCacheDtype::Auto),
+            "fp8" => Ok(KvCacheDtype::Fp8),
+            "fp8_e4m3" => Ok(KvCacheDtype::Fp8E4m3),
+            "fp8_e5m2" => Ok(KvCacheDtype::Fp8E5m2),
+            other => Err(Error::invalid(
+                origin,
+                "kv_cache_dtype",
+                format!("'{other}' is not one of auto, fp8, fp8_e4m3, fp8_e5m2"),
+            )),
+        }
+    }
+
+    /// The element type stored for a model whose weights are `model_dtype`.
+    pub fn resolve(self, model_dtype: Dtype) -> Dtype {
+        match self {
+            KvCacheDtype::Auto => model_dtype,
+            _ => Dtype::Fp8,
+        }
+    }
 }
 
 impl EngineFlags {
@@ -182,6 +225,7 @@ impl EngineFlags {
             tensor_parallel_size: self.tensor_parallel_size.or(other.tensor_parallel_size),
             usage_context: self.usage_context.or(other.usage_context),
             scheduler_delay_factor: self.scheduler_delay_factor.or(other.scheduler_delay_factor),
+            kv_cache_dtype: self.kv_cache_dtype.or(other.kv_cache_dtype),
         }
     }
 }
@@ -211,6 +255,8 @@ pub struct EngineConfig {
     pub usage_context: UsageContext,
     /// vLLM V0's `--scheduler-delay-factor` (0: no delay).
     pub scheduler_delay_factor: f64,
+    /// Element type of the KV cache (`--kv-cache-dtype`; the model's dtype unless fp8).
+    pub kv_cache_dtype: Dtype,
 }
 
 /// Formats a refusal as vLLM prints it (`ValueError: …`).
@@ -248,6 +294,17 @@ impl EngineFlags {
                 format!("{version} has no scheduler delay; only vLLM V0 (vllm-0.5, vllm-0.6) delays prompts"),
             ));
         }
+        let kv_cache_dtype = match (version, self.kv_cache_dtype.unwrap_or_default()) {
+            (_, KvCacheDtype::Auto) => model.dtype,
+            (EngineVersion::NanoVllm, _) => {
+                return Err(Error::invalid(
+                    origin,
+                    "kv_cache_dtype",
+                    "nano-vllm has no --kv-cache-dtype: its KV cache holds the model's dtype",
+                ))
+            }
+            (_, fp8) => fp8.resolve(model.dtype),
+        };
         let util = self.gpu_memory_utilization.unwrap_or(0.9);
         if !(util.is_finite() && util > 0.0 && util <= 1.0) {
             return Err(Error::invalid(
@@ -429,6 +486,7 @@ impl EngineFlags {
             tensor_parallel_size: tp,
             usage_context: usage,
             scheduler_delay_factor: delay,
+            kv_cache_dtype,
         })
     }
 }

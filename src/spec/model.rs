@@ -167,6 +167,12 @@ impl ModelSpec {
         (self.num_key_value_heads / tp.max(1)).max(1)
     }
 
+    /// KV-cache bytes per token per GPU stored as `kv_dtype` (vLLM `--kv-cache-dtype`):
+    /// `2 × kv_layers × kv_heads_per_gpu(tp) × head_dim × kv_dtype bytes`.
+    pub fn kv_bytes_per_token_as(&self, tp: u32, kv_dtype: Dtype) -> u64 {
+        self.kv_bytes_per_token(tp) / self.dtype.bytes() * kv_dtype.bytes()
+    }
+
     /// KV-cache bytes per token per GPU: `2 × kv_layers × kv_heads_per_gpu(tp) × head_dim × dtype bytes`.
     pub fn kv_bytes_per_token(&self, tp: u32) -> u64 {
         2 * u64::from(self.kv_layers())

@@ -146,8 +146,9 @@ fn run_deployment(
         tensor_parallel_size: d.tp,
         usage_context: UsageContext::OpenaiApiServer,
         scheduler_delay_factor: c.delay_factor,
+        kv_cache_dtype: model.dtype,
     };
-    let cost = StepCostModel::new(gpu, model, d.tp, &CostParams::prior(c.version));
+    let cost = StepCostModel::new(gpu, model, d.tp, cfg.kv_cache_dtype, &CostParams::prior(c.version));
     let m = EngineModel {
         cfg: &cfg,
         cost: &cost,

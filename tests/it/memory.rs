@@ -88,3 +88,39 @@ fn thousands_separators_match_python() {
     assert_eq!(thousands(999), "999");
     assert_eq!(thousands(1_000_000), "1,000,000");
 }
+
+#[test]
+fn fp8_kv_cache_halves_the_block_and_doubles_the_blocks() {
+    // vLLM `--kv-cache-dtype fp8`: one byte per element, so a block of the same 16 tokens takes
+    // half the bytes and the same KV budget holds twice the blocks (floor of the division).
+    let auto = seed000(None);
+    let fp8 = Scenario::builder()
+        .gpu("4090")
+        .from_builtin_report()
+        .unwrap()
+        .edit_flags(|f| f.kv_cache_dtype = Some(servecast::spec::engine::KvCacheDtype::Fp8))
+        .build()
+        .unwrap();
+    let (a, f) = (auto.memory().unwrap(), fp8.memory().unwrap());
+    assert_eq!(f.block_bytes * 2, a.block_bytes);
+    assert_eq!(
+        f.kv_cache_bytes, a.kv_cache_bytes,
+        "the budget does not depend on the KV dtype"
+    );
+    assert_eq!(f.num_gpu_blocks, f.kv_cache_bytes / f.block_bytes);
+    assert!(f.num_gpu_blocks == 2 * a.num_gpu_blocks || f.num_gpu_blocks == 2 * a.num_gpu_blocks + 1);
+    println!("{} → {}", a.max_concurrency_line(), f.max_concurrency_line());
+    // Decode reads half the KV bytes: at 64 users the fp8 run is never slower.
+    let (pa, pf) = (auto.run().unwrap(), fp8.run().unwrap());
+    let last = |p: &servecast::scenario::Prediction| p.levels.last().unwrap().output_throughput_tok_s;
+    assert!(last(&pf) >= last(&pa), "{} vs {}", last(&pf), last(&pa));
+    // nano-vllm has no such flag.
+    let nano = Scenario::builder()
+        .gpu("4090")
+        .model("voxcpm")
+        .engine(EngineVersion::NanoVllm)
+        .edit_flags(|f| f.kv_cache_dtype = Some(servecast::spec::engine::KvCacheDtype::Fp8))
+        .text_chars(29)
+        .build();
+    assert!(nano.is_err_and(|e| e.to_string().contains("nano-vllm has no --kv-cache-dtype")));
+}
