@@ -12,7 +12,7 @@ use servecast::measured::{builtin_reports, MeasuredReport};
 use servecast::profiles::{builtin_profile_by_id, builtin_profiles};
 use servecast::report::{compare, render, Format};
 use servecast::scenario::{Scenario, ScenarioBuilder};
-use servecast::spec::engine::{EngineFlags, EngineVersion, KvCacheDtype};
+use servecast::spec::engine::{EngineFlags, EngineVersion, KvCacheDtype, Quantization};
 use servecast::spec::{Catalog, ModelSpec};
 use servecast::workload::arrivals::{LoadSpec, WorkloadSpec};
 use servecast::workload::lengths::LengthDist;
@@ -106,6 +106,19 @@ struct FlagArgs {
     /// KV cache element type: auto (the model's dtype), fp8, fp8_e4m3, fp8_e5m2.
     #[arg(long, value_parser = parse_kv_cache_dtype)]
     kv_cache_dtype: Option<KvCacheDtype>,
+    /// Weight quantization of the linear layers: fp8, awq, awq_marlin, gptq, gptq_marlin (default:
+    /// the checkpoint's own, else none).
+    #[arg(long, value_parser = parse_quantization)]
+    quantization: Option<Quantization>,
+}
+
+/// clap's parser for `--quantization`, in the library's words.
+fn parse_quantization(text: &str) -> std::result::Result<Quantization, String> {
+    match Quantization::parse(text, "--quantization") {
+        Ok(Some(q)) => Ok(q),
+        Ok(None) => Err("leave --quantization out for 16-bit weights".to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// clap's parser for `--kv-cache-dtype`, in the library's words.
@@ -128,6 +141,7 @@ impl FlagArgs {
             usage_context: None,
             scheduler_delay_factor: self.scheduler_delay_factor,
             kv_cache_dtype: self.kv_cache_dtype,
+            quantization: self.quantization,
         }
     }
 }

@@ -106,10 +106,11 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// Weight bytes held by one GPU of a tensor-parallel group.
-pub fn weights_bytes_per_gpu(model: &ModelSpec, tp: u32) -> u64 {
+/// Weight bytes held by one GPU of the engine's tensor-parallel group, stored as its
+/// quantization says.
+pub fn weights_bytes_per_gpu(model: &ModelSpec, cfg: &EngineConfig) -> u64 {
     // Embeddings and most matrices are split; norms and biases are small enough to ignore here.
-    model.weight_bytes() / tp.max(1) as u64
+    model.weight_bytes_with(cfg.quantization) / cfg.tensor_parallel_size.max(1) as u64
 }
 
 /// First-principles activation peak of the engine's profile run, bytes per GPU.
@@ -166,7 +167,7 @@ pub fn plan_memory(
 ) -> Result<MemoryPlan> {
     let total = gpu.memory_total_bytes;
     let requested = (cfg.gpu_memory_utilization * total as f64) as u64;
-    let weights = weights_bytes_per_gpu(model, cfg.tensor_parallel_size);
+    let weights = weights_bytes_per_gpu(model, cfg);
     let activation = calibration
         .activation_peak_bytes
         .unwrap_or_else(|| estimate_activation_peak_bytes(model, cfg));
@@ -321,7 +322,7 @@ pub fn calibrate_from_max_concurrency(
     })?;
     let block = block_bytes(model, cfg);
     let requested = (cfg.gpu_memory_utilization * gpu.memory_total_bytes as f64) as u64;
-    let weights = weights_bytes_per_gpu(model, cfg.tensor_parallel_size);
+    let weights = weights_bytes_per_gpu(model, cfg);
     let kv = blocks * block + block / 2;
     let non_torch = requested as i128 - (weights + activation_peak_bytes + kv) as i128;
     if non_torch < 0 {

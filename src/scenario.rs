@@ -115,13 +115,7 @@ impl Scenario {
 
     /// The step-cost model for this scenario.
     pub fn cost_model(&self) -> StepCostModel {
-        StepCostModel::new(
-            &self.gpu,
-            &self.model,
-            self.engine.tensor_parallel_size,
-            self.engine.kv_cache_dtype,
-            &self.profile.cost,
-        )
+        StepCostModel::new(&self.gpu, &self.model, &self.engine, &self.profile.cost)
     }
 
     /// Simulates every level of the workload.

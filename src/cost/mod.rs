@@ -15,7 +15,8 @@ pub mod profile;
 
 pub use profile::{CostParams, Profile, ProfileKind};
 
-use crate::spec::{Dtype, GpuSpec, ModelSpec};
+use crate::spec::engine::{EngineConfig, Quantization};
+use crate::spec::{GpuSpec, ModelSpec};
 use crate::units::Nanos;
 
 /// What one engine step computes, summarised by the scheduler (no per-token data).
@@ -87,13 +88,21 @@ pub struct StepCostModel {
 }
 
 impl StepCostModel {
-    /// Builds the model for one GPU of the engine's tensor-parallel group, its KV cache held as
-    /// `kv_dtype` (the model's dtype unless vLLM's `--kv-cache-dtype` says fp8).
-    pub fn new(gpu: &GpuSpec, model: &ModelSpec, tp: u32, kv_dtype: Dtype, params: &CostParams) -> StepCostModel {
+    /// Builds the model for one GPU of the engine's tensor-parallel group: its KV cache held as
+    /// the engine's `kv_cache_dtype`, its weights stored as its `quantization` says.
+    pub fn new(gpu: &GpuSpec, model: &ModelSpec, engine: &EngineConfig, params: &CostParams) -> StepCostModel {
+        let tp = engine.tensor_parallel_size;
+        let kv_dtype = engine.kv_cache_dtype;
         let tp_f = tp.max(1) as f64;
         let bandwidth = gpu.memory_bandwidth_bytes_s;
         let flops = gpu.dense_fp16_flops * params.compute_efficiency;
-        let weights = model.weight_bytes() as f64 / tp_f;
+        // FP8 weights run W8A8 GEMMs on FP8 tensor cores where the GPU has them; 4-bit and FP8
+        // weights elsewhere are dequantised into 16-bit GEMMs.
+        let linear_flops = match (engine.quantization, gpu.dense_fp8_flops) {
+            (Some(Quantization::Fp8), Some(fp8)) => fp8 * params.compute_efficiency,
+            _ => flops,
+        };
+        let weights = model.weight_bytes_with(engine.quantization) as f64 / tp_f;
         let weights_bandwidth = bandwidth * params.weights_bandwidth_efficiency;
         let kv_per_token = model.kv_bytes_per_token_as(tp, kv_dtype) as f64;
         let (allreduce_s_per_token, allreduce_s_per_step) = if tp > 1 {
@@ -112,7 +121,13 @@ impl StepCostModel {
             step_overhead_s: params.step_overhead_s,
             per_seq_overhead_s: params.per_seq_overhead_s,
             weights_s: weights / weights_bandwidth,
-            linear_s_per_token: model.linear_flops_per_token() / tp_f / flops,
+            linear_s_per_token: if linear_flops == flops {
+                model.linear_flops_per_token() / tp_f / flops
+            } else {
+                // The LM head stays 16-bit (vLLM quantizes the layers' linear weights only).
+                let lm_head = 2.0 * f64::from(model.vocab_size) * f64::from(model.hidden_size);
+                ((model.linear_flops_per_token() - lm_head) / linear_flops + lm_head / flops) / tp_f
+            },
             kv_s_per_token: kv_per_token / (bandwidth * params.attention_bandwidth_efficiency),
             attention_floor_s: model.kv_layers() as f64 * params.attention_kernel_floor_s,
             attention_s_per_pair: model.attn_flops_per_token_per_ctx_token() / tp_f / flops,

@@ -839,6 +839,7 @@ mod graph_tests {
             usage_context: UsageContext::OpenaiApiServer,
             scheduler_delay_factor: 0.0,
             kv_cache_dtype: crate::spec::Dtype::Bf16,
+            quantization: None,
         }
     }
 

@@ -85,11 +85,7 @@ pub fn fit_card_memory(
             .non_torch_bytes
             .unwrap_or_else(|| estimate_non_torch_bytes(&s.engine)) as f64;
         let block = crate::memory::block_bytes(&s.model, &s.engine) as f64;
-        requested
-            - weights_bytes_per_gpu(&s.model, s.engine.tensor_parallel_size) as f64
-            - activation
-            - non_torch
-            - block
+        requested - weights_bytes_per_gpu(&s.model, &s.engine) as f64 - activation - non_torch - block
     };
     let lo = nano
         .iter()

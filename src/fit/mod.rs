@@ -354,13 +354,7 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
             let mut p = prior;
             p.step_overhead_s = 0.0;
             p.per_seq_overhead_s = 0.0;
-            crate::cost::StepCostModel::new(
-                &base.gpu,
-                &base.model,
-                base.engine.tensor_parallel_size,
-                base.engine.kv_cache_dtype,
-                &p,
-            )
+            crate::cost::StepCostModel::new(&base.gpu, &base.model, &base.engine, &p)
         };
         for &i in &part.fit_levels {
             let m = &part.report.levels[i];

@@ -48,7 +48,7 @@ pub fn header(p: &Prediction) -> String {
     let e = &s.engine;
     let _ = writeln!(
         out,
-        "- Engine: {} — gpu_memory_utilization {}, max_num_seqs {}, max_model_len {}, max_num_batched_tokens {}, block_size {}, chunked prefill {}, prefix caching {}, KV cache {}",
+        "- Engine: {} — gpu_memory_utilization {}, max_num_seqs {}, max_model_len {}, max_num_batched_tokens {}, block_size {}, chunked prefill {}, prefix caching {}, KV cache {}, weights {}",
         e.version,
         e.gpu_memory_utilization,
         e.max_num_seqs,
@@ -58,6 +58,7 @@ pub fn header(p: &Prediction) -> String {
         if e.enable_chunked_prefill { "on" } else { "off" },
         if e.enable_prefix_caching { "on" } else { "off" },
         e.kv_cache_dtype.name(),
+        e.quantization.map_or(s.model.dtype.name(), |q| q.name()),
     );
     let kind = match s.profile.kind {
         ProfileKind::Fitted => "fitted",

@@ -81,6 +81,9 @@ pub fn parse_vllm_serve(line: &str) -> Result<ServeCommand> {
             "--max-num-batched-tokens" => flags.max_num_batched_tokens = Some(number(w, value(w, &mut it)?)?),
             "--block-size" => flags.block_size = Some(number(w, value(w, &mut it)?)?),
             "--scheduler-delay-factor" => flags.scheduler_delay_factor = Some(number(w, value(w, &mut it)?)?),
+            "--quantization" | "-q" => {
+                flags.quantization = super::engine::Quantization::parse(value(w, &mut it)?, "vllm serve")?
+            }
             "--kv-cache-dtype" => {
                 flags.kv_cache_dtype = Some(super::engine::KvCacheDtype::parse(value(w, &mut it)?, "vllm serve")?)
             }
@@ -176,6 +179,11 @@ mod tests {
             Some(super::super::engine::KvCacheDtype::Fp8E5m2)
         );
         assert!(parse_vllm_serve("vllm serve m --kv-cache-dtype int3").is_err());
+        let awq = parse_vllm_serve("vllm serve Qwen/Qwen2.5-7B-Instruct-AWQ -q awq_marlin").unwrap();
+        assert_eq!(
+            awq.flags.quantization,
+            Some(super::super::engine::Quantization::AwqMarlin)
+        );
         assert_eq!(c.ignored, ["--disable-custom-all-reduce", "--use-v2-block-manager"]);
     }
 

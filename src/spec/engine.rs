@@ -169,6 +169,9 @@ pub struct EngineFlags {
     /// `--kv-cache-dtype`: the KV cache's element type (`auto` = the model's dtype).
     #[serde(default)]
     pub kv_cache_dtype: Option<KvCacheDtype>,
+    /// `--quantization`: how the linear layers' weights are stored (unset: as the checkpoint says).
+    #[serde(default)]
+    pub quantization: Option<Quantization>,
 }
 
 /// vLLM's `--kv-cache-dtype` choices.
@@ -211,6 +214,66 @@ impl KvCacheDtype {
     }
 }
 
+/// vLLM's `--quantization` methods servecast costs: how many bytes a linear-layer weight takes
+/// and which tensor-core rate its GEMMs run at. Embeddings, the LM head and norms stay in the
+/// model's dtype, as vLLM loads them for these methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quantization {
+    /// FP8 weights, one byte each with a per-channel scale; W8A8 on GPUs with FP8 tensor cores
+    /// (Ada, Hopper, Blackwell), else W8A16 (Marlin) at the 16-bit rate.
+    Fp8,
+    /// AWQ 4-bit weights in groups of 128 (an FP16 scale and a 4-bit zero point per group),
+    /// W4A16: dequantised in the GEMM, 16-bit tensor-core rate.
+    Awq,
+    /// AWQ through the Marlin kernels (same bytes as `awq`).
+    AwqMarlin,
+    /// GPTQ 4-bit weights in groups of 128 (an FP16 scale and a packed zero point per group), W4A16.
+    Gptq,
+    /// GPTQ through the Marlin kernels (same bytes as `gptq`).
+    GptqMarlin,
+}
+
+impl Quantization {
+    /// Parses vLLM's spelling (`fp8`, `awq`, `awq_marlin`, `gptq`, `gptq_marlin`); `none` is no
+    /// quantization.
+    pub fn parse(text: &str, origin: &str) -> Result<Option<Quantization>> {
+        match text.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "none" | "" => Ok(None),
+            "fp8" => Ok(Some(Quantization::Fp8)),
+            "awq" => Ok(Some(Quantization::Awq)),
+            "awq_marlin" => Ok(Some(Quantization::AwqMarlin)),
+            "gptq" => Ok(Some(Quantization::Gptq)),
+            "gptq_marlin" => Ok(Some(Quantization::GptqMarlin)),
+            other => Err(Error::invalid(
+                origin,
+                "quantization",
+                format!("'{other}' is not one of none, fp8, awq, awq_marlin, gptq, gptq_marlin"),
+            )),
+        }
+    }
+
+    /// vLLM's name for the method.
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantization::Fp8 => "fp8",
+            Quantization::Awq => "awq",
+            Quantization::AwqMarlin => "awq_marlin",
+            Quantization::Gptq => "gptq",
+            Quantization::GptqMarlin => "gptq_marlin",
+        }
+    }
+
+    /// Bytes one linear-layer weight takes, scales and zero points included.
+    pub fn bytes_per_weight(self) -> f64 {
+        match self {
+            Quantization::Fp8 => 1.0,
+            // 4 bits + (2-byte scale + 4-bit zero) per 128-weight group.
+            _ => 0.5 + 2.5 / 128.0,
+        }
+    }
+}
+
 impl EngineFlags {
     /// Fills unset fields from `other` (used to layer CLI flags over a report's flags).
     pub fn or(&self, other: &EngineFlags) -> EngineFlags {
@@ -226,6 +289,7 @@ impl EngineFlags {
             usage_context: self.usage_context.or(other.usage_context),
             scheduler_delay_factor: self.scheduler_delay_factor.or(other.scheduler_delay_factor),
             kv_cache_dtype: self.kv_cache_dtype.or(other.kv_cache_dtype),
+            quantization: self.quantization.or(other.quantization),
         }
     }
 }
@@ -257,6 +321,8 @@ pub struct EngineConfig {
     pub scheduler_delay_factor: f64,
     /// Element type of the KV cache (`--kv-cache-dtype`; the model's dtype unless fp8).
     pub kv_cache_dtype: Dtype,
+    /// How the linear layers' weights are stored (`--quantization`, or the checkpoint's own).
+    pub quantization: Option<Quantization>,
 }
 
 /// Formats a refusal as vLLM prints it (`ValueError: …`).
@@ -305,6 +371,17 @@ impl EngineFlags {
             }
             (_, fp8) => fp8.resolve(model.dtype),
         };
+        let quantization = self.quantization.or(model.checkpoint_quantization);
+        if let (EngineVersion::NanoVllm, Some(q)) = (version, quantization) {
+            return Err(Error::invalid(
+                origin,
+                "quantization",
+                format!(
+                    "nano-vllm loads 16-bit weights only; it cannot serve {} weights",
+                    q.name()
+                ),
+            ));
+        }
         let util = self.gpu_memory_utilization.unwrap_or(0.9);
         if !(util.is_finite() && util > 0.0 && util <= 1.0) {
             return Err(Error::invalid(
@@ -487,6 +564,7 @@ impl EngineFlags {
             usage_context: usage,
             scheduler_delay_factor: delay,
             kv_cache_dtype,
+            quantization,
         })
     }
 }

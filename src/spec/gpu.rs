@@ -52,6 +52,10 @@ pub struct GpuSpec {
     /// Dense FP32 matmul/convolution throughput, FLOP/s: TF32 tensor cores where the GPU has them
     /// (PyTorch runs cuDNN convolutions in TF32 by default), else plain FP32.
     pub dense_fp32_flops: f64,
+    /// Dense FP8 tensor-core throughput (FP32 accumulate), FLOP/s; `None` on GPUs without FP8
+    /// tensor cores (Ampere and older), where FP8 weights run as W8A16.
+    #[serde(default)]
+    pub dense_fp8_flops: Option<f64>,
     /// GPU-to-GPU link.
     pub interconnect: Interconnect,
     /// On-demand price, US dollars per GPU-hour, if known.
@@ -171,6 +175,9 @@ struct GpuEntry {
     /// TFLOP/s; default half the FP16 rate (TF32 on Ampere, Ada, Hopper, Blackwell).
     #[serde(default)]
     dense_fp32_tflops: Option<f64>,
+    /// TFLOP/s of FP8 tensor cores (dense, FP32 accumulate); absent on GPUs without them.
+    #[serde(default)]
+    dense_fp8_tflops: Option<f64>,
     interconnect: InterconnectEntry,
     #[serde(default)]
     price_usd_per_hour: Option<f64>,
@@ -239,6 +246,7 @@ impl GpuEntry {
             memory_bandwidth_bytes_s: self.memory_bandwidth_gb_s * GB_S,
             dense_fp16_flops: self.dense_fp16_tflops * TFLOPS,
             dense_fp32_flops: self.dense_fp32_tflops.unwrap_or(self.dense_fp16_tflops / 2.0) * TFLOPS,
+            dense_fp8_flops: self.dense_fp8_tflops.map(|t| t * TFLOPS),
             interconnect: Interconnect {
                 kind: self.interconnect.kind,
                 bandwidth_bytes_s: self.interconnect.bandwidth_gb_s * GB_S,

@@ -115,6 +115,10 @@ pub struct ModelSpec {
     /// Layers that own paged KV cache when not `num_hidden_layers` (count; VoxCPM: 24 base + 8 residual).
     #[serde(default)]
     pub kv_layers_override: Option<u32>,
+    /// The checkpoint's own weight quantization (`quantization_config.quant_method` of a
+    /// pre-quantized checkpoint), which vLLM applies unless `--quantization` says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_quantization: Option<crate::spec::engine::Quantization>,
     /// Where the numbers come from.
     pub source: String,
 }
@@ -155,6 +159,23 @@ impl ModelSpec {
     /// Weight memory, bytes: `params_total × dtype bytes`.
     pub fn weight_bytes(&self) -> u64 {
         self.params_total().saturating_mul(self.dtype.bytes())
+    }
+
+    /// Weights of the transformer layers' linear matrices (count): the part `--quantization`
+    /// stores in fewer bytes.
+    pub fn linear_layer_weights(&self) -> u64 {
+        (u64::from(self.num_hidden_layers) * (self.attn_weights() + self.mlp_weights())).min(self.params_total())
+    }
+
+    /// Weight memory stored with `quantization`, bytes: the linear layers at its bytes per
+    /// weight, everything else (embeddings, LM head, norms, biases) in the model's dtype.
+    pub fn weight_bytes_with(&self, quantization: Option<crate::spec::engine::Quantization>) -> u64 {
+        let Some(q) = quantization else {
+            return self.weight_bytes();
+        };
+        let linear = self.linear_layer_weights();
+        let rest = self.params_total() - linear;
+        (linear as f64 * q.bytes_per_weight()).round() as u64 + rest.saturating_mul(self.dtype.bytes())
     }
 
     /// Layers that own paged KV cache (count).
@@ -649,6 +670,33 @@ impl Config<'_> {
                 ))
             }
         };
+        // A pre-quantized checkpoint names its method; vLLM picks it up unless told otherwise.
+        let checkpoint_quantization = match self.map.get("quantization_config") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(q)) => match q.get("quant_method") {
+                Some(Value::String(m)) => crate::spec::engine::Quantization::parse(m, self.origin).map_err(|_| {
+                    Error::invalid(
+                        self.origin,
+                        "quantization_config.quant_method",
+                        format!("'{m}' is not a method servecast costs (fp8, awq, awq_marlin, gptq, gptq_marlin)"),
+                    )
+                })?,
+                _ => {
+                    return Err(Error::invalid(
+                        self.origin,
+                        "quantization_config.quant_method",
+                        "expected a string naming the method",
+                    ))
+                }
+            },
+            Some(v) => {
+                return Err(Error::invalid(
+                    self.origin,
+                    "quantization_config",
+                    format!("expected an object, got {v}"),
+                ))
+            }
+        };
         Ok(ModelSpec {
             id: if id.is_empty() { "model".to_string() } else { id },
             name,
@@ -673,6 +721,7 @@ impl Config<'_> {
             vocoder_fp32_flops_per_output_token: 0.0,
             vocoder_weight_bytes: 0,
             kv_layers_override: None,
+            checkpoint_quantization,
             source: format!("{} (Hugging Face config.json)", self.origin),
         })
     }
@@ -749,6 +798,7 @@ mod tests {
             vocoder_fp32_flops_per_output_token: 0.0,
             vocoder_weight_bytes: 0,
             kv_layers_override: None,
+            checkpoint_quantization: None,
             source: "test".into(),
         }
     }

@@ -147,8 +147,9 @@ fn run_deployment(
         usage_context: UsageContext::OpenaiApiServer,
         scheduler_delay_factor: c.delay_factor,
         kv_cache_dtype: model.dtype,
+        quantization: None,
     };
-    let cost = StepCostModel::new(gpu, model, d.tp, cfg.kv_cache_dtype, &CostParams::prior(c.version));
+    let cost = StepCostModel::new(gpu, model, &cfg, &CostParams::prior(c.version));
     let m = EngineModel {
         cfg: &cfg,
         cost: &cost,

@@ -5,6 +5,7 @@ mod invariants;
 mod memory;
 mod plan;
 mod profiles;
+mod quantization;
 mod refusals;
 mod seed000;
 mod seed003;
