@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::error::{Error, RefusalKind, Result};
 use crate::metrics::level::LevelResult;
 use crate::scenario::{Scenario, ScenarioBuilder};
-use crate::spec::engine::KvCacheDtype;
+use crate::spec::engine::{KvCacheDtype, Quantization};
 use crate::workload::arrivals::{Level, LoadSpec};
 use crate::workload::rng::SimRng;
 
@@ -44,6 +44,8 @@ pub enum SweepParam {
     SchedulerDelayFactor,
     /// `--kv-cache-dtype` (auto, fp8, fp8_e4m3, fp8_e5m2).
     KvCacheDtype,
+    /// `--quantization` (none, fp8, awq, awq_marlin, gptq, gptq_marlin).
+    Quantization,
     /// Data-parallel engine replicas behind the router.
     Replicas,
     /// Concurrent users / outstanding requests (one load level).
@@ -60,11 +62,12 @@ enum ValueKind {
     Boolean,
     Name,
     KvDtype,
+    Quant,
 }
 
 impl SweepParam {
     /// Every parameter, in display order.
-    pub const ALL: [SweepParam; 14] = [
+    pub const ALL: [SweepParam; 15] = [
         SweepParam::Gpu,
         SweepParam::GpuMemoryUtilization,
         SweepParam::MaxNumSeqs,
@@ -76,6 +79,7 @@ impl SweepParam {
         SweepParam::TensorParallelSize,
         SweepParam::SchedulerDelayFactor,
         SweepParam::KvCacheDtype,
+        SweepParam::Quantization,
         SweepParam::Replicas,
         SweepParam::Concurrency,
         SweepParam::RequestRate,
@@ -95,6 +99,7 @@ impl SweepParam {
             SweepParam::TensorParallelSize => "tensor_parallel_size",
             SweepParam::SchedulerDelayFactor => "scheduler_delay_factor",
             SweepParam::KvCacheDtype => "kv_cache_dtype",
+            SweepParam::Quantization => "quantization",
             SweepParam::Replicas => "replicas",
             SweepParam::Concurrency => "concurrency",
             SweepParam::RequestRate => "request_rate",
@@ -115,6 +120,7 @@ impl SweepParam {
             SweepParam::TensorParallelSize => "tp",
             SweepParam::SchedulerDelayFactor => "delay",
             SweepParam::KvCacheDtype => "kv",
+            SweepParam::Quantization => "quant",
             SweepParam::Replicas => "replicas",
             SweepParam::Concurrency => "conc",
             SweepParam::RequestRate => "qps",
@@ -125,6 +131,7 @@ impl SweepParam {
         match self {
             SweepParam::Gpu => ValueKind::Name,
             SweepParam::KvCacheDtype => ValueKind::KvDtype,
+            SweepParam::Quantization => ValueKind::Quant,
             SweepParam::GpuMemoryUtilization | SweepParam::RequestRate | SweepParam::SchedulerDelayFactor => {
                 ValueKind::Real
             }
@@ -289,6 +296,9 @@ impl Axis {
                     ValueKind::Name => Ok(SweepValue::Text(crate::spec::Catalog::builtin()?.gpu(v)?.id.clone())),
                     ValueKind::KvDtype => {
                         KvCacheDtype::parse(v, origin).map(|_| SweepValue::Text(v.to_ascii_lowercase()))
+                    }
+                    ValueKind::Quant => {
+                        Quantization::parse(v, origin).map(|_| SweepValue::Text(v.to_ascii_lowercase()))
                     }
                     ValueKind::Boolean => match v.to_ascii_lowercase().as_str() {
                         "true" | "on" | "yes" | "1" => Ok(SweepValue::Bool(true)),
@@ -461,6 +471,11 @@ pub fn apply_settings(base: &ScenarioBuilder, settings: &Settings) -> ScenarioBu
                 // Values were checked when the axis was parsed.
                 let kv = KvCacheDtype::parse(&value.to_string(), "sweep").unwrap_or_default();
                 b.edit_flags(|f| f.kv_cache_dtype = Some(kv))
+            }
+            SweepParam::Quantization => {
+                // Values were checked when the axis was parsed; `none` is 16-bit weights.
+                let q = Quantization::parse(&value.to_string(), "sweep").unwrap_or_default();
+                b.edit_flags(|f| f.quantization = q)
             }
             SweepParam::Replicas => b.replicas(int),
             SweepParam::Concurrency => b.edit_workload(|w| w.set_concurrency(vec![int], None)),

@@ -193,3 +193,43 @@ fn v0_scheduler_delay_trades_ttft_for_fewer_prefill_interruptions() {
         .unwrap_err();
     assert!(e.to_string().contains("scheduler_delay_factor"), "{e}");
 }
+
+#[test]
+fn quantization_and_kv_cache_dtype_are_sweep_axes() {
+    assert!(Axis::parse("quantization=int4", "test").is_err());
+    assert!(Axis::parse("kv_cache_dtype=fp4", "test").is_err());
+    let spec = SweepSpec {
+        axes: ["quantization=none,awq", "kv_cache_dtype=auto,fp8"]
+            .iter()
+            .map(|a| Axis::parse(a, "test").unwrap())
+            .collect(),
+        design: SweepDesign::Grid,
+    };
+    let base = Scenario::builder()
+        .gpu("4090")
+        .model("qwen2.5-7b-instruct")
+        .edit_flags(|f| f.max_model_len = Some(8192))
+        .workload(servecast::workload::arrivals::WorkloadSpec::closed_loop(
+            vec![16],
+            2,
+            servecast::workload::lengths::LengthDist::Fixed { tokens: 512 },
+            servecast::workload::lengths::LengthDist::Fixed { tokens: 128 },
+        ));
+    let rows = run_sweep(&base, &spec, false).unwrap();
+    assert_eq!(rows.len(), 4);
+    let tput = |q: &str, kv: &str| {
+        rows.iter()
+            .find(|r| {
+                r.settings
+                    .contains(&(SweepParam::Quantization, SweepValue::Text(q.into())))
+                    && r.settings
+                        .contains(&(SweepParam::KvCacheDtype, SweepValue::Text(kv.into())))
+            })
+            .and_then(|r| r.metrics())
+            .unwrap()
+            .output_throughput_tok_s
+    };
+    // Fewer weight bytes and fewer KV bytes per decode step: each is faster than 16-bit.
+    assert!(tput("awq", "auto") > tput("none", "auto"));
+    assert!(tput("none", "fp8") > tput("none", "auto"));
+}
