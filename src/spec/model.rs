@@ -674,11 +674,16 @@ impl Config<'_> {
         let checkpoint_quantization = match self.map.get("quantization_config") {
             None | Some(Value::Null) => None,
             Some(Value::Object(q)) => match q.get("quant_method") {
+                // llm-compressor checkpoints: the weight scheme of their config groups says it.
+                Some(Value::String(m)) if m == "compressed-tensors" => Some(compressed_tensors_scheme(q, self.origin)?),
                 Some(Value::String(m)) => crate::spec::engine::Quantization::parse(m, self.origin).map_err(|_| {
                     Error::invalid(
                         self.origin,
                         "quantization_config.quant_method",
-                        format!("'{m}' is not a method servecast costs (fp8, awq, awq_marlin, gptq, gptq_marlin)"),
+                        format!(
+                            "'{m}' is not a method servecast costs (fp8, awq, awq_marlin, gptq, gptq_marlin, \
+                             compressed-tensors with 8-bit float or 4-bit integer weights)"
+                        ),
                     )
                 })?,
                 _ => {
@@ -754,6 +759,36 @@ fn name_from_origin(origin: &str) -> String {
     match part {
         Some(p) if !p.is_empty() => p.to_string(),
         _ => "model".to_string(),
+    }
+}
+
+/// The weight scheme of a `compressed-tensors` checkpoint: 8-bit float weights are FP8, 4-bit
+/// integer weights are W4A16 (served by the Marlin kernels, costed as `gptq_marlin`).
+fn compressed_tensors_scheme(
+    q: &serde_json::Map<String, Value>,
+    origin: &str,
+) -> Result<crate::spec::engine::Quantization> {
+    use crate::spec::engine::Quantization;
+    let field = "quantization_config.config_groups";
+    let weights = q
+        .get("config_groups")
+        .and_then(Value::as_object)
+        .and_then(|groups| groups.values().find_map(|g| g.get("weights")))
+        .ok_or_else(|| Error::invalid(origin, field, "no group with a `weights` scheme"))?;
+    let bits = weights.get("num_bits").and_then(Value::as_u64);
+    let kind = weights.get("type").and_then(Value::as_str);
+    match (bits, kind) {
+        (Some(8), Some("float")) => Ok(Quantization::Fp8),
+        (Some(4), Some("int")) => Ok(Quantization::GptqMarlin),
+        _ => Err(Error::invalid(
+            origin,
+            field,
+            format!(
+                "weights of {} bits, type {}: servecast costs 8-bit float or 4-bit integer weights",
+                bits.map_or("?".to_string(), |b| b.to_string()),
+                kind.unwrap_or("?")
+            ),
+        )),
     }
 }
 

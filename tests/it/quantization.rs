@@ -133,6 +133,14 @@ fn a_pre_quantized_checkpoint_is_served_quantized_and_nano_vllm_refuses_one() {
         .build()
         .unwrap();
     assert_eq!(s.engine.quantization, Some(Quantization::Awq));
+    // An llm-compressor FP8 checkpoint names its scheme in its config groups.
+    let ct = json.replace(
+        r#""quant_method":"awq""#,
+        r#""quant_method":"compressed-tensors","config_groups":{"group_0":{"targets":["Linear"],
+            "weights":{"num_bits":8,"type":"float","strategy":"channel"}}}"#,
+    );
+    let ct_spec = ModelSpec::from_hf_config_json(&ct, "config.json").unwrap();
+    assert_eq!(ct_spec.checkpoint_quantization, Some(Quantization::Fp8));
     let bnb = json.replace("\"awq\"", "\"bitsandbytes\"");
     let err = ModelSpec::from_hf_config_json(&bnb, "config.json")
         .unwrap_err()
