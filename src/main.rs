@@ -106,19 +106,15 @@ struct FlagArgs {
     /// KV cache element type: auto (the model's dtype), fp8, fp8_e4m3, fp8_e5m2.
     #[arg(long, value_parser = parse_kv_cache_dtype)]
     kv_cache_dtype: Option<KvCacheDtype>,
-    /// Weight quantization of the linear layers: fp8, awq, awq_marlin, gptq, gptq_marlin (default:
-    /// the checkpoint's own, else none).
+    /// Weight quantization of the linear layers: none, fp8, awq, awq_marlin, gptq, gptq_marlin,
+    /// gptq_int8 (default: the checkpoint's own, else none).
     #[arg(long, value_parser = parse_quantization)]
     quantization: Option<Quantization>,
 }
 
 /// clap's parser for `--quantization`, in the library's words.
 fn parse_quantization(text: &str) -> std::result::Result<Quantization, String> {
-    match Quantization::parse(text, "--quantization") {
-        Ok(Some(q)) => Ok(q),
-        Ok(None) => Err("leave --quantization out for 16-bit weights".to_string()),
-        Err(e) => Err(e.to_string()),
-    }
+    Quantization::parse(text, "--quantization").map_err(|e| e.to_string())
 }
 
 /// clap's parser for `--kv-cache-dtype`, in the library's words.

@@ -473,9 +473,9 @@ pub fn apply_settings(base: &ScenarioBuilder, settings: &Settings) -> ScenarioBu
                 b.edit_flags(|f| f.kv_cache_dtype = Some(kv))
             }
             SweepParam::Quantization => {
-                // Values were checked when the axis was parsed; `none` is 16-bit weights.
-                let q = Quantization::parse(&value.to_string(), "sweep").unwrap_or_default();
-                b.edit_flags(|f| f.quantization = q)
+                // Values were checked when the axis was parsed; `none` says 16-bit weights.
+                let q = Quantization::parse(&value.to_string(), "sweep").unwrap_or(Quantization::Unquantized);
+                b.edit_flags(|f| f.quantization = Some(q))
             }
             SweepParam::Replicas => b.replicas(int),
             SweepParam::Concurrency => b.edit_workload(|w| w.set_concurrency(vec![int], None)),

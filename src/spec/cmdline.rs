@@ -82,7 +82,7 @@ pub fn parse_vllm_serve(line: &str) -> Result<ServeCommand> {
             "--block-size" => flags.block_size = Some(number(w, value(w, &mut it)?)?),
             "--scheduler-delay-factor" => flags.scheduler_delay_factor = Some(number(w, value(w, &mut it)?)?),
             "--quantization" | "-q" => {
-                flags.quantization = super::engine::Quantization::parse(value(w, &mut it)?, "vllm serve")?
+                flags.quantization = Some(super::engine::Quantization::parse(value(w, &mut it)?, "vllm serve")?)
             }
             "--kv-cache-dtype" => {
                 flags.kv_cache_dtype = Some(super::engine::KvCacheDtype::parse(value(w, &mut it)?, "vllm serve")?)

@@ -220,6 +220,10 @@ impl KvCacheDtype {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Quantization {
+    /// 16-bit weights, said explicitly (`--quantization none`, or a sweep value): overrides a
+    /// report's setting; a pre-quantized checkpoint cannot be served this way.
+    #[serde(rename = "none")]
+    Unquantized,
     /// FP8 weights, one byte each with a per-channel scale; W8A8 on GPUs with FP8 tensor cores
     /// (Ada, Hopper, Blackwell), else W8A16 (Marlin) at the 16-bit rate.
     Fp8,
@@ -232,44 +236,66 @@ pub enum Quantization {
     Gptq,
     /// GPTQ through the Marlin kernels (same bytes as `gptq`).
     GptqMarlin,
+    /// GPTQ 8-bit weights in groups of 128 (a checkpoint whose `quantization_config.bits` is 8,
+    /// e.g. Qwen's `…-GPTQ-Int8`), W8A16.
+    GptqInt8,
 }
 
 impl Quantization {
-    /// Parses vLLM's spelling (`fp8`, `awq`, `awq_marlin`, `gptq`, `gptq_marlin`); `none` is no
-    /// quantization.
-    pub fn parse(text: &str, origin: &str) -> Result<Option<Quantization>> {
+    /// Parses vLLM's spelling (`none`, `fp8`, `awq`, `awq_marlin`, `gptq`, `gptq_marlin`;
+    /// `gptq_int8` for 8-bit GPTQ).
+    pub fn parse(text: &str, origin: &str) -> Result<Quantization> {
         match text.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-            "none" | "" => Ok(None),
-            "fp8" => Ok(Some(Quantization::Fp8)),
-            "awq" => Ok(Some(Quantization::Awq)),
-            "awq_marlin" => Ok(Some(Quantization::AwqMarlin)),
-            "gptq" => Ok(Some(Quantization::Gptq)),
-            "gptq_marlin" => Ok(Some(Quantization::GptqMarlin)),
+            "none" => Ok(Quantization::Unquantized),
+            "fp8" => Ok(Quantization::Fp8),
+            "awq" => Ok(Quantization::Awq),
+            "awq_marlin" => Ok(Quantization::AwqMarlin),
+            "gptq" => Ok(Quantization::Gptq),
+            "gptq_marlin" => Ok(Quantization::GptqMarlin),
+            "gptq_int8" => Ok(Quantization::GptqInt8),
             other => Err(Error::invalid(
                 origin,
                 "quantization",
-                format!("'{other}' is not one of none, fp8, awq, awq_marlin, gptq, gptq_marlin"),
+                format!("'{other}' is not one of none, fp8, awq, awq_marlin, gptq, gptq_marlin, gptq_int8"),
             )),
         }
+    }
+
+    /// Whether vLLM serves a checkpoint quantized as `checkpoint` when told `self`: the same
+    /// method, or its Marlin kernel (awq → awq_marlin, gptq → gptq_marlin).
+    pub fn serves(self, checkpoint: Quantization) -> bool {
+        use Quantization::*;
+        self == checkpoint
+            || matches!(
+                (checkpoint, self),
+                (Awq, AwqMarlin) | (Gptq, GptqMarlin) | (GptqInt8, GptqMarlin) | (GptqInt8, Gptq)
+            )
     }
 
     /// vLLM's name for the method.
     pub fn name(self) -> &'static str {
         match self {
+            Quantization::Unquantized => "none",
             Quantization::Fp8 => "fp8",
             Quantization::Awq => "awq",
             Quantization::AwqMarlin => "awq_marlin",
             Quantization::Gptq => "gptq",
             Quantization::GptqMarlin => "gptq_marlin",
+            Quantization::GptqInt8 => "gptq_int8",
         }
     }
 
     /// Bytes one linear-layer weight takes, scales and zero points included.
     pub fn bytes_per_weight(self) -> f64 {
         match self {
+            Quantization::Unquantized => 2.0,
             Quantization::Fp8 => 1.0,
+            // 8 bits + (2-byte scale + packed zero) per 128-weight group.
+            Quantization::GptqInt8 => 1.0 + 3.0 / 128.0,
             // 4 bits + (2-byte scale + 4-bit zero) per 128-weight group.
-            _ => 0.5 + 2.5 / 128.0,
+            Quantization::Awq | Quantization::AwqMarlin | Quantization::Gptq | Quantization::GptqMarlin => {
+                0.5 + 2.5 / 128.0
+            }
         }
     }
 }
@@ -371,7 +397,22 @@ impl EngineFlags {
             }
             (_, fp8) => fp8.resolve(model.dtype),
         };
-        let quantization = self.quantization.or(model.checkpoint_quantization);
+        // vllm/config.py ModelConfig._verify_quantization: a checkpoint's own method wins; a flag
+        // that names another method (other than its Marlin kernel) stops the start-up.
+        let quantization = match (self.quantization, model.checkpoint_quantization) {
+            (Some(flag), Some(ckpt)) if !flag.serves(ckpt) => {
+                return Err(value_error(
+                    RefusalKind::InvalidConfig,
+                    format!(
+                        "Quantization method specified in the model config ({}) does not match the \
+                         quantization method specified in the `quantization` argument ({}).",
+                        ckpt.name(),
+                        flag.name()
+                    ),
+                ))
+            }
+            (flag, ckpt) => flag.or(ckpt).filter(|q| *q != Quantization::Unquantized),
+        };
         if let (EngineVersion::NanoVllm, Some(q)) = (version, quantization) {
             return Err(Error::invalid(
                 origin,

@@ -164,13 +164,14 @@ impl ModelSpec {
     /// Weights of the transformer layers' linear matrices (count): the part `--quantization`
     /// stores in fewer bytes.
     pub fn linear_layer_weights(&self) -> u64 {
-        (u64::from(self.num_hidden_layers) * (self.attn_weights() + self.mlp_weights())).min(self.params_total())
+        // The same layers `linear_flops_per_token` counts.
+        (u64::from(self.kv_layers()) * (self.attn_weights() + self.mlp_weights())).min(self.params_total())
     }
 
     /// Weight memory stored with `quantization`, bytes: the linear layers at its bytes per
     /// weight, everything else (embeddings, LM head, norms, biases) in the model's dtype.
     pub fn weight_bytes_with(&self, quantization: Option<crate::spec::engine::Quantization>) -> u64 {
-        let Some(q) = quantization else {
+        let Some(q) = quantization.filter(|q| *q != crate::spec::engine::Quantization::Unquantized) else {
             return self.weight_bytes();
         };
         let linear = self.linear_layer_weights();
@@ -676,16 +677,7 @@ impl Config<'_> {
             Some(Value::Object(q)) => match q.get("quant_method") {
                 // llm-compressor checkpoints: the weight scheme of their config groups says it.
                 Some(Value::String(m)) if m == "compressed-tensors" => Some(compressed_tensors_scheme(q, self.origin)?),
-                Some(Value::String(m)) => crate::spec::engine::Quantization::parse(m, self.origin).map_err(|_| {
-                    Error::invalid(
-                        self.origin,
-                        "quantization_config.quant_method",
-                        format!(
-                            "'{m}' is not a method servecast costs (fp8, awq, awq_marlin, gptq, gptq_marlin, \
-                             compressed-tensors with 8-bit float or 4-bit integer weights)"
-                        ),
-                    )
-                })?,
+                Some(Value::String(m)) => Some(checkpoint_method(m, q, self.origin)?),
                 _ => {
                     return Err(Error::invalid(
                         self.origin,
@@ -759,6 +751,39 @@ fn name_from_origin(origin: &str) -> String {
     match part {
         Some(p) if !p.is_empty() => p.to_string(),
         _ => "model".to_string(),
+    }
+}
+
+/// A checkpoint's `quant_method` with its `bits`: AWQ is 4-bit only; GPTQ 4- or 8-bit.
+fn checkpoint_method(
+    method: &str,
+    q: &serde_json::Map<String, Value>,
+    origin: &str,
+) -> Result<crate::spec::engine::Quantization> {
+    use crate::spec::engine::Quantization;
+    let unknown = || {
+        Error::invalid(
+            origin,
+            "quantization_config.quant_method",
+            format!(
+                "'{method}' is not a method servecast costs (fp8, awq, awq_marlin, gptq, gptq_marlin, \
+                 compressed-tensors with 8-bit float or 4-bit integer weights)"
+            ),
+        )
+    };
+    let parsed = match Quantization::parse(method, origin) {
+        Ok(Quantization::Unquantized) | Err(_) => return Err(unknown()),
+        Ok(q) => q,
+    };
+    let bits = q.get("bits").and_then(Value::as_u64);
+    match (parsed, bits) {
+        (Quantization::Gptq | Quantization::GptqMarlin, Some(8)) => Ok(Quantization::GptqInt8),
+        (Quantization::Fp8, _) | (_, None | Some(4)) => Ok(parsed),
+        (_, Some(b)) => Err(Error::invalid(
+            origin,
+            "quantization_config.bits",
+            format!("{b}-bit {method}: servecast costs 4-bit AWQ/GPTQ and 8-bit GPTQ"),
+        )),
     }
 }
 

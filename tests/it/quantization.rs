@@ -141,6 +141,46 @@ fn a_pre_quantized_checkpoint_is_served_quantized_and_nano_vllm_refuses_one() {
     );
     let ct_spec = ModelSpec::from_hf_config_json(&ct, "config.json").unwrap();
     assert_eq!(ct_spec.checkpoint_quantization, Some(Quantization::Fp8));
+    // GPTQ says its width: an Int8 checkpoint takes about a byte per weight, not half.
+    let int8 = json
+        .replace(r#""quant_method":"awq""#, r#""quant_method":"gptq""#)
+        .replace(r#""bits":4"#, r#""bits":8"#);
+    let int8 = ModelSpec::from_hf_config_json(&int8, "config.json").unwrap();
+    assert_eq!(int8.checkpoint_quantization, Some(Quantization::GptqInt8));
+    let linear = int8.linear_layer_weights() as f64;
+    let bytes = int8.weight_bytes_with(int8.checkpoint_quantization) as f64;
+    let rest = (int8.params_total() as f64 - linear) * 2.0;
+    assert!(((bytes - rest) / linear - (1.0 + 3.0 / 128.0)).abs() < 1e-6);
+    let three_bit = json.replace(r#""bits":4"#, r#""bits":3"#);
+    let err = ModelSpec::from_hf_config_json(&three_bit, "config.json")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("quantization_config.bits"), "{err}");
+    // vLLM refuses a --quantization that names another method than the checkpoint's (its Marlin
+    // kernel aside), and `none` cannot dequantize a checkpoint.
+    let with_flag = |q: Quantization| {
+        Scenario::builder()
+            .gpu("4090")
+            .model_spec(spec.clone())
+            .edit_flags(|f| f.quantization = Some(q))
+            .workload(closed_loop(1))
+            .build()
+    };
+    assert_eq!(
+        with_flag(Quantization::AwqMarlin).unwrap().engine.quantization,
+        Some(Quantization::AwqMarlin)
+    );
+    for q in [Quantization::Fp8, Quantization::Unquantized] {
+        let err = with_flag(q).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "Quantization method specified in the model config (awq) does not match the quantization method \
+                 specified in the `quantization` argument ({}).",
+                q.name()
+            )),
+            "{err}"
+        );
+    }
     let bnb = json.replace("\"awq\"", "\"bitsandbytes\"");
     let err = ModelSpec::from_hf_config_json(&bnb, "config.json")
         .unwrap_err()

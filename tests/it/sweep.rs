@@ -232,4 +232,14 @@ fn quantization_and_kv_cache_dtype_are_sweep_axes() {
     // Fewer weight bytes and fewer KV bytes per decode step: each is faster than 16-bit.
     assert!(tput("awq", "auto") > tput("none", "auto"));
     assert!(tput("none", "fp8") > tput("none", "auto"));
+    // `none` is 16-bit weights even over a base that sets a quantization.
+    let awq_base = base
+        .clone()
+        .edit_flags(|f| f.quantization = Some(servecast::spec::engine::Quantization::Awq));
+    let none_only = SweepSpec {
+        axes: vec![Axis::parse("quantization=none", "test").unwrap()],
+        design: SweepDesign::Grid,
+    };
+    let row = &run_sweep(&awq_base, &none_only, false).unwrap()[0];
+    assert!((row.metrics().unwrap().output_throughput_tok_s / tput("none", "auto") - 1.0).abs() < 1e-9);
 }
