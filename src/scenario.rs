@@ -74,6 +74,9 @@ pub struct ScenarioBuilder {
     workload: Option<WorkloadSpec>,
     profile: Option<Profile>,
     roofline_profile: bool,
+    /// An input error found while the builder was edited (origin, field, message), returned by
+    /// `build` (e.g. a sweep value that names no KV-cache type).
+    invalid_input: Option<(String, String, String)>,
     seed: u64,
     replicas: Option<u32>,
     router: Option<Router>,
@@ -247,6 +250,14 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Records an input error that `build` will return (the first one recorded wins); for edits
+    /// that cannot fail themselves, such as sweep settings applied to a builder.
+    pub fn invalid_input(mut self, origin: &str, field: &str, message: &str) -> Self {
+        self.invalid_input
+            .get_or_insert_with(|| (origin.to_string(), field.to_string(), message.to_string()));
+        self
+    }
+
     /// Seed of every random draw.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -339,6 +350,9 @@ impl ScenarioBuilder {
 
     /// Resolves names, flags and defaults; refuses what the engine would refuse.
     pub fn build(self) -> Result<Scenario> {
+        if let Some((origin, field, message)) = &self.invalid_input {
+            return Err(Error::invalid(origin, field, message));
+        }
         let catalog = Catalog::builtin()?;
         let gpu_name = self
             .gpu

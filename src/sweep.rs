@@ -467,16 +467,16 @@ pub fn apply_settings(base: &ScenarioBuilder, settings: &Settings) -> ScenarioBu
             SweepParam::EnablePrefixCaching => b.edit_flags(|f| f.enable_prefix_caching = Some(on)),
             SweepParam::TensorParallelSize => b.edit_flags(|f| f.tensor_parallel_size = Some(int)),
             SweepParam::SchedulerDelayFactor => b.edit_flags(|f| f.scheduler_delay_factor = Some(num)),
-            SweepParam::KvCacheDtype => {
-                // Values were checked when the axis was parsed.
-                let kv = KvCacheDtype::parse(&value.to_string(), "sweep").unwrap_or_default();
-                b.edit_flags(|f| f.kv_cache_dtype = Some(kv))
-            }
-            SweepParam::Quantization => {
-                // Values were checked when the axis was parsed; `none` says 16-bit weights.
-                let q = Quantization::parse(&value.to_string(), "sweep").unwrap_or(Quantization::Unquantized);
-                b.edit_flags(|f| f.quantization = Some(q))
-            }
+            // Axes parsed from text hold valid names; settings built by hand may not, and then
+            // `build` says so instead of running another configuration.
+            SweepParam::KvCacheDtype => match KvCacheDtype::parse(&value.to_string(), "sweep") {
+                Ok(kv) => b.edit_flags(|f| f.kv_cache_dtype = Some(kv)),
+                Err(e) => b.invalid_input("sweep", "kv_cache_dtype", &e.to_string()),
+            },
+            SweepParam::Quantization => match Quantization::parse(&value.to_string(), "sweep") {
+                Ok(q) => b.edit_flags(|f| f.quantization = Some(q)),
+                Err(e) => b.invalid_input("sweep", "quantization", &e.to_string()),
+            },
             SweepParam::Replicas => b.replicas(int),
             SweepParam::Concurrency => b.edit_workload(|w| w.set_concurrency(vec![int], None)),
             SweepParam::RequestRate => b.edit_workload(|w| {

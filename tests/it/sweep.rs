@@ -232,6 +232,15 @@ fn quantization_and_kv_cache_dtype_are_sweep_axes() {
     // Fewer weight bytes and fewer KV bytes per decode step: each is faster than 16-bit.
     assert!(tput("awq", "auto") > tput("none", "auto"));
     assert!(tput("none", "fp8") > tput("none", "auto"));
+    // Settings built by hand with a name that is no KV-cache type are an input error, not a run
+    // of some other configuration.
+    let bad: Settings = vec![(SweepParam::KvCacheDtype, SweepValue::Text("fp4".into()))];
+    let row = &run_config(&base, 0, &bad)[0];
+    assert!(
+        matches!(&row.outcome, SweepOutcome::Refused { kind: None, message } if message.contains("fp4")),
+        "{:?}",
+        row.outcome
+    );
     // `none` is 16-bit weights even over a base that sets a quantization.
     let awq_base = base
         .clone()
