@@ -34,6 +34,8 @@ pub fn poisson_10k_a100() -> Scenario {
                 qps: vec![20.0],
                 num_requests: 10_000,
                 max_concurrency: None,
+                burstiness: 1.0,
+                num_requests_per_level: None,
             },
             LengthDist::LogNormal {
                 median: 512.0,

@@ -110,6 +110,12 @@ struct FlagArgs {
     /// gptq_int8 (default: the checkpoint's own, else none).
     #[arg(long, value_parser = parse_quantization)]
     quantization: Option<Quantization>,
+    /// vLLM V1: schedule step k+1 while step k runs (default on from vLLM 0.14).
+    #[arg(long, overrides_with = "no_async_scheduling")]
+    async_scheduling: bool,
+    /// vLLM V1: schedule one step at a time.
+    #[arg(long)]
+    no_async_scheduling: bool,
 }
 
 /// clap's parser for `--quantization`, in the library's words.
@@ -138,6 +144,7 @@ impl FlagArgs {
             scheduler_delay_factor: self.scheduler_delay_factor,
             kv_cache_dtype: self.kv_cache_dtype,
             quantization: self.quantization,
+            async_scheduling: bool_flag(self.async_scheduling, self.no_async_scheduling),
         }
     }
 }
@@ -446,7 +453,9 @@ fn scenario_builder(a: &SimulateArgs) -> Result<ScenarioBuilder> {
     if let Some(path) = &a.workload {
         let text = read(path)?;
         let origin = path.display().to_string();
-        let w: WorkloadSpec = serde_saphyr::from_str(&text).map_err(|e| Error::from_yaml(&origin, &e))?;
+        let mut w: WorkloadSpec = serde_saphyr::from_str_with_options(&text, servecast::measured::yaml_options())
+            .map_err(|e| Error::from_yaml(&origin, &e))?;
+        w.fill_dataset_parts();
         w.validate(&origin)?;
         b = b.workload(w);
     }

@@ -149,10 +149,12 @@ impl Scenario {
             cfg: &self.engine,
             cost,
             usable_blocks: memory.usable_blocks,
-            frontend_latency_ns: secs_to_nanos(self.profile.cost.frontend_latency_s),
+            frontend_latency_ns: secs_to_nanos(self.profile.cost.frontend_latency_s + self.engine.tokenizer_wait_s),
             skip_ahead: true,
             first_chunk_tokens: self.first_chunk_tokens,
             api_server_request_ns: secs_to_nanos(self.profile.cost.api_server_request_s),
+            api_server_token_ns: self.profile.cost.api_server_token_s * 1e9,
+            frontend_jitter_sigma: self.profile.cost.frontend_jitter_sigma,
             api_server_item_ns: secs_to_nanos(self.profile.cost.api_server_item_s),
         };
         if self.replicas <= 1 {

@@ -120,6 +120,8 @@ fn synthetic_vllm_bench_json(concurrency: u32, num_prompts: u32, seed: u64) -> S
         first_chunk_tokens: 1,
         api_server_request_ns: secs_to_nanos(scenario.profile.cost.api_server_request_s),
         api_server_item_ns: secs_to_nanos(scenario.profile.cost.api_server_item_s),
+        api_server_token_ns: 0.0,
+        frontend_jitter_sigma: 0.0,
     };
     let out = simulate(&model, &requests, &clients);
     let s = |ns: u64| ns as f64 / 1e9;
@@ -416,7 +418,9 @@ fn request_rate_maps_to_the_load_kind() {
         LoadSpec::Poisson {
             qps: vec![8.0],
             num_requests: 200,
-            max_concurrency: Some(16)
+            max_concurrency: Some(16),
+            burstiness: 1.0,
+            num_requests_per_level: None,
         }
     );
     assert_eq!(

@@ -8,9 +8,12 @@
 //!             (decode steps replaying a CUDA graph compute its padded batch: nano-vllm)
 //!           + max(vocoder weights ÷ (bandwidth × η_w), vocoder FP32 FLOPs × output tokens ÷ (FP32 peak × η_c))
 //!           + tensor-parallel all-reduces over the link
-//!           + an eager-execution overhead on steps with a prefill.
+//!           + an eager-execution overhead on steps with a prefill;
+//! with async scheduling (vLLM ≥ 0.14) the host overheads overlap the GPU terms: the step lasts
+//! max(host, GPU).
 //! The bandwidth and FLOP terms are physics; only the η's and the overheads are fitted.
 
+pub mod prior;
 pub mod profile;
 
 pub use profile::{CostParams, Profile, ProfileKind};
@@ -85,6 +88,9 @@ pub struct StepCostModel {
     allreduce_s_per_token: f64,
     /// Tensor-parallel fixed all-reduce latency per step, seconds.
     allreduce_s_per_step: f64,
+    /// Async scheduling: the host prepares the next step while the GPU runs this one, so a
+    /// step lasts the longer of the two instead of their sum.
+    overlap_host: bool,
 }
 
 impl StepCostModel {
@@ -139,6 +145,7 @@ impl StepCostModel {
             prefill_step_overhead_s: params.prefill_step_overhead_s,
             allreduce_s_per_token,
             allreduce_s_per_step,
+            overlap_host: engine.async_scheduling,
         }
     }
 
@@ -156,18 +163,29 @@ impl StepCostModel {
         } else {
             0.0
         };
-        self.step_overhead_s
-            + self.per_seq_overhead_s * b.seqs() as f64
-            + linear
+        let host = self.host_seconds(b);
+        let gpu = linear
             + attention
             + self.head_seconds(b.output_seqs.max(b.graph_seqs))
             + self.vocoder_seconds(b.output_seqs)
+            + comm;
+        if self.overlap_host {
+            host.max(gpu)
+        } else {
+            host + gpu
+        }
+    }
+
+    /// The host's (CPU's) part of a step: fixed and per-sequence overheads and the eager-prefill
+    /// overhead, seconds.
+    fn host_seconds(&self, b: &StepBatch) -> f64 {
+        self.step_overhead_s
+            + self.per_seq_overhead_s * b.seqs() as f64
             + if b.prefill_seqs > 0 {
                 self.prefill_step_overhead_s
             } else {
                 0.0
             }
-            + comm
     }
 
     /// The non-LM head's time for `output_seqs` outputs: its own roofline, seconds (0 if none).
@@ -194,13 +212,10 @@ impl StepCostModel {
 
     /// The GPU roofline part of a step alone (no CPU overheads), seconds — for reports.
     pub fn roofline_seconds(&self, b: &StepBatch) -> f64 {
-        self.step_seconds(b)
-            - self.step_overhead_s
-            - self.per_seq_overhead_s * b.seqs() as f64
-            - if b.prefill_seqs > 0 {
-                self.prefill_step_overhead_s
-            } else {
-                0.0
-            }
+        let mut gpu_only = self.clone();
+        gpu_only.step_overhead_s = 0.0;
+        gpu_only.per_seq_overhead_s = 0.0;
+        gpu_only.prefill_step_overhead_s = 0.0;
+        gpu_only.step_seconds(b)
     }
 }

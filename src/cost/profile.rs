@@ -55,6 +55,15 @@ pub struct CostParams {
     /// engine), seconds. The API server is one process: requests and output items queue for it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub api_server_request_s: f64,
+    /// API-server time per prompt token at intake (tokenisation and input processing), seconds;
+    /// added to `api_server_request_s` for each request, in the same single-process queue.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub api_server_token_s: f64,
+    /// Spread of each request's front-end latency around `frontend_latency_s` (σ of its
+    /// logarithm; the mean stays `frontend_latency_s`): the jitter of HTTP, the server's event
+    /// loop and the hand-off, which spreads TTFT even for one user.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub frontend_jitter_sigma: f64,
     /// API-server time per streamed output item (one token, or one audio chunk for TTS), seconds;
     /// the items of a step reach the client after the API server has handled them.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -75,6 +84,7 @@ impl CostParams {
             "prefill_step_overhead_s" => Some(&mut self.prefill_step_overhead_s),
             "api_server_request_s" => Some(&mut self.api_server_request_s),
             "api_server_item_s" => Some(&mut self.api_server_item_s),
+            "api_server_token_s" => Some(&mut self.api_server_token_s),
             _ => None,
         }
     }
@@ -103,18 +113,21 @@ impl CostParams {
             frontend_latency_s: frontend,
             prefill_step_overhead_s: 0.0,
             api_server_request_s: 0.0,
+            api_server_token_s: 0.0,
+            frontend_jitter_sigma: 0.0,
             api_server_item_s: 0.0,
         }
     }
 
     /// The CPU-side and server terms a fit may move, by name (seconds each).
-    pub fn overhead_terms(&self) -> [(&'static str, f64); 6] {
+    pub fn overhead_terms(&self) -> [(&'static str, f64); 7] {
         [
             ("step_overhead_s", self.step_overhead_s),
             ("per_seq_overhead_s", self.per_seq_overhead_s),
             ("frontend_latency_s", self.frontend_latency_s),
             ("prefill_step_overhead_s", self.prefill_step_overhead_s),
             ("api_server_request_s", self.api_server_request_s),
+            ("api_server_token_s", self.api_server_token_s),
             ("api_server_item_s", self.api_server_item_s),
         ]
     }
@@ -143,11 +156,19 @@ impl CostParams {
             ("frontend_latency_s", self.frontend_latency_s),
             ("prefill_step_overhead_s", self.prefill_step_overhead_s),
             ("api_server_request_s", self.api_server_request_s),
+            ("api_server_token_s", self.api_server_token_s),
             ("api_server_item_s", self.api_server_item_s),
         ] {
             if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
                 return Err(Error::invalid(origin, field, format!("{v} s is outside [0, 10] s")));
             }
+        }
+        if !(self.frontend_jitter_sigma.is_finite() && (0.0..=2.0).contains(&self.frontend_jitter_sigma)) {
+            return Err(Error::invalid(
+                origin,
+                "frontend_jitter_sigma",
+                format!("{} is outside [0, 2] (σ of a logarithm)", self.frontend_jitter_sigma),
+            ));
         }
         Ok(())
     }

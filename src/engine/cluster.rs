@@ -99,9 +99,9 @@ pub fn simulate_cluster(
             stats: EngineStats::default(),
         };
     };
-    let frontend = first.frontend_latency_ns;
+    let fe = first.frontend_delays(requests.len(), seed);
     // The API server (one process in front of every replica) handles each request in turn.
-    let api_request_ns = first.api_server_request_ns;
+    let api_intake = first.api_server_request_ns > 0 || first.api_server_token_ns > 0.0;
     let mut api_free: Nanos = 0;
     let mut reps: Vec<Replica<'_>> = models
         .iter()
@@ -129,7 +129,7 @@ pub fn simulate_cluster(
         Clients::Open { send_ns: times } => {
             for (i, &t) in times.iter().enumerate().take(n_reqs) {
                 send_ns[i] = t;
-                heap.push(Reverse((t.saturating_add(frontend), seq, i as u32)));
+                heap.push(Reverse((t.saturating_add(fe[i]), seq, i as u32)));
                 seq += 1;
             }
             (0, 0)
@@ -154,7 +154,7 @@ pub fn simulate_cluster(
                 if rpu > 0 && (i as usize) < n_reqs {
                     send_ns[i as usize] = 0;
                     user_of[i as usize] = u;
-                    heap.push(Reverse((frontend, seq, i as u32)));
+                    heap.push(Reverse((fe[i as usize], seq, i as u32)));
                     seq += 1;
                 }
                 next_of_user.push(1);
@@ -188,7 +188,7 @@ pub fn simulate_cluster(
             // A gated request goes out.
             if let (Some((_, idx)), Some(_)) = (gate.pop_front(), free_slots.pop_front()) {
                 send_ns[idx as usize] = t_gate;
-                heap.push(Reverse((t_gate.saturating_add(frontend), seq, idx)));
+                heap.push(Reverse((t_gate.saturating_add(fe[idx as usize]), seq, idx)));
                 seq += 1;
             }
             continue;
@@ -198,8 +198,10 @@ pub fn simulate_cluster(
                 continue;
             };
             // First pass through the API server: queue for it, then come back to be routed.
-            if api_request_ns > 0 && s & ROUTE_TAG == 0 {
-                let done = t.max(api_free).saturating_add(api_request_ns);
+            if api_intake && s & ROUTE_TAG == 0 {
+                let done = t
+                    .max(api_free)
+                    .saturating_add(first.intake_ns(requests[idx as usize].input_tokens));
                 api_free = done;
                 heap.push(Reverse((done, seq | ROUTE_TAG, idx)));
                 seq += 1;
@@ -228,13 +230,15 @@ pub fn simulate_cluster(
             }
         } else {
             // Replica r_min takes its next step.
-            let next_global = t_arr.min(t_gate.saturating_add(frontend).max(t_gate));
+            let head = gate.front().map_or(0, |&(_, i)| fe[i as usize]);
+            let next_global = t_arr.min(t_gate.saturating_add(head).max(t_gate));
             let rep = &mut reps[r_min];
             let st = &mut rep.st;
             st.now = st.now.max(t_rep);
             st.api_free_ns = api_free;
+            let cutoff = st.admission_cutoff();
             while let Some(&Reverse((t, _, idx))) = rep.inbox.peek() {
-                if t > st.now {
+                if t > cutoff {
                     break;
                 }
                 rep.inbox.pop();
@@ -297,7 +301,7 @@ pub fn simulate_cluster(
                             let send = f.saturating_add(think);
                             send_ns[next as usize] = send;
                             user_of[next as usize] = user;
-                            heap.push(Reverse((send.saturating_add(frontend), seq, next as u32)));
+                            heap.push(Reverse((send.saturating_add(fe[next as usize]), seq, next as u32)));
                             seq += 1;
                         }
                         next_of_user[user as usize] = j + 1;

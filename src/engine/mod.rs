@@ -113,8 +113,13 @@ pub struct EngineModel<'a> {
     pub frontend_latency_ns: Nanos,
     /// Tokens in the first streamed chunk (TTS servers stream audio in chunks of k tokens), ≥ 1.
     pub first_chunk_tokens: u32,
+    /// Log-normal spread (σ of the log) of each request's client-to-engine latency around
+    /// `frontend_latency_ns`, its mean (0: every request takes exactly the mean).
+    pub frontend_jitter_sigma: f64,
     /// API-server time per request at intake, nanoseconds (0: the API server never queues).
     pub api_server_request_ns: Nanos,
+    /// API-server time per prompt token at intake (tokenisation), nanoseconds.
+    pub api_server_token_ns: f64,
     /// API-server time per output item (token or audio chunk), nanoseconds.
     pub api_server_item_ns: Nanos,
     /// Apply runs of identical decode steps in bulk (true); false steps one by one (for tests).
@@ -124,7 +129,42 @@ pub struct EngineModel<'a> {
 impl EngineModel<'_> {
     /// Whether requests and outputs queue for a single API-server process.
     pub fn has_api_server(&self) -> bool {
-        self.api_server_request_ns > 0 || self.api_server_item_ns > 0
+        self.api_server_request_ns > 0 || self.api_server_item_ns > 0 || self.api_server_token_ns > 0.0
+    }
+
+    /// The API server's intake time for a prompt of `input_tokens` tokens, nanoseconds.
+    pub fn intake_ns(&self, input_tokens: u32) -> Nanos {
+        let tokens = (self.api_server_token_ns * f64::from(input_tokens)).round();
+        self.api_server_request_ns
+            .saturating_add(if tokens.is_finite() && tokens > 0.0 {
+                tokens as Nanos
+            } else {
+                0
+            })
+    }
+
+    /// Each request's client-to-engine latency, nanoseconds: the mean `frontend_latency_ns` times
+    /// a mean-one log-normal factor of spread `frontend_jitter_sigma`, drawn from its own stream
+    /// of `seed` (HTTP, the event loop and the hand-off take a little longer or shorter each time,
+    /// which is why one user's TTFTs spread).
+    pub fn frontend_delays(&self, n: usize, seed: u64) -> Vec<Nanos> {
+        let mean = self.frontend_latency_ns;
+        let sigma = self.frontend_jitter_sigma;
+        if !(sigma.is_finite() && sigma > 0.0) || mean == 0 {
+            return vec![mean; n];
+        }
+        let mut rng = crate::workload::rng::SimRng::new(seed ^ 0x0F12_E7D0_3A11_7E55);
+        (0..n)
+            .map(|_| {
+                let factor = crate::workload::rng::portable_exp(sigma * rng.standard_normal() - sigma * sigma / 2.0);
+                let v = mean as f64 * factor;
+                if v.is_finite() && v < 1e18 {
+                    v.round() as Nanos
+                } else {
+                    mean
+                }
+            })
+            .collect()
     }
 }
 
@@ -183,6 +223,9 @@ pub(crate) struct EngineState<'a> {
     pub delay_last_prompt_latency_ns: Nanos,
     /// Whether the current step admitted a waiting prompt.
     pub delay_admitted: bool,
+    /// When the latest step began on the GPU: with async scheduling the step after it was
+    /// scheduled then, so only requests queued by that time join it.
+    pub last_step_start_ns: Nanos,
 }
 
 impl<'a> EngineState<'a> {
@@ -255,6 +298,19 @@ impl<'a> EngineState<'a> {
             delay_prev_prompt: false,
             delay_last_prompt_latency_ns: 0,
             delay_admitted: false,
+            last_step_start_ns: 0,
+        }
+    }
+
+    /// The latest arrival time the next step may admit: now, or with async scheduling on a busy
+    /// engine the start of the step that just ran (the next step was scheduled then; a request
+    /// that arrived during it joins the step after: docs/research/frontend.md §4).
+    pub(crate) fn admission_cutoff(&self) -> Nanos {
+        if self.m.cfg.async_scheduling && self.stats.steps > 0 && !(self.running.is_empty() && self.waiting.is_empty())
+        {
+            self.last_step_start_ns
+        } else {
+            self.now
         }
     }
 
@@ -375,6 +431,7 @@ impl<'a> EngineState<'a> {
         }
         let d = self.m.cost.step_nanos(&self.batch);
         let start = self.now;
+        self.last_step_start_ns = start;
         self.now += d;
         if self.now < start {
             self.stats.time_monotonic = false;
@@ -558,6 +615,7 @@ impl<'a> EngineState<'a> {
         self.step_ends.clear();
         while k < k_max {
             let d = self.m.cost.step_nanos(&batch);
+            self.last_step_start_ns = self.now;
             self.now += d;
             self.step_ends.push(self.now);
             self.stats.busy_ns += d;
@@ -624,7 +682,7 @@ pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Cli
 #[doc(hidden)]
 pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Clients) -> SimOutput {
     let mut st = EngineState::new(model, requests);
-    let frontend = model.frontend_latency_ns;
+    let fe = model.frontend_delays(requests.len(), 0);
     // Arrival heap: (engine arrival time, insertion number, request).
     let mut heap: BinaryHeap<Reverse<(Nanos, u64, u32)>> = BinaryHeap::new();
     let mut seq = 0u64;
@@ -633,7 +691,7 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
         Clients::Open { send_ns } => {
             for (i, &t) in send_ns.iter().enumerate().take(requests.len()) {
                 st.reqs[i].send_ns = t;
-                heap.push(Reverse((t.saturating_add(frontend), seq, i as u32)));
+                heap.push(Reverse((t.saturating_add(fe[i]), seq, i as u32)));
                 seq += 1;
             }
             (0, 0)
@@ -651,7 +709,7 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
                     let r = &mut st.reqs[i as usize];
                     r.send_ns = 0;
                     r.user = u;
-                    heap.push(Reverse((frontend, seq, i as u32)));
+                    heap.push(Reverse((fe[i as usize], seq, i as u32)));
                     seq += 1;
                 }
                 next_of_user.push(1);
@@ -695,7 +753,7 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
             gate.pop_front();
             free_slots.pop_front();
             st.reqs[idx as usize].send_ns = send;
-            heap.push(Reverse((send.saturating_add(frontend), seq, idx)));
+            heap.push(Reverse((send.saturating_add(fe[idx as usize]), seq, idx)));
             seq += 1;
         }
         // Failed (rejected) requests finish at once, and closed-loop users move on.
@@ -735,7 +793,7 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
                             let r = &mut st.reqs[next as usize];
                             r.send_ns = send;
                             r.user = user;
-                            heap.push(Reverse((send.saturating_add(frontend), seq, next as u32)));
+                            heap.push(Reverse((send.saturating_add(fe[next as usize]), seq, next as u32)));
                             seq += 1;
                         }
                         next_of_user[user as usize] = j + 1;
@@ -780,8 +838,9 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
         st.execute_step();
         if st.finished.is_empty() && model.skip_ahead {
             let due = gate_due(&gate, &free_slots);
-            // A gated request due now or earlier reaches the engine `frontend` later.
-            let next_arrival = next_event(&heap, due.saturating_add(frontend).max(due));
+            // A gated request due now or earlier reaches the engine its front-end latency later.
+            let head = gate.front().map_or(0, |&(_, i)| fe[i as usize]);
+            let next_arrival = next_event(&heap, due.saturating_add(head).max(due));
             st.skip_ahead(next_arrival);
         }
     }
@@ -840,6 +899,9 @@ mod graph_tests {
             scheduler_delay_factor: 0.0,
             kv_cache_dtype: crate::spec::Dtype::Bf16,
             quantization: None,
+            release_line: crate::spec::engine::ReleaseLine::of(version, None),
+            async_scheduling: false,
+            tokenizer_wait_s: 0.0,
         }
     }
 

@@ -29,6 +29,7 @@ impl Headline {
             throughput: pick(&[
                 "output_throughput_tok_s",
                 "request_throughput_req_s",
+                "total_token_throughput_tok_s",
                 "audio_throughput_x_realtime",
                 "total_time_s",
                 "audio_s",

@@ -612,6 +612,8 @@ fn build_report(mut runs: Vec<BenchRun>, ctx: &ImportContext) -> Result<Measured
                 qps: runs.iter().map(rate_of).collect(),
                 num_requests: first.num_requests,
                 max_concurrency,
+                burstiness: 1.0,
+                num_requests_per_level: None,
             }
         }
     };
@@ -749,11 +751,14 @@ fn build_report(mut runs: Vec<BenchRun>, ctx: &ImportContext) -> Result<Measured
                  not read from the files. std_* and percentiles other than p50/p95/p99 have no field and are not stored.",
                 runs.iter().map(|r| r.summary.as_str()).collect::<Vec<_>>().join("; ")
             ),
+            ..Provenance::default()
         },
         gpu: ctx.gpu.clone(),
         model: ctx.model.clone(),
         engine: ctx.engine,
+        release: None,
         flags: ctx.flags.clone(),
+        unmodelled_flags: Vec::new(),
         logged: Default::default(),
         workload,
         assumptions,
@@ -798,6 +803,7 @@ fn stats_of(s: &Summary) -> MetricStats {
         p50: Some(s.p50),
         p95: Some(s.p95),
         p99: Some(s.p99),
+        ..MetricStats::default()
     }
 }
 

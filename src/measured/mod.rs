@@ -12,17 +12,92 @@ use crate::error::{Error, Result};
 use crate::spec::engine::{EngineFlags, EngineVersion};
 use crate::workload::arrivals::{Level, LoadSpec, WorkloadSpec};
 
+/// YAML reading options for measured reports and workloads: `.inf` is a request rate (a burst,
+/// every request sent at once), so non-finite floats pass through to the checks that place them.
+pub fn yaml_options() -> serde_saphyr::Options {
+    let mut o = serde_saphyr::Options::default();
+    o.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
+    o
+}
+
 /// Where a report came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Provenance {
-    /// The source file (e.g. `shared/seeds/000_109a3adb795637d0.txt`).
+    /// The source file (e.g. `shared/seeds/000_109a3adb795637d0.txt`); empty for a public source
+    /// named by `url` or `repo`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub file: String,
+    /// The public page the numbers come from (an issue comment, a blog post, a paper).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// The repository holding the numbers (`owner/name`), with `path` and `commit`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub repo: String,
+    /// The file within `repo`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    /// The commit of `repo` read (40 hex digits).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub commit: String,
+    /// When it was measured, else when it was published (`YYYY-MM-DD` or `YYYY-MM`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub date: String,
     /// The part of it transcribed.
     pub section: String,
+    /// The server command exactly as printed (empty if the source prints none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub server_command: String,
+    /// The load-test client command exactly as printed (empty if the source prints none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub client_command: String,
+    /// What the source itself states about the setup (hardware, software, workload).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stated: String,
     /// Anything a reader should know about how it was measured.
     #[serde(default)]
     pub notes: String,
+}
+
+impl Provenance {
+    /// Where to find the numbers: the file, the URL, or `repo:path@commit`.
+    pub fn source(&self) -> String {
+        if !self.url.is_empty() {
+            self.url.clone()
+        } else if !self.repo.is_empty() {
+            format!("{}:{}@{}", self.repo, self.path, self.commit)
+        } else {
+            self.file.clone()
+        }
+    }
+
+    /// Checks that the source can be found again: a file, a URL, or a repository with path and commit.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        if self.file.is_empty() && self.url.is_empty() && self.repo.is_empty() {
+            return Err(Error::invalid(
+                origin,
+                "provenance",
+                "names no source: give file, url, or repo with path and commit",
+            ));
+        }
+        if !self.repo.is_empty() && self.url.is_empty() {
+            if self.path.is_empty() {
+                return Err(Error::invalid(
+                    origin,
+                    "provenance.path",
+                    "a repository source needs the file's path",
+                ));
+            }
+            if !(self.commit.len() == 40 && self.commit.chars().all(|c| c.is_ascii_hexdigit())) {
+                return Err(Error::invalid(
+                    origin,
+                    "provenance.commit",
+                    format!("'{}' is not a 40-hex-digit commit", self.commit),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A value the report does not state, with the reason for the choice and its source.
@@ -71,9 +146,15 @@ pub struct MetricStats {
     /// Mean.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean: Option<f64>,
+    /// Standard deviation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
     /// Median.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p50: Option<f64>,
+    /// 90th percentile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90: Option<f64>,
     /// 95th percentile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p95: Option<f64>,
@@ -108,6 +189,15 @@ pub struct MeasuredLevel {
     pub qps: Option<f64>,
     /// Requests sent.
     pub requests: u32,
+    /// Requests that completed ("Successful requests"); none: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successful_requests: Option<u32>,
+    /// Prompt tokens over the level's successful requests ("Total input tokens").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_input_tokens: Option<u64>,
+    /// Generated tokens over the level's successful requests ("Total generated tokens").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_output_tokens: Option<u64>,
     /// Wall time of the level, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_time_s: Option<f64>,
@@ -117,6 +207,9 @@ pub struct MeasuredLevel {
     /// Requests per second over the level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_throughput_req_s: Option<f64>,
+    /// Prompt and generated tokens per second over the level ("Total Token throughput").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_token_throughput_tok_s: Option<f64>,
     /// Time to first token, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttft_ms: Option<MetricStats>,
@@ -126,6 +219,9 @@ pub struct MeasuredLevel {
     /// Time per output token, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpot_ms: Option<MetricStats>,
+    /// Inter-token latency, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub itl_ms: Option<MetricStats>,
     /// Generated tokens per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_tokens: Option<MetricStats>,
@@ -191,10 +287,16 @@ pub struct MeasuredReport {
     pub gpu: String,
     /// Model (catalog name).
     pub model: String,
-    /// Engine version.
+    /// Engine version (the modelled engine the release runs).
     pub engine: EngineVersion,
+    /// The release as stated (e.g. `0.6.3.post1`); none for the seeds, whose `engine` says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
     /// Engine flags as started.
     pub flags: EngineFlags,
+    /// Server flags the source sets that servecast does not model (e.g. `--num-scheduler-steps 10`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled_flags: Vec<String>,
     /// Memory figures from the start-up log.
     #[serde(default)]
     pub logged: LoggedMemory,
@@ -252,13 +354,15 @@ impl MeasuredReport {
 impl MeasuredReport {
     /// Parses and validates a report; `origin` (the file path) is named in errors.
     pub fn from_yaml(text: &str, origin: &str) -> Result<MeasuredReport> {
-        let r: MeasuredReport = serde_saphyr::from_str(text).map_err(|e| Error::from_yaml(origin, &e))?;
+        let r: MeasuredReport =
+            serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| Error::from_yaml(origin, &e))?;
         r.checked(origin)
     }
 
     /// Parses a file of one or more YAML documents (`---` between them), one setup each.
     pub fn from_yaml_documents(text: &str, origin: &str) -> Result<Vec<MeasuredReport>> {
-        let docs: Vec<MeasuredReport> = serde_saphyr::from_multiple(text).map_err(|e| Error::from_yaml(origin, &e))?;
+        let docs: Vec<MeasuredReport> =
+            serde_saphyr::from_multiple_with_options(text, yaml_options()).map_err(|e| Error::from_yaml(origin, &e))?;
         if docs.is_empty() {
             return Err(Error::invalid(origin, "id", "the file holds no measured report"));
         }
@@ -269,7 +373,10 @@ impl MeasuredReport {
     }
 
     fn checked(mut self, origin: &str) -> Result<MeasuredReport> {
+        self.provenance.validate(origin)?;
+        self.workload.fill_dataset_parts();
         self.derive_user_deal();
+        self.derive_lengths_from_totals();
         let r = self;
         r.workload.validate(origin)?;
         if !(1..=64).contains(&r.replicas) {
@@ -327,6 +434,75 @@ impl MeasuredReport {
             })
             .collect();
         self.workload.busiest_user_ratio_per_level = ratios;
+    }
+
+    /// Sets each level's prompt and output lengths from its printed token totals ("Total input
+    /// tokens", "Total generated tokens" ÷ successful requests), unless the file gives per-level
+    /// lengths: a dataset preset is scaled to the printed mean (another tokenizer; answers the
+    /// model ended before max_tokens); a fixed output the model could end early (no ignore_eos)
+    /// becomes [`LengthDist::Capped`] at the printed mean; a fixed prompt takes the printed mean.
+    /// These are the workload as it ran, not outcomes: the simulator needs them to send it.
+    fn derive_lengths_from_totals(&mut self) {
+        use crate::workload::lengths::LengthDist;
+        let n_levels = self.workload.levels().len();
+        if self.levels.len() != n_levels || n_levels == 0 {
+            return;
+        }
+        let means = |total: fn(&MeasuredLevel) -> Option<u64>| -> Vec<Option<f64>> {
+            self.levels
+                .iter()
+                .map(|l| {
+                    let done = l.successful_requests.unwrap_or(l.requests);
+                    let t = total(l)?;
+                    (done > 0 && t > 0).then(|| t as f64 / f64::from(done))
+                })
+                .collect()
+        };
+        let input_means = means(|l| l.total_input_tokens);
+        let output_means = means(|l| l.total_output_tokens);
+        let ignore_eos = self.workload.ignore_eos == Some(true);
+        if self.workload.input_len_per_level.is_none() && input_means.iter().any(Option::is_some) {
+            let base = self.workload.input_len.clone();
+            let per: Vec<LengthDist> = input_means
+                .iter()
+                .map(|m| match (m, &base) {
+                    (Some(m), LengthDist::Dataset { name, part, max, .. }) => LengthDist::Dataset {
+                        name: name.clone(),
+                        part: *part,
+                        mean: Some(*m),
+                        max: *max,
+                    },
+                    (Some(m), LengthDist::Fixed { tokens }) if (m / f64::from(*tokens) - 1.0).abs() > 0.01 => {
+                        LengthDist::Fixed {
+                            tokens: m.round().max(1.0) as u32,
+                        }
+                    }
+                    _ => base.clone(),
+                })
+                .collect();
+            self.workload.input_len_per_level = Some(per);
+        }
+        if self.workload.output_len_per_level.is_none() && output_means.iter().any(Option::is_some) {
+            let base = self.workload.output_len.clone();
+            let per: Vec<LengthDist> = output_means
+                .iter()
+                .map(|m| match (m, &base) {
+                    (Some(m), LengthDist::Dataset { name, part, max, .. }) => LengthDist::Dataset {
+                        name: name.clone(),
+                        part: *part,
+                        mean: Some(*m),
+                        max: *max,
+                    },
+                    (Some(m), LengthDist::Fixed { tokens })
+                        if !ignore_eos && *m >= 1.0 && *m < 0.99 * f64::from(*tokens) =>
+                    {
+                        LengthDist::Capped { cap: *tokens, mean: *m }
+                    }
+                    _ => base.clone(),
+                })
+                .collect();
+            self.workload.output_len_per_level = Some(per);
+        }
     }
 
     /// Reads a report from a file.

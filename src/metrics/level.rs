@@ -105,6 +105,7 @@ fn summary_or_zero(values: &mut Vec<f64>) -> Summary {
         max: 0.0,
         mean: 0.0,
         p50: 0.0,
+        p90: 0.0,
         p95: 0.0,
         p99: 0.0,
     })

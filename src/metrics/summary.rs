@@ -1,4 +1,4 @@
-//! Summary statistics (min, max, mean, P50, P95, P99) of a metric, as benchmark reports print them.
+//! Summary statistics (min, max, mean, P50, P90, P95, P99) of a metric, as benchmark reports print them.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,8 @@ pub struct Summary {
     pub mean: f64,
     /// Median, `numpy.percentile(values, 50)`.
     pub p50: f64,
+    /// 90th percentile, `numpy.percentile(values, 90)`.
+    pub p90: f64,
     /// 95th percentile, `numpy.percentile(values, 95)`.
     pub p95: f64,
     /// 99th percentile, `numpy.percentile(values, 99)`.
@@ -36,6 +38,7 @@ impl Summary {
             max: values[n - 1],
             mean,
             p50: percentile_linear(values, 50.0),
+            p90: percentile_linear(values, 90.0),
             p95: percentile_linear(values, 95.0),
             p99: percentile_linear(values, 99.0),
         })
@@ -79,6 +82,7 @@ impl Summary {
             max: kept[kept.len() - 1],
             mean,
             p50: percentile_by(total, 50.0, at),
+            p90: percentile_by(total, 90.0, at),
             p95: percentile_by(total, 95.0, at),
             p99: percentile_by(total, 99.0, at),
         })
@@ -91,6 +95,7 @@ impl Summary {
             max: self.max * factor,
             mean: self.mean * factor,
             p50: self.p50 * factor,
+            p90: self.p90 * factor,
             p95: self.p95 * factor,
             p99: self.p99 * factor,
         }
@@ -217,6 +222,7 @@ mod tests {
                 max: 4.0,
                 mean: 2.5,
                 p50: 2.5,
+                p90: 3.7,
                 p95: 3.8499999999999996,
                 p99: 3.9699999999999998,
             }

@@ -57,6 +57,7 @@ fn push_stats(out: &mut Vec<FigureComparison>, metric: &str, measured: &Option<M
             ("max", m.max, predicted.max),
             ("mean", m.mean, predicted.mean),
             ("p50", m.p50, predicted.p50),
+            ("p90", m.p90, predicted.p90),
             ("p95", m.p95, predicted.p95),
             ("p99", m.p99, predicted.p99),
         ] {
@@ -86,6 +87,12 @@ pub fn compare_level(measured: &MeasuredLevel, predicted: &LevelResult) -> Level
         measured.request_throughput_req_s,
         predicted.request_throughput_req_s,
     );
+    push(
+        &mut figures,
+        "total_token_throughput_tok_s".into(),
+        measured.total_token_throughput_tok_s,
+        predicted.total_throughput_tok_s,
+    );
     push_stats(&mut figures, "ttft_ms", &measured.ttft_ms, &predicted.ttft_ms);
     push_stats(
         &mut figures,
@@ -94,6 +101,7 @@ pub fn compare_level(measured: &MeasuredLevel, predicted: &LevelResult) -> Level
         &predicted.e2e_latency_ms,
     );
     push_stats(&mut figures, "tpot_ms", &measured.tpot_ms, &predicted.tpot_ms);
+    push_stats(&mut figures, "itl_ms", &measured.itl_ms, &predicted.itl_ms);
     push_stats(
         &mut figures,
         "output_tokens",

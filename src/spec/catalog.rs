@@ -552,6 +552,7 @@ mod tests {
 gpus:
   - id: one
     name: One
+    architecture: ada
     aliases: ["same"]
     memory_total_gib_cuda: 10
     memory_bandwidth_gb_s: 100
@@ -560,6 +561,7 @@ gpus:
     source: test
   - id: two
     name: Two
+    architecture: ada
     aliases: ["Same"]
     memory_total_gib_cuda: 10
     memory_bandwidth_gb_s: 100

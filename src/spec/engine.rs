@@ -79,7 +79,7 @@ impl EngineVersion {
             EngineVersion::NanoVllm
         } else {
             match release {
-                Some((0, 5)) => EngineVersion::Vllm05,
+                Some((0, 2..=5)) => EngineVersion::Vllm05,
                 Some((0, 6 | 7)) => EngineVersion::Vllm06,
                 Some((0, minor)) if minor >= 8 => EngineVersion::Vllm010,
                 Some((major, _)) if major >= 1 => EngineVersion::Vllm010,
@@ -113,6 +113,86 @@ impl EngineVersion {
 }
 
 impl std::fmt::Display for EngineVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A line of vLLM releases whose host-side code (API server, scheduler, model runner) is alike,
+/// so servecast learns one set of host-side cost terms per line (`data/priors.yaml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ReleaseLine {
+    /// 0.2–0.5: V0, the API server and the engine loop in one process.
+    #[serde(rename = "vllm-0.2-0.5")]
+    V05,
+    /// 0.6–0.7: V0 behind a separate API-server process (MQLLMEngine), multi-step scheduling.
+    #[serde(rename = "vllm-0.6-0.7")]
+    V06,
+    /// 0.8–0.13: V1, an API-server process and an EngineCore process over ZMQ, one step at a time.
+    #[serde(rename = "vllm-0.8-0.13")]
+    V1,
+    /// 0.14–0.24: V1 with async scheduling on by default (host work overlaps the GPU step;
+    /// `config/vllm.py` from 0.14.0, docs/research/frontend.md §4).
+    #[serde(rename = "vllm-0.14-0.24")]
+    V1Async,
+    /// 0.25 and later: Model Runner V2 by default.
+    #[serde(rename = "vllm-0.25+")]
+    V1Mrv2,
+    /// nano-vllm and its forks.
+    #[serde(rename = "nano-vllm")]
+    NanoVllm,
+}
+
+impl ReleaseLine {
+    /// Every line, oldest first.
+    pub const ALL: [ReleaseLine; 6] = [
+        ReleaseLine::V05,
+        ReleaseLine::V06,
+        ReleaseLine::V1,
+        ReleaseLine::V1Async,
+        ReleaseLine::V1Mrv2,
+        ReleaseLine::NanoVllm,
+    ];
+
+    /// The line's name (`vllm-0.14-0.24`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseLine::V05 => "vllm-0.2-0.5",
+            ReleaseLine::V06 => "vllm-0.6-0.7",
+            ReleaseLine::V1 => "vllm-0.8-0.13",
+            ReleaseLine::V1Async => "vllm-0.14-0.24",
+            ReleaseLine::V1Mrv2 => "vllm-0.25+",
+            ReleaseLine::NanoVllm => "nano-vllm",
+        }
+    }
+
+    /// The line of a stated release (`0.6.3.post1`, `v0.11.0`), or of the engine when none is stated.
+    pub fn of(engine: EngineVersion, release: Option<&str>) -> ReleaseLine {
+        if engine == EngineVersion::NanoVllm {
+            return ReleaseLine::NanoVllm;
+        }
+        match release.and_then(release_number) {
+            Some((0, 0..=5)) => ReleaseLine::V05,
+            Some((0, 6 | 7)) => ReleaseLine::V06,
+            Some((0, 8..=13)) => ReleaseLine::V1,
+            Some((0, 14..=24)) => ReleaseLine::V1Async,
+            Some(_) => ReleaseLine::V1Mrv2,
+            None => match engine {
+                EngineVersion::Vllm05 => ReleaseLine::V05,
+                EngineVersion::Vllm06 | EngineVersion::Vllm0600 => ReleaseLine::V06,
+                _ => ReleaseLine::V1,
+            },
+        }
+    }
+
+    /// Whether the engine prepares the next step on the host while the GPU runs this one (async
+    /// scheduling, the default from 0.14).
+    pub fn async_scheduling(self) -> bool {
+        matches!(self, ReleaseLine::V1Async | ReleaseLine::V1Mrv2)
+    }
+}
+
+impl std::fmt::Display for ReleaseLine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -172,6 +252,9 @@ pub struct EngineFlags {
     /// `--quantization`: how the linear layers' weights are stored (unset: as the checkpoint says).
     #[serde(default)]
     pub quantization: Option<Quantization>,
+    /// `--async-scheduling` / `--no-async-scheduling` (V1 only; default on from 0.14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub async_scheduling: Option<bool>,
 }
 
 /// vLLM's `--kv-cache-dtype` choices.
@@ -316,6 +399,7 @@ impl EngineFlags {
             scheduler_delay_factor: self.scheduler_delay_factor.or(other.scheduler_delay_factor),
             kv_cache_dtype: self.kv_cache_dtype.or(other.kv_cache_dtype),
             quantization: self.quantization.or(other.quantization),
+            async_scheduling: self.async_scheduling.or(other.async_scheduling),
         }
     }
 }
@@ -349,6 +433,15 @@ pub struct EngineConfig {
     pub kv_cache_dtype: Dtype,
     /// How the linear layers' weights are stored (`--quantization`, or the checkpoint's own).
     pub quantization: Option<Quantization>,
+    /// The release line whose host-side code runs (and whose learned priors apply).
+    pub release_line: ReleaseLine,
+    /// Whether the engine schedules step k+1 while step k runs on the GPU
+    /// (`--async-scheduling`; the default from 0.14).
+    pub async_scheduling: bool,
+    /// Fixed wait of the API server's micro-batching tokenizer before it encodes a prompt,
+    /// seconds: 2 ms in 0.10.0 – 0.2x (`AsyncMicrobatchTokenizer`, `batch_wait_timeout_s`), else 0
+    /// (docs/research/frontend.md §3–4); 0 when no OpenAI server tokenizes (engine built directly).
+    pub tokenizer_wait_s: f64,
 }
 
 /// Formats a refusal as vLLM prints it (`ValueError: …`).
@@ -371,6 +464,39 @@ impl EngineFlags {
         gpu: &GpuSpec,
         origin: &str,
     ) -> Result<EngineConfig> {
+        self.resolve_release(version, None, model, gpu, origin)
+    }
+
+    /// [`EngineFlags::resolve`] for a stated vLLM release (`0.14.1`), which decides the release
+    /// line, async scheduling's default and the tokenizer's micro-batch wait.
+    pub fn resolve_release(
+        &self,
+        version: EngineVersion,
+        release: Option<&str>,
+        model: &ModelSpec,
+        gpu: &GpuSpec,
+        origin: &str,
+    ) -> Result<EngineConfig> {
+        let release_line = ReleaseLine::of(version, release);
+        if self.async_scheduling == Some(true) && version != EngineVersion::Vllm010 {
+            return Err(Error::invalid(
+                origin,
+                "async_scheduling",
+                format!("--async-scheduling needs vLLM's V1 engine (0.11 or later); {version} has none"),
+            ));
+        }
+        let async_scheduling = self.async_scheduling.unwrap_or(release_line.async_scheduling());
+        let api_tokenizes = self.usage_context.unwrap_or_default() == UsageContext::OpenaiApiServer;
+        let micro_batch = match release.and_then(release_number) {
+            Some((0, minor)) => (10..=24).contains(&minor),
+            Some(_) => false,
+            None => matches!(release_line, ReleaseLine::V1 | ReleaseLine::V1Async),
+        };
+        let tokenizer_wait_s = if api_tokenizes && micro_batch && version == EngineVersion::Vllm010 {
+            0.002
+        } else {
+            0.0
+        };
         let delay = self.scheduler_delay_factor.unwrap_or(0.0);
         if !(delay.is_finite() && delay >= 0.0) {
             return Err(Error::invalid(
@@ -606,13 +732,47 @@ impl EngineFlags {
             scheduler_delay_factor: delay,
             kv_cache_dtype,
             quantization,
+            release_line,
+            async_scheduling,
+            tokenizer_wait_s,
         })
+    }
+}
+
+/// `(major, minor)` of a release string (`v0.6.3.post1` → (0, 6)).
+pub fn release_number(release: &str) -> Option<(u32, u32)> {
+    let t = release.trim().to_ascii_lowercase();
+    let t = t
+        .trim_start_matches("vllm")
+        .trim_start_matches(['-', '=', '_', ' ', 'v']);
+    let mut parts = t.split(['.', 'r', '+']).map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => Some((major, minor)),
+        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn releases_fall_in_their_lines() {
+        let l = |e, r| ReleaseLine::of(e, r);
+        assert_eq!(l(EngineVersion::Vllm05, Some("0.4.0.post1")), ReleaseLine::V05);
+        assert_eq!(l(EngineVersion::Vllm06, Some("0.6.3.post1")), ReleaseLine::V06);
+        assert_eq!(l(EngineVersion::Vllm06, Some("v0.7.3")), ReleaseLine::V06);
+        assert_eq!(l(EngineVersion::Vllm010, Some("0.10.2")), ReleaseLine::V1);
+        assert_eq!(l(EngineVersion::Vllm010, Some("0.13.0")), ReleaseLine::V1);
+        assert_eq!(l(EngineVersion::Vllm010, Some("0.14.0")), ReleaseLine::V1Async);
+        assert_eq!(l(EngineVersion::Vllm010, Some("0.24.1rc2")), ReleaseLine::V1Async);
+        assert_eq!(l(EngineVersion::Vllm010, Some("0.25.0")), ReleaseLine::V1Mrv2);
+        assert_eq!(l(EngineVersion::Vllm010, Some("1.0")), ReleaseLine::V1Mrv2);
+        assert_eq!(l(EngineVersion::Vllm010, None), ReleaseLine::V1);
+        assert_eq!(l(EngineVersion::Vllm0600, None), ReleaseLine::V06);
+        assert_eq!(l(EngineVersion::NanoVllm, Some("0.1")), ReleaseLine::NanoVllm);
+        assert!(ReleaseLine::V1Async.async_scheduling() && !ReleaseLine::V1.async_scheduling());
+    }
 
     #[test]
     fn releases_map_to_the_scheduler_they_run() {
@@ -628,8 +788,9 @@ mod tests {
         assert_eq!(p("0.6.3.post1"), EngineVersion::Vllm06);
         assert_eq!(p("vllm-0.6.1"), EngineVersion::Vllm0600);
         assert_eq!(p("0.5.4"), EngineVersion::Vllm05);
+        assert_eq!(p("0.4.2"), EngineVersion::Vllm05, "0.2–0.5 run the same V0 scheduler");
         assert_eq!(p("nano-vllm"), EngineVersion::NanoVllm);
-        for bad in ["0.4.2", "sglang", ""] {
+        for bad in ["0.1.7", "sglang", ""] {
             let e = EngineVersion::parse(bad, "--engine");
             assert!(e.is_err(), "{bad}: {e:?}");
         }

@@ -23,6 +23,55 @@ pub enum LinkKind {
     Nvlink,
 }
 
+/// NVIDIA GPU architecture generation: GPUs of one generation share kernels, cache sizes and
+/// tensor-core behaviour, so servecast learns one set of roofline efficiencies per generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GpuArch {
+    /// V100 (sm_70).
+    Volta,
+    /// T4 (sm_75).
+    Turing,
+    /// A100, A10, A10G, A40, RTX 3090, RTX A6000 (sm_80, sm_86).
+    Ampere,
+    /// L4, L40, L40S, RTX 4090, RTX 6000 Ada (sm_89).
+    Ada,
+    /// H100, H200, H20 (sm_90).
+    Hopper,
+    /// B200, B300, RTX 5090, RTX PRO 6000 (sm_100, sm_120).
+    Blackwell,
+}
+
+impl GpuArch {
+    /// Every generation, oldest first.
+    pub const ALL: [GpuArch; 6] = [
+        GpuArch::Volta,
+        GpuArch::Turing,
+        GpuArch::Ampere,
+        GpuArch::Ada,
+        GpuArch::Hopper,
+        GpuArch::Blackwell,
+    ];
+
+    /// Lower-case name (`ampere`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GpuArch::Volta => "volta",
+            GpuArch::Turing => "turing",
+            GpuArch::Ampere => "ampere",
+            GpuArch::Ada => "ada",
+            GpuArch::Hopper => "hopper",
+            GpuArch::Blackwell => "blackwell",
+        }
+    }
+}
+
+impl std::fmt::Display for GpuArch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The GPU-to-GPU link of one GPU.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interconnect {
@@ -41,6 +90,8 @@ pub struct GpuSpec {
     pub name: String,
     /// Other names the GPU is known by (matched loosely by the catalog).
     pub aliases: Vec<String>,
+    /// GpuArch generation.
+    pub architecture: GpuArch,
     /// Total memory as CUDA reports it (`cudaMemGetInfo`, `torch.cuda.mem_get_info()[1]`), bytes;
     /// vLLM multiplies this by `gpu_memory_utilization`. Smaller than nvidia-smi's total.
     pub memory_total_bytes: u64,
@@ -159,6 +210,7 @@ struct GpuEntry {
     name: String,
     #[serde(default)]
     aliases: Vec<String>,
+    architecture: GpuArch,
     /// CUDA-reported total, GiB (as vLLM and torch print it, 2 decimals).
     #[serde(default)]
     memory_total_gib_cuda: Option<f64>,
@@ -242,6 +294,7 @@ impl GpuEntry {
             id: self.id,
             name: self.name,
             aliases: self.aliases,
+            architecture: self.architecture,
             memory_total_bytes,
             memory_bandwidth_bytes_s: self.memory_bandwidth_gb_s * GB_S,
             dense_fp16_flops: self.dense_fp16_tflops * TFLOPS,
@@ -266,6 +319,7 @@ mod tests {
 gpus:
   - id: toy
     name: Toy GPU
+    architecture: ada
     aliases: ["T0"]
     memory_total_gib_cuda: 23.53
     memory_nvidia_smi_mib: 24564

@@ -49,11 +49,19 @@ pub enum LoadSpec {
     Poisson {
         /// Request rates, requests per second, one simulation each.
         qps: Vec<f64>,
-        /// Requests sent per level.
+        /// Requests sent per level (may be left out when `num_requests_per_level` gives them).
+        #[serde(default)]
         num_requests: u32,
         /// Most requests outstanding at once (`--max-concurrency`); none: unlimited.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_concurrency: Option<u32>,
+        /// `--burstiness`: shape of the gamma inter-arrival times (1: Poisson; below 1 burstier,
+        /// above 1 more regular), the mean gap staying 1 ÷ rate.
+        #[serde(default = "one_f64", skip_serializing_if = "is_one_f64")]
+        burstiness: f64,
+        /// Requests sent at each level when they differ (overrides `num_requests` level by level).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        num_requests_per_level: Option<Vec<u32>>,
     },
     /// A shared queue of requests, at most `concurrency` outstanding: `vllm bench serve
     /// --max-concurrency C --num-prompts N --request-rate inf`, or a thread pool of C workers.
@@ -88,8 +96,12 @@ pub struct WorkloadSpec {
     pub load: LoadSpec,
     /// Prompt length in tokens.
     pub input_len: LengthDist,
-    /// Output length in tokens (benchmarks set ignore_eos, so generation stops exactly there).
+    /// Output length in tokens: exactly this many with `ignore_eos`; otherwise what the model
+    /// generated (a report's totals scale it), at most the client's max_tokens.
     pub output_len: LengthDist,
+    /// Whether the client sent `ignore_eos` (generation runs to max_tokens); none: not stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_eos: Option<bool>,
     /// Per-level prompt lengths (e.g. each imported run's recorded lengths), overriding `input_len`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_len_per_level: Option<Vec<LengthDist>>,
@@ -126,6 +138,7 @@ impl WorkloadSpec {
             load,
             input_len,
             output_len,
+            ignore_eos: None,
             input_len_per_level: None,
             output_len_per_level: None,
             busiest_user_ratio_per_level: None,
@@ -239,18 +252,31 @@ impl WorkloadSpec {
                 qps,
                 num_requests,
                 max_concurrency,
+                burstiness,
+                num_requests_per_level,
             } => {
-                let unbounded_ok = max_concurrency.is_some();
-                if qps.is_empty()
-                    || qps
-                        .iter()
-                        .any(|q| q.is_nan() || *q <= 0.0 || (q.is_infinite() && !unbounded_ok))
-                {
+                if qps.is_empty() || qps.iter().any(|q| q.is_nan() || *q <= 0.0) {
                     return Err(Error::invalid(
                         origin,
                         "qps",
-                        "needs one or more request rates, each > 0 req/s (inf only with max_concurrency)",
+                        "needs one or more request rates, each > 0 req/s (inf: all sent at once)",
                     ));
+                }
+                if !(burstiness.is_finite() && (0.01..=100.0).contains(burstiness)) {
+                    return Err(Error::invalid(
+                        origin,
+                        "burstiness",
+                        format!("{burstiness} is outside [0.01, 100] (1 = Poisson)"),
+                    ));
+                }
+                if let Some(per) = num_requests_per_level {
+                    if per.len() != qps.len() || per.iter().any(|&n| n == 0 || n > 10_000_000) {
+                        return Err(Error::invalid(
+                            origin,
+                            "num_requests_per_level",
+                            format!("needs one count per rate ({} rates), each in 1..=10,000,000", qps.len()),
+                        ));
+                    }
                 }
                 if *max_concurrency == Some(0) {
                     return Err(Error::invalid(origin, "max_concurrency", "must be ≥ 1"));
@@ -262,7 +288,7 @@ impl WorkloadSpec {
                         "num_requests ÷ qps must be ≤ 100,000,000 s of simulated time",
                     ));
                 }
-                if *num_requests == 0 || *num_requests > 10_000_000 {
+                if num_requests_per_level.is_none() && (*num_requests == 0 || *num_requests > 10_000_000) {
                     return Err(Error::invalid(origin, "num_requests", "must be in 1..=10,000,000"));
                 }
             }
@@ -411,6 +437,8 @@ impl WorkloadSpec {
             qps,
             num_requests,
             max_concurrency,
+            burstiness: 1.0,
+            num_requests_per_level: None,
         };
         self.output_len_per_level = None;
         self.busiest_user_ratio_per_level = None;
@@ -525,8 +553,7 @@ impl WorkloadSpec {
             } => {
                 let users = concurrency.get(index).copied().unwrap_or(1);
                 let n = users as usize * *requests_per_user as usize;
-                let inputs = self.input_len_at(index).sample_n(n, &mut input_rng);
-                let mut outputs = self.output_len_at(index).sample_n(n, &mut output_rng);
+                let (inputs, mut outputs) = self.lengths_at(index, n, &mut input_rng, &mut output_rng, &root);
                 if let Some(target) = self
                     .busiest_user_ratio_per_level
                     .as_ref()
@@ -553,16 +580,24 @@ impl WorkloadSpec {
                 qps,
                 num_requests,
                 max_concurrency,
+                burstiness,
+                num_requests_per_level,
             } => {
                 let rate = qps.get(index).copied().unwrap_or(1.0);
-                let n = *num_requests as usize;
-                let inputs = self.input_len_at(index).sample_n(n, &mut input_rng);
-                let outputs = self.output_len_at(index).sample_n(n, &mut output_rng);
+                let n = num_requests_per_level
+                    .as_ref()
+                    .and_then(|v| v.get(index).copied())
+                    .unwrap_or(*num_requests) as usize;
+                let (inputs, outputs) = self.lengths_at(index, n, &mut input_rng, &mut output_rng, &root);
                 let mut t = 0.0;
                 let send_ns = (0..n)
                     .map(|i| {
                         if i > 0 && rate.is_finite() {
-                            t += arrival_rng.exponential(rate);
+                            t += if *burstiness == 1.0 {
+                                arrival_rng.exponential(rate)
+                            } else {
+                                arrival_rng.gamma(*burstiness, 1.0 / (rate * burstiness))
+                            };
                         }
                         secs_to_nanos(t)
                     })
@@ -582,8 +617,7 @@ impl WorkloadSpec {
                     num_requests: 1,
                 });
                 let n = level.num_requests as usize;
-                let inputs = self.input_len_at(index).sample_n(n, &mut input_rng);
-                let outputs = self.output_len_at(index).sample_n(n, &mut output_rng);
+                let (inputs, outputs) = self.lengths_at(index, n, &mut input_rng, &mut output_rng, &root);
                 (
                     make(inputs, outputs),
                     Clients::Gated {
@@ -602,6 +636,63 @@ impl WorkloadSpec {
             }
         }
     }
+}
+
+impl WorkloadSpec {
+    /// `n` prompt and output lengths for level `index`. When both sides draw from the same
+    /// dataset preset, each request takes one entry's prompt and completion together (from a
+    /// stream of its own), so their correlation is the dataset's.
+    fn lengths_at(
+        &self,
+        index: usize,
+        n: usize,
+        input_rng: &mut SimRng,
+        output_rng: &mut SimRng,
+        root: &SimRng,
+    ) -> (Vec<u32>, Vec<u32>) {
+        let (input, output) = (self.input_len_at(index), self.output_len_at(index));
+        if let (LengthDist::Dataset { name: a, .. }, LengthDist::Dataset { name: b, .. }) = (input, output) {
+            if a.eq_ignore_ascii_case(b) {
+                let mut entries = root.fork(4 + index as u64 * 1000);
+                let mut inputs = Vec::with_capacity(n);
+                let mut outputs = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let e = entries.uniform();
+                    inputs.push(input.dataset_value(e).unwrap_or(1));
+                    outputs.push(output.dataset_value(e).unwrap_or(1));
+                }
+                return (inputs, outputs);
+            }
+        }
+        (input.sample_n(n, input_rng), output.sample_n(n, output_rng))
+    }
+
+    /// Names each dataset length's side after its field (`input_len` draws prompts, `output_len`
+    /// completions), wherever the file left it out.
+    pub fn fill_dataset_parts(&mut self) {
+        use super::lengths::DatasetPart;
+        let fill = |d: &mut LengthDist, side: DatasetPart| {
+            if let LengthDist::Dataset { part, .. } = d {
+                part.get_or_insert(side);
+            }
+        };
+        fill(&mut self.input_len, DatasetPart::Input);
+        fill(&mut self.output_len, DatasetPart::Output);
+        for d in self.input_len_per_level.iter_mut().flatten() {
+            fill(d, DatasetPart::Input);
+        }
+        for d in self.output_len_per_level.iter_mut().flatten() {
+            fill(d, DatasetPart::Output);
+        }
+    }
+}
+
+fn one_f64() -> f64 {
+    1.0
+}
+
+fn is_one_f64(v: &f64) -> bool {
+    *v == 1.0
 }
 
 /// Deals `outputs` to `users` users (`per_user` each, user u gets indices u·per_user..) so that the

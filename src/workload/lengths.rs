@@ -21,7 +21,7 @@ const PARSE_FIELD: &str = "length";
 /// What [`LengthDist::parse`] accepts, quoted in its errors.
 const SYNTAX: &str = "expected a token count (1182), an inclusive range (400..1200), \
 normal:MEAN,SD[,MIN..MAX], lognormal:MEDIAN,SIGMA[,MIN..MAX], empirical:N1,N2,… \
-or matched:MIN,MAX,MEAN,P50,P95,P99";
+matched:MIN,MAX,MEAN,P50,P95,P99, dataset:NAME[,mean=M][,max=N] or capped:CAP,MEAN";
 
 /// A distribution of token lengths (prompt or output), in tokens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +82,43 @@ pub enum LengthDist {
         /// The report's statistics, in tokens.
         stats: ReportedStats,
     },
+    /// Drawn from a benchmark dataset as vLLM's client samples it (`data/datasets.yaml`): the
+    /// prompt (`part: input`) or the reference completion (`part: output`) of a random entry.
+    /// Prompts and completions of one request come from the same entry when both lengths name
+    /// the same dataset. With `mean`, every draw is scaled so the draws average `mean` tokens (a
+    /// report's total tokens ÷ its requests: another tokenizer, or answers the model ended early).
+    Dataset {
+        /// The preset's name (`sharegpt`).
+        name: String,
+        /// Which side of the entry; filled from the field (`input_len` / `output_len`) when omitted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        part: Option<DatasetPart>,
+        /// Mean the draws are scaled to, tokens; none: the dataset's own lengths.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mean: Option<f64>,
+        /// Longest length (the client's max_tokens), tokens; none: uncapped.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<u32>,
+    },
+    /// Answers that end on their own before the client's `max_tokens` (`cap`): each generated
+    /// token is the last with one fixed probability, chosen so the lengths average `mean` — a
+    /// benchmark that sets max_tokens but not ignore_eos, whose report gives only the total.
+    Capped {
+        /// The client's max_tokens, tokens.
+        cap: u32,
+        /// Mean generated length, tokens (≤ cap).
+        mean: f64,
+    },
+}
+
+/// Which side of a dataset entry a [`LengthDist::Dataset`] draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetPart {
+    /// The prompt.
+    Input,
+    /// The reference completion.
+    Output,
 }
 
 /// Statistics of token lengths as a benchmark report prints them (numpy linear percentiles), in tokens.
@@ -224,6 +261,36 @@ impl LengthDist {
                         },
                     }
                 }
+                "dataset" => {
+                    let mut parts = args.split(',');
+                    let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+                    let (mut mean, mut max) = (None, None);
+                    for p in parts {
+                        match p.split_once('=') {
+                            Some(("mean", v)) => mean = Some(parse_real(v, "dataset mean", origin)?),
+                            Some(("max", v)) => max = Some(parse_count(v, "dataset max", origin)?),
+                            _ => {
+                                return Err(bad(
+                                    origin,
+                                    format!("'{p}' is not mean=TOKENS or max=TOKENS in dataset:NAME[,mean=M][,max=N]"),
+                                ))
+                            }
+                        }
+                    }
+                    LengthDist::Dataset {
+                        name,
+                        part: None,
+                        mean,
+                        max,
+                    }
+                }
+                "capped" => {
+                    let parts = split_args(args, 2, 2, "capped:CAP,MEAN", origin)?;
+                    LengthDist::Capped {
+                        cap: parse_count(parts[0], "capped cap", origin)?,
+                        mean: parse_real(parts[1], "capped mean", origin)?,
+                    }
+                }
                 other => {
                     return Err(bad(origin, format!("unknown length distribution '{other}'; {SYNTAX}")));
                 }
@@ -288,6 +355,27 @@ impl LengthDist {
                 }
                 if let Some(i) = values.iter().position(|&v| v < 1) {
                     return err("values", format!("entry {i} is 0; every length must be ≥ 1 token"));
+                }
+            }
+            LengthDist::Dataset { name, mean, max, .. } => {
+                if let Err(e) = super::datasets::preset(name) {
+                    return err("name", e);
+                }
+                if let Some(m) = mean {
+                    if !(m.is_finite() && *m >= 1.0) {
+                        return err("mean", format!("must be finite and ≥ 1 token, got {m}"));
+                    }
+                }
+                if *max == Some(0) {
+                    return err("max", "must be ≥ 1 token, got 0".to_string());
+                }
+            }
+            LengthDist::Capped { cap, mean } => {
+                if *cap < 1 {
+                    return err("cap", "must be ≥ 1 token, got 0".to_string());
+                }
+                if !(mean.is_finite() && *mean >= 1.0 && *mean <= f64::from(*cap)) {
+                    return err("mean", format!("must lie in 1..={cap} tokens (the cap), got {mean}"));
                 }
             }
             LengthDist::Matched { stats } => {
@@ -367,7 +455,40 @@ impl LengthDist {
                 let q = QuantileFn::new(stats);
                 round_into(q.at(rng.uniform()), q.lo as u32, q.hi as u32)
             }
+            LengthDist::Dataset { .. } => {
+                let entry = rng.uniform();
+                self.dataset_value(entry).unwrap_or(1)
+            }
+            LengthDist::Capped { cap, mean } => {
+                let h = capped_hazard(*cap, *mean);
+                if h <= 0.0 {
+                    return *cap;
+                }
+                // Geometric on 1, 2, …: P(length ≥ k) = (1 − h)^(k − 1), then capped.
+                let u = rng.uniform().max(f64::MIN_POSITIVE);
+                let k = 1.0 + (u.ln() / (1.0 - h).ln()).floor();
+                if k.is_finite() && k < f64::from(*cap) {
+                    k.max(1.0) as u32
+                } else {
+                    *cap
+                }
+            }
         }
+    }
+
+    /// The length a [`LengthDist::Dataset`] gives the entry at quantile position `entry` ∈ [0, 1)
+    /// of the preset (None for other kinds, or an unknown preset).
+    pub fn dataset_value(&self, entry: f64) -> Option<u32> {
+        let LengthDist::Dataset { name, part, mean, max } = self else {
+            return None;
+        };
+        let preset = super::datasets::preset(name).ok()?;
+        let part = part.unwrap_or(DatasetPart::Input);
+        let raw = preset.value(entry, part);
+        let scale = mean.map_or(1.0, |m| m / preset.mean(part));
+        let v = (f64::from(raw) * scale).round().max(1.0);
+        let v = if v >= f64::from(u32::MAX) { u32::MAX } else { v as u32 };
+        Some(max.map_or(v, |cap| v.min(cap)))
     }
 
     /// `n` lengths, in tokens.
@@ -434,6 +555,23 @@ impl LengthDist {
                 }
             }
             LengthDist::Matched { stats } => stats.mean,
+            LengthDist::Dataset { name, mean, max, .. } => {
+                let Ok(preset) = super::datasets::preset(name) else {
+                    return 0.0;
+                };
+                match (mean, max) {
+                    (Some(m), None) => *m,
+                    // Capped (or unscaled): the mean over the preset's entries.
+                    _ => {
+                        let n = preset.len().max(1);
+                        (0..n)
+                            .map(|i| f64::from(self.dataset_value((i as f64 + 0.5) / n as f64).unwrap_or(0)))
+                            .sum::<f64>()
+                            / n as f64
+                    }
+                }
+            }
+            LengthDist::Capped { mean, .. } => *mean,
         }
     }
 
@@ -448,8 +586,32 @@ impl LengthDist {
                 values.iter().copied().max().unwrap_or(0)
             }
             LengthDist::Matched { stats } => QuantileFn::new(stats).hi as u32,
+            LengthDist::Dataset { .. } => self.dataset_value(1.0 - f64::EPSILON).unwrap_or(0),
+            LengthDist::Capped { cap, .. } => *cap,
         }
     }
+}
+
+/// The per-token stop probability h of [`LengthDist::Capped`]: E[min(cap, X)] = (1 − (1 − h)^cap) ÷ h
+/// for X geometric on 1, 2, … with P(X ≥ k) = (1 − h)^(k − 1), solved for `mean` by bisection
+/// (0 when `mean` is the cap: no answer ends early).
+fn capped_hazard(cap: u32, mean: f64) -> f64 {
+    let cap_f = f64::from(cap);
+    if mean >= cap_f - 1e-9 || cap <= 1 {
+        return 0.0;
+    }
+    let expected = |h: f64| (1.0 - (1.0 - h).powf(cap_f)) / h;
+    // expected() falls from cap (h → 0) to 1 (h = 1).
+    let (mut lo, mut hi) = (1e-12_f64, 1.0_f64);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if expected(mid) > mean {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 impl fmt::Display for LengthDist {
@@ -487,6 +649,17 @@ impl fmt::Display for LengthDist {
                 "matched:{},{},{},{},{},{}",
                 s.min, s.max, s.mean, s.p50, s.p95, s.p99
             ),
+            LengthDist::Dataset { name, mean, max, .. } => {
+                write!(f, "dataset:{name}")?;
+                if let Some(m) = mean {
+                    write!(f, ",mean={m}")?;
+                }
+                if let Some(c) = max {
+                    write!(f, ",max={c}")?;
+                }
+                Ok(())
+            }
+            LengthDist::Capped { cap, mean } => write!(f, "capped:{cap},{mean}"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Workload generation: random numbers and token-length distributions.
 
 pub mod arrivals;
+pub mod datasets;
 pub mod lengths;
 pub mod rng;
 

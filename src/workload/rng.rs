@@ -111,6 +111,34 @@ impl SimRng {
         -portable_ln(1.0 - self.uniform()) / rate
     }
 
+    /// Gamma draw with `shape` k and `scale` θ (mean kθ), as numpy's `gamma(shape, scale)` that
+    /// `vllm bench serve --burstiness` uses for inter-arrival gaps; Marsaglia–Tsang, with the
+    /// `U^(1/k)` boost for k < 1. Non-positive or non-finite parameters give `f64::INFINITY`.
+    pub fn gamma(&mut self, shape: f64, scale: f64) -> f64 {
+        if !(shape.is_finite() && shape > 0.0 && scale.is_finite() && scale > 0.0) {
+            return f64::INFINITY;
+        }
+        if shape < 1.0 {
+            let g = self.gamma(shape + 1.0, scale);
+            let u = 1.0 - self.uniform(); // (0, 1]
+            return g * portable_exp(portable_ln(u) / shape);
+        }
+        let d = shape - 1.0 / 3.0;
+        let c = 1.0 / (9.0 * d).sqrt();
+        loop {
+            let x = self.standard_normal();
+            let v = 1.0 + c * x;
+            if v <= 0.0 {
+                continue;
+            }
+            let v = v * v * v;
+            let u = 1.0 - self.uniform();
+            if portable_ln(u) < 0.5 * x * x + d - d * v + d * portable_ln(v) {
+                return d * v * scale;
+            }
+        }
+    }
+
     /// Independent sub-stream derived from this state and a stream id, without advancing `self`.
     ///
     /// Forking the same state with the same id gives the same generator; distinct ids give
@@ -390,6 +418,24 @@ mod tests {
         let _ = rng.range_inclusive(0, u64::MAX);
         let top = rng.range_inclusive(u64::MAX - 1, u64::MAX);
         assert!(top >= u64::MAX - 1);
+    }
+
+    #[test]
+    fn gamma_moments() {
+        // Mean kθ and variance kθ² for a bursty (k < 1) and a regular (k > 1) shape.
+        for (shape, scale) in [(0.5, 2.0), (4.0, 0.25)] {
+            let mut rng = SimRng::new(11);
+            let n = 200_000;
+            let draws: Vec<f64> = (0..n).map(|_| rng.gamma(shape, scale)).collect();
+            let mean = draws.iter().sum::<f64>() / n as f64;
+            let var = draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+            assert!((mean / (shape * scale) - 1.0).abs() < 0.01, "mean {mean} for k={shape}");
+            assert!(
+                (var / (shape * scale * scale) - 1.0).abs() < 0.03,
+                "var {var} for k={shape}"
+            );
+        }
+        assert!(SimRng::new(1).gamma(0.0, 1.0).is_infinite());
     }
 
     #[test]

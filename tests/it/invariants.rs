@@ -148,6 +148,9 @@ fn run_deployment(
         scheduler_delay_factor: c.delay_factor,
         kv_cache_dtype: model.dtype,
         quantization: None,
+        release_line: servecast::spec::engine::ReleaseLine::of(c.version, None),
+        async_scheduling: false,
+        tokenizer_wait_s: 0.0,
     };
     let cost = StepCostModel::new(gpu, model, &cfg, &CostParams::prior(c.version));
     let m = EngineModel {
@@ -159,6 +162,8 @@ fn run_deployment(
         first_chunk_tokens: c.chunk,
         api_server_request_ns: d.api_request_us * 1000,
         api_server_item_ns: d.api_item_us * 1000,
+        api_server_token_ns: 0.0,
+        frontend_jitter_sigma: 0.0,
     };
     let specs: Vec<RequestSpec> = c
         .requests

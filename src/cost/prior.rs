@@ -1,0 +1,360 @@
+//! The learned prior: cost terms' central values and spreads, learned from the measured corpus.
+//!
+//! Host-side terms (CPU overheads of a step and of a sequence, the API server's time per request
+//! and per streamed token, the front-end latency) are spent by vLLM's Python code, so they are
+//! learned per release line; the roofline efficiencies (fractions of the datasheet's bandwidth and
+//! tensor throughput that kernels reach) are learned per GPU architecture. Each term is learned in
+//! a transformed space where it is unbounded (log for times, logit for efficiencies) as a group
+//! centre plus a spread of setups around it. `servecast priors` writes `data/priors.yaml` from
+//! the corpus ([`crate::fit::hierarchy`]); fits move a setup's terms away from these centres only as
+//! far as its data demands ([`crate::fit::map`]).
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::CostParams;
+use crate::error::{Error, Result};
+use crate::spec::engine::{EngineVersion, ReleaseLine};
+use crate::spec::GpuArch;
+
+/// A learnable cost term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Term {
+    /// Fixed host time per engine step, seconds.
+    StepOverheadS,
+    /// Host time per scheduled sequence per step, seconds.
+    PerSeqOverheadS,
+    /// Client-to-engine latency that does not queue (HTTP, hand-off, first output), seconds.
+    FrontendLatencyS,
+    /// API-server time per request at intake (serial), seconds.
+    ApiServerRequestS,
+    /// API-server time per streamed output token (serial), seconds.
+    ApiServerItemS,
+    /// Fraction of DRAM bandwidth reached streaming weights.
+    WeightsBandwidthEfficiency,
+    /// Fraction of DRAM bandwidth reached reading KV in attention.
+    AttentionBandwidthEfficiency,
+    /// Fraction of dense tensor FLOP/s reached.
+    ComputeEfficiency,
+}
+
+/// How a term is made unbounded for learning and fitting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transform {
+    /// z = ln(value): positive times.
+    Log,
+    /// z = ln(value ÷ (1 − value)): fractions in (0, 1).
+    Logit,
+}
+
+/// Which group a term is learned per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermGroup {
+    /// Per release line (host-side Python code).
+    Host,
+    /// Per GPU architecture (kernels on the device).
+    Gpu,
+}
+
+impl Term {
+    /// Every learnable term, host-side first.
+    pub const ALL: [Term; 8] = [
+        Term::StepOverheadS,
+        Term::PerSeqOverheadS,
+        Term::FrontendLatencyS,
+        Term::ApiServerRequestS,
+        Term::ApiServerItemS,
+        Term::WeightsBandwidthEfficiency,
+        Term::AttentionBandwidthEfficiency,
+        Term::ComputeEfficiency,
+    ];
+
+    /// The field name in a profile's `cost`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Term::StepOverheadS => "step_overhead_s",
+            Term::PerSeqOverheadS => "per_seq_overhead_s",
+            Term::FrontendLatencyS => "frontend_latency_s",
+            Term::ApiServerRequestS => "api_server_request_s",
+            Term::ApiServerItemS => "api_server_item_s",
+            Term::WeightsBandwidthEfficiency => "weights_bandwidth_efficiency",
+            Term::AttentionBandwidthEfficiency => "attention_bandwidth_efficiency",
+            Term::ComputeEfficiency => "compute_efficiency",
+        }
+    }
+
+    /// The term called `name`.
+    pub fn by_name(name: &str) -> Option<Term> {
+        Term::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Host or GPU term.
+    pub fn group(self) -> TermGroup {
+        match self {
+            Term::WeightsBandwidthEfficiency | Term::AttentionBandwidthEfficiency | Term::ComputeEfficiency => {
+                TermGroup::Gpu
+            }
+            _ => TermGroup::Host,
+        }
+    }
+
+    /// Its transform.
+    pub fn transform(self) -> Transform {
+        match self.group() {
+            TermGroup::Gpu => Transform::Logit,
+            TermGroup::Host => Transform::Log,
+        }
+    }
+
+    /// Value → transformed (z) space; values are clamped into the transform's domain first.
+    pub fn to_z(self, value: f64) -> f64 {
+        match self.transform() {
+            Transform::Log => value.max(1e-9).ln(),
+            Transform::Logit => {
+                let v = value.clamp(1e-4, 1.0 - 1e-4);
+                (v / (1.0 - v)).ln()
+            }
+        }
+    }
+
+    /// Transformed (z) space → value.
+    pub fn from_z(self, z: f64) -> f64 {
+        let z = z.clamp(-40.0, 40.0);
+        match self.transform() {
+            Transform::Log => z.exp(),
+            Transform::Logit => 1.0 / (1.0 + (-z).exp()),
+        }
+    }
+
+    /// d value ÷ d z at `value` (for turning a z-space covariance into natural units).
+    pub fn dvalue_dz(self, value: f64) -> f64 {
+        match self.transform() {
+            Transform::Log => value,
+            Transform::Logit => value * (1.0 - value),
+        }
+    }
+
+    /// The term's value in `c`.
+    pub fn get(self, c: &CostParams) -> f64 {
+        match self {
+            Term::StepOverheadS => c.step_overhead_s,
+            Term::PerSeqOverheadS => c.per_seq_overhead_s,
+            Term::FrontendLatencyS => c.frontend_latency_s,
+            Term::ApiServerRequestS => c.api_server_request_s,
+            Term::ApiServerItemS => c.api_server_item_s,
+            Term::WeightsBandwidthEfficiency => c.weights_bandwidth_efficiency,
+            Term::AttentionBandwidthEfficiency => c.attention_bandwidth_efficiency,
+            Term::ComputeEfficiency => c.compute_efficiency,
+        }
+    }
+
+    /// Sets the term in `c`.
+    pub fn set(self, c: &mut CostParams, v: f64) {
+        match self {
+            Term::StepOverheadS => c.step_overhead_s = v,
+            Term::PerSeqOverheadS => c.per_seq_overhead_s = v,
+            Term::FrontendLatencyS => c.frontend_latency_s = v,
+            Term::ApiServerRequestS => c.api_server_request_s = v,
+            Term::ApiServerItemS => c.api_server_item_s = v,
+            Term::WeightsBandwidthEfficiency => c.weights_bandwidth_efficiency = v,
+            Term::AttentionBandwidthEfficiency => c.attention_bandwidth_efficiency = v,
+            Term::ComputeEfficiency => c.compute_efficiency = v,
+        }
+    }
+
+    /// Whether the release line has this term at all: vLLM 0.2–0.5.3 streams from the engine's
+    /// own event loop, so its per-token API work is part of the step (`per_seq_overhead_s`), not
+    /// a separate queue (docs/research/frontend.md §1).
+    pub fn applies_to(self, line: ReleaseLine) -> bool {
+        !(self == Term::ApiServerItemS && line == ReleaseLine::V05)
+    }
+
+    /// The hyperprior: where a line or architecture with no measurement sits, and how far (in
+    /// z units, one σ) the data may move the group from it. Centres are physics and the code-level
+    /// measurements in docs/research/frontend.md; widths are deliberately broad.
+    pub fn hyperprior(self, line: ReleaseLine) -> (f64, f64) {
+        let v0 = matches!(line, ReleaseLine::V05 | ReleaseLine::V06);
+        let (centre, width) = match self {
+            // V0 schedules and prepares inputs in Python every step (vLLM's 0.6.0 post: 62% of
+            // step time on the host for Llama-3-8B on an H100); V1 is leaner.
+            Term::StepOverheadS => (if v0 { 3.0e-3 } else { 1.5e-3 }, 1.0),
+            // Sampling, detokenisation and output objects per sequence: V0 heavier.
+            Term::PerSeqOverheadS => (if v0 { 150e-6 } else { 40e-6 }, 1.2),
+            // Hand-off and first output (0.2 + 0.5 ms) plus HTTP.
+            Term::FrontendLatencyS => (2.0e-3, 1.0),
+            // HTTP parse, validation, chat template, request setup (#27407: 0.55–0.98 ms + setup).
+            Term::ApiServerRequestS => (1.0e-3, 1.0),
+            // Detokenise + stop checks + SSE frame per token (#52875, #12287: 10–80 µs).
+            Term::ApiServerItemS => (30e-6, 1.0),
+            Term::WeightsBandwidthEfficiency => (Term::WeightsBandwidthEfficiency.to_z(0.85), 1.0),
+            Term::AttentionBandwidthEfficiency => (Term::AttentionBandwidthEfficiency.to_z(0.55), 1.0),
+            Term::ComputeEfficiency => (Term::ComputeEfficiency.to_z(0.6), 1.0),
+        };
+        match self.transform() {
+            Transform::Log => (self.to_z(centre), width),
+            Transform::Logit => (centre, width),
+        }
+    }
+}
+
+/// Tokenisation time per prompt token in the API server, seconds: ~1 µs for a fast (Rust)
+/// tokenizer (vLLM #19334: ≤ 1.3 µs per token for 10,000-token prompts). Held, not learned: no
+/// corpus level separates it from the per-request time.
+pub const API_SERVER_TOKEN_S: f64 = 1.0e-6;
+
+/// Spread of the front-end latency (σ of its log): the one-user TTFTs of seed 000 (c = 1: 9.18 …
+/// 21.22 ms, P50 11.42, P95 17.90 around ≈ 2.7 ms of prefill) give σ ≈ 0.35–0.45. Held, not
+/// learned: most reports print no TTFT spread at one user.
+pub const FRONTEND_JITTER_SIGMA: f64 = 0.4;
+
+/// A term's learned centre and spread.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TermPrior {
+    /// Central value, natural units (seconds or a fraction).
+    pub centre: f64,
+    /// How far one setup's value sits from the centre, σ in z units (log or logit).
+    pub spread: f64,
+    /// Uncertainty of the centre itself, σ in z units.
+    pub centre_sd: f64,
+}
+
+/// The learned terms of one release line or architecture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPriors {
+    /// `vllm-0.6-0.7`, `ampere`, …
+    pub group: String,
+    /// Corpus setups in the group.
+    pub setups: usize,
+    /// Terms by name.
+    pub terms: std::collections::BTreeMap<String, TermPrior>,
+}
+
+/// `data/priors.yaml`: the learned prior.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearnedPriors {
+    /// How it was made.
+    pub source: String,
+    /// Measured setups it was learned from (ids).
+    pub corpus: Vec<String>,
+    /// Typical misfit of one measured figure (σ of its log error) after the fit: the noise the
+    /// data term of a MAP fit divides by.
+    pub residual_sd: f64,
+    /// Per release line: host-side terms.
+    pub release_lines: Vec<GroupPriors>,
+    /// Per GPU architecture: roofline efficiencies.
+    pub architectures: Vec<GroupPriors>,
+}
+
+/// One term's prior for a scenario: its centre in z space and the σ a setup may move.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScenarioPrior {
+    /// The term.
+    pub term: Term,
+    /// Centre, z units.
+    pub centre_z: f64,
+    /// σ of a setup around it, z units (spread and the centre's own uncertainty).
+    pub sd_z: f64,
+}
+
+impl LearnedPriors {
+    /// The embedded `data/priors.yaml` (None if it holds no priors yet).
+    pub fn builtin() -> Option<&'static LearnedPriors> {
+        static PARSED: OnceLock<Option<LearnedPriors>> = OnceLock::new();
+        PARSED
+            .get_or_init(|| LearnedPriors::from_yaml(include_str!("../../data/priors.yaml"), "data/priors.yaml").ok())
+            .as_ref()
+    }
+
+    /// Parses and checks a priors file.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<LearnedPriors> {
+        let p: LearnedPriors = serde_saphyr::from_str(text).map_err(|e| Error::from_yaml(origin, &e))?;
+        for g in p.release_lines.iter().chain(&p.architectures) {
+            for (name, t) in &g.terms {
+                if Term::by_name(name).is_none() {
+                    return Err(Error::invalid(
+                        origin,
+                        format!("{}.terms", g.group),
+                        format!("'{name}' is not a learnable term"),
+                    ));
+                }
+                if !(t.centre.is_finite()
+                    && t.centre > 0.0
+                    && t.spread.is_finite()
+                    && t.spread > 0.0
+                    && t.centre_sd.is_finite()
+                    && t.centre_sd >= 0.0)
+                {
+                    return Err(Error::invalid(
+                        origin,
+                        format!("{}.terms.{name}", g.group),
+                        "centre and spread must be finite and > 0",
+                    ));
+                }
+            }
+        }
+        if !(p.residual_sd.is_finite() && p.residual_sd > 0.0) {
+            return Err(Error::invalid(origin, "residual_sd", "must be finite and > 0"));
+        }
+        Ok(p)
+    }
+
+    /// The prior of every learnable term for a release line on a GPU architecture: the group's
+    /// learned centre where the corpus had it, else the hyperprior.
+    pub fn for_scenario(&self, line: ReleaseLine, arch: GpuArch) -> Vec<ScenarioPrior> {
+        let host = self.release_lines.iter().find(|g| g.group == line.as_str());
+        let gpu = self.architectures.iter().find(|g| g.group == arch.as_str());
+        Term::ALL
+            .into_iter()
+            .filter(|t| t.applies_to(line))
+            .map(|term| {
+                let group = match term.group() {
+                    TermGroup::Host => host,
+                    TermGroup::Gpu => gpu,
+                };
+                match group.and_then(|g| g.terms.get(term.name())) {
+                    Some(p) => ScenarioPrior {
+                        term,
+                        centre_z: term.to_z(p.centre),
+                        sd_z: (p.spread * p.spread + p.centre_sd * p.centre_sd).sqrt(),
+                    },
+                    None => {
+                        let (c, w) = term.hyperprior(line);
+                        ScenarioPrior {
+                            term,
+                            centre_z: c,
+                            sd_z: w,
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Cost parameters at the prior's centres for a release line on an architecture (the engine
+    /// version's physics prior for everything not learned).
+    pub fn cost_params(&self, version: EngineVersion, line: ReleaseLine, arch: GpuArch) -> CostParams {
+        let mut c = CostParams::prior(version);
+        c.api_server_token_s = API_SERVER_TOKEN_S;
+        c.frontend_jitter_sigma = FRONTEND_JITTER_SIGMA;
+        for p in self.for_scenario(line, arch) {
+            p.term.set(&mut c, p.term.from_z(p.centre_z));
+        }
+        if !Term::ApiServerItemS.applies_to(line) {
+            c.api_server_item_s = 0.0;
+        }
+        c
+    }
+
+    /// The group a line or architecture was learned in, if the corpus had it.
+    pub fn group(&self, name: &str) -> Option<&GroupPriors> {
+        self.release_lines
+            .iter()
+            .chain(&self.architectures)
+            .find(|g| g.group == name)
+    }
+}
