@@ -36,9 +36,20 @@ enum Command {
     Fit(FitArgs),
     /// Fitted and cross-validated (leave one level out) error of every measured report.
     Validate {
-        /// Reports (files or built-in ids); default: every built-in report.
-        reports: Vec<String>,
+        /// The measured corpus: the built-in seeds plus every file in DIR/corpus.
+        #[arg(long, default_value = "data/measured")]
+        corpus: PathBuf,
         /// Also write the tables as markdown here.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
+    /// Learn the prior (host-side terms per vLLM release line, roofline efficiencies per GPU
+    /// architecture) from the measured corpus in one pooled fit.
+    Priors {
+        /// The measured corpus: the built-in seeds plus every file in DIR/corpus.
+        #[arg(long, default_value = "data/measured")]
+        corpus: PathBuf,
+        /// Write the priors here (data/priors.yaml is the one servecast embeds); default: print.
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
@@ -339,7 +350,8 @@ fn main() -> ExitCode {
         } => plot(&what, &output, replications, &formats),
         Command::Fit(a) => fit(a),
         Command::List { what } => list(&what),
-        Command::Validate { reports, output } => validate(&reports, output.as_deref()),
+        Command::Validate { corpus, output } => validate(&corpus, output.as_deref()),
+        Command::Priors { corpus, output } => priors(&corpus, output.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -449,6 +461,9 @@ fn scenario_builder(a: &SimulateArgs) -> Result<ScenarioBuilder> {
     }
     if let Some(e) = &a.engine {
         b = b.engine(EngineVersion::parse(e, "--engine")?);
+        if servecast::spec::engine::release_number(e).is_some() {
+            b = b.release(e);
+        }
     }
     if let Some(path) = &a.workload {
         let text = read(path)?;
@@ -1128,33 +1143,92 @@ fn fit(a: FitArgs) -> Result<()> {
     Ok(())
 }
 
-fn validate(ids: &[String], output: Option<&Path>) -> Result<()> {
-    use servecast::fit::validate::{to_markdown, validate_all};
-    let reports: Vec<MeasuredReport> = if ids.is_empty() {
-        builtin_reports()?
-    } else {
-        let mut all = Vec::new();
-        for id in ids {
-            all.extend(load_reports(id)?);
-        }
-        all
+/// A progress bar for the pooled fit's stages.
+fn stage_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(1);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn validate(corpus: &Path, output: Option<&Path>) -> Result<()> {
+    use servecast::fit::classes::validate_corpus;
+    use servecast::fit::hierarchy::HierarchyOptions;
+    let reports = servecast::measured::corpus_reports(corpus)?;
+    let bar = stage_bar();
+    let progress = |stage: &str, done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(stage.to_string());
     };
-    let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.set_message(format!("fitting and cross-validating {} reports", reports.len()));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let validations = validate_all(&reports, 0)?;
-    spinner.finish_and_clear();
+    let v = validate_corpus(&reports, &HierarchyOptions::default(), &progress)?;
+    bar.finish_and_clear();
     let mut command = String::from("servecast validate");
     if let Some(p) = output {
         command.push_str(&format!(" -o {}", p.display()));
     }
-    let md = to_markdown(&validations, &command);
+    let md = v.to_markdown(&command);
     emit(&md);
     if let Some(path) = output {
-        std::fs::write(path, &md).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        write_file(path, &md)?;
+    }
+    Ok(())
+}
+
+fn priors(corpus: &Path, output: Option<&Path>) -> Result<()> {
+    use servecast::fit::hierarchy::{Hierarchy, HierarchyOptions};
+    let reports = servecast::measured::corpus_reports(corpus)?;
+    let bar = stage_bar();
+    let progress = |stage: &str, done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(stage.to_string());
+    };
+    let started = std::time::Instant::now();
+    let h = Hierarchy::fit(&reports, &HierarchyOptions::default(), &progress)?;
+    bar.finish_and_clear();
+    let command = match output {
+        Some(p) => format!("servecast priors -o {}", p.display()),
+        None => "servecast priors".to_string(),
+    };
+    let learned = h.learned_priors(&format!(
+        "pooled fit of {} measured setups ({} simulations, {} re-linearisations) by `{command}`",
+        h.setups.len(),
+        h.simulations,
+        h.iterations
+    ));
+    let yaml = format!(
+        "# Written by: cargo run --release -- {}\n# Do not edit by hand: the learned prior of servecast (src/cost/prior.rs); tests/it/validation.rs\n# checks it against a fresh pooled fit of the corpus.\n{}",
+        command.trim_start_matches("servecast "),
+        serde_saphyr::to_string(&learned).map_err(|e| Error::Fit(format!("cannot write the priors as YAML: {e}")))?
+    );
+    match output {
+        Some(path) => {
+            write_file(path, &yaml)?;
+            eprintln!(
+                "{} setups ({} left out), σ {:.3}, {:.1} s → {}",
+                h.setups.len(),
+                h.excluded.len(),
+                h.sigma,
+                started.elapsed().as_secs_f64(),
+                path.display()
+            );
+            for e in &h.excluded {
+                eprintln!("  left out {}: {}", e.id, e.reason);
+            }
+        }
+        None => emit(&yaml),
     }
     Ok(())
 }

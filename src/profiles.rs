@@ -52,7 +52,13 @@ pub fn builtin_profile_for(gpu_id: &str, model_id: &str, engine: EngineVersion) 
 /// The profile a scenario uses when none is given: the built-in one fitted on this GPU, model
 /// and engine; else the host-side terms fitted for this model and engine on another GPU over this
 /// GPU's roofline ([`Profile::transferred_to`]); else `None` (the engine's roofline prior).
-pub fn builtin_profile_or_transfer(gpu_id: &str, model_id: &str, engine: EngineVersion) -> Result<Option<Profile>> {
+pub fn builtin_profile_or_transfer(
+    gpu: &crate::spec::GpuSpec,
+    model_id: &str,
+    engine: EngineVersion,
+    line: crate::spec::engine::ReleaseLine,
+) -> Result<Option<Profile>> {
+    let gpu_id = gpu.id.as_str();
     let profiles = builtin_profiles()?;
     let same = |p: &&Profile| p.model.as_deref() == Some(model_id) && p.engine == engine;
     if let Some(p) = profiles.iter().filter(same).find(|p| p.gpu.as_deref() == Some(gpu_id)) {
@@ -62,7 +68,7 @@ pub fn builtin_profile_or_transfer(gpu_id: &str, model_id: &str, engine: EngineV
         .iter()
         .filter(same)
         .find(|p| p.kind == ProfileKind::Fitted)
-        .map(|p| p.transferred_to(gpu_id)))
+        .map(|p| p.transferred_to(gpu_id, line, gpu.architecture)))
 }
 
 /// Finds a profile by id among the built-in ones.

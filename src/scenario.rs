@@ -69,6 +69,8 @@ pub struct ScenarioBuilder {
     model: Option<String>,
     model_spec: Option<ModelSpec>,
     engine: Option<EngineVersion>,
+    /// The vLLM release as stated (`0.14.1`), deciding the release line.
+    release: Option<String>,
     flags: EngineFlags,
     base_flags: EngineFlags,
     workload: Option<WorkloadSpec>,
@@ -191,6 +193,13 @@ impl ScenarioBuilder {
         self
     }
 
+    /// The vLLM release (`0.14.1`): its release line decides async scheduling's default, the
+    /// tokenizer's wait and which learned host-side terms apply. `--engine 0.14.1` sets both.
+    pub fn release(mut self, release: &str) -> Self {
+        self.release = Some(release.to_string());
+        self
+    }
+
     /// Engine flags; set fields override the report's.
     pub fn flags(mut self, flags: EngineFlags) -> Self {
         self.flags = flags;
@@ -294,6 +303,9 @@ impl ScenarioBuilder {
         }
         if self.engine.is_none() {
             self.engine = Some(report.engine);
+            if self.release.is_none() {
+                self.release = report.release.clone();
+            }
         }
         if self.replicas.is_none() {
             self.replicas = Some(report.replicas);
@@ -377,7 +389,7 @@ impl ScenarioBuilder {
         };
         let version = self.engine.unwrap_or_default();
         let flags = self.flags.or(&self.base_flags);
-        let engine = flags.resolve(version, &model, &gpu, "engine flags")?;
+        let engine = flags.resolve_release(version, self.release.as_deref(), &model, &gpu, "engine flags")?;
         let mut workload = self.workload.ok_or_else(|| {
             Error::invalid(
                 "scenario",
@@ -389,10 +401,9 @@ impl ScenarioBuilder {
         workload.validate("workload")?;
         let profile = match self.profile {
             Some(p) => p,
-            None if self.roofline_profile => Profile::roofline(version),
-            None => {
-                builtin_profile_or_transfer(&gpu.id, &model.id, version)?.unwrap_or_else(|| Profile::roofline(version))
-            }
+            None if self.roofline_profile => Profile::learned_prior(version, engine.release_line, gpu.architecture),
+            None => builtin_profile_or_transfer(&gpu, &model.id, version, engine.release_line)?
+                .unwrap_or_else(|| Profile::learned_prior(version, engine.release_line, gpu.architecture)),
         };
         if profile.engine != version {
             let how = match profile.kind {
@@ -471,7 +482,9 @@ impl Scenario {
         if gpu.id != self.gpu.id || model.id != self.model.id {
             return Ok(false);
         }
-        let engine = report.flags.resolve(report.engine, model, gpu, &report.id)?;
+        let engine = report
+            .flags
+            .resolve_release(report.engine, report.release.as_deref(), model, gpu, &report.id)?;
         let mut workload = report.workload.clone();
         workload.resolve_text_chars(model.tts_text.as_ref(), &report.id)?;
         Ok(engine == self.engine

@@ -210,7 +210,7 @@ fn model_from_a_config_json() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     // Qwen2-0.5B: 2 × 24 layers × 2 KV heads × 64 × 2 bytes × 16 tokens = 196,608 bytes per block.
     assert_eq!(v["memory"]["block_bytes"], 196_608);
-    assert_eq!(v["profile"]["kind"], "roofline");
+    assert_eq!(v["profile"]["kind"], "prior");
 }
 
 #[test]
@@ -229,7 +229,10 @@ fn roofline_profile_follows_the_engine_and_a_foreign_one_is_refused() {
     let (code, out, err) = servecast(&[&base[..], &["--profile", "roofline", "--format", "json"]].concat());
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["profile"]["id"], "roofline.vllm-0.6");
+    assert_eq!(
+        v["profile"]["id"], "prior.vllm-0.6-0.7.ada",
+        "the learned prior of V0 0.6 on Ada"
+    );
     // An explicit prior of another engine would put V1's overheads under V0's scheduler.
     let (code, _, err) = servecast(&[&base[..], &["--profile", "roofline.vllm-0.10"]].concat());
     assert_eq!(code, 2, "{err}");

@@ -10,7 +10,10 @@ use crate::spec::engine::EngineVersion;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileKind {
-    /// Datasheet roofline with the engine version's prior efficiencies and overheads; nothing fitted.
+    /// The prior, nothing fitted to this setup: the learned prior (`data/priors.yaml`: the centres
+    /// of the setup's release line and GPU architecture, learned from the measured corpus) over
+    /// the datasheet roofline, or the engine's physics prior where nothing is learned.
+    #[serde(rename = "prior", alias = "roofline")]
     Roofline,
     /// Fitted to measured reports.
     Fitted,
@@ -262,10 +265,46 @@ impl Profile {
         }
     }
 
-    /// This fitted profile's host-side terms over `gpu_id`'s roofline (prior efficiencies, no
-    /// memory calibration): see [`ProfileKind::Transferred`].
-    pub fn transferred_to(&self, gpu_id: &str) -> Profile {
-        let mut cost = CostParams::prior(self.engine);
+    /// The learned prior for a release line on a GPU architecture (`data/priors.yaml`), or the
+    /// engine's physics prior ([`Profile::roofline`]) if none is embedded.
+    pub fn learned_prior(
+        version: EngineVersion,
+        line: crate::spec::engine::ReleaseLine,
+        arch: crate::spec::GpuArch,
+    ) -> Profile {
+        let Some(priors) = super::prior::LearnedPriors::builtin() else {
+            return Profile::roofline(version);
+        };
+        if version == EngineVersion::NanoVllm {
+            return Profile::roofline(version);
+        }
+        let count = |g: &str| priors.group(g).map_or(0, |g| g.setups);
+        Profile {
+            id: format!("prior.{line}.{arch}"),
+            kind: ProfileKind::Roofline,
+            gpu: None,
+            model: None,
+            engine: version,
+            cost: priors.cost_params(version, line, arch),
+            memory: MemoryCalibration::default(),
+            source: format!(
+                "learned prior: the centres of {} measured setups of {line} (host-side terms) and {} on {arch} GPUs                  (roofline efficiencies), from data/priors.yaml (servecast priors); nothing fitted to this setup",
+                count(line.as_str()),
+                count(arch.as_str())
+            ),
+            uncertainty: None,
+        }
+    }
+
+    /// This fitted profile's host-side terms over `gpu_id`'s roofline (the learned prior's
+    /// efficiencies for `arch`, no memory calibration): see [`ProfileKind::Transferred`].
+    pub fn transferred_to(
+        &self,
+        gpu_id: &str,
+        line: crate::spec::engine::ReleaseLine,
+        arch: crate::spec::GpuArch,
+    ) -> Profile {
+        let mut cost = Profile::learned_prior(self.engine, line, arch).cost;
         for (name, value) in self.cost.overhead_terms() {
             if let Some(slot) = cost.fitted_mut(name) {
                 *slot = value;
@@ -280,7 +319,7 @@ impl Profile {
             cost,
             memory: MemoryCalibration::default(),
             source: format!(
-                "host-side terms of {} (fitted on {}), GPU-side roofline of {gpu_id} with prior efficiencies",
+                "host-side terms of {} (fitted on {}), GPU-side roofline of {gpu_id} with the learned prior's efficiencies",
                 self.id,
                 self.gpu.as_deref().unwrap_or("another GPU")
             ),

@@ -11,6 +11,8 @@
 //! The memory model's non-torch term is pinned from a logged "Maximum concurrency" line if present.
 
 pub mod card_memory;
+pub mod classes;
+pub mod hierarchy;
 pub mod nelder_mead;
 pub mod validate;
 

@@ -561,6 +561,38 @@ pub fn builtin_reports() -> Result<Vec<MeasuredReport>> {
     Ok(all)
 }
 
+/// The measured corpus: the built-in seed reports and every setup in `<dir>/corpus/*.yaml`
+/// (`dir` is normally `data/measured`), in file-name order. A file that does not parse is an error
+/// naming it; the corpus is read from disk, not embedded (the binary carries the priors learned
+/// from it, `data/priors.yaml`).
+pub fn corpus_reports(dir: &std::path::Path) -> Result<Vec<MeasuredReport>> {
+    let mut all = builtin_reports()?;
+    let corpus = dir.join("corpus");
+    let entries = std::fs::read_dir(&corpus).map_err(|source| Error::Io {
+        path: corpus.display().to_string(),
+        source,
+    })?;
+    let mut paths: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        all.extend(MeasuredReport::all_from_path(&p)?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in &all {
+        if !seen.insert(r.id.as_str()) {
+            return Err(Error::invalid(
+                corpus.display().to_string(),
+                "id",
+                format!("'{}' names two measured setups; ids must be unique", r.id),
+            ));
+        }
+    }
+    Ok(all)
+}
+
 /// Whether a recorded configuration started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -62,7 +62,7 @@ pub fn header(p: &Prediction) -> String {
     );
     let kind = match s.profile.kind {
         ProfileKind::Fitted => "fitted",
-        ProfileKind::Roofline => "roofline-only, not fitted",
+        ProfileKind::Roofline => "the prior, not fitted to this setup",
         ProfileKind::Transferred => "host-side terms fitted on another GPU",
     };
     let _ = writeln!(out, "- Profile: {} ({kind}) — {}", s.profile.id, s.profile.source);

@@ -60,7 +60,11 @@ fn the_fitted_terms_carry_the_model_s_host_path_and_the_roofline_the_rest() {
     let fitted = builtin_profile_for("rtx-4090", "voxcpm-1.5", EngineVersion::NanoVllm)
         .unwrap()
         .unwrap();
-    let moved = fitted.transferred_to("rtx-4090");
+    let moved = fitted.transferred_to(
+        "rtx-4090",
+        servecast::spec::engine::ReleaseLine::NanoVllm,
+        servecast::spec::GpuArch::Ada,
+    );
     let reports = builtin_reports().unwrap();
     for r in reports
         .iter()

@@ -1,0 +1,470 @@
+//! Validation by generalisation class: how well servecast predicts what it was not fitted on.
+//!
+//! Every class is answered from one pooled fit ([`Hierarchy`]) by solving it again without some
+//! data (no simulation) and then *simulating* what was left out with the terms that solve gives:
+//!
+//! | class | left out of the fit | predicted with |
+//! |---|---|---|
+//! | in place | one level of a setup | the setup's own terms, fitted on its other levels |
+//! | new workload | one setup of a deployment | the terms fitted on the deployment's other setups |
+//! | unseen setup | one setup | its release line's and architecture's learned centres |
+//! | unseen GPU | every setup on one GPU | the centres learned from the other GPUs |
+//! | unseen release line | every setup of one line | the centres learned from the other lines |
+//!
+//! Errors are predicted ÷ measured − 1 of each level's headline figures ([`Headline`]).
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::hierarchy::{CorpusSetup, Hierarchy, Mask, P};
+use super::validate::{median_and_worst, Headline};
+use crate::report::compare::{compare_level, FigureComparison};
+
+/// A generalisation class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// Nothing left out: each setup at its own terms in the pooled fit.
+    Fitted,
+    /// Leave one level out of a setup.
+    InPlace,
+    /// Leave one setup of a deployment out; predict it with the deployment's other setups' fit.
+    NewWorkload,
+    /// Leave one setup out; predict it with no fit.
+    UnseenSetup,
+    /// Leave every setup on one GPU out.
+    UnseenGpu,
+    /// Leave every setup of one release line out.
+    UnseenReleaseLine,
+}
+
+impl Class {
+    /// Every class, in report order.
+    pub const ALL: [Class; 5] = [
+        Class::InPlace,
+        Class::NewWorkload,
+        Class::UnseenSetup,
+        Class::UnseenGpu,
+        Class::UnseenReleaseLine,
+    ];
+
+    /// A heading.
+    pub fn title(self) -> &'static str {
+        match self {
+            Class::Fitted => "Fitted (every level in the fit)",
+            Class::InPlace => "In place (leave one level out)",
+            Class::NewWorkload => "New workload (same deployment, another setup of it)",
+            Class::UnseenSetup => "Unseen setup (leave one setup out, no fit)",
+            Class::UnseenGpu => "Unseen GPU (leave every setup on the GPU out)",
+            Class::UnseenReleaseLine => "Unseen release line (leave every setup of the line out)",
+        }
+    }
+}
+
+/// One level predicted in a class.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassRow {
+    /// Setup id.
+    pub setup: String,
+    /// GPU id.
+    pub gpu: String,
+    /// Model id.
+    pub model: String,
+    /// Release line.
+    pub line: String,
+    /// The level (`c16`, `q4`, `qinf`).
+    pub level: String,
+    /// Headline errors.
+    pub headline: Headline,
+}
+
+/// A class's rows and summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassReport {
+    /// The class.
+    pub class: Class,
+    /// Levels predicted.
+    pub rows: Vec<ClassRow>,
+}
+
+/// |error| statistics of one headline metric over a class's levels, percent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ErrorStats {
+    /// Levels with the figure.
+    pub n: usize,
+    /// Median |error|.
+    pub median: f64,
+    /// 90th percentile of |error| (numpy linear).
+    pub p90: f64,
+    /// Largest |error|.
+    pub worst: f64,
+}
+
+impl ClassReport {
+    /// Errors of one metric over the rows, percent.
+    pub fn errors(&self, metric: fn(&Headline) -> &Option<FigureComparison>) -> Vec<f64> {
+        self.rows
+            .iter()
+            .filter_map(|r| metric(&r.headline).as_ref().map(|f| f.error_pct))
+            .filter(|e| e.is_finite())
+            .collect()
+    }
+
+    /// Median, P90 and worst |error| of a metric (None when no level has it).
+    pub fn stats(&self, metric: fn(&Headline) -> &Option<FigureComparison>) -> Option<ErrorStats> {
+        let e = self.errors(metric);
+        let (median, worst) = median_and_worst(&e)?;
+        let mut abs: Vec<f64> = e.iter().map(|x| x.abs()).collect();
+        abs.sort_by(f64::total_cmp);
+        Some(ErrorStats {
+            n: e.len(),
+            median,
+            p90: crate::metrics::percentile_linear(&abs, 90.0),
+            worst,
+        })
+    }
+}
+
+fn level_label(setup: &CorpusSetup, i: usize) -> String {
+    let l = &setup.report.levels[i];
+    match (l.concurrency, l.qps) {
+        (Some(c), _) => format!("c{c}"),
+        (None, Some(q)) if q.is_infinite() => format!("burst {}", l.requests),
+        (None, Some(q)) => format!("q{q}"),
+        _ => "trace".into(),
+    }
+}
+
+/// Simulates `levels` of setup `s` at `z` and returns their rows.
+fn predict(h: &Hierarchy, s: usize, z: &[f64; P], levels: &[usize]) -> Vec<ClassRow> {
+    let setup = &h.setups[s];
+    let results = setup.simulate(&setup.params(z), levels);
+    results
+        .iter()
+        .map(|(i, r)| ClassRow {
+            setup: setup.report.id.clone(),
+            gpu: setup.scenario.gpu.id.clone(),
+            model: setup.scenario.model.id.clone(),
+            line: setup.line.to_string(),
+            level: level_label(setup, *i),
+            headline: Headline::of(&compare_level(&setup.report.levels[*i], r)),
+        })
+        .collect()
+}
+
+/// The levels of a setup that were fitted (they have slots).
+fn fitted_levels(setup: &CorpusSetup) -> Vec<usize> {
+    let mut v: Vec<usize> = setup.slots.iter().map(|s| s.level).collect();
+    v.dedup();
+    v
+}
+
+/// What identifies one deployment: the same server (GPU, model, release, resolved engine
+/// configuration, replicas) under any workload.
+fn deployment_key(setup: &CorpusSetup) -> String {
+    let e = &setup.scenario.engine;
+    format!(
+        "{}|{}|{}|{:?}|{}|{}|{}|{}|{:?}|{:?}|{}",
+        setup.scenario.gpu.id,
+        setup.scenario.model.id,
+        setup
+            .report
+            .release
+            .as_deref()
+            .unwrap_or(setup.scenario.engine.version.as_str()),
+        e.version,
+        e.max_num_seqs,
+        e.max_num_batched_tokens,
+        e.enable_chunked_prefill,
+        e.tensor_parallel_size,
+        e.quantization,
+        e.kv_cache_dtype,
+        setup.report.replicas
+    )
+}
+
+/// Runs one class.
+pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassReport> {
+    let n = h.setups.len();
+    let all_slots = |_: usize, _: usize| true;
+    let rows: Vec<Vec<ClassRow>> = match class {
+        Class::Fitted => (0..n)
+            .into_par_iter()
+            .map(|s| Ok(predict(h, s, &h.solution.z[s], &fitted_levels(&h.setups[s]))))
+            .collect::<crate::error::Result<Vec<_>>>()?,
+        Class::InPlace => {
+            let jobs: Vec<(usize, usize)> = (0..n)
+                .flat_map(|s| {
+                    let levels = fitted_levels(&h.setups[s]);
+                    let many = levels.len() >= 2;
+                    levels.into_iter().filter(move |_| many).map(move |i| (s, i))
+                })
+                .collect();
+            jobs.par_iter()
+                .map(|&(s, level)| {
+                    let every = |_: usize| true;
+                    let slot = |t: usize, j: usize| t != s || h.setups[s].slots[j].level != level;
+                    let sol = h.solve_masked(&Mask {
+                        setup: &every,
+                        slot: &slot,
+                    })?;
+                    Ok(predict(h, s, &sol.z[s], &[level]))
+                })
+                .collect::<crate::error::Result<Vec<_>>>()?
+        }
+        Class::NewWorkload => {
+            let keys: Vec<String> = h.setups.iter().map(deployment_key).collect();
+            (0..n)
+                .into_par_iter()
+                .filter(|&s| (0..n).any(|t| t != s && keys[t] == keys[s]))
+                .map(|s| {
+                    let without = |t: usize| t != s;
+                    let sol = h.solve_masked(&Mask {
+                        setup: &without,
+                        slot: &all_slots,
+                    })?;
+                    let siblings: Vec<usize> = (0..n).filter(|&t| t != s && keys[t] == keys[s]).collect();
+                    let mut z = [0.0; P];
+                    for (k, zk) in z.iter_mut().enumerate() {
+                        *zk = siblings.iter().map(|&t| sol.z[t][k]).sum::<f64>() / siblings.len() as f64;
+                    }
+                    Ok(predict(h, s, &z, &fitted_levels(&h.setups[s])))
+                })
+                .collect::<crate::error::Result<Vec<_>>>()?
+        }
+        Class::UnseenSetup => (0..n)
+            .into_par_iter()
+            .map(|s| {
+                let without = |t: usize| t != s;
+                let sol = h.solve_masked(&Mask {
+                    setup: &without,
+                    slot: &all_slots,
+                })?;
+                let z = sol.centre_for(h.setups[s].line, h.setups[s].arch);
+                Ok(predict(h, s, &z, &fitted_levels(&h.setups[s])))
+            })
+            .collect::<crate::error::Result<Vec<_>>>()?,
+        Class::UnseenGpu | Class::UnseenReleaseLine => {
+            let key = |s: usize| -> String {
+                if class == Class::UnseenGpu {
+                    h.setups[s].scenario.gpu.id.clone()
+                } else {
+                    h.setups[s].line.to_string()
+                }
+            };
+            let mut groups: Vec<String> = (0..n).map(key).collect();
+            groups.sort();
+            groups.dedup();
+            groups
+                .par_iter()
+                .map(|g| {
+                    let without = |t: usize| key(t) != *g;
+                    let sol = h.solve_masked(&Mask {
+                        setup: &without,
+                        slot: &all_slots,
+                    })?;
+                    Ok((0..n)
+                        .filter(|&s| key(s) == *g)
+                        .flat_map(|s| {
+                            let z = sol.centre_for(h.setups[s].line, h.setups[s].arch);
+                            predict(h, s, &z, &fitted_levels(&h.setups[s]))
+                        })
+                        .collect())
+                })
+                .collect::<crate::error::Result<Vec<_>>>()?
+        }
+    };
+    Ok(ClassReport {
+        class,
+        rows: rows.into_iter().flatten().collect(),
+    })
+}
+
+/// Formats one statistic cell.
+fn cell(s: Option<ErrorStats>) -> String {
+    s.map_or("–".into(), |s| format!("{:.1}% / {:.1}% ({})", s.median, s.p90, s.n))
+}
+
+/// Each class's levels as markdown, after a line on the pooled fit.
+pub fn to_markdown(h: &Hierarchy, reports: &[ClassReport]) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\n## Per level\n\nPooled fit: {} setups, {} simulations of a setup's levels, {} re-linearisations; residual σ {:.3} (log error of one figure).\n",
+        h.setups.len(),
+        h.simulations,
+        h.iterations,
+        h.sigma
+    ));
+    if !h.excluded.is_empty() {
+        out.push_str("\nLeft out of the pooled fit:\n\n");
+        for e in &h.excluded {
+            out.push_str(&format!("- {}: {}\n", e.id, e.reason));
+        }
+    }
+    let pct = |f: &Option<FigureComparison>| f.as_ref().map_or("–".into(), |f| format!("{:+.1}%", f.error_pct));
+    for r in reports {
+        out.push_str(&format!("\n### {}\n\n", r.class.title()));
+        out.push_str(
+            "| setup | GPU | model | line | level | throughput | E2E | TTFT |\n|---|---|---|---|---|---|---|---|\n",
+        );
+        for row in &r.rows {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                row.setup,
+                row.gpu,
+                row.model,
+                row.line,
+                row.level,
+                pct(&row.headline.throughput),
+                pct(&row.headline.e2e_latency),
+                pct(&row.headline.ttft),
+            ));
+        }
+    }
+    out
+}
+
+/// Everything `servecast validate` reports.
+#[derive(Debug, Clone)]
+pub struct CorpusValidation {
+    /// The pooled fit.
+    pub hierarchy: Hierarchy,
+    /// Fitted errors (nothing held out).
+    pub fitted: ClassReport,
+    /// The held-out classes, in [`Class::ALL`] order.
+    pub classes: Vec<ClassReport>,
+    /// nano-vllm reports, validated section by section (they are not in the pooled fit).
+    pub sections: Vec<super::validate::ReportValidation>,
+}
+
+/// Fits the corpus and runs every class; `progress` hears (stage, done, total).
+pub fn validate_corpus(
+    reports: &[crate::measured::MeasuredReport],
+    opts: &super::hierarchy::HierarchyOptions,
+    progress: super::hierarchy::Progress<'_>,
+) -> crate::error::Result<CorpusValidation> {
+    let hierarchy = Hierarchy::fit(reports, opts, progress)?;
+    let total = Class::ALL.len() + 2;
+    progress("fitted errors", 0, total);
+    let fitted = run_class(&hierarchy, Class::Fitted)?;
+    let mut classes = Vec::new();
+    for (i, c) in Class::ALL.iter().enumerate() {
+        progress(c.title(), i + 1, total);
+        classes.push(run_class(&hierarchy, *c)?);
+    }
+    progress("nano-vllm sections", total - 1, total);
+    let nano: Vec<crate::measured::MeasuredReport> = reports
+        .iter()
+        .filter(|r| r.engine == crate::spec::engine::EngineVersion::NanoVllm)
+        .cloned()
+        .collect();
+    let sections = if nano.is_empty() {
+        Vec::new()
+    } else {
+        super::validate::validate_all(&nano, 0)?
+    };
+    progress("done", total, total);
+    Ok(CorpusValidation {
+        hierarchy,
+        fitted,
+        classes,
+        sections,
+    })
+}
+
+impl CorpusValidation {
+    /// The class report of `class`.
+    pub fn class(&self, class: Class) -> Option<&ClassReport> {
+        if class == Class::Fitted {
+            return Some(&self.fitted);
+        }
+        self.classes.iter().find(|c| c.class == class)
+    }
+
+    /// The whole validation as markdown (`docs/validation.md`).
+    pub fn to_markdown(&self, command: &str) -> String {
+        let mut out = String::from("# servecast validation\n\n");
+        out.push_str(&format!(
+            "Made by `{command}`. Errors are predicted ÷ measured − 1 of each level's headline figures: throughput \
+             (output tokens/s, else requests/s, else total tokens/s), mean end-to-end latency (else its median) and \
+             mean TTFT (else its median). Every vLLM setup of `data/measured` (the seeds and the public corpus in \
+             `data/measured/corpus`) is fitted in one pooled fit that learns the prior (`data/priors.yaml`); each class \
+             then leaves some data out, solves the fit again without it and simulates what was left out. Prompt and \
+             output token counts a report prints are the workload as it ran, so they are used; measured times never are.\n\n"
+        ));
+        let mut all = vec![&self.fitted];
+        all.extend(self.classes.iter());
+        out.push_str(&summary_table(&all));
+        out.push_str(&seed_table(self));
+        if !self.sections.is_empty() {
+            out.push_str("\n## nano-vllm (VoxCPM, seed 003): fitted on its own, leave one report section out\n\n");
+            let md = super::validate::to_markdown(&self.sections, command);
+            // Drop the generic heading and preamble of the per-report tables.
+            let body = md.split_once("## Summary").map_or(md.as_str(), |(_, b)| b);
+            out.push_str("### Summary");
+            out.push_str(body);
+        }
+        out.push_str(&to_markdown(&self.hierarchy, &self.classes));
+        out
+    }
+}
+
+fn summary_table(reports: &[&ClassReport]) -> String {
+    let mut out = String::from(
+        "## Generalisation classes (|error|: median / 90th percentile (levels))\n\n| class | throughput | mean E2E | TTFT |\n|---|---|---|---|\n",
+    );
+    for r in reports {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r.class.title(),
+            cell(r.stats(|h| &h.throughput)),
+            cell(r.stats(|h| &h.e2e_latency)),
+            cell(r.stats(|h| &h.ttft)),
+        ));
+    }
+    out
+}
+
+/// The seeds' fitted and in-place errors (median / worst), one row per seed report.
+fn seed_table(v: &CorpusValidation) -> String {
+    let seeds: Vec<&CorpusSetup> = v
+        .hierarchy
+        .setups
+        .iter()
+        .filter(|s| s.report.provenance.file.starts_with("shared/seeds/"))
+        .collect();
+    let mut files: Vec<&str> = seeds.iter().map(|s| s.report.provenance.file.as_str()).collect();
+    files.dedup();
+    let mut out = String::from(
+        "\n## The seed reports (|error| median / worst over their levels)\n\n| seed | throughput fitted | in place | E2E fitted | in place | TTFT fitted | in place |\n|---|---|---|---|---|---|---|\n",
+    );
+    for file in files {
+        let ids: Vec<&str> = seeds
+            .iter()
+            .filter(|s| s.report.provenance.file == file)
+            .map(|s| s.report.id.as_str())
+            .collect();
+        let pick = |r: &ClassReport, metric: fn(&Headline) -> &Option<FigureComparison>| -> String {
+            let e: Vec<f64> = r
+                .rows
+                .iter()
+                .filter(|row| ids.contains(&row.setup.as_str()))
+                .filter_map(|row| metric(&row.headline).as_ref().map(|f| f.error_pct))
+                .collect();
+            median_and_worst(&e).map_or("–".into(), |(m, w)| format!("{m:.1}% / {w:.1}%"))
+        };
+        let held = v.class(Class::InPlace).unwrap_or(&v.fitted);
+        out.push_str(&format!(
+            "| {} ({}) | {} | {} | {} | {} | {} | {} |\n",
+            file,
+            ids.join(", "),
+            pick(&v.fitted, |h| &h.throughput),
+            pick(held, |h| &h.throughput),
+            pick(&v.fitted, |h| &h.e2e_latency),
+            pick(held, |h| &h.e2e_latency),
+            pick(&v.fitted, |h| &h.ttft),
+            pick(held, |h| &h.ttft),
+        ));
+    }
+    out
+}

@@ -1,0 +1,733 @@
+//! Learning the prior from the measured corpus: one pooled (hierarchical) fit of every setup.
+//!
+//! Each setup s has its own cost terms z_s (in the unbounded space of [`Term::to_z`]). They are
+//! tied together in three levels:
+//!
+//! ```text
+//! data      log(predicted ÷ measured) of each figure ≈ 0        (σ: the figures' typical misfit)
+//! setup     z_s,t ≈ μ_g,t      g = the setup's release line (host terms) or architecture (GPU terms)
+//! group     μ_g,t ≈ ν_t + the hyperprior's offset for g        (ω: how far lines / architectures differ)
+//! hyper     ν_t ≈ the physics centre of Term::hyperprior       (broad)
+//! ```
+//!
+//! so a term the data of one setup cannot pin comes from its group, and a group the corpus lacks
+//! comes from the others. The simulator is not linear in z: the fit alternates a linearisation of
+//! every setup (finite differences, P + 1 simulations each, in parallel) with one sparse-structured
+//! least-squares solve of all unknowns (Levenberg–Marquardt damping, Huber weights so that one wild
+//! figure cannot drag a group), and re-estimates the setup spreads τ and the residual σ from the
+//! result (empirical Bayes). The final linearisation is kept: a prior learned *without* some
+//! setups (leave one setup, GPU or release line out) is one more solve, with no simulation, which
+//! is what [`crate::fit::classes`] uses to predict setups the prior never saw.
+
+use std::collections::BTreeMap;
+
+use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::cost::prior::{
+    GroupPriors, LearnedPriors, Term, TermGroup, TermPrior, API_SERVER_TOKEN_S, FRONTEND_JITTER_SIGMA,
+};
+use crate::cost::{CostParams, Profile, ProfileKind};
+use crate::error::{Error, Result};
+use crate::measured::{MeasuredLevel, MeasuredReport};
+use crate::memory::MemoryPlan;
+use crate::metrics::level::LevelResult;
+use crate::scenario::Scenario;
+use crate::spec::engine::{EngineVersion, ReleaseLine};
+use crate::spec::GpuArch;
+
+/// Number of learnable terms.
+pub const P: usize = Term::ALL.len();
+
+/// Release lines the corpus learns host terms for (nano-vllm is fitted on its own).
+pub const VLLM_LINES: [ReleaseLine; 5] = [
+    ReleaseLine::V05,
+    ReleaseLine::V06,
+    ReleaseLine::V1,
+    ReleaseLine::V1Async,
+    ReleaseLine::V1Mrv2,
+];
+
+/// Step of the finite differences, z units (10% in a time, about 2.5 points in an efficiency).
+const FD_STEP: f64 = 0.1;
+/// Residual of a figure the simulation could not produce (no request completed).
+const MISSING_RESIDUAL: f64 = 3.0;
+/// Huber threshold on a figure's log error: beyond it, a figure counts linearly, not squared.
+pub const HUBER_DELTA: f64 = 0.25;
+
+/// The metric a residual compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Metric {
+    /// Output tokens/s, else requests/s, else total tokens/s, else the level's duration.
+    Throughput,
+    /// Mean end-to-end latency (else its median).
+    E2e,
+    /// Mean time to first token (else its median).
+    Ttft,
+    /// Mean time per output token (else its median).
+    Tpot,
+    /// Mean inter-token latency (else its median).
+    Itl,
+}
+
+impl Metric {
+    /// Weight of the metric in the data term.
+    fn weight(self) -> f64 {
+        match self {
+            Metric::Throughput | Metric::E2e | Metric::Ttft => 1.0,
+            Metric::Tpot => 0.7,
+            Metric::Itl => 0.5,
+        }
+    }
+
+    /// The measured figure and the simulated one (same statistic).
+    fn pair(self, m: &MeasuredLevel, r: &LevelResult) -> Option<(f64, f64)> {
+        let stat = |s: &Option<crate::measured::MetricStats>, p: &crate::metrics::summary::Summary| {
+            let s = s.as_ref()?;
+            match (s.mean, s.p50) {
+                (Some(v), _) => Some((v, p.mean)),
+                (None, Some(v)) => Some((v, p.p50)),
+                _ => None,
+            }
+        };
+        let pos = |x: Option<(f64, f64)>| x.filter(|(m, _)| m.is_finite() && *m > 0.0);
+        match self {
+            Metric::Throughput => pos(m
+                .output_throughput_tok_s
+                .map(|v| (v, r.output_throughput_tok_s))
+                .or(m.request_throughput_req_s.map(|v| (v, r.request_throughput_req_s)))
+                .or(m.total_token_throughput_tok_s.map(|v| (v, r.total_throughput_tok_s)))
+                .or(m.total_time_s.map(|v| (v, r.duration_s)))),
+            Metric::E2e => pos(stat(&m.e2e_latency_ms, &r.e2e_latency_ms)),
+            Metric::Ttft => pos(stat(&m.ttft_ms, &r.ttft_ms)),
+            Metric::Tpot => pos(stat(&m.tpot_ms, &r.tpot_ms)),
+            Metric::Itl => pos(stat(&m.itl_ms, &r.itl_ms)),
+        }
+    }
+
+    /// Every metric.
+    pub const ALL: [Metric; 5] = [Metric::Throughput, Metric::E2e, Metric::Ttft, Metric::Tpot, Metric::Itl];
+}
+
+/// One measured figure a setup is fitted to.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Slot {
+    /// Level index in the report.
+    pub level: usize,
+    /// Metric.
+    pub metric: Metric,
+}
+
+/// A corpus setup ready to simulate.
+#[derive(Debug, Clone)]
+pub struct CorpusSetup {
+    /// The measured report.
+    pub report: MeasuredReport,
+    /// Its scenario (profile: the physics prior; terms are set per evaluation).
+    pub scenario: Scenario,
+    /// Its memory plan.
+    pub memory: MemoryPlan,
+    /// Release line.
+    pub line: ReleaseLine,
+    /// GPU architecture.
+    pub arch: GpuArch,
+    /// The figures fitted, in a fixed order.
+    pub slots: Vec<Slot>,
+}
+
+/// A measured setup left out of the corpus, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Excluded {
+    /// Report id.
+    pub id: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl CorpusSetup {
+    /// Prepares a report for the corpus, or says why it cannot take part.
+    pub fn new(report: &MeasuredReport) -> std::result::Result<CorpusSetup, String> {
+        if report.engine == EngineVersion::NanoVllm {
+            return Err("nano-vllm: fitted on its own (its host terms are not vLLM's)".into());
+        }
+        if let Some(f) = report.unmodelled_flags.first() {
+            return Err(format!("the server sets {f}, which servecast does not model"));
+        }
+        if report.levels.is_empty() {
+            return Err("no load level (start-up or memory readings only)".into());
+        }
+        let scenario = Scenario::builder()
+            .from_report(report)
+            .roofline_profile()
+            .build()
+            .map_err(|e| format!("cannot be simulated: {e}"))?;
+        let memory = scenario
+            .memory()
+            .map_err(|e| format!("does not start in servecast: {e}"))?;
+        let line = scenario.engine.release_line;
+        let arch = scenario.gpu.architecture;
+        let mut setup = CorpusSetup {
+            report: report.clone(),
+            scenario,
+            memory,
+            line,
+            arch,
+            slots: Vec::new(),
+        };
+        // Slots: every figure the report has, at levels that are scored.
+        let base = setup.params(&setup.prior_z());
+        let results = setup.simulate(&base, &setup.scored_levels());
+        for (i, r) in &results {
+            for metric in Metric::ALL {
+                if metric.pair(&setup.report.levels[*i], r).is_some() {
+                    setup.slots.push(Slot { level: *i, metric });
+                }
+            }
+        }
+        if setup.slots.is_empty() {
+            return Err("no level prints a throughput or latency figure servecast predicts".into());
+        }
+        Ok(setup)
+    }
+
+    /// Levels that are fitted and scored (not cold starts, not failed).
+    pub fn scored_levels(&self) -> Vec<usize> {
+        (0..self.report.levels.len())
+            .filter(|&i| !self.report.levels[i].cold_start && !self.report.levels[i].failed)
+            .collect()
+    }
+
+    /// The hyperprior centres of this setup's groups, z units (a start point).
+    pub fn prior_z(&self) -> [f64; P] {
+        let mut z = [0.0; P];
+        for (k, t) in Term::ALL.iter().enumerate() {
+            z[k] = t.hyperprior(self.line).0;
+        }
+        z
+    }
+
+    /// Cost parameters at `z`: the engine's physics prior with the learnable terms set.
+    pub fn params(&self, z: &[f64; P]) -> CostParams {
+        params_at(self.scenario.engine.version, self.line, z)
+    }
+
+    /// Simulates `levels` with `params`.
+    pub fn simulate(&self, params: &CostParams, levels: &[usize]) -> Vec<(usize, LevelResult)> {
+        let mut s = self.scenario.clone();
+        s.profile.cost = *params;
+        let cost = s.cost_model();
+        levels
+            .iter()
+            .map(|&i| (i, s.run_level_with(i, &self.memory, &cost)))
+            .collect()
+    }
+
+    /// Log errors of every slot at `z` (one simulation of the fitted levels).
+    pub fn residuals(&self, z: &[f64; P]) -> Vec<f64> {
+        let mut levels: Vec<usize> = self.slots.iter().map(|s| s.level).collect();
+        levels.dedup();
+        let results = self.simulate(&self.params(z), &levels);
+        self.slots
+            .iter()
+            .map(|slot| {
+                let r = results.iter().find(|(i, _)| *i == slot.level).map(|(_, r)| r);
+                match r.and_then(|r| slot.metric.pair(&self.report.levels[slot.level], r)) {
+                    Some((m, p)) if p > 0.0 && p.is_finite() && r.is_some_and(|r| r.requests > 0) => (p / m).ln(),
+                    _ => MISSING_RESIDUAL,
+                }
+            })
+            .collect()
+    }
+
+    /// Residuals and their Jacobian at `z` (forward differences; P + 1 simulations).
+    pub fn linearize(&self, z: &[f64; P]) -> Linearization {
+        let r0 = self.residuals(z);
+        let n = r0.len();
+        let mut jac = DMatrix::zeros(n, P);
+        for k in 0..P {
+            let mut zp = *z;
+            zp[k] += FD_STEP;
+            let rp = self.residuals(&zp);
+            for i in 0..n {
+                jac[(i, k)] = (rp[i] - r0[i]) / FD_STEP;
+            }
+        }
+        Linearization { z0: *z, r0, jac }
+    }
+}
+
+/// Cost parameters at `z` for an engine version on a release line.
+pub fn params_at(version: EngineVersion, line: ReleaseLine, z: &[f64; P]) -> CostParams {
+    let mut c = CostParams::prior(version);
+    c.api_server_token_s = API_SERVER_TOKEN_S;
+    c.frontend_jitter_sigma = FRONTEND_JITTER_SIGMA;
+    for (k, t) in Term::ALL.iter().enumerate() {
+        t.set(&mut c, if t.applies_to(line) { t.from_z(z[k]) } else { 0.0 });
+    }
+    c
+}
+
+/// A setup's residuals and Jacobian at a point.
+#[derive(Debug, Clone)]
+pub struct Linearization {
+    /// The point, z units.
+    pub z0: [f64; P],
+    /// Log errors there.
+    pub r0: Vec<f64>,
+    /// d residual ÷ d z.
+    pub jac: DMatrix<f64>,
+}
+
+impl Linearization {
+    /// Predicted residuals at `z` (first order).
+    pub fn at(&self, z: &[f64; P]) -> Vec<f64> {
+        let dz = DVector::from_fn(P, |k, _| z[k] - self.z0[k]);
+        let lin = &self.jac * dz;
+        self.r0.iter().zip(lin.iter()).map(|(a, b)| a + b).collect()
+    }
+}
+
+/// Huber weight of a residual.
+pub fn huber_weight(r: f64) -> f64 {
+    if r.abs() <= HUBER_DELTA {
+        1.0
+    } else {
+        HUBER_DELTA / r.abs()
+    }
+}
+
+/// Index of group-level unknowns.
+fn host_index(line: ReleaseLine, k: usize) -> Option<usize> {
+    let l = VLLM_LINES.iter().position(|&x| x == line)?;
+    (Term::ALL[k].group() == TermGroup::Host).then(|| l * P + k)
+}
+
+fn gpu_index(arch: GpuArch, k: usize) -> Option<usize> {
+    let a = GpuArch::ALL.iter().position(|&x| x == arch)?;
+    (Term::ALL[k].group() == TermGroup::Gpu).then(|| VLLM_LINES.len() * P + a * P + k)
+}
+
+/// Group-level unknowns (one slot per line × term and architecture × term, unused ones pinned).
+const GROUPS: usize = (VLLM_LINES.len() + GpuArch::ALL.len()) * P;
+
+/// How far release lines (host terms) and architectures (GPU terms) may differ from the pooled
+/// centre, σ in z units: a factor of two between lines, about ten points of efficiency between
+/// architectures.
+fn omega(t: Term) -> f64 {
+    match t.group() {
+        TermGroup::Host => 0.7,
+        TermGroup::Gpu => 0.4,
+    }
+}
+
+/// The state of the pooled fit's unknowns.
+#[derive(Debug, Clone)]
+pub struct Solution {
+    /// Per setup, z units.
+    pub z: Vec<[f64; P]>,
+    /// Group centres (see `host_index` / `gpu_index`), z units.
+    pub mu: Vec<f64>,
+    /// Their posterior standard deviations, z units.
+    pub mu_sd: Vec<f64>,
+    /// Per-setup posterior standard deviations, z units.
+    pub z_sd: Vec<[f64; P]>,
+}
+
+impl Solution {
+    /// The prior centre (z units) a setup of `line` on `arch` would take with no data of its own.
+    pub fn centre_for(&self, line: ReleaseLine, arch: GpuArch) -> [f64; P] {
+        let mut z = [0.0; P];
+        for (k, zk) in z.iter_mut().enumerate() {
+            let idx = match Term::ALL[k].group() {
+                TermGroup::Host => host_index(line, k),
+                TermGroup::Gpu => gpu_index(arch, k),
+            };
+            *zk = match idx {
+                Some(i) => self.mu[i],
+                None => Term::ALL[k].hyperprior(line).0,
+            };
+        }
+        z
+    }
+}
+
+/// What a solve includes: which setups' data rows, and which of their slots.
+pub struct Mask<'a> {
+    /// Whether setup s contributes data.
+    pub setup: &'a dyn Fn(usize) -> bool,
+    /// Whether slot j of setup s contributes data (only asked for included setups).
+    pub slot: &'a dyn Fn(usize, usize) -> bool,
+}
+
+/// The pooled fit: setups, their linearisations and the hyperparameters.
+#[derive(Debug, Clone)]
+pub struct Hierarchy {
+    /// The setups.
+    pub setups: Vec<CorpusSetup>,
+    /// Setups left out, with reasons.
+    pub excluded: Vec<Excluded>,
+    /// Final linearisation of each setup.
+    pub lin: Vec<Linearization>,
+    /// Huber weights of each setup's slots at the final point.
+    pub weights: Vec<Vec<f64>>,
+    /// Spread of setups around their group, per term, z units.
+    pub tau: [f64; P],
+    /// Typical misfit of one figure (σ of its log error).
+    pub sigma: f64,
+    /// The final solution with every setup.
+    pub solution: Solution,
+    /// Simulations of a setup's level set run.
+    pub simulations: usize,
+    /// Outer iterations run.
+    pub iterations: usize,
+}
+
+/// Progress callback: (stage, done, total).
+pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
+
+/// Solves the linearised pooled problem.
+fn solve(
+    setups: &[CorpusSetup],
+    lin: &[Linearization],
+    weights: &[Vec<f64>],
+    tau: &[f64; P],
+    sigma: f64,
+    damping: f64,
+    mask: &Mask<'_>,
+) -> Result<Solution> {
+    let s_n = setups.len();
+    let n = s_n * P + GROUPS + P;
+    let nu0 = s_n * P + GROUPS;
+    let mut h = DMatrix::<f64>::zeros(n, n);
+    let mut g = DVector::<f64>::zeros(n);
+    let mut add_row = |coef: &[(usize, f64)], rhs: f64, w: f64| {
+        for &(i, ci) in coef {
+            g[i] += w * ci * rhs;
+            for &(j, cj) in coef {
+                h[(i, j)] += w * ci * cj;
+            }
+        }
+    };
+    let v1 = ReleaseLine::V1;
+    for (s, setup) in setups.iter().enumerate() {
+        let base = s * P;
+        if (mask.setup)(s) {
+            let l = &lin[s];
+            for (j, (&r0, slot)) in l.r0.iter().zip(&setups[s].slots).enumerate() {
+                if !(mask.slot)(s, j) {
+                    continue;
+                }
+                let w = weights[s][j] * slot.metric.weight() / (sigma * sigma);
+                let coef: Vec<(usize, f64)> = (0..P).map(|k| (base + k, l.jac[(j, k)])).collect();
+                let jz0: f64 = (0..P).map(|k| l.jac[(j, k)] * l.z0[k]).sum();
+                add_row(&coef, -(r0 - jz0), w);
+            }
+            if damping > 0.0 {
+                for k in 0..P {
+                    add_row(&[(base + k, 1.0)], l.z0[k], damping);
+                }
+            }
+        }
+        for (k, t) in Term::ALL.iter().enumerate() {
+            let group = match t.group() {
+                TermGroup::Host => host_index(setup.line, k),
+                TermGroup::Gpu => gpu_index(setup.arch, k),
+            };
+            let w = 1.0 / (tau[k] * tau[k]);
+            match group {
+                Some(gi) => add_row(&[(base + k, 1.0), (s_n * P + gi, -1.0)], 0.0, w),
+                None => add_row(&[(base + k, 1.0)], t.hyperprior(setup.line).0, w),
+            }
+        }
+    }
+    // Group rows: every line × host term and architecture × GPU term, around ν plus the offset;
+    // the slots of the other kind (a GPU term per line, a host term per architecture) are unused
+    // and pinned to 0.
+    for (k, t) in Term::ALL.iter().enumerate() {
+        let w = 1.0 / (omega(*t) * omega(*t));
+        for (l, line) in VLLM_LINES.iter().enumerate() {
+            let gi = s_n * P + l * P + k;
+            match t.group() {
+                TermGroup::Host => add_row(
+                    &[(gi, 1.0), (nu0 + k, -1.0)],
+                    t.hyperprior(*line).0 - t.hyperprior(v1).0,
+                    w,
+                ),
+                TermGroup::Gpu => add_row(&[(gi, 1.0)], 0.0, 1.0),
+            }
+        }
+        for a in 0..GpuArch::ALL.len() {
+            let gi = s_n * P + VLLM_LINES.len() * P + a * P + k;
+            match t.group() {
+                TermGroup::Gpu => add_row(&[(gi, 1.0), (nu0 + k, -1.0)], 0.0, w),
+                TermGroup::Host => add_row(&[(gi, 1.0)], 0.0, 1.0),
+            }
+        }
+        let (c, width) = t.hyperprior(v1);
+        add_row(&[(nu0 + k, 1.0)], c, 1.0 / (width * width));
+    }
+    let chol = h
+        .cholesky()
+        .ok_or_else(|| Error::Fit("the pooled fit's normal equations are not positive definite".into()))?;
+    let x = chol.solve(&g);
+    let inv = chol.inverse();
+    let z = (0..s_n)
+        .map(|s| {
+            let mut v = [0.0; P];
+            for k in 0..P {
+                v[k] = x[s * P + k];
+            }
+            v
+        })
+        .collect();
+    let z_sd = (0..s_n)
+        .map(|s| {
+            let mut v = [0.0; P];
+            for k in 0..P {
+                v[k] = inv[(s * P + k, s * P + k)].max(0.0).sqrt();
+            }
+            v
+        })
+        .collect();
+    Ok(Solution {
+        z,
+        mu: (0..GROUPS).map(|i| x[s_n * P + i]).collect(),
+        mu_sd: (0..GROUPS)
+            .map(|i| inv[(s_n * P + i, s_n * P + i)].max(0.0).sqrt())
+            .collect(),
+        z_sd,
+    })
+}
+
+/// Options of the pooled fit.
+#[derive(Debug, Clone)]
+pub struct HierarchyOptions {
+    /// Most re-linearisations.
+    pub max_iterations: usize,
+}
+
+impl Default for HierarchyOptions {
+    fn default() -> Self {
+        HierarchyOptions { max_iterations: 6 }
+    }
+}
+
+/// The objective of the true (simulated) residuals at a solution, with its priors.
+fn objective(setups: &[CorpusSetup], residuals: &[Vec<f64>], sol: &Solution, tau: &[f64; P], sigma: f64) -> f64 {
+    let mut f = 0.0;
+    for (s, r) in residuals.iter().enumerate() {
+        for (j, v) in r.iter().enumerate() {
+            let w = setups[s].slots[j].metric.weight();
+            // Huber loss in units of σ².
+            let a = v.abs();
+            let rho = if a <= HUBER_DELTA {
+                a * a
+            } else {
+                2.0 * HUBER_DELTA * a - HUBER_DELTA * HUBER_DELTA
+            };
+            f += w * rho / (sigma * sigma);
+        }
+        let c = sol.centre_for(setups[s].line, setups[s].arch);
+        for k in 0..P {
+            let d = (sol.z[s][k] - c[k]) / tau[k];
+            f += d * d;
+        }
+    }
+    f
+}
+
+impl Hierarchy {
+    /// Learns the prior from `reports`: the setups that can take part are fitted jointly.
+    pub fn fit(reports: &[MeasuredReport], opts: &HierarchyOptions, progress: Progress<'_>) -> Result<Hierarchy> {
+        let prepared: Vec<(String, std::result::Result<CorpusSetup, String>)> = reports
+            .par_iter()
+            .map(|r| (r.id.clone(), CorpusSetup::new(r)))
+            .collect();
+        let mut setups = Vec::new();
+        let mut excluded = Vec::new();
+        for (id, p) in prepared {
+            match p {
+                Ok(s) => setups.push(s),
+                Err(reason) => excluded.push(Excluded { id, reason }),
+            }
+        }
+        if setups.is_empty() {
+            return Err(Error::Fit("no measured setup can take part in the pooled fit".into()));
+        }
+        let mut tau = [0.0; P];
+        for (k, t) in Term::ALL.iter().enumerate() {
+            tau[k] = match t.group() {
+                TermGroup::Host => 0.7,
+                TermGroup::Gpu => 0.4,
+            };
+        }
+        let mut sigma = 0.15;
+        let mut z: Vec<[f64; P]> = setups.iter().map(|s| s.prior_z()).collect();
+        let mut simulations = 0usize;
+        let mut residuals: Vec<Vec<f64>> = setups.par_iter().zip(&z).map(|(s, z)| s.residuals(z)).collect();
+        simulations += setups.len();
+        let mut weights: Vec<Vec<f64>> = residuals
+            .iter()
+            .map(|r| r.iter().map(|&x| huber_weight(x)).collect())
+            .collect();
+        let all = |_: usize| true;
+        let all_slots = |_: usize, _: usize| true;
+        let mask = Mask {
+            setup: &all,
+            slot: &all_slots,
+        };
+        let mut damping = 1.0;
+        let mut lin: Vec<Linearization>;
+        let mut solution: Option<Solution> = None;
+        let mut best_f = f64::INFINITY;
+        let mut iterations = 0;
+        for it in 0..opts.max_iterations {
+            iterations = it + 1;
+            progress("linearising the corpus", it, opts.max_iterations);
+            lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
+            simulations += setups.len() * (P + 1);
+            if let Some(sol) = &solution {
+                best_f = objective(&setups, &residuals, sol, &tau, sigma);
+            }
+            let mut accepted = false;
+            for _ in 0..5 {
+                let sol = solve(&setups, &lin, &weights, &tau, sigma, damping, &mask)?;
+                let trial: Vec<Vec<f64>> = setups.par_iter().zip(&sol.z).map(|(s, z)| s.residuals(z)).collect();
+                simulations += setups.len();
+                let f = objective(&setups, &trial, &sol, &tau, sigma);
+                if f < best_f || solution.is_none() {
+                    let gain = (best_f - f) / best_f.abs().max(1e-12);
+                    best_f = f;
+                    z = sol.z.clone();
+                    residuals = trial;
+                    solution = Some(sol);
+                    damping = (damping / 3.0).max(1e-3);
+                    accepted = gain > 1e-3 || it == 0;
+                    break;
+                }
+                damping *= 5.0;
+            }
+            // Empirical Bayes: spreads and residual scale from where the setups landed.
+            if let Some(sol) = &solution {
+                weights = residuals
+                    .iter()
+                    .map(|r| r.iter().map(|&x| huber_weight(x)).collect())
+                    .collect();
+                let (mut num, mut den) = (0.0, 0.0);
+                for (s, r) in residuals.iter().enumerate() {
+                    for (j, v) in r.iter().enumerate() {
+                        let w = weights[s][j] * setups[s].slots[j].metric.weight();
+                        num += w * v * v;
+                        den += w;
+                    }
+                }
+                sigma = (num / den.max(1.0)).sqrt().clamp(0.05, 0.5);
+                for k in 0..P {
+                    let mut acc = 0.0;
+                    for (s, setup) in setups.iter().enumerate() {
+                        let c = sol.centre_for(setup.line, setup.arch);
+                        let d = sol.z[s][k] - c[k];
+                        acc += d * d + sol.z_sd[s][k] * sol.z_sd[s][k];
+                    }
+                    tau[k] = (acc / setups.len() as f64).sqrt().clamp(0.1, 1.5);
+                }
+            }
+            if !accepted && it > 0 {
+                break;
+            }
+        }
+        progress("linearising the corpus", opts.max_iterations, opts.max_iterations);
+        // Final linearisation at the solution, for the held-out solves.
+        lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
+        simulations += setups.len() * (P + 1);
+        let solution = solve(&setups, &lin, &weights, &tau, sigma, 0.0, &mask)?;
+        Ok(Hierarchy {
+            setups,
+            excluded,
+            lin,
+            weights,
+            tau,
+            sigma,
+            solution,
+            simulations,
+            iterations,
+        })
+    }
+
+    /// Solves again with only the data `mask` lets in (no simulation).
+    pub fn solve_masked(&self, mask: &Mask<'_>) -> Result<Solution> {
+        solve(&self.setups, &self.lin, &self.weights, &self.tau, self.sigma, 0.0, mask)
+    }
+
+    /// The learned prior, for `data/priors.yaml`.
+    pub fn learned_priors(&self, source: &str) -> LearnedPriors {
+        let sol = &self.solution;
+        let group = |name: &str, setups: usize, terms: &[(Term, usize)]| GroupPriors {
+            group: name.to_string(),
+            setups,
+            terms: terms
+                .iter()
+                .map(|&(t, gi)| {
+                    (
+                        t.name().to_string(),
+                        TermPrior {
+                            centre: t.from_z(sol.mu[gi]),
+                            spread: self.tau[Term::ALL.iter().position(|x| *x == t).unwrap_or(0)],
+                            centre_sd: sol.mu_sd[gi],
+                        },
+                    )
+                })
+                .collect::<BTreeMap<_, _>>(),
+        };
+        let release_lines = VLLM_LINES
+            .iter()
+            .map(|&line| {
+                let n = self.setups.iter().filter(|s| s.line == line).count();
+                let terms: Vec<(Term, usize)> = Term::ALL
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.applies_to(line))
+                    .filter_map(|(k, t)| host_index(line, k).map(|gi| (*t, gi)))
+                    .collect();
+                group(line.as_str(), n, &terms)
+            })
+            .collect();
+        let architectures = GpuArch::ALL
+            .iter()
+            .map(|&arch| {
+                let n = self.setups.iter().filter(|s| s.arch == arch).count();
+                let terms: Vec<(Term, usize)> = Term::ALL
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, t)| gpu_index(arch, k).map(|gi| (*t, gi)))
+                    .collect();
+                group(arch.as_str(), n, &terms)
+            })
+            .collect();
+        LearnedPriors {
+            source: source.to_string(),
+            corpus: self.setups.iter().map(|s| s.report.id.clone()).collect(),
+            residual_sd: self.sigma,
+            release_lines,
+            architectures,
+        }
+    }
+
+    /// A setup's fitted profile (its own MAP terms in the pooled fit).
+    pub fn profile_of(&self, s: usize) -> Profile {
+        let setup = &self.setups[s];
+        let z = self.solution.z[s];
+        Profile {
+            id: format!("{}.{}.{}", setup.scenario.gpu.id, setup.scenario.model.id, setup.line),
+            kind: ProfileKind::Fitted,
+            gpu: Some(setup.scenario.gpu.id.clone()),
+            model: Some(setup.scenario.model.id.clone()),
+            engine: setup.scenario.engine.version,
+            cost: setup.params(&z),
+            memory: Default::default(),
+            source: format!("pooled fit of the corpus, setup {}", setup.report.id),
+            uncertainty: None,
+        }
+    }
+}
