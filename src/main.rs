@@ -1132,7 +1132,12 @@ fn fit(a: FitArgs) -> Result<()> {
         let _ = writeln!(t, "\nwarning: {w}");
     }
     if let Some(path) = &a.output {
-        let yaml = result.profile.to_yaml()?;
+        let yaml = format!(
+            "# Written by: cargo run --release -- fit {} -o {}\n# Do not edit by hand: tests/it/validation.rs refits and compares.\n{}",
+            a.inputs.join(" "),
+            path.display(),
+            result.profile.to_yaml()?
+        );
         std::fs::write(path, yaml).map_err(|source| Error::Io {
             path: path.display().to_string(),
             source,
@@ -1217,10 +1222,10 @@ fn priors(corpus: &Path, output: Option<&Path>) -> Result<()> {
         Some(path) => {
             write_file(path, &yaml)?;
             eprintln!(
-                "{} setups ({} left out), σ {:.3}, {:.1} s → {}",
+                "{} setups ({} left out), σ {:?}, {:.1} s → {}",
                 h.setups.len(),
                 h.excluded.len(),
-                h.sigma,
+                h.sigma.map(|v| (v * 1000.0).round() / 1000.0),
                 started.elapsed().as_secs_f64(),
                 path.display()
             );

@@ -68,7 +68,7 @@ pub fn builtin_profile_or_transfer(
         .iter()
         .filter(same)
         .find(|p| p.kind == ProfileKind::Fitted)
-        .map(|p| p.transferred_to(gpu_id, line, gpu.architecture)))
+        .map(|p| p.transferred_to(gpu, line)))
 }
 
 /// Finds a profile by id among the built-in ones.

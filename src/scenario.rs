@@ -401,9 +401,11 @@ impl ScenarioBuilder {
         workload.validate("workload")?;
         let profile = match self.profile {
             Some(p) => p,
-            None if self.roofline_profile => Profile::learned_prior(version, engine.release_line, gpu.architecture),
+            None if self.roofline_profile => {
+                Profile::learned_prior(version, engine.release_line, engine.usage_context, &gpu)
+            }
             None => builtin_profile_or_transfer(&gpu, &model.id, version, engine.release_line)?
-                .unwrap_or_else(|| Profile::learned_prior(version, engine.release_line, gpu.architecture)),
+                .unwrap_or_else(|| Profile::learned_prior(version, engine.release_line, engine.usage_context, &gpu)),
         };
         if profile.engine != version {
             let how = match profile.kind {

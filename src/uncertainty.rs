@@ -122,8 +122,13 @@ pub fn perturbed_profile(profile: &Profile, rng: &mut SimRng) -> Profile {
         None => DVector::from_fn(n, |i, _| cov[(i, i)].max(0.0).sqrt() * z[i]),
     };
     for (i, name) in u.params.iter().enumerate() {
+        let is_fraction = name.ends_with("_efficiency");
         if let Some(v) = p.cost.fitted_mut(name) {
-            *v = (*v + delta[i]).max(0.0);
+            *v = if is_fraction {
+                (*v + delta[i]).clamp(0.01, 1.0)
+            } else {
+                (*v + delta[i]).max(0.0)
+            };
         }
     }
     p

@@ -103,10 +103,12 @@ impl StepCostModel {
         let bandwidth = gpu.memory_bandwidth_bytes_s;
         let flops = gpu.dense_fp16_flops * params.compute_efficiency;
         // FP8 weights run W8A8 GEMMs on FP8 tensor cores where the GPU has them; 4-bit and FP8
-        // weights elsewhere are dequantised into 16-bit GEMMs.
+        // weights elsewhere are dequantised inside 16-bit GEMMs (AWQ, GPTQ, Marlin), which reach a
+        // smaller share of the tensor peak once a batch makes them compute-bound.
         let linear_flops = match (engine.quantization, gpu.dense_fp8_flops) {
             (Some(Quantization::Fp8), Some(fp8)) => fp8 * params.compute_efficiency,
-            _ => flops,
+            (None | Some(Quantization::Unquantized), _) => flops,
+            (Some(_), _) => gpu.dense_fp16_flops * params.quantized_compute_efficiency,
         };
         let weights = model.weight_bytes_with(engine.quantization) as f64 / tp_f;
         let weights_bandwidth = bandwidth * params.weights_bandwidth_efficiency;

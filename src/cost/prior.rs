@@ -38,6 +38,8 @@ pub enum Term {
     AttentionBandwidthEfficiency,
     /// Fraction of dense tensor FLOP/s reached.
     ComputeEfficiency,
+    /// Fraction of dense 16-bit tensor FLOP/s reached by dequantising GEMMs (AWQ, GPTQ, W8A16).
+    QuantizedComputeEfficiency,
 }
 
 /// How a term is made unbounded for learning and fitting.
@@ -60,7 +62,7 @@ pub enum TermGroup {
 
 impl Term {
     /// Every learnable term, host-side first.
-    pub const ALL: [Term; 8] = [
+    pub const ALL: [Term; 9] = [
         Term::StepOverheadS,
         Term::PerSeqOverheadS,
         Term::FrontendLatencyS,
@@ -69,6 +71,7 @@ impl Term {
         Term::WeightsBandwidthEfficiency,
         Term::AttentionBandwidthEfficiency,
         Term::ComputeEfficiency,
+        Term::QuantizedComputeEfficiency,
     ];
 
     /// The field name in a profile's `cost`.
@@ -82,6 +85,7 @@ impl Term {
             Term::WeightsBandwidthEfficiency => "weights_bandwidth_efficiency",
             Term::AttentionBandwidthEfficiency => "attention_bandwidth_efficiency",
             Term::ComputeEfficiency => "compute_efficiency",
+            Term::QuantizedComputeEfficiency => "quantized_compute_efficiency",
         }
     }
 
@@ -93,9 +97,10 @@ impl Term {
     /// Host or GPU term.
     pub fn group(self) -> TermGroup {
         match self {
-            Term::WeightsBandwidthEfficiency | Term::AttentionBandwidthEfficiency | Term::ComputeEfficiency => {
-                TermGroup::Gpu
-            }
+            Term::WeightsBandwidthEfficiency
+            | Term::AttentionBandwidthEfficiency
+            | Term::ComputeEfficiency
+            | Term::QuantizedComputeEfficiency => TermGroup::Gpu,
             _ => TermGroup::Host,
         }
     }
@@ -147,6 +152,7 @@ impl Term {
             Term::WeightsBandwidthEfficiency => c.weights_bandwidth_efficiency,
             Term::AttentionBandwidthEfficiency => c.attention_bandwidth_efficiency,
             Term::ComputeEfficiency => c.compute_efficiency,
+            Term::QuantizedComputeEfficiency => c.quantized_compute_efficiency,
         }
     }
 
@@ -161,6 +167,7 @@ impl Term {
             Term::WeightsBandwidthEfficiency => c.weights_bandwidth_efficiency = v,
             Term::AttentionBandwidthEfficiency => c.attention_bandwidth_efficiency = v,
             Term::ComputeEfficiency => c.compute_efficiency = v,
+            Term::QuantizedComputeEfficiency => c.quantized_compute_efficiency = v,
         }
     }
 
@@ -169,6 +176,15 @@ impl Term {
     /// a separate queue (docs/research/frontend.md §1).
     pub fn applies_to(self, line: ReleaseLine) -> bool {
         !(self == Term::ApiServerItemS && line == ReleaseLine::V05)
+    }
+
+    /// Whether a deployment has this term: [`Term::applies_to`] its release line, and the API
+    /// server's terms only where vLLM's OpenAI server fronts the engine (an engine a program
+    /// builds and drives itself, `usage_context: engine_context`, has none: whatever its own front
+    /// end costs is in `frontend_latency_s`).
+    pub fn applies(self, line: ReleaseLine, usage: crate::spec::engine::UsageContext) -> bool {
+        let api = matches!(self, Term::ApiServerRequestS | Term::ApiServerItemS);
+        self.applies_to(line) && !(api && usage == crate::spec::engine::UsageContext::EngineContext)
     }
 
     /// The hyperprior: where a line or architecture with no measurement sits, and how far (in
@@ -191,6 +207,7 @@ impl Term {
             Term::WeightsBandwidthEfficiency => (Term::WeightsBandwidthEfficiency.to_z(0.85), 1.0),
             Term::AttentionBandwidthEfficiency => (Term::AttentionBandwidthEfficiency.to_z(0.55), 1.0),
             Term::ComputeEfficiency => (Term::ComputeEfficiency.to_z(0.6), 1.0),
+            Term::QuantizedComputeEfficiency => (Term::QuantizedComputeEfficiency.to_z(0.4), 1.0),
         };
         match self.transform() {
             Transform::Log => (self.to_z(centre), width),
@@ -219,6 +236,10 @@ pub struct TermPrior {
     pub spread: f64,
     /// Uncertainty of the centre itself, σ in z units.
     pub centre_sd: f64,
+    /// How far one deployment (host terms: a tester's machine) or one GPU type (GPU terms) sits
+    /// from the centre, σ in z units; 0 for a GPU type's own entry.
+    #[serde(default)]
+    pub between: f64,
 }
 
 /// The learned terms of one release line or architecture.
@@ -241,13 +262,17 @@ pub struct LearnedPriors {
     pub source: String,
     /// Measured setups it was learned from (ids).
     pub corpus: Vec<String>,
-    /// Typical misfit of one measured figure (σ of its log error) after the fit: the noise the
-    /// data term of a MAP fit divides by.
-    pub residual_sd: f64,
+    /// Typical misfit of one measured figure (σ of its log error) after the fit, per metric
+    /// (`throughput`, `e2e`, `ttft`, `tpot`, `itl`): the noise the data term of a MAP fit divides by.
+    pub residual_sd: std::collections::BTreeMap<String, f64>,
     /// Per release line: host-side terms.
     pub release_lines: Vec<GroupPriors>,
     /// Per GPU architecture: roofline efficiencies.
     pub architectures: Vec<GroupPriors>,
+    /// Per GPU type the corpus measured: its architecture's efficiencies corrected by what its
+    /// own setups showed (clocks, power limits, memory system of that card).
+    #[serde(default)]
+    pub gpus: Vec<GroupPriors>,
 }
 
 /// One term's prior for a scenario: its centre in z space and the σ a setup may move.
@@ -297,8 +322,8 @@ impl LearnedPriors {
                 }
             }
         }
-        if !(p.residual_sd.is_finite() && p.residual_sd > 0.0) {
-            return Err(Error::invalid(origin, "residual_sd", "must be finite and > 0"));
+        if p.residual_sd.values().any(|v| !(v.is_finite() && *v > 0.0)) {
+            return Err(Error::invalid(origin, "residual_sd", "every σ must be finite and > 0"));
         }
         Ok(p)
     }
@@ -306,8 +331,18 @@ impl LearnedPriors {
     /// The prior of every learnable term for a release line on a GPU architecture: the group's
     /// learned centre where the corpus had it, else the hyperprior.
     pub fn for_scenario(&self, line: ReleaseLine, arch: GpuArch) -> Vec<ScenarioPrior> {
+        self.for_gpu(line, arch, "")
+    }
+
+    /// [`LearnedPriors::for_scenario`] for one GPU type: its own learned efficiencies where the
+    /// corpus measured it, else its architecture's.
+    pub fn for_gpu(&self, line: ReleaseLine, arch: GpuArch, gpu_id: &str) -> Vec<ScenarioPrior> {
         let host = self.release_lines.iter().find(|g| g.group == line.as_str());
-        let gpu = self.architectures.iter().find(|g| g.group == arch.as_str());
+        let gpu = self
+            .gpus
+            .iter()
+            .find(|g| g.group == gpu_id)
+            .or_else(|| self.architectures.iter().find(|g| g.group == arch.as_str()));
         Term::ALL
             .into_iter()
             .filter(|t| t.applies_to(line))
@@ -320,7 +355,7 @@ impl LearnedPriors {
                     Some(p) => ScenarioPrior {
                         term,
                         centre_z: term.to_z(p.centre),
-                        sd_z: (p.spread * p.spread + p.centre_sd * p.centre_sd).sqrt(),
+                        sd_z: (p.spread * p.spread + p.between * p.between + p.centre_sd * p.centre_sd).sqrt(),
                     },
                     None => {
                         let (c, w) = term.hyperprior(line);
@@ -337,15 +372,24 @@ impl LearnedPriors {
 
     /// Cost parameters at the prior's centres for a release line on an architecture (the engine
     /// version's physics prior for everything not learned).
-    pub fn cost_params(&self, version: EngineVersion, line: ReleaseLine, arch: GpuArch) -> CostParams {
+    pub fn cost_params(
+        &self,
+        version: EngineVersion,
+        line: ReleaseLine,
+        usage: crate::spec::engine::UsageContext,
+        arch: GpuArch,
+        gpu_id: &str,
+    ) -> CostParams {
         let mut c = CostParams::prior(version);
         c.api_server_token_s = API_SERVER_TOKEN_S;
         c.frontend_jitter_sigma = FRONTEND_JITTER_SIGMA;
-        for p in self.for_scenario(line, arch) {
+        for p in self.for_gpu(line, arch, gpu_id) {
             p.term.set(&mut c, p.term.from_z(p.centre_z));
         }
-        if !Term::ApiServerItemS.applies_to(line) {
-            c.api_server_item_s = 0.0;
+        for t in [Term::ApiServerItemS, Term::ApiServerRequestS] {
+            if !t.applies(line, usage) {
+                t.set(&mut c, 0.0);
+            }
         }
         c
     }

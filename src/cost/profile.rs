@@ -35,6 +35,10 @@ pub struct CostParams {
     pub attention_bandwidth_efficiency: f64,
     /// Fraction of dense FP16/BF16 tensor FLOP/s reached, in (0, 1].
     pub compute_efficiency: f64,
+    /// Fraction of dense FP16/BF16 tensor FLOP/s reached by GEMMs that dequantise 4- or 8-bit
+    /// weights on the fly (AWQ, GPTQ, Marlin; FP8 on GPUs without FP8 tensor cores), in (0, 1].
+    #[serde(default = "default_quantized_compute_efficiency")]
+    pub quantized_compute_efficiency: f64,
     /// Fraction of the interconnect bandwidth reached by all-reduces, in (0, 1].
     pub link_efficiency: f64,
     /// Latency of one all-reduce, seconds.
@@ -88,6 +92,10 @@ impl CostParams {
             "api_server_request_s" => Some(&mut self.api_server_request_s),
             "api_server_item_s" => Some(&mut self.api_server_item_s),
             "api_server_token_s" => Some(&mut self.api_server_token_s),
+            "weights_bandwidth_efficiency" => Some(&mut self.weights_bandwidth_efficiency),
+            "attention_bandwidth_efficiency" => Some(&mut self.attention_bandwidth_efficiency),
+            "compute_efficiency" => Some(&mut self.compute_efficiency),
+            "quantized_compute_efficiency" => Some(&mut self.quantized_compute_efficiency),
             _ => None,
         }
     }
@@ -108,6 +116,7 @@ impl CostParams {
             weights_bandwidth_efficiency: 0.85,
             attention_bandwidth_efficiency: 0.55,
             compute_efficiency: 0.6,
+            quantized_compute_efficiency: default_quantized_compute_efficiency(),
             link_efficiency: 0.7,
             allreduce_latency_s: 15e-6,
             attention_kernel_floor_s: default_attention_kernel_floor_s(),
@@ -141,6 +150,7 @@ impl CostParams {
             ("weights_bandwidth_efficiency", self.weights_bandwidth_efficiency),
             ("attention_bandwidth_efficiency", self.attention_bandwidth_efficiency),
             ("compute_efficiency", self.compute_efficiency),
+            ("quantized_compute_efficiency", self.quantized_compute_efficiency),
             ("link_efficiency", self.link_efficiency),
         ] {
             if !(v.is_finite() && v > 0.0 && v <= 1.0) {
@@ -177,6 +187,13 @@ impl CostParams {
     }
 }
 
+/// Physics prior of [`CostParams::quantized_compute_efficiency`]: Marlin's published curves reach
+/// near-ideal speed-ups only while a batch is memory-bound and fall to or below the 16-bit GEMM's
+/// throughput at a few hundred rows, so about 0.4 of the peak.
+pub fn default_quantized_compute_efficiency() -> f64 {
+    0.4
+}
+
 /// Prior per-layer attention kernel floor: FlashAttention's split-KV decode is a main and a combine
 /// kernel, each a few microseconds of launch and DRAM latency even under CUDA graphs.
 pub fn default_attention_kernel_floor_s() -> f64 {
@@ -210,6 +227,10 @@ pub struct Profile {
     /// carry the fit's uncertainty; absent for priors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncertainty: Option<ParamCovariance>,
+    /// Each fitted term against the learned prior it corrects (MAP fits of vLLM reports), with
+    /// the reason for any move beyond 3σ.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prior: Vec<crate::fit::map::PriorShift>,
 }
 
 /// Covariance of fitted cost parameters, in their own units (seconds², for overheads).
@@ -237,7 +258,7 @@ impl ParamCovariance {
         }
         for name in &self.params {
             let known = CostParams::prior(EngineVersion::default()).overhead_terms();
-            if !known.iter().any(|(n, _)| n == name) {
+            if !known.iter().any(|(n, _)| n == name) && super::prior::Term::by_name(name).is_none() {
                 return Err(Error::invalid(
                     origin,
                     "uncertainty.params",
@@ -262,6 +283,7 @@ impl Profile {
             memory: MemoryCalibration::default(),
             source: "datasheet roofline with servecast's prior efficiencies and overheads (not fitted)".into(),
             uncertainty: None,
+            prior: Vec::new(),
         }
     }
 
@@ -270,8 +292,10 @@ impl Profile {
     pub fn learned_prior(
         version: EngineVersion,
         line: crate::spec::engine::ReleaseLine,
-        arch: crate::spec::GpuArch,
+        usage: crate::spec::engine::UsageContext,
+        gpu: &crate::spec::GpuSpec,
     ) -> Profile {
+        let arch = gpu.architecture;
         let Some(priors) = super::prior::LearnedPriors::builtin() else {
             return Profile::roofline(version);
         };
@@ -279,32 +303,37 @@ impl Profile {
             return Profile::roofline(version);
         }
         let count = |g: &str| priors.group(g).map_or(0, |g| g.setups);
+        let own = priors.gpus.iter().find(|g| g.group == gpu.id).map_or(0, |g| g.setups);
         Profile {
             id: format!("prior.{line}.{arch}"),
             kind: ProfileKind::Roofline,
             gpu: None,
             model: None,
             engine: version,
-            cost: priors.cost_params(version, line, arch),
+            cost: priors.cost_params(version, line, usage, arch, &gpu.id),
             memory: MemoryCalibration::default(),
             source: format!(
-                "learned prior: the centres of {} measured setups of {line} (host-side terms) and {} on {arch} GPUs                  (roofline efficiencies), from data/priors.yaml (servecast priors); nothing fitted to this setup",
+                "learned prior: the centres of {} measured setups of {line} (host-side terms) and {} on {arch} GPUs \
+                 (roofline efficiencies{}), from data/priors.yaml (servecast priors); nothing fitted to this setup",
                 count(line.as_str()),
-                count(arch.as_str())
+                count(arch.as_str()),
+                if own > 0 {
+                    format!(", corrected by {own} on this GPU")
+                } else {
+                    String::new()
+                }
             ),
             uncertainty: None,
+            prior: Vec::new(),
         }
     }
 
-    /// This fitted profile's host-side terms over `gpu_id`'s roofline (the learned prior's
-    /// efficiencies for `arch`, no memory calibration): see [`ProfileKind::Transferred`].
-    pub fn transferred_to(
-        &self,
-        gpu_id: &str,
-        line: crate::spec::engine::ReleaseLine,
-        arch: crate::spec::GpuArch,
-    ) -> Profile {
-        let mut cost = Profile::learned_prior(self.engine, line, arch).cost;
+    /// This fitted profile's host-side terms over `gpu`'s roofline (the learned prior's
+    /// efficiencies for that GPU, no memory calibration): see [`ProfileKind::Transferred`].
+    pub fn transferred_to(&self, gpu: &crate::spec::GpuSpec, line: crate::spec::engine::ReleaseLine) -> Profile {
+        let gpu_id = gpu.id.as_str();
+        let mut cost =
+            Profile::learned_prior(self.engine, line, crate::spec::engine::UsageContext::default(), gpu).cost;
         for (name, value) in self.cost.overhead_terms() {
             if let Some(slot) = cost.fitted_mut(name) {
                 *slot = value;
@@ -324,6 +353,7 @@ impl Profile {
                 self.gpu.as_deref().unwrap_or("another GPU")
             ),
             uncertainty: self.uncertainty.clone(),
+            prior: Vec::new(),
         }
     }
 

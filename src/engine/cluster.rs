@@ -103,6 +103,9 @@ pub fn simulate_cluster(
     // The API server (one process in front of every replica) handles each request in turn.
     let api_intake = first.api_server_request_ns > 0 || first.api_server_token_ns > 0.0;
     let mut api_free: Nanos = 0;
+    // The latest booking of output items (starting at a step's end) and the free time before it.
+    let mut api_booking_start: Nanos = 0;
+    let mut api_free_before_booking: Nanos = 0;
     let mut reps: Vec<Replica<'_>> = models
         .iter()
         .map(|m| Replica {
@@ -199,10 +202,25 @@ pub fn simulate_cluster(
             };
             // First pass through the API server: queue for it, then come back to be routed.
             if api_intake && s & ROUTE_TAG == 0 {
-                let done = t
-                    .max(api_free)
-                    .saturating_add(first.intake_ns(requests[idx as usize].input_tokens));
-                api_free = done;
+                let intake = first.intake_ns(requests[idx as usize].input_tokens);
+                // One process serves intake and output items in arrival order: a request that
+                // arrives before a step's items are handed over is taken first, and pushes the
+                // items (and whatever queues behind them) back by its own time.
+                let done = if t < api_booking_start {
+                    let done = t.max(api_free_before_booking).saturating_add(intake);
+                    api_free_before_booking = done;
+                    if done > api_booking_start {
+                        api_free = api_free.saturating_add(done - api_booking_start);
+                        api_booking_start = done;
+                    }
+                    done
+                } else {
+                    let done = t.max(api_free).saturating_add(intake);
+                    api_free = done;
+                    api_free_before_booking = done;
+                    api_booking_start = done;
+                    done
+                };
                 heap.push(Reverse((done, seq | ROUTE_TAG, idx)));
                 seq += 1;
                 continue;
@@ -236,6 +254,8 @@ pub fn simulate_cluster(
             let st = &mut rep.st;
             st.now = st.now.max(t_rep);
             st.api_free_ns = api_free;
+            st.api_booking_start_ns = api_booking_start;
+            st.api_free_before_booking_ns = api_free_before_booking;
             let cutoff = st.admission_cutoff();
             while let Some(&Reverse((t, _, idx))) = rep.inbox.peek() {
                 if t > cutoff {
@@ -279,7 +299,11 @@ pub fn simulate_cluster(
                 let now = st.now;
                 st.deliver(now);
             }
-            api_free = api_free.max(st.api_free_ns);
+            if st.api_free_ns > api_free || st.api_booking_start_ns > api_booking_start {
+                api_free = api_free.max(st.api_free_ns);
+                api_booking_start = st.api_booking_start_ns;
+                api_free_before_booking = st.api_free_before_booking_ns;
+            }
             for k in 0..st.delivered_finishes.len() {
                 let idx = st.delivered_finishes[k];
                 let f = st.reqs[idx as usize].client_finish_ns;

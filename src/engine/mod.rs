@@ -214,6 +214,12 @@ pub(crate) struct EngineState<'a> {
     pub delivered_finishes: Vec<u32>,
     /// When the (shared) API server is next free; the cluster keeps it in step across replicas.
     pub api_free_ns: Nanos,
+    /// When the latest booking of output items on the API server starts (a step's end), and when
+    /// the server was free before that booking: work arriving earlier (a request's intake during
+    /// the step) is served before those items, not after them.
+    pub api_booking_start_ns: Nanos,
+    /// See `api_booking_start_ns`.
+    pub api_free_before_booking_ns: Nanos,
     /// Output items of the step whose outputs are still to be handed over.
     pub undelivered_items: u64,
     /// vLLM V0's scheduler delay: when the scheduler last ran, and whether it admitted prompts
@@ -293,6 +299,8 @@ impl<'a> EngineState<'a> {
             undelivered: Vec::new(),
             delivered_finishes: Vec::new(),
             api_free_ns: 0,
+            api_booking_start_ns: 0,
+            api_free_before_booking_ns: 0,
             undelivered_items: 0,
             delay_prev_ns: 0,
             delay_prev_prompt: false,
@@ -403,9 +411,18 @@ impl<'a> EngineState<'a> {
         let t = if !self.m.has_api_server() {
             t
         } else {
+            // The items queue behind the API server's earlier work; a call with no item (outputs
+            // already handed over) books nothing, so it must not move the booking marks.
             let start = t.max(self.api_free_ns);
-            self.api_free_ns = start.saturating_add(per_item.saturating_mul(items));
-            self.api_free_ns
+            let work = per_item.saturating_mul(items);
+            if work > 0 {
+                if start > self.api_booking_start_ns {
+                    self.api_free_before_booking_ns = self.api_free_ns;
+                    self.api_booking_start_ns = start;
+                }
+                self.api_free_ns = start.saturating_add(work);
+            }
+            start.saturating_add(work)
         };
         for k in 0..self.undelivered.len() {
             let idx = self.undelivered[k];

@@ -53,7 +53,7 @@ impl Class {
         match self {
             Class::Fitted => "Fitted (every level in the fit)",
             Class::InPlace => "In place (leave one level out)",
-            Class::NewWorkload => "New workload (same deployment, another setup of it)",
+            Class::NewWorkload => "New workload (same deployment, its other measured setups fitted)",
             Class::UnseenSetup => "Unseen setup (leave one setup out, no fit)",
             Class::UnseenGpu => "Unseen GPU (leave every setup on the GPU out)",
             Class::UnseenReleaseLine => "Unseen release line (leave every setup of the line out)",
@@ -159,12 +159,13 @@ fn fitted_levels(setup: &CorpusSetup) -> Vec<usize> {
     v
 }
 
-/// What identifies one deployment: the same server (GPU, model, release, resolved engine
-/// configuration, replicas) under any workload.
-fn deployment_key(setup: &CorpusSetup) -> String {
+/// What identifies one deployment: the same GPU, model weights, vLLM release, parallelism and
+/// source (one tester's machine), whatever the workload and the scheduler flags servecast
+/// simulates (max_num_seqs, token budget, chunked prefill, prefix caching, utilization).
+pub fn deployment_key(setup: &CorpusSetup) -> String {
     let e = &setup.scenario.engine;
     format!(
-        "{}|{}|{}|{:?}|{}|{}|{}|{}|{:?}|{:?}|{}",
+        "{}|{}|{}|{:?}|{}|{:?}|{:?}|{}|{}",
         setup.scenario.gpu.id,
         setup.scenario.model.id,
         setup
@@ -173,13 +174,11 @@ fn deployment_key(setup: &CorpusSetup) -> String {
             .as_deref()
             .unwrap_or(setup.scenario.engine.version.as_str()),
         e.version,
-        e.max_num_seqs,
-        e.max_num_batched_tokens,
-        e.enable_chunked_prefill,
         e.tensor_parallel_size,
         e.quantization,
         e.kv_cache_dtype,
-        setup.report.replicas
+        setup.report.replicas,
+        super::hierarchy::source_key(&setup.report),
     )
 }
 
@@ -240,7 +239,7 @@ pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassRepor
                     setup: &without,
                     slot: &all_slots,
                 })?;
-                let z = sol.centre_for(h.setups[s].line, h.setups[s].arch);
+                let z = sol.prior_for(&h.layout, &h.setups, s);
                 Ok(predict(h, s, &z, &fitted_levels(&h.setups[s])))
             })
             .collect::<crate::error::Result<Vec<_>>>()?,
@@ -289,11 +288,15 @@ fn cell(s: Option<ErrorStats>) -> String {
 pub fn to_markdown(h: &Hierarchy, reports: &[ClassReport]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "\n## Per level\n\nPooled fit: {} setups, {} simulations of a setup's levels, {} re-linearisations; residual σ {:.3} (log error of one figure).\n",
+        "\n## Per level\n\nPooled fit: {} setups, {} simulations of a setup's levels, {} re-linearisations; residual σ (log error of one figure) {}.\n",
         h.setups.len(),
         h.simulations,
         h.iterations,
-        h.sigma
+        super::hierarchy::Metric::ALL
+            .iter()
+            .map(|m| format!("{} {:.3}", m.name(), h.sigma[m.index()]))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     if !h.excluded.is_empty() {
         out.push_str("\nLeft out of the pooled fit:\n\n");
@@ -436,7 +439,7 @@ fn seed_table(v: &CorpusValidation) -> String {
     let mut files: Vec<&str> = seeds.iter().map(|s| s.report.provenance.file.as_str()).collect();
     files.dedup();
     let mut out = String::from(
-        "\n## The seed reports (|error| median / worst over their levels)\n\n| seed | throughput fitted | in place | E2E fitted | in place | TTFT fitted | in place |\n|---|---|---|---|---|---|---|\n",
+        "\n## The seed reports (|error| median / worst over their levels)\n\n*Held out*: leave one level out (a setup of one level: leave the setup out, predicted from its deployment's other setups).\n\n| seed | throughput fitted | held out | E2E fitted | held out | TTFT fitted | held out |\n|---|---|---|---|---|---|---|\n",
     );
     for file in files {
         let ids: Vec<&str> = seeds
@@ -453,7 +456,25 @@ fn seed_table(v: &CorpusValidation) -> String {
                 .collect();
             median_and_worst(&e).map_or("–".into(), |(m, w)| format!("{m:.1}% / {w:.1}%"))
         };
-        let held = v.class(Class::InPlace).unwrap_or(&v.fitted);
+        // Held out: a level left out of its setup's fit; a single-level setup, left out whole and
+        // predicted from its deployment's other setups.
+        let in_place = v.class(Class::InPlace).unwrap_or(&v.fitted);
+        let other = v.class(Class::NewWorkload).unwrap_or(&v.fitted);
+        let merged = ClassReport {
+            class: Class::InPlace,
+            rows: in_place
+                .rows
+                .iter()
+                .chain(
+                    other
+                        .rows
+                        .iter()
+                        .filter(|r| !in_place.rows.iter().any(|i| i.setup == r.setup)),
+                )
+                .cloned()
+                .collect(),
+        };
+        let held = &merged;
         out.push_str(&format!(
             "| {} ({}) | {} | {} | {} | {} | {} | {} |\n",
             file,

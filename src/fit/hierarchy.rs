@@ -73,11 +73,11 @@ pub enum Metric {
 
 impl Metric {
     /// Weight of the metric in the data term.
-    fn weight(self) -> f64 {
+    pub fn weight(self) -> f64 {
         match self {
             Metric::Throughput | Metric::E2e | Metric::Ttft => 1.0,
-            Metric::Tpot => 0.7,
-            Metric::Itl => 0.5,
+            // TPOT, ITL and E2E measure much the same decode speed: counted at half weight each.
+            Metric::Tpot | Metric::Itl => 0.5,
         }
     }
 
@@ -104,6 +104,42 @@ impl Metric {
             Metric::Tpot => pos(stat(&m.tpot_ms, &r.tpot_ms)),
             Metric::Itl => pos(stat(&m.itl_ms, &r.itl_ms)),
         }
+    }
+
+    /// Name in files (`throughput`, `e2e`, `ttft`, `tpot`, `itl`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Throughput => "throughput",
+            Metric::E2e => "e2e",
+            Metric::Ttft => "ttft",
+            Metric::Tpot => "tpot",
+            Metric::Itl => "itl",
+        }
+    }
+
+    /// Whether the measured level prints this figure (a positive value).
+    pub fn has(self, m: &MeasuredLevel) -> bool {
+        let stat =
+            |s: &Option<crate::measured::MetricStats>| s.is_some_and(|s| s.mean.or(s.p50).is_some_and(|v| v > 0.0));
+        match self {
+            Metric::Throughput => [
+                m.output_throughput_tok_s,
+                m.request_throughput_req_s,
+                m.total_token_throughput_tok_s,
+                m.total_time_s,
+            ]
+            .iter()
+            .any(|v| v.is_some_and(|v| v.is_finite() && v > 0.0)),
+            Metric::E2e => stat(&m.e2e_latency_ms),
+            Metric::Ttft => stat(&m.ttft_ms),
+            Metric::Tpot => stat(&m.tpot_ms),
+            Metric::Itl => stat(&m.itl_ms),
+        }
+    }
+
+    /// Position in [`Metric::ALL`] (and in a per-metric σ).
+    pub fn index(self) -> usize {
+        self as usize
     }
 
     /// Every metric.
@@ -176,12 +212,10 @@ impl CorpusSetup {
             slots: Vec::new(),
         };
         // Slots: every figure the report has, at levels that are scored.
-        let base = setup.params(&setup.prior_z());
-        let results = setup.simulate(&base, &setup.scored_levels());
-        for (i, r) in &results {
+        for i in setup.scored_levels() {
             for metric in Metric::ALL {
-                if metric.pair(&setup.report.levels[*i], r).is_some() {
-                    setup.slots.push(Slot { level: *i, metric });
+                if metric.has(&setup.report.levels[i]) {
+                    setup.slots.push(Slot { level: i, metric });
                 }
             }
         }
@@ -194,7 +228,10 @@ impl CorpusSetup {
     /// Levels that are fitted and scored (not cold starts, not failed).
     pub fn scored_levels(&self) -> Vec<usize> {
         (0..self.report.levels.len())
-            .filter(|&i| !self.report.levels[i].cold_start && !self.report.levels[i].failed)
+            .filter(|&i| {
+                let l = &self.report.levels[i];
+                !l.cold_start && !l.failed && l.excluded.is_none()
+            })
             .collect()
     }
 
@@ -209,7 +246,12 @@ impl CorpusSetup {
 
     /// Cost parameters at `z`: the engine's physics prior with the learnable terms set.
     pub fn params(&self, z: &[f64; P]) -> CostParams {
-        params_at(self.scenario.engine.version, self.line, z)
+        params_at(
+            self.scenario.engine.version,
+            self.line,
+            self.scenario.engine.usage_context,
+            z,
+        )
     }
 
     /// Simulates `levels` with `params`.
@@ -232,10 +274,7 @@ impl CorpusSetup {
             .iter()
             .map(|slot| {
                 let r = results.iter().find(|(i, _)| *i == slot.level).map(|(_, r)| r);
-                match r.and_then(|r| slot.metric.pair(&self.report.levels[slot.level], r)) {
-                    Some((m, p)) if p > 0.0 && p.is_finite() && r.is_some_and(|r| r.requests > 0) => (p / m).ln(),
-                    _ => MISSING_RESIDUAL,
-                }
+                slot_residual(&self.report.levels[slot.level], slot.metric, r)
             })
             .collect()
     }
@@ -257,13 +296,27 @@ impl CorpusSetup {
     }
 }
 
+/// Log error of one measured figure against a simulated level (a fixed penalty when the
+/// simulation completed no request or cannot produce the figure).
+pub fn slot_residual(m: &MeasuredLevel, metric: Metric, r: Option<&LevelResult>) -> f64 {
+    match r.and_then(|r| metric.pair(m, r).map(|p| (p, r.requests))) {
+        Some(((meas, pred), done)) if pred > 0.0 && pred.is_finite() && done > 0 => (pred / meas).ln(),
+        _ => MISSING_RESIDUAL,
+    }
+}
+
 /// Cost parameters at `z` for an engine version on a release line.
-pub fn params_at(version: EngineVersion, line: ReleaseLine, z: &[f64; P]) -> CostParams {
+pub fn params_at(
+    version: EngineVersion,
+    line: ReleaseLine,
+    usage: crate::spec::engine::UsageContext,
+    z: &[f64; P],
+) -> CostParams {
     let mut c = CostParams::prior(version);
     c.api_server_token_s = API_SERVER_TOKEN_S;
     c.frontend_jitter_sigma = FRONTEND_JITTER_SIGMA;
     for (k, t) in Term::ALL.iter().enumerate() {
-        t.set(&mut c, if t.applies_to(line) { t.from_z(z[k]) } else { 0.0 });
+        t.set(&mut c, if t.applies(line, usage) { t.from_z(z[k]) } else { 0.0 });
     }
     c
 }
@@ -321,11 +374,68 @@ fn omega(t: Term) -> f64 {
     }
 }
 
+/// Which GPU type and which source each setup belongs to (for the shared random effects).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// GPU ids with at least one setup.
+    pub gpus: Vec<String>,
+    /// Sources (a repository, an issue or page, a seed file) with at least one setup.
+    pub sources: Vec<String>,
+    /// Per setup: index into `gpus`.
+    pub gpu_of: Vec<usize>,
+    /// Per setup: index into `sources`.
+    pub source_of: Vec<usize>,
+}
+
+/// The source a setup's numbers come from: setups of one source were measured on one machine by
+/// one tester (one repository, one issue thread, one page), so they share that host's speed.
+pub fn source_key(r: &MeasuredReport) -> String {
+    let p = &r.provenance;
+    if !p.repo.is_empty() {
+        p.repo.clone()
+    } else if !p.url.is_empty() {
+        p.url.split('#').next().unwrap_or(&p.url).to_string()
+    } else {
+        p.file.clone()
+    }
+}
+
+impl Layout {
+    fn of(setups: &[CorpusSetup]) -> Layout {
+        let mut gpus: Vec<String> = Vec::new();
+        let mut sources: Vec<String> = Vec::new();
+        let mut gpu_of = Vec::new();
+        let mut source_of = Vec::new();
+        for s in setups {
+            let g = s.scenario.gpu.id.clone();
+            let src = source_key(&s.report);
+            gpu_of.push(gpus.iter().position(|x| *x == g).unwrap_or_else(|| {
+                gpus.push(g);
+                gpus.len() - 1
+            }));
+            source_of.push(sources.iter().position(|x| *x == src).unwrap_or_else(|| {
+                sources.push(src);
+                sources.len() - 1
+            }));
+        }
+        Layout {
+            gpus,
+            sources,
+            gpu_of,
+            source_of,
+        }
+    }
+}
+
 /// The state of the pooled fit's unknowns.
 #[derive(Debug, Clone)]
 pub struct Solution {
     /// Per setup, z units.
     pub z: Vec<[f64; P]>,
+    /// Per GPU type: its GPU terms' deviation from its architecture's centre, z units.
+    pub gpu_effect: Vec<[f64; P]>,
+    /// Per source: its host terms' deviation from its release line's centre, z units.
+    pub source_effect: Vec<[f64; P]>,
     /// Group centres (see `host_index` / `gpu_index`), z units.
     pub mu: Vec<f64>,
     /// Their posterior standard deviations, z units.
@@ -335,6 +445,33 @@ pub struct Solution {
 }
 
 impl Solution {
+    /// What setup `s` would take with no data of its own: its release line's and architecture's
+    /// centres plus the learned deviation of its GPU type (the GPU's own physics, shared by every
+    /// setup on it); not its source's, which says how fast that tester's host was.
+    pub fn prior_for(&self, layout: &Layout, setups: &[CorpusSetup], s: usize) -> [f64; P] {
+        let mut z = self.centre_for(setups[s].line, setups[s].arch);
+        let g = self.gpu_effect.get(layout.gpu_of[s]);
+        for (k, zk) in z.iter_mut().enumerate() {
+            if Term::ALL[k].group() == TermGroup::Gpu {
+                *zk += g.map_or(0.0, |g| g[k]);
+            }
+        }
+        z
+    }
+
+    /// The centre setup `s` is drawn around in the fit: group centres, its GPU type's effect and
+    /// its source's effect.
+    pub fn own_centre(&self, layout: &Layout, setups: &[CorpusSetup], s: usize) -> [f64; P] {
+        let mut z = self.prior_for(layout, setups, s);
+        let src = self.source_effect.get(layout.source_of[s]);
+        for (k, zk) in z.iter_mut().enumerate() {
+            if Term::ALL[k].group() == TermGroup::Host {
+                *zk += src.map_or(0.0, |e| e[k]);
+            }
+        }
+        z
+    }
+
     /// The prior centre (z units) a setup of `line` on `arch` would take with no data of its own.
     pub fn centre_for(&self, line: ReleaseLine, arch: GpuArch) -> [f64; P] {
         let mut z = [0.0; P];
@@ -371,10 +508,14 @@ pub struct Hierarchy {
     pub lin: Vec<Linearization>,
     /// Huber weights of each setup's slots at the final point.
     pub weights: Vec<Vec<f64>>,
+    /// GPU types and sources of the setups.
+    pub layout: Layout,
     /// Spread of setups around their group, per term, z units.
     pub tau: [f64; P],
+    /// Spread of GPU types (GPU terms) and sources (host terms) around their group, z units.
+    pub psi: [f64; P],
     /// Typical misfit of one figure (σ of its log error).
-    pub sigma: f64,
+    pub sigma: Sigma,
     /// The final solution with every setup.
     pub solution: Solution,
     /// Simulations of a setup's level set run.
@@ -383,22 +524,31 @@ pub struct Hierarchy {
     pub iterations: usize,
 }
 
+/// Typical misfit (σ of the log error) of one figure, per metric ([`Metric::index`]): TTFT is
+/// noisier than throughput, so it weighs less where the data disagree.
+pub type Sigma = [f64; 5];
+
 /// Progress callback: (stage, done, total).
 pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
 
 /// Solves the linearised pooled problem.
+#[allow(clippy::too_many_arguments)]
 fn solve(
     setups: &[CorpusSetup],
+    layout: &Layout,
     lin: &[Linearization],
     weights: &[Vec<f64>],
     tau: &[f64; P],
-    sigma: f64,
+    psi: &[f64; P],
+    sigma: &Sigma,
     damping: f64,
     mask: &Mask<'_>,
 ) -> Result<Solution> {
     let s_n = setups.len();
-    let n = s_n * P + GROUPS + P;
     let nu0 = s_n * P + GROUPS;
+    let gpu0 = nu0 + P;
+    let src0 = gpu0 + layout.gpus.len() * P;
+    let n = src0 + layout.sources.len() * P;
     let mut h = DMatrix::<f64>::zeros(n, n);
     let mut g = DVector::<f64>::zeros(n);
     let mut add_row = |coef: &[(usize, f64)], rhs: f64, w: f64| {
@@ -418,7 +568,8 @@ fn solve(
                 if !(mask.slot)(s, j) {
                     continue;
                 }
-                let w = weights[s][j] * slot.metric.weight() / (sigma * sigma);
+                let sd = sigma[slot.metric.index()];
+                let w = weights[s][j] * slot.metric.weight() / (sd * sd);
                 let coef: Vec<(usize, f64)> = (0..P).map(|k| (base + k, l.jac[(j, k)])).collect();
                 let jz0: f64 = (0..P).map(|k| l.jac[(j, k)] * l.z0[k]).sum();
                 add_row(&coef, -(r0 - jz0), w);
@@ -435,9 +586,32 @@ fn solve(
                 TermGroup::Gpu => gpu_index(setup.arch, k),
             };
             let w = 1.0 / (tau[k] * tau[k]);
+            let effect = match t.group() {
+                TermGroup::Gpu => gpu0 + layout.gpu_of[s] * P + k,
+                TermGroup::Host => src0 + layout.source_of[s] * P + k,
+            };
             match group {
-                Some(gi) => add_row(&[(base + k, 1.0), (s_n * P + gi, -1.0)], 0.0, w),
-                None => add_row(&[(base + k, 1.0)], t.hyperprior(setup.line).0, w),
+                Some(gi) => add_row(&[(base + k, 1.0), (s_n * P + gi, -1.0), (effect, -1.0)], 0.0, w),
+                None => add_row(&[(base + k, 1.0), (effect, -1.0)], t.hyperprior(setup.line).0, w),
+            }
+        }
+    }
+    // Shared effects: a GPU type's deviation on GPU terms, a source's on host terms (the other
+    // kind of term is unused in each and pinned to 0).
+    for (k, t) in Term::ALL.iter().enumerate() {
+        let w = 1.0 / (psi[k] * psi[k]);
+        for g in 0..layout.gpus.len() {
+            let i = gpu0 + g * P + k;
+            match t.group() {
+                TermGroup::Gpu => add_row(&[(i, 1.0)], 0.0, w),
+                TermGroup::Host => add_row(&[(i, 1.0)], 0.0, 1e4),
+            }
+        }
+        for src in 0..layout.sources.len() {
+            let i = src0 + src * P + k;
+            match t.group() {
+                TermGroup::Host => add_row(&[(i, 1.0)], 0.0, w),
+                TermGroup::Gpu => add_row(&[(i, 1.0)], 0.0, 1e4),
             }
         }
     }
@@ -490,8 +664,21 @@ fn solve(
             v
         })
         .collect();
+    let block = |start: usize, count: usize| -> Vec<[f64; P]> {
+        (0..count)
+            .map(|j| {
+                let mut v = [0.0; P];
+                for (k, vk) in v.iter_mut().enumerate() {
+                    *vk = x[start + j * P + k];
+                }
+                v
+            })
+            .collect()
+    };
     Ok(Solution {
         z,
+        gpu_effect: block(gpu0, layout.gpus.len()),
+        source_effect: block(src0, layout.sources.len()),
         mu: (0..GROUPS).map(|i| x[s_n * P + i]).collect(),
         mu_sd: (0..GROUPS)
             .map(|i| inv[(s_n * P + i, s_n * P + i)].max(0.0).sqrt())
@@ -514,11 +701,20 @@ impl Default for HierarchyOptions {
 }
 
 /// The objective of the true (simulated) residuals at a solution, with its priors.
-fn objective(setups: &[CorpusSetup], residuals: &[Vec<f64>], sol: &Solution, tau: &[f64; P], sigma: f64) -> f64 {
+fn objective(
+    setups: &[CorpusSetup],
+    layout: &Layout,
+    residuals: &[Vec<f64>],
+    sol: &Solution,
+    tau: &[f64; P],
+    sigma: &Sigma,
+) -> f64 {
     let mut f = 0.0;
     for (s, r) in residuals.iter().enumerate() {
         for (j, v) in r.iter().enumerate() {
-            let w = setups[s].slots[j].metric.weight();
+            let metric = setups[s].slots[j].metric;
+            let w = metric.weight();
+            let sd = sigma[metric.index()];
             // Huber loss in units of σ².
             let a = v.abs();
             let rho = if a <= HUBER_DELTA {
@@ -526,9 +722,9 @@ fn objective(setups: &[CorpusSetup], residuals: &[Vec<f64>], sol: &Solution, tau
             } else {
                 2.0 * HUBER_DELTA * a - HUBER_DELTA * HUBER_DELTA
             };
-            f += w * rho / (sigma * sigma);
+            f += w * rho / (sd * sd);
         }
-        let c = sol.centre_for(setups[s].line, setups[s].arch);
+        let c = sol.own_centre(layout, setups, s);
         for k in 0..P {
             let d = (sol.z[s][k] - c[k]) / tau[k];
             f += d * d;
@@ -562,7 +758,9 @@ impl Hierarchy {
                 TermGroup::Gpu => 0.4,
             };
         }
-        let mut sigma = 0.15;
+        let layout = Layout::of(&setups);
+        let mut psi = [0.5; P];
+        let mut sigma: Sigma = [0.15; 5];
         let mut z: Vec<[f64; P]> = setups.iter().map(|s| s.prior_z()).collect();
         let mut simulations = 0usize;
         let mut residuals: Vec<Vec<f64>> = setups.par_iter().zip(&z).map(|(s, z)| s.residuals(z)).collect();
@@ -588,14 +786,14 @@ impl Hierarchy {
             lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
             simulations += setups.len() * (P + 1);
             if let Some(sol) = &solution {
-                best_f = objective(&setups, &residuals, sol, &tau, sigma);
+                best_f = objective(&setups, &layout, &residuals, sol, &tau, &sigma);
             }
             let mut accepted = false;
             for _ in 0..5 {
-                let sol = solve(&setups, &lin, &weights, &tau, sigma, damping, &mask)?;
+                let sol = solve(&setups, &layout, &lin, &weights, &tau, &psi, &sigma, damping, &mask)?;
                 let trial: Vec<Vec<f64>> = setups.par_iter().zip(&sol.z).map(|(s, z)| s.residuals(z)).collect();
                 simulations += setups.len();
-                let f = objective(&setups, &trial, &sol, &tau, sigma);
+                let f = objective(&setups, &layout, &trial, &sol, &tau, &sigma);
                 if f < best_f || solution.is_none() {
                     let gain = (best_f - f) / best_f.abs().max(1e-12);
                     best_f = f;
@@ -614,23 +812,35 @@ impl Hierarchy {
                     .iter()
                     .map(|r| r.iter().map(|&x| huber_weight(x)).collect())
                     .collect();
-                let (mut num, mut den) = (0.0, 0.0);
+                let (mut num, mut den) = ([0.0; 5], [0.0; 5]);
                 for (s, r) in residuals.iter().enumerate() {
                     for (j, v) in r.iter().enumerate() {
-                        let w = weights[s][j] * setups[s].slots[j].metric.weight();
-                        num += w * v * v;
-                        den += w;
+                        let m = setups[s].slots[j].metric.index();
+                        num[m] += weights[s][j] * v * v;
+                        den[m] += weights[s][j];
                     }
                 }
-                sigma = (num / den.max(1.0)).sqrt().clamp(0.05, 0.5);
+                for m in 0..5 {
+                    sigma[m] = if den[m] > 0.0 {
+                        (num[m] / den[m]).sqrt().clamp(0.03, 0.6)
+                    } else {
+                        0.15
+                    };
+                }
                 for k in 0..P {
                     let mut acc = 0.0;
-                    for (s, setup) in setups.iter().enumerate() {
-                        let c = sol.centre_for(setup.line, setup.arch);
+                    for s in 0..setups.len() {
+                        let c = sol.own_centre(&layout, &setups, s);
                         let d = sol.z[s][k] - c[k];
                         acc += d * d + sol.z_sd[s][k] * sol.z_sd[s][k];
                     }
                     tau[k] = (acc / setups.len() as f64).sqrt().clamp(0.1, 1.5);
+                    let effects = match Term::ALL[k].group() {
+                        TermGroup::Gpu => &sol.gpu_effect,
+                        TermGroup::Host => &sol.source_effect,
+                    };
+                    let e2: f64 = effects.iter().map(|e| e[k] * e[k]).sum::<f64>() / effects.len().max(1) as f64;
+                    psi[k] = e2.sqrt().clamp(0.1, 1.0);
                 }
             }
             if !accepted && it > 0 {
@@ -641,13 +851,15 @@ impl Hierarchy {
         // Final linearisation at the solution, for the held-out solves.
         lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
         simulations += setups.len() * (P + 1);
-        let solution = solve(&setups, &lin, &weights, &tau, sigma, 0.0, &mask)?;
+        let solution = solve(&setups, &layout, &lin, &weights, &tau, &psi, &sigma, 0.0, &mask)?;
         Ok(Hierarchy {
             setups,
             excluded,
             lin,
             weights,
+            layout,
             tau,
+            psi,
             sigma,
             solution,
             simulations,
@@ -657,7 +869,17 @@ impl Hierarchy {
 
     /// Solves again with only the data `mask` lets in (no simulation).
     pub fn solve_masked(&self, mask: &Mask<'_>) -> Result<Solution> {
-        solve(&self.setups, &self.lin, &self.weights, &self.tau, self.sigma, 0.0, mask)
+        solve(
+            &self.setups,
+            &self.layout,
+            &self.lin,
+            &self.weights,
+            &self.tau,
+            &self.psi,
+            &self.sigma,
+            0.0,
+            mask,
+        )
     }
 
     /// The learned prior, for `data/priors.yaml`.
@@ -675,6 +897,7 @@ impl Hierarchy {
                             centre: t.from_z(sol.mu[gi]),
                             spread: self.tau[Term::ALL.iter().position(|x| *x == t).unwrap_or(0)],
                             centre_sd: sol.mu_sd[gi],
+                            between: self.psi[Term::ALL.iter().position(|x| *x == t).unwrap_or(0)],
                         },
                     )
                 })
@@ -705,12 +928,49 @@ impl Hierarchy {
                 group(arch.as_str(), n, &terms)
             })
             .collect();
+        // Per GPU type: its architecture's centres plus its own learned deviation.
+        let gpus = self
+            .layout
+            .gpus
+            .iter()
+            .enumerate()
+            .filter_map(|(g, id)| {
+                let first = self.layout.gpu_of.iter().position(|&x| x == g)?;
+                let arch = self.setups[first].arch;
+                let n = self.layout.gpu_of.iter().filter(|&&x| x == g).count();
+                let terms = Term::ALL
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, t)| {
+                        let gi = gpu_index(arch, k)?;
+                        Some((
+                            t.name().to_string(),
+                            TermPrior {
+                                centre: t.from_z(sol.mu[gi] + sol.gpu_effect[g][k]),
+                                spread: self.tau[k],
+                                centre_sd: sol.mu_sd[gi],
+                                between: 0.0,
+                            },
+                        ))
+                    })
+                    .collect();
+                Some(GroupPriors {
+                    group: id.clone(),
+                    setups: n,
+                    terms,
+                })
+            })
+            .collect();
         LearnedPriors {
             source: source.to_string(),
             corpus: self.setups.iter().map(|s| s.report.id.clone()).collect(),
-            residual_sd: self.sigma,
+            residual_sd: Metric::ALL
+                .iter()
+                .map(|m| (m.name().to_string(), self.sigma[m.index()]))
+                .collect(),
             release_lines,
             architectures,
+            gpus,
         }
     }
 
@@ -728,6 +988,7 @@ impl Hierarchy {
             memory: Default::default(),
             source: format!("pooled fit of the corpus, setup {}", setup.report.id),
             uncertainty: None,
+            prior: Vec::new(),
         }
     }
 }

@@ -13,6 +13,7 @@
 pub mod card_memory;
 pub mod classes;
 pub mod hierarchy;
+pub mod map;
 pub mod nelder_mead;
 pub mod validate;
 
@@ -317,6 +318,7 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
         memory: memory_cal,
         source: String::new(),
         uncertainty: None,
+        prior: Vec::new(),
     };
     let mut parts = Vec::with_capacity(inputs.len());
     for (k, &(report, scenario)) in inputs.iter().enumerate() {
@@ -345,6 +347,9 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
     }
     if parts.iter().all(|p| p.fit_levels.is_empty()) {
         return Err(Error::Fit("no level left to fit".into()));
+    }
+    if version != crate::spec::engine::EngineVersion::NanoVllm {
+        return fit_map(&parts, profile_base, warnings, started, inputs, opts);
     }
 
     // Linear start: TPOT − roofline(batch, context) = step overhead + per-seq overhead × batch.
@@ -632,6 +637,133 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
         evaluations: evaluations_used,
         elapsed_s: started.elapsed().as_secs_f64(),
         objective: best_f,
+        params,
+        warnings,
+        levels,
+    })
+}
+
+/// A vLLM fit: the MAP correction of the learned prior ([`map`]).
+fn fit_map(
+    parts: &[Part<'_>],
+    mut profile: Profile,
+    mut warnings: Vec<String>,
+    started: Instant,
+    inputs: &[(&MeasuredReport, &Scenario)],
+    opts: &FitOptions,
+) -> Result<FitResult> {
+    use crate::cost::prior::Term;
+    let first = &parts[0].scenario;
+    let version = first.engine.version;
+    let line = first.engine.release_line;
+    let (centre, sd) = map::scenario_prior(line, first.gpu.architecture, &first.gpu.id);
+    let sigma = map::learned_sigma();
+    let map_parts: Vec<map::MapPart<'_>> = parts
+        .iter()
+        .map(|p| map::MapPart::new(p.report, p.scenario.clone(), p.memory.clone(), &p.fit_levels))
+        .collect();
+    if map_parts.iter().all(|p| p.slots.is_empty()) {
+        return Err(Error::Fit(
+            "no fitted level prints a throughput or latency figure servecast predicts".into(),
+        ));
+    }
+    let max_iterations = (opts.max_evaluations / (hierarchy::P + 2)).clamp(2, 12);
+    let sol = map::minimize(
+        &map_parts,
+        version,
+        line,
+        first.engine.usage_context,
+        &centre,
+        &sd,
+        &sigma,
+        max_iterations,
+    );
+    let usage = first.engine.usage_context;
+    let cost = hierarchy::params_at(version, line, usage, &sol.z);
+    profile.cost = cost;
+    let shifts = map::prior_shifts(&sol, &centre, &sd, line, first.engine.usage_context);
+    for s in shifts.iter().filter(|s| !s.reason.is_empty()) {
+        warnings.push(format!(
+            "{} moved {:+.1}σ from its prior ({} → {}): {}",
+            s.term,
+            s.sigmas,
+            Term::by_name(&s.term).map_or(s.prior.to_string(), |t| map::fmt_value(t, s.prior)),
+            Term::by_name(&s.term).map_or(s.fitted.to_string(), |t| map::fmt_value(t, s.fitted)),
+            s.reason
+        ));
+    }
+    let applicable: Vec<(usize, Term)> = Term::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.applies(line, usage))
+        .map(|(k, t)| (k, *t))
+        .collect();
+    // Posterior covariance in natural units (delta method).
+    let d: Vec<f64> = applicable.iter().map(|&(_, t)| t.dvalue_dz(t.get(&cost))).collect();
+    profile.uncertainty = Some(crate::cost::profile::ParamCovariance {
+        params: applicable.iter().map(|(_, t)| t.name().to_string()).collect(),
+        covariance: applicable
+            .iter()
+            .enumerate()
+            .map(|(a, &(ka, _))| {
+                applicable
+                    .iter()
+                    .enumerate()
+                    .map(|(b, &(kb, _))| sol.cov[(ka, kb)] * d[a] * d[b])
+                    .collect()
+            })
+            .collect(),
+    });
+    let params: Vec<ParamEstimate> = applicable
+        .iter()
+        .enumerate()
+        .map(|(a, &(k, t))| ParamEstimate {
+            name: t.name().to_string(),
+            value: t.get(&cost),
+            std_err: sol.cov[(k, k)].max(0.0).sqrt() * d[a],
+            origin: format!(
+                "prior {} → fitted {} ({:+.1}σ)",
+                map::fmt_value(t, t.from_z(centre[k])),
+                map::fmt_value(t, t.get(&cost)),
+                (sol.z[k] - centre[k]) / sd[k]
+            ),
+        })
+        .collect();
+    profile.prior = shifts;
+    let described: Vec<String> = parts
+        .iter()
+        .map(|part| format!("{} [{} levels]", part.report.id, part.fit_levels.len()))
+        .collect();
+    let mut files: Vec<String> = parts.iter().map(|p| p.report.provenance.source()).collect();
+    files.dedup();
+    profile.source = format!(
+        "MAP fit (correction of the learned prior {line} / {}) by servecast fit to {} ({}), {} simulations",
+        first.gpu.architecture,
+        files.join(", "),
+        described.join(", "),
+        sol.evaluations
+    );
+    profile.validate_cost()?;
+    let mut levels = Vec::new();
+    for part in parts {
+        let mut s = part.scenario.clone();
+        s.profile = profile.clone();
+        let cost_model = s.cost_model();
+        for i in 0..part.report.levels.len() {
+            levels.push(LevelFit {
+                report: part.report.id.clone(),
+                in_fit: part.fit_levels.contains(&i),
+                comparison: compare_level(&part.report.levels[i], &s.run_level_with(i, &part.memory, &cost_model)),
+            });
+        }
+    }
+    let card_memory = card_memory::card_memory_errors(inputs, &profile.memory);
+    Ok(FitResult {
+        card_memory,
+        profile,
+        evaluations: sol.evaluations,
+        elapsed_s: map::elapsed(started),
+        objective: sol.objective,
         params,
         warnings,
         levels,

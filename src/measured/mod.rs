@@ -256,6 +256,11 @@ pub struct MeasuredLevel {
     /// The level's requests failed (e.g. longer than the server's max_model_len).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub failed: bool,
+    /// Why the level's figures measure something servecast does not simulate (e.g. prompts the
+    /// prefix cache had seen at an earlier level of the same server): shown, never fitted or
+    /// scored. The reason must come from the source, not from how well servecast fits it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<String>,
     /// The level includes engine warm-up (a cold first request): shown, never fitted or scored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cold_start: bool,

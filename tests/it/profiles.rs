@@ -60,10 +60,10 @@ fn the_fitted_terms_carry_the_model_s_host_path_and_the_roofline_the_rest() {
     let fitted = builtin_profile_for("rtx-4090", "voxcpm-1.5", EngineVersion::NanoVllm)
         .unwrap()
         .unwrap();
+    let catalog = servecast::spec::catalog::Catalog::builtin().unwrap();
     let moved = fitted.transferred_to(
-        "rtx-4090",
+        catalog.gpu("rtx-4090").unwrap(),
         servecast::spec::engine::ReleaseLine::NanoVllm,
-        servecast::spec::GpuArch::Ada,
     );
     let reports = builtin_reports().unwrap();
     for r in reports

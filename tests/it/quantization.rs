@@ -96,7 +96,10 @@ fn fp8_gemms_run_on_fp8_tensor_cores_only_where_the_gpu_has_them() {
         prefill_seqs: 8,
         ..StepBatch::default()
     };
-    for (gpu, speedup_lo, speedup_hi) in [("l40s", 1.7, 1.95), ("a100-80g", 0.95, 1.05)] {
+    // On Ampere FP8 weights are dequantised in 16-bit GEMMs (W8A16 Marlin): a compute-bound
+    // prefill runs at the dequantising kernels' share of the 16-bit peak (prior 0.4 against 0.6),
+    // so slower than BF16, as vLLM documents for FP8 on GPUs without FP8 tensor cores.
+    for (gpu, speedup_lo, speedup_hi) in [("l40s", 1.7, 1.95), ("a100-80g", 0.62, 0.72)] {
         let g = catalog.gpu(gpu).unwrap();
         let base = Scenario::builder()
             .gpu(gpu)

@@ -214,10 +214,12 @@ fn tiny_workload() -> servecast::workload::arrivals::WorkloadSpec {
 
 #[test]
 fn a_profile_faster_than_the_datasheet_is_rejected() {
-    let text = include_str!("../../data/profiles/rtx4090-indextts2-gpt-vllm0.10.yaml").replace(
-        "weights_bandwidth_efficiency: 0.85",
-        "weights_bandwidth_efficiency: 1.2",
-    );
+    let original = include_str!("../../data/profiles/rtx4090-indextts2-gpt-vllm0.10.yaml");
+    let line = original
+        .lines()
+        .find(|l| l.trim_start().starts_with("weights_bandwidth_efficiency:"))
+        .unwrap();
+    let text = original.replace(line, "  weights_bandwidth_efficiency: 1.2");
     let err = servecast::cost::Profile::from_yaml(&text, "fast.yaml")
         .unwrap_err()
         .to_string();
