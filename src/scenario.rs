@@ -398,6 +398,7 @@ impl ScenarioBuilder {
             )
         })?;
         workload.resolve_text_chars(model.tts_text.as_ref(), "workload")?;
+        workload.fill_dataset_parts();
         workload.validate("workload")?;
         let profile = match self.profile {
             Some(p) => p,

@@ -543,19 +543,53 @@ fn solve(
     sigma: &Sigma,
     damping: f64,
     mask: &Mask<'_>,
+    covariance: bool,
 ) -> Result<Solution> {
     let s_n = setups.len();
     let nu0 = s_n * P + GROUPS;
     let gpu0 = nu0 + P;
     let src0 = gpu0 + layout.gpus.len() * P;
     let n = src0 + layout.sources.len() * P;
-    let mut h = DMatrix::<f64>::zeros(n, n);
-    let mut g = DVector::<f64>::zeros(n);
+    // The normal equations have a block structure: each setup's terms couple only to themselves
+    // and to the few shared unknowns of its groups and effects. They are accumulated as per-setup
+    // blocks A_s (P × P), their sparse couplings B_s to the shared unknowns y, and the shared block
+    // C, then solved through the Schur complement C − Σ B_sᵀ A_s⁻¹ B_s (the shared unknowns are a
+    // few hundred; the setups' are P per setup).
+    let zn = s_n * P;
+    let m = n - zn;
+    let mut a_blocks = vec![nalgebra::SMatrix::<f64, P, P>::zeros(); s_n];
+    let mut g_z = vec![nalgebra::SVector::<f64, P>::zeros(); s_n];
+    let mut b_blocks: Vec<Vec<(usize, nalgebra::SVector<f64, P>)>> = vec![Vec::new(); s_n];
+    let mut c = DMatrix::<f64>::zeros(m, m);
+    let mut g_y = DVector::<f64>::zeros(m);
     let mut add_row = |coef: &[(usize, f64)], rhs: f64, w: f64| {
         for &(i, ci) in coef {
-            g[i] += w * ci * rhs;
-            for &(j, cj) in coef {
-                h[(i, j)] += w * ci * cj;
+            if i < zn {
+                let (s, a) = (i / P, i % P);
+                g_z[s][a] += w * ci * rhs;
+                for &(j, cj) in coef {
+                    if j < zn {
+                        a_blocks[s][(a, j % P)] += w * ci * cj;
+                    } else {
+                        let col = j - zn;
+                        let entry = match b_blocks[s].iter().position(|(c, _)| *c == col) {
+                            Some(p) => &mut b_blocks[s][p].1,
+                            None => {
+                                b_blocks[s].push((col, nalgebra::SVector::<f64, P>::zeros()));
+                                let last = b_blocks[s].len() - 1;
+                                &mut b_blocks[s][last].1
+                            }
+                        };
+                        entry[a] += w * ci * cj;
+                    }
+                }
+            } else {
+                g_y[i - zn] += w * ci * rhs;
+                for &(j, cj) in coef {
+                    if j >= zn {
+                        c[(i - zn, j - zn)] += w * ci * cj;
+                    }
+                }
             }
         }
     };
@@ -641,35 +675,62 @@ fn solve(
         let (c, width) = t.hyperprior(v1);
         add_row(&[(nu0 + k, 1.0)], c, 1.0 / (width * width));
     }
-    let chol = h
-        .cholesky()
-        .ok_or_else(|| Error::Fit("the pooled fit's normal equations are not positive definite".into()))?;
-    let x = chol.solve(&g);
-    let inv = chol.inverse();
-    let z = (0..s_n)
-        .map(|s| {
-            let mut v = [0.0; P];
-            for k in 0..P {
-                v[k] = x[s * P + k];
+    let not_pd = || Error::Fit("the pooled fit's normal equations are not positive definite".into());
+    // Per setup: A_s⁻¹ g_s and A_s⁻¹ B_s (B_s as its non-zero columns).
+    let mut a_inv = Vec::with_capacity(s_n);
+    for a in &a_blocks {
+        a_inv.push(a.cholesky().ok_or_else(not_pd)?.inverse());
+    }
+    let mut schur = c;
+    let mut rhs = g_y;
+    for s in 0..s_n {
+        let ai = &a_inv[s];
+        let aig = ai * g_z[s];
+        let aib: Vec<nalgebra::SVector<f64, P>> = b_blocks[s].iter().map(|(_, b)| ai * b).collect();
+        for (ci, bi) in &b_blocks[s] {
+            rhs[*ci] -= bi.dot(&aig);
+            for ((cj, _), u) in b_blocks[s].iter().zip(&aib) {
+                schur[(*ci, *cj)] -= bi.dot(u);
             }
-            v
-        })
-        .collect();
-    let z_sd = (0..s_n)
-        .map(|s| {
-            let mut v = [0.0; P];
-            for k in 0..P {
-                v[k] = inv[(s * P + k, s * P + k)].max(0.0).sqrt();
+        }
+    }
+    let chol = schur.cholesky().ok_or_else(not_pd)?;
+    let y = chol.solve(&rhs);
+    let s_inv = if covariance { Some(chol.inverse()) } else { None };
+    let mut z = Vec::with_capacity(s_n);
+    let mut z_sd = Vec::with_capacity(s_n);
+    for s in 0..s_n {
+        let mut by = g_z[s];
+        for (col, b) in &b_blocks[s] {
+            by -= b * y[*col];
+        }
+        let zs = a_inv[s] * by;
+        let mut v = [0.0; P];
+        v.copy_from_slice(zs.as_slice());
+        z.push(v);
+        let mut sd = [0.0; P];
+        if let Some(si) = &s_inv {
+            // Var(z_s) = A⁻¹ + A⁻¹ B S⁻¹ Bᵀ A⁻¹ (diagonal).
+            let aib: Vec<(usize, nalgebra::SVector<f64, P>)> =
+                b_blocks[s].iter().map(|(col, b)| (*col, a_inv[s] * b)).collect();
+            for (k, sdk) in sd.iter_mut().enumerate() {
+                let mut v = a_inv[s][(k, k)];
+                for (ci, ui) in &aib {
+                    for (cj, uj) in &aib {
+                        v += ui[k] * si[(*ci, *cj)] * uj[k];
+                    }
+                }
+                *sdk = v.max(0.0).sqrt();
             }
-            v
-        })
-        .collect();
+        }
+        z_sd.push(sd);
+    }
     let block = |start: usize, count: usize| -> Vec<[f64; P]> {
         (0..count)
             .map(|j| {
                 let mut v = [0.0; P];
                 for (k, vk) in v.iter_mut().enumerate() {
-                    *vk = x[start + j * P + k];
+                    *vk = y[start - zn + j * P + k];
                 }
                 v
             })
@@ -679,9 +740,9 @@ fn solve(
         z,
         gpu_effect: block(gpu0, layout.gpus.len()),
         source_effect: block(src0, layout.sources.len()),
-        mu: (0..GROUPS).map(|i| x[s_n * P + i]).collect(),
+        mu: (0..GROUPS).map(|i| y[i]).collect(),
         mu_sd: (0..GROUPS)
-            .map(|i| inv[(s_n * P + i, s_n * P + i)].max(0.0).sqrt())
+            .map(|i| s_inv.as_ref().map_or(0.0, |si| si[(i, i)].max(0.0).sqrt()))
             .collect(),
         z_sd,
     })
@@ -790,7 +851,9 @@ impl Hierarchy {
             }
             let mut accepted = false;
             for _ in 0..5 {
-                let sol = solve(&setups, &layout, &lin, &weights, &tau, &psi, &sigma, damping, &mask)?;
+                let sol = solve(
+                    &setups, &layout, &lin, &weights, &tau, &psi, &sigma, damping, &mask, true,
+                )?;
                 let trial: Vec<Vec<f64>> = setups.par_iter().zip(&sol.z).map(|(s, z)| s.residuals(z)).collect();
                 simulations += setups.len();
                 let f = objective(&setups, &layout, &trial, &sol, &tau, &sigma);
@@ -851,7 +914,7 @@ impl Hierarchy {
         // Final linearisation at the solution, for the held-out solves.
         lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
         simulations += setups.len() * (P + 1);
-        let solution = solve(&setups, &layout, &lin, &weights, &tau, &psi, &sigma, 0.0, &mask)?;
+        let solution = solve(&setups, &layout, &lin, &weights, &tau, &psi, &sigma, 0.0, &mask, true)?;
         Ok(Hierarchy {
             setups,
             excluded,
@@ -879,6 +942,7 @@ impl Hierarchy {
             &self.sigma,
             0.0,
             mask,
+            false,
         )
     }
 

@@ -1,6 +1,7 @@
 //! Integration tests, in one binary so they link once.
 
 mod charts;
+mod corpus;
 mod invariants;
 mod memory;
 mod plan;

@@ -101,3 +101,51 @@ fn a_model_fitted_nowhere_runs_on_its_engine_prior() {
     assert_eq!(s.profile.kind, ProfileKind::Roofline);
     assert_eq!(s.profile.engine, s.engine.version);
 }
+
+#[test]
+fn no_shipped_profile_has_a_term_at_a_bound_or_beyond_3_sigma_without_its_reason() {
+    use servecast::cost::prior::Term;
+    for profile in servecast::profiles::builtin_profiles().unwrap() {
+        if profile.engine == EngineVersion::NanoVllm {
+            // nano-vllm is fitted on its own (no learned prior to correct); its terms must still
+            // sit inside their ranges.
+            assert!(profile.prior.is_empty(), "{}", profile.id);
+        } else {
+            assert!(
+                !profile.prior.is_empty(),
+                "{}: a vLLM fit records its prior shifts",
+                profile.id
+            );
+        }
+        for t in Term::ALL {
+            let v = t.get(&profile.cost);
+            let shift = profile.prior.iter().find(|s| s.term == t.name());
+            let applies = shift.is_some() || profile.engine == EngineVersion::NanoVllm;
+            if !applies {
+                continue;
+            }
+            let at_bound = match t.transform() {
+                servecast::cost::prior::Transform::Logit => !(0.005..=0.995).contains(&v),
+                servecast::cost::prior::Transform::Log => v < 1e-8,
+            };
+            let beyond = shift.is_some_and(|s| s.sigmas.abs() > 3.0);
+            let reason = shift.map_or("", |s| s.reason.as_str());
+            println!(
+                "{}: {} = {v:.3e}{}",
+                profile.id,
+                t.name(),
+                shift.map_or(String::new(), |s| format!(" ({:+.2}σ from {:.3e})", s.sigmas, s.prior))
+            );
+            if profile.engine == EngineVersion::NanoVllm && matches!(t, Term::ApiServerItemS | Term::ApiServerRequestS)
+            {
+                continue;
+            }
+            assert!(
+                !(at_bound || beyond) || !reason.is_empty(),
+                "{}: {} = {v} is at a bound or beyond 3σ with no reason",
+                profile.id,
+                t.name()
+            );
+        }
+    }
+}

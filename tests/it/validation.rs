@@ -180,3 +180,86 @@ fn low_load_fit_predicts_the_high_load_regime() {
         }
     }
 }
+
+/// The pooled fit of the corpus reproduces data/priors.yaml, and every generalisation class stays
+/// within its bound. The bounds guard against regressions at today's figures (docs/validation.md);
+/// the issue's targets for unseen setups (median 8% / 10% / 20%, 90th percentile 20% / 25% / 40% for
+/// throughput / E2E / TTFT) are printed beside them.
+#[test]
+fn generalisation_classes_within_bounds_and_the_shipped_priors_reproduced() {
+    use servecast::cost::prior::LearnedPriors;
+    use servecast::fit::classes::{run_class, Class};
+    use servecast::fit::hierarchy::{Hierarchy, HierarchyOptions};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measured");
+    let reports = servecast::measured::corpus_reports(&dir).unwrap();
+    let h = Hierarchy::fit(&reports, &HierarchyOptions::default(), &|_, _, _| {}).unwrap();
+    // The shipped priors are what the fit produces (nobody edited them by hand).
+    let fresh = h.learned_priors("test");
+    let shipped = LearnedPriors::builtin().expect("data/priors.yaml holds learned priors");
+    assert_eq!(
+        fresh.corpus, shipped.corpus,
+        "re-run `servecast priors -o data/priors.yaml`"
+    );
+    for (a, b) in fresh
+        .release_lines
+        .iter()
+        .chain(&fresh.architectures)
+        .chain(&fresh.gpus)
+        .zip(
+            shipped
+                .release_lines
+                .iter()
+                .chain(&shipped.architectures)
+                .chain(&shipped.gpus),
+        )
+    {
+        assert_eq!(a.group, b.group);
+        for ((name, x), (_, y)) in a.terms.iter().zip(&b.terms) {
+            assert!(
+                (x.centre / y.centre - 1.0).abs() < 1e-6 && (x.spread - y.spread).abs() < 1e-6,
+                "{} {name}: fresh {x:?} vs shipped {y:?}",
+                a.group
+            );
+        }
+    }
+    type Pick = fn(&Headline) -> &Option<servecast::report::FigureComparison>;
+    let metrics: [(Pick, &str); 3] = [
+        (|h| &h.throughput, "throughput"),
+        (|h| &h.e2e_latency, "E2E"),
+        (|h| &h.ttft, "TTFT"),
+    ];
+    // (class, [median, p90] bound per metric), percent.
+    let bounds: [(Class, [[f64; 2]; 3]); 6] = [
+        (Class::Fitted, [[2.5, 9.0], [3.0, 12.0], [11.0, 85.0]]),
+        (Class::InPlace, [[5.0, 14.0], [4.5, 23.0], [13.0, 85.0]]),
+        (Class::NewWorkload, [[7.5, 22.0], [6.0, 33.0], [19.0, 125.0]]),
+        (Class::UnseenSetup, [[10.5, 50.0], [14.0, 47.0], [32.0, 110.0]]),
+        (Class::UnseenGpu, [[19.0, 125.0], [35.0, 72.0], [67.0, 200.0]]),
+        (Class::UnseenReleaseLine, [[16.0, 75.0], [24.0, 66.0], [51.0, 170.0]]),
+    ];
+    let targets = [[8.0, 20.0], [10.0, 25.0], [20.0, 40.0]];
+    for (class, b) in bounds {
+        let r = run_class(&h, class).unwrap();
+        for ((pick, name), [median_bound, p90_bound]) in metrics.iter().zip(b) {
+            let s = r.stats(*pick).unwrap();
+            println!(
+                "{:<60} {name:<10} median {:5.1}% (bound {median_bound}%), p90 {:6.1}% (bound {p90_bound}%), {} levels{}",
+                class.title(),
+                s.median,
+                s.p90,
+                s.n,
+                if class == Class::UnseenSetup {
+                    let t = targets[metrics.iter().position(|m| m.1 == *name).unwrap()];
+                    format!("; issue target {}% / {}%", t[0], t[1])
+                } else {
+                    String::new()
+                }
+            );
+            assert!(
+                s.median <= median_bound && s.p90 <= p90_bound,
+                "{}: {name}",
+                class.title()
+            );
+        }
+    }
+}
