@@ -138,7 +138,10 @@ impl StepCostModel {
             },
             kv_s_per_token: kv_per_token / (bandwidth * params.attention_bandwidth_efficiency),
             attention_floor_s: model.kv_layers() as f64 * params.attention_kernel_floor_s,
-            attention_s_per_pair: model.attn_flops_per_token_per_ctx_token() / tp_f / flops,
+            // Prefill attention (FlashAttention's fused kernel) reaches its own share of the peak.
+            attention_s_per_pair: model.attn_flops_per_token_per_ctx_token()
+                / tp_f
+                / (gpu.dense_fp16_flops * params.attention_compute_efficiency),
             extra_s_per_output: model.extra_flops_per_decode_token / tp_f / flops,
             extra_weights_s: model.extra_weight_reads_bytes_per_step as f64 / tp_f / weights_bandwidth,
             vocoder_s_per_output: model.vocoder_fp32_flops_per_output_token

@@ -40,6 +40,8 @@ pub enum Term {
     ComputeEfficiency,
     /// Fraction of dense 16-bit tensor FLOP/s reached by dequantising GEMMs (AWQ, GPTQ, W8A16).
     QuantizedComputeEfficiency,
+    /// Fraction of dense 16-bit tensor FLOP/s reached by prefill attention.
+    AttentionComputeEfficiency,
 }
 
 /// How a term is made unbounded for learning and fitting.
@@ -62,7 +64,7 @@ pub enum TermGroup {
 
 impl Term {
     /// Every learnable term, host-side first.
-    pub const ALL: [Term; 9] = [
+    pub const ALL: [Term; 10] = [
         Term::StepOverheadS,
         Term::PerSeqOverheadS,
         Term::FrontendLatencyS,
@@ -72,6 +74,7 @@ impl Term {
         Term::AttentionBandwidthEfficiency,
         Term::ComputeEfficiency,
         Term::QuantizedComputeEfficiency,
+        Term::AttentionComputeEfficiency,
     ];
 
     /// The field name in a profile's `cost`.
@@ -86,6 +89,7 @@ impl Term {
             Term::AttentionBandwidthEfficiency => "attention_bandwidth_efficiency",
             Term::ComputeEfficiency => "compute_efficiency",
             Term::QuantizedComputeEfficiency => "quantized_compute_efficiency",
+            Term::AttentionComputeEfficiency => "attention_compute_efficiency",
         }
     }
 
@@ -100,7 +104,8 @@ impl Term {
             Term::WeightsBandwidthEfficiency
             | Term::AttentionBandwidthEfficiency
             | Term::ComputeEfficiency
-            | Term::QuantizedComputeEfficiency => TermGroup::Gpu,
+            | Term::QuantizedComputeEfficiency
+            | Term::AttentionComputeEfficiency => TermGroup::Gpu,
             _ => TermGroup::Host,
         }
     }
@@ -153,6 +158,7 @@ impl Term {
             Term::AttentionBandwidthEfficiency => c.attention_bandwidth_efficiency,
             Term::ComputeEfficiency => c.compute_efficiency,
             Term::QuantizedComputeEfficiency => c.quantized_compute_efficiency,
+            Term::AttentionComputeEfficiency => c.attention_compute_efficiency,
         }
     }
 
@@ -168,6 +174,7 @@ impl Term {
             Term::AttentionBandwidthEfficiency => c.attention_bandwidth_efficiency = v,
             Term::ComputeEfficiency => c.compute_efficiency = v,
             Term::QuantizedComputeEfficiency => c.quantized_compute_efficiency = v,
+            Term::AttentionComputeEfficiency => c.attention_compute_efficiency = v,
         }
     }
 
@@ -208,6 +215,7 @@ impl Term {
             Term::AttentionBandwidthEfficiency => (Term::AttentionBandwidthEfficiency.to_z(0.55), 1.0),
             Term::ComputeEfficiency => (Term::ComputeEfficiency.to_z(0.6), 1.0),
             Term::QuantizedComputeEfficiency => (Term::QuantizedComputeEfficiency.to_z(0.4), 1.0),
+            Term::AttentionComputeEfficiency => (Term::AttentionComputeEfficiency.to_z(0.5), 1.0),
         };
         match self.transform() {
             Transform::Log => (self.to_z(centre), width),

@@ -35,6 +35,10 @@ pub struct CostParams {
     pub attention_bandwidth_efficiency: f64,
     /// Fraction of dense FP16/BF16 tensor FLOP/s reached, in (0, 1].
     pub compute_efficiency: f64,
+    /// Fraction of dense FP16/BF16 tensor FLOP/s reached by prefill attention (FlashAttention's
+    /// fused kernels over the prompt's query–key pairs), in (0, 1].
+    #[serde(default = "default_attention_compute_efficiency")]
+    pub attention_compute_efficiency: f64,
     /// Fraction of dense FP16/BF16 tensor FLOP/s reached by GEMMs that dequantise 4- or 8-bit
     /// weights on the fly (AWQ, GPTQ, Marlin; FP8 on GPUs without FP8 tensor cores), in (0, 1].
     #[serde(default = "default_quantized_compute_efficiency")]
@@ -96,6 +100,7 @@ impl CostParams {
             "attention_bandwidth_efficiency" => Some(&mut self.attention_bandwidth_efficiency),
             "compute_efficiency" => Some(&mut self.compute_efficiency),
             "quantized_compute_efficiency" => Some(&mut self.quantized_compute_efficiency),
+            "attention_compute_efficiency" => Some(&mut self.attention_compute_efficiency),
             _ => None,
         }
     }
@@ -117,6 +122,7 @@ impl CostParams {
             attention_bandwidth_efficiency: 0.55,
             compute_efficiency: 0.6,
             quantized_compute_efficiency: default_quantized_compute_efficiency(),
+            attention_compute_efficiency: default_attention_compute_efficiency(),
             link_efficiency: 0.7,
             allreduce_latency_s: 15e-6,
             attention_kernel_floor_s: default_attention_kernel_floor_s(),
@@ -151,6 +157,7 @@ impl CostParams {
             ("attention_bandwidth_efficiency", self.attention_bandwidth_efficiency),
             ("compute_efficiency", self.compute_efficiency),
             ("quantized_compute_efficiency", self.quantized_compute_efficiency),
+            ("attention_compute_efficiency", self.attention_compute_efficiency),
             ("link_efficiency", self.link_efficiency),
         ] {
             if !(v.is_finite() && v > 0.0 && v <= 1.0) {
@@ -192,6 +199,12 @@ impl CostParams {
 /// throughput at a few hundred rows, so about 0.4 of the peak.
 pub fn default_quantized_compute_efficiency() -> f64 {
     0.4
+}
+
+/// Physics prior of [`CostParams::attention_compute_efficiency`]: FlashAttention-2 reaches 50–70%
+/// of an A100's 16-bit peak on long sequences (its paper's forward-pass figures), less on short ones.
+pub fn default_attention_compute_efficiency() -> f64 {
+    0.5
 }
 
 /// Prior per-layer attention kernel floor: FlashAttention's split-KV decode is a main and a combine

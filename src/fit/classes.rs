@@ -28,8 +28,12 @@ pub enum Class {
     Fitted,
     /// Leave one level out of a setup.
     InPlace,
-    /// Leave one setup of a deployment out; predict it with the deployment's other setups' fit.
+    /// Leave one setup of a deployment out; predict it with the fit of the deployment's setups
+    /// that ran the same server configuration under other workloads.
     NewWorkload,
+    /// Leave one setup out; predict it with the fit of setups of the same GPU, model, release and
+    /// tester that ran other engine flags (max_num_seqs, token budget, …) or workloads.
+    NewFlags,
     /// Leave one setup out; predict it with no fit.
     UnseenSetup,
     /// Leave every setup on one GPU out.
@@ -40,9 +44,10 @@ pub enum Class {
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 5] = [
+    pub const ALL: [Class; 6] = [
         Class::InPlace,
         Class::NewWorkload,
+        Class::NewFlags,
         Class::UnseenSetup,
         Class::UnseenGpu,
         Class::UnseenReleaseLine,
@@ -53,7 +58,8 @@ impl Class {
         match self {
             Class::Fitted => "Fitted (every level in the fit)",
             Class::InPlace => "In place (leave one level out)",
-            Class::NewWorkload => "New workload (same deployment, its other measured setups fitted)",
+            Class::NewWorkload => "New workload (same server and flags, its other workloads fitted)",
+            Class::NewFlags => "New flags or workload (same GPU, model, release and tester; its other setups fitted)",
             Class::UnseenSetup => "Unseen setup (leave one setup out, no fit)",
             Class::UnseenGpu => "Unseen GPU (leave every setup on the GPU out)",
             Class::UnseenReleaseLine => "Unseen release line (leave every setup of the line out)",
@@ -159,6 +165,22 @@ fn fitted_levels(setup: &CorpusSetup) -> Vec<usize> {
     v
 }
 
+/// What identifies one server: its deployment ([`deployment_key`]) and every resolved engine flag.
+pub fn server_key(setup: &CorpusSetup) -> String {
+    let e = &setup.scenario.engine;
+    format!(
+        "{}|{}|{}|{}|{}|{}|{}|{}",
+        deployment_key(setup),
+        e.gpu_memory_utilization,
+        e.max_num_seqs,
+        e.max_model_len,
+        e.max_num_batched_tokens,
+        e.block_size,
+        e.enable_chunked_prefill,
+        e.enable_prefix_caching
+    )
+}
+
 /// What identifies one deployment: the same GPU, model weights, vLLM release, parallelism and
 /// source (one tester's machine), whatever the workload and the scheduler flags servecast
 /// simulates (max_num_seqs, token budget, chunked prefill, prefix caching, utilization).
@@ -211,8 +233,13 @@ pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassRepor
                 })
                 .collect::<crate::error::Result<Vec<_>>>()?
         }
-        Class::NewWorkload => {
-            let keys: Vec<String> = h.setups.iter().map(deployment_key).collect();
+        Class::NewWorkload | Class::NewFlags => {
+            let key: fn(&CorpusSetup) -> String = if class == Class::NewWorkload {
+                server_key
+            } else {
+                deployment_key
+            };
+            let keys: Vec<String> = h.setups.iter().map(key).collect();
             (0..n)
                 .into_par_iter()
                 .filter(|&s| (0..n).any(|t| t != s && keys[t] == keys[s]))
@@ -336,8 +363,10 @@ pub struct CorpusValidation {
     pub fitted: ClassReport,
     /// The held-out classes, in [`Class::ALL`] order.
     pub classes: Vec<ClassReport>,
-    /// nano-vllm reports, validated section by section (they are not in the pooled fit).
-    pub sections: Vec<super::validate::ReportValidation>,
+    /// The seed reports, each fitted on its own as `servecast fit` does (a MAP correction of the
+    /// learned prior for vLLM, nano-vllm's own fit for VoxCPM) and cross-validated: leave one level
+    /// out, one report of a group, or one section of seed 003.
+    pub seeds: Vec<super::validate::ReportValidation>,
 }
 
 /// Fits the corpus and runs every class; `progress` hears (stage, done, total).
@@ -355,23 +384,23 @@ pub fn validate_corpus(
         progress(c.title(), i + 1, total);
         classes.push(run_class(&hierarchy, *c)?);
     }
-    progress("nano-vllm sections", total - 1, total);
-    let nano: Vec<crate::measured::MeasuredReport> = reports
+    progress("the seed reports, each fitted on its own", total - 1, total);
+    let seeds: Vec<crate::measured::MeasuredReport> = reports
         .iter()
-        .filter(|r| r.engine == crate::spec::engine::EngineVersion::NanoVllm)
+        .filter(|r| r.provenance.file.starts_with("shared/seeds/"))
         .cloned()
         .collect();
-    let sections = if nano.is_empty() {
+    let seeds = if seeds.is_empty() {
         Vec::new()
     } else {
-        super::validate::validate_all(&nano, 0)?
+        super::validate::validate_all(&seeds, 0)?
     };
     progress("done", total, total);
     Ok(CorpusValidation {
         hierarchy,
         fitted,
         classes,
-        sections,
+        seeds,
     })
 }
 
@@ -398,14 +427,17 @@ impl CorpusValidation {
         let mut all = vec![&self.fitted];
         all.extend(self.classes.iter());
         out.push_str(&summary_table(&all));
-        out.push_str(&seed_table(self));
-        if !self.sections.is_empty() {
-            out.push_str("\n## nano-vllm (VoxCPM, seed 003): fitted on its own, leave one report section out\n\n");
-            let md = super::validate::to_markdown(&self.sections, command);
+        if !self.seeds.is_empty() {
+            out.push_str(
+                "\n## The seed reports, each fitted on its own (`servecast fit`: the MAP correction of the learned \
+                 prior; VoxCPM on nano-vllm its own fit)\n\n*Held out*: one level left out of the fit (seed 004: one \
+                 of its three configurations; seed 003: one report section).\n\n",
+            );
+            let md = super::validate::to_markdown(&self.seeds, command);
             // Drop the generic heading and preamble of the per-report tables.
             let body = md.split_once("## Summary").map_or(md.as_str(), |(_, b)| b);
             out.push_str("### Summary");
-            out.push_str(body);
+            out.push_str(&body.replace("\n## ", "\n### "));
         }
         out.push_str(&to_markdown(&self.hierarchy, &self.classes));
         out
@@ -423,68 +455,6 @@ fn summary_table(reports: &[&ClassReport]) -> String {
             cell(r.stats(|h| &h.throughput)),
             cell(r.stats(|h| &h.e2e_latency)),
             cell(r.stats(|h| &h.ttft)),
-        ));
-    }
-    out
-}
-
-/// The seeds' fitted and in-place errors (median / worst), one row per seed report.
-fn seed_table(v: &CorpusValidation) -> String {
-    let seeds: Vec<&CorpusSetup> = v
-        .hierarchy
-        .setups
-        .iter()
-        .filter(|s| s.report.provenance.file.starts_with("shared/seeds/"))
-        .collect();
-    let mut files: Vec<&str> = seeds.iter().map(|s| s.report.provenance.file.as_str()).collect();
-    files.dedup();
-    let mut out = String::from(
-        "\n## The seed reports (|error| median / worst over their levels)\n\n*Held out*: leave one level out (a setup of one level: leave the setup out, predicted from its deployment's other setups).\n\n| seed | throughput fitted | held out | E2E fitted | held out | TTFT fitted | held out |\n|---|---|---|---|---|---|---|\n",
-    );
-    for file in files {
-        let ids: Vec<&str> = seeds
-            .iter()
-            .filter(|s| s.report.provenance.file == file)
-            .map(|s| s.report.id.as_str())
-            .collect();
-        let pick = |r: &ClassReport, metric: fn(&Headline) -> &Option<FigureComparison>| -> String {
-            let e: Vec<f64> = r
-                .rows
-                .iter()
-                .filter(|row| ids.contains(&row.setup.as_str()))
-                .filter_map(|row| metric(&row.headline).as_ref().map(|f| f.error_pct))
-                .collect();
-            median_and_worst(&e).map_or("–".into(), |(m, w)| format!("{m:.1}% / {w:.1}%"))
-        };
-        // Held out: a level left out of its setup's fit; a single-level setup, left out whole and
-        // predicted from its deployment's other setups.
-        let in_place = v.class(Class::InPlace).unwrap_or(&v.fitted);
-        let other = v.class(Class::NewWorkload).unwrap_or(&v.fitted);
-        let merged = ClassReport {
-            class: Class::InPlace,
-            rows: in_place
-                .rows
-                .iter()
-                .chain(
-                    other
-                        .rows
-                        .iter()
-                        .filter(|r| !in_place.rows.iter().any(|i| i.setup == r.setup)),
-                )
-                .cloned()
-                .collect(),
-        };
-        let held = &merged;
-        out.push_str(&format!(
-            "| {} ({}) | {} | {} | {} | {} | {} | {} |\n",
-            file,
-            ids.join(", "),
-            pick(&v.fitted, |h| &h.throughput),
-            pick(held, |h| &h.throughput),
-            pick(&v.fitted, |h| &h.e2e_latency),
-            pick(held, |h| &h.e2e_latency),
-            pick(&v.fitted, |h| &h.ttft),
-            pick(held, |h| &h.ttft),
         ));
     }
     out

@@ -2,6 +2,7 @@
 
 mod charts;
 mod corpus;
+mod datasets;
 mod invariants;
 mod memory;
 mod plan;

@@ -109,3 +109,29 @@ fn a_held_out_level_is_predicted_by_a_fit_on_the_others() {
         assert!(ttft.abs() <= 35.0, "held-out c={c}: TTFT {ttft:+.1}%");
     }
 }
+
+#[test]
+fn one_users_ttfts_spread_as_measured() {
+    // Seed 000 at one user: TTFT min 9.18, P50 11.42, P95 17.90, max 21.22 ms. The front end's
+    // per-request jitter (a log-normal around the fitted mean) spreads the prediction too, where
+    // a constant front-end latency gave every request the same TTFT.
+    let scenario = default_4090();
+    let memory = scenario.memory().unwrap();
+    let cost = scenario.cost_model();
+    let level = scenario.run_level_with(0, &memory, &cost);
+    let t = level.ttft_ms;
+    let measured = report().levels[0].ttft_ms.unwrap();
+    println!(
+        "c=1 TTFT predicted min {:.2} P50 {:.2} P95 {:.2} max {:.2} ms; measured {:?} / {:?} / {:?} / {:?}",
+        t.min, t.p50, t.p95, t.max, measured.min, measured.p50, measured.p95, measured.max
+    );
+    assert!(
+        t.max / t.min > 1.5,
+        "a spread, not a constant: {:.2}…{:.2} ms",
+        t.min,
+        t.max
+    );
+    for (p, m) in [(t.p50, measured.p50.unwrap()), (t.p95, measured.p95.unwrap())] {
+        assert!((p / m - 1.0).abs() <= 0.2, "predicted {p:.2} ms vs measured {m:.2} ms");
+    }
+}
