@@ -208,6 +208,8 @@ pub(crate) struct EngineState<'a> {
     pub finished: Vec<u32>,
     /// End times of the steps of the current bulk run (reused, no allocation per step).
     pub step_ends: Vec<Nanos>,
+    /// When each step of the bulk run's outputs reach the clients (after the API server).
+    pub deliveries: Vec<Nanos>,
     /// Requests with outputs the engine produced but has not handed to the server yet.
     pub undelivered: Vec<u32>,
     /// Requests whose last token reached the client in the latest step (for the clients).
@@ -296,6 +298,7 @@ impl<'a> EngineState<'a> {
             itl: Vec::new(),
             finished: Vec::new(),
             step_ends: Vec::new(),
+            deliveries: Vec::new(),
             undelivered: Vec::new(),
             delivered_finishes: Vec::new(),
             api_free_ns: 0,
@@ -407,23 +410,32 @@ impl<'a> EngineState<'a> {
     /// API server has handled the step's items (at once when it has no per-item cost).
     pub(crate) fn deliver(&mut self, t: Nanos) {
         let items = std::mem::take(&mut self.undelivered_items);
-        let per_item = self.m.api_server_item_ns;
-        let t = if !self.m.has_api_server() {
-            t
-        } else {
-            // The items queue behind the API server's earlier work; a call with no item (outputs
-            // already handed over) books nothing, so it must not move the booking marks.
-            let start = t.max(self.api_free_ns);
-            let work = per_item.saturating_mul(items);
-            if work > 0 {
-                if start > self.api_booking_start_ns {
-                    self.api_free_before_booking_ns = self.api_free_ns;
-                    self.api_booking_start_ns = start;
-                }
-                self.api_free_ns = start.saturating_add(work);
+        let t = self.book_items(t, items);
+        self.hand_over(t);
+    }
+
+    /// Books `items` output items on the API server from time `t` (behind its earlier work) and
+    /// returns when they are handed to the clients (`t` itself without an API server).
+    pub(crate) fn book_items(&mut self, t: Nanos, items: u64) -> Nanos {
+        if !self.m.has_api_server() {
+            return t;
+        }
+        // A call with no item (outputs already handed over) books nothing, so it must not move
+        // the booking marks.
+        let start = t.max(self.api_free_ns);
+        let work = self.m.api_server_item_ns.saturating_mul(items);
+        if work > 0 {
+            if start > self.api_booking_start_ns {
+                self.api_free_before_booking_ns = self.api_free_ns;
+                self.api_booking_start_ns = start;
             }
-            start.saturating_add(work)
-        };
+            self.api_free_ns = start.saturating_add(work);
+        }
+        start.saturating_add(work)
+    }
+
+    /// The clients see the pending events (first token, first chunk, finish) at time `t`.
+    fn hand_over(&mut self, t: Nanos) {
         for k in 0..self.undelivered.len() {
             let idx = self.undelivered[k];
             let r = &mut self.reqs[idx as usize];
@@ -529,9 +541,7 @@ impl<'a> EngineState<'a> {
     fn skip_ahead(&mut self, next_arrival: Nanos) {
         let cfg = self.m.cfg;
         let b = self.running.len() as u64;
-        // API-server work interleaves with the steps: step one by one.
         if b == 0
-            || self.m.has_api_server()
             || self.preempted_this_step
             || self.sched.len() as u64 != b
             || b > cfg.max_num_batched_tokens as u64
@@ -549,8 +559,16 @@ impl<'a> EngineState<'a> {
         if room && !self.waiting.is_empty() {
             return;
         }
-        let arrival_matters = room;
+        // An arrival matters when it could be admitted, or when the API server takes it in while
+        // the bulk run books items: its intake queues among those bookings in time order.
+        let intake = self.m.api_server_request_ns > 0 || self.m.api_server_token_ns > 0.0;
+        let arrival_matters = room || intake;
         if arrival_matters && next_arrival <= self.now {
+            return;
+        }
+        // A backlog on the API server interleaves intake and output items in time order: step
+        // one by one until it drains.
+        if intake && self.api_free_ns > self.now {
             return;
         }
         // Steps until the first finish; the finishing step itself runs through the general path.
@@ -630,27 +648,44 @@ impl<'a> EngineState<'a> {
         };
         let mut k = 0u64;
         self.step_ends.clear();
+        self.deliveries.clear();
+        let delay = self.m.cfg.version.delays_output_one_step();
         while k < k_max {
             let d = self.m.cost.step_nanos(&batch);
             self.last_step_start_ns = self.now;
             self.now += d;
             self.step_ends.push(self.now);
+            // Each step's end hands a step's items to the API server, as the general path does:
+            // this step's, or (0.6.0–0.6.1) the previous step's — before the bulk run, whatever
+            // was pending, whose events reach the clients then.
+            let items = if delay && k == 0 {
+                std::mem::take(&mut self.undelivered_items)
+            } else {
+                b
+            };
+            let step_end = self.now;
+            let handed = self.book_items(step_end, items);
+            if delay && k == 0 {
+                self.hand_over(handed);
+            }
+            self.deliveries.push(handed);
+            // Items that had to wait for the API server mean a backlog: stop the bulk run here.
+            let backlog = intake && self.api_booking_start_ns > step_end;
             self.stats.busy_ns += d;
             self.itl.push((d as f64, b));
             k += 1;
             batch.context_tokens += b;
-            if arrival_matters && self.now >= next_arrival {
+            if (arrival_matters && self.now >= next_arrival) || backlog {
                 break;
             }
+        }
+        if delay && k > 0 {
+            // The last step's items wait for the next step's end.
+            self.undelivered_items = b;
         }
         self.stats.steps += k;
         self.stats.skipped_steps += k;
         let now = self.now;
-        let delay = self.m.cfg.version.delays_output_one_step();
-        if delay && !self.undelivered.is_empty() && k > 0 {
-            let first_end = self.step_ends[0];
-            self.deliver(first_end);
-        }
         for idx in 0..self.running.len() {
             let i = self.running[idx] as usize;
             let r = &mut self.reqs[i];
@@ -660,9 +695,9 @@ impl<'a> EngineState<'a> {
                 let j = (chunk - r.output - 1) as usize;
                 r.first_chunk_ns = self.step_ends[j];
                 if !delay {
-                    r.client_first_chunk_ns = self.step_ends[j];
-                } else if j + 1 < self.step_ends.len() {
-                    r.client_first_chunk_ns = self.step_ends[j + 1];
+                    r.client_first_chunk_ns = self.deliveries[j];
+                } else if j + 1 < self.deliveries.len() {
+                    r.client_first_chunk_ns = self.deliveries[j + 1];
                 } else {
                     self.undelivered.push(i as u32);
                 }

@@ -113,6 +113,8 @@ struct Deployment {
     tp: u32,
     api_request_us: u64,
     api_item_us: u64,
+    /// vLLM V1's async scheduling (ignored for other engines).
+    async_scheduling: bool,
 }
 
 impl Default for Deployment {
@@ -121,6 +123,7 @@ impl Default for Deployment {
             tp: 1,
             api_request_us: 0,
             api_item_us: 0,
+            async_scheduling: false,
         }
     }
 }
@@ -149,7 +152,7 @@ fn run_deployment(
         kv_cache_dtype: model.dtype,
         quantization: None,
         release_line: servecast::spec::engine::ReleaseLine::of(c.version, None),
-        async_scheduling: false,
+        async_scheduling: d.async_scheduling && c.version == EngineVersion::Vllm010,
         tokenizer_wait_s: 0.0,
     };
     let cost = StepCostModel::new(gpu, model, &cfg, &CostParams::prior(c.version));
@@ -260,6 +263,22 @@ proptest! {
     }
 
     #[test]
+    fn skip_ahead_with_an_api_server_changes_nothing_but_speed(
+        c in case(),
+        api_request_us in prop_oneof![Just(0u64), 1u64..5_000],
+        api_item_us in 1u64..200,
+        async_scheduling in any::<bool>(),
+    ) {
+        // The API server's bookings of each step's items are applied in bulk too, with and
+        // without async scheduling.
+        let d = Deployment { tp: 1, api_request_us, api_item_us, async_scheduling };
+        let (fast, _) = run_deployment(&c, true, d, simulate);
+        let (slow, _) = run_deployment(&c, false, d, simulate);
+        prop_assert_eq!(&fast.records, &slow.records);
+        prop_assert_eq!(fast.stats.steps, slow.stats.steps);
+    }
+
+    #[test]
     fn cluster_loop_with_one_replica_equals_the_reference_loop(c in case().prop_filter("the reference hands outputs over at once", |c| c.version != EngineVersion::Vllm0600)) {
         let (a, cfg) = run(&c, true);
         let (b, _) = run_with(&c, true, servecast::engine::simulate_reference);
@@ -281,7 +300,7 @@ proptest! {
     ) {
         // TP engines (Qwen2.5-0.5B: 14 heads, 2 KV heads, so TP 1 or 2) behind one API server.
         let router = [Router::RoundRobin, Router::LeastOutstanding, Router::Random][router_i];
-        let d = Deployment { tp, api_request_us, api_item_us };
+        let d = Deployment { tp, api_request_us, api_item_us, async_scheduling: false };
         let (out, cfg) = run_deployment(&c, true, d, |m, specs, clients| {
             let models = vec![m.clone(); replicas];
             simulate_cluster(&models, router, 7, specs, clients)
