@@ -48,8 +48,10 @@ pub fn header(p: &Prediction) -> String {
     let e = &s.engine;
     let _ = writeln!(
         out,
-        "- Engine: {} — gpu_memory_utilization {}, max_num_seqs {}, max_model_len {}, max_num_batched_tokens {}, block_size {}, chunked prefill {}, prefix caching {}, KV cache {}, weights {}",
+        "- Engine: {} (release line {}{}) — gpu_memory_utilization {}, max_num_seqs {}, max_model_len {}, max_num_batched_tokens {}, block_size {}, chunked prefill {}, prefix caching {}, KV cache {}, weights {}",
         e.version,
+        e.release_line,
+        if e.async_scheduling { ", async scheduling" } else { "" },
         e.gpu_memory_utilization,
         e.max_num_seqs,
         e.max_model_len,
