@@ -996,3 +996,46 @@ pub fn plan_panels(curve: &[(f64, f64, f64)], unit: &str, max_load: Option<f64>,
         },
     ]
 }
+
+/// The validation classes as cumulative distributions of |error|: for each headline metric, the
+/// share of levels (y, %) predicted within x% — one line per class (the fitted setups first,
+/// then what the prediction had not seen). |errors| above 100% sit at 100%.
+pub fn validation_panels(reports: &[&crate::fit::classes::ClassReport]) -> Vec<Panel> {
+    type Pick = fn(&crate::fit::validate::Headline) -> &Option<crate::report::FigureComparison>;
+    let metrics: [(Pick, &str); 3] = [
+        (|h| &h.throughput, "Output throughput"),
+        (|h| &h.e2e_latency, "Mean end-to-end latency"),
+        (|h| &h.ttft, "Mean time to first token"),
+    ];
+    metrics
+        .iter()
+        .map(|(pick, title)| Panel {
+            title: title.to_string(),
+            x_label: "|predicted ÷ measured − 1| (%)".into(),
+            y_label: "levels within it (%)".into(),
+            series: reports
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| {
+                    let mut e: Vec<f64> = r.errors(*pick).iter().map(|x| x.abs().min(100.0)).collect();
+                    if e.is_empty() {
+                        return None;
+                    }
+                    e.sort_by(f64::total_cmp);
+                    let n = e.len() as f64;
+                    let mut points = vec![(0.0, 0.0)];
+                    points.extend(e.iter().enumerate().map(|(k, &x)| (x, (k + 1) as f64 / n * 100.0)));
+                    Some(Series {
+                        name: r.class.short_name().to_string(),
+                        points,
+                        band: Vec::new(),
+                        style: SeriesStyle::Line,
+                        color: i,
+                    })
+                })
+                .collect(),
+            log_x: false,
+            x_categories: Vec::new(),
+        })
+        .collect()
+}

@@ -42,6 +42,9 @@ enum Command {
         /// Also write the tables as markdown here.
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
+        /// Also draw each class's cumulative error distribution (.png or .svg).
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// Learn the prior (host-side terms per vLLM release line, roofline efficiencies per GPU
     /// architecture) from the measured corpus in one pooled fit.
@@ -350,7 +353,7 @@ fn main() -> ExitCode {
         } => plot(&what, &output, replications, &formats),
         Command::Fit(a) => fit(a),
         Command::List { what } => list(&what),
-        Command::Validate { corpus, output } => validate(&corpus, output.as_deref()),
+        Command::Validate { corpus, output, plot } => validate(&corpus, output.as_deref(), plot.as_deref()),
         Command::Priors { corpus, output } => priors(&corpus, output.as_deref()),
     };
     match result {
@@ -1167,7 +1170,7 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
     })
 }
 
-fn validate(corpus: &Path, output: Option<&Path>) -> Result<()> {
+fn validate(corpus: &Path, output: Option<&Path>, plot: Option<&Path>) -> Result<()> {
     use servecast::fit::classes::validate_corpus;
     use servecast::fit::hierarchy::HierarchyOptions;
     let reports = servecast::measured::corpus_reports(corpus)?;
@@ -1187,6 +1190,20 @@ fn validate(corpus: &Path, output: Option<&Path>) -> Result<()> {
     emit(&md);
     if let Some(path) = output {
         write_file(path, &md)?;
+    }
+    if let Some(path) = plot {
+        let mut classes = vec![&v.fitted];
+        classes.extend(v.classes.iter());
+        servecast::charts::draw_panels(
+            &format!(
+                "servecast on {} measured vLLM setups: share of levels predicted within an error",
+                v.hierarchy.setups.len()
+            ),
+            &servecast::charts::validation_panels(&classes),
+            path,
+            (1800, 620),
+        )?;
+        eprintln!("chart written to {}", path.display());
     }
     Ok(())
 }

@@ -53,6 +53,19 @@ impl Class {
         Class::UnseenReleaseLine,
     ];
 
+    /// A short name for legends.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Class::Fitted => "fitted",
+            Class::InPlace => "in place",
+            Class::NewWorkload => "new workload",
+            Class::NewFlags => "new flags or workload",
+            Class::UnseenSetup => "unseen setup",
+            Class::UnseenGpu => "unseen GPU",
+            Class::UnseenReleaseLine => "unseen release line",
+        }
+    }
+
     /// A heading.
     pub fn title(self) -> &'static str {
         match self {

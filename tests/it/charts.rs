@@ -118,3 +118,49 @@ fn a_chart_path_must_be_png_or_svg() {
     .unwrap_err();
     assert!(e.to_string().contains(".png or .svg"), "{e}");
 }
+
+#[test]
+fn validation_classes_draw_as_cumulative_error_curves() {
+    use servecast::fit::classes::{Class, ClassReport, ClassRow};
+    use servecast::fit::validate::Headline;
+    use servecast::report::FigureComparison;
+    let fig = |e: f64| {
+        Some(FigureComparison {
+            name: "x".into(),
+            measured: 100.0,
+            predicted: 100.0 + e,
+            error_pct: e,
+        })
+    };
+    let row = |e: f64| ClassRow {
+        setup: "s".into(),
+        gpu: "a10".into(),
+        model: "m".into(),
+        line: "l".into(),
+        level: "c1".into(),
+        headline: Headline {
+            throughput: fig(e),
+            e2e_latency: None,
+            ttft: fig(3.0 * e),
+        },
+    };
+    let report = ClassReport {
+        class: Class::UnseenSetup,
+        rows: vec![row(-4.0), row(2.0), row(250.0)],
+    };
+    let panels = servecast::charts::validation_panels(&[&report]);
+    assert_eq!(panels.len(), 3);
+    // Throughput: 0, then |errors| sorted, capped at 100%, against the share of levels.
+    let expected = [(0.0, 0.0), (2.0, 100.0 / 3.0), (4.0, 200.0 / 3.0), (100.0, 100.0)];
+    assert_eq!(panels[0].series[0].points.len(), expected.len());
+    for (p, e) in panels[0].series[0].points.iter().zip(expected) {
+        assert!((p.0 - e.0).abs() < 1e-9 && (p.1 - e.1).abs() < 1e-9, "{p:?} vs {e:?}");
+    }
+    assert!(panels[1].series.is_empty(), "no level has an E2E figure");
+    let dir = std::env::temp_dir().join(format!("servecast-validation-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("classes.svg");
+    servecast::charts::draw_panels("classes", &panels, &path, (1200, 400)).unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.contains("unseen setup") && svg.contains("Mean time to first token"));
+}
