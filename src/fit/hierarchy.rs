@@ -436,6 +436,10 @@ pub struct Solution {
     pub gpu_effect: Vec<[f64; P]>,
     /// Per source: its host terms' deviation from its release line's centre, z units.
     pub source_effect: Vec<[f64; P]>,
+    /// Posterior standard deviations of `gpu_effect` (0 when not computed).
+    pub gpu_effect_sd: Vec<[f64; P]>,
+    /// Posterior standard deviations of `source_effect` (0 when not computed).
+    pub source_effect_sd: Vec<[f64; P]>,
     /// Group centres (see `host_index` / `gpu_index`), z units.
     pub mu: Vec<f64>,
     /// Their posterior standard deviations, z units.
@@ -736,10 +740,26 @@ fn solve(
             })
             .collect()
     };
+    let block_sd = |start: usize, count: usize| -> Vec<[f64; P]> {
+        (0..count)
+            .map(|j| {
+                let mut v = [0.0; P];
+                if let Some(si) = &s_inv {
+                    for (k, vk) in v.iter_mut().enumerate() {
+                        let i = start - zn + j * P + k;
+                        *vk = si[(i, i)].max(0.0).sqrt();
+                    }
+                }
+                v
+            })
+            .collect()
+    };
     Ok(Solution {
         z,
         gpu_effect: block(gpu0, layout.gpus.len()),
         source_effect: block(src0, layout.sources.len()),
+        gpu_effect_sd: block_sd(gpu0, layout.gpus.len()),
+        source_effect_sd: block_sd(src0, layout.sources.len()),
         mu: (0..GROUPS).map(|i| y[i]).collect(),
         mu_sd: (0..GROUPS)
             .map(|i| s_inv.as_ref().map_or(0.0, |si| si[(i, i)].max(0.0).sqrt()))
@@ -898,11 +918,18 @@ impl Hierarchy {
                         acc += d * d + sol.z_sd[s][k] * sol.z_sd[s][k];
                     }
                     tau[k] = (acc / setups.len() as f64).sqrt().clamp(0.1, 1.5);
-                    let effects = match Term::ALL[k].group() {
-                        TermGroup::Gpu => &sol.gpu_effect,
-                        TermGroup::Host => &sol.source_effect,
+                    // Each effect's square plus its posterior variance (without the variance the
+                    // estimate collapses: shrunk effects make a small spread, which shrinks them more).
+                    let (effects, sds) = match Term::ALL[k].group() {
+                        TermGroup::Gpu => (&sol.gpu_effect, &sol.gpu_effect_sd),
+                        TermGroup::Host => (&sol.source_effect, &sol.source_effect_sd),
                     };
-                    let e2: f64 = effects.iter().map(|e| e[k] * e[k]).sum::<f64>() / effects.len().max(1) as f64;
+                    let e2: f64 = effects
+                        .iter()
+                        .zip(sds)
+                        .map(|(e, sd)| e[k] * e[k] + sd[k] * sd[k])
+                        .sum::<f64>()
+                        / effects.len().max(1) as f64;
                     psi[k] = e2.sqrt().clamp(0.1, 1.0);
                 }
             }
