@@ -1163,6 +1163,13 @@ fn stage_bar() -> indicatif::ProgressBar {
     bar
 }
 
+/// Moves a stage bar to `done` of `total`, naming the stage.
+fn show_stage(bar: &indicatif::ProgressBar, stage: &str, done: usize, total: usize) {
+    bar.set_length(total as u64);
+    bar.set_position(done as u64);
+    bar.set_message(stage.to_string());
+}
+
 fn write_file(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|source| Error::Io {
         path: path.display().to_string(),
@@ -1175,11 +1182,7 @@ fn validate(corpus: &Path, output: Option<&Path>, plot: Option<&Path>) -> Result
     use servecast::fit::hierarchy::HierarchyOptions;
     let reports = servecast::measured::corpus_reports(corpus)?;
     let bar = stage_bar();
-    let progress = |stage: &str, done: usize, total: usize| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-        bar.set_message(stage.to_string());
-    };
+    let progress = |stage: &str, done: usize, total: usize| show_stage(&bar, stage, done, total);
     let v = validate_corpus(&reports, &HierarchyOptions::default(), &progress)?;
     bar.finish_and_clear();
     let mut command = String::from("servecast validate");
@@ -1212,11 +1215,7 @@ fn priors(corpus: &Path, output: Option<&Path>) -> Result<()> {
     use servecast::fit::hierarchy::{Hierarchy, HierarchyOptions};
     let reports = servecast::measured::corpus_reports(corpus)?;
     let bar = stage_bar();
-    let progress = |stage: &str, done: usize, total: usize| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-        bar.set_message(stage.to_string());
-    };
+    let progress = |stage: &str, done: usize, total: usize| show_stage(&bar, stage, done, total);
     let started = std::time::Instant::now();
     let h = Hierarchy::fit(&reports, &HierarchyOptions::default(), &progress)?;
     bar.finish_and_clear();

@@ -256,27 +256,12 @@ impl CorpusSetup {
 
     /// Simulates `levels` with `params`.
     pub fn simulate(&self, params: &CostParams, levels: &[usize]) -> Vec<(usize, LevelResult)> {
-        let mut s = self.scenario.clone();
-        s.profile.cost = *params;
-        let cost = s.cost_model();
-        levels
-            .iter()
-            .map(|&i| (i, s.run_level_with(i, &self.memory, &cost)))
-            .collect()
+        simulate_levels(&self.scenario, &self.memory, params, levels)
     }
 
     /// Log errors of every slot at `z` (one simulation of the fitted levels).
     pub fn residuals(&self, z: &[f64; P]) -> Vec<f64> {
-        let mut levels: Vec<usize> = self.slots.iter().map(|s| s.level).collect();
-        levels.dedup();
-        let results = self.simulate(&self.params(z), &levels);
-        self.slots
-            .iter()
-            .map(|slot| {
-                let r = results.iter().find(|(i, _)| *i == slot.level).map(|(_, r)| r);
-                slot_residual(&self.report.levels[slot.level], slot.metric, r)
-            })
-            .collect()
+        slot_residuals(&self.report, &self.scenario, &self.memory, &self.slots, &self.params(z))
     }
 
     /// Residuals and their Jacobian at `z` (forward differences; P + 1 simulations).
@@ -294,6 +279,42 @@ impl CorpusSetup {
         }
         Linearization { z0: *z, r0, jac }
     }
+}
+
+/// Simulates `levels` of a scenario with `params` as its cost terms.
+pub fn simulate_levels(
+    scenario: &Scenario,
+    memory: &MemoryPlan,
+    params: &CostParams,
+    levels: &[usize],
+) -> Vec<(usize, LevelResult)> {
+    let mut s = scenario.clone();
+    s.profile.cost = *params;
+    let cost = s.cost_model();
+    levels
+        .iter()
+        .map(|&i| (i, s.run_level_with(i, memory, &cost)))
+        .collect()
+}
+
+/// Log errors of a report's `slots` against one simulation of their levels with `params`.
+pub fn slot_residuals(
+    report: &MeasuredReport,
+    scenario: &Scenario,
+    memory: &MemoryPlan,
+    slots: &[Slot],
+    params: &CostParams,
+) -> Vec<f64> {
+    let mut levels: Vec<usize> = slots.iter().map(|s| s.level).collect();
+    levels.dedup();
+    let results = simulate_levels(scenario, memory, params, &levels);
+    slots
+        .iter()
+        .map(|slot| {
+            let r = results.iter().find(|(i, _)| *i == slot.level).map(|(_, r)| r);
+            slot_residual(&report.levels[slot.level], slot.metric, r)
+        })
+        .collect()
 }
 
 /// Log error of one measured figure against a simulated level (a fixed penalty when the

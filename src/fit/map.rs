@@ -23,7 +23,6 @@ use crate::cost::prior::{LearnedPriors, ScenarioPrior, Term};
 use crate::cost::CostParams;
 use crate::measured::MeasuredReport;
 use crate::memory::MemoryPlan;
-use crate::metrics::level::LevelResult;
 use crate::scenario::Scenario;
 use crate::spec::engine::{EngineVersion, ReleaseLine};
 
@@ -81,27 +80,8 @@ impl MapPart<'_> {
         }
     }
 
-    fn simulate(&self, params: &CostParams, levels: &[usize]) -> Vec<(usize, LevelResult)> {
-        let mut s = self.scenario.clone();
-        s.profile.cost = *params;
-        let cost = s.cost_model();
-        levels
-            .iter()
-            .map(|&i| (i, s.run_level_with(i, &self.memory, &cost)))
-            .collect()
-    }
-
     fn residuals(&self, params: &CostParams) -> Vec<f64> {
-        let mut levels: Vec<usize> = self.slots.iter().map(|s| s.level).collect();
-        levels.dedup();
-        let results = self.simulate(params, &levels);
-        self.slots
-            .iter()
-            .map(|slot| {
-                let r = results.iter().find(|(i, _)| *i == slot.level).map(|(_, r)| r);
-                super::hierarchy::slot_residual(&self.report.levels[slot.level], slot.metric, r)
-            })
-            .collect()
+        super::hierarchy::slot_residuals(self.report, &self.scenario, &self.memory, &self.slots, params)
     }
 }
 

@@ -463,6 +463,16 @@ impl MeasuredReport {
                 })
                 .collect()
         };
+        // A dataset preset scaled to the printed mean.
+        let scaled = |d: &LengthDist, m: f64| match d {
+            LengthDist::Dataset { name, part, max, .. } => LengthDist::Dataset {
+                name: name.clone(),
+                part: *part,
+                mean: Some(m),
+                max: *max,
+            },
+            other => other.clone(),
+        };
         let input_means = means(|l| l.total_input_tokens);
         let output_means = means(|l| l.total_output_tokens);
         let ignore_eos = self.workload.ignore_eos == Some(true);
@@ -471,12 +481,7 @@ impl MeasuredReport {
             let per: Vec<LengthDist> = input_means
                 .iter()
                 .map(|m| match (m, &base) {
-                    (Some(m), LengthDist::Dataset { name, part, max, .. }) => LengthDist::Dataset {
-                        name: name.clone(),
-                        part: *part,
-                        mean: Some(*m),
-                        max: *max,
-                    },
+                    (Some(m), LengthDist::Dataset { .. }) => scaled(&base, *m),
                     (Some(m), LengthDist::Fixed { tokens }) if (m / f64::from(*tokens) - 1.0).abs() > 0.01 => {
                         LengthDist::Fixed {
                             tokens: m.round().max(1.0) as u32,
@@ -492,12 +497,7 @@ impl MeasuredReport {
             let per: Vec<LengthDist> = output_means
                 .iter()
                 .map(|m| match (m, &base) {
-                    (Some(m), LengthDist::Dataset { name, part, max, .. }) => LengthDist::Dataset {
-                        name: name.clone(),
-                        part: *part,
-                        mean: Some(*m),
-                        max: *max,
-                    },
+                    (Some(m), LengthDist::Dataset { .. }) => scaled(&base, *m),
                     (Some(m), LengthDist::Fixed { tokens })
                         if !ignore_eos && *m >= 1.0 && *m < 0.99 * f64::from(*tokens) =>
                     {
