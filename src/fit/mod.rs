@@ -729,6 +729,23 @@ fn fit_map(
             ),
         })
         .collect();
+    // Identifiability: pairs the data pin only together (the prior decides how they split).
+    for (a, &(ka, ta)) in applicable.iter().enumerate() {
+        for &(kb, tb) in &applicable[a + 1..] {
+            let denom = (sol.cov[(ka, ka)] * sol.cov[(kb, kb)]).sqrt();
+            let rho = if denom > 0.0 { sol.cov[(ka, kb)] / denom } else { 0.0 };
+            let moved = |k: usize| (1.0 - sol.cov[(k, k)] / (sd[k] * sd[k])).max(0.0);
+            // Only pairs the data informed (posterior narrower than the prior) are worth naming.
+            if rho.abs() > 0.9 && moved(ka) > 0.1 && moved(kb) > 0.1 {
+                warnings.push(format!(
+                    "{} and {} are strongly correlated (ρ = {rho:.2}): the levels measured pin their combination \
+                     better than either, and the learned prior decides how it splits",
+                    ta.name(),
+                    tb.name()
+                ));
+            }
+        }
+    }
     profile.prior = shifts;
     let described: Vec<String> = parts
         .iter()
