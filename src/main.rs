@@ -1224,10 +1224,15 @@ fn priors(corpus: &Path, output: Option<&Path>) -> Result<()> {
         None => "servecast priors".to_string(),
     };
     let learned = h.learned_priors(&format!(
-        "pooled fit of {} measured setups ({} simulations, {} re-linearisations) by `{command}`",
+        "pooled fit of {} measured setups ({} simulations, {} re-linearisations, last step {}) by `{command}`",
         h.setups.len(),
         h.simulations,
-        h.iterations
+        h.iterations,
+        match h.final_step {
+            servecast::fit::hierarchy::FinalStep::Undamped => "undamped",
+            servecast::fit::hierarchy::FinalStep::Damped => "damped",
+            servecast::fit::hierarchy::FinalStep::Kept => "refused (best point kept)",
+        }
     ));
     let yaml = format!(
         "# Written by: cargo run --release -- {}\n# Do not edit by hand: the learned prior of servecast (src/cost/prior.rs); tests/it/validation.rs\n# checks it against a fresh pooled fit of the corpus.\n{}",

@@ -204,16 +204,20 @@ pub fn simulate_cluster(
             if api_intake && s & ROUTE_TAG == 0 {
                 let intake = first.intake_ns(requests[idx as usize].input_tokens);
                 // One process serves intake and output items in arrival order: a request that
-                // arrives before a step's items are handed over is taken first, and pushes the
-                // items (and whatever queues behind them) back by its own time.
+                // arrives before a step's items are booked is taken first when it fits in the
+                // gap before them; one that would run into them waits behind them (their
+                // delivery is already stamped), and so does every later request.
                 let done = if t < api_booking_start {
-                    let done = t.max(api_free_before_booking).saturating_add(intake);
-                    api_free_before_booking = done;
-                    if done > api_booking_start {
-                        api_free = api_free.saturating_add(done - api_booking_start);
-                        api_booking_start = done;
+                    let before = t.max(api_free_before_booking).saturating_add(intake);
+                    if before <= api_booking_start {
+                        api_free_before_booking = before;
+                        before
+                    } else {
+                        api_free_before_booking = api_booking_start;
+                        let after = t.max(api_free).saturating_add(intake);
+                        api_free = after;
+                        after
                     }
-                    done
                 } else {
                     let done = t.max(api_free).saturating_add(intake);
                     api_free = done;

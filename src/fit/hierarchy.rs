@@ -93,12 +93,14 @@ impl Metric {
         };
         let pos = |x: Option<(f64, f64)>| x.filter(|(m, _)| m.is_finite() && *m > 0.0);
         match self {
-            Metric::Throughput => pos(m
-                .output_throughput_tok_s
-                .map(|v| (v, r.output_throughput_tok_s))
-                .or(m.request_throughput_req_s.map(|v| (v, r.request_throughput_req_s)))
-                .or(m.total_token_throughput_tok_s.map(|v| (v, r.total_throughput_tok_s)))
-                .or(m.total_time_s.map(|v| (v, r.duration_s)))),
+            // Each candidate is checked before falling back to the next, so a zero or missing
+            // output rate falls through to the request rate (as `has` counts it).
+            Metric::Throughput => pos(m.output_throughput_tok_s.map(|v| (v, r.output_throughput_tok_s)))
+                .or(pos(m.request_throughput_req_s.map(|v| (v, r.request_throughput_req_s))))
+                .or(pos(m
+                    .total_token_throughput_tok_s
+                    .map(|v| (v, r.total_throughput_tok_s))))
+                .or(pos(m.total_time_s.map(|v| (v, r.duration_s)))),
             Metric::E2e => pos(stat(&m.e2e_latency_ms, &r.e2e_latency_ms)),
             Metric::Ttft => pos(stat(&m.ttft_ms, &r.ttft_ms)),
             Metric::Tpot => pos(stat(&m.tpot_ms, &r.tpot_ms)),
@@ -467,6 +469,16 @@ pub struct Solution {
     pub mu_sd: Vec<f64>,
     /// Per-setup posterior standard deviations, z units.
     pub z_sd: Vec<[f64; P]>,
+    /// Per setup: posterior covariance of its terms, z units (zeros when not computed).
+    pub z_cov: Vec<nalgebra::SMatrix<f64, P, P>>,
+    /// Per setup: posterior variance of each term's deviation from the centre it is drawn around
+    /// (`own_centre`), z units² — what the spread τ is estimated from (0 when not computed).
+    pub dev_var: Vec<[f64; P]>,
+    /// The hyper-centres ν (the V1 line's host terms, every architecture's GPU terms), z units.
+    pub nu: [f64; P],
+    /// Posterior covariance of the shared unknowns (group centres, ν, GPU and source effects),
+    /// when computed.
+    pub shared_cov: Option<DMatrix<f64>>,
 }
 
 impl Solution {
@@ -495,6 +507,31 @@ impl Solution {
             }
         }
         z
+    }
+
+    /// Posterior standard deviation (z units) of group centre `gi` plus GPU type `g`'s effect on
+    /// term `k`: how well the corpus knows that GPU's own centre (0 when not computed).
+    pub fn gpu_centre_sd(&self, gi: usize, g: usize, k: usize) -> f64 {
+        let Some(c) = &self.shared_cov else {
+            return 0.0;
+        };
+        let e = GROUPS + P + g * P + k;
+        if gi >= c.nrows() || e >= c.nrows() {
+            return 0.0;
+        }
+        (c[(gi, gi)] + c[(e, e)] + 2.0 * c[(gi, e)]).max(0.0).sqrt()
+    }
+
+    /// Copies the posterior spreads of `other` (same layout, same normal matrix) into this
+    /// solution: the damped steps of the fit move the terms, the undamped matrix gives the spreads.
+    fn take_spreads(&mut self, other: Solution) {
+        self.z_sd = other.z_sd;
+        self.z_cov = other.z_cov;
+        self.dev_var = other.dev_var;
+        self.gpu_effect_sd = other.gpu_effect_sd;
+        self.source_effect_sd = other.source_effect_sd;
+        self.mu_sd = other.mu_sd;
+        self.shared_cov = other.shared_cov;
     }
 
     /// The prior centre (z units) a setup of `line` on `arch` would take with no data of its own.
@@ -547,6 +584,49 @@ pub struct Hierarchy {
     pub simulations: usize,
     /// Outer iterations run.
     pub iterations: usize,
+    /// What the last step from the final linearisation did.
+    pub final_step: FinalStep,
+}
+
+/// The pooled fit's last step, from the linearisation at its best point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalStep {
+    /// The full (undamped) step improved the simulated objective and was taken.
+    Undamped,
+    /// Only a damped step improved it.
+    Damped,
+    /// No step improved it: the best point of the iterations is kept.
+    Kept,
+}
+
+/// The residual scale per metric, by expectation–maximisation: each figure's squared residual
+/// plus the posterior variance of its prediction (Jᵀ Cov(z) J), weighted as in the fit. The
+/// residuals alone underestimate σ: each setup's terms were chosen to shrink them.
+fn em_sigma(
+    setups: &[CorpusSetup],
+    lin: &[Linearization],
+    residuals: &[Vec<f64>],
+    weights: &[Vec<f64>],
+    sol: &Solution,
+) -> Sigma {
+    let (mut num, mut den) = ([0.0; 5], [0.0; 5]);
+    for (s, r) in residuals.iter().enumerate() {
+        let cov = &sol.z_cov[s];
+        for (j, v) in r.iter().enumerate() {
+            let m = setups[s].slots[j].metric.index();
+            let row = nalgebra::SVector::<f64, P>::from_fn(|k, _| lin[s].jac.get((j, k)).copied().unwrap_or(0.0));
+            let var = (row.transpose() * cov * row)[(0, 0)].max(0.0);
+            num[m] += weights[s][j] * (v * v + var);
+            den[m] += weights[s][j];
+        }
+    }
+    let mut sigma = [0.15; 5];
+    for m in 0..5 {
+        if den[m] > 0.0 {
+            sigma[m] = (num[m] / den[m]).sqrt().clamp(0.03, 0.6);
+        }
+    }
+    sigma
 }
 
 /// Typical misfit (σ of the log error) of one figure, per metric ([`Metric::index`]): TTFT is
@@ -724,6 +804,8 @@ fn solve(
     let s_inv = if covariance { Some(chol.inverse()) } else { None };
     let mut z = Vec::with_capacity(s_n);
     let mut z_sd = Vec::with_capacity(s_n);
+    let mut z_cov = Vec::with_capacity(s_n);
+    let mut dev_var = Vec::with_capacity(s_n);
     for s in 0..s_n {
         let mut by = g_z[s];
         for (col, b) in &b_blocks[s] {
@@ -734,21 +816,52 @@ fn solve(
         v.copy_from_slice(zs.as_slice());
         z.push(v);
         let mut sd = [0.0; P];
+        let mut cov = nalgebra::SMatrix::<f64, P, P>::zeros();
+        let mut dv = [0.0; P];
         if let Some(si) = &s_inv {
-            // Var(z_s) = A⁻¹ + A⁻¹ B S⁻¹ Bᵀ A⁻¹ (diagonal).
-            let aib: Vec<(usize, nalgebra::SVector<f64, P>)> =
-                b_blocks[s].iter().map(|(col, b)| (*col, a_inv[s] * b)).collect();
+            // The joint posterior precision is [[A, B], [Bᵀ, C]]: Cov(y) = S⁻¹,
+            // Cov(z_s, y) = −A⁻¹ B S⁻¹ and Var(z_s) = A⁻¹ + A⁻¹ B S⁻¹ Bᵀ A⁻¹.
+            let cols: Vec<usize> = b_blocks[s].iter().map(|(col, _)| *col).collect();
+            let u: Vec<nalgebra::SVector<f64, P>> = b_blocks[s].iter().map(|(_, b)| a_inv[s] * b).collect();
+            cov = a_inv[s];
+            for (i, ui) in u.iter().enumerate() {
+                for (j, uj) in u.iter().enumerate() {
+                    cov += ui * uj.transpose() * si[(cols[i], cols[j])];
+                }
+            }
             for (k, sdk) in sd.iter_mut().enumerate() {
-                let mut v = a_inv[s][(k, k)];
-                for (ci, ui) in &aib {
-                    for (cj, uj) in &aib {
-                        v += ui[k] * si[(*ci, *cj)] * uj[k];
+                *sdk = cov[(k, k)].max(0.0).sqrt();
+            }
+            // The deviation z_s − E y from its centre (E picks the term's group centre and its
+            // GPU type's or source's effect): Var = A⁻¹ + M S⁻¹ Mᵀ with M = A⁻¹ B + E.
+            for (k, t) in Term::ALL.iter().enumerate() {
+                let mut m: Vec<(usize, f64)> = cols.iter().zip(&u).map(|(&c, ui)| (c, ui[k])).collect();
+                let group = match t.group() {
+                    TermGroup::Host => host_index(setups[s].line, k),
+                    TermGroup::Gpu => gpu_index(setups[s].arch, k),
+                };
+                let effect = match t.group() {
+                    TermGroup::Gpu => gpu0 + layout.gpu_of[s] * P + k,
+                    TermGroup::Host => src0 + layout.source_of[s] * P + k,
+                } - zn;
+                for col in group.into_iter().chain(std::iter::once(effect)) {
+                    match m.iter_mut().find(|(c, _)| *c == col) {
+                        Some((_, v)) => *v += 1.0,
+                        None => m.push((col, 1.0)),
                     }
                 }
-                *sdk = v.max(0.0).sqrt();
+                let mut v = a_inv[s][(k, k)];
+                for &(ci, mi) in &m {
+                    for &(cj, mj) in &m {
+                        v += mi * si[(ci, cj)] * mj;
+                    }
+                }
+                dv[k] = v.max(0.0);
             }
         }
         z_sd.push(sd);
+        z_cov.push(cov);
+        dev_var.push(dv);
     }
     let block = |start: usize, count: usize| -> Vec<[f64; P]> {
         (0..count)
@@ -786,6 +899,16 @@ fn solve(
             .map(|i| s_inv.as_ref().map_or(0.0, |si| si[(i, i)].max(0.0).sqrt()))
             .collect(),
         z_sd,
+        z_cov,
+        dev_var,
+        nu: {
+            let mut nu = [0.0; P];
+            for (k, v) in nu.iter_mut().enumerate() {
+                *v = y[nu0 - zn + k];
+            }
+            nu
+        },
+        shared_cov: s_inv,
     })
 }
 
@@ -802,13 +925,17 @@ impl Default for HierarchyOptions {
     }
 }
 
-/// The objective of the true (simulated) residuals at a solution, with its priors.
+/// The objective of the true (simulated) residuals at a solution, with every prior the linear
+/// solve minimises under: setups around their centres (τ), GPU types' and sources' effects
+/// around 0 (ψ), group centres around ν plus their line's offset (ω) and ν around the hyperprior.
+#[allow(clippy::too_many_arguments)]
 fn objective(
     setups: &[CorpusSetup],
     layout: &Layout,
     residuals: &[Vec<f64>],
     sol: &Solution,
     tau: &[f64; P],
+    psi: &[f64; P],
     sigma: &Sigma,
 ) -> f64 {
     let mut f = 0.0;
@@ -831,6 +958,30 @@ fn objective(
             let d = (sol.z[s][k] - c[k]) / tau[k];
             f += d * d;
         }
+    }
+    let v1 = ReleaseLine::V1;
+    for (k, t) in Term::ALL.iter().enumerate() {
+        let effects = match t.group() {
+            TermGroup::Gpu => &sol.gpu_effect,
+            TermGroup::Host => &sol.source_effect,
+        };
+        f += effects.iter().map(|e| (e[k] / psi[k]).powi(2)).sum::<f64>();
+        let w = omega(*t);
+        match t.group() {
+            TermGroup::Host => {
+                for (l, line) in VLLM_LINES.iter().enumerate() {
+                    let off = t.hyperprior(*line).0 - t.hyperprior(v1).0;
+                    f += ((sol.mu[l * P + k] - sol.nu[k] - off) / w).powi(2);
+                }
+            }
+            TermGroup::Gpu => {
+                for a in 0..GpuArch::ALL.len() {
+                    f += ((sol.mu[(VLLM_LINES.len() + a) * P + k] - sol.nu[k]) / w).powi(2);
+                }
+            }
+        }
+        let (c, width) = t.hyperprior(v1);
+        f += ((sol.nu[k] - c) / width).powi(2);
     }
     f
 }
@@ -888,16 +1039,16 @@ impl Hierarchy {
             lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
             simulations += setups.len() * (P + 1);
             if let Some(sol) = &solution {
-                best_f = objective(&setups, &layout, &residuals, sol, &tau, &sigma);
+                best_f = objective(&setups, &layout, &residuals, sol, &tau, &psi, &sigma);
             }
             let mut accepted = false;
             for _ in 0..5 {
                 let sol = solve(
-                    &setups, &layout, &lin, &weights, &tau, &psi, &sigma, damping, &mask, true,
+                    &setups, &layout, &lin, &weights, &tau, &psi, &sigma, damping, &mask, false,
                 )?;
                 let trial: Vec<Vec<f64>> = setups.par_iter().zip(&sol.z).map(|(s, z)| s.residuals(z)).collect();
                 simulations += setups.len();
-                let f = objective(&setups, &layout, &trial, &sol, &tau, &sigma);
+                let f = objective(&setups, &layout, &trial, &sol, &tau, &psi, &sigma);
                 if f < best_f || solution.is_none() {
                     let gain = (best_f - f) / best_f.abs().max(1e-12);
                     best_f = f;
@@ -910,34 +1061,28 @@ impl Hierarchy {
                 }
                 damping *= 5.0;
             }
-            // Empirical Bayes: spreads and residual scale from where the setups landed.
-            if let Some(sol) = &solution {
+            // Empirical Bayes: spreads and residual scale from where the setups landed, with the
+            // posterior spreads of the undamped normal matrix (damping only shortens the step; it
+            // would shrink the spreads and with them τ, ψ and the σ correction).
+            if let Some(sol) = solution.as_mut() {
+                let spreads = solve(&setups, &layout, &lin, &weights, &tau, &psi, &sigma, 0.0, &mask, true)?;
+                sol.take_spreads(spreads);
                 weights = residuals
                     .iter()
                     .map(|r| r.iter().map(|&x| huber_weight(x)).collect())
                     .collect();
-                let (mut num, mut den) = ([0.0; 5], [0.0; 5]);
-                for (s, r) in residuals.iter().enumerate() {
-                    for (j, v) in r.iter().enumerate() {
-                        let m = setups[s].slots[j].metric.index();
-                        num[m] += weights[s][j] * v * v;
-                        den[m] += weights[s][j];
-                    }
-                }
-                for m in 0..5 {
-                    sigma[m] = if den[m] > 0.0 {
-                        (num[m] / den[m]).sqrt().clamp(0.03, 0.6)
-                    } else {
-                        0.15
-                    };
-                }
+                sigma = em_sigma(&setups, &lin, &residuals, &weights, sol);
                 for k in 0..P {
-                    let mut acc = 0.0;
-                    for s in 0..setups.len() {
-                        let c = sol.own_centre(&layout, &setups, s);
-                        let d = sol.z[s][k] - c[k];
-                        acc += d * d + sol.z_sd[s][k] * sol.z_sd[s][k];
-                    }
+                    // The expected squared deviation from the centre: the deviation's estimate
+                    // plus its posterior variance (of z − centre: centre and term are estimated
+                    // together, so their errors partly cancel).
+                    let acc: f64 = (0..setups.len())
+                        .map(|s| {
+                            let c = sol.own_centre(&layout, &setups, s);
+                            let d = sol.z[s][k] - c[k];
+                            d * d + sol.dev_var[s][k]
+                        })
+                        .sum();
                     tau[k] = (acc / setups.len() as f64).sqrt().clamp(0.1, 1.5);
                     // Each effect's square plus its posterior variance (without the variance the
                     // estimate collapses: shrunk effects make a small spread, which shrinks them more).
@@ -959,10 +1104,55 @@ impl Hierarchy {
             }
         }
         progress("linearising the corpus", opts.max_iterations, opts.max_iterations);
-        // Final linearisation at the solution, for the held-out solves.
+        let Some(mut best) = solution else {
+            return Err(Error::Fit("the pooled fit found no solution".into()));
+        };
+        // Final linearisation at the solution, for the held-out solves, and a last undamped step
+        // from it — kept only when the simulated objective agrees that it improves on the best
+        // point so far (else the shortest damped step that does, else the best point).
         lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
         simulations += setups.len() * (P + 1);
-        let solution = solve(&setups, &layout, &lin, &weights, &tau, &psi, &sigma, 0.0, &mask, true)?;
+        best_f = objective(&setups, &layout, &residuals, &best, &tau, &psi, &sigma);
+        let spreads = solve(&setups, &layout, &lin, &weights, &tau, &psi, &sigma, 0.0, &mask, true)?;
+        let mut step_damping = 0.0;
+        let mut final_step = FinalStep::Kept;
+        for attempt in 0..4 {
+            let sol = if attempt == 0 {
+                spreads.clone()
+            } else {
+                solve(
+                    &setups,
+                    &layout,
+                    &lin,
+                    &weights,
+                    &tau,
+                    &psi,
+                    &sigma,
+                    step_damping,
+                    &mask,
+                    false,
+                )?
+            };
+            let trial: Vec<Vec<f64>> = setups.par_iter().zip(&sol.z).map(|(s, z)| s.residuals(z)).collect();
+            simulations += setups.len();
+            let f = objective(&setups, &layout, &trial, &sol, &tau, &psi, &sigma);
+            if f <= best_f {
+                final_step = if attempt == 0 {
+                    FinalStep::Undamped
+                } else {
+                    FinalStep::Damped
+                };
+                best = sol;
+                break;
+            }
+            step_damping = if attempt == 0 {
+                damping.max(1e-2)
+            } else {
+                step_damping * 5.0
+            };
+        }
+        best.take_spreads(spreads);
+        let solution = best;
         Ok(Hierarchy {
             setups,
             excluded,
@@ -975,6 +1165,7 @@ impl Hierarchy {
             solution,
             simulations,
             iterations,
+            final_step,
         })
     }
 
@@ -994,9 +1185,30 @@ impl Hierarchy {
         )
     }
 
+    /// [`Hierarchy::solve_masked`], with the posterior spreads (for a learned prior of its own).
+    pub fn solve_masked_with_spreads(&self, mask: &Mask<'_>) -> Result<Solution> {
+        solve(
+            &self.setups,
+            &self.layout,
+            &self.lin,
+            &self.weights,
+            &self.tau,
+            &self.psi,
+            &self.sigma,
+            0.0,
+            mask,
+            true,
+        )
+    }
+
     /// The learned prior, for `data/priors.yaml`.
     pub fn learned_priors(&self, source: &str) -> LearnedPriors {
-        let sol = &self.solution;
+        self.learned_priors_of(&self.solution, source)
+    }
+
+    /// The learned prior of another solution of this fit (e.g. one without some setups' data,
+    /// to check those setups against a prior that never saw them); spreads and σ are the fit's.
+    pub fn learned_priors_of(&self, sol: &Solution, source: &str) -> LearnedPriors {
         let group = |name: &str, setups: usize, terms: &[(Term, usize)]| GroupPriors {
             group: name.to_string(),
             setups,
@@ -1060,7 +1272,9 @@ impl Hierarchy {
                             TermPrior {
                                 centre: t.from_z(sol.mu[gi] + sol.gpu_effect[g][k]),
                                 spread: self.tau[k],
-                                centre_sd: sol.mu_sd[gi],
+                                // The architecture's centre and the GPU's deviation are
+                                // estimated together: the variance of their sum.
+                                centre_sd: sol.gpu_centre_sd(gi, g, k),
                                 between: 0.0,
                             },
                         ))

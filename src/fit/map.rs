@@ -103,9 +103,14 @@ pub(crate) struct MapSolution {
     pub jac: DMatrix<f64>,
 }
 
-/// The prior of every term for a scenario (the embedded learned prior, else the hyperprior).
-pub(crate) fn scenario_prior(line: ReleaseLine, arch: crate::spec::GpuArch, gpu_id: &str) -> ([f64; P], [f64; P]) {
-    let priors: Vec<ScenarioPrior> = match LearnedPriors::builtin() {
+/// The prior of every term for a scenario (the learned prior `learned`, else the hyperprior).
+pub(crate) fn scenario_prior(
+    learned: Option<&LearnedPriors>,
+    line: ReleaseLine,
+    arch: crate::spec::GpuArch,
+    gpu_id: &str,
+) -> ([f64; P], [f64; P]) {
+    let priors: Vec<ScenarioPrior> = match learned {
         Some(p) => p.for_gpu(line, arch, gpu_id),
         None => Term::ALL
             .iter()
@@ -202,19 +207,26 @@ pub(crate) fn minimize(
         }
         h
     };
-    for _ in 0..max_iterations {
-        // Jacobian (forward differences).
-        jac = DMatrix::zeros(r.len(), P);
+    // Jacobian (forward differences) at z.
+    let jacobian = |z: &[f64; P], r: &[f64], evaluations: &mut usize| -> DMatrix<f64> {
+        let mut jac = DMatrix::zeros(r.len(), P);
         for k in 0..P {
-            let mut zp = z;
+            let mut zp = *z;
             zp[k] += 0.1;
             let rp = residuals(&zp);
-            evaluations += 1;
+            *evaluations += 1;
             for i in 0..r.len().min(rp.len()) {
                 jac[(i, k)] = (rp[i] - r[i]) / 0.1;
             }
         }
+        jac
+    };
+    // Whether z moved since the Jacobian and weights were taken.
+    let mut moved = false;
+    for _ in 0..max_iterations {
+        jac = jacobian(&z, &r, &mut evaluations);
         weights = r.iter().zip(&metric_w).map(|(v, w)| w * huber_weight(*v)).collect();
+        moved = false;
         let mut improved = false;
         for _ in 0..4 {
             let h = normal(&jac, &weights, lambda);
@@ -245,6 +257,7 @@ pub(crate) fn minimize(
                 f = fnew;
                 lambda = (lambda / 3.0).max(1e-4);
                 improved = gain > 1e-4;
+                moved = true;
                 break;
             }
             lambda *= 10.0;
@@ -252,6 +265,12 @@ pub(crate) fn minimize(
         if !improved {
             break;
         }
+    }
+    // The covariance, the shifts' reasons and the identifiability warnings read the Jacobian and
+    // weights: take them at the optimum, not at the point before the last step.
+    if moved {
+        jac = jacobian(&z, &r, &mut evaluations);
+        weights = r.iter().zip(&metric_w).map(|(v, w)| w * huber_weight(*v)).collect();
     }
     let h = normal(&jac, &weights, 0.0);
     let cov = h
@@ -355,10 +374,10 @@ pub(crate) fn elapsed(started: Instant) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-/// The per-metric residual σ of the embedded learned prior (0.17 where it has none).
-pub(crate) fn learned_sigma() -> Sigma {
+/// The per-metric residual σ of a learned prior (0.17 where it has none).
+pub(crate) fn learned_sigma(learned: Option<&LearnedPriors>) -> Sigma {
     let mut s = [0.17; 5];
-    if let Some(p) = LearnedPriors::builtin() {
+    if let Some(p) = learned {
         for m in Metric::ALL {
             if let Some(v) = p.residual_sd.get(m.name()) {
                 s[m.index()] = *v;

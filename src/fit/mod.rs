@@ -41,6 +41,9 @@ pub struct FitOptions {
     pub ttft_weight: f64,
     /// Weight of the mean time-to-first-audio term (TTS bursts), relative to throughput.
     pub ttfb_weight: f64,
+    /// The learned prior a vLLM fit corrects (None: the embedded `data/priors.yaml`). Validation
+    /// passes one learned without the report it checks, so the report is not in its own prior.
+    pub prior: Option<std::sync::Arc<crate::cost::prior::LearnedPriors>>,
 }
 
 impl Default for FitOptions {
@@ -50,6 +53,7 @@ impl Default for FitOptions {
             max_evaluations: 160,
             ttft_weight: 0.1,
             ttfb_weight: 1.0,
+            prior: None,
         }
     }
 }
@@ -656,8 +660,9 @@ fn fit_map(
     let first = &parts[0].scenario;
     let version = first.engine.version;
     let line = first.engine.release_line;
-    let (centre, sd) = map::scenario_prior(line, first.gpu.architecture, &first.gpu.id);
-    let sigma = map::learned_sigma();
+    let prior = opts.prior.as_deref().or(crate::cost::prior::LearnedPriors::builtin());
+    let (centre, sd) = map::scenario_prior(prior, line, first.gpu.architecture, &first.gpu.id);
+    let sigma = map::learned_sigma(prior);
     let map_parts: Vec<map::MapPart<'_>> = parts
         .iter()
         .map(|p| map::MapPart::new(p.report, p.scenario.clone(), p.memory.clone(), &p.fit_levels))

@@ -100,8 +100,13 @@ impl ReportValidation {
 
 /// Fits `report` on all its levels, then once per level with that level held out.
 pub fn validate_report(report: &MeasuredReport, seed: u64) -> Result<ReportValidation> {
+    validate_report_with(report, seed, &FitOptions::default())
+}
+
+/// [`validate_report`] with `base` options for every fit (e.g. another learned prior).
+pub fn validate_report_with(report: &MeasuredReport, seed: u64, base: &FitOptions) -> Result<ReportValidation> {
     let scenario = Scenario::builder().from_report(report).seed(seed).build()?;
-    let all = fit_report(report, &scenario, &FitOptions::default())?;
+    let all = fit_report(report, &scenario, base)?;
     let mut simulations = all.evaluations;
     let mut levels = Vec::with_capacity(report.levels.len());
     let scored = report.levels.iter().filter(|l| !l.cold_start).count();
@@ -115,7 +120,7 @@ pub fn validate_report(report: &MeasuredReport, seed: u64) -> Result<ReportValid
                 &scenario,
                 &FitOptions {
                     exclude_levels: vec![i],
-                    ..FitOptions::default()
+                    ..base.clone()
                 },
             )?;
             simulations += fit.evaluations;
@@ -200,12 +205,17 @@ pub fn to_markdown(validations: &[ReportValidation], command: &str) -> String {
 /// per flag set): one joint fit, then each report predicted by a fit on the others
 /// (leave one workload out).
 pub fn validate_group(reports: &[MeasuredReport], seed: u64) -> Result<ReportValidation> {
+    validate_group_with(reports, seed, &FitOptions::default())
+}
+
+/// [`validate_group`] with `base` options for every fit.
+pub fn validate_group_with(reports: &[MeasuredReport], seed: u64, base: &FitOptions) -> Result<ReportValidation> {
     let scenarios: Vec<Scenario> = reports
         .iter()
         .map(|r| Scenario::builder().from_report(r).seed(seed).build())
         .collect::<Result<_>>()?;
     let all_inputs: Vec<(&MeasuredReport, &Scenario)> = reports.iter().zip(&scenarios).collect();
-    let all = super::fit_reports(&all_inputs, &FitOptions::default())?;
+    let all = super::fit_reports(&all_inputs, base)?;
     let mut simulations = all.evaluations;
     let mut levels = Vec::new();
     let mut offset = 0;
@@ -220,7 +230,7 @@ pub fn validate_group(reports: &[MeasuredReport], seed: u64) -> Result<ReportVal
         let held = if others.is_empty() {
             None
         } else {
-            let fit = super::fit_reports(&others, &FitOptions::default())?;
+            let fit = super::fit_reports(&others, base)?;
             simulations += fit.evaluations;
             let mut s = scenarios[k].clone();
             s.profile = fit.profile;
@@ -261,6 +271,11 @@ pub fn validate_group(reports: &[MeasuredReport], seed: u64) -> Result<ReportVal
 /// Validates a set of reports: reports with a single scored level that share GPU, model and
 /// engine are validated as a group ([`validate_group`]), the others one by one.
 pub fn validate_all(reports: &[MeasuredReport], seed: u64) -> Result<Vec<ReportValidation>> {
+    validate_all_with(reports, seed, &FitOptions::default())
+}
+
+/// [`validate_all`] with `base` options for every fit (e.g. a learned prior without these reports).
+pub fn validate_all_with(reports: &[MeasuredReport], seed: u64, base: &FitOptions) -> Result<Vec<ReportValidation>> {
     let mut out = Vec::new();
     let mut grouped: Vec<Vec<MeasuredReport>> = Vec::new();
     // Files of many setups with their own tables (seed 003): validated section by section.
@@ -282,7 +297,7 @@ pub fn validate_all(reports: &[MeasuredReport], seed: u64) -> Result<Vec<ReportV
         }
         let single = r.levels.iter().filter(|l| !l.cold_start).count() == 1;
         if !single {
-            out.push(validate_report(r, seed)?);
+            out.push(validate_report_with(r, seed, base)?);
             continue;
         }
         match grouped
@@ -295,14 +310,14 @@ pub fn validate_all(reports: &[MeasuredReport], seed: u64) -> Result<Vec<ReportV
     }
     for g in grouped {
         out.push(if g.len() > 1 {
-            validate_group(&g, seed)?
+            validate_group_with(&g, seed, base)?
         } else {
-            validate_report(&g[0], seed)?
+            validate_report_with(&g[0], seed, base)?
         });
     }
     for file in section_files {
         let setups: Vec<MeasuredReport> = reports.iter().filter(|r| r.provenance.file == file).cloned().collect();
-        out.push(validate_sections(&setups, seed)?);
+        out.push(validate_sections_with(&setups, seed, base)?);
     }
     Ok(out)
 }
@@ -321,12 +336,17 @@ pub fn section_key(section: &str) -> String {
 /// then each section's setups predicted by a fit on the other sections (leave one table out).
 /// Setups with no levels (start-up outcomes, card memory) stay in every fit.
 pub fn validate_sections(reports: &[MeasuredReport], seed: u64) -> Result<ReportValidation> {
+    validate_sections_with(reports, seed, &FitOptions::default())
+}
+
+/// [`validate_sections`] with `base` options for every fit.
+pub fn validate_sections_with(reports: &[MeasuredReport], seed: u64, base: &FitOptions) -> Result<ReportValidation> {
     let scenarios: Vec<Scenario> = reports
         .iter()
         .map(|r| Scenario::builder().from_report(r).seed(seed).build())
         .collect::<Result<_>>()?;
     let inputs: Vec<(&MeasuredReport, &Scenario)> = reports.iter().zip(&scenarios).collect();
-    let all = super::fit_reports(&inputs, &FitOptions::default())?;
+    let all = super::fit_reports(&inputs, base)?;
     let mut simulations = all.evaluations;
     let key = |r: &MeasuredReport| section_key(&r.provenance.section);
     let mut sections: Vec<String> = Vec::new();
@@ -345,7 +365,7 @@ pub fn validate_sections(reports: &[MeasuredReport], seed: u64) -> Result<Report
         if train.iter().all(|(r, _)| r.levels.is_empty()) {
             continue;
         }
-        let fit = super::fit_reports(&train, &FitOptions::default())?;
+        let fit = super::fit_reports(&train, base)?;
         simulations += fit.evaluations;
         for (k, r) in reports.iter().enumerate() {
             if r.levels.is_empty() || key(r) != *section {

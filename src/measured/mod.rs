@@ -406,6 +406,7 @@ impl MeasuredReport {
                 ("total_time_s", l.total_time_s),
                 ("output_throughput_tok_s", l.output_throughput_tok_s),
                 ("request_throughput_req_s", l.request_throughput_req_s),
+                ("total_token_throughput_tok_s", l.total_token_throughput_tok_s),
                 ("audio_throughput_x_realtime", l.audio_throughput_x_realtime),
                 ("audio_s", l.audio_s),
             ] {

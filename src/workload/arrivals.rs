@@ -656,10 +656,14 @@ impl WorkloadSpec {
                 let mut entries = root.fork(4 + index as u64 * 1000);
                 let mut inputs = Vec::with_capacity(n);
                 let mut outputs = Vec::with_capacity(n);
+                let (in_scale, out_scale) = (
+                    input.dataset_scale().unwrap_or(1.0),
+                    output.dataset_scale().unwrap_or(1.0),
+                );
                 for _ in 0..n {
                     let e = entries.uniform();
-                    inputs.push(input.dataset_value(e).unwrap_or(1));
-                    outputs.push(output.dataset_value(e).unwrap_or(1));
+                    inputs.push(input.dataset_value_scaled(e, in_scale).unwrap_or(1));
+                    outputs.push(output.dataset_value_scaled(e, out_scale).unwrap_or(1));
                 }
                 return (inputs, outputs);
             }

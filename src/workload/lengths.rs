@@ -479,13 +479,65 @@ impl LengthDist {
     /// The length a [`LengthDist::Dataset`] gives the entry at quantile position `entry` ∈ [0, 1)
     /// of the preset (None for other kinds, or an unknown preset).
     pub fn dataset_value(&self, entry: f64) -> Option<u32> {
+        self.dataset_value_scaled(entry, self.dataset_scale()?)
+    }
+
+    /// The factor every draw of a [`LengthDist::Dataset`] is scaled by (None for other kinds, or
+    /// an unknown preset): 1 without `mean`; else the factor that makes the draws, after rounding
+    /// and the `max` clip, average `mean` tokens over the preset's entries (found by bisection:
+    /// scaling by `mean ÷ preset mean` and clipping afterwards would fall short of `mean`). With a
+    /// `mean` at or above `max`, every draw is `max`.
+    pub fn dataset_scale(&self) -> Option<f64> {
         let LengthDist::Dataset { name, part, mean, max } = self else {
             return None;
         };
         let preset = super::datasets::preset(name).ok()?;
         let part = part.unwrap_or(DatasetPart::Input);
+        let Some(m) = *mean else {
+            return Some(1.0);
+        };
+        let base = m / preset.mean(part);
+        let Some(cap) = *max else {
+            return Some(base);
+        };
+        let n = preset.len().max(1);
+        let clipped_mean = |scale: f64| -> f64 {
+            (0..n)
+                .map(|i| {
+                    let raw = f64::from(preset.value((i as f64 + 0.5) / n as f64, part));
+                    (raw * scale).round().clamp(1.0, f64::from(cap))
+                })
+                .sum::<f64>()
+                / n as f64
+        };
+        if clipped_mean(base) >= m {
+            return Some(base);
+        }
+        // The clipped mean rises with the scale up to `cap`; find a scale that reaches `m`.
+        let mut hi = base * 2.0;
+        while clipped_mean(hi) < m && hi < base * 1e6 {
+            hi *= 2.0;
+        }
+        let mut lo = base;
+        for _ in 0..50 {
+            let mid = 0.5 * (lo + hi);
+            if clipped_mean(mid) < m {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(hi)
+    }
+
+    /// [`LengthDist::dataset_value`] with the scale already computed ([`LengthDist::dataset_scale`]).
+    pub fn dataset_value_scaled(&self, entry: f64, scale: f64) -> Option<u32> {
+        let LengthDist::Dataset { name, part, max, .. } = self else {
+            return None;
+        };
+        let preset = super::datasets::preset(name).ok()?;
+        let part = part.unwrap_or(DatasetPart::Input);
         let raw = preset.value(entry, part);
-        let scale = mean.map_or(1.0, |m| m / preset.mean(part));
         let v = (f64::from(raw) * scale).round().max(1.0);
         let v = if v >= f64::from(u32::MAX) { u32::MAX } else { v as u32 };
         Some(max.map_or(v, |cap| v.min(cap)))
@@ -509,6 +561,12 @@ impl LengthDist {
                 values
             }
             LengthDist::Cycle { values } if !values.is_empty() => (0..n).map(|i| values[i % values.len()]).collect(),
+            LengthDist::Dataset { .. } => {
+                let scale = self.dataset_scale().unwrap_or(1.0);
+                (0..n)
+                    .map(|_| self.dataset_value_scaled(rng.uniform(), scale).unwrap_or(1))
+                    .collect()
+            }
             _ => (0..n).map(|_| self.sample(rng)).collect(),
         }
     }
@@ -564,8 +622,14 @@ impl LengthDist {
                     // Capped (or unscaled): the mean over the preset's entries.
                     _ => {
                         let n = preset.len().max(1);
+                        let scale = self.dataset_scale().unwrap_or(1.0);
                         (0..n)
-                            .map(|i| f64::from(self.dataset_value((i as f64 + 0.5) / n as f64).unwrap_or(0)))
+                            .map(|i| {
+                                f64::from(
+                                    self.dataset_value_scaled((i as f64 + 0.5) / n as f64, scale)
+                                        .unwrap_or(0),
+                                )
+                            })
                             .sum::<f64>()
                             / n as f64
                     }

@@ -167,3 +167,37 @@ fn dataset_lengths_parse_from_the_command_line() {
         "a mean above the cap"
     );
 }
+
+#[test]
+fn a_scaled_dataset_clipped_at_max_tokens_still_averages_its_mean() {
+    // The report's total says 180 tokens per answer and the client capped answers at 256: the
+    // scaled ShareGPT completions run past 256 often, so scaling to 180 and clipping afterwards
+    // would average well under 180.
+    let p = preset("sharegpt").unwrap();
+    let d = LengthDist::Dataset {
+        name: "sharegpt".into(),
+        part: Some(DatasetPart::Output),
+        mean: Some(180.0),
+        max: Some(256),
+    };
+    let naive: f64 = (0..p.len())
+        .map(|i| {
+            let raw = f64::from(p.value((i as f64 + 0.5) / p.len() as f64, DatasetPart::Output));
+            (raw * 180.0 / p.mean(DatasetPart::Output)).round().clamp(1.0, 256.0)
+        })
+        .sum::<f64>()
+        / p.len() as f64;
+    assert!(
+        naive < 170.0,
+        "the clip must matter for this test to mean anything: {naive}"
+    );
+    let mut rng = servecast::workload::rng::SimRng::new(11);
+    let draws = d.sample_n(40_000, &mut rng);
+    let mean = draws.iter().map(|&v| f64::from(v)).sum::<f64>() / draws.len() as f64;
+    assert!(draws.iter().all(|&v| (1..=256).contains(&v)));
+    assert!(
+        (mean / 180.0 - 1.0).abs() < 0.02,
+        "draws average {mean}, clip-after-scale {naive}"
+    );
+    assert!((d.mean() / 180.0 - 1.0).abs() < 0.01, "{}", d.mean());
+}
