@@ -636,8 +636,7 @@ impl EngineFlags {
             }
         }
         let usage = self.usage_context.unwrap_or_default();
-        // vLLM 0.10.2: "GPU ≥ 70 GiB and not A100" gets the larger defaults.
-        let big_gpu = gpu.memory_total_bytes as f64 >= 70.0 * GIB && !gpu.name.contains("A100");
+        let big_gpu = large_batch_defaults(gpu, release);
         let (chunked, prefix, default_seqs, default_batched) = match version {
             EngineVersion::Vllm010 => {
                 let (seqs, batched) = match usage {
@@ -739,6 +738,36 @@ impl EngineFlags {
     }
 }
 
+/// Whether V1 gives this GPU its larger batch defaults (max_num_seqs 1024; token budget 8192 for
+/// the API server, 16384 for the LLM class), as `engine/arg_utils.py::_set_default_args_v1` of
+/// each release decides: up to 0.8.4, a device named H100 or H200 (vllm#12369); 0.8.5, any device
+/// with ≥ 70 GiB (vllm#17073, which brought A100 80 GB in); from 0.9.0, ≥ 70 GiB and not an A100
+/// (vllm#17885: the larger budget cost A100s throughput). No release given: the current rule.
+pub fn large_batch_defaults(gpu: &GpuSpec, release: Option<&str>) -> bool {
+    let name = gpu.name.to_ascii_lowercase();
+    let large_memory = gpu.memory_total_bytes as f64 >= 70.0 * GIB;
+    match release.and_then(release_patch) {
+        Some(r) if r < (0, 8, 5) => name.contains("h100") || name.contains("h200"),
+        Some(r) if r < (0, 9, 0) => large_memory,
+        _ => large_memory && !name.contains("a100"),
+    }
+}
+
+/// `(major, minor, patch)` of a release string (`v0.8.5.post1` → (0, 8, 5); patch 0 when absent).
+pub fn release_patch(release: &str) -> Option<(u32, u32, u32)> {
+    let (major, minor) = release_number(release)?;
+    let t = release.trim().to_ascii_lowercase();
+    let t = t
+        .trim_start_matches("vllm")
+        .trim_start_matches(['-', '=', '_', ' ', 'v']);
+    let patch = t
+        .split(['.', 'r', '+'])
+        .nth(2)
+        .and_then(|p| p.parse::<u32>().ok())
+        .unwrap_or(0);
+    Some((major, minor, patch))
+}
+
 /// `(major, minor)` of a release string (`v0.6.3.post1` → (0, 6)).
 pub fn release_number(release: &str) -> Option<(u32, u32)> {
     let t = release.trim().to_ascii_lowercase();
@@ -772,6 +801,20 @@ mod tests {
         assert_eq!(l(EngineVersion::Vllm0600, None), ReleaseLine::V06);
         assert_eq!(l(EngineVersion::NanoVllm, Some("0.1")), ReleaseLine::NanoVllm);
         assert!(ReleaseLine::V1Async.async_scheduling() && !ReleaseLine::V1.async_scheduling());
+    }
+
+    #[test]
+    fn larger_batch_defaults_follow_each_releases_gpu_rule() {
+        let catalog = crate::spec::Catalog::builtin().unwrap();
+        let gpu = |id: &str| catalog.gpu(id).unwrap().clone();
+        let (a100, h100, l40s) = (gpu("a100-80g-sxm"), gpu("h100-sxm"), gpu("l40s"));
+        assert_eq!(release_patch("v0.8.5.post1"), Some((0, 8, 5)));
+        assert_eq!(release_patch("0.9"), Some((0, 9, 0)));
+        // 0.8.4: by name; 0.8.5: by memory (A100 80 GB included); 0.9.0 on: A100s excluded.
+        assert!(!large_batch_defaults(&a100, Some("0.8.4")) && large_batch_defaults(&h100, Some("0.8.4")));
+        assert!(large_batch_defaults(&a100, Some("0.8.5.post1")));
+        assert!(!large_batch_defaults(&a100, Some("0.9.2")) && large_batch_defaults(&h100, Some("0.9.2")));
+        assert!(!large_batch_defaults(&l40s, Some("0.8.5")) && !large_batch_defaults(&l40s, None));
     }
 
     #[test]
