@@ -1171,22 +1171,16 @@ impl Hierarchy {
 
     /// Solves again with only the data `mask` lets in (no simulation).
     pub fn solve_masked(&self, mask: &Mask<'_>) -> Result<Solution> {
-        solve(
-            &self.setups,
-            &self.layout,
-            &self.lin,
-            &self.weights,
-            &self.tau,
-            &self.psi,
-            &self.sigma,
-            0.0,
-            mask,
-            false,
-        )
+        self.solve_at_fit(mask, false)
     }
 
     /// [`Hierarchy::solve_masked`], with the posterior spreads (for a learned prior of its own).
     pub fn solve_masked_with_spreads(&self, mask: &Mask<'_>) -> Result<Solution> {
+        self.solve_at_fit(mask, true)
+    }
+
+    /// The undamped linear solve at the final linearisation and hyperparameters.
+    fn solve_at_fit(&self, mask: &Mask<'_>, covariance: bool) -> Result<Solution> {
         solve(
             &self.setups,
             &self.layout,
@@ -1197,7 +1191,7 @@ impl Hierarchy {
             &self.sigma,
             0.0,
             mask,
-            true,
+            covariance,
         )
     }
 

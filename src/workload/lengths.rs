@@ -369,6 +369,14 @@ impl LengthDist {
                 if *max == Some(0) {
                     return err("max", "must be ≥ 1 token, got 0".to_string());
                 }
+                if let (Some(m), Some(cap)) = (mean, max) {
+                    if *m > f64::from(*cap) {
+                        return err(
+                            "mean",
+                            format!("{m} tokens cannot be the average of lengths capped at max = {cap}"),
+                        );
+                    }
+                }
             }
             LengthDist::Capped { cap, mean } => {
                 if *cap < 1 {

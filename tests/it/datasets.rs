@@ -160,6 +160,9 @@ fn dataset_lengths_parse_from_the_command_line() {
     );
     assert_eq!(d.to_string(), "dataset:sharegpt,mean=300,max=512");
     assert!(LengthDist::parse("dataset:nosuch", "--output-len").is_err());
+    // A mean no capped draw can average.
+    let e = LengthDist::parse("dataset:sharegpt,mean=500,max=256", "--output-len").unwrap_err();
+    assert!(e.to_string().contains("max = 256"), "{e}");
     let c = LengthDist::parse("capped:256,180", "--output-len").unwrap();
     assert_eq!(c, LengthDist::Capped { cap: 256, mean: 180.0 });
     assert!(
