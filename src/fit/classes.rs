@@ -220,7 +220,6 @@ pub fn deployment_key(setup: &CorpusSetup) -> String {
 /// Runs one class.
 pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassReport> {
     let n = h.setups.len();
-    let all_slots = |_: usize, _: usize| true;
     let rows: Vec<Vec<ClassRow>> = match class {
         Class::Fitted => (0..n)
             .into_par_iter()
@@ -258,10 +257,7 @@ pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassRepor
                 .filter(|&s| (0..n).any(|t| t != s && keys[t] == keys[s]))
                 .map(|s| {
                     let without = |t: usize| t != s;
-                    let sol = h.solve_masked(&Mask {
-                        setup: &without,
-                        slot: &all_slots,
-                    })?;
+                    let sol = h.solve_setups(&without, false)?;
                     let siblings: Vec<usize> = (0..n).filter(|&t| t != s && keys[t] == keys[s]).collect();
                     let mut z = [0.0; P];
                     for (k, zk) in z.iter_mut().enumerate() {
@@ -275,10 +271,7 @@ pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassRepor
             .into_par_iter()
             .map(|s| {
                 let without = |t: usize| t != s;
-                let sol = h.solve_masked(&Mask {
-                    setup: &without,
-                    slot: &all_slots,
-                })?;
+                let sol = h.solve_setups(&without, false)?;
                 let z = sol.prior_for(&h.layout, &h.setups, s);
                 Ok(predict(h, s, &z, &fitted_levels(&h.setups[s])))
             })
@@ -298,10 +291,7 @@ pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassRepor
                 .par_iter()
                 .map(|g| {
                     let without = |t: usize| key(t) != *g;
-                    let sol = h.solve_masked(&Mask {
-                        setup: &without,
-                        slot: &all_slots,
-                    })?;
+                    let sol = h.solve_setups(&without, false)?;
                     Ok((0..n)
                         .filter(|&s| key(s) == *g)
                         .flat_map(|s| {
@@ -416,11 +406,7 @@ pub fn validate_corpus(
         let own: Vec<crate::measured::MeasuredReport> =
             seeds.iter().filter(|r| r.provenance.file == file).cloned().collect();
         let without = |s: usize| hierarchy.setups[s].report.provenance.file != file;
-        let all_slots = |_: usize, _: usize| true;
-        let sol = hierarchy.solve_masked_with_spreads(&Mask {
-            setup: &without,
-            slot: &all_slots,
-        })?;
+        let sol = hierarchy.solve_setups(&without, true)?;
         let prior = hierarchy.learned_priors_of(&sol, &format!("the corpus without {file}"));
         let base = super::FitOptions {
             prior: Some(std::sync::Arc::new(prior)),

@@ -1174,9 +1174,18 @@ impl Hierarchy {
         self.solve_at_fit(mask, false)
     }
 
-    /// [`Hierarchy::solve_masked`], with the posterior spreads (for a learned prior of its own).
-    pub fn solve_masked_with_spreads(&self, mask: &Mask<'_>) -> Result<Solution> {
-        self.solve_at_fit(mask, true)
+    /// [`Hierarchy::solve_masked`] with every slot of the setups `include` lets in (and none of
+    /// the others'): a setup, a group or a file left out whole; with `spreads`, the posterior
+    /// spreads too (for a learned prior of its own).
+    pub fn solve_setups(&self, include: &dyn Fn(usize) -> bool, spreads: bool) -> Result<Solution> {
+        let all_slots = |_: usize, _: usize| true;
+        self.solve_at_fit(
+            &Mask {
+                setup: include,
+                slot: &all_slots,
+            },
+            spreads,
+        )
     }
 
     /// The undamped linear solve at the final linearisation and hyperparameters.

@@ -7,33 +7,6 @@ use servecast::workload::arrivals::{LoadSpec, WorkloadSpec};
 use servecast::workload::datasets::preset;
 use servecast::workload::lengths::{DatasetPart, LengthDist};
 
-fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    let rank = |v: &[f64]| -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        let mut r = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < idx.len() {
-            let mut j = i;
-            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                j += 1;
-            }
-            for k in i..=j {
-                r[idx[k]] = (i + j) as f64 / 2.0;
-            }
-            i = j + 1;
-        }
-        r
-    };
-    let (rx, ry) = (rank(x), rank(y));
-    let n = x.len() as f64;
-    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
-    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
-    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
-    cov / (vx * vy).sqrt()
-}
-
 #[test]
 fn sharegpt_draws_each_request_from_one_entry() {
     let p = preset("sharegpt").unwrap();
@@ -64,7 +37,7 @@ fn sharegpt_draws_each_request_from_one_entry() {
     let inputs: Vec<f64> = requests.iter().map(|r| f64::from(r.input_tokens)).collect();
     let outputs: Vec<f64> = requests.iter().map(|r| f64::from(r.output_tokens)).collect();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    let rho = spearman(&inputs, &outputs);
+    let rho = servecast::sweep::spearman_rho(&inputs, &outputs).unwrap();
     println!(
         "ShareGPT draws: prompt mean {:.1} (preset {:.1}), completion mean {:.1} (preset {:.1}), Spearman {rho:.2} (dataset −0.41)",
         mean(&inputs),
