@@ -464,7 +464,7 @@ fn scenario_builder(a: &SimulateArgs) -> Result<ScenarioBuilder> {
     }
     if let Some(e) = &a.engine {
         b = b.engine(EngineVersion::parse(e, "--engine")?);
-        if servecast::spec::engine::release_number(e).is_some() {
+        if servecast::spec::engine::release_patch(e).is_some() {
             b = b.release(e);
         }
     }

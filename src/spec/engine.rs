@@ -59,14 +59,8 @@ impl EngineVersion {
         let t = t
             .trim_start_matches("vllm")
             .trim_start_matches(['-', '=', '_', ' ', 'v']);
-        // `major.minor` of a release number (`0.11.2`, `0.8`, `1.0rc1` gives none).
-        let release: Option<(u32, u32)> = {
-            let mut parts = t.split('.').map(|p| p.parse::<u32>().ok());
-            match (parts.next().flatten(), parts.next().flatten()) {
-                (Some(major), Some(minor)) => Some((major, minor)),
-                _ => None,
-            }
-        };
+        // `major.minor` of a release number (`0.11.2`, `0.8`, `0.24.1rc2`; `0.8.abc` gives none).
+        let release = release_patch(t).map(|(major, minor, _)| (major, minor));
         let v = if t == "0.6.0" || t == "0.6.1" || t.starts_with("0.6.0.") || t.starts_with("0.6.1.") {
             EngineVersion::Vllm0600
         } else if t == "1" {
@@ -754,17 +748,21 @@ pub fn large_batch_defaults(gpu: &GpuSpec, release: Option<&str>) -> bool {
 }
 
 /// `(major, minor, patch)` of a release string (`v0.8.5.post1` → (0, 8, 5); patch 0 when absent).
+/// None when it is no release number, including a third part that does not start with digits
+/// (`0.8.abc`), so a typo is refused rather than read as `0.8.0`.
 pub fn release_patch(release: &str) -> Option<(u32, u32, u32)> {
     let (major, minor) = release_number(release)?;
     let t = release.trim().to_ascii_lowercase();
     let t = t
         .trim_start_matches("vllm")
         .trim_start_matches(['-', '=', '_', ' ', 'v']);
-    let patch = t
-        .split(['.', 'r', '+'])
-        .nth(2)
-        .and_then(|p| p.parse::<u32>().ok())
-        .unwrap_or(0);
+    let patch = match t.split(['.', 'r', '+']).nth(2) {
+        None => 0,
+        Some(p) => {
+            let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u32>().ok()?
+        }
+    };
     Some((major, minor, patch))
 }
 
@@ -810,6 +808,9 @@ mod tests {
         let (a100, h100, l40s) = (gpu("a100-80g-sxm"), gpu("h100-sxm"), gpu("l40s"));
         assert_eq!(release_patch("v0.8.5.post1"), Some((0, 8, 5)));
         assert_eq!(release_patch("0.9"), Some((0, 9, 0)));
+        assert_eq!(release_patch("0.24.1rc2"), Some((0, 24, 1)));
+        assert_eq!(release_patch("0.8.abc"), None);
+        assert!(EngineVersion::parse("vllm-0.8.abc", "--engine").is_err());
         // 0.8.4: by name; 0.8.5: by memory (A100 80 GB included); 0.9.0 on: A100s excluded.
         assert!(!large_batch_defaults(&a100, Some("0.8.4")) && large_batch_defaults(&h100, Some("0.8.4")));
         assert!(large_batch_defaults(&a100, Some("0.8.5.post1")));
