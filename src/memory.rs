@@ -131,7 +131,22 @@ pub fn estimate_activation_peak_bytes(model: &ModelSpec, cfg: &EngineConfig) -> 
         _ => cfg.max_num_batched_tokens as f64,
     };
     let hidden = model.hidden_size as f64;
-    let inter = model.intermediate_size as f64 / tp;
+    // A MoE layer's fused kernel holds every token's top-k expert activations (and the shared
+    // experts'); the widest MLP of the model sets the peak.
+    let widest = match model.moe {
+        Some(m) => {
+            let routed = f64::from(m.num_experts_per_tok) * f64::from(m.moe_intermediate_size)
+                + f64::from(m.shared_expert_intermediate_size);
+            let dense = if m.moe_layers < model.kv_layers() {
+                f64::from(model.intermediate_size)
+            } else {
+                0.0
+            };
+            routed.max(dense)
+        }
+        None => f64::from(model.intermediate_size),
+    };
+    let inter = widest / tp;
     let mlp_width = match model.architecture {
         Architecture::Llama => 3.0 * inter, // gate+up output (2i) and the activated half (i)
         Architecture::Gpt2 => 2.0 * inter,  // fc output and GELU output

@@ -376,11 +376,14 @@ impl<'a> EngineState<'a> {
             self.batch.prefill_seqs += 1;
             self.batch.prefill_tokens += n as u64;
             self.batch.prefill_attention_pairs += n as f64 * (r.computed as f64 + n as f64 / 2.0);
+            let window = self.m.cost.window_tokens() as f64;
+            self.batch.windowed_attention_pairs += n as f64 * (r.computed as f64 + n as f64 / 2.0).min(window);
         }
         if context >= r.num_tokens() as u64 {
             self.batch.output_seqs += 1;
         }
         self.batch.context_tokens += context;
+        self.batch.windowed_context_tokens += context.min(self.m.cost.window_tokens());
         self.sched.push((idx, n));
     }
 
@@ -639,11 +642,32 @@ impl<'a> EngineState<'a> {
             .iter()
             .map(|&i| self.reqs[i as usize].computed as u64 + 1)
             .sum();
+        // Sliding-window layers: each context is capped at the window, so only the sequences
+        // still below it add a token of windowed context per step (`below`, in order of the
+        // step at which each reaches the window).
+        let window = self.m.cost.window_tokens();
+        let mut below: Vec<u64> = if window == u64::MAX {
+            Vec::new()
+        } else {
+            self.running
+                .iter()
+                .map(|&i| self.reqs[i as usize].computed as u64 + 1)
+                .filter(|&c| c < window)
+                .map(|c| window - c)
+                .collect()
+        };
+        below.sort_unstable_by(|a, b| b.cmp(a));
+        let windowed_context: u64 = self
+            .running
+            .iter()
+            .map(|&i| (self.reqs[i as usize].computed as u64 + 1).min(window))
+            .sum();
         let mut batch = StepBatch {
             decode_seqs: b,
             output_seqs: b,
             graph_seqs: graph_batch(cfg, b),
             context_tokens: base_context,
+            windowed_context_tokens: windowed_context,
             ..StepBatch::default()
         };
         let mut k = 0u64;
@@ -675,6 +699,14 @@ impl<'a> EngineState<'a> {
             self.itl.push((d as f64, b));
             k += 1;
             batch.context_tokens += b;
+            if window != u64::MAX {
+                while below.last().is_some_and(|&gap| gap < k) {
+                    below.pop();
+                }
+                batch.windowed_context_tokens += below.len() as u64;
+            } else {
+                batch.windowed_context_tokens += b;
+            }
             if (arrival_matters && self.now >= next_arrival) || backlog {
                 break;
             }

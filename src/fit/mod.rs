@@ -390,6 +390,7 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
                 decode_seqs: batch as u64,
                 output_seqs: batch as u64,
                 context_tokens: (batch * ctx) as u64,
+                windowed_context_tokens: (batch * ctx.min(roofline_cost.window_tokens() as f64)) as u64,
                 ..StepBatch::default()
             };
             rows.push((batch, tpot_s - roofline_cost.step_seconds(&b)));

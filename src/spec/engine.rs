@@ -316,6 +316,14 @@ pub enum Quantization {
     /// GPTQ 8-bit weights in groups of 128 (a checkpoint whose `quantization_config.bits` is 8,
     /// e.g. Qwen's `…-GPTQ-Int8`), W8A16.
     GptqInt8,
+    /// MXFP4 (OCP microscaling): 4-bit E2M1 weights with an 8-bit shared exponent per 32, as
+    /// gpt-oss ships its routed experts (the rest stays 16-bit). FP4 tensor cores on Blackwell;
+    /// elsewhere dequantised in 16-bit GEMMs (Marlin / Triton kernels).
+    Mxfp4,
+    /// NVFP4 (`modelopt_fp4`): 4-bit E2M1 weights with an FP8 scale per 16 and a per-tensor FP32
+    /// scale. FP4 tensor cores on Blackwell; refused elsewhere by vLLM's kernels.
+    #[serde(rename = "modelopt_fp4", alias = "nvfp4")]
+    Nvfp4,
 }
 
 impl Quantization {
@@ -330,10 +338,15 @@ impl Quantization {
             "gptq" => Ok(Quantization::Gptq),
             "gptq_marlin" => Ok(Quantization::GptqMarlin),
             "gptq_int8" => Ok(Quantization::GptqInt8),
+            "mxfp4" => Ok(Quantization::Mxfp4),
+            "modelopt_fp4" | "nvfp4" => Ok(Quantization::Nvfp4),
             other => Err(Error::invalid(
                 origin,
                 "quantization",
-                format!("'{other}' is not one of none, fp8, awq, awq_marlin, gptq, gptq_marlin, gptq_int8"),
+                format!(
+                    "'{other}' is not one of none, fp8, awq, awq_marlin, gptq, gptq_marlin, gptq_int8, mxfp4, \
+                     modelopt_fp4"
+                ),
             )),
         }
     }
@@ -359,6 +372,8 @@ impl Quantization {
             Quantization::Gptq => "gptq",
             Quantization::GptqMarlin => "gptq_marlin",
             Quantization::GptqInt8 => "gptq_int8",
+            Quantization::Mxfp4 => "mxfp4",
+            Quantization::Nvfp4 => "modelopt_fp4",
         }
     }
 
@@ -373,7 +388,22 @@ impl Quantization {
             Quantization::Awq | Quantization::AwqMarlin | Quantization::Gptq | Quantization::GptqMarlin => {
                 0.5 + 2.5 / 128.0
             }
+            // 4 bits + one 8-bit E8M0 scale per 32 weights.
+            Quantization::Mxfp4 => 0.5 + 1.0 / 32.0,
+            // 4 bits + one FP8 scale per 16 weights.
+            Quantization::Nvfp4 => 0.5 + 1.0 / 16.0,
         }
+    }
+
+    /// Whether a MoE checkpoint in this format quantizes only its routed experts (gpt-oss's
+    /// MXFP4: attention, router, embeddings and LM head stay 16-bit).
+    pub fn experts_only(self) -> bool {
+        self == Quantization::Mxfp4
+    }
+
+    /// Whether the GEMMs run on 4-bit floating-point tensor cores (Blackwell's FP4 rate).
+    pub fn is_fp4(self) -> bool {
+        matches!(self, Quantization::Mxfp4 | Quantization::Nvfp4)
     }
 }
 

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod cmdline;
 pub mod engine;
 pub mod gpu;
+pub mod hf;
 pub mod model;
 
 pub use catalog::*;

@@ -1,7 +1,6 @@
 //! Model specifications: transformer shapes, parameter counts, KV-cache bytes and FLOPs per token.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::{Error, Result};
 
@@ -119,8 +118,74 @@ pub struct ModelSpec {
     /// pre-quantized checkpoint), which vLLM applies unless `--quantization` says otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_quantization: Option<crate::spec::engine::Quantization>,
+    /// Mixture-of-experts MLPs (Mixtral, Qwen-MoE, DeepSeek, gpt-oss, Llama 4, GLM-4.5); `None`
+    /// for dense models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moe: Option<MoeSpec>,
+    /// Multi-head latent attention (DeepSeek-V2/V3, Kimi K2): the KV cache holds one compressed
+    /// latent per token per layer instead of K and V per head; `None` for ordinary attention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mla: Option<MlaSpec>,
+    /// Sliding-window (local) attention on some or all layers (Mistral v0.1, Gemma 2/3, gpt-oss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sliding_window: Option<SlidingWindow>,
+    /// Parameters outside the decoder that vLLM loads (a vision tower), count; they take memory
+    /// but no per-token text FLOPs.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub extra_params: u64,
     /// Where the numbers come from.
     pub source: String,
+}
+
+fn is_zero_u64(v: &u64) -> bool {
+    *v == 0
+}
+
+/// The MoE shape of a model: which layers route, to how many experts, of what size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoeSpec {
+    /// Routed experts per MoE layer (count).
+    pub num_experts: u32,
+    /// Experts each token is routed to (top-k, count).
+    pub num_experts_per_tok: u32,
+    /// Inner size of one routed expert's gated MLP (elements).
+    pub moe_intermediate_size: u32,
+    /// Inner size of the always-active shared experts of a MoE layer, together (elements; 0: none).
+    #[serde(default)]
+    pub shared_expert_intermediate_size: u32,
+    /// Decoder layers whose MLP is a MoE (count); the others run the dense `intermediate_size` MLP.
+    pub moe_layers: u32,
+    /// Whether each expert's matrices carry biases and the router a bias (gpt-oss).
+    #[serde(default)]
+    pub expert_bias: bool,
+}
+
+/// Multi-head latent attention (DeepSeek-V2 `config.json` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MlaSpec {
+    /// Width of the compressed KV latent (elements; 512 for DeepSeek-V2/V3).
+    pub kv_lora_rank: u32,
+    /// Width of the low-rank query projection (elements); `None` when q is projected directly.
+    #[serde(default)]
+    pub q_lora_rank: Option<u32>,
+    /// Per-head query/key width without rotary positions (elements).
+    pub qk_nope_head_dim: u32,
+    /// Per-head rotary query/key width, shared by all heads in the cache (elements).
+    pub qk_rope_head_dim: u32,
+    /// Per-head value width (elements).
+    pub v_head_dim: u32,
+}
+
+/// Sliding-window attention: `layers` of the model attend only to the last `window` tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlidingWindow {
+    /// Tokens a query of a sliding-window layer attends to (vLLM's `sliding_window`).
+    pub window: u32,
+    /// Layers that use the window (count); the other KV layers attend to the whole context.
+    pub layers: u32,
 }
 
 /// How a TTS model's input text maps to tokens (for workloads given in characters).
@@ -162,21 +227,45 @@ impl ModelSpec {
     }
 
     /// Weights of the transformer layers' linear matrices (count): the part `--quantization`
-    /// stores in fewer bytes.
+    /// stores in fewer bytes (every routed expert included).
     pub fn linear_layer_weights(&self) -> u64 {
         // The same layers `linear_flops_per_token` counts.
-        (u64::from(self.kv_layers()) * (self.attn_weights() + self.mlp_weights())).min(self.params_total())
+        (u64::from(self.kv_layers()) * self.attn_weights() + self.mlp_weights_resident()).min(self.params_total())
+    }
+
+    /// Weights of the routed experts of all MoE layers (count; 0 for dense models): the
+    /// weights MXFP4 checkpoints store in 4 bits, and the part a step reads only as far as its
+    /// tokens route to them.
+    pub fn routed_expert_weights(&self) -> u64 {
+        self.moe.map_or(0, |m| {
+            u64::from(m.moe_layers) * u64::from(m.num_experts) * self.expert_weights(m.moe_intermediate_size)
+        })
     }
 
     /// Weight memory stored with `quantization`, bytes: the linear layers at its bytes per
-    /// weight, everything else (embeddings, LM head, norms, biases) in the model's dtype.
+    /// weight, everything else (embeddings, LM head, norms, biases) in the model's dtype. MXFP4
+    /// and NVFP4 checkpoints of MoE models (gpt-oss) quantize the routed experts only.
     pub fn weight_bytes_with(&self, quantization: Option<crate::spec::engine::Quantization>) -> u64 {
         let Some(q) = quantization.filter(|q| *q != crate::spec::engine::Quantization::Unquantized) else {
             return self.weight_bytes();
         };
-        let linear = self.linear_layer_weights();
-        let rest = self.params_total() - linear;
-        (linear as f64 * q.bytes_per_weight()).round() as u64 + rest.saturating_mul(self.dtype.bytes())
+        let quantized = if q.experts_only() && self.moe.is_some() {
+            self.routed_expert_weights()
+        } else {
+            self.linear_layer_weights()
+        }
+        .min(self.params_total());
+        let rest = self.params_total() - quantized;
+        (quantized as f64 * q.bytes_per_weight()).round() as u64 + rest.saturating_mul(self.dtype.bytes())
+    }
+
+    /// Weight bytes of the routed experts stored with `quantization` (0 for dense models).
+    pub fn routed_expert_bytes_with(&self, quantization: Option<crate::spec::engine::Quantization>) -> u64 {
+        let experts = self.routed_expert_weights();
+        match quantization.filter(|q| *q != crate::spec::engine::Quantization::Unquantized) {
+            Some(q) => (experts as f64 * q.bytes_per_weight()).round() as u64,
+            None => experts.saturating_mul(self.dtype.bytes()),
+        }
     }
 
     /// Layers that own paged KV cache (count).
@@ -184,117 +273,69 @@ impl ModelSpec {
         self.kv_layers_override.unwrap_or(self.num_hidden_layers)
     }
 
+    /// KV layers with sliding-window attention (count; 0 without a window).
+    pub fn sliding_layers(&self) -> u32 {
+        self.sliding_window.map_or(0, |w| w.layers.min(self.kv_layers()))
+    }
+
     /// KV heads stored per GPU under tensor parallelism `tp` (count): vLLM's `max(1, kv_heads / tp)`.
     pub fn kv_heads_per_gpu(&self, tp: u32) -> u32 {
         (self.num_key_value_heads / tp.max(1)).max(1)
     }
 
-    /// KV-cache bytes per token per GPU stored as `kv_dtype` (vLLM `--kv-cache-dtype`):
-    /// `2 × kv_layers × kv_heads_per_gpu(tp) × head_dim × kv_dtype bytes`.
+    /// KV-cache bytes per token per GPU stored as `kv_dtype` (vLLM `--kv-cache-dtype`).
     pub fn kv_bytes_per_token_as(&self, tp: u32, kv_dtype: Dtype) -> u64 {
-        self.kv_bytes_per_token(tp) / self.dtype.bytes() * kv_dtype.bytes()
+        u64::from(self.kv_layers()) * self.kv_elements_per_token_per_layer(tp) * kv_dtype.bytes()
     }
 
-    /// KV-cache bytes per token per GPU: `2 × kv_layers × kv_heads_per_gpu(tp) × head_dim × dtype bytes`.
+    /// KV-cache elements one token takes in one layer on one GPU: K and V of its KV heads
+    /// (`2 × kv_heads_per_gpu(tp) × head_dim`), or MLA's latent (`kv_lora_rank + qk_rope_head_dim`,
+    /// the same on every tensor-parallel rank).
+    pub fn kv_elements_per_token_per_layer(&self, tp: u32) -> u64 {
+        match self.mla {
+            Some(m) => u64::from(m.kv_lora_rank) + u64::from(m.qk_rope_head_dim),
+            None => 2 * u64::from(self.kv_heads_per_gpu(tp)) * u64::from(self.head_dim),
+        }
+    }
+
+    /// KV-cache bytes per token per GPU in the model's dtype: `kv_layers ×` [`Self::kv_elements_per_token_per_layer`] `× dtype bytes`.
     pub fn kv_bytes_per_token(&self, tp: u32) -> u64 {
-        2 * u64::from(self.kv_layers())
-            * u64::from(self.kv_heads_per_gpu(tp))
-            * u64::from(self.head_dim)
-            * self.dtype.bytes()
+        self.kv_bytes_per_token_as(tp, self.dtype)
     }
 
-    /// Matmul FLOPs per token (FLOP): `2 ×` (projection and MLP weights of every KV-owning layer
+    /// Matmul FLOPs per token (FLOP): `2 ×` (projection and MLP weights the token passes through
+    /// in every KV-owning layer — its top-k routed experts and the shared ones in a MoE layer —
     /// + LM head), excluding the embedding lookup and attention over the context.
     pub fn linear_flops_per_token(&self) -> f64 {
         let d = u64::from(self.hidden_size);
-        let per_layer = self.attn_weights() + self.mlp_weights();
         let lm_head = u64::from(self.vocab_size) * d;
-        2.0 * (u64::from(self.kv_layers()) * per_layer + lm_head) as f64
+        2.0 * (u64::from(self.kv_layers()) * self.attn_weights() + self.mlp_weights_active() + lm_head) as f64
     }
 
-    /// Attention FLOPs per token per context token (FLOP): `4 × kv_layers × num_attention_heads × head_dim`
-    /// (QKᵀ and AV).
+    /// Attention FLOPs per token per context token (FLOP), over all KV layers: `4 × heads ×
+    /// head_dim` per layer (QKᵀ and AV), or `2 × heads × (qk_nope + qk_rope + v)` for MLA.
     pub fn attn_flops_per_token_per_ctx_token(&self) -> f64 {
-        4.0 * f64::from(self.kv_layers()) * f64::from(self.num_attention_heads) * f64::from(self.head_dim)
+        let per_layer = match self.mla {
+            Some(m) => {
+                2.0 * f64::from(self.num_attention_heads)
+                    * f64::from(m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim)
+            }
+            None => 4.0 * f64::from(self.num_attention_heads) * f64::from(self.head_dim),
+        };
+        f64::from(self.kv_layers()) * per_layer
+    }
+
+    /// Parameters of one token's active path (count): every layer's attention, the dense MLPs,
+    /// the routed experts it is sent to and the shared ones, embeddings and LM head.
+    pub fn params_active(&self) -> u64 {
+        let inactive = self.mlp_weights_resident().saturating_sub(self.mlp_weights_active());
+        self.params_total().saturating_sub(inactive)
     }
 
     /// Parses a Hugging Face `config.json` (Llama, Qwen2, Qwen3, Mistral, GPT-2) into a spec;
     /// `origin` names the file. max_model_len follows vLLM's `_get_and_verify_max_len`.
     pub fn from_hf_config_json(text: &str, origin: &str) -> Result<ModelSpec> {
-        let value: Value = serde_json::from_str(text).map_err(|e| Error::from_json(origin, &e))?;
-        let Value::Object(cfg) = value else {
-            return Err(Error::invalid(
-                origin,
-                "config",
-                "expected a JSON object at the top level",
-            ));
-        };
-        let family = Family::detect(&cfg, origin)?;
-        let cfg = Config { map: &cfg, origin };
-
-        let spec = match family {
-            Family::Gpt2 => {
-                let layers = cfg.required_u32(&["n_layer", "num_hidden_layers"])?;
-                let hidden = cfg.required_u32(&["n_embd", "hidden_size"])?;
-                let heads = cfg.required_u32(&["n_head", "num_attention_heads"])?;
-                let head_dim = derived_head_dim(hidden, heads, &cfg)?;
-                let inner = match cfg.optional_u32("n_inner")? {
-                    Some(v) => v,
-                    None => hidden
-                        .checked_mul(4)
-                        .ok_or_else(|| Error::invalid(origin, "n_embd", "n_embd × 4 overflows"))?,
-                };
-                ModelSpec {
-                    architecture: Architecture::Gpt2,
-                    num_hidden_layers: layers,
-                    hidden_size: hidden,
-                    num_attention_heads: heads,
-                    num_key_value_heads: heads,
-                    head_dim,
-                    intermediate_size: inner,
-                    vocab_size: cfg.required_u32(&["vocab_size"])?,
-                    max_position_embeddings: cfg.max_model_len()?,
-                    tie_word_embeddings: cfg.optional_bool("tie_word_embeddings")?.unwrap_or(true),
-                    qkv_bias: true,
-                    ..cfg.skeleton()?
-                }
-            }
-            Family::Llama | Family::Mistral | Family::Qwen2 | Family::Qwen3 => {
-                let hidden = cfg.required_u32(&["hidden_size"])?;
-                let heads = cfg.required_u32(&["num_attention_heads"])?;
-                let head_dim = match cfg.optional_u32("head_dim")? {
-                    Some(v) => v,
-                    None => derived_head_dim(hidden, heads, &cfg)?,
-                };
-                let qkv_bias = match family {
-                    Family::Qwen2 => true,
-                    Family::Mistral => false,
-                    _ => cfg.optional_bool("attention_bias")?.unwrap_or(false),
-                };
-                let mut spec = ModelSpec {
-                    architecture: Architecture::Llama,
-                    num_hidden_layers: cfg.required_u32(&["num_hidden_layers"])?,
-                    hidden_size: hidden,
-                    num_attention_heads: heads,
-                    num_key_value_heads: cfg.optional_u32("num_key_value_heads")?.unwrap_or(heads),
-                    head_dim,
-                    intermediate_size: cfg.required_u32(&["intermediate_size"])?,
-                    vocab_size: cfg.required_u32(&["vocab_size"])?,
-                    max_position_embeddings: cfg.max_model_len()?,
-                    tie_word_embeddings: cfg.optional_bool("tie_word_embeddings")?.unwrap_or(false),
-                    qkv_bias,
-                    ..cfg.skeleton()?
-                };
-                if family == Family::Qwen3 {
-                    // Qwen3 adds per-head RMSNorm weights on q and k: 2 × head_dim per layer.
-                    let qk_norm = u64::from(spec.num_hidden_layers) * 2 * u64::from(spec.head_dim);
-                    spec.params_total_override = Some(spec.params_formula() + qk_norm);
-                }
-                spec
-            }
-        };
-        spec.validate(origin)?;
-        Ok(spec)
+        crate::spec::hf::parse(text, origin)
     }
 
     /// Checks sizes are non-zero and heads divide evenly; `origin` names the file or flag.
@@ -389,25 +430,84 @@ impl ModelSpec {
         Ok(())
     }
 
-    /// Weights of q, k, v and o projections of one layer (count, without biases).
+    /// Weights of the attention projections of one layer (count, without biases): q, k, v and
+    /// o, or MLA's q (direct or through its low-rank `q_a`/`q_b`), `kv_a` (latent and rotary
+    /// key), `kv_b` (latent to per-head key and value), o, and its two latent norms.
     fn attn_weights(&self) -> u64 {
         let d = u64::from(self.hidden_size);
-        let q = u64::from(self.num_attention_heads) * u64::from(self.head_dim);
+        let heads = u64::from(self.num_attention_heads);
+        if let Some(m) = self.mla {
+            let qk = u64::from(m.qk_nope_head_dim + m.qk_rope_head_dim);
+            let q = match m.q_lora_rank {
+                Some(r) => d * u64::from(r) + u64::from(r) + u64::from(r) * heads * qk,
+                None => d * heads * qk,
+            };
+            let lora = u64::from(m.kv_lora_rank);
+            let kv_a = d * (lora + u64::from(m.qk_rope_head_dim)) + lora;
+            let kv_b = lora * heads * u64::from(m.qk_nope_head_dim + m.v_head_dim);
+            let o = heads * u64::from(m.v_head_dim) * d;
+            return q + kv_a + kv_b + o;
+        }
+        let q = heads * u64::from(self.head_dim);
         let kv = u64::from(self.num_key_value_heads) * u64::from(self.head_dim);
         d * q + 2 * d * kv + q * d
     }
 
-    /// Weights of the MLP matrices of one layer (count, without biases).
-    fn mlp_weights(&self) -> u64 {
+    /// Weights of one MLP of inner size `inter` (count, without biases): gate, up and down for
+    /// the gated (Llama) family, fc and proj for GPT-2.
+    fn expert_weights(&self, inter: u32) -> u64 {
         let d = u64::from(self.hidden_size);
-        let inter = u64::from(self.intermediate_size);
+        let inter = u64::from(inter);
         match self.architecture {
             Architecture::Llama => 3 * d * inter,
             Architecture::Gpt2 => 2 * d * inter,
         }
     }
 
-    /// Parameter count from the shapes alone (count).
+    /// Layers of the KV-owning stack whose MLP is a MoE (count).
+    fn moe_layer_count(&self) -> u64 {
+        self.moe.map_or(0, |m| u64::from(m.moe_layers.min(self.kv_layers())))
+    }
+
+    /// Weights of every MLP resident in memory over the KV-owning layers (count): dense MLPs,
+    /// and per MoE layer its router, all routed experts and the shared experts (with gpt-oss's
+    /// expert and router biases).
+    fn mlp_weights_resident(&self) -> u64 {
+        let dense_layers = u64::from(self.kv_layers()) - self.moe_layer_count();
+        let dense = dense_layers * self.expert_weights(self.intermediate_size);
+        let Some(m) = self.moe else {
+            return dense;
+        };
+        let d = u64::from(self.hidden_size);
+        let e = u64::from(m.num_experts);
+        let bias = if m.expert_bias {
+            e + e * (2 * u64::from(m.moe_intermediate_size) + d)
+        } else {
+            0
+        };
+        let per_layer = d * e
+            + e * self.expert_weights(m.moe_intermediate_size)
+            + self.expert_weights(m.shared_expert_intermediate_size)
+            + bias;
+        dense + self.moe_layer_count() * per_layer
+    }
+
+    /// Weights of the MLPs one token passes through over the KV-owning layers (count): the
+    /// dense MLPs, and per MoE layer the router, its top-k experts and the shared experts.
+    fn mlp_weights_active(&self) -> u64 {
+        let dense_layers = u64::from(self.kv_layers()) - self.moe_layer_count();
+        let dense = dense_layers * self.expert_weights(self.intermediate_size);
+        let Some(m) = self.moe else {
+            return dense;
+        };
+        let d = u64::from(self.hidden_size);
+        let per_layer = d * u64::from(m.num_experts)
+            + u64::from(m.num_experts_per_tok) * self.expert_weights(m.moe_intermediate_size)
+            + self.expert_weights(m.shared_expert_intermediate_size);
+        dense + self.moe_layer_count() * per_layer
+    }
+
+    /// Parameter count from the shapes alone (count), plus `extra_params`.
     fn params_formula(&self) -> u64 {
         let d = u64::from(self.hidden_size);
         let layers = u64::from(self.num_hidden_layers);
@@ -416,20 +516,33 @@ impl ModelSpec {
         let kv = u64::from(self.num_key_value_heads) * u64::from(self.head_dim);
         let inter = u64::from(self.intermediate_size);
         let lm_head = if self.tie_word_embeddings { 0 } else { vocab * d };
-        match self.architecture {
+        // Layers beyond the KV-owning ones (none for every family but VoxCPM's overrides) count
+        // like dense ones.
+        let mlp = match self.moe {
+            None => layers * self.expert_weights(self.intermediate_size),
+            Some(_) => {
+                self.mlp_weights_resident()
+                    + layers.saturating_sub(u64::from(self.kv_layers())) * self.expert_weights(self.intermediate_size)
+            }
+        };
+        let core = match self.architecture {
             Architecture::Llama => {
-                let bias = if self.qkv_bias { q + 2 * kv } else { 0 };
-                let per_layer = self.attn_weights() + bias + self.mlp_weights() + 2 * d;
-                vocab * d + layers * per_layer + d + lm_head
+                let bias = if self.qkv_bias && self.mla.is_none() {
+                    q + 2 * kv
+                } else {
+                    0
+                };
+                vocab * d + layers * (self.attn_weights() + bias + 2 * d) + mlp + d + lm_head
             }
             Architecture::Gpt2 => {
                 // qkv bias + o bias, fc bias + proj bias, two LayerNorms (weight and bias).
                 let biases = q + 2 * kv + d + inter + d;
-                let per_layer = self.attn_weights() + self.mlp_weights() + biases + 4 * d;
+                let per_layer = self.attn_weights() + biases + 4 * d;
                 let positions = u64::from(self.max_position_embeddings) * d;
-                vocab * d + positions + layers * per_layer + 2 * d + lm_head
+                vocab * d + positions + layers * per_layer + mlp + 2 * d + lm_head
             }
-        }
+        };
+        core + self.extra_params
     }
 }
 
@@ -448,373 +561,6 @@ pub fn models_from_yaml(text: &str, origin: &str) -> Result<Vec<ModelSpec>> {
 #[serde(deny_unknown_fields)]
 struct ModelFile {
     models: Vec<ModelSpec>,
-}
-
-/// config.json families servecast understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
-    Llama,
-    Mistral,
-    Qwen2,
-    Qwen3,
-    Gpt2,
-}
-
-impl Family {
-    const SUPPORTED: &'static str =
-        "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, GPT2LMHeadModel";
-
-    fn detect(cfg: &Map<String, Value>, origin: &str) -> Result<Family> {
-        let arch = match cfg.get("architectures") {
-            Some(Value::Array(list)) => list.first().and_then(Value::as_str),
-            Some(Value::Null) | None => None,
-            Some(other) => {
-                return Err(Error::invalid(
-                    origin,
-                    "architectures",
-                    format!("expected a list of class names, got {other}"),
-                ))
-            }
-        };
-        let from_arch = arch.and_then(|a| match a {
-            "LlamaForCausalLM" => Some(Family::Llama),
-            "MistralForCausalLM" => Some(Family::Mistral),
-            "Qwen2ForCausalLM" => Some(Family::Qwen2),
-            "Qwen3ForCausalLM" => Some(Family::Qwen3),
-            "GPT2LMHeadModel" | "GPT2Model" => Some(Family::Gpt2),
-            _ => None,
-        });
-        if let Some(f) = from_arch {
-            return Ok(f);
-        }
-        let model_type = cfg.get("model_type").and_then(Value::as_str);
-        let from_type = model_type.and_then(|t| match t {
-            "llama" => Some(Family::Llama),
-            "mistral" => Some(Family::Mistral),
-            "qwen2" => Some(Family::Qwen2),
-            "qwen3" => Some(Family::Qwen3),
-            "gpt2" => Some(Family::Gpt2),
-            _ => None,
-        });
-        if let Some(f) = from_type {
-            return Ok(f);
-        }
-        match (arch, model_type) {
-            (Some(a), _) => Err(Error::invalid(
-                origin,
-                "architectures",
-                format!("unsupported architecture '{a}'; supported: {}", Family::SUPPORTED),
-            )),
-            (None, Some(t)) => Err(Error::invalid(
-                origin,
-                "model_type",
-                format!("unsupported model_type '{t}'; supported: {}", Family::SUPPORTED),
-            )),
-            (None, None) => Err(Error::invalid(
-                origin,
-                "architectures",
-                format!(
-                    "required (or model_type) to tell the model family; supported: {}",
-                    Family::SUPPORTED
-                ),
-            )),
-        }
-    }
-}
-
-/// Keys vLLM's `_get_and_verify_max_len` reads; the smallest one present wins.
-const MAX_LEN_KEYS: [&str; 8] = [
-    "max_position_embeddings",
-    "n_positions",
-    "max_seq_len",
-    "seq_length",
-    "model_max_length",
-    "max_sequence_length",
-    "max_seq_length",
-    "seq_len",
-];
-
-/// vLLM's max_model_len when a config names none of [`MAX_LEN_KEYS`] (tokens).
-const DEFAULT_MAX_MODEL_LEN: u32 = 2048;
-
-/// Typed access to a config.json object that names the offending key in every error.
-struct Config<'a> {
-    map: &'a Map<String, Value>,
-    origin: &'a str,
-}
-
-impl Config<'_> {
-    /// The first of `keys` present and non-null, as u32; missing -> InvalidField naming `keys[0]`.
-    fn required_u32(&self, keys: &[&str]) -> Result<u32> {
-        for key in keys {
-            if let Some(v) = self.optional_u32(key)? {
-                return Ok(v);
-            }
-        }
-        let key = keys.first().copied().unwrap_or("?");
-        Err(Error::invalid(
-            self.origin,
-            key,
-            "required key missing from config.json",
-        ))
-    }
-
-    fn optional_u32(&self, key: &str) -> Result<Option<u32>> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => {
-                v.as_u64().and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(|| {
-                    Error::invalid(self.origin, key, format!("expected a non-negative integer, got {v}"))
-                })
-            }
-        }
-    }
-
-    fn optional_f64(&self, map: &Map<String, Value>, key: &str) -> Result<Option<f64>> {
-        match map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .filter(|x| x.is_finite())
-                .map(Some)
-                .ok_or_else(|| Error::invalid(self.origin, key, format!("expected a number, got {v}"))),
-        }
-    }
-
-    fn optional_bool(&self, key: &str) -> Result<Option<bool>> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(v) => Err(Error::invalid(
-                self.origin,
-                key,
-                format!("expected true or false, got {v}"),
-            )),
-        }
-    }
-
-    /// vLLM's derived max_model_len: the smallest length key, scaled by rope_scaling where vLLM does.
-    fn max_model_len(&self) -> Result<u32> {
-        let mut smallest: Option<u32> = None;
-        for key in MAX_LEN_KEYS {
-            if let Some(v) = self.optional_u32(key)? {
-                smallest = Some(smallest.map_or(v, |s| s.min(v)));
-            }
-        }
-        let Some(mut len) = smallest else {
-            return Ok(DEFAULT_MAX_MODEL_LEN);
-        };
-        if let Some(Value::Object(rope)) = self.map.get("rope_scaling") {
-            let kind = rope
-                .get("rope_type")
-                .or_else(|| rope.get("type"))
-                .and_then(Value::as_str)
-                .unwrap_or("default");
-            if !matches!(kind, "su" | "longrope" | "llama3" | "mrope" | "default") {
-                let factor = self.optional_f64(rope, "factor")?.unwrap_or(1.0);
-                if kind == "yarn" {
-                    if let Some(original) = self.optional_f64(rope, "original_max_position_embeddings")? {
-                        len = original as u32;
-                    }
-                }
-                if !(factor.is_finite() && factor > 0.0) {
-                    return Err(Error::invalid(self.origin, "rope_scaling.factor", "must be > 0"));
-                }
-                let scaled = (f64::from(len) * factor).floor();
-                len = if scaled >= f64::from(u32::MAX) {
-                    u32::MAX
-                } else {
-                    scaled as u32
-                };
-            }
-        }
-        Ok(len)
-    }
-
-    /// Fields that are the same for every family: names, dtype and defaults.
-    fn skeleton(&self) -> Result<ModelSpec> {
-        let name = match self.map.get("_name_or_path").and_then(Value::as_str) {
-            Some(n) if !n.trim().is_empty() => n.trim().to_string(),
-            _ => name_from_origin(self.origin),
-        };
-        let id = name
-            .trim_end_matches('/')
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or(&name)
-            .to_lowercase();
-        let dtype_key = if self.map.contains_key("torch_dtype") {
-            "torch_dtype"
-        } else {
-            "dtype"
-        };
-        let dtype = match self.map.get(dtype_key) {
-            None | Some(Value::Null) => Dtype::Bf16,
-            Some(Value::String(s)) => match s.as_str() {
-                "float16" | "fp16" | "half" => Dtype::F16,
-                // vLLM's dtype=auto serves float32 checkpoints in the platform's preferred half
-                // type (bfloat16 from Ampere on; the byte count is the same as float16).
-                "bfloat16" | "bf16" | "float32" | "fp32" | "float" => Dtype::Bf16,
-                other => {
-                    return Err(Error::invalid(
-                        self.origin,
-                        dtype_key,
-                        format!("unsupported dtype '{other}' (float16, bfloat16 or float32)"),
-                    ))
-                }
-            },
-            Some(v) => {
-                return Err(Error::invalid(
-                    self.origin,
-                    dtype_key,
-                    format!("expected a string, got {v}"),
-                ))
-            }
-        };
-        // A pre-quantized checkpoint names its method; vLLM picks it up unless told otherwise.
-        let checkpoint_quantization = match self.map.get("quantization_config") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(q)) => match q.get("quant_method") {
-                // llm-compressor checkpoints: the weight scheme of their config groups says it.
-                Some(Value::String(m)) if m == "compressed-tensors" => Some(compressed_tensors_scheme(q, self.origin)?),
-                Some(Value::String(m)) => Some(checkpoint_method(m, q, self.origin)?),
-                _ => {
-                    return Err(Error::invalid(
-                        self.origin,
-                        "quantization_config.quant_method",
-                        "expected a string naming the method",
-                    ))
-                }
-            },
-            Some(v) => {
-                return Err(Error::invalid(
-                    self.origin,
-                    "quantization_config",
-                    format!("expected an object, got {v}"),
-                ))
-            }
-        };
-        Ok(ModelSpec {
-            id: if id.is_empty() { "model".to_string() } else { id },
-            name,
-            aliases: Vec::new(),
-            architecture: Architecture::Llama,
-            num_hidden_layers: 0,
-            hidden_size: 0,
-            num_attention_heads: 0,
-            num_key_value_heads: 0,
-            head_dim: 0,
-            intermediate_size: 0,
-            vocab_size: 0,
-            max_position_embeddings: 0,
-            tie_word_embeddings: false,
-            qkv_bias: false,
-            dtype,
-            params_total_override: None,
-            audio_tokens_per_s: None,
-            tts_text: None,
-            extra_flops_per_decode_token: 0.0,
-            extra_weight_reads_bytes_per_step: 0,
-            vocoder_fp32_flops_per_output_token: 0.0,
-            vocoder_weight_bytes: 0,
-            kv_layers_override: None,
-            checkpoint_quantization,
-            source: format!("{} (Hugging Face config.json)", self.origin),
-        })
-    }
-}
-
-/// `hidden / heads`, refusing shapes that do not divide.
-fn derived_head_dim(hidden: u32, heads: u32, cfg: &Config<'_>) -> Result<u32> {
-    if heads == 0 {
-        return Err(Error::invalid(cfg.origin, "num_attention_heads", "must be > 0"));
-    }
-    if hidden % heads != 0 {
-        return Err(Error::invalid(
-            cfg.origin,
-            "head_dim",
-            format!("hidden size {hidden} is not divisible by {heads} heads; give head_dim"),
-        ));
-    }
-    Ok(hidden / heads)
-}
-
-/// A model name from a config path: the directory holding `config.json`, else the file stem.
-fn name_from_origin(origin: &str) -> String {
-    let path = std::path::Path::new(origin);
-    let is_config = path.file_name().and_then(|f| f.to_str()) == Some("config.json");
-    let part = if is_config {
-        path.parent().and_then(|p| p.file_name()).and_then(|f| f.to_str())
-    } else {
-        path.file_stem().and_then(|f| f.to_str())
-    };
-    match part {
-        Some(p) if !p.is_empty() => p.to_string(),
-        _ => "model".to_string(),
-    }
-}
-
-/// A checkpoint's `quant_method` with its `bits`: AWQ is 4-bit only; GPTQ 4- or 8-bit.
-fn checkpoint_method(
-    method: &str,
-    q: &serde_json::Map<String, Value>,
-    origin: &str,
-) -> Result<crate::spec::engine::Quantization> {
-    use crate::spec::engine::Quantization;
-    let unknown = || {
-        Error::invalid(
-            origin,
-            "quantization_config.quant_method",
-            format!(
-                "'{method}' is not a method servecast costs (fp8, awq, awq_marlin, gptq, gptq_marlin, \
-                 compressed-tensors with 8-bit float or 4-bit integer weights)"
-            ),
-        )
-    };
-    let parsed = match Quantization::parse(method, origin) {
-        Ok(Quantization::Unquantized) | Err(_) => return Err(unknown()),
-        Ok(q) => q,
-    };
-    let bits = q.get("bits").and_then(Value::as_u64);
-    match (parsed, bits) {
-        (Quantization::Gptq | Quantization::GptqMarlin, Some(8)) => Ok(Quantization::GptqInt8),
-        (Quantization::Fp8, _) | (_, None | Some(4)) => Ok(parsed),
-        (_, Some(b)) => Err(Error::invalid(
-            origin,
-            "quantization_config.bits",
-            format!("{b}-bit {method}: servecast costs 4-bit AWQ/GPTQ and 8-bit GPTQ"),
-        )),
-    }
-}
-
-/// The weight scheme of a `compressed-tensors` checkpoint: 8-bit float weights are FP8, 4-bit
-/// integer weights are W4A16 (served by the Marlin kernels, costed as `gptq_marlin`).
-fn compressed_tensors_scheme(
-    q: &serde_json::Map<String, Value>,
-    origin: &str,
-) -> Result<crate::spec::engine::Quantization> {
-    use crate::spec::engine::Quantization;
-    let field = "quantization_config.config_groups";
-    let weights = q
-        .get("config_groups")
-        .and_then(Value::as_object)
-        .and_then(|groups| groups.values().find_map(|g| g.get("weights")))
-        .ok_or_else(|| Error::invalid(origin, field, "no group with a `weights` scheme"))?;
-    let bits = weights.get("num_bits").and_then(Value::as_u64);
-    let kind = weights.get("type").and_then(Value::as_str);
-    match (bits, kind) {
-        (Some(8), Some("float")) => Ok(Quantization::Fp8),
-        (Some(4), Some("int")) => Ok(Quantization::GptqMarlin),
-        _ => Err(Error::invalid(
-            origin,
-            field,
-            format!(
-                "weights of {} bits, type {}: servecast costs 8-bit float or 4-bit integer weights",
-                bits.map_or("?".to_string(), |b| b.to_string()),
-                kind.unwrap_or("?")
-            ),
-        )),
-    }
 }
 
 #[cfg(test)]
@@ -859,6 +605,10 @@ mod tests {
             vocoder_weight_bytes: 0,
             kv_layers_override: None,
             checkpoint_quantization: None,
+            moe: None,
+            mla: None,
+            sliding_window: None,
+            extra_params: 0,
             source: "test".into(),
         }
     }
@@ -1227,13 +977,30 @@ mod tests {
 
     #[test]
     fn unsupported_architecture_is_named() {
-        let text = r#"{"architectures": ["MixtralForCausalLM"], "model_type": "mixtral"}"#;
+        let text = r#"{"architectures": ["FalconForCausalLM"], "model_type": "falcon"}"#;
         match ModelSpec::from_hf_config_json(text, "c.json") {
             Err(Error::InvalidField { field, message, .. }) => {
                 assert_eq!(field, "architectures");
-                assert!(message.contains("MixtralForCausalLM"), "{message}");
+                assert!(message.contains("FalconForCausalLM"), "{message}");
+                assert!(
+                    message.contains("MixtralForCausalLM"),
+                    "lists what is supported: {message}"
+                );
             }
             other => panic!("expected InvalidField, got {other:?}"),
+        }
+        // Hybrid state-space families are refused by name, saying what is missing.
+        for (text, field) in [
+            (r#"{"architectures": ["Qwen3NextForCausalLM"]}"#, "architectures"),
+            (r#"{"model_type": "nemotron_h"}"#, "model_type"),
+        ] {
+            match ModelSpec::from_hf_config_json(text, "c.json") {
+                Err(Error::InvalidField { field: f, message, .. }) => {
+                    assert_eq!(f, field);
+                    assert!(message.contains("mamba") && message.contains("recurrent"), "{message}");
+                }
+                other => panic!("expected InvalidField, got {other:?}"),
+            }
         }
     }
 
