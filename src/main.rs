@@ -130,6 +130,18 @@ struct FlagArgs {
     /// vLLM V1: schedule one step at a time.
     #[arg(long)]
     no_async_scheduling: bool,
+    /// vLLM ≥ 0.11: the KV cache's size per GPU in bytes (20G = 20 GiB, 21.5g = 21.5e9);
+    /// gpu_memory_utilization is then ignored.
+    #[arg(long, value_parser = parse_kv_cache_memory)]
+    kv_cache_memory: Option<u64>,
+    /// vLLM V0 (0.6–0.10): decode steps per scheduling pass; 1 is modelled, more is refused.
+    #[arg(long)]
+    num_scheduler_steps: Option<u32>,
+}
+
+/// clap's parser for `--kv-cache-memory`, in the library's words.
+fn parse_kv_cache_memory(text: &str) -> std::result::Result<u64, String> {
+    servecast::spec::engine::parse_human_bytes(text, "--kv-cache-memory").map_err(|e| e.to_string())
 }
 
 /// clap's parser for `--quantization`, in the library's words.
@@ -159,6 +171,8 @@ impl FlagArgs {
             kv_cache_dtype: self.kv_cache_dtype,
             quantization: self.quantization,
             async_scheduling: bool_flag(self.async_scheduling, self.no_async_scheduling),
+            kv_cache_memory_bytes: self.kv_cache_memory,
+            num_scheduler_steps: self.num_scheduler_steps,
         }
     }
 }

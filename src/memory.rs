@@ -62,6 +62,10 @@ pub struct MemoryPlan {
     pub block_size: u32,
     /// The max_model_len the concurrency refers to.
     pub max_model_len: u32,
+    /// CUDA-graph memory taken out of the KV budget (vLLM ≥ 0.20 profiles it), bytes; 0 before.
+    pub cuda_graph_in_budget_bytes: u64,
+    /// The vLLM release whose log lines the plan prints (None: the modelled engine's).
+    pub release: Option<String>,
     /// Where the non-KV terms came from ("estimated from first principles" or a profile id).
     pub source: String,
 }
@@ -79,6 +83,33 @@ impl MemoryPlan {
             thousands(self.max_model_len as u64),
             self.max_concurrency
         )
+    }
+
+    /// The KV-cache lines as the plan's release prints them: two lines up to 0.27, one combined
+    /// line in 0.28–0.29 ("GPU KV cache size: N tokens, Maximum concurrency …"), and from 0.30
+    /// the same led by the device type ("GPU").
+    pub fn kv_cache_lines(&self) -> Vec<String> {
+        let release = self.release.as_deref().and_then(crate::spec::engine::release_number);
+        if release.is_some_and(|r| r >= (0, 28)) {
+            vec![format!(
+                "{}, {}",
+                self.kv_cache_size_line(),
+                self.max_concurrency_line()
+            )]
+        } else {
+            vec![self.kv_cache_size_line(), self.max_concurrency_line()]
+        }
+    }
+
+    /// vLLM V1's log line "Available KV cache memory: 41.60 GiB" as `release` prints it: two
+    /// decimals up to 0.13, Python's `round(x, 2)` from 0.14 (`61.4`, `6.87`).
+    pub fn available_kv_cache_line(&self, release: Option<&str>) -> String {
+        let gib = self.kv_cache_bytes as f64 / GIB;
+        let text = match release.and_then(crate::spec::engine::release_number) {
+            Some(r) if r >= (0, 14) => python_round2(gib),
+            _ => format!("{gib:.2}"),
+        };
+        format!("Available KV cache memory: {text} GiB")
     }
 
     /// vLLM V0's log line "# GPU blocks: N, # CPU blocks: M" (CPU blocks from 4 GiB swap space).
@@ -172,6 +203,146 @@ pub fn block_bytes(model: &ModelSpec, cfg: &EngineConfig) -> u64 {
     model.kv_bytes_per_token_as(cfg.tensor_parallel_size, cfg.kv_cache_dtype) * cfg.block_size as u64
 }
 
+/// How vLLM V1 lays out the KV cache of one GPU (`kv_cache_utils.get_kv_cache_config`): layers of
+/// one attention kind share a spec; a model with full and sliding-window layers (gpt-oss, Gemma)
+/// is split into groups of `group_size` layers with one page size, and every block of the shared
+/// pool spans one layer of each of `group_size` tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct KvLayout {
+    /// Bytes of one block of one layer (vLLM's `page_size_bytes`).
+    pub page_bytes: u64,
+    /// Layers per group, i.e. KV tensors a block spans (all KV layers when uniform).
+    pub group_size: u32,
+    /// Groups of full-attention layers (count).
+    pub full_groups: u32,
+    /// Groups of sliding-window layers (count).
+    pub sliding_groups: u32,
+    /// The sliding window, tokens (0 without one).
+    pub window: u32,
+}
+
+impl KvLayout {
+    /// All groups (count, ≥ 1).
+    pub fn groups(&self) -> u32 {
+        (self.full_groups + self.sliding_groups).max(1)
+    }
+
+    /// Bytes of one block of the shared pool: `page_bytes × group_size`.
+    pub fn block_bytes(&self) -> u64 {
+        self.page_bytes * u64::from(self.group_size)
+    }
+}
+
+/// The KV layout vLLM V1 gives `model` under `cfg`; V0 and nano-vllm hold every layer in one
+/// uniform pool (so do V1 models with one attention kind, and Llama 4, whose chunked local
+/// attention vLLM keeps out of the hybrid manager by default).
+pub fn kv_layout(model: &ModelSpec, cfg: &EngineConfig) -> KvLayout {
+    let layers = model.kv_layers().max(1);
+    let page_bytes = model.kv_elements_per_token_per_layer(cfg.tensor_parallel_size)
+        * cfg.kv_cache_dtype.bytes()
+        * u64::from(cfg.block_size);
+    let sliding = model.sliding_layers();
+    let window = model.sliding_window.map_or(0, |w| w.window);
+    let full = layers - sliding.min(layers);
+    if cfg.version != EngineVersion::Vllm010 || sliding == 0 || full == 0 {
+        let (full_groups, sliding_groups) = if sliding > 0 && full == 0 && cfg.version == EngineVersion::Vllm010 {
+            (0, 1)
+        } else {
+            (1, 0)
+        };
+        return KvLayout {
+            page_bytes,
+            group_size: layers,
+            full_groups,
+            sliding_groups,
+            window: if sliding_groups > 0 { window } else { 0 },
+        };
+    }
+    // _get_kv_cache_groups_uniform_page_size: groups of the smallest kind's layer count, or of
+    // the largest when it is less than 1.25 × the smallest (fewer padding layers).
+    // From 0.18 the largest kind's count is used when it is below 1.5 × the smallest's.
+    let (min, max) = (full.min(sliding), full.max(sliding));
+    let wide = cfg
+        .release
+        .as_deref()
+        .and_then(crate::spec::engine::release_number)
+        .is_none_or(|r| r >= (0, 18));
+    let group_size = if wide && f64::from(max) < 1.5 * f64::from(min) {
+        max
+    } else {
+        min
+    };
+    KvLayout {
+        page_bytes,
+        group_size,
+        full_groups: full.div_ceil(group_size),
+        sliding_groups: sliding.div_ceil(group_size),
+        window,
+    }
+}
+
+/// Blocks one request of `cfg.max_model_len` tokens can occupy in each group, summed
+/// (vLLM's `max_memory_usage_bytes` per spec ÷ page size): a full-attention group holds the
+/// whole length; a sliding-window group at most `min(window − 1 + max_num_batched_tokens,
+/// max_model_len)` tokens plus one block, as the window need not start on a block boundary.
+pub fn blocks_per_request(layout: &KvLayout, cfg: &EngineConfig) -> u64 {
+    let bs = u64::from(cfg.block_size.max(1));
+    let len = u64::from(cfg.max_model_len);
+    let full = cdiv(len, bs);
+    // From 0.26 a window must hold the tokens of every batch in flight: two with async scheduling.
+    let release = cfg.release.as_deref().and_then(crate::spec::engine::release_number);
+    let in_flight = if cfg.async_scheduling && release.is_some_and(|r| r >= (0, 26)) {
+        2
+    } else {
+        1
+    };
+    let windowed =
+        (u64::from(layout.window).saturating_sub(1) + in_flight * u64::from(cfg.max_num_batched_tokens)).min(len);
+    u64::from(layout.full_groups) * full + u64::from(layout.sliding_groups) * (cdiv(windowed, bs) + 1)
+}
+
+/// CUDA-graph memory vLLM subtracts from the KV budget when a release profiles it (0.20.0 on;
+/// Model Runner V2 reports none until 0.29 for the models it runs), bytes per GPU: the profile's
+/// per-sequence term when calibrated, else [`CUDA_GRAPH_PRIOR_BYTES`].
+pub fn cuda_graph_in_budget_bytes(model: &ModelSpec, cfg: &EngineConfig, calibration: &MemoryCalibration) -> u64 {
+    if cfg.version != EngineVersion::Vllm010 {
+        return 0;
+    }
+    let Some(release) = cfg.release.as_deref().and_then(crate::spec::engine::release_number) else {
+        return 0;
+    };
+    if release < (0, 20) {
+        return 0;
+    }
+    // Model Runner V2, the default for dense models from 0.25 (Qwen3 / Llama / Mistral dense
+    // from 0.22–0.23), returned no estimate until 0.29 (docs/research/vllm-memory-current.md §1.6).
+    let mrv2_without_estimate =
+        model.moe.is_none() && model.sliding_window.is_none() && ((0, 25)..(0, 29)).contains(&release);
+    if mrv2_without_estimate {
+        return 0;
+    }
+    match calibration.cuda_graph_bytes_per_seq {
+        Some(per_seq) => per_seq * u64::from(cfg.max_num_seqs.min(512)),
+        None => CUDA_GRAPH_PRIOR_BYTES,
+    }
+}
+
+/// Prior CUDA-graph pool of one GPU when nothing is calibrated, bytes: 0.42 GiB, the median of
+/// the "Graph capturing finished …, took X GiB" lines of the start-up logs in data/startup-logs
+/// (0.02–2.52 GiB over 11 logs of 0.11–0.18 on H200 / B200).
+pub const CUDA_GRAPH_PRIOR_BYTES: u64 = 450_971_566;
+
+/// Python's `str(round(x, 2))`, as vLLM ≥ 0.14 prints GiB (`format_gib`): `61.4`, `61.0`, `6.87`.
+pub fn python_round2(x: f64) -> String {
+    let r = (x * 100.0).round() / 100.0;
+    let text = format!("{r}");
+    if text.contains('.') || text.contains('e') || !r.is_finite() {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
 /// Computes the memory budget and KV blocks, or vLLM's start-up error for this configuration.
 pub fn plan_memory(
     model: &ModelSpec,
@@ -181,7 +352,13 @@ pub fn plan_memory(
     source: &str,
 ) -> Result<MemoryPlan> {
     let total = gpu.memory_total_bytes;
-    let requested = (cfg.gpu_memory_utilization * total as f64) as u64;
+    let release = cfg.release.as_deref().and_then(crate::spec::engine::release_number);
+    // 0.14 on: math.ceil(total × util) (v1/worker/utils.py::request_memory).
+    let requested = if cfg.version == EngineVersion::Vllm010 && release.is_some_and(|r| r >= (0, 14)) {
+        (cfg.gpu_memory_utilization * total as f64).ceil() as u64
+    } else {
+        (cfg.gpu_memory_utilization * total as f64) as u64
+    };
     let weights = weights_bytes_per_gpu(model, cfg);
     let activation = calibration
         .activation_peak_bytes
@@ -189,19 +366,23 @@ pub fn plan_memory(
     let non_torch = calibration
         .non_torch_bytes
         .unwrap_or_else(|| estimate_non_torch_bytes(cfg));
-    let block = block_bytes(model, cfg);
+    let layout = kv_layout(model, cfg);
+    let block = layout.block_bytes();
     if block == 0 {
         return Err(Error::invalid("model", "kv_bytes_per_token", "must be ≥ 1 byte"));
     }
+    let graphs_in_budget = cuda_graph_in_budget_bytes(model, cfg, calibration);
     let non_kv = weights + activation + non_torch;
     let available: i128 = match cfg.version {
+        // --kv-cache-memory: the size as given, no profiling, util ignored.
+        _ if cfg.kv_cache_memory_bytes.is_some() => i128::from(cfg.kv_cache_memory_bytes.unwrap_or(0)),
         EngineVersion::NanoVllm => {
             // num_blocks = (total × util − used − peak + current) // block_bytes, where `used`
             // is everything on the device (CUDA context, weights, other processes).
             let preexisting = calibration.preexisting_used_bytes.unwrap_or((0.5 * GIB) as u64);
             requested as i128 - (preexisting + non_kv) as i128
         }
-        _ => requested as i128 - non_kv as i128,
+        _ => requested as i128 - non_kv as i128 - graphs_in_budget as i128,
     };
     let no_memory = || {
         if cfg.version == EngineVersion::NanoVllm {
@@ -226,11 +407,11 @@ pub fn plan_memory(
     if num_gpu_blocks == 0 && cfg.version != EngineVersion::Vllm010 {
         return Err(no_memory());
     }
-    let blocks_per_request = cdiv(cfg.max_model_len as u64, cfg.block_size as u64);
+    let blocks_per_request = blocks_per_request(&layout, cfg);
     match cfg.version {
         EngineVersion::Vllm010 => {
             // kv_cache_utils.check_enough_kv_cache_memory
-            let needed = blocks_per_request * block;
+            let needed = blocks_per_request * layout.page_bytes * u64::from(layout.group_size);
             if needed > available {
                 let per_token_block = block;
                 let estimated = estimate_max_model_len(available, per_token_block, cfg.block_size);
@@ -266,15 +447,23 @@ pub fn plan_memory(
         }
         EngineVersion::NanoVllm => {}
     }
+    // The scheduler's pool in blocks of one request's full-attention KV: the shared pool split
+    // over the groups, as vLLM's "GPU KV cache size" counts it (a sliding-window group in fact
+    // frees what leaves its window, so this is the floor of a hybrid model's capacity).
+    let groups = u64::from(layout.groups());
     let usable = match cfg.version {
-        EngineVersion::Vllm010 => num_gpu_blocks - 1,
+        EngineVersion::Vllm010 => (num_gpu_blocks - 1) / groups,
         _ => num_gpu_blocks,
     };
     let preexisting = match cfg.version {
         EngineVersion::NanoVllm => calibration.preexisting_used_bytes.unwrap_or((0.5 * GIB) as u64),
         _ => 0,
     };
-    let graphs = calibration.cuda_graph_bytes_per_seq.unwrap_or(0) * u64::from(cfg.max_num_seqs.min(512));
+    let graphs = if graphs_in_budget > 0 {
+        graphs_in_budget
+    } else {
+        calibration.cuda_graph_bytes_per_seq.unwrap_or(0) * u64::from(cfg.max_num_seqs.min(512))
+    };
     Ok(MemoryPlan {
         total_bytes: total,
         requested_bytes: requested,
@@ -286,10 +475,18 @@ pub fn plan_memory(
         block_bytes: block,
         num_gpu_blocks,
         usable_blocks: usable,
-        kv_cache_tokens: num_gpu_blocks * cfg.block_size as u64,
+        // ≤ 0.20: num_blocks // groups × block_size; 0.21 on: int(concurrency × max_model_len)
+        // in double precision (kv_cache_utils.get_kv_cache_capacity).
+        kv_cache_tokens: if cfg.version == EngineVersion::Vllm010 && release.is_some_and(|r| r >= (0, 21)) {
+            (num_gpu_blocks as f64 / blocks_per_request as f64 * f64::from(cfg.max_model_len)) as u64
+        } else {
+            num_gpu_blocks / groups * cfg.block_size as u64
+        },
         max_concurrency: num_gpu_blocks as f64 / blocks_per_request as f64,
         block_size: cfg.block_size,
         max_model_len: cfg.max_model_len,
+        cuda_graph_in_budget_bytes: graphs_in_budget,
+        release: cfg.release.clone(),
         source: source.to_string(),
     })
 }

@@ -986,6 +986,8 @@ mod graph_tests {
             release_line: crate::spec::engine::ReleaseLine::of(version, None),
             async_scheduling: false,
             tokenizer_wait_s: 0.0,
+            kv_cache_memory_bytes: None,
+            release: None,
         }
     }
 

@@ -249,6 +249,49 @@ pub struct EngineFlags {
     /// `--async-scheduling` / `--no-async-scheduling` (V1 only; default on from 0.14).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub async_scheduling: Option<bool>,
+    /// `--kv-cache-memory` (vLLM ≥ 0.11, `kv_cache_memory_bytes`): the KV cache's size per GPU,
+    /// bytes; when set, vLLM skips memory profiling and ignores `gpu_memory_utilization`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache_memory_bytes: Option<u64>,
+    /// `--num-scheduler-steps` (vLLM 0.6–0.10 V0 only): decode steps per scheduling pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_scheduler_steps: Option<u32>,
+}
+
+/// Parses a byte count as vLLM's `human_readable_int` does for `--kv-cache-memory`: digits with
+/// an optional decimal suffix (`k`, `m`, `g`, `t`: powers of 1000) or binary suffix (`K`, `M`,
+/// `G`, `T`: powers of 1024); `20G` is 20 GiB. Fractions are allowed with decimal suffixes only.
+pub fn parse_human_bytes(text: &str, origin: &str) -> Result<u64> {
+    let t = text.trim();
+    let bad = || {
+        Error::invalid(
+            origin,
+            "kv_cache_memory_bytes",
+            format!("'{text}' is not a byte count (e.g. 21474836480, 20G, 21.5g)"),
+        )
+    };
+    let (number, factor, binary) = match t.chars().last() {
+        Some(c @ ('k' | 'm' | 'g' | 't')) => (
+            &t[..t.len() - 1],
+            1000f64.powi(" kmgt".find(c).unwrap_or(0) as i32),
+            false,
+        ),
+        Some(c @ ('K' | 'M' | 'G' | 'T')) => (
+            &t[..t.len() - 1],
+            1024f64.powi(" KMGT".find(c).unwrap_or(0) as i32),
+            true,
+        ),
+        _ => (t, 1.0, false),
+    };
+    if binary && number.contains('.') {
+        return Err(bad());
+    }
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let bytes = value * factor;
+    if !(bytes.is_finite() && (1.0..1e18).contains(&bytes)) {
+        return Err(bad());
+    }
+    Ok(bytes as u64)
 }
 
 /// vLLM's `--kv-cache-dtype` choices.
@@ -424,6 +467,8 @@ impl EngineFlags {
             kv_cache_dtype: self.kv_cache_dtype.or(other.kv_cache_dtype),
             quantization: self.quantization.or(other.quantization),
             async_scheduling: self.async_scheduling.or(other.async_scheduling),
+            kv_cache_memory_bytes: self.kv_cache_memory_bytes.or(other.kv_cache_memory_bytes),
+            num_scheduler_steps: self.num_scheduler_steps.or(other.num_scheduler_steps),
         }
     }
 }
@@ -466,6 +511,20 @@ pub struct EngineConfig {
     /// seconds: 2 ms in 0.10.0 – 0.2x (`AsyncMicrobatchTokenizer`, `batch_wait_timeout_s`), else 0
     /// (docs/research/frontend.md §3–4); 0 when no OpenAI server tokenizes (engine built directly).
     pub tokenizer_wait_s: f64,
+    /// `--kv-cache-memory`: the KV cache's size per GPU when given, bytes (util is then ignored).
+    pub kv_cache_memory_bytes: Option<u64>,
+    /// The stated vLLM release (`0.21.1`), which decides the memory accounting of that release
+    /// (CUDA-graph memory inside the budget from 0.20); None: the modelled engine's own.
+    pub release: Option<String>,
+}
+
+/// vLLM's command line refusing a flag its release does not have (argparse, exit code 2):
+/// `vllm serve: error: unrecognized arguments: --num-scheduler-steps 8`.
+pub fn unrecognized_argument(flag_and_value: &str) -> Error {
+    Error::EngineRefused {
+        kind: RefusalKind::InvalidConfig,
+        message: format!("usage: vllm serve [model_tag] [options]\nvllm serve: error: unrecognized arguments: {flag_and_value}"),
+    }
 }
 
 /// Formats a refusal as vLLM prints it (`ValueError: …`).
@@ -529,6 +588,31 @@ impl EngineFlags {
                 format!("{delay} must be a finite number ≥ 0"),
             ));
         }
+        let release_number_given = release.and_then(release_number);
+        if self.scheduler_delay_factor.is_some() && release_number_given.is_some_and(|r| r >= (0, 11)) {
+            // V0 and its flags are gone from 0.11 on: argparse stops the start-up (exit 2).
+            return Err(unrecognized_argument(&format!("--scheduler-delay-factor {delay}")));
+        }
+        if let Some(steps) = self.num_scheduler_steps {
+            if release_number_given.is_some_and(|r| r >= (0, 11)) {
+                return Err(unrecognized_argument(&format!("--num-scheduler-steps {steps}")));
+            }
+            if steps == 0 {
+                return Err(Error::invalid(origin, "num_scheduler_steps", "must be ≥ 1"));
+            }
+            if steps > 1 {
+                // vLLM 0.6's multi-step scheduling: modelled only as far as its refusals.
+                return Err(Error::invalid(
+                    origin,
+                    "num_scheduler_steps",
+                    format!(
+                        "{steps}-step scheduling (vLLM 0.6 multi-step: N decode steps per scheduling pass, \
+                         outputs in bursts of N up to 0.6.2) is not modelled yet; servecast simulates one \
+                         step per scheduling pass (--num-scheduler-steps 1)"
+                    ),
+                ));
+            }
+        }
         if delay > 0.0 && !version.is_v0() {
             return Err(Error::invalid(
                 origin,
@@ -573,7 +657,12 @@ impl EngineFlags {
                 ),
             ));
         }
-        let util = self.gpu_memory_utilization.unwrap_or(0.9);
+        // 0.92 from 0.20.0, when CUDA-graph memory moved into the budget (config/cache.py).
+        let default_util = match release.and_then(release_number) {
+            Some(r) if version == EngineVersion::Vllm010 && r >= (0, 20) => 0.92,
+            _ => 0.9,
+        };
+        let util = self.gpu_memory_utilization.unwrap_or(default_util);
         if !(util.is_finite() && util > 0.0 && util <= 1.0) {
             return Err(Error::invalid(
                 origin,
@@ -627,7 +716,32 @@ impl EngineFlags {
         };
         let block_size = match version {
             EngineVersion::NanoVllm => self.block_size.unwrap_or(256),
+            // MLA backends force their page size: FlashMLA 64 on Hopper, CUTLASS MLA 128 on
+            // Blackwell, Triton MLA keeps 16 elsewhere (platforms/cuda.py check_and_update_config).
+            EngineVersion::Vllm010 if model.mla.is_some() => match gpu.architecture {
+                crate::spec::GpuArch::Hopper => 64,
+                crate::spec::GpuArch::Blackwell => 128,
+                _ => self.block_size.unwrap_or(16),
+            },
             _ => self.block_size.unwrap_or(16),
+        };
+        let kv_cache_memory_bytes = match self.kv_cache_memory_bytes {
+            None => None,
+            Some(_)
+                if version != EngineVersion::Vllm010
+                    || release.and_then(release_number).is_some_and(|r| r < (0, 11)) =>
+            {
+                return Err(Error::invalid(
+                    origin,
+                    "kv_cache_memory_bytes",
+                    format!(
+                        "--kv-cache-memory arrived in vLLM 0.11 (V1); {} has no such flag",
+                        release.map_or(version.to_string(), |r| format!("vLLM {r}"))
+                    ),
+                ))
+            }
+            Some(0) => return Err(Error::invalid(origin, "kv_cache_memory_bytes", "must be ≥ 1 byte")),
+            Some(b) => Some(b),
         };
         match version {
             EngineVersion::NanoVllm => {
@@ -758,6 +872,8 @@ impl EngineFlags {
             release_line,
             async_scheduling,
             tokenizer_wait_s,
+            kv_cache_memory_bytes,
+            release: release.map(str::to_string),
         })
     }
 }

@@ -21,10 +21,16 @@ pub enum LinkKind {
     Pcie,
     /// NVLink (SXM boards through NVSwitch, or a bridge).
     Nvlink,
+    /// AMD Infinity Fabric (xGMI) links between Instinct OAM modules: a full mesh of eight GPUs,
+    /// one link to each peer (no switch), so a GPU's bandwidth is the sum over its seven links.
+    Xgmi,
 }
 
-/// NVIDIA GPU architecture generation: GPUs of one generation share kernels, cache sizes and
-/// tensor-core behaviour, so servecast learns one set of roofline efficiencies per generation.
+/// GPU architecture generation: GPUs of one generation share kernels, cache sizes and
+/// tensor-core (matrix-core) behaviour, so servecast learns one set of roofline efficiencies per
+/// generation. A generation with no measured setup in the corpus (`data/priors.yaml` has no group
+/// for it) runs on the physics hyperprior ([`crate::cost::prior::Term::hyperprior`]): an unfitted
+/// prior, not a calibration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GpuArch {
@@ -38,19 +44,25 @@ pub enum GpuArch {
     Ada,
     /// H100, H200, H20 (sm_90).
     Hopper,
-    /// B200, B300, RTX 5090, RTX PRO 6000 (sm_100, sm_120).
+    /// B200, GB200, B300, RTX 5090, RTX PRO 6000 (sm_100, sm_103, sm_120).
     Blackwell,
+    /// AMD Instinct MI300X, MI325X (gfx942, ROCm vLLM).
+    Cdna3,
+    /// AMD Instinct MI355X (gfx950, ROCm vLLM).
+    Cdna4,
 }
 
 impl GpuArch {
-    /// Every generation, oldest first.
-    pub const ALL: [GpuArch; 6] = [
+    /// Every generation, NVIDIA's oldest first, then AMD's.
+    pub const ALL: [GpuArch; 8] = [
         GpuArch::Volta,
         GpuArch::Turing,
         GpuArch::Ampere,
         GpuArch::Ada,
         GpuArch::Hopper,
         GpuArch::Blackwell,
+        GpuArch::Cdna3,
+        GpuArch::Cdna4,
     ];
 
     /// Lower-case name (`ampere`).
@@ -62,6 +74,8 @@ impl GpuArch {
             GpuArch::Ada => "ada",
             GpuArch::Hopper => "hopper",
             GpuArch::Blackwell => "blackwell",
+            GpuArch::Cdna3 => "cdna3",
+            GpuArch::Cdna4 => "cdna4",
         }
     }
 }
@@ -86,14 +100,16 @@ pub struct Interconnect {
 pub struct GpuSpec {
     /// Short id, e.g. `rtx-4090`, `a100-80g-sxm`, `h100-sxm`.
     pub id: String,
-    /// Full name as the driver prints it, e.g. `NVIDIA GeForce RTX 4090`.
+    /// Full name as the driver prints it (nvidia-smi, `torch.cuda.get_device_name()`), e.g.
+    /// `NVIDIA GeForce RTX 4090`, `AMD Instinct MI300X`.
     pub name: String,
     /// Other names the GPU is known by (matched loosely by the catalog).
     pub aliases: Vec<String>,
     /// GpuArch generation.
     pub architecture: GpuArch,
-    /// Total memory as CUDA reports it (`cudaMemGetInfo`, `torch.cuda.mem_get_info()[1]`), bytes;
-    /// vLLM multiplies this by `gpu_memory_utilization`. Smaller than nvidia-smi's total.
+    /// Total memory as CUDA (or ROCm/HIP) reports it (`cudaMemGetInfo`,
+    /// `torch.cuda.mem_get_info()[1]`), bytes; vLLM multiplies this by `gpu_memory_utilization`.
+    /// Smaller than nvidia-smi's total.
     pub memory_total_bytes: u64,
     /// Peak DRAM bandwidth, bytes/s.
     pub memory_bandwidth_bytes_s: f64,
@@ -107,6 +123,10 @@ pub struct GpuSpec {
     /// tensor cores (Ampere and older), where FP8 weights run as W8A16.
     #[serde(default)]
     pub dense_fp8_flops: Option<f64>,
+    /// Dense 4-bit floating-point tensor throughput (NVFP4 on Blackwell, MXFP4 on CDNA4; FP32
+    /// accumulate, no sparsity), FLOP/s; `None` on GPUs without FP4 tensor cores.
+    #[serde(default)]
+    pub dense_fp4_flops: Option<f64>,
     /// GPU-to-GPU link.
     pub interconnect: Interconnect,
     /// On-demand price, US dollars per GPU-hour, if known.
@@ -137,6 +157,15 @@ impl GpuSpec {
         check_positive(origin, &who, "memory_bandwidth_bytes_s", self.memory_bandwidth_bytes_s)?;
         check_positive(origin, &who, "dense_fp16_flops", self.dense_fp16_flops)?;
         check_positive(origin, &who, "dense_fp32_flops", self.dense_fp32_flops)?;
+        if let Some(fp4) = self.dense_fp4_flops {
+            if !(fp4.is_finite() && fp4 >= 0.0) {
+                return Err(Error::invalid(
+                    origin,
+                    "dense_fp4_flops",
+                    format!("{who}: must be a finite number >= 0, got {fp4}"),
+                ));
+            }
+        }
         check_positive(
             origin,
             &who,
@@ -230,6 +259,10 @@ struct GpuEntry {
     /// TFLOP/s of FP8 tensor cores (dense, FP32 accumulate); absent on GPUs without them.
     #[serde(default)]
     dense_fp8_tflops: Option<f64>,
+    /// TFLOP/s of FP4 tensor cores (NVFP4 / MXFP4, dense, FP32 accumulate); absent on GPUs
+    /// without them.
+    #[serde(default)]
+    dense_fp4_tflops: Option<f64>,
     interconnect: InterconnectEntry,
     #[serde(default)]
     price_usd_per_hour: Option<f64>,
@@ -300,6 +333,7 @@ impl GpuEntry {
             dense_fp16_flops: self.dense_fp16_tflops * TFLOPS,
             dense_fp32_flops: self.dense_fp32_tflops.unwrap_or(self.dense_fp16_tflops / 2.0) * TFLOPS,
             dense_fp8_flops: self.dense_fp8_tflops.map(|t| t * TFLOPS),
+            dense_fp4_flops: self.dense_fp4_tflops.map(|t| t * TFLOPS),
             interconnect: Interconnect {
                 kind: self.interconnect.kind,
                 bandwidth_bytes_s: self.interconnect.bandwidth_gb_s * GB_S,
@@ -416,5 +450,49 @@ gpus:
         let k: LinkKind = serde_json::from_str("\"nvlink\"").expect("parses");
         assert_eq!(k, LinkKind::Nvlink);
         assert_eq!(serde_json::to_string(&LinkKind::Pcie).expect("serializes"), "\"pcie\"");
+        let x: LinkKind = serde_json::from_str("\"xgmi\"").expect("parses");
+        assert_eq!(x, LinkKind::Xgmi);
+    }
+
+    #[test]
+    fn fp4_rate_converts_and_is_optional() {
+        assert_eq!(gpus_from_yaml(ONE, "t").expect("parses")[0].dense_fp4_flops, None);
+        let text = ONE.replace(
+            "dense_fp16_tflops: 165.2",
+            "dense_fp16_tflops: 165.2\n    dense_fp4_tflops: 2015.2",
+        );
+        let g = &gpus_from_yaml(&text, "t").expect("parses")[0];
+        assert!((g.dense_fp4_flops.expect("fp4 given") - 2015.2e12).abs() < 1.0);
+        let negative = ONE.replace(
+            "dense_fp16_tflops: 165.2",
+            "dense_fp16_tflops: 165.2\n    dense_fp4_tflops: -1",
+        );
+        assert!(matches!(
+            gpus_from_yaml(&negative, "t"),
+            Err(Error::InvalidField { field, .. }) if field == "dense_fp4_flops"
+        ));
+        let zero = ONE.replace(
+            "dense_fp16_tflops: 165.2",
+            "dense_fp16_tflops: 165.2\n    dense_fp4_tflops: 0",
+        );
+        assert_eq!(
+            gpus_from_yaml(&zero, "t").expect("0 is allowed")[0].dense_fp4_flops,
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn amd_architectures_parse_and_print() {
+        for (text, arch) in [("cdna3", GpuArch::Cdna3), ("cdna4", GpuArch::Cdna4)] {
+            let parsed: GpuArch = serde_json::from_str(&format!("\"{text}\"")).expect("parses");
+            assert_eq!(parsed, arch);
+            assert_eq!(arch.as_str(), text);
+            assert!(GpuArch::ALL.contains(&arch));
+        }
+        let names: Vec<&str> = GpuArch::ALL.iter().map(|a| a.as_str()).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
     }
 }

@@ -154,6 +154,8 @@ fn run_deployment(
         release_line: servecast::spec::engine::ReleaseLine::of(c.version, None),
         async_scheduling: d.async_scheduling && c.version == EngineVersion::Vllm010,
         tokenizer_wait_s: 0.0,
+        kv_cache_memory_bytes: None,
+        release: None,
     };
     let cost = StepCostModel::new(gpu, model, &cfg, &CostParams::prior(c.version));
     let m = EngineModel {

@@ -3,6 +3,8 @@
 mod charts;
 mod corpus;
 mod datasets;
+mod families;
+mod gpus2026;
 mod invariants;
 mod memory;
 mod plan;
@@ -11,6 +13,7 @@ mod quantization;
 mod refusals;
 mod seed000;
 mod seed003;
+mod startup_logs;
 mod sweep;
 mod uncertainty;
 mod validation;

@@ -124,3 +124,49 @@ fn fp8_kv_cache_halves_the_block_and_doubles_the_blocks() {
         .build();
     assert!(nano.is_err_and(|e| e.to_string().contains("nano-vllm has no --kv-cache-dtype")));
 }
+
+/// Per-release memory rules (docs/research/vllm-memory-current.md, read from each release's
+/// wheel): the seed-000 engine's 5,837 blocks print 93,392 tokens up to 0.20 and
+/// `int(5837 / 114 × 1818)` = int(93,084.79) = 93,084 from 0.21; util defaults to 0.92 from 0.20; the lines
+/// merge into one from 0.28; "Available KV cache memory" loses its fixed two decimals in 0.14.
+#[test]
+fn each_release_prints_its_own_kv_cache_lines() {
+    let plan_at = |release: &str, kv_bytes: Option<u64>| {
+        Scenario::builder()
+            .gpu("4090")
+            .from_builtin_report()
+            .unwrap()
+            .release(release)
+            .edit_flags(|f| f.kv_cache_memory_bytes = kv_bytes)
+            .build()
+            .unwrap()
+            .memory()
+            .unwrap()
+    };
+    let exact = 5837 * 1_966_080;
+    let old = plan_at("0.20.1", Some(exact));
+    assert_eq!(old.num_gpu_blocks, 5837);
+    assert_eq!(old.kv_cache_size_line(), "GPU KV cache size: 93,392 tokens");
+    let new = plan_at("0.21.0", Some(exact));
+    assert_eq!(new.kv_cache_size_line(), "GPU KV cache size: 93,084 tokens");
+    assert_eq!(
+        new.kv_cache_lines(),
+        vec![
+            "GPU KV cache size: 93,084 tokens".to_string(),
+            "Maximum concurrency for 1,818 tokens per request: 51.20x".to_string()
+        ]
+    );
+    assert_eq!(
+        plan_at("0.28.0", Some(exact)).kv_cache_lines(),
+        vec!["GPU KV cache size: 93,084 tokens, Maximum concurrency for 1,818 tokens per request: 51.20x".to_string()]
+    );
+    let gib61 = (61.4 * 1024.0 * 1024.0 * 1024.0) as u64;
+    assert_eq!(
+        plan_at("0.14.0", Some(gib61)).available_kv_cache_line(Some("0.14.0")),
+        "Available KV cache memory: 61.4 GiB"
+    );
+    assert_eq!(
+        plan_at("0.13.0", Some(gib61)).available_kv_cache_line(Some("0.13.0")),
+        "Available KV cache memory: 61.40 GiB"
+    );
+}

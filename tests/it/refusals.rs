@@ -262,3 +262,83 @@ fn tts_texts_longer_than_max_model_len_fail_as_in_seed_003() {
         assert_eq!(level.requests + level.failed, 1);
     }
 }
+
+/// What each release refuses, in its words: V0's flags are gone from 0.11 (argparse's
+/// "unrecognized arguments", exit 2); `--kv-cache-memory` arrived in 0.11; multi-step (N > 1) is
+/// refused as not modelled; hybrid mamba checkpoints are refused naming what is missing.
+#[test]
+fn each_release_refuses_what_it_refuses() {
+    let on = |release: &str, flags: EngineFlags| {
+        Scenario::builder()
+            .gpu("4090")
+            .from_builtin_report()
+            .unwrap()
+            .release(release)
+            .edit_flags(|f| *f = flags.or(f))
+            .build()
+    };
+    for (release, flags, flag) in [
+        (
+            "0.11.0",
+            EngineFlags {
+                scheduler_delay_factor: Some(0.5),
+                ..EngineFlags::default()
+            },
+            "--scheduler-delay-factor 0.5",
+        ),
+        (
+            "0.31.0",
+            EngineFlags {
+                num_scheduler_steps: Some(8),
+                ..EngineFlags::default()
+            },
+            "--num-scheduler-steps 8",
+        ),
+    ] {
+        match on(release, flags) {
+            Err(e @ Error::EngineRefused { .. }) => {
+                assert_eq!(
+                    e.to_string().lines().last(),
+                    Some(format!("vllm serve: error: unrecognized arguments: {flag}").as_str()),
+                    "{release}"
+                );
+                assert_eq!(e.exit_code(), 2);
+            }
+            other => panic!("{release} {flag}: expected argparse's refusal, got {other:?}"),
+        }
+    }
+    // 0.10.2 still had the V1 engine's own answer to a V0 flag: servecast names the field.
+    let kv = EngineFlags {
+        kv_cache_memory_bytes: Some(8 << 30),
+        ..EngineFlags::default()
+    };
+    match on("0.10.2", kv.clone()) {
+        Err(Error::InvalidField { field, message, .. }) => {
+            assert_eq!(field, "kv_cache_memory_bytes");
+            assert!(message.contains("0.11"), "{message}");
+        }
+        other => panic!("expected --kv-cache-memory refused before 0.11, got {other:?}"),
+    }
+    // From 0.11 it replaces the budget: 8 GiB of KV cache whatever util says.
+    let plan = on("0.11.0", kv).unwrap().memory().unwrap();
+    assert_eq!(plan.kv_cache_bytes, 8 << 30);
+    assert_eq!(plan.available_kv_cache_line(Some("0.11.0")), "Available KV cache memory: 8.00 GiB");
+    let steps = EngineFlags {
+        num_scheduler_steps: Some(8),
+        ..EngineFlags::default()
+    };
+    let v06 = Scenario::builder()
+        .gpu("l40s")
+        .model("qwen2-0.5b-instruct")
+        .engine(EngineVersion::Vllm06)
+        .release("0.6.3")
+        .flags(steps)
+        .build();
+    match v06 {
+        Err(Error::InvalidField { field, message, .. }) => {
+            assert_eq!(field, "num_scheduler_steps");
+            assert!(message.contains("not modelled"), "{message}");
+        }
+        other => panic!("expected multi-step refused as not modelled, got {other:?}"),
+    }
+}

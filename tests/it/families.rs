@@ -1,0 +1,152 @@
+//! Model families read from real Hugging Face `config.json` files (data/hf-configs, sources in
+//! its SOURCES.md): parameter counts against the publishers' own totals and active counts, KV
+//! bytes per token against the published per-family formulas, and the MoE / sliding-window step
+//! cost against the roofline's physics.
+
+use servecast::cost::{CostParams, StepBatch, StepCostModel};
+use servecast::spec::engine::{EngineFlags, EngineVersion, Quantization};
+use servecast::spec::{Catalog, ModelSpec};
+
+fn config(file: &str) -> ModelSpec {
+    let path = format!("{}/data/hf-configs/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    ModelSpec::from_hf_config_json(&text, &path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn within(got: f64, want: f64, rel: f64) -> bool {
+    (got / want - 1.0).abs() <= rel
+}
+
+/// Publishers' totals and active counts (billions): the Qwen3 model cards ("30.5B in total and
+/// 3.3B activated", "235B … 22B"), Mistral's Mixtral posts (46.7B / 12.9B; 141B / 39B), the
+/// DeepSeek-V3 report (671B / 37B, without the 14B MTP module vLLM does not load by default),
+/// the gpt-oss model card (116.83B / 5.13B and 20.91B / 3.61B, active counted without the
+/// embedding table), Kimi K2's card (1T / 32B) and Meta's Llama 4 card (400B / 17B).
+#[test]
+fn moe_parameter_counts_match_the_publishers() {
+    // (file, total B, active B, tolerance): tolerances cover the rounding of the published figure.
+    let cases = [
+        ("Qwen--Qwen3-30B-A3B.json", 30.5, 3.3, 0.02),
+        ("Qwen--Qwen3-235B-A22B.json", 235.0, 22.0, 0.02),
+        ("mistralai--Mixtral-8x7B-v0.1.json", 46.7, 12.9, 0.005),
+        ("mistralai--Mixtral-8x22B-v0.1.json", 141.0, 39.0, 0.01),
+        ("deepseek-ai--DeepSeek-V3.json", 671.0, 37.0, 0.02),
+        ("moonshotai--Kimi-K2-Instruct.json", 1000.0, 32.0, 0.04),
+        ("meta-llama--Llama-4-Maverick-17B-128E-Instruct.json", 400.0, 17.0, 0.02),
+    ];
+    for (file, total, active, tol) in cases {
+        let m = config(file);
+        let (t, a) = (m.params_total() as f64 / 1e9, m.params_active() as f64 / 1e9);
+        assert!(within(t, total, tol), "{file}: total {t:.3}B, published {total}B");
+        assert!(
+            within(a, active, tol.max(0.03)),
+            "{file}: active {a:.3}B, published {active}B"
+        );
+    }
+    // gpt-oss: the card gives three decimals; active there excludes the 201,088 × d embedding.
+    for (file, total, active) in [
+        ("openai--gpt-oss-20b.json", 20.91, 3.61),
+        ("openai--gpt-oss-120b.json", 116.83, 5.13),
+    ] {
+        let m = config(file);
+        let embedding = f64::from(m.vocab_size) * f64::from(m.hidden_size);
+        let (t, a) = (
+            m.params_total() as f64 / 1e9,
+            (m.params_active() as f64 - embedding) / 1e9,
+        );
+        assert!(within(t, total, 0.001), "{file}: total {t:.3}B, card {total}B");
+        assert!(within(a, active, 0.003), "{file}: active {a:.3}B, card {active}B");
+    }
+}
+
+#[test]
+fn kv_bytes_per_token_follow_each_attention_kind() {
+    // MLA: one latent of kv_lora_rank + qk_rope_head_dim = 576 elements per layer, 61 layers,
+    // bf16, the same on every tensor-parallel rank.
+    let v3 = config("deepseek-ai--DeepSeek-V3.json");
+    assert_eq!(v3.kv_bytes_per_token(1), 61 * 576 * 2);
+    assert_eq!(v3.kv_bytes_per_token(8), 61 * 576 * 2);
+    // GQA: 2 × layers × kv heads × head_dim × 2 bytes; Qwen3-30B-A3B has 48 layers, 4 KV heads of 128.
+    let q3 = config("Qwen--Qwen3-30B-A3B.json");
+    assert_eq!(q3.kv_bytes_per_token(1), 2 * 48 * 4 * 128 * 2);
+    assert_eq!(
+        q3.kv_bytes_per_token(4),
+        2 * 48 * 128 * 2,
+        "one KV head per rank at TP 4"
+    );
+    // gpt-oss-120b: 36 layers, 8 KV heads of 64; half the layers slide over 128 tokens.
+    let oss = config("openai--gpt-oss-120b.json");
+    assert_eq!(oss.kv_bytes_per_token(1), 2 * 36 * 8 * 64 * 2);
+    let w = oss.sliding_window.expect("gpt-oss has sliding-window layers");
+    assert_eq!((w.window, w.layers), (128, 18));
+    assert_eq!(oss.checkpoint_quantization, Some(Quantization::Mxfp4));
+}
+
+#[test]
+fn mxfp4_stores_only_the_experts_in_four_bits() {
+    let oss = config("openai--gpt-oss-20b.json");
+    let experts = oss.routed_expert_weights() as f64;
+    let rest = oss.params_total() as f64 - experts;
+    let bytes = oss.weight_bytes_with(Some(Quantization::Mxfp4)) as f64;
+    // 4.25 bits per expert weight (an 8-bit scale per 32), everything else bf16.
+    assert!(within(bytes, experts * 4.25 / 8.0 + rest * 2.0, 1e-9), "{bytes}");
+    // The 20b checkpoint is about 12.8 GiB on disk (13.8 GB): the experts dominate.
+    assert!((12.0..13.5).contains(&(bytes / (1u64 << 30) as f64)), "{bytes}");
+}
+
+/// One GPU-only step (no host terms), so the physics can be checked.
+fn gpu_step(model: &ModelSpec, batch: &StepBatch) -> f64 {
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu("h100-sxm").unwrap();
+    let flags = EngineFlags {
+        max_model_len: Some(8192),
+        ..EngineFlags::default()
+    };
+    let cfg = flags
+        .resolve_release(EngineVersion::Vllm010, Some("0.11.0"), model, gpu, "test")
+        .unwrap();
+    let cost = StepCostModel::new(gpu, model, &cfg, &CostParams::prior(EngineVersion::Vllm010));
+    cost.roofline_seconds(batch)
+}
+
+#[test]
+fn a_moe_decode_step_reads_only_the_experts_its_tokens_touch() {
+    let m = config("Qwen--Qwen3-30B-A3B.json");
+    let decode = |seqs: u64| StepBatch {
+        decode_seqs: seqs,
+        output_seqs: seqs,
+        context_tokens: seqs * 100,
+        windowed_context_tokens: seqs * 100,
+        ..StepBatch::default()
+    };
+    let one = gpu_step(&m, &decode(1));
+    let many = gpu_step(&m, &decode(256));
+    // One token touches 8 of 128 experts per layer: far less than reading all 61 GB; 256
+    // tokens touch nearly every expert (1 − (120/128)^256 ≈ 1).
+    let all_weights_s = m.weight_bytes() as f64 / 3.35e12;
+    assert!(
+        one < 0.25 * all_weights_s,
+        "one token {one} s vs all weights {all_weights_s} s"
+    );
+    assert!(many > 0.5 * all_weights_s, "256 tokens {many} s");
+    for seqs in [1u64, 2, 4, 8, 16, 32, 64, 128] {
+        assert!(gpu_step(&m, &decode(seqs)) <= gpu_step(&m, &decode(seqs * 2)) + 1e-12);
+    }
+}
+
+#[test]
+fn sliding_layers_cost_only_their_window() {
+    let oss = config("openai--gpt-oss-120b.json");
+    let long = |windowed: u64| StepBatch {
+        decode_seqs: 64,
+        output_seqs: 64,
+        context_tokens: 64 * 32_000,
+        windowed_context_tokens: windowed,
+        ..StepBatch::default()
+    };
+    // With every context capped at 128 tokens the sliding half of the layers reads almost
+    // nothing: the step is cheaper than if those layers read the whole context.
+    let capped = gpu_step(&oss, &long(64 * 128));
+    let uncapped = gpu_step(&oss, &long(64 * 32_000));
+    assert!(capped < uncapped, "{capped} vs {uncapped}");
+}
