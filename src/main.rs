@@ -33,7 +33,7 @@ enum Command {
     /// Simulate a deployment under load and print TTFT, TPOT, ITL, latency and throughput per level.
     Simulate(Box<SimulateArgs>),
     /// Fit a profile (step-cost overheads, memory terms) to a measured report.
-    Fit(FitArgs),
+    Fit(Box<FitArgs>),
     /// Fitted and cross-validated (leave one level out) error of every measured report.
     Validate {
         /// The measured corpus: the built-in seeds plus every file in DIR/corpus.
@@ -137,6 +137,20 @@ struct FlagArgs {
     /// vLLM V0 (0.6–0.10): decode steps per scheduling pass; 1 is modelled, more is refused.
     #[arg(long)]
     num_scheduler_steps: Option<u32>,
+    /// MoE models: spread whole experts over the tensor-parallel ranks.
+    #[arg(long)]
+    enable_expert_parallel: bool,
+    /// vLLM V1 speculative decoding, JSON as vLLM takes it, plus servecast's acceptance:
+    /// '{"method": "eagle3", "num_speculative_tokens": 3, "per_position_acceptance": [0.8, 0.6, 0.45]}'.
+    #[arg(long, value_parser = parse_speculative_config)]
+    speculative_config: Option<servecast::spec::speculative::SpeculativeConfig>,
+}
+
+/// clap's parser for `--speculative-config`, in the library's words.
+fn parse_speculative_config(
+    text: &str,
+) -> std::result::Result<servecast::spec::speculative::SpeculativeConfig, String> {
+    servecast::spec::speculative::SpeculativeConfig::parse(text, "--speculative-config").map_err(|e| e.to_string())
 }
 
 /// clap's parser for `--kv-cache-memory`, in the library's words.
@@ -173,6 +187,8 @@ impl FlagArgs {
             async_scheduling: bool_flag(self.async_scheduling, self.no_async_scheduling),
             kv_cache_memory_bytes: self.kv_cache_memory,
             num_scheduler_steps: self.num_scheduler_steps,
+            enable_expert_parallel: self.enable_expert_parallel.then_some(true),
+            speculative_config: self.speculative_config.clone(),
         }
     }
 }
@@ -365,7 +381,7 @@ fn main() -> ExitCode {
             replications,
             formats,
         } => plot(&what, &output, replications, &formats),
-        Command::Fit(a) => fit(a),
+        Command::Fit(a) => fit(*a),
         Command::List { what } => list(&what),
         Command::Validate { corpus, output, plot } => validate(&corpus, output.as_deref(), plot.as_deref()),
         Command::Priors { corpus, output } => priors(&corpus, output.as_deref()),

@@ -45,6 +45,12 @@ pub struct StepBatch {
     /// Sequences that produce an output token in the step (decodes, and prefills that complete
     /// their prompt); a TTS model's non-LM heads run once for each.
     pub output_seqs: u64,
+    /// A step inside a multi-step pass (vLLM 0.6 `--num-scheduler-steps`): the GPU repeats the
+    /// batch without the scheduler, so the host-side terms are not paid again.
+    pub host_free: bool,
+    /// Draft tokens verified on top of the decoding sequences' own tokens (speculative decoding:
+    /// K per decoding sequence); they cost GEMM rows and attention, not extra KV reads.
+    pub spec_tokens: u64,
     /// Rows the GPU computes when a decode step replays a CUDA graph captured for a larger batch
     /// (nano-vllm pads to its next captured size); 0 when the step runs as scheduled.
     pub graph_seqs: u64,
@@ -56,10 +62,84 @@ impl StepBatch {
         self.decode_seqs + self.prefill_seqs
     }
 
-    /// Tokens computed in the step.
+    /// Tokens computed in the step (draft tokens verified included).
     pub fn tokens(&self) -> u64 {
-        self.decode_seqs + self.prefill_tokens
+        self.decode_seqs + self.prefill_tokens + self.spec_tokens
     }
+}
+
+/// Weights one proposer pass reads, bytes (whole model, before tensor parallelism): EAGLE and
+/// EAGLE-3 one decoder layer of the target's shape, their input projection (2d or 3d → d) and
+/// an LM head (the target's vocabulary; EAGLE-3's draft vocabulary of 32,000); MTP one of the
+/// target's layers (with its top-k and shared experts) and its 2d → d projection; a draft model
+/// its weights; n-gram and suffix proposers none.
+fn draft_weight_bytes(model: &ModelSpec, engine: &EngineConfig) -> f64 {
+    use crate::spec::speculative::SpecMethod::*;
+    let Some(spec) = &engine.speculative else {
+        return 0.0;
+    };
+    let d = f64::from(model.hidden_size);
+    let bytes = model.dtype.bytes() as f64;
+    // One layer of the target: its share of the linear FLOPs / 2 is its active weights.
+    let lm_head = f64::from(model.vocab_size) * d;
+    let layer_active = (model.linear_flops_per_token() / 2.0 - lm_head) / f64::from(model.kv_layers().max(1));
+    match spec.method {
+        Ngram | Suffix => 0.0,
+        Eagle => (layer_active + 2.0 * d * d + lm_head) * bytes,
+        Eagle3 => (layer_active + 3.0 * d * d + 32_000.0 * d) * bytes,
+        Mtp => (layer_active + 2.0 * d * d + lm_head) * bytes,
+        DraftModel => spec.draft_model.as_ref().map_or(0.0, |m| m.weight_bytes() as f64),
+    }
+}
+
+/// Matmul FLOPs of one proposer pass per sequence (the same parts as [`draft_weight_bytes`]).
+fn draft_flops_per_token(model: &ModelSpec, engine: &EngineConfig) -> f64 {
+    match &engine.speculative {
+        Some(spec) => match (&spec.draft_model, spec.method) {
+            (Some(m), _) => m.linear_flops_per_token(),
+            (None, crate::spec::speculative::SpecMethod::Ngram | crate::spec::speculative::SpecMethod::Suffix) => 0.0,
+            (None, _) => 2.0 * draft_weight_bytes(model, engine) / model.dtype.bytes() as f64,
+        },
+        None => 0.0,
+    }
+}
+
+/// Expected maximum of `n` independent standard normal draws: tabulated values (Tippett 1925,
+/// Harter 1961) for n = 1…10, 12, 16, 20, 24, 32, 48, 64, 128, 256, linear in ln n between them, and
+/// the value for 256 beyond (the maximum grows like √(2 ln n), too slowly to matter for EP sizes).
+pub fn expected_max_std_normal(n: u32) -> f64 {
+    const TABLE: [(u32, f64); 19] = [
+        (1, 0.0),
+        (2, 0.5642),
+        (3, 0.8463),
+        (4, 1.0294),
+        (5, 1.1630),
+        (6, 1.2672),
+        (7, 1.3522),
+        (8, 1.4236),
+        (9, 1.4850),
+        (10, 1.5388),
+        (12, 1.6292),
+        (16, 1.7660),
+        (20, 1.8675),
+        (24, 1.9477),
+        (32, 2.0697),
+        (48, 2.2268),
+        (64, 2.3187),
+        (128, 2.5648),
+        (256, 2.7900),
+    ];
+    if n <= 1 {
+        return 0.0;
+    }
+    for w in TABLE.windows(2) {
+        let ((n0, v0), (n1, v1)) = (w[0], w[1]);
+        if n <= n1 {
+            let t = (f64::from(n).ln() - f64::from(n0).ln()) / (f64::from(n1).ln() - f64::from(n0).ln());
+            return v0 + t * (v1 - v0);
+        }
+    }
+    TABLE[TABLE.len() - 1].1
 }
 
 /// Precomputed per-scenario constants of the step-cost model, so a step costs a few flops.
@@ -75,6 +155,10 @@ pub struct StepCostModel {
     experts_s: f64,
     /// `1 − top_k / num_experts`: the chance a token leaves a given expert idle (1 when dense).
     expert_idle_per_token: f64,
+    /// Expert parallelism: routed experts held whole per rank (count; 0 without EP), and the
+    /// ranks the step waits for (the busiest sets its expert reads).
+    ep_experts_per_rank: f64,
+    ep_ranks: u32,
     /// Linear-layer compute per token, seconds.
     linear_s_per_token: f64,
     /// KV read time per context token of the full-attention layers, seconds.
@@ -105,6 +189,11 @@ pub struct StepCostModel {
     allreduce_s_per_step: f64,
     /// Tokens a sliding-window layer attends to (`u64::MAX` when the model has none).
     window_tokens: u64,
+    /// Speculative decoding's proposer: passes per step (K; 0 without one), the weight read of
+    /// one pass, seconds, and its compute per decoding sequence, seconds.
+    draft_passes: u32,
+    draft_weights_s: f64,
+    draft_s_per_seq: f64,
     /// Async scheduling: the host prepares the next step while the GPU runs this one, so a
     /// step lasts the longer of the two instead of their sum.
     overlap_host: bool,
@@ -155,8 +244,13 @@ impl StepCostModel {
             step_overhead_s: params.step_overhead_s,
             per_seq_overhead_s: params.per_seq_overhead_s,
             weights_s: weights / weights_bandwidth,
-            experts_s: experts / weights_bandwidth,
+            experts_s: experts / (bandwidth * params.expert_bandwidth_efficiency),
             expert_idle_per_token,
+            ep_experts_per_rank: match model.moe {
+                Some(m) if engine.enable_expert_parallel => f64::from(m.num_experts) / tp_f,
+                _ => 0.0,
+            },
+            ep_ranks: if engine.enable_expert_parallel { tp } else { 1 },
             linear_s_per_token: if linear_flops == flops {
                 model.linear_flops_per_token() / tp_f / flops
             } else {
@@ -186,8 +280,23 @@ impl StepCostModel {
                 .sliding_window
                 .filter(|_| model.sliding_layers() > 0)
                 .map_or(u64::MAX, |w| u64::from(w.window)),
+            draft_passes: engine.speculative.as_ref().map_or(0, |s| match s.method {
+                crate::spec::speculative::SpecMethod::Ngram | crate::spec::speculative::SpecMethod::Suffix => 0,
+                _ => s.num_speculative_tokens,
+            }),
+            draft_weights_s: draft_weight_bytes(model, engine) / tp_f / weights_bandwidth,
+            draft_s_per_seq: draft_flops_per_token(model, engine) / tp_f / flops,
             overlap_host: engine.async_scheduling,
         }
+    }
+
+    /// The proposer's time in a step with `decode_seqs` decoding sequences: K passes, each the
+    /// longer of reading the draft's weights and computing one token per sequence, seconds.
+    fn draft_seconds(&self, decode_seqs: u64) -> f64 {
+        if self.draft_passes == 0 || decode_seqs == 0 {
+            return 0.0;
+        }
+        f64::from(self.draft_passes) * self.draft_weights_s.max(decode_seqs as f64 * self.draft_s_per_seq)
     }
 
     /// Tokens a sliding-window layer attends to (`u64::MAX` when the model has no window): the
@@ -218,6 +327,7 @@ impl StepCostModel {
         };
         let host = self.host_seconds(b);
         let gpu = linear
+            + self.draft_seconds(b.decode_seqs)
             + attention
             + self.head_seconds(b.output_seqs.max(b.graph_seqs))
             + self.vocoder_seconds(b.output_seqs)
@@ -237,12 +347,24 @@ impl StepCostModel {
             return self.weights_s;
         }
         let touched = 1.0 - self.expert_idle_per_token.powf(tokens as f64);
+        if self.ep_experts_per_rank > 0.0 && touched > 0.0 {
+            // Each rank reads the experts of its own it was routed to: Binomial(E/ep, p) of
+            // them; all ranks wait for the busiest, whose count is about the mean plus the
+            // expected maximum of `ep` standard normals times the spread.
+            let mean = self.ep_experts_per_rank * touched;
+            let sd = (self.ep_experts_per_rank * touched * (1.0 - touched)).sqrt();
+            let busiest = (mean + expected_max_std_normal(self.ep_ranks) * sd).min(self.ep_experts_per_rank);
+            return self.weights_s + self.experts_s * touched * busiest / mean;
+        }
         self.weights_s + self.experts_s * touched
     }
 
     /// The host's (CPU's) part of a step: fixed and per-sequence overheads and the eager-prefill
     /// overhead, seconds.
     fn host_seconds(&self, b: &StepBatch) -> f64 {
+        if b.host_free {
+            return 0.0;
+        }
         self.step_overhead_s
             + self.per_seq_overhead_s * b.seqs() as f64
             + if b.prefill_seqs > 0 {

@@ -42,6 +42,8 @@ pub enum Term {
     QuantizedComputeEfficiency,
     /// Fraction of dense 16-bit tensor FLOP/s reached by prefill attention.
     AttentionComputeEfficiency,
+    /// Fraction of DRAM bandwidth reached reading routed experts (MoE models only).
+    ExpertBandwidthEfficiency,
 }
 
 /// How a term is made unbounded for learning and fitting.
@@ -64,7 +66,7 @@ pub enum TermGroup {
 
 impl Term {
     /// Every learnable term, host-side first.
-    pub const ALL: [Term; 10] = [
+    pub const ALL: [Term; 11] = [
         Term::StepOverheadS,
         Term::PerSeqOverheadS,
         Term::FrontendLatencyS,
@@ -75,6 +77,7 @@ impl Term {
         Term::ComputeEfficiency,
         Term::QuantizedComputeEfficiency,
         Term::AttentionComputeEfficiency,
+        Term::ExpertBandwidthEfficiency,
     ];
 
     /// The field name in a profile's `cost`.
@@ -90,6 +93,7 @@ impl Term {
             Term::ComputeEfficiency => "compute_efficiency",
             Term::QuantizedComputeEfficiency => "quantized_compute_efficiency",
             Term::AttentionComputeEfficiency => "attention_compute_efficiency",
+            Term::ExpertBandwidthEfficiency => "expert_bandwidth_efficiency",
         }
     }
 
@@ -105,7 +109,8 @@ impl Term {
             | Term::AttentionBandwidthEfficiency
             | Term::ComputeEfficiency
             | Term::QuantizedComputeEfficiency
-            | Term::AttentionComputeEfficiency => TermGroup::Gpu,
+            | Term::AttentionComputeEfficiency
+            | Term::ExpertBandwidthEfficiency => TermGroup::Gpu,
             _ => TermGroup::Host,
         }
     }
@@ -159,6 +164,7 @@ impl Term {
             Term::ComputeEfficiency => c.compute_efficiency,
             Term::QuantizedComputeEfficiency => c.quantized_compute_efficiency,
             Term::AttentionComputeEfficiency => c.attention_compute_efficiency,
+            Term::ExpertBandwidthEfficiency => c.expert_bandwidth_efficiency,
         }
     }
 
@@ -175,6 +181,7 @@ impl Term {
             Term::ComputeEfficiency => c.compute_efficiency = v,
             Term::QuantizedComputeEfficiency => c.quantized_compute_efficiency = v,
             Term::AttentionComputeEfficiency => c.attention_compute_efficiency = v,
+            Term::ExpertBandwidthEfficiency => c.expert_bandwidth_efficiency = v,
         }
     }
 
@@ -216,6 +223,7 @@ impl Term {
             Term::ComputeEfficiency => (Term::ComputeEfficiency.to_z(0.6), 1.0),
             Term::QuantizedComputeEfficiency => (Term::QuantizedComputeEfficiency.to_z(0.4), 1.0),
             Term::AttentionComputeEfficiency => (Term::AttentionComputeEfficiency.to_z(0.5), 1.0),
+            Term::ExpertBandwidthEfficiency => (Term::ExpertBandwidthEfficiency.to_z(0.6), 1.0),
         };
         match self.transform() {
             Transform::Log => (self.to_z(centre), width),

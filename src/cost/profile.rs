@@ -43,6 +43,11 @@ pub struct CostParams {
     /// weights on the fly (AWQ, GPTQ, Marlin; FP8 on GPUs without FP8 tensor cores), in (0, 1].
     #[serde(default = "default_quantized_compute_efficiency")]
     pub quantized_compute_efficiency: f64,
+    /// Fraction of memory bandwidth reached reading a MoE model's routed experts (fused-MoE
+    /// kernels over many small per-expert matrices, dequantising MXFP4 / FP8 blocks), in (0, 1];
+    /// unused by dense models.
+    #[serde(default = "default_expert_bandwidth_efficiency")]
+    pub expert_bandwidth_efficiency: f64,
     /// Fraction of the interconnect bandwidth reached by all-reduces, in (0, 1].
     pub link_efficiency: f64,
     /// Latency of one all-reduce, seconds.
@@ -101,6 +106,7 @@ impl CostParams {
             "compute_efficiency" => Some(&mut self.compute_efficiency),
             "quantized_compute_efficiency" => Some(&mut self.quantized_compute_efficiency),
             "attention_compute_efficiency" => Some(&mut self.attention_compute_efficiency),
+            "expert_bandwidth_efficiency" => Some(&mut self.expert_bandwidth_efficiency),
             _ => None,
         }
     }
@@ -123,6 +129,7 @@ impl CostParams {
             compute_efficiency: 0.6,
             quantized_compute_efficiency: default_quantized_compute_efficiency(),
             attention_compute_efficiency: default_attention_compute_efficiency(),
+            expert_bandwidth_efficiency: default_expert_bandwidth_efficiency(),
             link_efficiency: 0.7,
             allreduce_latency_s: 15e-6,
             attention_kernel_floor_s: default_attention_kernel_floor_s(),
@@ -158,6 +165,7 @@ impl CostParams {
             ("compute_efficiency", self.compute_efficiency),
             ("quantized_compute_efficiency", self.quantized_compute_efficiency),
             ("attention_compute_efficiency", self.attention_compute_efficiency),
+            ("expert_bandwidth_efficiency", self.expert_bandwidth_efficiency),
             ("link_efficiency", self.link_efficiency),
         ] {
             if !(v.is_finite() && v > 0.0 && v <= 1.0) {
@@ -192,6 +200,14 @@ impl CostParams {
         }
         Ok(())
     }
+}
+
+/// Physics prior of [`CostParams::expert_bandwidth_efficiency`]: the weights' 0.85 of a dense
+/// GEMV less what a fused-MoE kernel loses to per-expert tiles that are small at decode (a few
+/// rows per expert) and to its routing gather/scatter: 0.6, learned per architecture from the
+/// corpus' MoE setups.
+pub fn default_expert_bandwidth_efficiency() -> f64 {
+    0.6
 }
 
 /// Physics prior of [`CostParams::quantized_compute_efficiency`]: Marlin's published curves reach

@@ -192,6 +192,11 @@ pub(crate) fn graph_batch(cfg: &crate::spec::engine::EngineConfig, seqs: u64) ->
 /// Mutable state of one engine during a run.
 pub(crate) struct EngineState<'a> {
     pub m: &'a EngineModel<'a>,
+    /// Draws of how many drafts each step accepts (speculative decoding).
+    pub spec_rng: crate::workload::rng::SimRng,
+    /// Steps left in the current multi-step pass (vLLM 0.6 `--num-scheduler-steps`; 0: the next
+    /// step goes through the scheduler).
+    pub pass_left: u32,
     pub reqs: Vec<Request>,
     pub running: Vec<u32>,
     pub waiting: VecDeque<u32>,
@@ -267,6 +272,7 @@ impl<'a> EngineState<'a> {
                 preemptions: 0,
                 cached_own_blocks: 0,
                 evict_mark: 0,
+                spec_scheduled: 0,
                 // The OpenAI server rejects prompt + max_tokens > max_model_len.
                 failed: s.input_tokens == 0
                     || s.output_tokens == 0
@@ -280,6 +286,8 @@ impl<'a> EngineState<'a> {
             .map_or(0, |g| g as usize + 1);
         EngineState {
             m,
+            spec_rng: crate::workload::rng::SimRng::new(0x5BEC_DEC0 ^ specs.len() as u64),
+            pass_left: 0,
             reqs,
             running: Vec::with_capacity(m.cfg.max_num_seqs as usize + 1),
             waiting: VecDeque::new(),
@@ -372,6 +380,13 @@ impl<'a> EngineState<'a> {
         let context = (r.computed + n) as u64;
         if r.is_decoding() && n == 1 {
             self.batch.decode_seqs += 1;
+            if r.spec_scheduled > 0 {
+                // The K drafts are verified as K more query rows over the same context.
+                let k = u64::from(r.spec_scheduled);
+                self.batch.spec_tokens += k;
+                self.batch.prefill_attention_pairs += (k * context) as f64;
+                self.batch.windowed_attention_pairs += (k * context.min(self.m.cost.window_tokens())) as f64;
+            }
         } else {
             self.batch.prefill_seqs += 1;
             self.batch.prefill_tokens += n as u64;
@@ -461,6 +476,15 @@ impl<'a> EngineState<'a> {
         if self.batch.prefill_seqs == 0 {
             self.batch.graph_seqs = graph_batch(self.m.cfg, self.batch.decode_seqs);
         }
+        // Multi-step: a decode-only step the scheduler planned opens a pass of N steps.
+        let steps = self.m.cfg.num_scheduler_steps;
+        if steps > 1 {
+            if self.pass_left > 0 {
+                self.pass_left -= 1;
+            } else if self.batch.prefill_seqs == 0 && self.batch.decode_seqs > 0 {
+                self.pass_left = steps - 1;
+            }
+        }
         let d = self.m.cost.step_nanos(&self.batch);
         let start = self.now;
         self.last_step_start_ns = start;
@@ -492,6 +516,18 @@ impl<'a> EngineState<'a> {
             }
             if r.computed >= r.num_tokens() {
                 r.output += 1;
+                let drafts = std::mem::take(&mut r.spec_scheduled);
+                if drafts > 0 && r.output > 1 {
+                    // Speculative decoding: the accepted prefix of the drafts comes out with the
+                    // bonus token, in the same streamed chunk; their KV is already computed.
+                    let accepted = self.m.cfg.speculative.as_ref().map_or(0, |spec| {
+                        spec.accepted_for(self.spec_rng.uniform())
+                            .min(drafts)
+                            .min(r.target_output.saturating_sub(r.output))
+                    });
+                    r.output += accepted;
+                    r.computed += accepted;
+                }
                 if r.output == 1 {
                     r.first_token_ns = now;
                 } else {
@@ -534,6 +570,9 @@ impl<'a> EngineState<'a> {
             }
             let reqs = &self.reqs;
             self.running.retain(|&i| reqs[i as usize].finish_ns == NEVER);
+            if self.running.is_empty() {
+                self.pass_left = 0;
+            }
         }
         self.stats.peak_blocks_used = self.pool.peak_used();
     }
@@ -544,7 +583,11 @@ impl<'a> EngineState<'a> {
     fn skip_ahead(&mut self, next_arrival: Nanos) {
         let cfg = self.m.cfg;
         let b = self.running.len() as u64;
+        // Speculative steps advance requests by a drawn number of tokens, and multi-step
+        // passes alternate scheduled and unscheduled steps: neither repeats identically.
         if b == 0
+            || cfg.speculative.is_some()
+            || cfg.num_scheduler_steps > 1
             || self.preempted_this_step
             || self.sched.len() as u64 != b
             || b > cfg.max_num_batched_tokens as u64
@@ -986,6 +1029,9 @@ mod graph_tests {
             release_line: crate::spec::engine::ReleaseLine::of(version, None),
             async_scheduling: false,
             tokenizer_wait_s: 0.0,
+            enable_expert_parallel: false,
+            speculative: None,
+            num_scheduler_steps: 1,
             kv_cache_memory_bytes: None,
             release: None,
         }

@@ -55,6 +55,8 @@ pub(crate) struct Request {
     /// `total_allocated` at which the first of those blocks gets evicted (they sit behind the
     /// blocks that were free when it was preempted, tail blocks first).
     pub evict_mark: u64,
+    /// Draft tokens verified for it in the step being run (speculative decoding; 0 otherwise).
+    pub spec_scheduled: u32,
     /// Rejected before reaching the engine (too long for max_model_len).
     pub failed: bool,
 }

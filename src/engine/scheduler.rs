@@ -23,6 +23,13 @@ pub(super) fn schedule(st: &mut EngineState<'_>) {
     match st.m.cfg.version {
         EngineVersion::Vllm010 => schedule_mixed(st, true),
         EngineVersion::Vllm05 | EngineVersion::Vllm06 | EngineVersion::Vllm0600 => {
+            if st.pass_left > 0 {
+                // Multi-step (`--num-scheduler-steps N`): inside a pass the GPU runs the same
+                // decode batch again without going back to the scheduler; nothing is admitted.
+                st.batch.host_free = true;
+                decode_running(st, st.running.len());
+                return;
+            }
             let admit = passed_delay(st);
             st.delay_admitted = false;
             if st.m.cfg.enable_chunked_prefill {
@@ -67,18 +74,31 @@ fn passed_delay(st: &mut EngineState<'_>) -> bool {
 fn schedule_mixed(st: &mut EngineState<'_>, admit: bool) {
     let cfg = st.m.cfg;
     let mut budget = cfg.max_num_batched_tokens;
+    let (spec_k, lookahead) = cfg
+        .speculative
+        .as_ref()
+        .map_or((0, 0), |s| (s.num_speculative_tokens, s.lookahead_tokens));
     let mut i = 0;
     while i < st.running.len() && budget > 0 {
         let idx = st.running[i];
         let r = &st.reqs[idx as usize];
         let remaining = r.num_tokens() - r.computed;
         let n = remaining.min(budget);
-        let target = r.computed + n;
+        // Speculative decoding: a decoding request verifies K drafts as well (as many as the
+        // budget leaves) and reserves KV for them and the proposer's lookahead.
+        let drafts = if spec_k > 0 && r.is_decoding() && n == 1 {
+            spec_k.min(budget - n)
+        } else {
+            0
+        };
+        let reserve = if drafts > 0 { drafts + lookahead } else { 0 };
+        let target = (r.computed + n + reserve).min(cfg.max_model_len.max(r.computed + n));
         if !grow_or_preempt(st, idx, target, false) {
             break;
         }
+        st.reqs[idx as usize].spec_scheduled = drafts;
         st.account(idx, n);
-        budget -= n;
+        budget -= n + drafts;
         i += 1;
     }
     let v0 = st.m.cfg.version.is_v0();
@@ -195,7 +215,9 @@ fn decode_running(st: &mut EngineState<'_>, limit: usize) {
         let idx = st.running[i];
         let r = &st.reqs[idx as usize];
         let remaining = r.num_tokens() - r.computed;
-        let target = r.computed + remaining;
+        // Multi-step reserves N − 1 lookahead slots per decode (num_lookahead_slots).
+        let lookahead = st.m.cfg.num_scheduler_steps.saturating_sub(1);
+        let target = (r.computed + remaining + lookahead).min(st.m.cfg.max_model_len.max(r.computed + remaining));
         // block_manager_v1 (vLLM 0.5's default) lets a sequence decode only while at least one
         // block per sequence is free, even if its last block still has room (can_append_slots).
         let spare_block = st.m.cfg.version == EngineVersion::Vllm05;

@@ -256,6 +256,13 @@ pub struct EngineFlags {
     /// `--num-scheduler-steps` (vLLM 0.6–0.10 V0 only): decode steps per scheduling pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub num_scheduler_steps: Option<u32>,
+    /// `--enable-expert-parallel`: a MoE model's experts are spread whole over the
+    /// tensor-parallel ranks instead of each expert being split across them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_expert_parallel: Option<bool>,
+    /// `--speculative-config` (V1): the proposer, draft tokens per step and their acceptance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speculative_config: Option<crate::spec::speculative::SpeculativeConfig>,
 }
 
 /// Parses a byte count as vLLM's `human_readable_int` does for `--kv-cache-memory`: digits with
@@ -469,6 +476,11 @@ impl EngineFlags {
             async_scheduling: self.async_scheduling.or(other.async_scheduling),
             kv_cache_memory_bytes: self.kv_cache_memory_bytes.or(other.kv_cache_memory_bytes),
             num_scheduler_steps: self.num_scheduler_steps.or(other.num_scheduler_steps),
+            enable_expert_parallel: self.enable_expert_parallel.or(other.enable_expert_parallel),
+            speculative_config: self
+                .speculative_config
+                .clone()
+                .or_else(|| other.speculative_config.clone()),
         }
     }
 }
@@ -494,6 +506,9 @@ pub struct EngineConfig {
     pub enable_prefix_caching: bool,
     /// GPUs per engine (tensor parallel).
     pub tensor_parallel_size: u32,
+    /// Whether a MoE model's experts are spread whole over the ranks (`--enable-expert-parallel`;
+    /// false for dense models, where vLLM has nothing to spread).
+    pub enable_expert_parallel: bool,
     /// How the engine was started.
     pub usage_context: UsageContext,
     /// vLLM V0's `--scheduler-delay-factor` (0: no delay).
@@ -513,6 +528,10 @@ pub struct EngineConfig {
     pub tokenizer_wait_s: f64,
     /// `--kv-cache-memory`: the KV cache's size per GPU when given, bytes (util is then ignored).
     pub kv_cache_memory_bytes: Option<u64>,
+    /// Speculative decoding, when configured.
+    pub speculative: Option<crate::spec::speculative::SpecDecode>,
+    /// Decode steps per scheduling pass (vLLM 0.6 `--num-scheduler-steps`; 1: every step is scheduled).
+    pub num_scheduler_steps: u32,
     /// The stated vLLM release (`0.21.1`), which decides the memory accounting of that release
     /// (CUDA-graph memory inside the budget from 0.20); None: the modelled engine's own.
     pub release: Option<String>,
@@ -523,7 +542,9 @@ pub struct EngineConfig {
 pub fn unrecognized_argument(flag_and_value: &str) -> Error {
     Error::EngineRefused {
         kind: RefusalKind::InvalidConfig,
-        message: format!("usage: vllm serve [model_tag] [options]\nvllm serve: error: unrecognized arguments: {flag_and_value}"),
+        message: format!(
+            "usage: vllm serve [model_tag] [options]\nvllm serve: error: unrecognized arguments: {flag_and_value}"
+        ),
     }
 }
 
@@ -568,7 +589,36 @@ impl EngineFlags {
                 format!("--async-scheduling needs vLLM's V1 engine (0.11 or later); {version} has none"),
             ));
         }
-        let async_scheduling = self.async_scheduling.unwrap_or(release_line.async_scheduling());
+        let speculative =
+            match &self.speculative_config {
+                None => None,
+                Some(_) if version != EngineVersion::Vllm010 => return Err(Error::invalid(
+                    origin,
+                    "speculative_config",
+                    format!(
+                        "servecast models speculative decoding on vLLM's V1 engine (0.8 and later); {version} is not"
+                    ),
+                )),
+                Some(c) => Some(c.resolve(origin)?),
+            };
+        // Async scheduling works with EAGLE-family and MTP proposers only (draft models too from
+        // 0.31); vLLM turns it off for the others, and refuses it when asked for explicitly.
+        let spec_blocks_async = speculative.as_ref().is_some_and(|s| {
+            use crate::spec::speculative::SpecMethod::*;
+            match s.method {
+                Eagle | Eagle3 | Mtp => false,
+                DraftModel => release.and_then(release_number).is_none_or(|r| r < (0, 31)),
+                Ngram | Suffix => true,
+            }
+        });
+        if spec_blocks_async && self.async_scheduling == Some(true) {
+            return Err(value_error(
+                RefusalKind::InvalidConfig,
+                "Currently, async scheduling is only supported with EAGLE/MTP kind of speculative decoding."
+                    .to_string(),
+            ));
+        }
+        let async_scheduling = self.async_scheduling.unwrap_or(release_line.async_scheduling()) && !spec_blocks_async;
         let api_tokenizes = self.usage_context.unwrap_or_default() == UsageContext::OpenaiApiServer;
         let micro_batch = match release.and_then(release_number) {
             Some((0, minor)) => (10..=24).contains(&minor),
@@ -593,26 +643,24 @@ impl EngineFlags {
             // V0 and its flags are gone from 0.11 on: argparse stops the start-up (exit 2).
             return Err(unrecognized_argument(&format!("--scheduler-delay-factor {delay}")));
         }
-        if let Some(steps) = self.num_scheduler_steps {
-            if release_number_given.is_some_and(|r| r >= (0, 11)) {
-                return Err(unrecognized_argument(&format!("--num-scheduler-steps {steps}")));
-            }
-            if steps == 0 {
-                return Err(Error::invalid(origin, "num_scheduler_steps", "must be ≥ 1"));
-            }
-            if steps > 1 {
-                // vLLM 0.6's multi-step scheduling: modelled only as far as its refusals.
-                return Err(Error::invalid(
+        let num_scheduler_steps =
+            match self.num_scheduler_steps {
+                None | Some(1) => 1,
+                Some(steps) if release_number_given.is_some_and(|r| r >= (0, 11)) => {
+                    return Err(unrecognized_argument(&format!("--num-scheduler-steps {steps}")));
+                }
+                Some(0) => return Err(Error::invalid(origin, "num_scheduler_steps", "must be ≥ 1")),
+                Some(steps) if version == EngineVersion::Vllm05 || release_number_given.is_some_and(|r| r < (0, 6)) => {
+                    // Multi-step arrived in 0.6.0.
+                    return Err(unrecognized_argument(&format!("--num-scheduler-steps {steps}")));
+                }
+                Some(_) if !version.is_v0() => return Err(Error::invalid(
                     origin,
                     "num_scheduler_steps",
-                    format!(
-                        "{steps}-step scheduling (vLLM 0.6 multi-step: N decode steps per scheduling pass, \
-                         outputs in bursts of N up to 0.6.2) is not modelled yet; servecast simulates one \
-                         step per scheduling pass (--num-scheduler-steps 1)"
-                    ),
-                ));
-            }
-        }
+                    "multi-step scheduling is a V0 feature: run the V0 engine (vllm-0.6; VLLM_USE_V1=0 on 0.8–0.10)",
+                )),
+                Some(steps) => steps,
+            };
         if delay > 0.0 && !version.is_v0() {
             return Err(Error::invalid(
                 origin,
@@ -791,7 +839,13 @@ impl EngineFlags {
             EngineVersion::Vllm06 | EngineVersion::Vllm0600 | EngineVersion::Vllm05 => {
                 // Chunked prefill turns itself on only for max_model_len > 32K (vllm/engine/arg_utils.py).
                 let chunked = self.enable_chunked_prefill.unwrap_or(max_model_len > 32768);
-                let batched = if chunked { 512 } else { max_model_len.max(2048) };
+                // Multi-step chunked prefill cannot split prompts: its budget is a whole prompt
+                // (config.py, 0.6.3).
+                let batched = if chunked && num_scheduler_steps == 1 {
+                    512
+                } else {
+                    max_model_len.max(2048)
+                };
                 (chunked, self.enable_prefix_caching.unwrap_or(false), 256, batched)
             }
             EngineVersion::NanoVllm => (
@@ -811,6 +865,13 @@ impl EngineFlags {
         let max_num_seqs = self.max_num_seqs.unwrap_or(capped_default);
         if max_num_seqs == 0 {
             return Err(Error::invalid(origin, "max_num_seqs", "must be ≥ 1"));
+        }
+        if num_scheduler_steps > 1 && chunked && release.and_then(release_patch).is_none_or(|r| r < (0, 6, 3)) {
+            // arg_utils.py of 0.6.0–0.6.2 (chunked prefill turns itself on past 32K tokens first).
+            return Err(value_error(
+                RefusalKind::InvalidConfig,
+                "Chunked prefill is not supported with multi-step (--num-scheduler-steps > 1)".to_string(),
+            ));
         }
         let mut max_num_batched_tokens = self.max_num_batched_tokens.unwrap_or(default_batched);
         if version == EngineVersion::Vllm010 && self.max_num_batched_tokens.is_none() {
@@ -865,6 +926,7 @@ impl EngineFlags {
             enable_chunked_prefill: chunked,
             enable_prefix_caching: prefix,
             tensor_parallel_size: tp,
+            enable_expert_parallel: self.enable_expert_parallel.unwrap_or(false) && model.moe.is_some() && tp > 1,
             usage_context: usage,
             scheduler_delay_factor: delay,
             kv_cache_dtype,
@@ -873,6 +935,8 @@ impl EngineFlags {
             async_scheduling,
             tokenizer_wait_s,
             kv_cache_memory_bytes,
+            speculative,
+            num_scheduler_steps,
             release: release.map(str::to_string),
         })
     }

@@ -150,3 +150,46 @@ fn sliding_layers_cost_only_their_window() {
     let uncapped = gpu_step(&oss, &long(64 * 32_000));
     assert!(capped < uncapped, "{capped} vs {uncapped}");
 }
+
+/// Expert parallelism spreads whole experts over the ranks: in expectation each rank reads
+/// what it would under tensor parallelism, but the step waits for the rank that was routed
+/// the most of its own experts, which matters while few tokens touch few experts.
+#[test]
+fn expert_parallel_waits_for_the_busiest_rank_at_small_batches() {
+    use servecast::cost::expected_max_std_normal;
+    assert!((expected_max_std_normal(8) - 1.4236).abs() < 1e-9);
+    assert!((expected_max_std_normal(2) - 1.0 / std::f64::consts::PI.sqrt()).abs() < 1e-4);
+    let m = config("Qwen--Qwen3-235B-A22B.json");
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu("h100-sxm").unwrap();
+    let step = |ep: bool, seqs: u64| {
+        let flags = EngineFlags {
+            tensor_parallel_size: Some(8),
+            max_model_len: Some(8192),
+            enable_expert_parallel: Some(ep),
+            ..EngineFlags::default()
+        };
+        let cfg = flags
+            .resolve_release(EngineVersion::Vllm010, Some("0.11.0"), &m, gpu, "test")
+            .unwrap();
+        let cost = StepCostModel::new(gpu, &m, &cfg, &CostParams::prior(EngineVersion::Vllm010));
+        cost.roofline_seconds(&StepBatch {
+            decode_seqs: seqs,
+            output_seqs: seqs,
+            context_tokens: seqs * 1000,
+            windowed_context_tokens: seqs * 1000,
+            ..StepBatch::default()
+        })
+    };
+    assert!(
+        step(true, 1) > 1.05 * step(false, 1),
+        "{} vs {}",
+        step(true, 1),
+        step(false, 1)
+    );
+    let (ep, tp) = (step(true, 512), step(false, 512));
+    assert!(
+        (ep / tp - 1.0).abs() < 0.01,
+        "every expert is busy at 512 tokens: {ep} vs {tp}"
+    );
+}

@@ -154,6 +154,9 @@ fn run_deployment(
         release_line: servecast::spec::engine::ReleaseLine::of(c.version, None),
         async_scheduling: d.async_scheduling && c.version == EngineVersion::Vllm010,
         tokenizer_wait_s: 0.0,
+        enable_expert_parallel: false,
+        speculative: None,
+        num_scheduler_steps: 1,
         kv_cache_memory_bytes: None,
         release: None,
     };

@@ -264,8 +264,7 @@ fn tts_texts_longer_than_max_model_len_fail_as_in_seed_003() {
 }
 
 /// What each release refuses, in its words: V0's flags are gone from 0.11 (argparse's
-/// "unrecognized arguments", exit 2); `--kv-cache-memory` arrived in 0.11; multi-step (N > 1) is
-/// refused as not modelled; hybrid mamba checkpoints are refused naming what is missing.
+/// "unrecognized arguments", exit 2); `--kv-cache-memory` arrived in 0.11.
 #[test]
 fn each_release_refuses_what_it_refuses() {
     let on = |release: &str, flags: EngineFlags| {
@@ -322,23 +321,8 @@ fn each_release_refuses_what_it_refuses() {
     // From 0.11 it replaces the budget: 8 GiB of KV cache whatever util says.
     let plan = on("0.11.0", kv).unwrap().memory().unwrap();
     assert_eq!(plan.kv_cache_bytes, 8 << 30);
-    assert_eq!(plan.available_kv_cache_line(Some("0.11.0")), "Available KV cache memory: 8.00 GiB");
-    let steps = EngineFlags {
-        num_scheduler_steps: Some(8),
-        ..EngineFlags::default()
-    };
-    let v06 = Scenario::builder()
-        .gpu("l40s")
-        .model("qwen2-0.5b-instruct")
-        .engine(EngineVersion::Vllm06)
-        .release("0.6.3")
-        .flags(steps)
-        .build();
-    match v06 {
-        Err(Error::InvalidField { field, message, .. }) => {
-            assert_eq!(field, "num_scheduler_steps");
-            assert!(message.contains("not modelled"), "{message}");
-        }
-        other => panic!("expected multi-step refused as not modelled, got {other:?}"),
-    }
+    assert_eq!(
+        plan.available_kv_cache_line(Some("0.11.0")),
+        "Available KV cache memory: 8.00 GiB"
+    );
 }

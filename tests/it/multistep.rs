@@ -1,0 +1,88 @@
+//! vLLM 0.6 multi-step scheduling (`--num-scheduler-steps N`): the scheduler plans a decode batch
+//! and the GPU runs it N times before the scheduler runs again, so the host-side time of a step
+//! is paid once per pass, nothing is admitted mid-pass, and each decode reserves N − 1 lookahead
+//! slots; each release refuses what it refused (docs/research/vllm-memory-current.md §7).
+
+use servecast::error::Error;
+use servecast::scenario::Scenario;
+use servecast::spec::engine::{EngineFlags, EngineVersion};
+use servecast::workload::arrivals::WorkloadSpec;
+use servecast::workload::lengths::LengthDist;
+
+fn a10(release: &str, steps: Option<u32>, chunked: Option<bool>, users: u32) -> Result<Scenario, Error> {
+    Scenario::builder()
+        .gpu("a10")
+        .model("qwen2.5-7b-instruct")
+        .engine(EngineVersion::parse(release, "test").unwrap())
+        .release(release)
+        .flags(EngineFlags {
+            max_model_len: Some(4096),
+            num_scheduler_steps: steps,
+            enable_chunked_prefill: chunked,
+            ..EngineFlags::default()
+        })
+        .workload(WorkloadSpec::closed_loop(
+            vec![users],
+            4,
+            LengthDist::Fixed { tokens: 256 },
+            LengthDist::Fixed { tokens: 256 },
+        ))
+        .build()
+}
+
+#[test]
+fn a_pass_pays_the_host_once() {
+    let run = |steps| a10("0.6.3", Some(steps), None, 1).unwrap().run().unwrap();
+    let (one, eight) = (run(1), run(8));
+    let (t1, t8) = (one.levels[0].tpot_ms.mean, eight.levels[0].tpot_ms.mean);
+    // The GPU time of a decode step is the same; 7 of 8 steps skip the scheduler's host time.
+    assert!(t8 < t1, "TPOT {t8} ms with 8 steps vs {t1} ms with 1");
+    let gpu_only = a10("0.6.3", Some(1), None, 1).unwrap();
+    let cost = gpu_only.cost_model();
+    let step = cost.roofline_seconds(&servecast::cost::StepBatch {
+        decode_seqs: 1,
+        output_seqs: 1,
+        context_tokens: 384,
+        windowed_context_tokens: 384,
+        ..Default::default()
+    }) * 1e3;
+    let host = t1 - step;
+    assert!(
+        host > 0.0,
+        "the one-step TPOT {t1} ms holds host time over the GPU's {step} ms"
+    );
+    let expected = step + host / 8.0;
+    assert!(
+        (t8 / expected - 1.0).abs() < 0.05,
+        "TPOT {t8} ms vs GPU {step} + host {host} / 8"
+    );
+    // Lookahead: every decode holds N − 1 more slots.
+    assert!(eight.levels[0].engine.peak_blocks_used > one.levels[0].engine.peak_blocks_used);
+}
+
+#[test]
+fn each_release_refuses_multi_step_as_it_did() {
+    let refused = |release: &str, chunked: Option<bool>| match a10(release, Some(8), chunked, 1) {
+        Err(e) => e.to_string(),
+        Ok(_) => "started".to_string(),
+    };
+    // 0.6.0–0.6.2: no multi-step with chunked prefill.
+    assert_eq!(
+        refused("0.6.1", Some(true)),
+        "ValueError: Chunked prefill is not supported with multi-step (--num-scheduler-steps > 1)"
+    );
+    assert_eq!(
+        refused("0.6.3", Some(true)),
+        "started",
+        "0.6.3 runs multi-step chunked prefill"
+    );
+    // 0.5 has no such flag; neither has 0.11 on.
+    assert!(refused("0.5.4", None).ends_with("unrecognized arguments: --num-scheduler-steps 8"));
+    assert!(refused("0.11.0", None).ends_with("unrecognized arguments: --num-scheduler-steps 8"));
+    // V1 (0.8–0.10) never had it.
+    assert!(
+        refused("0.10.2", None).contains("V0 feature"),
+        "{}",
+        refused("0.10.2", None)
+    );
+}
