@@ -237,47 +237,16 @@ impl KvLayout {
 /// uniform pool (so do V1 models with one attention kind, and Llama 4, whose chunked local
 /// attention vLLM keeps out of the hybrid manager by default).
 pub fn kv_layout(model: &ModelSpec, cfg: &EngineConfig) -> KvLayout {
-    let layers = model.kv_layers().max(1);
     let page_bytes = model.kv_elements_per_token_per_layer(cfg.tensor_parallel_size)
         * cfg.kv_cache_dtype.bytes()
         * u64::from(cfg.block_size);
-    let sliding = model.sliding_layers();
-    let window = model.sliding_window.map_or(0, |w| w.window);
-    let full = layers - sliding.min(layers);
-    if cfg.version != EngineVersion::Vllm010 || sliding == 0 || full == 0 {
-        let (full_groups, sliding_groups) = if sliding > 0 && full == 0 && cfg.version == EngineVersion::Vllm010 {
-            (0, 1)
-        } else {
-            (1, 0)
-        };
-        return KvLayout {
-            page_bytes,
-            group_size: layers,
-            full_groups,
-            sliding_groups,
-            window: if sliding_groups > 0 { window } else { 0 },
-        };
-    }
-    // _get_kv_cache_groups_uniform_page_size: groups of the smallest kind's layer count, or of
-    // the largest when it is less than 1.25 × the smallest (fewer padding layers).
-    // From 0.18 the largest kind's count is used when it is below 1.5 × the smallest's.
-    let (min, max) = (full.min(sliding), full.max(sliding));
-    let wide = cfg
-        .release
-        .as_deref()
-        .and_then(crate::spec::engine::release_number)
-        .is_none_or(|r| r >= (0, 18));
-    let group_size = if wide && f64::from(max) < 1.5 * f64::from(min) {
-        max
-    } else {
-        min
-    };
+    let g = crate::spec::engine::kv_group_counts(model, cfg.version, cfg.release.as_deref());
     KvLayout {
         page_bytes,
-        group_size,
-        full_groups: full.div_ceil(group_size),
-        sliding_groups: sliding.div_ceil(group_size),
-        window,
+        group_size: g.group_size,
+        full_groups: g.full,
+        sliding_groups: g.sliding,
+        window: g.window,
     }
 }
 
@@ -447,12 +416,12 @@ pub fn plan_memory(
         }
         EngineVersion::NanoVllm => {}
     }
-    // The scheduler's pool in blocks of one request's full-attention KV: the shared pool split
-    // over the groups, as vLLM's "GPU KV cache size" counts it (a sliding-window group in fact
-    // frees what leaves its window, so this is the floor of a hybrid model's capacity).
+    // The scheduler's pool: every block of the shared pool (one is V1's null block); a request
+    // takes one per group per block of tokens, a sliding group no more than its window's
+    // (EngineConfig::kv_groups).
     let groups = u64::from(layout.groups());
     let usable = match cfg.version {
-        EngineVersion::Vllm010 => (num_gpu_blocks - 1) / groups,
+        EngineVersion::Vllm010 => num_gpu_blocks - 1,
         _ => num_gpu_blocks,
     };
     let preexisting = match cfg.version {

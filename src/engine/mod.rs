@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::cost::{StepBatch, StepCostModel};
 use crate::spec::engine::{EngineConfig, EngineVersion};
-use crate::units::{cdiv, Nanos};
+use crate::units::Nanos;
 use kv_cache::BlockPool;
 pub use request::RequestRecord;
 use request::{Request, NEVER};
@@ -337,7 +337,13 @@ impl<'a> EngineState<'a> {
     pub(crate) fn preempt(&mut self, idx: u32) {
         let r = &mut self.reqs[idx as usize];
         if self.m.cfg.enable_prefix_caching && self.m.cfg.version == EngineVersion::Vllm010 {
-            r.cached_own_blocks = r.blocks;
+            // Blocks of its own prompt a re-admission can find again (a sliding-window group
+            // keeps only the window's, so count the full group's).
+            r.cached_own_blocks = if self.m.cfg.kv_groups.sliding == 0 {
+                r.blocks
+            } else {
+                r.computed / self.m.cfg.block_size.max(1)
+            };
             r.evict_mark = self.pool.total_allocated() + self.pool.free();
         }
         self.pool.release(r.blocks as u64);
@@ -406,7 +412,11 @@ impl<'a> EngineState<'a> {
     #[inline]
     pub(crate) fn blocks_needed(&self, idx: u32, tokens: u32) -> u64 {
         let have = self.reqs[idx as usize].blocks as u64;
-        cdiv(tokens as u64, self.m.cfg.block_size as u64).saturating_sub(have)
+        self.m
+            .cfg
+            .kv_groups
+            .blocks_for(tokens as u64, self.m.cfg.block_size)
+            .saturating_sub(have)
     }
 
     /// Allocates blocks so `idx` holds enough for `tokens` tokens; false if the pool is short.
@@ -639,13 +649,14 @@ impl<'a> EngineState<'a> {
             return;
         }
         let free = self.pool.free() - spare;
-        let bs = cfg.block_size as u64;
         let need = |k: u64| -> u64 {
             self.running
                 .iter()
                 .map(|&i| {
                     let r = &self.reqs[i as usize];
-                    cdiv(r.computed as u64 + k, bs).saturating_sub(r.blocks as u64)
+                    cfg.kv_groups
+                        .blocks_for(r.computed as u64 + k, cfg.block_size)
+                        .saturating_sub(r.blocks as u64)
                 })
                 .sum()
         };
@@ -781,7 +792,11 @@ impl<'a> EngineState<'a> {
             r.output += k as u32;
             r.last_token_ns = now;
             // Each step allocated the block for the token it computed.
-            let target = cdiv(r.computed as u64, bs) as u32;
+            let target = self
+                .m
+                .cfg
+                .kv_groups
+                .blocks_for(r.computed as u64, self.m.cfg.block_size) as u32;
             if target > r.blocks {
                 let extra = (target - r.blocks) as u64;
                 let ok = self.pool.try_allocate(extra);
@@ -1032,6 +1047,7 @@ mod graph_tests {
             enable_expert_parallel: false,
             speculative: None,
             num_scheduler_steps: 1,
+            kv_groups: crate::spec::engine::KvGroups::UNIFORM,
             kv_cache_memory_bytes: None,
             release: None,
         }

@@ -532,6 +532,10 @@ pub struct EngineConfig {
     pub speculative: Option<crate::spec::speculative::SpecDecode>,
     /// Decode steps per scheduling pass (vLLM 0.6 `--num-scheduler-steps`; 1: every step is scheduled).
     pub num_scheduler_steps: u32,
+    /// How the KV pool's blocks are shared (vLLM V1's hybrid manager): groups of full-attention
+    /// layers, groups of sliding-window layers, and the blocks a sliding group keeps per request
+    /// (the window's blocks and one more; 0 without sliding groups). A uniform model is (1, 0, 0).
+    pub kv_groups: KvGroups,
     /// The stated vLLM release (`0.21.1`), which decides the memory accounting of that release
     /// (CUDA-graph memory inside the budget from 0.20); None: the modelled engine's own.
     pub release: Option<String>,
@@ -545,6 +549,87 @@ pub fn unrecognized_argument(flag_and_value: &str) -> Error {
         message: format!(
             "usage: vllm serve [model_tag] [options]\nvllm serve: error: unrecognized arguments: {flag_and_value}"
         ),
+    }
+}
+
+/// The KV pool's sharing between attention kinds (see [`EngineConfig::kv_groups`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct KvGroups {
+    /// Groups of full-attention layers (count, ≥ 0).
+    pub full: u32,
+    /// Groups of sliding-window layers (count, ≥ 0).
+    pub sliding: u32,
+    /// Blocks one sliding group holds per request at most: cdiv(window, block_size) + 1.
+    pub window_blocks: u32,
+}
+
+impl KvGroups {
+    /// One uniform pool: every layer holds a block per `block_size` tokens.
+    pub const UNIFORM: KvGroups = KvGroups {
+        full: 1,
+        sliding: 0,
+        window_blocks: 0,
+    };
+
+    /// Blocks of the shared pool a request of `tokens` tokens holds: one per `block_size`
+    /// tokens in each full group, at most `window_blocks` in each sliding group.
+    pub fn blocks_for(&self, tokens: u64, block_size: u32) -> u64 {
+        let per_group = tokens.div_ceil(u64::from(block_size.max(1)));
+        u64::from(self.full) * per_group + u64::from(self.sliding) * per_group.min(u64::from(self.window_blocks))
+    }
+}
+
+/// How vLLM V1's KV cache manager groups a model's layers (`kv_cache_utils`,
+/// `_get_kv_cache_groups_uniform_page_size`): one group when every layer attends alike (and on
+/// V0 / nano-vllm); with full and sliding-window layers, groups of the smaller kind's layer count
+/// — from 0.18 the larger kind's when it is below 1.5 × the smaller — padding the last group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupCounts {
+    /// Layers per group (the KV tensors one block spans).
+    pub group_size: u32,
+    /// Groups of full-attention layers.
+    pub full: u32,
+    /// Groups of sliding-window layers.
+    pub sliding: u32,
+    /// The sliding window, tokens (0 without sliding groups).
+    pub window: u32,
+}
+
+/// [`GroupCounts`] of `model` on `version` at `release`.
+pub fn kv_group_counts(model: &ModelSpec, version: EngineVersion, release: Option<&str>) -> GroupCounts {
+    let layers = model.kv_layers().max(1);
+    let sliding = model.sliding_layers().min(layers);
+    let window = model.sliding_window.map_or(0, |w| w.window);
+    let full = layers - sliding;
+    if version != EngineVersion::Vllm010 || sliding == 0 {
+        return GroupCounts {
+            group_size: layers,
+            full: 1,
+            sliding: 0,
+            window: 0,
+        };
+    }
+    if full == 0 {
+        // Every layer slides: one uniform sliding-window group.
+        return GroupCounts {
+            group_size: layers,
+            full: 0,
+            sliding: 1,
+            window,
+        };
+    }
+    let (min, max) = (full.min(sliding), full.max(sliding));
+    let wide = release.and_then(release_number).is_none_or(|r| r >= (0, 18));
+    let group_size = if wide && f64::from(max) < 1.5 * f64::from(min) {
+        max
+    } else {
+        min
+    };
+    GroupCounts {
+        group_size,
+        full: full.div_ceil(group_size),
+        sliding: sliding.div_ceil(group_size),
+        window,
     }
 }
 
@@ -589,18 +674,19 @@ impl EngineFlags {
                 format!("--async-scheduling needs vLLM's V1 engine (0.11 or later); {version} has none"),
             ));
         }
-        let speculative =
-            match &self.speculative_config {
-                None => None,
-                Some(_) if version != EngineVersion::Vllm010 => return Err(Error::invalid(
+        let speculative = match &self.speculative_config {
+            None => None,
+            Some(_) if version != EngineVersion::Vllm010 => {
+                return Err(Error::invalid(
                     origin,
                     "speculative_config",
                     format!(
                         "servecast models speculative decoding on vLLM's V1 engine (0.8 and later); {version} is not"
                     ),
-                )),
-                Some(c) => Some(c.resolve(origin)?),
-            };
+                ))
+            }
+            Some(c) => Some(c.resolve(origin)?),
+        };
         // Async scheduling works with EAGLE-family and MTP proposers only (draft models too from
         // 0.31); vLLM turns it off for the others, and refuses it when asked for explicitly.
         let spec_blocks_async = speculative.as_ref().is_some_and(|s| {
@@ -916,7 +1002,7 @@ impl EngineFlags {
                 ));
             }
         }
-        Ok(EngineConfig {
+        let mut config = EngineConfig {
             version,
             gpu_memory_utilization: util,
             max_num_seqs,
@@ -937,8 +1023,18 @@ impl EngineFlags {
             kv_cache_memory_bytes,
             speculative,
             num_scheduler_steps,
+            kv_groups: KvGroups::UNIFORM,
             release: release.map(str::to_string),
-        })
+        };
+        let groups = kv_group_counts(model, version, release);
+        if groups.sliding > 0 {
+            config.kv_groups = KvGroups {
+                full: groups.full,
+                sliding: groups.sliding,
+                window_blocks: groups.window.div_ceil(block_size.max(1)) + 1,
+            };
+        }
+        Ok(config)
     }
 }
 

@@ -193,3 +193,35 @@ fn expert_parallel_waits_for_the_busiest_rank_at_small_batches() {
         "every expert is busy at 512 tokens: {ep} vs {tp}"
     );
 }
+
+/// vLLM's hybrid KV manager shares one pool between gpt-oss's full and sliding-window groups: a
+/// request holds a block per 16 tokens in the full group but at most the window's (128 tokens: 8
+/// blocks, plus one for a window that straddles a boundary) in the sliding one, so a 32,000-token
+/// prompt takes 2,000 + 9 blocks where a uniform cache would take 4,000.
+#[test]
+fn a_sliding_group_holds_only_its_window() {
+    let oss = config("openai--gpt-oss-20b.json");
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu("h100-sxm").unwrap();
+    let cfg = EngineFlags::default()
+        .resolve_release(EngineVersion::Vllm010, Some("0.11.0"), &oss, gpu, "test")
+        .unwrap();
+    let g = cfg.kv_groups;
+    assert_eq!((g.full, g.sliding, g.window_blocks), (1, 1, 9));
+    assert_eq!(g.blocks_for(32_000, 16), 2_000 + 9);
+    assert_eq!(
+        g.blocks_for(100, 16),
+        7 + 7,
+        "below the window both groups hold the same"
+    );
+    // Gemma 2 9B: 42 layers alternating sliding (4096) and full: two groups of 21.
+    let counts = servecast::spec::engine::kv_group_counts(
+        &config("google--gemma-2-9b-it.json"),
+        EngineVersion::Vllm010,
+        Some("0.11.0"),
+    );
+    assert_eq!(
+        (counts.group_size, counts.full, counts.sliding, counts.window),
+        (21, 1, 1, 4096)
+    );
+}

@@ -157,6 +157,7 @@ fn run_deployment(
         enable_expert_parallel: false,
         speculative: None,
         num_scheduler_steps: 1,
+        kv_groups: servecast::spec::engine::KvGroups::UNIFORM,
         kv_cache_memory_bytes: None,
         release: None,
     };

@@ -82,6 +82,15 @@ fn reproduce(file: &str, config_file: &str, gpu: &str) {
     let plan =
         plan_memory(&model, gpu, &cfg, &MemoryCalibration::default(), "test").unwrap_or_else(|e| panic!("{file}: {e}"));
     let got = plan.kv_cache_tokens as f64;
+    println!(
+        "{file}: {} tokens vs logged {tokens} ({:+.3}%), {:.2}x vs {}",
+        plan.kv_cache_tokens,
+        (got / tokens - 1.0) * 100.0,
+        plan.max_concurrency,
+        logged["max_concurrency"]["x"]
+            .as_f64()
+            .map_or("-".to_string(), |x| format!("{x:.2}x"))
+    );
     assert!(
         (got / tokens - 1.0).abs() <= 0.01,
         "{file} ({url}): servecast {} vs logged GPU KV cache size {tokens} tokens",
