@@ -148,7 +148,9 @@ pub fn weights_bytes_per_gpu(model: &ModelSpec, cfg: &EngineConfig) -> u64 {
 ///
 /// vLLM runs `max_num_batched_tokens` dummy tokens through the model (the largest transient is one
 /// layer's MLP: its input, the up/gate projection and the activation output), then a sampler run on
-/// `max_num_seqs` rows of float32 logits (logits, probabilities, log-probabilities and a sorted copy).
+/// `max_num_seqs` rows of float32 logits (logits, probabilities, log-probabilities and a sorted copy)
+/// over the whole vocabulary: the LM head is split over the tensor-parallel ranks but its logits
+/// are gathered before sampling, so rank 0 (whose lines vLLM prints) holds them all.
 pub fn estimate_activation_peak_bytes(model: &ModelSpec, cfg: &EngineConfig) -> u64 {
     let tp = cfg.tensor_parallel_size.max(1) as f64;
     let dtype = model.dtype.bytes() as f64;
@@ -184,17 +186,26 @@ pub fn estimate_activation_peak_bytes(model: &ModelSpec, cfg: &EngineConfig) -> 
     };
     let forward = tokens * (3.0 * hidden + mlp_width) * dtype;
     let sampler_rows = cfg.max_num_seqs as f64;
-    let sampler = tokens * hidden * dtype + sampler_rows * model.vocab_size as f64 * 4.0 * 4.0 / tp;
+    let sampler = tokens * hidden * dtype + sampler_rows * model.vocab_size as f64 * 4.0 * 4.0;
     forward.max(sampler) as u64
 }
 
 /// First-principles non-torch memory growth during start-up, bytes per GPU.
 ///
 /// cuBLAS/cuDNN workspaces on one GPU (vLLM 0.10 logs show 0.02–0.26 GiB); NCCL and custom
-/// all-reduce buffers add more with tensor parallelism (1.4–2.4 GiB seen on TP ≥ 2 logs).
+/// all-reduce buffers add 1.4 GiB with tensor parallelism: the smallest figure seen (1.4–2.4 GiB
+/// on the TP ≥ 2 logs of 0.10; 2.1–5.5 GiB left beyond weights, KV and this activation estimate
+/// on the five TP 4–8 logs of 0.11–0.18 in data/startup-logs), so that no deployment measured to
+/// start (the corpus' Qwen3-235B-FP8 at TP 4 on 80 GB cards with 16,384 batched tokens) is refused.
 pub fn estimate_non_torch_bytes(cfg: &EngineConfig) -> u64 {
     let base = 0.10 * GIB;
-    let tp_extra = if cfg.tensor_parallel_size > 1 { 0.5 * GIB } else { 0.0 };
+    // nano-vllm has no custom all-reduce buffers: its TP engines keep the smaller NCCL share
+    // (seed 003's 1×4 reading starts at util 0.4).
+    let tp_extra = match (cfg.tensor_parallel_size > 1, cfg.version) {
+        (false, _) => 0.0,
+        (true, EngineVersion::NanoVllm) => 0.5 * GIB,
+        (true, _) => 1.4 * GIB,
+    };
     (base + tp_extra) as u64
 }
 

@@ -1,7 +1,7 @@
 //! vLLM start-up logs of releases ≥ 0.11 (data/startup-logs, one YAML per log with its source):
 //! from the logged "Available KV cache memory", servecast's KV layout for that release, model
 //! family, tensor parallelism and KV dtype must print the logged "GPU KV cache size: N tokens"
-//! and "Maximum concurrency … : X.XXx" within 1% (the logged GiB has two decimals; the test
+//! and "Maximum concurrency … : X.XXx" within 0.1% (the issue asks 1%; the logged GiB has two decimals; the test
 //! enters it through `--kv-cache-memory`, which vLLM also takes as the budget as is).
 
 use servecast::memory::{plan_memory, MemoryCalibration};
@@ -92,7 +92,7 @@ fn reproduce(file: &str, config_file: &str, gpu: &str) {
             .map_or("-".to_string(), |x| format!("{x:.2}x"))
     );
     assert!(
-        (got / tokens - 1.0).abs() <= 0.01,
+        (got / tokens - 1.0).abs() <= 0.001,
         "{file} ({url}): servecast {} vs logged GPU KV cache size {tokens} tokens",
         plan.kv_cache_size_line()
     );
@@ -102,7 +102,7 @@ fn reproduce(file: &str, config_file: &str, gpu: &str) {
     ) {
         assert_eq!(u64::from(cfg.max_model_len), per_request, "{file}: max_model_len");
         assert!(
-            (plan.max_concurrency / x - 1.0).abs() <= 0.01,
+            (plan.max_concurrency / x - 1.0).abs() <= 0.001,
             "{file} ({url}): servecast {} vs logged {x:.2}x",
             plan.max_concurrency_line()
         );
@@ -251,3 +251,80 @@ startup_log!(
     "meta-llama--Llama-3.3-70B-Instruct.json",
     "mi300x"
 );
+
+/// Without the log's budget: servecast's own estimate of what vLLM leaves for the KV cache
+/// (util × total − weights − activation peak − non-torch), against the logged "Available KV cache
+/// memory". Dense tensor-parallel logs land within a few percent; the MoE ones keep more memory
+/// out of the KV cache than the estimate knows (fused-MoE workspaces), so servecast over-counts
+/// their cache by up to 20%.
+#[test]
+fn first_principles_budget_against_the_logs() {
+    for (file, config_file, gpu_id, tolerance) in [
+        (
+            "dense-llama-3.3-70b-instruct-h200x4-vllm0.11.2.yaml",
+            "meta-llama--Llama-3.3-70B-Instruct.json",
+            "h200",
+            0.03,
+        ),
+        (
+            "dense-llama-3.3-70b-instruct-b200x4-vllm0.18.0.yaml",
+            "meta-llama--Llama-3.3-70B-Instruct.json",
+            "b200",
+            0.03,
+        ),
+        (
+            "dense-llama-3.3-70b-instruct-mi300x-vllm0.18.0rhaiv0.yaml",
+            "meta-llama--Llama-3.3-70B-Instruct.json",
+            "mi300x",
+            0.03,
+        ),
+        (
+            "mla-deepseek-r1-0528-h200x8-vllm0.11.2.yaml",
+            "deepseek-ai--DeepSeek-R1.json",
+            "h200",
+            0.2,
+        ),
+        (
+            "moe-llama4-maverick-bf16-h200x8-vllm0.11.2.yaml",
+            "meta-llama--Llama-4-Maverick-17B-128E-Instruct.json",
+            "h200",
+            0.2,
+        ),
+        (
+            "moe-qwen3-235b-a22b-instruct-2507-h200x4-vllm0.11.2.yaml",
+            "Qwen--Qwen3-235B-A22B.json",
+            "h200",
+            0.2,
+        ),
+    ] {
+        let log = yaml(file);
+        let model = config(config_file);
+        let catalog = Catalog::builtin().unwrap();
+        let gpu = catalog.gpu(gpu_id).unwrap();
+        let flags = &log["flags"];
+        let engine_flags = EngineFlags {
+            tensor_parallel_size: flags["tensor_parallel_size"].as_u64().map(|n| n as u32),
+            gpu_memory_utilization: flags["gpu_memory_utilization"].as_f64(),
+            max_model_len: flags["max_model_len"]
+                .as_u64()
+                .or(log["engine_config"]["max_seq_len"].as_u64())
+                .map(|n| n as u32),
+            ..EngineFlags::default()
+        };
+        let release = log["release"].as_str().unwrap_or("0.11.0").to_string();
+        let cfg = engine_flags
+            .resolve_release(EngineVersion::Vllm010, Some(&release), &model, gpu, file)
+            .unwrap();
+        let plan = plan_memory(&model, gpu, &cfg, &MemoryCalibration::default(), "test").unwrap();
+        let logged = log["logged"]["available_kv_cache_gib"].as_f64().unwrap();
+        let got = plan.kv_cache_bytes as f64 / GIB;
+        println!(
+            "{file}: first principles {got:.2} GiB vs logged {logged:.2} GiB ({:+.1}%)",
+            (got / logged - 1.0) * 100.0
+        );
+        assert!(
+            (got / logged - 1.0).abs() <= tolerance,
+            "{file}: {got:.2} vs {logged:.2} GiB"
+        );
+    }
+}
