@@ -284,7 +284,12 @@ pub fn blocks_per_request(layout: &KvLayout, cfg: &EngineConfig) -> u64 {
 /// CUDA-graph memory vLLM subtracts from the KV budget when a release profiles it (0.20.0 on;
 /// Model Runner V2 reports none until 0.29 for the models it runs), bytes per GPU: the profile's
 /// per-sequence term when calibrated, else [`CUDA_GRAPH_PRIOR_BYTES`].
-pub fn cuda_graph_in_budget_bytes(model: &ModelSpec, cfg: &EngineConfig, calibration: &MemoryCalibration) -> u64 {
+pub fn cuda_graph_in_budget_bytes(
+    model: &ModelSpec,
+    gpu: &GpuSpec,
+    cfg: &EngineConfig,
+    calibration: &MemoryCalibration,
+) -> u64 {
     if cfg.version != EngineVersion::Vllm010 {
         return 0;
     }
@@ -292,6 +297,11 @@ pub fn cuda_graph_in_budget_bytes(model: &ModelSpec, cfg: &EngineConfig, calibra
         return 0;
     };
     if release < (0, 20) {
+        return 0;
+    }
+    // ROCm profiles CUDA-graph memory only from 0.26 (`is_cuda_alike()`; `not is_rocm()` and
+    // `is_cuda()` before).
+    if gpu.architecture.is_amd() && release < (0, 26) {
         return 0;
     }
     // Model Runner V2, the default for dense models from 0.25 (Qwen3 / Llama / Mistral dense
@@ -351,7 +361,7 @@ pub fn plan_memory(
     if block == 0 {
         return Err(Error::invalid("model", "kv_bytes_per_token", "must be ≥ 1 byte"));
     }
-    let graphs_in_budget = cuda_graph_in_budget_bytes(model, cfg, calibration);
+    let graphs_in_budget = cuda_graph_in_budget_bytes(model, gpu, cfg, calibration);
     let non_kv = weights + activation + non_torch;
     let available: i128 = match cfg.version {
         // --kv-cache-memory: the size as given, no profiling, util ignored.

@@ -341,17 +341,29 @@ impl Profile {
             engine: version,
             cost: priors.cost_params(version, line, usage, arch, &gpu.id),
             memory: MemoryCalibration::default(),
-            source: format!(
-                "learned prior: the centres of {} measured setups of {line} (host-side terms) and {} on {arch} GPUs \
-                 (roofline efficiencies{}), from data/priors.yaml (servecast priors); nothing fitted to this setup",
-                count(line.as_str()),
-                count(arch.as_str()),
-                if own > 0 {
-                    format!(", corrected by {own} on this GPU")
+            source: {
+                let arch_setups = count(arch.as_str());
+                let gpu_part = if arch_setups == 0 {
+                    format!(
+                        "no measured setup on {arch} GPUs, so their roofline efficiencies are an unfitted prior \
+                         (the pooled centre of the measured architectures, with its spread)"
+                    )
                 } else {
-                    String::new()
-                }
-            ),
+                    format!(
+                        "{arch_setups} on {arch} GPUs (roofline efficiencies{})",
+                        if own > 0 {
+                            format!(", corrected by {own} on this GPU")
+                        } else {
+                            String::new()
+                        }
+                    )
+                };
+                format!(
+                    "learned prior: the centres of {} measured setups of {line} (host-side terms) and {gpu_part}, \
+                     from data/priors.yaml (servecast priors); nothing fitted to this setup",
+                    count(line.as_str()),
+                )
+            },
             uncertainty: None,
             prior: Vec::new(),
         }

@@ -24,10 +24,11 @@ pub fn header(p: &Prediction) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "- GPU: {} ({}, {} as CUDA reports it){}",
+        "- GPU: {} ({}, {} as {} reports it){}",
         s.gpu.name,
         s.gpu.id,
         gib(s.gpu.memory_total_bytes),
+        if s.gpu.architecture.is_amd() { "ROCm" } else { "CUDA" },
         if s.engine.tensor_parallel_size > 1 {
             format!(" × {} (tensor parallel)", s.engine.tensor_parallel_size)
         } else {
@@ -76,23 +77,52 @@ pub fn header(p: &Prediction) -> String {
     }
     let _ = writeln!(
         out,
-        "- Memory: requested {} = {} × {}; weights {}, activation peak {}, non-torch {} → KV cache {} ({})",
-        gib(m.requested_bytes),
-        e.gpu_memory_utilization,
-        gib(m.total_bytes),
+        "- Memory: {}; weights {}, activation peak {}, non-torch {}{} → KV cache {} ({})",
+        match e.kv_cache_memory_bytes {
+            Some(_) => "--kv-cache-memory sets the KV cache (util ignored)".to_string(),
+            None => format!(
+                "requested {} = {} × {}",
+                gib(m.requested_bytes),
+                e.gpu_memory_utilization,
+                gib(m.total_bytes)
+            ),
+        },
         gib(m.weights_bytes),
         gib(m.activation_peak_bytes),
         gib(m.non_torch_bytes),
+        if m.cuda_graph_in_budget_bytes > 0 {
+            format!(
+                ", CUDA graphs {} (inside the budget from 0.20)",
+                gib(m.cuda_graph_in_budget_bytes)
+            )
+        } else {
+            String::new()
+        },
         gib(m.kv_cache_bytes),
         m.source
     );
     let _ = writeln!(
         out,
-        "- Card memory once up and idle (nvidia-smi): {:.0} MiB per GPU",
+        "- Card memory once up and idle ({}): {:.0} MiB per GPU",
+        if s.gpu.architecture.is_amd() {
+            "amd-smi"
+        } else {
+            "nvidia-smi"
+        },
         m.card_used_bytes as f64 / crate::units::MIB
     );
-    let _ = writeln!(out, "- vLLM would log: \"{}\"", m.kv_cache_size_line());
-    let _ = writeln!(out, "- vLLM would log: \"{}\"", m.max_concurrency_line());
+    // The lines as the release prints them (V1: the budget, then the KV size and concurrency,
+    // merged into one line from 0.28).
+    if s.engine.version == crate::spec::engine::EngineVersion::Vllm010 {
+        let _ = writeln!(
+            out,
+            "- vLLM would log: \"{}\"",
+            m.available_kv_cache_line(s.engine.release.as_deref())
+        );
+    }
+    for line in m.kv_cache_lines() {
+        let _ = writeln!(out, "- vLLM would log: \"{line}\"");
+    }
     out
 }
 

@@ -80,6 +80,13 @@ impl GpuArch {
     }
 }
 
+impl GpuArch {
+    /// Whether the device is an AMD Instinct one (ROCm reports its memory; amd-smi shows it).
+    pub fn is_amd(self) -> bool {
+        matches!(self, GpuArch::Cdna3 | GpuArch::Cdna4)
+    }
+}
+
 impl std::fmt::Display for GpuArch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -170,3 +170,44 @@ fn each_release_prints_its_own_kv_cache_lines() {
         "Available KV cache memory: 61.40 GiB"
     );
 }
+
+/// CUDA-graph memory moves inside the KV budget by release (docs/research/vllm-memory-current.md
+/// §1): not before 0.20; from 0.20 on CUDA (0.42 GiB without a calibrated profile); not for a
+/// dense model on Model Runner V2 in 0.25–0.28 (its estimate is 0); on ROCm only from 0.26.
+#[test]
+fn cuda_graph_memory_enters_the_budget_by_release() {
+    let graphs = |gpu: &str, model: &str, release: &str| {
+        Scenario::builder()
+            .gpu(gpu)
+            .model(model)
+            .release(release)
+            .edit_flags(|f| f.max_model_len = Some(8192))
+            .workload(servecast::workload::arrivals::WorkloadSpec::closed_loop(
+                vec![1],
+                1,
+                servecast::workload::lengths::LengthDist::Fixed { tokens: 64 },
+                servecast::workload::lengths::LengthDist::Fixed { tokens: 8 },
+            ))
+            .build()
+            .unwrap()
+            .memory()
+            .unwrap()
+            .cuda_graph_in_budget_bytes
+    };
+    let prior = servecast::memory::CUDA_GRAPH_PRIOR_BYTES;
+    assert_eq!(graphs("h100-sxm", "llama-3.1-8b", "0.19.0"), 0);
+    assert_eq!(graphs("h100-sxm", "llama-3.1-8b", "0.20.0"), prior);
+    assert_eq!(
+        graphs("h100-sxm", "llama-3.1-8b", "0.26.0"),
+        0,
+        "MRV2 reports no graph memory"
+    );
+    assert_eq!(
+        graphs("h100-sxm", "qwen3-30b-a3b", "0.26.0"),
+        prior,
+        "MoE stays on the V1 runner"
+    );
+    assert_eq!(graphs("h100-sxm", "llama-3.1-8b", "0.29.0"), prior);
+    assert_eq!(graphs("mi300x", "llama-3.1-8b", "0.24.0"), 0, "ROCm: not before 0.26");
+    assert_eq!(graphs("mi300x", "qwen3-30b-a3b", "0.26.0"), prior);
+}
