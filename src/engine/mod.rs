@@ -194,6 +194,12 @@ pub(crate) struct EngineState<'a> {
     pub m: &'a EngineModel<'a>,
     /// Draws of how many drafts each step accepts (speculative decoding).
     pub spec_rng: crate::workload::rng::SimRng,
+    /// Tokens a sliding-window layer attends to (`u64::MAX` without one), cached from the cost model.
+    pub window_tokens: u64,
+    /// Whether one uniform KV group holds every layer (the common case: one block per
+    /// `block_size` tokens), cached from the configuration with the block size, tokens.
+    pub kv_uniform: bool,
+    pub block_size: u64,
     /// Steps left in the current multi-step pass (vLLM 0.6 `--num-scheduler-steps`; 0: the next
     /// step goes through the scheduler).
     pub pass_left: u32,
@@ -288,6 +294,9 @@ impl<'a> EngineState<'a> {
             m,
             spec_rng: crate::workload::rng::SimRng::new(0x5BEC_DEC0 ^ specs.len() as u64),
             pass_left: 0,
+            window_tokens: m.cost.window_tokens(),
+            kv_uniform: m.cfg.kv_groups == crate::spec::engine::KvGroups::UNIFORM,
+            block_size: u64::from(m.cfg.block_size.max(1)),
             reqs,
             running: Vec::with_capacity(m.cfg.max_num_seqs as usize + 1),
             waiting: VecDeque::new(),
@@ -384,6 +393,9 @@ impl<'a> EngineState<'a> {
     pub(crate) fn account(&mut self, idx: u32, n: u32) {
         let r = &self.reqs[idx as usize];
         let context = (r.computed + n) as u64;
+        // Sliding-window layers read contexts capped at the window; models without one leave
+        // the windowed figures at 0 (their cost per windowed token is 0).
+        let window = self.window_tokens;
         if r.is_decoding() && n == 1 {
             self.batch.decode_seqs += 1;
             if r.spec_scheduled > 0 {
@@ -391,20 +403,26 @@ impl<'a> EngineState<'a> {
                 let k = u64::from(r.spec_scheduled);
                 self.batch.spec_tokens += k;
                 self.batch.prefill_attention_pairs += (k * context) as f64;
-                self.batch.windowed_attention_pairs += (k * context.min(self.m.cost.window_tokens())) as f64;
+                if window != u64::MAX {
+                    self.batch.windowed_attention_pairs += (k * context.min(window)) as f64;
+                }
             }
         } else {
             self.batch.prefill_seqs += 1;
             self.batch.prefill_tokens += n as u64;
-            self.batch.prefill_attention_pairs += n as f64 * (r.computed as f64 + n as f64 / 2.0);
-            let window = self.m.cost.window_tokens() as f64;
-            self.batch.windowed_attention_pairs += n as f64 * (r.computed as f64 + n as f64 / 2.0).min(window);
+            let pairs_per_token = r.computed as f64 + n as f64 / 2.0;
+            self.batch.prefill_attention_pairs += n as f64 * pairs_per_token;
+            if window != u64::MAX {
+                self.batch.windowed_attention_pairs += n as f64 * pairs_per_token.min(window as f64);
+            }
         }
         if context >= r.num_tokens() as u64 {
             self.batch.output_seqs += 1;
         }
         self.batch.context_tokens += context;
-        self.batch.windowed_context_tokens += context.min(self.m.cost.window_tokens());
+        if window != u64::MAX {
+            self.batch.windowed_context_tokens += context.min(window);
+        }
         self.sched.push((idx, n));
     }
 
@@ -412,11 +430,12 @@ impl<'a> EngineState<'a> {
     #[inline]
     pub(crate) fn blocks_needed(&self, idx: u32, tokens: u32) -> u64 {
         let have = self.reqs[idx as usize].blocks as u64;
-        self.m
-            .cfg
-            .kv_groups
-            .blocks_for(tokens as u64, self.m.cfg.block_size)
-            .saturating_sub(have)
+        let held = if self.kv_uniform {
+            (tokens as u64).div_ceil(self.block_size)
+        } else {
+            self.m.cfg.kv_groups.blocks_for(tokens as u64, self.m.cfg.block_size)
+        };
+        held.saturating_sub(have)
     }
 
     /// Allocates blocks so `idx` holds enough for `tokens` tokens; false if the pool is short.
@@ -526,7 +545,11 @@ impl<'a> EngineState<'a> {
             }
             if r.computed >= r.num_tokens() {
                 r.output += 1;
-                let drafts = std::mem::take(&mut r.spec_scheduled);
+                let drafts = if r.spec_scheduled > 0 {
+                    std::mem::take(&mut r.spec_scheduled)
+                } else {
+                    0
+                };
                 if drafts > 0 && r.output > 1 {
                     // Speculative decoding: the accepted prefix of the drafts comes out with the
                     // bonus token, in the same streamed chunk; their KV is already computed.
@@ -711,11 +734,14 @@ impl<'a> EngineState<'a> {
                 .collect()
         };
         below.sort_unstable_by(|a, b| b.cmp(a));
-        let windowed_context: u64 = self
-            .running
-            .iter()
-            .map(|&i| (self.reqs[i as usize].computed as u64 + 1).min(window))
-            .sum();
+        let windowed_context: u64 = if window == u64::MAX {
+            0
+        } else {
+            self.running
+                .iter()
+                .map(|&i| (self.reqs[i as usize].computed as u64 + 1).min(window))
+                .sum()
+        };
         let mut batch = StepBatch {
             decode_seqs: b,
             output_seqs: b,
@@ -758,8 +784,6 @@ impl<'a> EngineState<'a> {
                     below.pop();
                 }
                 batch.windowed_context_tokens += below.len() as u64;
-            } else {
-                batch.windowed_context_tokens += b;
             }
             if (arrival_matters && self.now >= next_arrival) || backlog {
                 break;

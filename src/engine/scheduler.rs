@@ -91,12 +91,17 @@ fn schedule_mixed(st: &mut EngineState<'_>, admit: bool) {
         } else {
             0
         };
-        let reserve = if drafts > 0 { drafts + lookahead } else { 0 };
-        let target = (r.computed + n + reserve).min(cfg.max_model_len.max(r.computed + n));
+        let target = if drafts > 0 {
+            (r.computed + n + drafts + lookahead).min(cfg.max_model_len.max(r.computed + n))
+        } else {
+            r.computed + n
+        };
         if !grow_or_preempt(st, idx, target, false) {
             break;
         }
-        st.reqs[idx as usize].spec_scheduled = drafts;
+        if drafts > 0 {
+            st.reqs[idx as usize].spec_scheduled = drafts;
+        }
         st.account(idx, n);
         budget -= n + drafts;
         i += 1;
@@ -216,8 +221,12 @@ fn decode_running(st: &mut EngineState<'_>, limit: usize) {
         let r = &st.reqs[idx as usize];
         let remaining = r.num_tokens() - r.computed;
         // Multi-step reserves N − 1 lookahead slots per decode (num_lookahead_slots).
-        let lookahead = st.m.cfg.num_scheduler_steps.saturating_sub(1);
-        let target = (r.computed + remaining + lookahead).min(st.m.cfg.max_model_len.max(r.computed + remaining));
+        let steps = st.m.cfg.num_scheduler_steps;
+        let target = if steps > 1 {
+            (r.computed + remaining + steps - 1).min(st.m.cfg.max_model_len.max(r.computed + remaining))
+        } else {
+            r.computed + remaining
+        };
         // block_manager_v1 (vLLM 0.5's default) lets a sequence decode only while at least one
         // block per sequence is free, even if its last block still has room (can_append_slots).
         let spare_block = st.m.cfg.version == EngineVersion::Vllm05;

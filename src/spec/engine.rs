@@ -575,6 +575,9 @@ impl KvGroups {
     /// tokens in each full group, at most `window_blocks` in each sliding group.
     pub fn blocks_for(&self, tokens: u64, block_size: u32) -> u64 {
         let per_group = tokens.div_ceil(u64::from(block_size.max(1)));
+        if self.sliding == 0 && self.full == 1 {
+            return per_group;
+        }
         u64::from(self.full) * per_group + u64::from(self.sliding) * per_group.min(u64::from(self.window_blocks))
     }
 }
