@@ -116,7 +116,16 @@ impl SpeculativeConfig {
                 }
                 list.clone()
             }
-            (None, Some(a)) => (1..=k).map(|i| a.powi(i as i32)).collect(),
+            (None, Some(a)) => {
+                if !(a.is_finite() && a > 0.0 && a <= 1.0) {
+                    return Err(Error::invalid(
+                        origin,
+                        "speculative_config.acceptance_rate",
+                        format!("{a} is outside (0, 1]"),
+                    ));
+                }
+                (1..=k).map(|i| a.powi(i as i32)).collect()
+            }
             (None, None) => {
                 return Err(Error::invalid(
                     origin,

@@ -225,3 +225,27 @@ fn a_sliding_group_holds_only_its_window() {
         (21, 1, 1, 4096)
     );
 }
+
+/// Hybrid state-space checkpoints are refused by name, even when their config.json carries
+/// Python's bare `Infinity` (Nemotron-H's `time_step_limit`), which plain JSON rejects.
+#[test]
+fn hybrid_checkpoints_are_refused_naming_what_is_missing() {
+    for file in [
+        "nvidia--Nemotron-H-56B-Base-8K.json",
+        "Qwen--Qwen3-Next-80B-A3B-Instruct.json",
+        "ai21labs--AI21-Jamba-1.5-Mini.json",
+    ] {
+        let path = format!("{}/data/hf-configs/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        match ModelSpec::from_hf_config_json(&text, &path) {
+            Err(servecast::Error::InvalidField { field, message, .. }) => {
+                assert_eq!(field, "architectures", "{file}");
+                assert!(
+                    message.contains("mamba") && message.contains("recurrent state"),
+                    "{file}: {message}"
+                );
+            }
+            other => panic!("{file}: expected the hybrid refusal, got {other:?}"),
+        }
+    }
+}

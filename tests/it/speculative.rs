@@ -136,6 +136,16 @@ fn what_vllm_refuses_with_speculation() {
         other => panic!("expected the missing acceptance named, got {other:?}"),
     }
     match with(
+        r#"{"method": "eagle3", "num_speculative_tokens": 3, "acceptance_rate": 1.5}"#,
+        EngineFlags::default(),
+    ) {
+        Err(Error::InvalidField { field, message, .. }) => {
+            assert_eq!(field, "speculative_config.acceptance_rate");
+            assert!(message.contains("(0, 1]"), "{message}");
+        }
+        other => panic!("expected an acceptance above 1 refused, got {other:?}"),
+    }
+    match with(
         r#"{"method": "eagle3", "num_speculative_tokens": 2, "per_position_acceptance": [0.5, 0.7]}"#,
         EngineFlags::default(),
     ) {

@@ -16,7 +16,12 @@ use crate::{Error, Result};
 /// Parses a Hugging Face `config.json` into a validated spec; `origin` names the file.
 /// max_model_len follows vLLM's `_get_and_verify_max_len`.
 pub fn parse(text: &str, origin: &str) -> Result<ModelSpec> {
-    let value: Value = serde_json::from_str(text).map_err(|e| Error::from_json(origin, &e))?;
+    // Python's json (which writes Hugging Face configs) allows the bare constants Infinity and
+    // NaN (Nemotron-H's `time_step_limit`); JSON does not, so read them as null when plain JSON fails.
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => serde_json::from_str(&python_constants_as_null(text)).map_err(|_| Error::from_json(origin, &e))?,
+    };
     let Value::Object(top) = value else {
         return Err(Error::invalid(
             origin,
@@ -43,6 +48,45 @@ pub fn parse(text: &str, origin: &str) -> Result<ModelSpec> {
     };
     spec.validate(origin)?;
     Ok(spec)
+}
+
+/// `text` with Python's non-JSON constants (`-Infinity`, `Infinity`, `NaN`) outside strings
+/// replaced by `null`.
+fn python_constants_as_null(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        let constant = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|k| rest.starts_with(k));
+        match constant {
+            Some(k) => {
+                out.push_str("null");
+                rest = &rest[k.len()..];
+            }
+            None => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
 }
 
 /// config.json families servecast understands.
