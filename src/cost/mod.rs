@@ -211,10 +211,13 @@ impl StepCostModel {
         // FP8 weights run W8A8 GEMMs on FP8 tensor cores where the GPU has them; 4-bit and FP8
         // weights elsewhere are dequantised inside 16-bit GEMMs (AWQ, GPTQ, Marlin), which reach a
         // smaller share of the tensor peak once a batch makes them compute-bound.
-        let linear_flops = match (engine.quantization, gpu.dense_fp8_flops) {
-            (Some(Quantization::Fp8), Some(fp8)) => fp8 * params.compute_efficiency,
-            (None | Some(Quantization::Unquantized), _) => flops,
-            (Some(_), _) => gpu.dense_fp16_flops * params.quantized_compute_efficiency,
+        // FP8 weights on FP8 tensor cores and MXFP4 / NVFP4 weights on FP4 tensor cores
+        // (Blackwell, CDNA 4) run at that format's peak.
+        let linear_flops = match (engine.quantization, gpu.dense_fp8_flops, gpu.dense_fp4_flops) {
+            (Some(Quantization::Fp8), Some(fp8), _) => fp8 * params.compute_efficiency,
+            (Some(q), _, Some(fp4)) if q.is_fp4() => fp4 * params.compute_efficiency,
+            (None | Some(Quantization::Unquantized), _, _) => flops,
+            (Some(_), _, _) => gpu.dense_fp16_flops * params.quantized_compute_efficiency,
         };
         let all_weights = model.weight_bytes_with(engine.quantization) as f64 / tp_f;
         // A MoE step reads the routed experts its tokens touch; the rest of the weights every step
