@@ -115,6 +115,10 @@ struct Deployment {
     api_item_us: u64,
     /// vLLM V1's async scheduling (ignored for other engines).
     async_scheduling: bool,
+    /// vLLM V1 speculative decoding: EAGLE-3 with 3 drafts at [0.8, 0.6, 0.45] (V1 only).
+    speculative: bool,
+    /// vLLM V0 multi-step scheduling: decode steps per pass (V0 only; 1 = off).
+    multi_step: u32,
 }
 
 impl Default for Deployment {
@@ -124,6 +128,8 @@ impl Default for Deployment {
             api_request_us: 0,
             api_item_us: 0,
             async_scheduling: false,
+            speculative: false,
+            multi_step: 1,
         }
     }
 }
@@ -155,8 +161,15 @@ fn run_deployment(
         async_scheduling: d.async_scheduling && c.version == EngineVersion::Vllm010,
         tokenizer_wait_s: 0.0,
         enable_expert_parallel: false,
-        speculative: None,
-        num_scheduler_steps: 1,
+        speculative: (d.speculative && c.version == EngineVersion::Vllm010).then(|| {
+            servecast::spec::speculative::SpeculativeConfig::parse(
+                r#"{"method": "eagle3", "num_speculative_tokens": 3, "per_position_acceptance": [0.8, 0.6, 0.45]}"#,
+                "test",
+            )
+            .and_then(|c| c.resolve("test"))
+            .unwrap()
+        }),
+        num_scheduler_steps: if c.version.is_v0() { d.multi_step.max(1) } else { 1 },
         kv_groups: servecast::spec::engine::KvGroups::UNIFORM,
         kv_cache_memory_bytes: None,
         release: None,
@@ -209,6 +222,27 @@ fn run_deployment(
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(96), ..ProptestConfig::default() })]
+
+    /// Speculative decoding (V1) and multi-step passes (V0) lose and invent nothing: every
+    /// request ends with exactly its tokens, the pool and the step budget hold, time moves on,
+    /// and a streamed chunk never counts more gaps than tokens.
+    #[test]
+    fn speculation_and_multi_step_keep_the_invariants(c in case(), steps in 2u32..9) {
+        let d = Deployment { speculative: true, multi_step: steps, ..Deployment::default() };
+        let (out, cfg) = run_deployment(&c, true, d, simulate);
+        for (r, &(_, target)) in out.records.iter().zip(&c.requests) {
+            if r.send_ns == u64::MAX { continue; }
+            prop_assert!(!r.failed, "request {} failed", r.id);
+            prop_assert_eq!(r.output_tokens, target);
+            prop_assert!(r.first_token_ns <= r.finish_ns);
+        }
+        prop_assert!(out.stats.peak_blocks_used <= out.stats.capacity_blocks);
+        prop_assert!(out.stats.time_monotonic);
+        prop_assert!(out.stats.max_step_tokens <= cfg.max_num_batched_tokens as u64);
+        let itl_count: u64 = out.itl_ns.iter().map(|&(_, n)| n).sum();
+        let tokens: u64 = out.records.iter().filter(|r| r.send_ns != u64::MAX).map(|r| r.output_tokens as u64 - 1).sum();
+        prop_assert!(itl_count <= tokens, "{} gaps for {} tokens", itl_count, tokens);
+    }
 
     #[test]
     fn engine_invariants_hold(c in case()) {
@@ -277,7 +311,7 @@ proptest! {
     ) {
         // The API server's bookings of each step's items are applied in bulk too, with and
         // without async scheduling.
-        let d = Deployment { tp: 1, api_request_us, api_item_us, async_scheduling };
+        let d = Deployment { tp: 1, api_request_us, api_item_us, async_scheduling, ..Deployment::default() };
         let (fast, _) = run_deployment(&c, true, d, simulate);
         let (slow, _) = run_deployment(&c, false, d, simulate);
         prop_assert_eq!(&fast.records, &slow.records);
@@ -306,7 +340,7 @@ proptest! {
     ) {
         // TP engines (Qwen2.5-0.5B: 14 heads, 2 KV heads, so TP 1 or 2) behind one API server.
         let router = [Router::RoundRobin, Router::LeastOutstanding, Router::Random][router_i];
-        let d = Deployment { tp, api_request_us, api_item_us, async_scheduling: false };
+        let d = Deployment { tp, api_request_us, api_item_us, async_scheduling: false, ..Deployment::default() };
         let (out, cfg) = run_deployment(&c, true, d, |m, specs, clients| {
             let models = vec![m.clone(); replicas];
             simulate_cluster(&models, router, 7, specs, clients)
