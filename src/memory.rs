@@ -363,6 +363,22 @@ pub fn plan_memory(
     }
     let graphs_in_budget = cuda_graph_in_budget_bytes(model, gpu, cfg, calibration);
     let non_kv = weights + activation + non_torch;
+    if let Some(kv) = cfg.kv_cache_memory_bytes {
+        // vLLM takes the size as given and fails allocating it (CUDA out of memory) when the
+        // device cannot hold it at all.
+        if kv > total {
+            return Err(Error::invalid(
+                "--kv-cache-memory",
+                "kv_cache_memory_bytes",
+                format!(
+                    "{:.2} GiB of KV cache is more than {} holds ({:.2} GiB, weights not counted)",
+                    kv as f64 / GIB,
+                    gpu.name,
+                    total as f64 / GIB
+                ),
+            ));
+        }
+    }
     let available: i128 = match cfg.version {
         // --kv-cache-memory: the size as given, no profiling, util ignored.
         _ if cfg.kv_cache_memory_bytes.is_some() => i128::from(cfg.kv_cache_memory_bytes.unwrap_or(0)),

@@ -160,14 +160,14 @@ fn each_release_prints_its_own_kv_cache_lines() {
         plan_at("0.28.0", Some(exact)).kv_cache_lines(),
         vec!["GPU KV cache size: 93,084 tokens, Maximum concurrency for 1,818 tokens per request: 51.20x".to_string()]
     );
-    let gib61 = (61.4 * 1024.0 * 1024.0 * 1024.0) as u64;
+    let gib12 = (12.5 * 1024.0 * 1024.0 * 1024.0) as u64;
     assert_eq!(
-        plan_at("0.14.0", Some(gib61)).available_kv_cache_line(Some("0.14.0")),
-        "Available KV cache memory: 61.4 GiB"
+        plan_at("0.14.0", Some(gib12)).available_kv_cache_line(Some("0.14.0")),
+        "Available KV cache memory: 12.5 GiB"
     );
     assert_eq!(
-        plan_at("0.13.0", Some(gib61)).available_kv_cache_line(Some("0.13.0")),
-        "Available KV cache memory: 61.40 GiB"
+        plan_at("0.13.0", Some(gib12)).available_kv_cache_line(Some("0.13.0")),
+        "Available KV cache memory: 12.50 GiB"
     );
 }
 

@@ -318,6 +318,21 @@ fn each_release_refuses_what_it_refuses() {
         }
         other => panic!("expected --kv-cache-memory refused before 0.11, got {other:?}"),
     }
+    // More than the card holds: refused, naming the flag and the card's memory.
+    let huge = EngineFlags {
+        kv_cache_memory_bytes: Some(64 << 30),
+        ..EngineFlags::default()
+    };
+    match on("0.11.0", huge).and_then(|s| s.memory()) {
+        Err(Error::InvalidField { field, message, .. }) => {
+            assert_eq!(field, "kv_cache_memory_bytes");
+            assert!(
+                message.contains("64.00 GiB") && message.contains("23.53 GiB"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a KV cache larger than the 4090 refused, got {other:?}"),
+    }
     // From 0.11 it replaces the budget: 8 GiB of KV cache whatever util says.
     let plan = on("0.11.0", kv).unwrap().memory().unwrap();
     assert_eq!(plan.kv_cache_bytes, 8 << 30);
