@@ -1,0 +1,1 @@
+//! Tests of the aiperf importer (written by its importer's owner).

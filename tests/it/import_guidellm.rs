@@ -1,0 +1,1 @@
+//! Tests of the guidellm importer (written by its importer's owner).

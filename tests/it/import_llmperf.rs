@@ -1,0 +1,1 @@
+//! Tests of the llmperf importer (written by its importer's owner).

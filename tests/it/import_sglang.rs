@@ -1,0 +1,1 @@
+//! Tests of the sglang importer (written by its importer's owner).
