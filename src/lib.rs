@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod charts;
 pub mod cost;
 pub mod engine;

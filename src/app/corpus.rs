@@ -1,0 +1,152 @@
+//! `validate` and `priors`: the whole measured corpus at once.
+
+use std::path::Path;
+
+use super::{write_file, Outcome};
+use crate::error::{Error, Result};
+
+/// A progress bar for the pooled fit's stages.
+fn stage_bar(visible: bool) -> indicatif::ProgressBar {
+    let bar = if visible {
+        indicatif::ProgressBar::new(1)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// Moves a stage bar to `done` of `total`, naming the stage.
+fn show_stage(bar: &indicatif::ProgressBar, stage: &str, done: usize, total: usize) {
+    bar.set_length(total as u64);
+    bar.set_position(done as u64);
+    bar.set_message(stage.to_string());
+}
+
+/// Fitted and cross-validated error of every measured report of the corpus, as markdown (also
+/// written to `output`), with each class's error distribution drawn to `plot`.
+pub fn validate(corpus: &Path, output: Option<&Path>, plot: Option<&Path>, progress: bool) -> Result<Outcome> {
+    let mut notes = Vec::new();
+    use crate::fit::classes::validate_corpus;
+    use crate::fit::hierarchy::HierarchyOptions;
+    let reports = crate::measured::corpus_reports(corpus)?;
+    let bar = stage_bar(progress);
+    let progress = |stage: &str, done: usize, total: usize| show_stage(&bar, stage, done, total);
+    let v = validate_corpus(&reports, &HierarchyOptions::default(), &progress)?;
+    bar.finish_and_clear();
+    let mut command = String::from("servecast validate");
+    if let Some(p) = output {
+        command.push_str(&format!(" -o {}", p.display()));
+    }
+    let md = v.to_markdown(&command);
+    if let Some(path) = output {
+        write_file(path, &md)?;
+    }
+    if let Some(path) = plot {
+        let mut classes = vec![&v.fitted];
+        classes.extend(v.classes.iter());
+        crate::charts::draw_panels(
+            &format!(
+                "servecast on {} measured vLLM setups: share of levels predicted within an error",
+                v.hierarchy.setups.len()
+            ),
+            &crate::charts::validation_panels(&classes),
+            path,
+            (1800, 620),
+        )?;
+        notes.push(format!("chart written to {}", path.display()));
+    }
+    Ok(Outcome { text: md, notes })
+}
+
+/// The learned prior from a pooled fit of the corpus, as YAML (written to `output`, else the
+/// outcome's text).
+pub fn priors(corpus: &Path, output: Option<&Path>, progress: bool) -> Result<Outcome> {
+    let mut notes = Vec::new();
+    use crate::fit::hierarchy::{Hierarchy, HierarchyOptions};
+    let reports = crate::measured::corpus_reports(corpus)?;
+    let bar = stage_bar(progress);
+    let progress = |stage: &str, done: usize, total: usize| show_stage(&bar, stage, done, total);
+    let started = std::time::Instant::now();
+    let h = Hierarchy::fit(&reports, &HierarchyOptions::default(), &progress)?;
+    bar.finish_and_clear();
+    let command = match output {
+        Some(p) => format!("servecast priors -o {}", p.display()),
+        None => "servecast priors".to_string(),
+    };
+    let learned = h.learned_priors(&format!(
+        "pooled fit of {} measured setups ({} simulations, {} re-linearisations, last step {}) by `{command}`",
+        h.setups.len(),
+        h.simulations,
+        h.iterations,
+        match h.final_step {
+            crate::fit::hierarchy::FinalStep::Undamped => "undamped",
+            crate::fit::hierarchy::FinalStep::Damped => "damped",
+            crate::fit::hierarchy::FinalStep::Kept => "refused (best point kept)",
+        }
+    ));
+    let yaml = format!(
+        "# Written by: cargo run --release -- {}\n# Do not edit by hand: the learned prior of servecast (src/cost/prior.rs); tests/it/validation.rs\n# checks it against a fresh pooled fit of the corpus.\n{}",
+        command.trim_start_matches("servecast "),
+        serde_saphyr::to_string(&learned).map_err(|e| Error::Fit(format!("cannot write the priors as YAML: {e}")))?
+    );
+    match output {
+        Some(path) => {
+            write_file(path, &yaml)?;
+            notes.push(format!(
+                "{} setups ({} left out), σ {:?}, {:.1} s → {}",
+                h.setups.len(),
+                h.excluded.len(),
+                h.sigma.map(|v| (v * 1000.0).round() / 1000.0),
+                started.elapsed().as_secs_f64(),
+                path.display()
+            ));
+            for e in &h.excluded {
+                notes.push(format!("  left out {}: {}", e.id, e.reason));
+            }
+            Ok(Outcome {
+                text: String::new(),
+                notes,
+            })
+        }
+        None => Ok(Outcome { text: yaml, notes }),
+    }
+}
+
+/// `plot measured`: predicted vs measured charts of every measured report, written to `output`.
+pub fn plot(what: &str, output: &Path, replications: u32, formats: &[String]) -> Result<Outcome> {
+    if what != "measured" {
+        return Err(Error::invalid(
+            "plot",
+            "what",
+            format!("'{what}': only `measured` (use --plot FILE on simulate, sweep and plan for the others)"),
+        ));
+    }
+    for f in formats {
+        if f != "png" && f != "svg" {
+            return Err(Error::invalid(
+                "--formats",
+                "formats",
+                format!("'{f}' is not png or svg"),
+            ));
+        }
+    }
+    if replications == 0 || replications > 1000 {
+        return Err(Error::invalid("--replications", "replications", "must be in 1..=1000"));
+    }
+    let formats: Vec<&str> = formats.iter().map(String::as_str).collect();
+    let written = crate::charts::plot_all_measured(output, replications, &formats)?;
+    Ok(Outcome {
+        text: written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        notes: Vec::new(),
+    })
+}

@@ -1,0 +1,203 @@
+//! `fit`: a profile fitted to measured reports and load-test results.
+
+use std::path::{Path, PathBuf};
+
+use super::{load_reports, read, write_file, Outcome};
+use crate::error::{Error, Result};
+use crate::fit::FitOptions;
+use crate::measured::import::{from_vllm_bench_runs, ImportContext};
+use crate::measured::MeasuredReport;
+use crate::scenario::Scenario;
+use crate::spec::engine::{EngineFlags, EngineVersion};
+
+/// What `fit` is asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitCommand {
+    /// Report YAML files, built-in report ids and/or load-test result files.
+    pub inputs: Vec<String>,
+    /// GPU the result files were measured on.
+    pub gpu: Option<String>,
+    /// Model the result files served.
+    pub model: Option<String>,
+    /// Engine of the result files.
+    pub engine: Option<String>,
+    /// Engine flags of the result files.
+    pub flags: EngineFlags,
+    /// Write the fitted profile here (YAML).
+    pub output: Option<PathBuf>,
+    /// Concurrency levels left out of the fit (their error is reported).
+    pub hold_out: Vec<u32>,
+    /// Random seed of the simulations.
+    pub seed: u64,
+    /// Weight of the mean-TTFT errors relative to throughput and latency errors.
+    pub ttft_weight: f64,
+}
+
+impl Default for FitCommand {
+    fn default() -> Self {
+        FitCommand {
+            inputs: Vec::new(),
+            gpu: None,
+            model: None,
+            engine: None,
+            flags: EngineFlags::default(),
+            output: None,
+            hold_out: Vec::new(),
+            seed: 0,
+            ttft_weight: FitOptions::default().ttft_weight,
+        }
+    }
+}
+
+/// Fits a profile to measured reports (YAML files, built-in ids) and load-test result files
+/// (which need `gpu` and `model`); the table of parameters and per-level errors, and the profile
+/// written to `output`.
+pub fn fit(a: &FitCommand) -> Result<Outcome> {
+    let mut reports: Vec<MeasuredReport> = Vec::new();
+    let mut json: Vec<(String, String)> = Vec::new();
+    for input in &a.inputs {
+        if input.to_ascii_lowercase().ends_with(".json") {
+            json.push((input.clone(), read(Path::new(input))?));
+        } else {
+            reports.extend(load_reports(input)?);
+        }
+    }
+    if !json.is_empty() {
+        let (Some(gpu), Some(model)) = (&a.gpu, &a.model) else {
+            return Err(Error::invalid(
+                "fit",
+                "--gpu/--model",
+                "JSON benchmark results do not say what they ran on: give --gpu and --model (and the engine flags)",
+            ));
+        };
+        let ctx = ImportContext {
+            gpu: gpu.clone(),
+            model: model.clone(),
+            engine: a
+                .engine
+                .as_deref()
+                .map(|e| EngineVersion::parse(e, "--engine"))
+                .transpose()?
+                .unwrap_or_default(),
+            flags: a.flags.clone(),
+        };
+        reports.push(from_vllm_bench_runs(&json, &ctx)?);
+    }
+    let scenarios: Vec<Scenario> = reports
+        .iter()
+        .map(|r| Scenario::builder().from_report(r).seed(a.seed).build())
+        .collect::<Result<_>>()?;
+    let exclude: Vec<usize> = reports[0]
+        .levels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.concurrency.is_some_and(|c| a.hold_out.contains(&c)))
+        .map(|(i, _)| i)
+        .collect();
+    let inputs: Vec<(&MeasuredReport, &Scenario)> = reports.iter().zip(&scenarios).collect();
+    let result = crate::fit::fit_reports(
+        &inputs,
+        &FitOptions {
+            exclude_levels: exclude,
+            ttft_weight: a.ttft_weight,
+            ..FitOptions::default()
+        },
+    )?;
+    let mut t = String::new();
+    use std::fmt::Write as _;
+    if !result.card_memory.is_empty() {
+        let _ = writeln!(
+            t,
+            "| setup | card memory measured (MiB) | predicted (MiB) | error |\n|---|---|---|---|"
+        );
+        for c in &result.card_memory {
+            let _ = writeln!(
+                t,
+                "| {} | {:.0} | {:.0} | {:+.1}% |",
+                c.report, c.measured_mib, c.predicted_mib, c.error_pct
+            );
+        }
+        let _ = writeln!(t);
+    }
+    let _ = writeln!(
+        t,
+        "# Fit of {} ({} simulations, {:.2} s)\n",
+        reports.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(" + "),
+        result.evaluations,
+        result.elapsed_s
+    );
+    let _ = writeln!(
+        t,
+        "| parameter | value | std. error (local curvature) | origin |\n|---|---|---|---|"
+    );
+    for p in &result.params {
+        let _ = writeln!(
+            t,
+            "| {} | {:.6} | {} | {} |",
+            p.name,
+            p.value,
+            if p.std_err.is_finite() {
+                format!("{:.6}", p.std_err)
+            } else {
+                "–".into()
+            },
+            p.origin
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\n| level | in fit | throughput: measured / predicted / error | E2E latency (TTS: RTF) | TTFT (TTS: TTFB) |"
+    );
+    let _ = writeln!(t, "|---|---|---|---|---|");
+    for l in &result.levels {
+        let pick = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| l.comparison.figure(n))
+                .map_or("–".to_string(), |f| {
+                    let digits = if f.measured.abs() < 1.0 { 3 } else { 2 };
+                    format!(
+                        "{} {:.digits$} / {:.digits$} / {:+.1}%",
+                        f.name, f.measured, f.predicted, f.error_pct
+                    )
+                })
+        };
+        let _ = writeln!(
+            t,
+            "| {}{} | {} | {} | {} | {} |",
+            if reports.len() > 1 {
+                format!("{} ", l.report)
+            } else {
+                String::new()
+            },
+            l.comparison.concurrency.map_or("–".into(), |c| c.to_string()),
+            if l.in_fit { "yes" } else { "no" },
+            pick(&[
+                "output_throughput_tok_s",
+                "request_throughput_req_s",
+                "audio_throughput_x_realtime",
+                "total_time_s",
+                "audio_s"
+            ]),
+            pick(&["e2e_latency_ms.mean", "e2e_latency_ms.p50", "rtf.mean", "reported_rtf"]),
+            pick(&["ttft_ms.mean", "ttft_ms.p50", "ttfb_ms.mean"])
+        );
+    }
+    for w in &result.warnings {
+        let _ = writeln!(t, "\nwarning: {w}");
+    }
+    if let Some(path) = &a.output {
+        let yaml = format!(
+            "# Written by: cargo run --release -- fit {} -o {}\n# Do not edit by hand: tests/it/validation.rs refits and compares.\n{}",
+            a.inputs.join(" "),
+            path.display(),
+            result.profile.to_yaml()?
+        );
+        write_file(path, &yaml)?;
+        let _ = writeln!(t, "\nprofile written to {}", path.display());
+    }
+    Ok(Outcome {
+        text: t.trim_end().to_string(),
+        notes: Vec::new(),
+    })
+}

@@ -1,0 +1,316 @@
+//! The commands, as a library: what the `servecast` CLI and the Python package call.
+//!
+//! Each command takes plain option structs (no argument parsing here) and returns an
+//! [`Outcome`]: the text for stdout and the notes for stderr, so a caller decides where they go.
+//! `main.rs` maps command-line arguments onto these structs and nothing else.
+
+pub mod corpus;
+pub mod fit;
+pub mod plan;
+pub mod simulate;
+pub mod sweep;
+
+use std::path::{Path, PathBuf};
+
+use crate::cost::Profile;
+use crate::error::{Error, Result};
+use crate::measured::{builtin_reports, MeasuredReport};
+use crate::profiles::{builtin_profile_by_id, builtin_profiles};
+use crate::scenario::{Scenario, ScenarioBuilder};
+use crate::spec::engine::{EngineFlags, EngineVersion};
+use crate::spec::{Catalog, ModelSpec};
+use crate::workload::arrivals::{LoadSpec, WorkloadSpec};
+use crate::workload::lengths::LengthDist;
+
+/// What a command produced: text for stdout, notes for stderr (progress, charts written, what
+/// was assumed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// The command's output (a table, markdown, JSON or CSV).
+    pub text: String,
+    /// Messages for the user beside the output (stderr on the command line).
+    pub notes: Vec<String>,
+}
+
+/// A deployment and its workload, as `simulate` (and `sweep` and `plan` as their base) takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentOptions {
+    /// GPU (catalog name, matched loosely: 4090, "RTX 4090", a100-80g).
+    pub gpu: String,
+    /// Model: catalog id or path to a Hugging Face config.json.
+    pub model: Option<String>,
+    /// Engine release (vllm-0.10, vllm-0.6, 0.11.0, nano-vllm, …).
+    pub engine: Option<String>,
+    /// vLLM's engine flags (unset stays unset).
+    pub flags: EngineFlags,
+    /// Engine replicas behind a router, each with `tensor_parallel_size` GPUs.
+    pub replicas: u32,
+    /// Router across replicas: round-robin, least-outstanding, random.
+    pub router: String,
+    /// TTS: the text length in characters.
+    pub text_chars: Option<u32>,
+    /// Tokens in the first streamed chunk (TTS: TTFB is the time to it).
+    pub first_chunk_tokens: u32,
+    /// Closed-loop concurrency levels.
+    pub concurrency: Option<Vec<u32>>,
+    /// Requests each closed-loop user sends.
+    pub requests_per_user: Option<u32>,
+    /// Open-loop request rates, req/s (`inf`: everything at once).
+    pub qps: Option<Vec<f64>>,
+    /// Requests per open-loop level.
+    pub num_requests: Option<u32>,
+    /// Most requests outstanding at once with `qps`.
+    pub max_concurrency: Option<u32>,
+    /// Prompt length (`512`, `100..900`, `lognormal:500,0.8`, …).
+    pub input_len: Option<String>,
+    /// Output length, same syntax.
+    pub output_len: Option<String>,
+    /// Workload YAML file.
+    pub workload: Option<PathBuf>,
+    /// Profile YAML file, built-in profile id, or `roofline`.
+    pub profile: Option<String>,
+    /// Random seed.
+    pub seed: u64,
+}
+
+impl Default for DeploymentOptions {
+    fn default() -> Self {
+        DeploymentOptions {
+            gpu: String::new(),
+            model: None,
+            engine: None,
+            flags: EngineFlags::default(),
+            replicas: 1,
+            router: "round-robin".into(),
+            text_chars: None,
+            first_chunk_tokens: 1,
+            concurrency: None,
+            requests_per_user: None,
+            qps: None,
+            num_requests: None,
+            max_concurrency: None,
+            input_len: None,
+            output_len: None,
+            workload: None,
+            profile: None,
+            seed: 0,
+        }
+    }
+}
+
+/// Reads a file, naming it on failure.
+pub fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Writes a file, naming it on failure.
+pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// A profile: a YAML file, a built-in profile id, or `roofline` / `roofline-<engine>`.
+pub fn load_profile(arg: &str) -> Result<Profile> {
+    let path = Path::new(arg);
+    if path.exists() {
+        return Profile::from_yaml(&read(path)?, arg);
+    }
+    if let Some(p) = builtin_profile_by_id(arg)? {
+        return Ok(p);
+    }
+    if let Some(rest) = arg.strip_prefix("roofline") {
+        let version = match rest.trim_start_matches(['.', '-', ':']) {
+            "" => EngineVersion::default(),
+            v => EngineVersion::parse(v, "--profile")?,
+        };
+        return Ok(Profile::roofline(version));
+    }
+    let ids: Vec<String> = builtin_profiles()?.into_iter().map(|p| p.id).collect();
+    Err(Error::invalid(
+        "--profile",
+        "profile",
+        format!(
+            "'{arg}' is neither a file nor a built-in profile; built-in: {}, roofline",
+            ids.join(", ")
+        ),
+    ))
+}
+
+/// A measured file (every setup in it) or a built-in report id.
+pub fn load_reports(arg: &str) -> Result<Vec<MeasuredReport>> {
+    let path = Path::new(arg);
+    if path.exists() {
+        return MeasuredReport::all_from_path(path);
+    }
+    let reports = builtin_reports()?;
+    let ids: Vec<String> = reports.iter().map(|r| r.id.clone()).collect();
+    reports
+        .into_iter()
+        .find(|r| r.id == arg)
+        .map(|r| vec![r])
+        .ok_or_else(|| {
+            Error::invalid(
+                arg,
+                "report",
+                format!("is neither a file nor a built-in report; built-in: {}", ids.join(", ")),
+            )
+        })
+}
+
+/// The scenario builder of a deployment: flags, a workload file, or the GPU's built-in report
+/// for what is left out. Notes (e.g. which built-in report filled the gaps) go to `notes`.
+pub fn scenario_builder(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<ScenarioBuilder> {
+    let mut b = Scenario::builder()
+        .gpu(&o.gpu)
+        .flags(o.flags.clone())
+        .seed(o.seed)
+        .replicas(o.replicas)
+        .first_chunk_tokens(o.first_chunk_tokens)
+        .router(crate::engine::cluster::Router::parse(&o.router, "--router")?);
+    if let Some(m) = &o.model {
+        let path = Path::new(m);
+        b = if path.is_file() {
+            b.model_spec(ModelSpec::from_hf_config_json(&read(path)?, m)?)
+        } else {
+            b.model(m)
+        };
+    }
+    if let Some(e) = &o.engine {
+        b = b.engine(EngineVersion::parse(e, "--engine")?);
+        if crate::spec::engine::release_patch(e).is_some() {
+            b = b.release(e);
+        }
+    }
+    if let Some(path) = &o.workload {
+        let text = read(path)?;
+        let origin = path.display().to_string();
+        let mut w: WorkloadSpec = serde_saphyr::from_str_with_options(&text, crate::measured::yaml_options())
+            .map_err(|e| Error::from_yaml(&origin, &e))?;
+        w.fill_dataset_parts();
+        w.validate(&origin)?;
+        b = b.workload(w);
+    }
+    if o.model.is_none() || o.workload.is_none() {
+        b = b.from_builtin_report()?;
+        if let Some(id) = b.report_id() {
+            notes.push(format!(
+                "note: using the built-in measured report '{id}' for what the command line leaves out (model, engine flags, workload)"
+            ));
+        }
+    }
+    if b.report_id().is_none() && o.workload.is_none() {
+        // No report and no workload file: a default closed-loop sweep.
+        b = b.workload(WorkloadSpec::closed_loop(
+            vec![1, 4, 8, 16, 32, 64],
+            10,
+            LengthDist::Fixed { tokens: 512 },
+            LengthDist::Fixed { tokens: 256 },
+        ));
+    }
+    let input = o
+        .input_len
+        .as_deref()
+        .map(|t| LengthDist::parse(t, "--input-len"))
+        .transpose()?;
+    let output = o
+        .output_len
+        .as_deref()
+        .map(|t| LengthDist::parse(t, "--output-len"))
+        .transpose()?;
+    let concurrency = o.concurrency.clone();
+    let qps = o.qps.clone();
+    let (rpu, num_requests, max_concurrency) = (o.requests_per_user, o.num_requests, o.max_concurrency);
+    b = b.edit_workload(|w| {
+        if let Some(d) = input {
+            w.input_len = d;
+            w.input_len_per_level = None;
+        }
+        if let Some(d) = output {
+            w.set_output_len(d);
+        }
+        if let Some(q) = qps {
+            w.set_poisson(q, num_requests.unwrap_or(1000), max_concurrency);
+        } else if let Some(c) = concurrency {
+            w.set_concurrency(c, rpu);
+        } else if let (Some(n), LoadSpec::ClosedLoop { concurrency, .. }) = (rpu, &w.load) {
+            let levels = concurrency.clone();
+            w.set_concurrency(levels, Some(n));
+        }
+        if let (Some(n), LoadSpec::Poisson { num_requests, .. }) = (num_requests, &mut w.load) {
+            *num_requests = n;
+        }
+    });
+    match o.profile.as_deref() {
+        // The prior of whichever engine the scenario runs (--engine, a report's, or the default).
+        Some("roofline") => b = b.roofline_profile(),
+        Some(p) => b = b.profile(load_profile(p)?),
+        None => {}
+    }
+    if let Some(chars) = o.text_chars {
+        b = b.text_chars(chars);
+    }
+    Ok(b)
+}
+
+/// A one-line description of a deployment for chart titles and headers.
+pub fn deployment_title(s: &Scenario) -> String {
+    format!(
+        "{} on {}{} ({}, util {}, max_num_seqs {}{})",
+        s.model.id,
+        if s.replicas * s.engine.tensor_parallel_size > 1 {
+            format!("{} × ", s.replicas * s.engine.tensor_parallel_size)
+        } else {
+            String::new()
+        },
+        s.gpu.id,
+        s.engine.version,
+        s.engine.gpu_memory_utilization,
+        s.engine.max_num_seqs,
+        if s.engine.tensor_parallel_size > 1 {
+            format!(", TP {}", s.engine.tensor_parallel_size)
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The built-in catalog, listed: `gpus`, `models`, `reports` or `profiles`, one per line.
+pub fn list(what: &str) -> Result<Outcome> {
+    let catalog = Catalog::builtin()?;
+    let lines: Vec<String> = match what {
+        "gpus" => catalog
+            .gpus
+            .iter()
+            .map(|g| format!("{:<14} {}", g.id, g.name))
+            .collect(),
+        "models" => catalog
+            .models
+            .iter()
+            .map(|m| format!("{:<24} {}", m.id, m.name))
+            .collect(),
+        "reports" => builtin_reports()?
+            .iter()
+            .map(|r| format!("{:<40} {}", r.id, r.provenance.file))
+            .collect(),
+        "profiles" => builtin_profiles()?
+            .iter()
+            .map(|p| format!("{:<40} {}", p.id, p.source))
+            .collect(),
+        other => {
+            return Err(Error::invalid(
+                "list",
+                "what",
+                format!("'{other}' is not one of gpus, models, reports, profiles"),
+            ));
+        }
+    };
+    Ok(Outcome {
+        text: lines.join("\n"),
+        notes: Vec::new(),
+    })
+}

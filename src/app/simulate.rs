@@ -1,0 +1,132 @@
+//! `simulate`: one deployment under its load levels, with measured figures beside the predicted
+//! ones when a measured report backs the scenario.
+
+use std::path::PathBuf;
+
+use super::{deployment_title, scenario_builder, DeploymentOptions, Outcome};
+use crate::charts;
+use crate::error::{Error, Result};
+use crate::measured::builtin_reports;
+use crate::report::{compare, render, Format};
+use crate::scenario::{Prediction, Scenario};
+
+/// How `simulate` reports: format, replications, charts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulateOptions {
+    /// Output format.
+    pub format: Format,
+    /// Replications over seeds (and the fitted parameters' covariance) for 90% intervals; 1: one run.
+    pub replications: u32,
+    /// Load curves chart (.png / .svg).
+    pub plot: Option<PathBuf>,
+    /// Memory breakdown chart.
+    pub plot_memory: Option<PathBuf>,
+    /// TTFT distribution at the highest load level.
+    pub plot_ttft: Option<PathBuf>,
+}
+
+impl Default for SimulateOptions {
+    fn default() -> Self {
+        SimulateOptions {
+            format: Format::Table,
+            replications: 1,
+            plot: None,
+            plot_memory: None,
+            plot_ttft: None,
+        }
+    }
+}
+
+/// Simulates the deployment and renders the prediction (beside the measured report's figures
+/// when the scenario comes from one).
+pub fn simulate(d: &DeploymentOptions, o: &SimulateOptions) -> Result<Outcome> {
+    let mut notes = Vec::new();
+    let scenario = scenario_builder(d, &mut notes)?.build()?;
+    if o.replications == 0 || o.replications > 10_000 {
+        return Err(Error::invalid(
+            "--replications",
+            "replications",
+            "must be in 1..=10000 (1: a single run)",
+        ));
+    }
+    let prediction = if o.replications > 1 {
+        crate::uncertainty::predict_with_intervals(
+            &scenario,
+            &crate::uncertainty::UncertaintyOptions {
+                replications: o.replications,
+                ..Default::default()
+            },
+        )?
+    } else {
+        scenario.run()?
+    };
+    let report = match &scenario.measured_report {
+        Some(id) => builtin_reports()?.into_iter().find(|r| &r.id == id),
+        None => None,
+    };
+    draw_charts(o, &scenario, &prediction, &mut notes)?;
+    let comparison = report.as_ref().map(|r| compare(r, &prediction.levels));
+    let text = render(
+        &prediction,
+        report
+            .as_ref()
+            .zip(comparison.as_deref())
+            .map(|(r, c)| (r.id.as_str(), c)),
+        o.format,
+    )?;
+    Ok(Outcome { text, notes })
+}
+
+/// Draws the charts `o` asks for.
+pub fn draw_charts(
+    o: &SimulateOptions,
+    scenario: &Scenario,
+    prediction: &Prediction,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let title = deployment_title(scenario);
+    if let Some(path) = &o.plot {
+        let band = if prediction.intervals.is_empty() {
+            ""
+        } else {
+            ", 90% band"
+        };
+        charts::draw_panels(
+            &format!("{title}: predicted{band}"),
+            &charts::prediction_panels(prediction),
+            path,
+            (1800, 620),
+        )?;
+        notes.push(format!("chart written to {}", path.display()));
+    }
+    if let Some(path) = &o.plot_memory {
+        charts::memory_breakdown(
+            &format!("Memory of {title}"),
+            &[(scenario.gpu.id.clone(), prediction.memory.clone())],
+            path,
+            (1400, 320),
+        )?;
+        notes.push(format!("chart written to {}", path.display()));
+    }
+    if let Some(path) = &o.plot_ttft {
+        let Some(last) = scenario.workload.levels().len().checked_sub(1) else {
+            return Err(Error::invalid("--plot-ttft", "workload", "has no load level"));
+        };
+        let out = scenario.simulate_level(last, &prediction.memory, &scenario.cost_model());
+        let ttfts: Vec<f64> = out
+            .records
+            .iter()
+            .filter(|r| !r.failed)
+            .map(|r| r.first_token_ns.saturating_sub(r.send_ns) as f64 / 1e6)
+            .collect();
+        let level = &prediction.levels[last];
+        let load = match (level.concurrency, level.qps) {
+            (Some(c), _) => format!("{c} users"),
+            (None, Some(q)) => format!("{q} req/s"),
+            _ => "the trace".into(),
+        };
+        charts::ttft_distribution(&format!("TTFT at {load}: {title}"), &ttfts, path, (1300, 650))?;
+        notes.push(format!("chart written to {}", path.display()));
+    }
+    Ok(())
+}

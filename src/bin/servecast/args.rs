@@ -1,0 +1,487 @@
+//! The command-line arguments (clap) and their mapping onto the library's command structs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use servecast::app::fit::FitCommand;
+use servecast::app::plan::PlanCommand;
+use servecast::app::simulate::SimulateOptions;
+use servecast::app::sweep::SweepCommand;
+use servecast::app::DeploymentOptions;
+use servecast::error::{Error, Result};
+use servecast::fit::FitOptions;
+use servecast::report::Format;
+use servecast::spec::engine::{EngineFlags, KvCacheDtype, Quantization};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "servecast",
+    version,
+    about = "Predict how an LLM serving deployment behaves before renting the GPUs"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Simulate a deployment under load and print TTFT, TPOT, ITL, latency and throughput per level.
+    Simulate(Box<SimulateArgs>),
+    /// Fit a profile (step-cost overheads, memory terms) to a measured report.
+    Fit(Box<FitArgs>),
+    /// Fitted and cross-validated (leave one level out) error of every measured report.
+    Validate {
+        /// The measured corpus: the built-in seeds plus every file in DIR/corpus.
+        #[arg(long, default_value = "data/measured")]
+        corpus: PathBuf,
+        /// Also write the tables as markdown here.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// Also draw each class's cumulative error distribution (.png or .svg).
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
+    /// Learn the prior (host-side terms per vLLM release line, roofline efficiencies per GPU
+    /// architecture) from the measured corpus in one pooled fit.
+    Priors {
+        /// The measured corpus: the built-in seeds plus every file in DIR/corpus.
+        #[arg(long, default_value = "data/measured")]
+        corpus: PathBuf,
+        /// Write the priors here (data/priors.yaml is the one servecast embeds); default: print.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
+    /// Simulate many configurations (flags, GPUs, TP, replicas, load) in parallel and rank them.
+    Sweep(Box<SweepArgs>),
+    /// Capacity planning: the most load within an SLO, the knee, or the cheapest GPUs for a rate.
+    Plan(Box<PlanArgs>),
+    /// Draw charts: `measured` writes predicted vs measured for every measured report.
+    Plot {
+        /// What to draw: measured.
+        what: String,
+        /// Output directory.
+        #[arg(short = 'o', long, default_value = "docs/img")]
+        output: PathBuf,
+        /// Replications per setup for the 90% band (seeds and the fit's parameter covariance).
+        #[arg(long, default_value_t = 8)]
+        replications: u32,
+        /// Image formats: png, svg.
+        #[arg(long, value_delimiter = ',', default_value = "png,svg")]
+        formats: Vec<String>,
+    },
+    /// List the built-in GPUs, models, measured reports or profiles.
+    List {
+        /// What to list: gpus, models, reports, profiles.
+        what: String,
+    },
+}
+
+/// vLLM's engine flags, shared by the subcommands (vLLM's long names are aliases).
+#[derive(Args, Debug)]
+pub struct FlagArgs {
+    /// Fraction of GPU memory the engine may use, (0, 1].
+    #[arg(long = "util", visible_alias = "gpu-memory-utilization")]
+    pub util: Option<f64>,
+    /// Most sequences per step (vLLM --max-num-seqs).
+    #[arg(long = "seqs", visible_alias = "max-num-seqs")]
+    pub seqs: Option<u32>,
+    /// Longest prompt + output, tokens.
+    #[arg(long)]
+    pub max_model_len: Option<u32>,
+    /// Token budget per step.
+    #[arg(long)]
+    pub max_num_batched_tokens: Option<u32>,
+    /// Tokens per KV block.
+    #[arg(long)]
+    pub block_size: Option<u32>,
+    /// Enable chunked prefill.
+    #[arg(long, overrides_with = "no_enable_chunked_prefill")]
+    pub enable_chunked_prefill: bool,
+    /// Disable chunked prefill.
+    #[arg(long)]
+    pub no_enable_chunked_prefill: bool,
+    /// Enable prefix caching.
+    #[arg(long, overrides_with = "no_enable_prefix_caching")]
+    pub enable_prefix_caching: bool,
+    /// Disable prefix caching.
+    #[arg(long)]
+    pub no_enable_prefix_caching: bool,
+    /// GPUs per engine (tensor parallel).
+    #[arg(long = "tp", visible_alias = "tensor-parallel-size")]
+    pub tp: Option<u32>,
+    /// vLLM V0: delay waiting prompts until the oldest waited this × the last prompt step's latency.
+    #[arg(long)]
+    pub scheduler_delay_factor: Option<f64>,
+    /// KV cache element type: auto (the model's dtype), fp8, fp8_e4m3, fp8_e5m2.
+    #[arg(long, value_parser = parse_kv_cache_dtype)]
+    pub kv_cache_dtype: Option<KvCacheDtype>,
+    /// Weight quantization of the linear layers: none, fp8, awq, awq_marlin, gptq, gptq_marlin,
+    /// gptq_int8 (default: the checkpoint's own, else none).
+    #[arg(long, value_parser = parse_quantization)]
+    pub quantization: Option<Quantization>,
+    /// vLLM V1: schedule step k+1 while step k runs (default on from vLLM 0.14).
+    #[arg(long, overrides_with = "no_async_scheduling")]
+    pub async_scheduling: bool,
+    /// vLLM V1: schedule one step at a time.
+    #[arg(long)]
+    pub no_async_scheduling: bool,
+    /// vLLM ≥ 0.11: the KV cache's size per GPU in bytes (20G = 20 GiB, 21.5g = 21.5e9);
+    /// gpu_memory_utilization is then ignored.
+    #[arg(long, value_parser = parse_kv_cache_memory)]
+    pub kv_cache_memory: Option<u64>,
+    /// vLLM V0 (0.6–0.10): decode steps per scheduling pass; 1 is modelled, more is refused.
+    #[arg(long)]
+    pub num_scheduler_steps: Option<u32>,
+    /// MoE models: spread whole experts over the tensor-parallel ranks.
+    #[arg(long)]
+    pub enable_expert_parallel: bool,
+    /// vLLM V1 speculative decoding, JSON as vLLM takes it, plus servecast's acceptance:
+    /// '{"method": "eagle3", "num_speculative_tokens": 3, "per_position_acceptance": [0.8, 0.6, 0.45]}'.
+    #[arg(long, value_parser = parse_speculative_config)]
+    pub speculative_config: Option<servecast::spec::speculative::SpeculativeConfig>,
+}
+
+/// clap's parser for `--speculative-config`, in the library's words.
+fn parse_speculative_config(
+    text: &str,
+) -> std::result::Result<servecast::spec::speculative::SpeculativeConfig, String> {
+    servecast::spec::speculative::SpeculativeConfig::parse(text, "--speculative-config").map_err(|e| e.to_string())
+}
+
+/// clap's parser for `--kv-cache-memory`, in the library's words.
+fn parse_kv_cache_memory(text: &str) -> std::result::Result<u64, String> {
+    servecast::spec::engine::parse_human_bytes(text, "--kv-cache-memory").map_err(|e| e.to_string())
+}
+
+/// clap's parser for `--quantization`, in the library's words.
+fn parse_quantization(text: &str) -> std::result::Result<Quantization, String> {
+    Quantization::parse(text, "--quantization").map_err(|e| e.to_string())
+}
+
+/// clap's parser for `--kv-cache-dtype`, in the library's words.
+fn parse_kv_cache_dtype(text: &str) -> std::result::Result<KvCacheDtype, String> {
+    KvCacheDtype::parse(text, "--kv-cache-dtype").map_err(|e| e.to_string())
+}
+
+impl FlagArgs {
+    /// The flags as the library takes them (unset stays unset).
+    pub fn to_flags(&self) -> EngineFlags {
+        EngineFlags {
+            gpu_memory_utilization: self.util,
+            max_num_seqs: self.seqs,
+            max_model_len: self.max_model_len,
+            max_num_batched_tokens: self.max_num_batched_tokens,
+            block_size: self.block_size,
+            enable_chunked_prefill: bool_flag(self.enable_chunked_prefill, self.no_enable_chunked_prefill),
+            enable_prefix_caching: bool_flag(self.enable_prefix_caching, self.no_enable_prefix_caching),
+            tensor_parallel_size: self.tp,
+            usage_context: None,
+            scheduler_delay_factor: self.scheduler_delay_factor,
+            kv_cache_dtype: self.kv_cache_dtype,
+            quantization: self.quantization,
+            async_scheduling: bool_flag(self.async_scheduling, self.no_async_scheduling),
+            kv_cache_memory_bytes: self.kv_cache_memory,
+            num_scheduler_steps: self.num_scheduler_steps,
+            enable_expert_parallel: self.enable_expert_parallel.then_some(true),
+            speculative_config: self.speculative_config.clone(),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// GPU (catalog name, matched loosely: 4090, "RTX 4090", a100-80g).
+    #[arg(long)]
+    pub gpu: String,
+    /// Model: catalog id or path to a Hugging Face config.json.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Engine: vllm-0.10 (default), vllm-0.6, vllm-0.6.0 (0.6.0–0.6.1), vllm-0.5, nano-vllm; other vLLM releases run as the scheduler they ship (0.8+ as vllm-0.10, 0.7 as vllm-0.6).
+    #[arg(long)]
+    pub engine: Option<String>,
+    #[command(flatten)]
+    pub flags: FlagArgs,
+    /// Engine replicas behind a router (data parallelism), each with --tp GPUs.
+    #[arg(long, default_value_t = 1)]
+    pub replicas: u32,
+    /// Router across replicas: round-robin, least-outstanding, random.
+    #[arg(long, default_value = "round-robin")]
+    pub router: String,
+    /// TTS models: the text length in characters (sets prompt and output tokens from the model's
+    /// text and speech rates); requests longer than max_model_len fail as the server's would.
+    #[arg(long)]
+    pub text_chars: Option<u32>,
+    /// Tokens in the first streamed chunk (TTS: TTFB is the time to this chunk); default 1.
+    #[arg(long, default_value_t = 1)]
+    pub first_chunk_tokens: u32,
+    /// Closed-loop concurrency levels, e.g. 1,4,8,16.
+    #[arg(long, value_delimiter = ',')]
+    pub concurrency: Option<Vec<u32>>,
+    /// Requests each closed-loop user sends.
+    #[arg(long)]
+    pub requests_per_user: Option<u32>,
+    /// Open-loop Poisson request rates (req/s), e.g. 2,4,8.
+    #[arg(long, value_delimiter = ',')]
+    pub qps: Option<Vec<f64>>,
+    /// Requests per open-loop level.
+    #[arg(long)]
+    pub num_requests: Option<u32>,
+    /// Most requests outstanding at once with --qps (vllm bench serve --max-concurrency); --qps inf sends as fast as allowed.
+    #[arg(long)]
+    pub max_concurrency: Option<u32>,
+    /// Prompt length: 512, 100..900, normal:800,200, lognormal:500,0.8, empirical:1,2,3.
+    #[arg(long)]
+    pub input_len: Option<String>,
+    /// Output length, same syntax as --input-len.
+    #[arg(long)]
+    pub output_len: Option<String>,
+    /// Workload YAML file (load, input_len, output_len).
+    #[arg(long)]
+    pub workload: Option<PathBuf>,
+    /// Profile YAML file, built-in profile id, or `roofline`.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output format: table, markdown, json, csv.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Replications over seeds (and the fitted parameters' covariance) for 90% prediction
+    /// intervals; 1 = a single run.
+    #[arg(long, default_value_t = 1)]
+    pub replications: u32,
+    /// Draw a chart here (.png or .svg): load curves for simulate, throughput–latency for sweep,
+    /// the scanned load curve for plan.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Draw the memory breakdown here (.png or .svg): simulate's configuration, or the best
+    /// configurations of a sweep.
+    #[arg(long)]
+    pub plot_memory: Option<PathBuf>,
+    /// Draw the TTFT distribution at the highest load level here (simulate only).
+    #[arg(long)]
+    pub plot_ttft: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The base deployment and workload, as for `simulate`.
+    #[command(flatten)]
+    pub base: SimulateArgs,
+    /// A swept parameter: name=values, repeatable. Lists (seqs=8,16,32), stepped ranges
+    /// (util=0.5..0.9:0.1), ranges for --samples (max_num_batched_tokens=512..8192), booleans
+    /// (enable_chunked_prefill=true,false), names (gpu=4090,a10). Names: vLLM's flags, or gpu,
+    /// util, seqs, tp, replicas, concurrency, qps.
+    #[arg(long = "axis", required = true)]
+    pub axes: Vec<String>,
+    /// Draw this many random configurations instead of the full grid.
+    #[arg(long)]
+    pub samples: Option<u32>,
+    /// Seed of the random configurations.
+    #[arg(long, default_value_t = 0)]
+    pub sample_seed: u64,
+    /// Rank by: request_throughput_req_s (default), output_throughput_tok_s, ttft_ms_mean,
+    /// ttft_ms_p95, tpot_ms_mean, tpot_ms_p95, e2e_ms_mean, e2e_ms_p95, x_realtime,
+    /// usd_per_million_output_tokens.
+    #[arg(long, default_value = "request_throughput_req_s")]
+    pub rank_by: String,
+    /// Rows shown in the table.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Also write every row here: .csv or .json.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// The deployment and workload lengths, as for `simulate` (its load levels are replaced).
+    #[command(flatten)]
+    pub base: SimulateArgs,
+    /// The SLO: ttft_p95_ms=500,tpot_p95_ms=50 (metrics ttft, tpot, itl, e2e, ttfb; statistics
+    /// mean, p50, p95, p99; and goodput_pct=N: percent of requests within every bound).
+    #[arg(long, required = true)]
+    pub slo: String,
+    /// Load to vary: qps (open-loop Poisson, default) or concurrency (closed-loop users).
+    #[arg(long, default_value = "qps")]
+    pub load: String,
+    /// Find the cheapest deployment for this request rate (req/s) instead of the most load.
+    #[arg(long)]
+    pub target_qps: Option<f64>,
+    /// GPU types for --target-qps (default: the --gpu one).
+    #[arg(long, value_delimiter = ',')]
+    pub gpus: Vec<String>,
+    /// Tensor-parallel sizes for --target-qps.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    pub tp_options: Vec<u32>,
+    /// gpu_memory_utilization values for --target-qps (default: the deployment's).
+    #[arg(long, value_delimiter = ',')]
+    pub util_options: Vec<f64>,
+    /// max_num_seqs values for --target-qps (default: the deployment's).
+    #[arg(long, value_delimiter = ',')]
+    pub seqs_options: Vec<u32>,
+    /// Most replicas per deployment for --target-qps.
+    #[arg(long, default_value_t = 16)]
+    pub max_replicas: u32,
+    /// Simulated seconds of arrivals per evaluation (open loop).
+    #[arg(long, default_value_t = servecast::plan::PlanOptions::default().duration_s)]
+    pub duration_s: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// Measured data: report YAML files, built-in report ids, and/or `vllm bench serve
+    /// --save-result` JSON files (all JSON files form one report; they need --gpu and --model).
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// GPU the JSON runs were measured on.
+    #[arg(long)]
+    pub gpu: Option<String>,
+    /// Model the JSON runs served.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Engine of the JSON runs (default vllm-0.10).
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Engine flags of the JSON runs.
+    #[command(flatten)]
+    pub flags: FlagArgs,
+    /// Write the fitted profile here (YAML).
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// Leave these concurrency levels out of the fit and report their error.
+    #[arg(long, value_delimiter = ',')]
+    pub hold_out: Vec<u32>,
+    /// Random seed of the simulations.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Weight of the mean-TTFT errors relative to throughput and latency errors.
+    #[arg(long, default_value_t = FitOptions::default().ttft_weight)]
+    pub ttft_weight: f64,
+}
+
+fn bool_flag(on: bool, off: bool) -> Option<bool> {
+    match (on, off) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+impl SimulateArgs {
+    /// The deployment as the library takes it.
+    pub fn deployment(&self) -> DeploymentOptions {
+        DeploymentOptions {
+            gpu: self.gpu.clone(),
+            model: self.model.clone(),
+            engine: self.engine.clone(),
+            flags: self.flags.to_flags(),
+            replicas: self.replicas,
+            router: self.router.clone(),
+            text_chars: self.text_chars,
+            first_chunk_tokens: self.first_chunk_tokens,
+            concurrency: self.concurrency.clone(),
+            requests_per_user: self.requests_per_user,
+            qps: self.qps.clone(),
+            num_requests: self.num_requests,
+            max_concurrency: self.max_concurrency,
+            input_len: self.input_len.clone(),
+            output_len: self.output_len.clone(),
+            workload: self.workload.clone(),
+            profile: self.profile.clone(),
+            seed: self.seed,
+        }
+    }
+
+    /// How simulate reports.
+    pub fn simulate_options(&self) -> Result<SimulateOptions> {
+        Ok(SimulateOptions {
+            format: Format::parse(&self.format)?,
+            replications: self.replications,
+            plot: self.plot.clone(),
+            plot_memory: self.plot_memory.clone(),
+            plot_ttft: self.plot_ttft.clone(),
+        })
+    }
+
+    /// Refuses the chart flags a command does not draw.
+    pub fn refuse_charts(&self, command: &str, memory: bool) -> Result<()> {
+        if self.plot_ttft.is_some() {
+            return Err(Error::invalid(
+                "--plot-ttft",
+                "plot_ttft",
+                format!("is drawn by simulate, for one configuration, not by {command}"),
+            ));
+        }
+        if !memory && self.plot_memory.is_some() {
+            return Err(Error::invalid(
+                "--plot-memory",
+                "plot_memory",
+                format!("{command} draws only --plot (its load curve)"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl SweepArgs {
+    /// The sweep as the library takes it.
+    pub fn command(&self) -> Result<SweepCommand> {
+        self.base.refuse_charts("sweep", true)?;
+        Ok(SweepCommand {
+            axes: self.axes.clone(),
+            samples: self.samples,
+            sample_seed: self.sample_seed,
+            rank_by: self.rank_by.clone(),
+            top: self.top,
+            output: self.output.clone(),
+            progress: !self.quiet,
+            format: Format::parse(&self.base.format)?,
+            plot: self.base.plot.clone(),
+            plot_memory: self.base.plot_memory.clone(),
+        })
+    }
+}
+
+impl PlanArgs {
+    /// The plan as the library takes it.
+    pub fn command(&self) -> Result<PlanCommand> {
+        self.base.refuse_charts("plan", false)?;
+        Ok(PlanCommand {
+            slo: self.slo.clone(),
+            load: self.load.clone(),
+            target_qps: self.target_qps,
+            gpus: self.gpus.clone(),
+            tp_options: self.tp_options.clone(),
+            util_options: self.util_options.clone(),
+            seqs_options: self.seqs_options.clone(),
+            max_replicas: self.max_replicas,
+            duration_s: self.duration_s,
+            format: Format::parse(&self.base.format)?,
+            plot: self.base.plot.clone(),
+        })
+    }
+}
+
+impl FitArgs {
+    /// The fit as the library takes it.
+    pub fn command(&self) -> FitCommand {
+        FitCommand {
+            inputs: self.inputs.clone(),
+            gpu: self.gpu.clone(),
+            model: self.model.clone(),
+            engine: self.engine.clone(),
+            flags: self.flags.to_flags(),
+            output: self.output.clone(),
+            hold_out: self.hold_out.clone(),
+            seed: self.seed,
+            ttft_weight: self.ttft_weight,
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The `servecast` command line: arguments mapped onto the library's commands ([`servecast::app`]).
+
+mod args;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+use servecast::app::{self, Outcome};
+use servecast::error::Result;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(outcome) => {
+            for note in &outcome.notes {
+                eprintln!("{note}");
+            }
+            emit(&outcome.text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<Outcome> {
+    match command {
+        Command::Simulate(a) => app::simulate::simulate(&a.deployment(), &a.simulate_options()?),
+        Command::Sweep(a) => app::sweep::sweep(&a.base.deployment(), &a.command()?),
+        Command::Plan(a) => app::plan::plan(&a.base.deployment(), &a.command()?),
+        Command::Plot {
+            what,
+            output,
+            replications,
+            formats,
+        } => app::corpus::plot(&what, &output, replications, &formats),
+        Command::Fit(a) => app::fit::fit(&a.command()),
+        Command::List { what } => app::list(&what),
+        Command::Validate { corpus, output, plot } => {
+            app::corpus::validate(&corpus, output.as_deref(), plot.as_deref(), true)
+        }
+        Command::Priors { corpus, output } => app::corpus::priors(&corpus, output.as_deref(), true),
+    }
+}
+
+/// Prints to stdout; a closed pipe (e.g. `| head`) ends the output quietly instead of panicking.
+fn emit(text: &str) {
+    use std::io::Write;
+    if text.is_empty() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{}", text.trim_end_matches('\n')).is_err() {
+        std::process::exit(0);
+    }
+}
