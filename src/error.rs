@@ -37,7 +37,10 @@ pub enum Error {
         suggestions: Vec<String>,
     },
     /// A model name not in the catalog (and not a path to a config.json).
-    #[error("unknown model '{name}'{}", suggestion_text(.suggestions))]
+    #[error(
+        "unknown model '{name}'{}; give a catalog id exactly (servecast list models) or the path to the model's config.json",
+        suggestion_text(.suggestions)
+    )]
     UnknownModel {
         /// The name as given.
         name: String,
@@ -131,10 +134,11 @@ impl Error {
         }
     }
 
-    /// The process exit code the CLI uses for this error: 2 for refused or invalid input.
+    /// The process exit code the CLI uses for this error: 2 for refused or invalid input and for
+    /// a file that cannot be read or written (the user named it); 1 for a fit that failed.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Io { .. } | Error::Fit(_) => 1,
+            Error::Fit(_) => 1,
             _ => 2,
         }
     }

@@ -71,6 +71,9 @@ pub struct DeploymentOptions {
     pub profile: Option<String>,
     /// Random seed.
     pub seed: u64,
+    /// A pasted server command (`vllm serve MODEL --flag …`, or `python -m
+    /// vllm.entrypoints.openai.api_server …`), as words: sets the model and the engine flags.
+    pub serve: Vec<String>,
 }
 
 impl Default for DeploymentOptions {
@@ -94,6 +97,7 @@ impl Default for DeploymentOptions {
             workload: None,
             profile: None,
             seed: 0,
+            serve: Vec::new(),
         }
     }
 }
@@ -165,19 +169,57 @@ pub fn load_reports(arg: &str) -> Result<Vec<MeasuredReport>> {
 /// The scenario builder of a deployment: flags, a workload file, or the GPU's built-in report
 /// for what is left out. Notes (e.g. which built-in report filled the gaps) go to `notes`.
 pub fn scenario_builder(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<ScenarioBuilder> {
+    let pasted = if o.serve.is_empty() {
+        None
+    } else {
+        Some(crate::spec::cmdline::parse_vllm_serve_args(&o.serve)?)
+    };
+    let mut flags = o.flags.clone();
+    let mut replicas = o.replicas;
+    let mut model = o.model.clone();
+    if let Some(cmd) = &pasted {
+        flags = merge_pasted_flags(&o.flags, &cmd.flags)?;
+        if let Some(dp) = cmd.data_parallel_size {
+            if o.replicas != 1 && o.replicas != dp {
+                return Err(Error::invalid(
+                    "--replicas",
+                    "replicas",
+                    format!(
+                        "is {} but the pasted command has --data-parallel-size {dp}; give one",
+                        o.replicas
+                    ),
+                ));
+            }
+            replicas = dp;
+        }
+        match &model {
+            Some(m) if m != &cmd.model => {
+                return Err(Error::invalid(
+                    "--model",
+                    "model",
+                    format!("is '{m}' but the pasted command serves '{}'; give one", cmd.model),
+                ))
+            }
+            _ => model = Some(cmd.model.clone()),
+        }
+        if !cmd.ignored.is_empty() {
+            notes.push(format!(
+                "note: performance-neutral flags of the pasted command: {}",
+                cmd.ignored.join(" ")
+            ));
+        }
+    }
     let mut b = Scenario::builder()
         .gpu(&o.gpu)
-        .flags(o.flags.clone())
+        .flags(flags)
         .seed(o.seed)
-        .replicas(o.replicas)
+        .replicas(replicas)
         .first_chunk_tokens(o.first_chunk_tokens)
         .router(crate::engine::cluster::Router::parse(&o.router, "--router")?);
-    if let Some(m) = &o.model {
-        let path = Path::new(m);
-        b = if path.is_file() {
-            b.model_spec(ModelSpec::from_hf_config_json(&read(path)?, m)?)
-        } else {
-            b.model(m)
+    if let Some(m) = &model {
+        b = match model_source(m, pasted.is_some())? {
+            ModelSource::Config(path) => b.model_spec(ModelSpec::from_hf_config_json(&read(&path)?, m)?),
+            ModelSource::Catalog(id) => b.model(&id),
         };
     }
     if let Some(e) = &o.engine {
@@ -195,7 +237,7 @@ pub fn scenario_builder(o: &DeploymentOptions, notes: &mut Vec<String>) -> Resul
         w.validate(&origin)?;
         b = b.workload(w);
     }
-    if o.model.is_none() || o.workload.is_none() {
+    if model.is_none() || o.workload.is_none() {
         b = b.from_builtin_report()?;
         if let Some(id) = b.report_id() {
             notes.push(format!(
@@ -255,6 +297,70 @@ pub fn scenario_builder(o: &DeploymentOptions, notes: &mut Vec<String>) -> Resul
         b = b.text_chars(chars);
     }
     Ok(b)
+}
+
+/// Where a model argument points.
+enum ModelSource {
+    /// A Hugging Face config.json on disk.
+    Config(PathBuf),
+    /// A catalog id (matched exactly).
+    Catalog(String),
+}
+
+/// Resolves a model argument: a config.json (or a directory holding one), a catalog id, or (for
+/// a pasted server command, whose model is often a local path) the catalog id its last path part
+/// names. A path that does not exist is an error naming it, not an unknown model.
+fn model_source(arg: &str, pasted: bool) -> Result<ModelSource> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        return Ok(ModelSource::Config(path.to_path_buf()));
+    }
+    if path.is_dir() {
+        let config = path.join("config.json");
+        if config.is_file() {
+            return Ok(ModelSource::Config(config));
+        }
+        return Err(Error::invalid(
+            arg,
+            "model",
+            "is a directory without a config.json; pass the model's config.json or a catalog id",
+        ));
+    }
+    let looks_like_path = arg.ends_with(".json") || arg.starts_with(['.', '/', '~']);
+    if looks_like_path && !pasted {
+        return Err(Error::Io {
+            path: arg.to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file (--model takes a catalog id or the path to a model's config.json)",
+            ),
+        });
+    }
+    let catalog = Catalog::builtin()?;
+    if pasted {
+        return crate::spec::cmdline::resolve_model(catalog, arg).map(|m| ModelSource::Catalog(m.id.clone()));
+    }
+    Ok(ModelSource::Catalog(arg.to_string()))
+}
+
+/// The pasted command's flags under the command line's: a flag both set must agree.
+fn merge_pasted_flags(cli: &EngineFlags, pasted: &EngineFlags) -> Result<EngineFlags> {
+    let a = serde_json::to_value(cli).map_err(|e| Error::invalid("vllm serve", "flags", e.to_string()))?;
+    let b = serde_json::to_value(pasted).map_err(|e| Error::invalid("vllm serve", "flags", e.to_string()))?;
+    if let (serde_json::Value::Object(a), serde_json::Value::Object(b)) = (&a, &b) {
+        for (k, va) in a {
+            if let Some(vb) = b.get(k) {
+                if !va.is_null() && !vb.is_null() && va != vb {
+                    return Err(Error::invalid(
+                        "vllm serve",
+                        k,
+                        format!("the command line sets {va} but the pasted command sets {vb}; give one"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(cli.or(pasted))
 }
 
 /// A one-line description of a deployment for chart titles and headers.

@@ -71,11 +71,23 @@ impl Catalog {
 
     /// The model a loosely written name means ("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b",
     /// "indextts2"); unknown or ambiguous names give [`Error::UnknownModel`] with suggestions.
+    ///
+    /// Models match exactly only (id, name or alias, ignoring case and punctuation, with or
+    /// without the `org/` prefix): a near miss (`lama-3.1-8b`, or the base `Qwen/Qwen2.5-7B` for
+    /// the catalog's Instruct model) is refused with the entries it resembles as suggestions,
+    /// never run silently as another model.
     pub fn model(&self, name: &str) -> Result<&ModelSpec> {
-        lookup(&self.models, name, |m| m.id.as_str(), model_keys).map_err(|suggestions| Error::UnknownModel {
-            name: name.to_string(),
-            suggestions,
-        })
+        match lookup(&self.models, name, |m| m.id.as_str(), model_keys) {
+            Ok(m) if is_exact(name, &model_keys(m)) => Ok(m),
+            Ok(m) => Err(Error::UnknownModel {
+                name: name.to_string(),
+                suggestions: vec![m.id.clone()],
+            }),
+            Err(suggestions) => Err(Error::UnknownModel {
+                name: name.to_string(),
+                suggestions,
+            }),
+        }
     }
 
     /// Every GPU id, in file order.
@@ -126,6 +138,11 @@ fn levenshtein(a: &str, b: &str) -> usize {
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
+}
+
+/// Whether `query` is one of `keys` exactly (after normalisation, with or without an org prefix).
+fn is_exact(query: &str, keys: &[String]) -> bool {
+    name_variants(query).iter().any(|v| !v.is_empty() && keys.contains(v))
 }
 
 /// Normalized names a GPU answers to.
@@ -470,11 +487,10 @@ mod tests {
     }
 
     #[test]
-    fn loose_model_names() {
+    fn exact_model_names_and_refused_near_misses() {
         let c = catalog();
         let cases = [
             ("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b-instruct"),
-            ("qwen2.5-7b", "qwen2.5-7b-instruct"),
             ("Qwen2.5-7B-Instruct", "qwen2.5-7b-instruct"),
             ("llama-3.1-8b", "llama-3.1-8b"),
             ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
@@ -489,11 +505,25 @@ mod tests {
             ("mistralai/Mistral-7B-Instruct-v0.1", "mistral-7b"),
             ("Qwen/Qwen3-8B", "qwen3-8b"),
             ("Qwen/Qwen2-0.5B-Instruct", "qwen2-0.5b-instruct"),
-            ("qwen2.5-0.5b", "qwen2.5-0.5b-instruct"),
-            ("Qwen/Qwen2.5-14B-Instruct", "qwen2.5-14b"),
         ];
         for (name, id) in cases {
             assert_eq!(c.model(name).map(|m| m.id.as_str()).ok(), Some(id), "{name}");
+        }
+        // Near misses are refused with the entry they resemble, never run as another model: a
+        // base model is not its Instruct sibling, nor the Instruct model its base.
+        for (name, suggestion) in [
+            ("qwen2.5-7b", "qwen2.5-7b-instruct"),
+            ("Qwen/Qwen2.5-7B", "qwen2.5-7b-instruct"),
+            ("qwen2.5-0.5b", "qwen2.5-0.5b-instruct"),
+            ("Qwen/Qwen2.5-14B-Instruct", "qwen2.5-14b"),
+            ("lama-3.1-8b", "llama-3.1-8b"),
+        ] {
+            match c.model(name) {
+                Err(Error::UnknownModel { suggestions, .. }) => {
+                    assert_eq!(suggestions.first().map(String::as_str), Some(suggestion), "{name}")
+                }
+                other => panic!("{name}: expected UnknownModel, got {other:?}"),
+            }
         }
     }
 

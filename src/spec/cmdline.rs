@@ -12,37 +12,176 @@ pub struct ServeCommand {
     pub model: String,
     /// The engine flags servecast models.
     pub flags: EngineFlags,
-    /// Flags accepted by vLLM that servecast does not model (e.g. --swap-space).
+    /// `--data-parallel-size`: engine replicas (servecast's `--replicas`); none: not given.
+    pub data_parallel_size: Option<u32>,
+    /// Flags vLLM accepts that do not change what servecast simulates (`--port 8000`).
     pub ignored: Vec<String>,
 }
 
-/// Flags that take a value but do not change what servecast simulates.
-const IGNORED_WITH_VALUE: &[&str] = &[
+/// How servecast treats one `vllm serve` flag.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Treatment {
+    /// Sets an engine flag servecast models.
+    Modelled,
+    /// Does not change performance (networking, logging, chat templates, tokenizer source, …).
+    Neutral,
+    /// Changes performance in a way servecast does not model: refused, naming the flag.
+    Unmodelled(&'static str),
+}
+
+/// `vllm serve` flags that take a value and do not change what servecast simulates.
+const NEUTRAL_WITH_VALUE: &[&str] = &[
     "--host",
     "--port",
-    "--served-model-name",
-    "--dtype",
-    "--swap-space",
-    "--seed",
-    "--trust-remote-code-revision",
-    "--tokenizer",
+    "--uds",
     "--api-key",
-    "--num-scheduler-steps",
+    "--served-model-name",
+    "--tokenizer",
+    "--tokenizer-mode",
+    "--tokenizer-revision",
+    "--revision",
+    "--code-revision",
+    "--download-dir",
+    "--load-format",
+    "--config-format",
+    "--seed",
+    "--uvicorn-log-level",
+    "--log-level",
+    "--chat-template",
+    "--chat-template-content-format",
+    "--response-role",
+    "--ssl-keyfile",
+    "--ssl-certfile",
+    "--ssl-ca-certs",
+    "--ssl-cert-reqs",
+    "--root-path",
+    "--middleware",
+    "--allowed-origins",
+    "--allowed-methods",
+    "--allowed-headers",
+    "--tool-call-parser",
+    "--tool-parser-plugin",
+    "--reasoning-parser",
+    "--max-log-len",
+    "--generation-config",
+    "--override-generation-config",
+    "--hf-config-path",
+    "--swap-space",
+    "--distributed-executor-backend",
+    "--worker-cls",
+    "--guided-decoding-backend",
+    "--structured-outputs-config",
+    "--max-logprobs",
+    "--logprobs-mode",
+    "--otlp-traces-endpoint",
+    "--collect-detailed-traces",
+    "--lora-modules",
+    "--prompt-adapters",
+    "--limit-mm-per-prompt",
+    "--mm-processor-kwargs",
+    "--disable-log-stats-interval",
+    "--api-server-count",
+    "--tokenizer-pool-size",
+    "--model-impl",
+    "--max-seq-len-to-capture",
+    "--cuda-graph-sizes",
+    "--pooler-config",
+    "--task",
+    "--runner",
+    "--convert",
 ];
 
-/// Switches that do not change what servecast simulates.
-const IGNORED_SWITCHES: &[&str] = &[
+/// `vllm serve` switches that do not change what servecast simulates.
+const NEUTRAL_SWITCHES: &[&str] = &[
+    "--trust-remote-code",
+    "--disable-log-requests",
+    "--enable-log-requests",
+    "--disable-log-stats",
+    "--enable-auto-tool-choice",
+    "--disable-fastapi-docs",
+    "--enable-request-id-headers",
+    "--return-tokens-as-token-ids",
+    "--enable-prompt-tokens-details",
+    "--enable-server-load-tracking",
+    "--enable-force-include-usage",
     "--use-v2-block-manager",
     "--disable-custom-all-reduce",
-    "--trust-remote-code",
-    "--enforce-eager",
-    "--disable-log-requests",
-    "--disable-log-stats",
+    "--disable-uvicorn-access-log",
+    "--skip-tokenizer-init",
+    "--headless",
 ];
 
-fn value<'a>(flag: &str, it: &mut impl Iterator<Item = &'a str>) -> Result<&'a str> {
-    it.next()
-        .ok_or_else(|| Error::invalid("vllm serve", flag, "expects a value"))
+/// `vllm serve` flags that change performance in ways servecast does not model, and why.
+const UNMODELLED: &[(&str, &str)] = &[
+    (
+        "--enforce-eager",
+        "runs without CUDA graphs, which slows decode steps; servecast models the CUDA-graph engine",
+    ),
+    (
+        "--pipeline-parallel-size",
+        "pipeline parallelism is not modelled (use --tensor-parallel-size, or --replicas for data parallelism)",
+    ),
+    (
+        "-pp",
+        "pipeline parallelism is not modelled (use --tensor-parallel-size, or --replicas for data parallelism)",
+    ),
+    (
+        "--enable-lora",
+        "LoRA adapters add per-step work servecast does not model",
+    ),
+    (
+        "--cpu-offload-gb",
+        "offloading weights to CPU memory moves them over PCIe every step; not modelled",
+    ),
+    (
+        "--speculative-model",
+        "give speculative decoding as --speculative-config (with its acceptance rates)",
+    ),
+    (
+        "--num-speculative-tokens",
+        "give speculative decoding as --speculative-config (with its acceptance rates)",
+    ),
+    ("--preemption-mode", "only recompute preemption is modelled"),
+    (
+        "--scheduling-policy",
+        "only first-come-first-served scheduling is modelled",
+    ),
+    (
+        "--long-prefill-token-threshold",
+        "partial-prefill limits are not modelled",
+    ),
+    ("--max-num-partial-prefills", "partial-prefill limits are not modelled"),
+    ("--max-long-partial-prefills", "partial-prefill limits are not modelled"),
+    ("--kv-transfer-config", "disaggregated prefill/decode is not modelled"),
+    ("--kv-offloading-size", "KV offloading to CPU is not modelled"),
+    (
+        "--disable-sliding-window",
+        "servecast models the sliding window as the model's config declares it",
+    ),
+    ("--enable-dbo", "dual-batch overlap is not modelled"),
+    ("--enable-eplb", "expert load balancing is not modelled"),
+    (
+        "--disable-frontend-multiprocessing",
+        "an in-process front end changes TTFT in ways not modelled",
+    ),
+    ("--compilation-config", "custom compilation settings are not modelled"),
+    ("-O", "custom compilation levels are not modelled"),
+    (
+        "--hf-overrides",
+        "overriding the model's config.json: pass the edited config.json as the model instead",
+    ),
+    (
+        "--rope-scaling",
+        "overriding the model's config.json: pass the edited config.json as the model instead",
+    ),
+    ("--max-cpu-loras", "LoRA adapters are not modelled"),
+];
+
+fn value<'a>(flag: &str, it: &mut std::iter::Peekable<impl Iterator<Item = &'a str>>) -> Result<&'a str> {
+    match it.next() {
+        Some(v) if !v.starts_with("--") => Ok(v),
+        _ => Err(Error::invalid("vllm serve", flag, "expects a value")),
+    }
 }
 
 fn number<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T> {
@@ -50,75 +189,278 @@ fn number<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T> {
         .map_err(|_| Error::invalid("vllm serve", flag, format!("'{text}' is not a valid number")))
 }
 
-/// Parses one `vllm serve …` line (leading `vllm serve` optional; `--flag=value` accepted).
+/// An optional boolean word after a switch (`True`, `false`, `1`, `0`); the switch alone is true.
+fn optional_bool<'a>(flag: &str, it: &mut std::iter::Peekable<impl Iterator<Item = &'a str>>) -> Result<bool> {
+    match it.peek().map(|w| w.to_ascii_lowercase()) {
+        Some(w) if ["true", "1", "yes"].contains(&w.as_str()) => {
+            it.next();
+            Ok(true)
+        }
+        Some(w) if ["false", "0", "no"].contains(&w.as_str()) => {
+            it.next();
+            Ok(false)
+        }
+        Some(w) if !w.starts_with('-') && flag.starts_with("--no-") => {
+            Err(Error::invalid("vllm serve", flag, format!("takes no value, got '{w}'")))
+        }
+        _ => Ok(true),
+    }
+}
+
+fn treatment(flag: &str) -> Option<Treatment> {
+    const MODELLED: &[&str] = &[
+        "--model",
+        "--gpu-memory-utilization",
+        "--max-num-seqs",
+        "--max-model-len",
+        "--max-num-batched-tokens",
+        "--block-size",
+        "--scheduler-delay-factor",
+        "--quantization",
+        "-q",
+        "--kv-cache-dtype",
+        "--tensor-parallel-size",
+        "-tp",
+        "--data-parallel-size",
+        "-dp",
+        "--enable-chunked-prefill",
+        "--no-enable-chunked-prefill",
+        "--enable-prefix-caching",
+        "--no-enable-prefix-caching",
+        "--async-scheduling",
+        "--no-async-scheduling",
+        "--kv-cache-memory",
+        "--kv-cache-memory-bytes",
+        "--num-scheduler-steps",
+        "--enable-expert-parallel",
+        "--no-enable-expert-parallel",
+        "--speculative-config",
+        "--dtype",
+    ];
+    if MODELLED.contains(&flag) {
+        Some(Treatment::Modelled)
+    } else if NEUTRAL_SWITCHES.contains(&flag) || NEUTRAL_WITH_VALUE.contains(&flag) {
+        Some(Treatment::Neutral)
+    } else {
+        UNMODELLED
+            .iter()
+            .find(|(f, _)| *f == flag)
+            .map(|(_, why)| Treatment::Unmodelled(why))
+    }
+}
+
+/// Splits a command line into words as a POSIX shell would for the common cases: single and
+/// double quotes group words (so `--speculative-config '{"method": "ngram"}'` stays one word),
+/// a backslash before a newline continues the line.
+pub fn shell_words(line: &str) -> Result<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('\n') => {}
+                Some(n) => {
+                    cur.push(n);
+                    in_word = true;
+                }
+                None => {}
+            },
+            '\'' | '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some(q) if q == c => break,
+                        Some(ch) => cur.push(ch),
+                        None => {
+                            return Err(Error::invalid(
+                                "vllm serve",
+                                "arguments",
+                                format!("unterminated {c} quote"),
+                            ))
+                        }
+                    }
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+/// Parses one `vllm serve …` line (quoted as a shell would; `--flag=value` accepted).
 pub fn parse_vllm_serve(line: &str) -> Result<ServeCommand> {
+    parse_vllm_serve_args(&shell_words(line)?)
+}
+
+/// Parses the words of a server command: `vllm serve MODEL --flag value …`, or `python -m
+/// vllm.entrypoints.openai.api_server --model MODEL …` (leading `python`/`python3`, `-m`, the
+/// module, and environment assignments such as `VLLM_USE_V1=1` are skipped).
+///
+/// Every flag is modelled (it sets [`EngineFlags`]), accepted as performance-neutral (listed
+/// in [`ServeCommand::ignored`]), or refused: a flag that changes performance in a way
+/// servecast does not model is refused saying why; a flag vLLM does not have is refused in
+/// vLLM's argparse words.
+pub fn parse_vllm_serve_args<S: AsRef<str>>(args: &[S]) -> Result<ServeCommand> {
     let mut words: Vec<&str> = Vec::new();
-    for w in line.split_whitespace() {
+    for w in args.iter().map(AsRef::as_ref) {
         match w.split_once('=') {
-            Some((k, v)) if k.starts_with("--") => {
+            Some((k, v)) if k.starts_with('-') => {
                 words.push(k);
                 words.push(v);
             }
             _ => words.push(w),
         }
     }
-    let mut it = words.into_iter().peekable();
-    if it.peek() == Some(&"vllm") {
-        it.next();
+    // Leading environment assignments, `python -m module`, `vllm serve`.
+    let mut start = 0;
+    while start < words.len() {
+        let w = words[start];
+        let is_env = w.contains('=') && !w.starts_with('-');
+        let is_launcher = matches!(w, "python" | "python3" | "-m" | "vllm" | "serve" | "uv" | "run")
+            || w.starts_with("vllm.entrypoints")
+            || w.ends_with("/vllm")
+            || w.ends_with("/python")
+            || w.ends_with("/python3");
+        if is_env || is_launcher {
+            start += 1;
+        } else {
+            break;
+        }
     }
-    if it.peek() == Some(&"serve") {
-        it.next();
-    }
+    let mut it = words[start..].iter().copied().peekable();
     let mut model = None;
     let mut flags = EngineFlags::default();
     let mut ignored = Vec::new();
+    let mut data_parallel_size = None;
     while let Some(w) = it.next() {
-        match w {
-            "--model" => model = Some(value(w, &mut it)?.to_string()),
-            "--gpu-memory-utilization" => flags.gpu_memory_utilization = Some(number(w, value(w, &mut it)?)?),
-            "--max-num-seqs" => flags.max_num_seqs = Some(number(w, value(w, &mut it)?)?),
-            "--max-model-len" => flags.max_model_len = Some(number(w, value(w, &mut it)?)?),
-            "--max-num-batched-tokens" => flags.max_num_batched_tokens = Some(number(w, value(w, &mut it)?)?),
-            "--block-size" => flags.block_size = Some(number(w, value(w, &mut it)?)?),
-            "--scheduler-delay-factor" => flags.scheduler_delay_factor = Some(number(w, value(w, &mut it)?)?),
-            "--quantization" | "-q" => {
-                flags.quantization = Some(super::engine::Quantization::parse(value(w, &mut it)?, "vllm serve")?)
+        if !w.starts_with('-') {
+            if model.is_none() {
+                model = Some(w.to_string());
+                continue;
             }
-            "--kv-cache-dtype" => {
-                flags.kv_cache_dtype = Some(super::engine::KvCacheDtype::parse(value(w, &mut it)?, "vllm serve")?)
-            }
-            "--tensor-parallel-size" | "-tp" => flags.tensor_parallel_size = Some(number(w, value(w, &mut it)?)?),
-            "--enable-chunked-prefill" => flags.enable_chunked_prefill = Some(true),
-            "--no-enable-chunked-prefill" => flags.enable_chunked_prefill = Some(false),
-            "--enable-prefix-caching" => flags.enable_prefix_caching = Some(true),
-            "--no-enable-prefix-caching" => flags.enable_prefix_caching = Some(false),
-            w if IGNORED_SWITCHES.contains(&w) => ignored.push(w.to_string()),
-            w if IGNORED_WITH_VALUE.contains(&w) => {
-                let v = value(w, &mut it)?;
-                ignored.push(format!("{w} {v}"));
-            }
-            w if w.starts_with("--") => {
-                // Unknown flag: keep it, with its value if the next word is not a flag.
-                match it.peek() {
-                    Some(next) if !next.starts_with("--") => {
-                        let v = it.next().unwrap_or_default();
-                        ignored.push(format!("{w} {v}"));
-                    }
-                    _ => ignored.push(w.to_string()),
-                }
-            }
-            positional if model.is_none() => model = Some(positional.to_string()),
-            other => {
+            return Err(Error::invalid(
+                "vllm serve",
+                "arguments",
+                format!(
+                    "unexpected argument '{w}' (the model is already '{}')",
+                    model.unwrap_or_default()
+                ),
+            ));
+        }
+        let Some(t) = treatment(w) else {
+            return Err(super::engine::unrecognized_argument(w));
+        };
+        match t {
+            Treatment::Unmodelled(why) => {
                 return Err(Error::invalid(
                     "vllm serve",
-                    "arguments",
-                    format!("unexpected argument '{other}'"),
+                    w,
+                    format!("changes performance in a way servecast does not model: {why}"),
                 ));
             }
+            Treatment::Neutral => {
+                if NEUTRAL_WITH_VALUE.contains(&w) {
+                    let v = value(w, &mut it)?;
+                    ignored.push(format!("{w} {v}"));
+                } else {
+                    ignored.push(w.to_string());
+                }
+            }
+            Treatment::Modelled => match w {
+                "--model" => model = Some(value(w, &mut it)?.to_string()),
+                "--gpu-memory-utilization" => flags.gpu_memory_utilization = Some(number(w, value(w, &mut it)?)?),
+                "--max-num-seqs" => flags.max_num_seqs = Some(number(w, value(w, &mut it)?)?),
+                "--max-model-len" => flags.max_model_len = Some(parse_model_len(value(w, &mut it)?)?),
+                "--max-num-batched-tokens" => flags.max_num_batched_tokens = Some(number(w, value(w, &mut it)?)?),
+                "--block-size" => flags.block_size = Some(number(w, value(w, &mut it)?)?),
+                "--scheduler-delay-factor" => flags.scheduler_delay_factor = Some(number(w, value(w, &mut it)?)?),
+                "--quantization" | "-q" => {
+                    flags.quantization = Some(super::engine::Quantization::parse(value(w, &mut it)?, w)?)
+                }
+                "--kv-cache-dtype" => {
+                    flags.kv_cache_dtype = Some(super::engine::KvCacheDtype::parse(value(w, &mut it)?, w)?)
+                }
+                "--tensor-parallel-size" | "-tp" => flags.tensor_parallel_size = Some(number(w, value(w, &mut it)?)?),
+                "--data-parallel-size" | "-dp" => data_parallel_size = Some(number(w, value(w, &mut it)?)?),
+                "--enable-chunked-prefill" => flags.enable_chunked_prefill = Some(optional_bool(w, &mut it)?),
+                "--no-enable-chunked-prefill" => flags.enable_chunked_prefill = Some(!optional_bool(w, &mut it)?),
+                "--enable-prefix-caching" => flags.enable_prefix_caching = Some(optional_bool(w, &mut it)?),
+                "--no-enable-prefix-caching" => flags.enable_prefix_caching = Some(!optional_bool(w, &mut it)?),
+                "--async-scheduling" => flags.async_scheduling = Some(optional_bool(w, &mut it)?),
+                "--no-async-scheduling" => flags.async_scheduling = Some(!optional_bool(w, &mut it)?),
+                "--enable-expert-parallel" => flags.enable_expert_parallel = Some(optional_bool(w, &mut it)?),
+                "--no-enable-expert-parallel" => flags.enable_expert_parallel = Some(!optional_bool(w, &mut it)?),
+                "--kv-cache-memory" | "--kv-cache-memory-bytes" => {
+                    flags.kv_cache_memory_bytes = Some(super::engine::parse_human_bytes(value(w, &mut it)?, w)?)
+                }
+                "--num-scheduler-steps" => flags.num_scheduler_steps = Some(number(w, value(w, &mut it)?)?),
+                "--speculative-config" => {
+                    flags.speculative_config =
+                        Some(super::speculative::SpeculativeConfig::parse(value(w, &mut it)?, w)?)
+                }
+                "--dtype" => {
+                    let v = value(w, &mut it)?;
+                    match v.to_ascii_lowercase().as_str() {
+                        "auto" | "bfloat16" | "float16" | "half" => ignored.push(format!("{w} {v}")),
+                        other => {
+                            return Err(Error::invalid(
+                                "vllm serve",
+                                w,
+                                format!(
+                                    "'{other}': servecast models 16-bit weights and activations (auto, bfloat16, \
+                                     float16, half); quantized weights are set with --quantization"
+                                ),
+                            ))
+                        }
+                    }
+                }
+                other => ignored.push(other.to_string()),
+            },
         }
     }
     let model = model.ok_or_else(|| Error::invalid("vllm serve", "model", "no model given"))?;
-    Ok(ServeCommand { model, flags, ignored })
+    Ok(ServeCommand {
+        model,
+        flags,
+        data_parallel_size,
+        ignored,
+    })
+}
+
+/// `--max-model-len` as vLLM reads it: a number, with `k`/`K` (×1000 / ×1024) and `m`/`M`
+/// suffixes from 0.11.
+fn parse_model_len(text: &str) -> Result<u32> {
+    let (digits, scale) = match text.chars().last() {
+        Some('k') => (&text[..text.len() - 1], 1_000.0),
+        Some('K') => (&text[..text.len() - 1], 1_024.0),
+        Some('m') => (&text[..text.len() - 1], 1_000_000.0),
+        Some('M') => (&text[..text.len() - 1], 1_048_576.0),
+        _ => (text, 1.0),
+    };
+    let v: f64 = number("--max-model-len", digits)?;
+    let tokens = v * scale;
+    if !(tokens >= 1.0 && tokens <= f64::from(u32::MAX)) {
+        return Err(Error::invalid(
+            "vllm serve",
+            "--max-model-len",
+            format!("'{text}' must be between 1 and {} tokens", u32::MAX),
+        ));
+    }
+    Ok(tokens.round() as u32)
 }
 
 /// Resolves a command's model argument against the catalog: the whole string, then its last path part.
@@ -185,6 +527,45 @@ mod tests {
             Some(super::super::engine::Quantization::AwqMarlin)
         );
         assert_eq!(c.ignored, ["--disable-custom-all-reduce", "--use-v2-block-manager"]);
+        let api = parse_vllm_serve(
+            "VLLM_USE_V1=1 python -m vllm.entrypoints.openai.api_server --model meta-llama/Llama-3.1-8B-Instruct \\\n  --dtype bfloat16 --port 8000 --enable-chunked-prefill False --speculative-config '{\"method\": \"ngram\", \"num_speculative_tokens\": 3, \"prompt_lookup_max\": 4, \"acceptance_rate\": 0.5}' -dp 2",
+        )
+        .unwrap();
+        assert_eq!(api.model, "meta-llama/Llama-3.1-8B-Instruct");
+        assert_eq!(api.flags.enable_chunked_prefill, Some(false));
+        assert_eq!(api.data_parallel_size, Some(2));
+        assert!(api.flags.speculative_config.is_some());
+        assert_eq!(api.ignored, ["--dtype bfloat16", "--port 8000"]);
+    }
+
+    #[test]
+    fn unknown_and_unmodelled_flags_are_refused_by_name() {
+        let e = parse_vllm_serve("vllm serve m --max-num-seqz 8")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unrecognized arguments: --max-num-seqz"), "{e}");
+        let e = parse_vllm_serve("vllm serve m --enforce-eager")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--enforce-eager") && e.contains("CUDA graphs"), "{e}");
+        let e = parse_vllm_serve("vllm serve m --dtype float32")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--dtype") && e.contains("float32"), "{e}");
+        assert_eq!(
+            parse_vllm_serve("vllm serve m --max-model-len 32k")
+                .unwrap()
+                .flags
+                .max_model_len,
+            Some(32_000)
+        );
+        assert_eq!(
+            parse_vllm_serve("vllm serve m --max-model-len=4K")
+                .unwrap()
+                .flags
+                .max_model_len,
+            Some(4096)
+        );
     }
 
     #[test]

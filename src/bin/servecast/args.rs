@@ -264,6 +264,10 @@ pub struct SimulateArgs {
     /// Draw the TTFT distribution at the highest load level here (simulate only).
     #[arg(long)]
     pub plot_ttft: Option<PathBuf>,
+    /// A server command pasted after `--`: `-- vllm serve MODEL --max-num-seqs 64 …` (or `python -m
+    /// vllm.entrypoints.openai.api_server --model MODEL …`); sets the model and engine flags.
+    #[arg(last = true, value_name = "VLLM_SERVE_COMMAND")]
+    pub serve: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -396,6 +400,7 @@ impl SimulateArgs {
             workload: self.workload.clone(),
             profile: self.profile.clone(),
             seed: self.seed,
+            serve: self.serve.clone(),
         }
     }
 
