@@ -169,6 +169,21 @@ pub fn load_reports(arg: &str) -> Result<Vec<MeasuredReport>> {
 /// The scenario builder of a deployment: flags, a workload file, or the GPU's built-in report
 /// for what is left out. Notes (e.g. which built-in report filled the gaps) go to `notes`.
 pub fn scenario_builder(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<ScenarioBuilder> {
+    resolve(o, notes).map(|r| r.builder)
+}
+
+/// A deployment resolved: its scenario builder, and the measured report a replayed load-test
+/// file became (its figures are shown beside the prediction while the levels are the file's).
+pub struct Resolved {
+    /// The scenario, ready to build (or to vary, for sweeps and plans).
+    pub builder: ScenarioBuilder,
+    /// The load-test result `--workload` replays, as a measured report; none otherwise, or when
+    /// the command line changed its levels or lengths.
+    pub replayed: Option<MeasuredReport>,
+}
+
+/// [`scenario_builder`], keeping the replayed report.
+pub fn resolve(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resolved> {
     let pasted = if o.serve.is_empty() {
         None
     } else {
@@ -228,14 +243,21 @@ pub fn scenario_builder(o: &DeploymentOptions, notes: &mut Vec<String>) -> Resul
             b = b.release(e);
         }
     }
+    let mut replay = None;
     if let Some(path) = &o.workload {
-        let text = read(path)?;
-        let origin = path.display().to_string();
-        let mut w: WorkloadSpec = serde_saphyr::from_str_with_options(&text, crate::measured::yaml_options())
-            .map_err(|e| Error::from_yaml(&origin, &e))?;
-        w.fill_dataset_parts();
-        w.validate(&origin)?;
-        b = b.workload(w);
+        match workload_file(path, o, model.as_deref(), notes)? {
+            WorkloadFile::Spec(w) => b = b.workload(w),
+            WorkloadFile::Replay { report, workload } => {
+                b = b.from_report(&report);
+                if let Some(w) = workload {
+                    b = b.workload(w);
+                }
+                if model.is_none() {
+                    model = Some(report.model.clone());
+                }
+                replay = Some(*report);
+            }
+        }
     }
     if model.is_none() || o.workload.is_none() {
         b = b.from_builtin_report()?;
@@ -296,7 +318,158 @@ pub fn scenario_builder(o: &DeploymentOptions, notes: &mut Vec<String>) -> Resul
     if let Some(chars) = o.text_chars {
         b = b.text_chars(chars);
     }
-    Ok(b)
+    let changed = o.qps.is_some()
+        || o.concurrency.is_some()
+        || o.requests_per_user.is_some()
+        || o.num_requests.is_some()
+        || o.input_len.is_some()
+        || o.output_len.is_some()
+        || o.text_chars.is_some();
+    if changed && replay.is_some() {
+        notes.push(
+            "note: the command line changes the replayed load, so no measured figures are shown beside the prediction"
+                .into(),
+        );
+        replay = None;
+    }
+    Ok(Resolved {
+        builder: b,
+        replayed: replay,
+    })
+}
+
+/// What a `--workload` file holds.
+enum WorkloadFile {
+    /// A workload (YAML, or a CSV / JSON Lines trace).
+    Spec(WorkloadSpec),
+    /// A load-test result: the report it imports as, and (for one open-loop run whose send
+    /// times are recorded) the trace that re-sends it exactly.
+    Replay {
+        report: Box<MeasuredReport>,
+        workload: Option<WorkloadSpec>,
+    },
+}
+
+/// YAML reading options for workload files: non-finite rates pass, and traces of up to about
+/// ten million requests fit the node budget (use CSV or JSON Lines beyond).
+fn workload_yaml_options() -> serde_saphyr::Options {
+    let mut o = crate::measured::yaml_options();
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_reader_input_bytes = Some(2 << 30);
+    budget.max_events = 200_000_000;
+    budget.max_nodes = 50_000_000;
+    budget.max_total_scalar_bytes = 1 << 30;
+    o.budget = Some(budget);
+    o
+}
+
+/// Reads a `--workload` file: YAML, a CSV / JSON Lines trace, or any load-test result servecast
+/// imports (replayed: the same requests, lengths and load, with the measured figures kept).
+fn workload_file(
+    path: &Path,
+    o: &DeploymentOptions,
+    model: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Result<WorkloadFile> {
+    use crate::measured::import;
+    let origin = path.display().to_string();
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    if crate::workload::trace::is_trace_file(path) {
+        let requests = crate::workload::trace::read_trace(path)?;
+        let (input, output) = crate::workload::arrivals::trace_mean_lengths(&requests);
+        notes.push(format!(
+            "note: {origin}: a trace of {} requests, replayed once",
+            requests.len()
+        ));
+        return Ok(WorkloadFile::Spec(WorkloadSpec::new(
+            LoadSpec::Trace { requests },
+            input,
+            output,
+        )));
+    }
+    let text = read(path)?;
+    if matches!(ext.as_deref(), Some("yaml" | "yml")) || import::detect(&origin, &text).is_err() {
+        if ext.as_deref() == Some("json") {
+            // A JSON file that is no known result format: say which formats are read.
+            import::detect(&origin, &text)?;
+        }
+        let mut w: WorkloadSpec = serde_saphyr::from_str_with_options(&text, workload_yaml_options()).map_err(|e| {
+            let err = Error::from_yaml(&origin, &e);
+            if e.to_string().contains("budget") {
+                Error::invalid(
+                    &origin,
+                    "requests",
+                    format!("is too large for a YAML workload ({err}); write the trace as CSV or JSON Lines instead"),
+                )
+            } else {
+                err
+            }
+        })?;
+        w.fill_dataset_parts();
+        w.validate(&origin)?;
+        return Ok(WorkloadFile::Spec(w));
+    }
+    let runs = import::import_file(path)?;
+    let model_id =
+        match model {
+            Some(m) => catalog_model_id(m)?,
+            None => {
+                let named = runs.iter().find_map(|r| r.model_id.clone());
+                match named {
+                    Some(id) => crate::spec::cmdline::resolve_model(Catalog::builtin()?, &id)
+                        .map(|m| m.id.clone())
+                        .map_err(|_| {
+                            Error::invalid(
+                                &origin,
+                                "model_id",
+                                format!(
+                                "'{id}' is not in the catalog; pass --model with a catalog id (servecast list models) \
+                                 or the path to the model's config.json"
+                            ),
+                            )
+                        })?,
+                    None => return Err(Error::invalid(
+                        &origin,
+                        "model_id",
+                        "the file does not name its model; pass --model with a catalog id or the path to a config.json",
+                    )),
+                }
+            }
+        };
+    let engine = o
+        .engine
+        .as_deref()
+        .map(|e| EngineVersion::parse(e, "--engine"))
+        .transpose()?
+        .unwrap_or_default();
+    let single = runs.len() == 1;
+    let trace = (single)
+        .then(|| import::replay_workload(&runs[0]))
+        .filter(|w| matches!(w.load, LoadSpec::Trace { .. }));
+    notes.push(format!(
+        "note: replaying {origin} ({} run(s), {}): measured figures are shown beside the predicted ones",
+        runs.len(),
+        runs[0].format
+    ));
+    let ctx = import::ImportContext {
+        gpu: Catalog::builtin()?.gpu(&o.gpu)?.id.clone(),
+        model: model_id,
+        engine,
+        flags: o.flags.clone(),
+    };
+    let report = import::build_report(runs, &ctx)?;
+    Ok(WorkloadFile::Replay {
+        report: Box::new(report),
+        workload: trace,
+    })
+}
+
+/// The catalog id a `--model` argument names (a config.json path keeps its own name).
+fn catalog_model_id(arg: &str) -> Result<String> {
+    match model_source(arg, false)? {
+        ModelSource::Catalog(name) => Ok(Catalog::builtin()?.model(&name)?.id.clone()),
+        ModelSource::Config(path) => Ok(ModelSpec::from_hf_config_json(&read(&path)?, arg)?.id),
+    }
 }
 
 /// Where a model argument points.

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{deployment_title, scenario_builder, DeploymentOptions, Outcome};
+use super::{deployment_title, resolve, DeploymentOptions, Outcome};
 use crate::charts;
 use crate::error::{Error, Result};
 use crate::measured::builtin_reports;
@@ -41,7 +41,8 @@ impl Default for SimulateOptions {
 /// when the scenario comes from one).
 pub fn simulate(d: &DeploymentOptions, o: &SimulateOptions) -> Result<Outcome> {
     let mut notes = Vec::new();
-    let scenario = scenario_builder(d, &mut notes)?.build()?;
+    let resolved = resolve(d, &mut notes)?;
+    let scenario = resolved.builder.build()?;
     if o.replications == 0 || o.replications > 10_000 {
         return Err(Error::invalid(
             "--replications",
@@ -60,9 +61,10 @@ pub fn simulate(d: &DeploymentOptions, o: &SimulateOptions) -> Result<Outcome> {
     } else {
         scenario.run()?
     };
-    let report = match &scenario.measured_report {
-        Some(id) => builtin_reports()?.into_iter().find(|r| &r.id == id),
-        None => None,
+    let report = match (resolved.replayed, &scenario.measured_report) {
+        (Some(r), _) => Some(r),
+        (None, Some(id)) => builtin_reports()?.into_iter().find(|r| &r.id == id),
+        (None, None) => None,
     };
     draw_charts(o, &scenario, &prediction, &mut notes)?;
     let comparison = report.as_ref().map(|r| compare(r, &prediction.levels));

@@ -20,6 +20,23 @@ pub struct TraceRequest {
     pub output_tokens: u32,
 }
 
+/// The placeholder of a length a file left out (0 tokens, which no real length is).
+fn unset_length() -> LengthDist {
+    LengthDist::Fixed { tokens: 0 }
+}
+
+/// A trace's mean prompt and output lengths as fixed lengths (at least 1 token each).
+pub fn trace_mean_lengths(requests: &[TraceRequest]) -> (LengthDist, LengthDist) {
+    let n = requests.len().max(1) as f64;
+    let mean = |f: fn(&TraceRequest) -> u32| -> LengthDist {
+        let total: f64 = requests.iter().map(|r| f64::from(f(r))).sum();
+        LengthDist::Fixed {
+            tokens: (total / n).round().clamp(1.0, f64::from(u32::MAX)) as u32,
+        }
+    };
+    (mean(|r| r.input_tokens), mean(|r| r.output_tokens))
+}
+
 /// One level of a [`LoadSpec::MaxConcurrency`] load.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,10 +111,15 @@ pub enum Level {
 pub struct WorkloadSpec {
     /// How requests are sent.
     pub load: LoadSpec,
-    /// Prompt length in tokens.
+    /// Prompt length in tokens. A trace may leave it out (its requests carry their lengths;
+    /// [`WorkloadSpec::fill_dataset_parts`] then sets it to the trace's mean, used only if the
+    /// levels are changed).
+    #[serde(default = "unset_length")]
     pub input_len: LengthDist,
     /// Output length in tokens: exactly this many with `ignore_eos`; otherwise what the model
-    /// generated (a report's totals scale it), at most the client's max_tokens.
+    /// generated (a report's totals scale it), at most the client's max_tokens. A trace may
+    /// leave it out.
+    #[serde(default = "unset_length")]
     pub output_len: LengthDist,
     /// Whether the client sent `ignore_eos` (generation runs to max_tokens); none: not stated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,6 +188,15 @@ impl WorkloadSpec {
 
     /// Checks ranges; `origin` names the file or flag set in errors.
     pub fn validate(&self, origin: &str) -> Result<()> {
+        for (field, d) in [("input_len", &self.input_len), ("output_len", &self.output_len)] {
+            if *d == unset_length() {
+                return Err(Error::invalid(
+                    origin,
+                    field,
+                    "is required (only a trace, whose requests carry their own lengths, may leave it out)",
+                ));
+            }
+        }
         self.input_len.validate(origin, "input_len")?;
         self.output_len.validate(origin, "output_len")?;
         if let Some(per_level) = &self.input_len_per_level {
@@ -675,6 +706,15 @@ impl WorkloadSpec {
     /// completions), wherever the file left it out.
     pub fn fill_dataset_parts(&mut self) {
         use super::lengths::DatasetPart;
+        if let LoadSpec::Trace { requests } = &self.load {
+            let (input, output) = trace_mean_lengths(requests);
+            if self.input_len == unset_length() {
+                self.input_len = input;
+            }
+            if self.output_len == unset_length() {
+                self.output_len = output;
+            }
+        }
         let fill = |d: &mut LengthDist, side: DatasetPart| {
             if let LengthDist::Dataset { part, .. } = d {
                 part.get_or_insert(side);

@@ -4,6 +4,7 @@ pub mod arrivals;
 pub mod datasets;
 pub mod lengths;
 pub mod rng;
+pub mod trace;
 
 pub use lengths::{LengthDist, ReportedStats};
 pub use rng::SimRng;
