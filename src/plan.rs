@@ -509,6 +509,10 @@ pub struct MaxLoad {
     pub above: Option<LoadPoint>,
     /// Simulations run.
     pub evaluations: u32,
+    /// The search's ceiling (100,000 req/s or 65,536 users) when the SLO still held there: the
+    /// answer is then "not broken up to this", not a capacity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unbroken_up_to: Option<f64>,
 }
 
 /// The highest load `base` sustains within `slo`: doubling to bracket, then bisection, then a
@@ -535,6 +539,7 @@ pub fn max_load(base: &Scenario, slo: &Slo, kind: LoadKind, opts: &PlanOptions) 
             at_max: first,
             above: None,
             evaluations,
+            unbroken_up_to: None,
         });
     }
     let mut lo = first;
@@ -553,6 +558,7 @@ pub fn max_load(base: &Scenario, slo: &Slo, kind: LoadKind, opts: &PlanOptions) 
                     at_max: lo,
                     above: None,
                     evaluations,
+                    unbroken_up_to: Some(limit),
                 });
             }
             let p = eval(next)?;
@@ -599,6 +605,7 @@ pub fn max_load(base: &Scenario, slo: &Slo, kind: LoadKind, opts: &PlanOptions) 
             at_max: lo,
             above: Some(above),
             evaluations,
+            unbroken_up_to: None,
         });
     }
 }

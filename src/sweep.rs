@@ -524,6 +524,8 @@ pub struct SweepMetrics {
     pub e2e_ms_mean: f64,
     /// P95 end-to-end latency, ms.
     pub e2e_ms_p95: f64,
+    /// Requests that completed.
+    pub requests: u32,
     /// Requests rejected (too long for max_model_len or the KV cache).
     pub failed: u32,
     /// Preemptions (recomputations) in the level.
@@ -558,6 +560,7 @@ impl SweepMetrics {
             tpot_ms_p95: level.tpot_ms.p95,
             e2e_ms_mean: level.e2e_latency_ms.mean,
             e2e_ms_p95: level.e2e_latency_ms.p95,
+            requests: level.requests,
             failed: level.failed,
             preemptions: level.engine.preemptions,
             x_realtime: level.tts.as_ref().map(|t| t.throughput_x_realtime),
@@ -567,8 +570,11 @@ impl SweepMetrics {
         }
     }
 
-    /// The value of a rank metric.
+    /// The value of a rank metric; none when every request failed (there is nothing to rank).
     pub fn get(&self, metric: RankMetric) -> Option<f64> {
+        if self.requests == 0 {
+            return None;
+        }
         Some(match metric {
             RankMetric::RequestThroughput => self.request_throughput_req_s,
             RankMetric::OutputThroughput => self.output_throughput_tok_s,
@@ -776,10 +782,14 @@ impl RankMetric {
     }
 }
 
-/// Sorts rows best-first by `metric`; refused rows (and rows without the metric) go last, in
+/// Sorts rows best-first by `metric`; refused rows, rows whose requests all failed (and rows
+/// without the metric) go last, in
 /// configuration order.
 pub fn rank(rows: &mut [SweepRow], metric: RankMetric) {
     let key = |r: &SweepRow| r.metrics().and_then(|m| m.get(metric)).filter(|v| v.is_finite());
+    let failed = |r: &SweepRow| r.metrics().map_or(u32::MAX, |m| m.failed);
+    let throughput = |r: &SweepRow| r.metrics().map_or(0.0, |m| m.request_throughput_req_s);
+    let ttft = |r: &SweepRow| r.metrics().map_or(f64::INFINITY, |m| m.ttft_ms_p95);
     rows.sort_by(|a, b| match (key(a), key(b)) {
         (Some(x), Some(y)) => {
             let o = if metric.higher_is_better() {
@@ -787,7 +797,12 @@ pub fn rank(rows: &mut [SweepRow], metric: RankMetric) {
             } else {
                 x.total_cmp(&y)
             };
-            o.then(a.config.cmp(&b.config))
+            // Ties: fewer failed requests, then more requests served per second, then the lower
+            // P95 TTFT, then the configuration's place in the sweep.
+            o.then(failed(a).cmp(&failed(b)))
+                .then(throughput(b).total_cmp(&throughput(a)))
+                .then(ttft(a).total_cmp(&ttft(b)))
+                .then(a.config.cmp(&b.config))
         }
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,

@@ -56,7 +56,7 @@ fn a_changed_scenario_shows_no_measured_figures() {
         !out.contains("measured"),
         "measured figures only for the measured scenario"
     );
-    assert!(out.contains("*   **Total Requests:** 5\n"), "c=1 × 5 requests");
+    assert!(out.contains("*   **Successful requests:** 5\n"), "c=1 × 5 requests");
     assert!(out.contains("| 1182.00 | 1182.00 |"), "output length overridden");
 }
 

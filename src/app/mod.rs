@@ -269,6 +269,14 @@ pub fn resolve(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resolve
     }
     if b.report_id().is_none() && o.workload.is_none() {
         // No report and no workload file: a default closed-loop sweep.
+        if o.qps.is_none() && o.concurrency.is_none() {
+            notes.push(
+                "note: no workload given: servecast's default closed loop (1, 4, 8, 16, 32, 64 users × 10 requests each; \
+                 512-token prompts, 256-token outputs, lengths overridable with --input-len/--output-len); set \
+                 --concurrency or --qps, or pass --workload FILE"
+                    .into(),
+            );
+        }
         b = b.workload(WorkloadSpec::closed_loop(
             vec![1, 4, 8, 16, 32, 64],
             10,

@@ -72,13 +72,22 @@ pub fn plan(d: &DeploymentOptions, c: &PlanCommand) -> Result<Outcome> {
     let builder = scenario_builder(d, &mut notes)?;
     let base = builder.clone().without_report().build()?;
     let mut t = String::new();
-    let describe = |t: &mut String, check: &crate::plan::SloCheck| {
+    let blocks = base.memory().map(|m| m.num_gpu_blocks).unwrap_or(0);
+    let describe = |t: &mut String, check: &crate::plan::SloCheck, level: &crate::metrics::level::LevelResult| {
+        if let Some(reason) = crate::report::text::failure_reason_for(&base, blocks, level) {
+            let _ = writeln!(t, "    {reason}");
+        }
         for r in &check.targets {
+            let value = if level.requests == 0 {
+                "–".to_string()
+            } else {
+                format!("{:.2}", r.value + 0.0)
+            };
             let _ = writeln!(
                 t,
-                "    {:<14} {:>10.2}  (bound {:.2}, {} {:+.1}%)",
+                "    {:<14} {:>10}  (bound {:.2}, {} {:+.1}%)",
                 r.target,
-                r.value,
+                value,
                 r.bound,
                 if r.met { "met, margin" } else { "BROKEN by" },
                 r.margin().abs() * 100.0 * if r.met { 1.0 } else { -1.0 }
@@ -144,7 +153,7 @@ pub fn plan(d: &DeploymentOptions, c: &PlanCommand) -> Result<Outcome> {
                     c.level.ttft_ms.p95,
                     c.level.tpot_ms.p95
                 );
-                describe(&mut t, &c.check);
+                describe(&mut t, &c.check, &c.level);
             }
         }
         if answer.candidates.is_empty() {
@@ -210,8 +219,23 @@ pub fn plan(d: &DeploymentOptions, c: &PlanCommand) -> Result<Outcome> {
         base.engine.max_num_seqs,
         a.slo
     );
-    match answer.max_load {
-        Some(m) => {
+    match (answer.max_load, answer.unbroken_up_to) {
+        (Some(m), Some(ceiling)) => {
+            let _ = writeln!(
+                t,
+                "\nThe SLO is not broken up to {ceiling:.0} {unit}, the search's ceiling ({} simulations): no capacity \
+                 limit was found (check that the SLO's bounds are the ones meant)",
+                answer.evaluations
+            );
+            let l = &answer.at_max.level;
+            let _ = writeln!(
+                t,
+                "  at {m:.2} {unit}: {:.2} req/s served, TTFT mean/P95 {:.0}/{:.0} ms",
+                l.request_throughput_req_s, l.ttft_ms.mean, l.ttft_ms.p95
+            );
+            describe(&mut t, &answer.at_max.check, &answer.at_max.level);
+        }
+        (Some(m), None) => {
             let _ = writeln!(
                 t,
                 "\nHighest load within the SLO: {m:.2} {unit} ({} simulations)",
@@ -223,20 +247,20 @@ pub fn plan(d: &DeploymentOptions, c: &PlanCommand) -> Result<Outcome> {
                 "  re-simulated there: {:.2} req/s, {:.0} out tok/s, TTFT mean/P95 {:.0}/{:.0} ms, TPOT P95 {:.1} ms, E2E P95 {:.0} ms",
                 l.request_throughput_req_s, l.output_throughput_tok_s, l.ttft_ms.mean, l.ttft_ms.p95, l.tpot_ms.p95, l.e2e_latency_ms.p95
             );
-            describe(&mut t, &answer.at_max.check);
+            describe(&mut t, &answer.at_max.check, &answer.at_max.level);
             if let Some(above) = &answer.above {
                 let _ = writeln!(t, "  at {:.2} {unit} (+10%) the SLO breaks:", above.load);
-                describe(&mut t, &above.check);
+                describe(&mut t, &above.check, &above.level);
             }
             let _ = writeln!(t, "  what limits it there: {}", answer.at_max.bottleneck);
         }
-        None => {
+        (None, _) => {
             let _ = writeln!(
                 t,
                 "\nNo load meets the SLO: even {:.2} {unit} breaks it:",
                 answer.at_max.load
             );
-            describe(&mut t, &answer.at_max.check);
+            describe(&mut t, &answer.at_max.check, &answer.at_max.level);
         }
     }
     match &knee {

@@ -67,6 +67,7 @@ pub fn simulate(d: &DeploymentOptions, o: &SimulateOptions) -> Result<Outcome> {
         (None, None) => None,
     };
     draw_charts(o, &scenario, &prediction, &mut notes)?;
+    notes.extend(level_warnings(&prediction));
     let comparison = report.as_ref().map(|r| compare(r, &prediction.levels));
     let text = render(
         &prediction,
@@ -131,4 +132,29 @@ pub fn draw_charts(
         notes.push(format!("chart written to {}", path.display()));
     }
     Ok(())
+}
+
+/// Warnings a user must not miss, one per level: failed requests (with the reason) and
+/// open-loop levels the server cannot keep up with.
+pub fn level_warnings(prediction: &Prediction) -> Vec<String> {
+    use crate::report::text::{failure_reason, offered_vs_served, rate_text};
+    let mut out = Vec::new();
+    for l in &prediction.levels {
+        let level = match (l.concurrency, l.qps) {
+            (Some(c), _) => format!("concurrency {c}"),
+            (None, Some(q)) => format!("{} req/s", rate_text(q)),
+            _ => "the trace".into(),
+        };
+        if let Some(reason) = failure_reason(prediction, l) {
+            out.push(format!("warning: {level}: {reason}"));
+        }
+        if let Some((q, served, true)) = offered_vs_served(l) {
+            out.push(format!(
+                "warning: {level}: overloaded — offered {q} req/s, served {served:.2} req/s (mean TTFT {:.1} s); \
+                 the queue grows for the whole run",
+                l.ttft_ms.mean / 1000.0
+            ));
+        }
+    }
+    out
 }

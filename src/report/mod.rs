@@ -82,6 +82,51 @@ pub struct MeasuredSection<'a> {
     pub levels: &'a [LevelComparison],
 }
 
+/// JSON has no infinity: a request rate of `inf` (everything sent at once) is written as the
+/// string `"inf"`, as vLLM's client writes it, instead of `null`; and a level whose requests all
+/// failed has `null` figures rather than zeros that read as measurements.
+fn json_fix_non_finite(value: &mut serde_json::Value, prediction: &Prediction) {
+    use serde_json::Value;
+    if let Some(levels) = value.get_mut("levels").and_then(Value::as_array_mut) {
+        for (v, l) in levels.iter_mut().zip(&prediction.levels) {
+            if l.qps.is_some_and(f64::is_infinite) {
+                v["qps"] = Value::String("inf".into());
+            }
+            if l.requests == 0 {
+                for key in [
+                    "request_throughput_req_s",
+                    "output_throughput_tok_s",
+                    "total_throughput_tok_s",
+                    "ttft_ms",
+                    "tpot_ms",
+                    "itl_ms",
+                    "e2e_latency_ms",
+                    "queue_ms",
+                    "output_tokens",
+                    "input_tokens",
+                    "request_output_rate_tok_s",
+                ] {
+                    if let Some(slot) = v.get_mut(key) {
+                        *slot = Value::Null;
+                    }
+                }
+            }
+        }
+    }
+    if let crate::workload::arrivals::LoadSpec::Poisson { qps, .. } = &prediction.scenario.workload.load {
+        if let Some(list) = value
+            .pointer_mut("/scenario/workload/load/qps")
+            .and_then(Value::as_array_mut)
+        {
+            for (slot, q) in list.iter_mut().zip(qps) {
+                if q.is_infinite() {
+                    *slot = Value::String("inf".into());
+                }
+            }
+        }
+    }
+}
+
 /// Renders a prediction in the chosen format; `comparison` adds measured figures and errors.
 pub fn render(
     prediction: &Prediction,
@@ -102,7 +147,9 @@ pub fn render(
                 measured: comparison.map(|(report, levels)| MeasuredSection { report, levels }),
                 intervals: &prediction.intervals,
             };
-            serde_json::to_string_pretty(&doc).map_err(|e| Error::Fit(format!("cannot write JSON: {e}")))
+            let mut value = serde_json::to_value(&doc).map_err(|e| Error::Fit(format!("cannot write JSON: {e}")))?;
+            json_fix_non_finite(&mut value, prediction);
+            serde_json::to_string_pretty(&value).map_err(|e| Error::Fit(format!("cannot write JSON: {e}")))
         }
         Format::Csv => Ok(text::csv(prediction)),
         Format::Markdown => Ok(text::seed_layout(prediction, comparison.map(|c| c.1), false)

@@ -20,7 +20,14 @@ pub fn render_sweep(rows: &[SweepRow], metric: RankMetric, top: usize, format: F
         Format::Table | Format::Markdown => {}
     }
     let terminal = format == Format::Table;
-    let ran: Vec<&SweepRow> = rows.iter().filter(|r| r.metrics().is_some()).collect();
+    let ran: Vec<&SweepRow> = rows
+        .iter()
+        .filter(|r| r.metrics().is_some_and(|m| m.requests > 0))
+        .collect();
+    let all_failed: Vec<&SweepRow> = rows
+        .iter()
+        .filter(|r| r.metrics().is_some_and(|m| m.requests == 0))
+        .collect();
     let refused: Vec<&SweepRow> = rows.iter().filter(|r| r.metrics().is_none()).collect();
     let configs = rows
         .iter()
@@ -30,9 +37,18 @@ pub fn render_sweep(rows: &[SweepRow], metric: RankMetric, top: usize, format: F
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{configs} configurations: {} simulated rows, {} refused at start-up; best {} by {} ({}):\n",
+        "{configs} configurations: {} simulated rows, {} refused at start-up{}; best {} by {} ({}; ties: fewer failed \
+         requests, then more req/s, then lower TTFT P95):\n",
         ran.len(),
         refused.len(),
+        if all_failed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} not ranked because every request failed (e.g. prompt + output over max_model_len)",
+                all_failed.len()
+            )
+        },
         top.min(ran.len()),
         metric.name(),
         if metric.higher_is_better() {

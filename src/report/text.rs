@@ -11,6 +11,162 @@ use crate::metrics::summary::Summary;
 use crate::scenario::Prediction;
 use crate::units::GIB;
 
+/// `v` with a negative zero made positive (so nothing prints as `-0.00`).
+fn z(v: f64) -> f64 {
+    v + 0.0
+}
+
+/// A figure with `digits` decimals, or `–` when the level has no successful request to measure.
+fn fig(v: f64, digits: usize, measured: bool) -> String {
+    if measured && v.is_finite() {
+        format!("{:.digits$}", z(v))
+    } else {
+        "–".to_string()
+    }
+}
+
+/// How a load is described in headers: kind, levels, and requests per level.
+pub fn describe_load(load: &crate::workload::arrivals::LoadSpec) -> String {
+    use crate::workload::arrivals::LoadSpec;
+    let list = |v: Vec<String>| v.join(", ");
+    match load {
+        LoadSpec::ClosedLoop {
+            concurrency,
+            requests_per_user,
+            think_time_s,
+        } => format!(
+            "closed loop of {} users, {requests_per_user} requests each{}",
+            list(concurrency.iter().map(|c| c.to_string()).collect()),
+            if *think_time_s > 0.0 {
+                format!(", {think_time_s} s think time")
+            } else {
+                String::new()
+            }
+        ),
+        LoadSpec::Poisson {
+            qps,
+            num_requests,
+            max_concurrency,
+            burstiness,
+            num_requests_per_level,
+        } => format!(
+            "{} at {} req/s, {} requests per rate{}",
+            if (burstiness - 1.0).abs() < 1e-9 {
+                "Poisson arrivals".to_string()
+            } else {
+                format!("gamma arrivals (burstiness {burstiness})")
+            },
+            list(qps.iter().map(|q| rate_text(*q)).collect()),
+            match num_requests_per_level {
+                Some(per) => list(per.iter().map(|n| n.to_string()).collect()),
+                None => num_requests.to_string(),
+            },
+            max_concurrency.map_or(String::new(), |c| format!(", at most {c} in flight"))
+        ),
+        LoadSpec::MaxConcurrency { levels } => format!(
+            "a queue with at most {} in flight ({} requests)",
+            list(levels.iter().map(|l| l.concurrency.to_string()).collect()),
+            list(levels.iter().map(|l| l.num_requests.to_string()).collect())
+        ),
+        LoadSpec::Trace { requests } => format!(
+            "a trace of {} requests over {:.1} s, replayed once",
+            requests.len(),
+            requests.last().map_or(0.0, |r| r.arrival_s)
+        ),
+    }
+}
+
+/// A request rate as vLLM's client prints it (`inf` for everything at once).
+pub fn rate_text(q: f64) -> String {
+    if q.is_infinite() {
+        "inf".into()
+    } else {
+        format!("{q}")
+    }
+}
+
+/// A length distribution in a few words.
+pub fn describe_length(d: &crate::workload::lengths::LengthDist) -> String {
+    use crate::workload::lengths::LengthDist;
+    match d {
+        LengthDist::Fixed { tokens } => format!("{tokens} tokens"),
+        LengthDist::Uniform { min, max } => format!("uniform {min}–{max} tokens"),
+        LengthDist::Normal { mean, sd, .. } => format!("normal, mean {mean:.0} sd {sd:.0} tokens"),
+        LengthDist::LogNormal { median, sigma, .. } => format!("log-normal, median {median:.0} tokens, σ {sigma}"),
+        LengthDist::Cycle { values } => format!(
+            "{} recorded lengths in order, mean {:.1} tokens",
+            values.len(),
+            d.mean()
+        ),
+        LengthDist::Empirical { values } => format!(
+            "drawn from {} recorded lengths, mean {:.1} tokens",
+            values.len(),
+            d.mean()
+        ),
+        other => format!(
+            "mean {:.1} tokens ({})",
+            other.mean(),
+            serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(String::from)))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// Why a level's failed requests failed, in vLLM's words where it has them.
+pub fn failure_reason(p: &Prediction, l: &LevelResult) -> Option<String> {
+    failure_reason_for(&p.scenario, p.memory.num_gpu_blocks, l)
+}
+
+/// [`failure_reason`] for a scenario whose KV cache holds `num_gpu_blocks` blocks.
+pub fn failure_reason_for(s: &crate::scenario::Scenario, num_gpu_blocks: u64, l: &LevelResult) -> Option<String> {
+    if l.failed == 0 {
+        return None;
+    }
+    let w = &s.workload;
+    let max_of = |base: &crate::workload::lengths::LengthDist,
+                  per: &Option<Vec<crate::workload::lengths::LengthDist>>| {
+        per.iter()
+            .flatten()
+            .chain(std::iter::once(base))
+            .map(|d| d.max_value())
+            .max()
+            .unwrap_or(0)
+    };
+    let longest = match &w.load {
+        crate::workload::arrivals::LoadSpec::Trace { requests } => requests
+            .iter()
+            .map(|r| r.input_tokens.saturating_add(r.output_tokens))
+            .max()
+            .unwrap_or(0),
+        _ => {
+            max_of(&w.input_len, &w.input_len_per_level).saturating_add(max_of(&w.output_len, &w.output_len_per_level))
+        }
+    };
+    let of = l.requests + l.failed;
+    let why = if longest > s.engine.max_model_len {
+        format!(
+            "prompt + output exceeds max_model_len {} (vLLM answers HTTP 400: \"This model's maximum context length is {} tokens. However, you requested more tokens …\"); raise --max-model-len or shorten the requests",
+            s.engine.max_model_len, s.engine.max_model_len
+        )
+    } else {
+        format!(
+            "the request needs more KV blocks than the cache holds ({} blocks of {} tokens); vLLM never schedules it",
+            num_gpu_blocks, s.engine.block_size
+        )
+    };
+    Some(format!("{} of {of} requests failed: {why}", l.failed))
+}
+
+/// The offered and served request rates of an open-loop level, and whether the server kept up:
+/// `Some((offered, served, overloaded))`. Overloaded: served below 90% of offered.
+pub fn offered_vs_served(l: &LevelResult) -> Option<(f64, f64, bool)> {
+    let q = l.qps.filter(|q| q.is_finite())?;
+    let served = l.request_throughput_req_s;
+    Some((q, served, l.requests > 0 && served < 0.9 * q))
+}
+
 fn gib(bytes: u64) -> String {
     format!("{:.2} GiB", bytes as f64 / GIB)
 }
@@ -69,10 +225,34 @@ pub fn header(p: &Prediction) -> String {
         ProfileKind::Transferred => "host-side terms fitted on another GPU",
     };
     let _ = writeln!(out, "- Profile: {} ({kind}) — {}", s.profile.id, s.profile.source);
+    let w = &s.workload;
+    let _ = writeln!(
+        out,
+        "- Workload: {}; prompts {}, outputs {}{}",
+        describe_load(&w.load),
+        if matches!(w.load, crate::workload::arrivals::LoadSpec::Trace { .. }) {
+            "as recorded".to_string()
+        } else {
+            describe_length(&w.input_len)
+        },
+        if matches!(w.load, crate::workload::arrivals::LoadSpec::Trace { .. }) {
+            "as recorded".to_string()
+        } else {
+            describe_length(&w.output_len)
+        },
+        if w.prefix_groups > 0 {
+            format!(
+                ", {} shared prefixes of {} tokens",
+                w.prefix_groups, w.shared_prefix_tokens
+            )
+        } else {
+            String::new()
+        }
+    );
     if let Some(r) = &s.measured_report {
         let _ = writeln!(
             out,
-            "- Measured report: {r} (measured figures and errors shown beside predictions)"
+            "- Measured report: {r} (measured figures beside predictions; error = (predicted − measured) ÷ measured, so +10% means servecast predicts 10% more: longer latency or higher throughput)"
         );
     }
     let _ = writeln!(
@@ -126,15 +306,15 @@ pub fn header(p: &Prediction) -> String {
     out
 }
 
-fn stat_row(name: &str, s: &Summary) -> Vec<String> {
+fn stat_row(name: &str, s: &Summary, measured: bool) -> Vec<String> {
     vec![
         name.to_string(),
-        format!("{:.2}", s.min),
-        format!("{:.2}", s.max),
-        format!("{:.2}", s.mean),
-        format!("{:.2}", s.p50),
-        format!("{:.2}", s.p95),
-        format!("{:.2}", s.p99),
+        fig(s.min, 2, measured),
+        fig(s.max, 2, measured),
+        fig(s.mean, 2, measured),
+        fig(s.p50, 2, measured),
+        fig(s.p95, 2, measured),
+        fig(s.p99, 2, measured),
     ]
 }
 
@@ -149,8 +329,8 @@ fn measured_rows(name: &str, metric: &str, c: &LevelComparison) -> Vec<Vec<Strin
     for f in figs {
         match f {
             Some(f) => {
-                measured.push(format!("{:.2}", f.measured));
-                error.push(format!("{:+.1}%", f.error_pct));
+                measured.push(format!("{:.2}", z(f.measured)));
+                error.push(format!("{:+.1}%", z(f.error_pct)));
             }
             None => {
                 measured.push("–".into());
@@ -163,22 +343,23 @@ fn measured_rows(name: &str, metric: &str, c: &LevelComparison) -> Vec<Vec<Strin
 
 fn scalar_line(label: &str, value: String, unit: &str, c: Option<&LevelComparison>, name: &str) -> String {
     let measured = c.and_then(|c| c.figure(name)).map_or(String::new(), |f| {
-        format!(" (measured {:.2} {unit}, error {:+.1}%)", f.measured, f.error_pct)
+        format!(" (measured {:.2} {unit}, error {:+.1}%)", z(f.measured), z(f.error_pct))
     });
     format!("*   **{label}:** {value} {unit}{measured}\n")
 }
 
-fn level_block(l: &LevelResult, c: Option<&LevelComparison>, terminal: bool) -> String {
+fn level_block(p: &Prediction, l: &LevelResult, c: Option<&LevelComparison>, terminal: bool) -> String {
     let mut out = String::new();
+    let ok = l.requests > 0;
     let title = match (l.concurrency, l.qps) {
         (Some(n), _) => format!("## Concurrency Level: {n}"),
-        (None, Some(q)) => format!("## Request Rate: {q} req/s"),
+        (None, Some(q)) => format!("## Request Rate: {} req/s", rate_text(q)),
         _ => "## Trace replay".to_string(),
     };
     let _ = writeln!(out, "{title}\n");
     let _ = writeln!(
         out,
-        "*   **Total Requests:** {}{}",
+        "*   **Successful requests:** {}{}",
         l.requests,
         if l.failed > 0 {
             format!(" ({} failed)", l.failed)
@@ -186,29 +367,57 @@ fn level_block(l: &LevelResult, c: Option<&LevelComparison>, terminal: bool) -> 
             String::new()
         }
     );
+    if let Some(reason) = failure_reason(p, l) {
+        let _ = writeln!(out, "*   **Failed:** {reason}");
+    }
     out.push_str(&scalar_line(
         "Total Time",
-        format!("{:.2}", l.duration_s),
+        format!("{:.2}", z(l.duration_s)),
         "s",
         c,
         "total_time_s",
     ));
     out.push_str(&scalar_line(
-        "Total Throughput",
-        format!("{:.2}", l.output_throughput_tok_s),
-        "tokens/s",
+        "Output token throughput",
+        fig(l.output_throughput_tok_s, 2, ok),
+        "tok/s",
         c,
         "output_throughput_tok_s",
     ));
+    out.push_str(&scalar_line(
+        "Total token throughput",
+        fig(l.total_throughput_tok_s, 2, ok),
+        "tok/s (prompt + output)",
+        c,
+        "total_token_throughput_tok_s",
+    ));
+    let offered = match offered_vs_served(l) {
+        Some((q, served, overloaded)) => format!(
+            " (offered {q} req/s{})",
+            if overloaded {
+                format!(
+                    "; OVERLOADED: the server serves {:.0}% of it, so the queue grows for the whole run and \
+                     latencies depend on how long the run lasts",
+                    100.0 * served / q
+                )
+            } else {
+                String::new()
+            }
+        ),
+        None => String::new(),
+    };
     out.push_str(&format!(
-        "*   **Request Throughput:** {:.3} req/s; prompt + output: {:.2} tokens/s; preemptions: {}; peak KV blocks: {} of {}\n\n",
-        l.request_throughput_req_s, l.total_throughput_tok_s, l.engine.preemptions, l.engine.peak_blocks_used, l.engine.capacity_blocks
+        "*   **Request throughput:** {} req/s{offered}; preemptions: {}; peak KV blocks: {} of {}\n\n",
+        fig(l.request_throughput_req_s, 3, ok),
+        l.engine.preemptions,
+        l.engine.peak_blocks_used,
+        l.engine.capacity_blocks
     ));
     if let Some(t) = &l.tts {
         let _ = writeln!(
             out,
             "*   **Audio:** {:.1} s generated, {:.1}× real time; RTF mean {:.3} (P95 {:.3}); TTFB mean {:.1} ms (P95 {:.1} ms)",
-            t.audio_s, t.throughput_x_realtime, t.rtf.mean, t.rtf.p95, t.ttfb_ms.mean, t.ttfb_ms.p95
+            z(t.audio_s), z(t.throughput_x_realtime), z(t.rtf.mean), z(t.rtf.p95), z(t.ttfb_ms.mean), z(t.ttfb_ms.p95)
         );
     }
     for r in &l.per_replica {
@@ -231,7 +440,7 @@ fn level_block(l: &LevelResult, c: Option<&LevelComparison>, terminal: bool) -> 
         ("Queue (ms)", "queue_ms", &l.queue_ms),
         ("Num Generated Tokens", "output_tokens", &l.output_tokens),
     ] {
-        rows.push(stat_row(name, s));
+        rows.push(stat_row(name, s, ok));
         if let Some(c) = c {
             rows.extend(measured_rows(name, metric, c));
         }
@@ -260,44 +469,63 @@ pub fn seed_layout(p: &Prediction, comparison: Option<&[LevelComparison]>, termi
     let mut out = header(p);
     out.push('\n');
     for (i, l) in p.levels.iter().enumerate() {
-        out.push_str(&level_block(l, comparison.and_then(|c| c.get(i)), terminal));
+        out.push_str(&level_block(p, l, comparison.and_then(|c| c.get(i)), terminal));
     }
     out
 }
 
-/// One CSV row per level with the headline figures.
+/// One CSV row per level with the headline figures; a level whose requests all failed has empty
+/// figure cells. `total_token_throughput_tok_s` counts prompt + output tokens (vLLM's "Total
+/// token throughput").
 pub fn csv(p: &Prediction) -> String {
     let mut out = String::from(
-        "concurrency,qps,requests,failed,duration_s,request_throughput_req_s,output_throughput_tok_s,total_throughput_tok_s,\
-ttft_ms_mean,ttft_ms_p50,ttft_ms_p95,ttft_ms_p99,tpot_ms_mean,tpot_ms_p50,tpot_ms_p99,itl_ms_mean,itl_ms_p99,\
-e2e_latency_ms_mean,e2e_latency_ms_p50,e2e_latency_ms_p95,e2e_latency_ms_p99,queue_ms_mean,preemptions\n",
+        "gpu,model,engine,tensor_parallel_size,replicas,concurrency,qps,requests,failed,duration_s,request_throughput_req_s,\
+output_throughput_tok_s,total_token_throughput_tok_s,ttft_ms_mean,ttft_ms_p50,ttft_ms_p95,ttft_ms_p99,tpot_ms_mean,\
+tpot_ms_p50,tpot_ms_p95,tpot_ms_p99,itl_ms_mean,itl_ms_p95,itl_ms_p99,e2e_latency_ms_mean,e2e_latency_ms_p50,\
+e2e_latency_ms_p95,e2e_latency_ms_p99,queue_ms_mean,preemptions\n",
     );
+    let s = &p.scenario;
     for l in &p.levels {
+        let ok = l.requests > 0;
+        let c = |v: f64, d: usize| {
+            if ok && v.is_finite() {
+                format!("{:.d$}", z(v))
+            } else {
+                String::new()
+            }
+        };
         let _ = writeln!(
             out,
-            "{},{},{},{},{:.4},{:.4},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.4},{:.4},{:.4},{:.4},{:.4},{:.3},{:.3},{:.3},{:.3},{:.3},{}",
+            "{},{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            s.gpu.id,
+            s.model.id,
+            s.engine.version,
+            s.engine.tensor_parallel_size,
+            s.replicas,
             l.concurrency.map_or(String::new(), |c| c.to_string()),
-            l.qps.map_or(String::new(), |q| q.to_string()),
+            l.qps.map_or(String::new(), rate_text),
             l.requests,
             l.failed,
-            l.duration_s,
-            l.request_throughput_req_s,
-            l.output_throughput_tok_s,
-            l.total_throughput_tok_s,
-            l.ttft_ms.mean,
-            l.ttft_ms.p50,
-            l.ttft_ms.p95,
-            l.ttft_ms.p99,
-            l.tpot_ms.mean,
-            l.tpot_ms.p50,
-            l.tpot_ms.p99,
-            l.itl_ms.mean,
-            l.itl_ms.p99,
-            l.e2e_latency_ms.mean,
-            l.e2e_latency_ms.p50,
-            l.e2e_latency_ms.p95,
-            l.e2e_latency_ms.p99,
-            l.queue_ms.mean,
+            z(l.duration_s),
+            c(l.request_throughput_req_s, 4),
+            c(l.output_throughput_tok_s, 3),
+            c(l.total_throughput_tok_s, 3),
+            c(l.ttft_ms.mean, 3),
+            c(l.ttft_ms.p50, 3),
+            c(l.ttft_ms.p95, 3),
+            c(l.ttft_ms.p99, 3),
+            c(l.tpot_ms.mean, 4),
+            c(l.tpot_ms.p50, 4),
+            c(l.tpot_ms.p95, 4),
+            c(l.tpot_ms.p99, 4),
+            c(l.itl_ms.mean, 4),
+            c(l.itl_ms.p95, 4),
+            c(l.itl_ms.p99, 4),
+            c(l.e2e_latency_ms.mean, 3),
+            c(l.e2e_latency_ms.p50, 3),
+            c(l.e2e_latency_ms.p95, 3),
+            c(l.e2e_latency_ms.p99, 3),
+            c(l.queue_ms.mean, 3),
             l.engine.preemptions
         );
     }
