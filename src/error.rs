@@ -134,6 +134,17 @@ impl Error {
         }
     }
 
+    /// Names where an unknown catalog name came from: an [`Error::UnknownGpu`] or
+    /// [`Error::UnknownModel`] becomes an [`Error::InvalidField`] of `origin` (a file, or the
+    /// flag) and its `gpu` / `model` field, keeping the suggestions; other errors pass unchanged.
+    pub fn located(self, origin: impl fmt::Display) -> Self {
+        match &self {
+            Error::UnknownGpu { .. } => Error::invalid(origin, "gpu", &self),
+            Error::UnknownModel { .. } => Error::invalid(origin, "model", &self),
+            _ => self,
+        }
+    }
+
     /// The process exit code the CLI uses for this error: 2 for refused or invalid input and for
     /// a file that cannot be read or written (the user named it); 1 for a fit that failed.
     pub fn exit_code(&self) -> i32 {

@@ -760,7 +760,7 @@ pub fn cheapest(
     }
     let catalog = crate::spec::Catalog::builtin()?;
     for g in &space.gpus {
-        let gpu = catalog.gpu(g)?;
+        let gpu = catalog.gpu(g).map_err(|e| e.located("--gpus"))?;
         if gpu.price_usd_per_hour.is_none() {
             return Err(Error::invalid(
                 "--gpus",

@@ -293,7 +293,13 @@ impl Axis {
                 match kind {
                     // A GPU must be in the catalog: an unknown name is an input error, not a
                     // configuration the engine refuses.
-                    ValueKind::Name => Ok(SweepValue::Text(crate::spec::Catalog::builtin()?.gpu(v)?.id.clone())),
+                    ValueKind::Name => Ok(SweepValue::Text(
+                        crate::spec::Catalog::builtin()?
+                            .gpu(v)
+                            .map_err(|e| e.located(format!("{origin} {}", param.name())))?
+                            .id
+                            .clone(),
+                    )),
                     ValueKind::KvDtype => {
                         KvCacheDtype::parse(v, origin).map(|_| SweepValue::Text(v.to_ascii_lowercase()))
                     }

@@ -5,27 +5,64 @@ use std::path::Path;
 use super::{write_file, Outcome};
 use crate::error::{Error, Result};
 
-/// A progress bar for the pooled fit's stages.
-fn stage_bar(visible: bool) -> indicatif::ProgressBar {
-    let bar = if visible {
-        indicatif::ProgressBar::new(1)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-    {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
+/// Progress of a long corpus command on stderr: a bar on a terminal; on a pipe or a CI log
+/// (where a bar would be invisible), one line per stage and per quarter of it.
+struct StageProgress {
+    bar: Option<indicatif::ProgressBar>,
+    lines: bool,
+    last: std::sync::Mutex<(String, usize)>,
+    started: std::time::Instant,
 }
 
-/// Moves a stage bar to `done` of `total`, naming the stage.
-fn show_stage(bar: &indicatif::ProgressBar, stage: &str, done: usize, total: usize) {
-    bar.set_length(total as u64);
-    bar.set_position(done as u64);
-    bar.set_message(stage.to_string());
+impl StageProgress {
+    fn new(visible: bool) -> Self {
+        use std::io::IsTerminal;
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (visible && terminal).then(|| {
+            let bar = indicatif::ProgressBar::new(1);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        StageProgress {
+            bar,
+            lines: visible && !terminal,
+            last: std::sync::Mutex::new((String::new(), usize::MAX)),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Moves to `done` of `total` in `stage`.
+    fn show(&self, stage: &str, done: usize, total: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(stage.to_string());
+        }
+        if self.lines {
+            let quarter = (4 * done).checked_div(total).unwrap_or(4);
+            let Ok(mut last) = self.last.lock() else {
+                return;
+            };
+            if last.0 != stage || last.1 != quarter {
+                eprintln!(
+                    "[{:>6.1} s] {stage}: {done}/{total}",
+                    self.started.elapsed().as_secs_f64()
+                );
+                *last = (stage.to_string(), quarter);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
 }
 
 /// Fitted and cross-validated error of every measured report of the corpus, as markdown (also
@@ -35,10 +72,10 @@ pub fn validate(corpus: &Path, output: Option<&Path>, plot: Option<&Path>, progr
     use crate::fit::classes::validate_corpus;
     use crate::fit::hierarchy::HierarchyOptions;
     let reports = crate::measured::corpus_reports(corpus)?;
-    let bar = stage_bar(progress);
-    let progress = |stage: &str, done: usize, total: usize| show_stage(&bar, stage, done, total);
+    let bar = StageProgress::new(progress);
+    let progress = |stage: &str, done: usize, total: usize| bar.show(stage, done, total);
     let v = validate_corpus(&reports, &HierarchyOptions::default(), &progress)?;
-    bar.finish_and_clear();
+    bar.finish();
     let mut command = String::from("servecast validate");
     if let Some(p) = output {
         command.push_str(&format!(" -o {}", p.display()));
@@ -70,11 +107,11 @@ pub fn priors(corpus: &Path, output: Option<&Path>, progress: bool) -> Result<Ou
     let mut notes = Vec::new();
     use crate::fit::hierarchy::{Hierarchy, HierarchyOptions};
     let reports = crate::measured::corpus_reports(corpus)?;
-    let bar = stage_bar(progress);
-    let progress = |stage: &str, done: usize, total: usize| show_stage(&bar, stage, done, total);
+    let bar = StageProgress::new(progress);
+    let progress = |stage: &str, done: usize, total: usize| bar.show(stage, done, total);
     let started = std::time::Instant::now();
     let h = Hierarchy::fit(&reports, &HierarchyOptions::default(), &progress)?;
-    bar.finish_and_clear();
+    bar.finish();
     let command = match output {
         Some(p) => format!("servecast priors -o {}", p.display()),
         None => "servecast priors".to_string(),

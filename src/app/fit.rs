@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{load_reports, read, write_file, Outcome};
+use super::{load_reports, write_file, Outcome};
 use crate::error::{Error, Result};
 use crate::fit::FitOptions;
-use crate::measured::import::{from_vllm_bench_runs, ImportContext};
+use crate::measured::import::{build_report, import_file, ImportContext, ImportedRun};
 use crate::measured::MeasuredReport;
 use crate::scenario::Scenario;
 use crate::spec::engine::{EngineFlags, EngineVersion};
@@ -13,7 +13,8 @@ use crate::spec::engine::{EngineFlags, EngineVersion};
 /// What `fit` is asked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitCommand {
-    /// Report YAML files, built-in report ids and/or load-test result files.
+    /// Report YAML files, built-in report ids and/or load-test result files (any format
+    /// [`crate::measured::import`] detects; all of them form one report).
     pub inputs: Vec<String>,
     /// GPU the result files were measured on.
     pub gpu: Option<String>,
@@ -53,26 +54,65 @@ impl Default for FitCommand {
 /// (which need `gpu` and `model`); the table of parameters and per-level errors, and the profile
 /// written to `output`.
 pub fn fit(a: &FitCommand) -> Result<Outcome> {
-    let mut reports: Vec<MeasuredReport> = Vec::new();
-    let mut json: Vec<(String, String)> = Vec::new();
+    let mut reports: Vec<(String, MeasuredReport)> = Vec::new();
+    let mut runs: Vec<ImportedRun> = Vec::new();
     for input in &a.inputs {
-        if input.to_ascii_lowercase().ends_with(".json") {
-            json.push((input.clone(), read(Path::new(input))?));
+        let path = Path::new(input);
+        let yaml = matches!(
+            path.extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+            Some("yaml" | "yml")
+        );
+        if yaml || !path.exists() {
+            reports.extend(load_reports(input)?.into_iter().map(|r| (input.clone(), r)));
         } else {
-            reports.extend(load_reports(input)?);
+            runs.extend(import_file(path)?);
         }
     }
-    if !json.is_empty() {
-        let (Some(gpu), Some(model)) = (&a.gpu, &a.model) else {
+    if !runs.is_empty() {
+        let origin = runs[0].origin.clone();
+        let Some(gpu) = &a.gpu else {
             return Err(Error::invalid(
                 "fit",
-                "--gpu/--model",
-                "JSON benchmark results do not say what they ran on: give --gpu and --model (and the engine flags)",
+                "--gpu",
+                format!(
+                    "{origin}: a load-test result does not say which GPU served it; give --gpu (and the engine flags)"
+                ),
             ));
         };
+        let model = match &a.model {
+            Some(m) => super::catalog_model_id(m).map_err(|e| e.located("--model"))?,
+            None => {
+                let named = runs
+                    .iter()
+                    .find_map(|r| r.model_id.clone().map(|m| (r.origin.clone(), m)));
+                let Some((file, id)) = named else {
+                    return Err(Error::invalid(
+                        &origin,
+                        "model_id",
+                        "the file does not name its model; give --model (a catalog id or the path to a config.json)",
+                    ));
+                };
+                crate::spec::cmdline::resolve_model(crate::spec::Catalog::builtin()?, &id)
+                    .map(|m| m.id.clone())
+                    .map_err(|_| {
+                        Error::invalid(
+                            &file,
+                            "model_id",
+                            format!("'{id}' is not in the catalog; give --model with a catalog id or the path to the model's config.json"),
+                        )
+                    })?
+            }
+        };
         let ctx = ImportContext {
-            gpu: gpu.clone(),
-            model: model.clone(),
+            gpu: crate::spec::Catalog::builtin()?
+                .gpu(gpu)
+                .map_err(|e| e.located("--gpu"))?
+                .id
+                .clone(),
+            model,
             engine: a
                 .engine
                 .as_deref()
@@ -81,12 +121,19 @@ pub fn fit(a: &FitCommand) -> Result<Outcome> {
                 .unwrap_or_default(),
             flags: a.flags.clone(),
         };
-        reports.push(from_vllm_bench_runs(&json, &ctx)?);
+        reports.push((origin, build_report(runs, &ctx)?));
     }
     let scenarios: Vec<Scenario> = reports
         .iter()
-        .map(|r| Scenario::builder().from_report(r).seed(a.seed).build())
+        .map(|(origin, r)| {
+            Scenario::builder()
+                .from_report(r)
+                .seed(a.seed)
+                .build()
+                .map_err(|e| e.located(origin))
+        })
         .collect::<Result<_>>()?;
+    let reports: Vec<MeasuredReport> = reports.into_iter().map(|(_, r)| r).collect();
     let exclude: Vec<usize> = reports[0]
         .levels
         .iter()

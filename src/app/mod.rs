@@ -122,7 +122,15 @@ pub fn write_file(path: &Path, text: &str) -> Result<()> {
 pub fn load_profile(arg: &str) -> Result<Profile> {
     let path = Path::new(arg);
     if path.exists() {
-        return Profile::from_yaml(&read(path)?, arg);
+        let p = Profile::from_yaml(&read(path)?, arg)?;
+        let catalog = Catalog::builtin()?;
+        if let Some(g) = &p.gpu {
+            catalog.gpu(g).map_err(|e| e.located(arg))?;
+        }
+        if let Some(m) = &p.model {
+            catalog.model(m).map_err(|e| e.located(arg))?;
+        }
+        return Ok(p);
     }
     if let Some(p) = builtin_profile_by_id(arg)? {
         return Ok(p);
@@ -182,8 +190,21 @@ pub struct Resolved {
     pub replayed: Option<MeasuredReport>,
 }
 
+/// An unknown GPU or model named by the command line, said with its flag.
+pub fn at_flags(e: Error) -> Error {
+    match &e {
+        Error::UnknownGpu { .. } => e.located("--gpu"),
+        Error::UnknownModel { .. } => e.located("--model"),
+        _ => e,
+    }
+}
+
 /// [`scenario_builder`], keeping the replayed report.
 pub fn resolve(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resolved> {
+    resolve_inner(o, notes).map_err(at_flags)
+}
+
+fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resolved> {
     let pasted = if o.serve.is_empty() {
         None
     } else {
@@ -473,7 +494,7 @@ fn workload_file(
 }
 
 /// The catalog id a `--model` argument names (a config.json path keeps its own name).
-fn catalog_model_id(arg: &str) -> Result<String> {
+pub(crate) fn catalog_model_id(arg: &str) -> Result<String> {
     match model_source(arg, false)? {
         ModelSource::Catalog(name) => Ok(Catalog::builtin()?.model(&name)?.id.clone()),
         ModelSource::Config(path) => Ok(ModelSpec::from_hf_config_json(&read(&path)?, arg)?.id),

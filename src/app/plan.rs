@@ -70,7 +70,7 @@ pub fn plan(d: &DeploymentOptions, c: &PlanCommand) -> Result<Outcome> {
         ..PlanOptions::default()
     };
     let builder = scenario_builder(d, &mut notes)?;
-    let base = builder.clone().without_report().build()?;
+    let base = builder.clone().without_report().build().map_err(super::at_flags)?;
     let mut t = String::new();
     let blocks = base.memory().map(|m| m.num_gpu_blocks).unwrap_or(0);
     let describe = |t: &mut String, check: &crate::plan::SloCheck, level: &crate::metrics::level::LevelResult| {

@@ -42,7 +42,7 @@ impl Default for SimulateOptions {
 pub fn simulate(d: &DeploymentOptions, o: &SimulateOptions) -> Result<Outcome> {
     let mut notes = Vec::new();
     let resolved = resolve(d, &mut notes)?;
-    let scenario = resolved.builder.build()?;
+    let scenario = resolved.builder.build().map_err(super::at_flags)?;
     if o.replications == 0 || o.replications > 10_000 {
         return Err(Error::invalid(
             "--replications",

@@ -74,7 +74,7 @@ pub fn sweep(d: &DeploymentOptions, a: &SweepCommand) -> Result<Outcome> {
     // Fail fast on a base that does not build at all (unknown model, bad workload).
     if let Err(e) = base.clone().without_report().build() {
         if !matches!(e, Error::EngineRefused { .. }) {
-            return Err(e);
+            return Err(super::at_flags(e));
         }
     }
     let started = std::time::Instant::now();

@@ -944,6 +944,16 @@ impl EngineFlags {
                 16384,
             ),
         };
+        if self.max_num_batched_tokens == Some(0) {
+            return Err(Error::invalid(
+                origin,
+                "max_num_batched_tokens",
+                "must be ≥ 1 token (and, without chunked prefill, at least max_model_len)",
+            ));
+        }
+        if self.max_num_seqs == Some(0) {
+            return Err(Error::invalid(origin, "max_num_seqs", "must be ≥ 1"));
+        }
         let capped_default = match (version, usage) {
             // vLLM 0.10 caps the usage-context default at max_num_batched_tokens.
             (EngineVersion::Vllm010, UsageContext::OpenaiApiServer | UsageContext::LlmClass) => {
