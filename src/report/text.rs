@@ -146,9 +146,17 @@ pub fn failure_reason_for(s: &crate::scenario::Scenario, num_gpu_blocks: u64, l:
     };
     let of = l.requests + l.failed;
     let why = if longest > s.engine.max_model_len {
+        let answer = if s.engine.version == crate::spec::engine::EngineVersion::NanoVllm {
+            "the server rejects it".to_string()
+        } else {
+            format!(
+                "vLLM answers HTTP 400: \"This model's maximum context length is {} tokens. However, you requested more tokens …\"",
+                s.engine.max_model_len
+            )
+        };
         format!(
-            "prompt + output exceeds max_model_len {} (vLLM answers HTTP 400: \"This model's maximum context length is {} tokens. However, you requested more tokens …\"); raise --max-model-len or shorten the requests",
-            s.engine.max_model_len, s.engine.max_model_len
+            "prompt + output exceeds max_model_len {} ({answer}); raise --max-model-len or shorten the requests",
+            s.engine.max_model_len
         )
     } else {
         format!(
@@ -413,7 +421,7 @@ fn level_block(p: &Prediction, l: &LevelResult, c: Option<&LevelComparison>, ter
         l.engine.peak_blocks_used,
         l.engine.capacity_blocks
     ));
-    if let Some(t) = &l.tts {
+    if let (Some(t), true) = (&l.tts, ok) {
         let _ = writeln!(
             out,
             "*   **Audio:** {:.1} s generated, {:.1}× real time; RTF mean {:.3} (P95 {:.3}); TTFB mean {:.1} ms (P95 {:.1} ms)",

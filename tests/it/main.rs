@@ -15,6 +15,7 @@ mod multistep;
 mod plan;
 mod profiles;
 mod quantization;
+mod replay;
 mod refusals;
 mod seed000;
 mod seed003;

@@ -1,0 +1,132 @@
+//! Replay: a load test written in `vllm bench serve`'s format and given to `simulate --workload`
+//! reproduces what servecast predicts for the measured report it was written from, and so the
+//! fitted report's errors.
+//!
+//! The measured report is seed 002 (A10, Qwen2.5-7B-Instruct, vLLM 0.6, five levels of a
+//! max-concurrency queue) with its fitted profile. The test writes one `--append-result` line
+//! per level: the report's measured figures (request count, duration, throughput, E2E latency,
+//! TTFT P50) and the per-request lengths the report's workload sends, exactly as `vllm bench
+//! serve --save-detailed` would record them.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use servecast::app::simulate::{simulate, SimulateOptions};
+use servecast::app::{load_profile, DeploymentOptions};
+use servecast::measured::builtin_reports;
+use servecast::report::{compare, Format};
+use servecast::scenario::Scenario;
+
+const REPORT: &str = "a10-qwen2.5-7b-vllm0.6";
+const PROFILE: &str = "data/profiles/a10-qwen2.5-7b-vllm0.6.yaml";
+
+fn manifest(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn error_of(level: &Value, name: &str) -> Option<f64> {
+    level["figures"]
+        .as_array()?
+        .iter()
+        .find(|f| f["name"] == name)
+        .and_then(|f| f["error_pct"].as_f64())
+}
+
+#[test]
+fn a_vllm_bench_file_replays_the_fitted_report() {
+    let report = builtin_reports()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == REPORT)
+        .unwrap();
+    let profile = load_profile(manifest(PROFILE).to_str().unwrap()).unwrap();
+    let direct = Scenario::builder()
+        .from_report(&report)
+        .profile(profile)
+        .build()
+        .unwrap();
+    let predicted = direct.run().unwrap();
+    let direct_errors = compare(&report, &predicted.levels);
+
+    // One vllm bench result per level, appended one per line.
+    let memory = direct.memory().unwrap();
+    let cost = direct.cost_model();
+    let mut lines = Vec::new();
+    for (i, level) in report.levels.iter().enumerate() {
+        let mut records = direct.simulate_level(i, &memory, &cost).records;
+        records.sort_by_key(|r| r.id);
+        let input: Vec<u32> = records.iter().map(|r| r.input_tokens).collect();
+        let output: Vec<u32> = records.iter().map(|r| r.output_tokens).collect();
+        let e2e = level.e2e_latency_ms.unwrap();
+        lines.push(
+            json!({
+                "date": "20241001-120000",
+                "backend": "vllm",
+                "model_id": "Qwen/Qwen2.5-7B-Instruct",
+                "num_prompts": level.requests,
+                "request_rate": "inf",
+                "max_concurrency": level.concurrency,
+                "duration": level.total_time_s,
+                "completed": level.requests,
+                "total_input_tokens": input.iter().sum::<u32>(),
+                "total_output_tokens": output.iter().sum::<u32>(),
+                "request_throughput": level.request_throughput_req_s,
+                "median_ttft_ms": level.ttft_ms.and_then(|t| t.p50),
+                "mean_e2el_ms": e2e.mean,
+                "median_e2el_ms": e2e.p50,
+                "p95_e2el_ms": e2e.p95,
+                "p99_e2el_ms": e2e.p99,
+                "input_lens": input,
+                "output_lens": output,
+                "errors": vec![""; records.len()],
+            })
+            .to_string(),
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("servecast-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("a10-qwen2.5-7b.json");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+
+    let out = simulate(
+        &DeploymentOptions {
+            gpu: "a10".into(),
+            engine: Some(report.engine.as_str().to_string()),
+            flags: report.flags.clone(),
+            workload: Some(file.clone()),
+            profile: Some(manifest(PROFILE).display().to_string()),
+            ..DeploymentOptions::default()
+        },
+        &SimulateOptions {
+            format: Format::Json,
+            ..SimulateOptions::default()
+        },
+    )
+    .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.notes.iter().any(|n| n.contains("replaying")),
+        "{:?}",
+        out.notes
+    );
+    let doc: Value = serde_json::from_str(&out.text).unwrap();
+    assert_eq!(doc["scenario"]["model"]["id"], "qwen2.5-7b-instruct", "model from the file's model_id");
+    let replayed = doc["measured"]["levels"].as_array().expect("measured figures beside the prediction");
+    assert_eq!(replayed.len(), report.levels.len());
+    for (i, (r, d)) in replayed.iter().zip(&direct_errors).enumerate() {
+        for name in ["request_throughput_req_s", "e2e_latency_ms.mean", "ttft_ms.p50"] {
+            let (Some(replay), Some(direct)) = (error_of(r, name), d.figure(name).map(|f| f.error_pct)) else {
+                panic!("level {i}: {name} missing");
+            };
+            println!("level {i} {name}: replay {replay:+.2}% direct {direct:+.2}%");
+            assert!(
+                (replay - direct).abs() < 0.5,
+                "level {i} {name}: the replay's error {replay:+.2}% differs from the report's {direct:+.2}%"
+            );
+            if i > 0 && name != "ttft_ms.p50" {
+                // Warm levels are fitted: throughput and mean latency within 5%.
+                assert!(replay.abs() < 5.0, "level {i} {name}: {replay:+.2}%");
+            }
+        }
+    }
+}
