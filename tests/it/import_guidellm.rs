@@ -225,6 +225,15 @@ fn v05_poisson_run_and_sampled_throughput_run() {
     assert_close(ttft.mean, 170.0);
     assert_close(ttft.p50, 160.0);
     assert!(t.level.tpot_ms.is_none(), "TPOT needs every request");
+    // A sample of 3 sends is no trace: the replay is the queue of 8 with the mean lengths.
+    assert!(t.requests.iter().all(|q| q.start_s.is_none()));
+    match replay_workload(t).load {
+        LoadSpec::MaxConcurrency { levels } => {
+            assert_eq!(levels[0].concurrency, 8);
+            assert_eq!(levels[0].num_requests, 8);
+        }
+        other => panic!("expected a queue, got {other:?}"),
+    }
 }
 
 #[test]

@@ -492,6 +492,8 @@ struct Req {
 struct Bench {
     path: String,
     strategy_path: String,
+    /// Where the request counts came from.
+    totals_path: String,
     strategy: Strategy,
     model: Option<String>,
     target: Option<String>,
@@ -628,6 +630,7 @@ fn bench_v03(i: usize, b: BenchV03) -> Bench {
         failed,
         sample_requests: None,
         strategy_path: format!("{path}.args.strategy"),
+        totals_path: format!("{path}.request_totals"),
         path,
     }
 }
@@ -715,6 +718,7 @@ fn bench_v1(i: usize, b: BenchV1, args_model: Option<String>, args_target: Optio
         failed,
         sample_requests: b.config.sample_requests,
         strategy_path: format!("{path}.config.strategy"),
+        totals_path: format!("{path}.metrics.request_totals"),
         path,
     }
 }
@@ -750,7 +754,7 @@ fn to_run(b: Bench, file: &str, run_origin: &str, format: &str) -> Result<Import
     if totals.successful == 0 {
         return Err(Error::invalid(
             file,
-            format!("{p}.request_totals.successful"),
+            format!("{}.successful", b.totals_path),
             "is 0; a benchmark without successful requests measures nothing",
         ));
     }
@@ -1001,7 +1005,9 @@ fn to_run(b: Bench, file: &str, run_origin: &str, format: &str) -> Result<Import
         .iter()
         .chain(&b.failed)
         .map(|r| RequestRecord {
-            start_s: r.start_s,
+            // A sample of the requests is no trace of the run: without every send, the replay
+            // uses the load instead.
+            start_s: r.start_s.filter(|_| complete),
             input_tokens: r.input.unwrap_or(0),
             output_tokens: r.output,
             ttft_ms: r.ttft_ms,
