@@ -326,3 +326,538 @@ fn plan_json_answers_and_shows_the_breaking_load() {
     assert_eq!(v["answer"]["at_max"]["check"]["met"], true);
     assert_eq!(v["answer"]["above"]["check"]["met"], false);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13: what a new user met, one test per finding.
+
+fn data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("servecast-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const SMALL: [&str; 6] = ["--gpu", "a10", "--model", "llama-3.1-8b", "--max-model-len", "4096"];
+
+fn with(base: &[&str], more: &[&str]) -> Vec<String> {
+    base.iter().chain(more).map(|s| s.to_string()).collect()
+}
+
+fn run(args: &[String]) -> (i32, String, String) {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    servecast(&refs)
+}
+
+#[test]
+fn a_vllm_054_result_with_zero_token_completions_is_fitted() {
+    // 24 completed prompts, 3 recorded with 0 output tokens (the 0.5.4 client re-tokenised the
+    // text): it used to be refused with "is 24 but the per-request arrays hold 21".
+    let file = data("import/vllm/v0.5.4-benchmark_serving-zero-token-completions.json");
+    let (code, out, err) = servecast(&[
+        "fit",
+        &file,
+        "--gpu",
+        "a10",
+        "--engine",
+        "vllm-0.5",
+        "--max-model-len",
+        "4096",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // The file's model_id (meta-llama/Meta-Llama-3.1-8B-Instruct) names the model.
+    assert!(out.contains("llama-3.1-8b"), "{out}");
+    assert!(!err.contains("per-request arrays hold"), "{err}");
+}
+
+#[test]
+fn fit_without_model_and_an_unknown_model_id_names_the_field() {
+    let dir = temp_dir("modelid");
+    let text = std::fs::read_to_string(data("import/vllm/v0.5.4-benchmark_serving-zero-token-completions.json"))
+        .unwrap()
+        .replace("meta-llama/Meta-Llama-3.1-8B-Instruct", "acme/unknown-13b");
+    let file = dir.join("r.json");
+    std::fs::write(&file, text).unwrap();
+    let (code, _, err) = servecast(&["fit", file.to_str().unwrap(), "--gpu", "a10"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("model_id") && err.contains("acme/unknown-13b") && err.contains("config.json"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_trace_yaml_needs_no_dummy_lengths_and_may_be_long() {
+    let dir = temp_dir("trace");
+    let mut yaml = String::from("load:\n  kind: trace\n  requests:\n");
+    for i in 0..40_000 {
+        yaml.push_str(&format!(
+            "    - {{arrival_s: {}, input_tokens: 8, output_tokens: 2}}\n",
+            f64::from(i) * 0.001
+        ));
+    }
+    let file = dir.join("trace.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "qwen2-0.5b-instruct",
+        "--workload",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("## Trace replay") && out.contains("Successful requests:** 40000"),
+        "{out}"
+    );
+    assert!(
+        out.contains("a trace of 40000 requests"),
+        "the header states the workload"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn csv_and_jsonl_traces_are_read() {
+    let dir = temp_dir("csvtrace");
+    let csv = dir.join("azure.csv");
+    std::fs::write(
+        &csv,
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.5,120,30\n2023-11-16 18:15:47.0,80,10\n",
+    )
+    .unwrap();
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "qwen2-0.5b-instruct",
+        "--workload",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("a trace of 2 requests over 0.5 s"), "{out}");
+    let jsonl = dir.join("mooncake.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"timestamp\": 0, \"input_length\": 100, \"output_length\": 5, \"hash_ids\": [1]}\n{\"timestamp\": 2000, \"input_length\": 50, \"output_length\": 5, \"hash_ids\": [2]}\n",
+    )
+    .unwrap();
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "qwen2-0.5b-instruct",
+        "--workload",
+        jsonl.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("a trace of 2 requests over 2.0 s"),
+        "Mooncake timestamps are ms: {out}"
+    );
+    std::fs::write(&csv, "when,prompt\n1,2\n").unwrap();
+    let (code, _, err) = servecast(&["simulate", "--gpu", "a10", "--workload", csv.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("azure.csv") && err.contains("header"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn qps_inf_alone_sends_everything_at_once_and_json_says_inf() {
+    let (code, out, err) = run(&with(
+        &SMALL,
+        &["simulate", "--qps", "inf", "--num-requests", "20", "--format", "json"],
+    )[6..]
+        .iter()
+        .cloned()
+        .chain(SMALL.iter().map(|s| s.to_string()))
+        .collect::<Vec<_>>());
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["levels"][0]["qps"], "inf", "not null");
+    assert_eq!(doc["scenario"]["workload"]["load"]["qps"][0], "inf");
+}
+
+#[test]
+fn workload_takes_a_load_test_result_and_shows_measured_beside_predicted() {
+    let file = data("synthetic-vllm-bench-llama3.1-8b-a100-c16.json");
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "a100-80g-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--max-model-len",
+        "8192",
+        "--workload",
+        &file,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("replaying"), "{err}");
+    assert!(out.contains("measured TTFT (ms)"), "{out}");
+    assert!(
+        out.contains("error = (predicted − measured) ÷ measured"),
+        "the convention is stated"
+    );
+}
+
+#[test]
+fn a_pasted_vllm_serve_line_sets_model_and_flags() {
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--concurrency",
+        "1",
+        "--",
+        "vllm",
+        "serve",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--dtype",
+        "bfloat16",
+        "--max-model-len",
+        "8192",
+        "--max-num-seqs",
+        "64",
+        "--port",
+        "8000",
+        "--served-model-name",
+        "llama",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("(llama-3.1-8b)") && out.contains("max_num_seqs 64") && out.contains("max_model_len 8192"),
+        "{out}"
+    );
+    assert!(
+        err.contains("--dtype bfloat16") && err.contains("--port 8000"),
+        "neutral flags listed: {err}"
+    );
+    let (code, out2, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--concurrency",
+        "1",
+        "--",
+        "python",
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--max-model-len=8192",
+        "--max-num-seqs",
+        "64",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out2.contains("max_num_seqs 64"));
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--",
+        "vllm",
+        "serve",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--max-num-seqz",
+        "8",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unrecognized arguments: --max-num-seqz"), "{err}");
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--",
+        "vllm",
+        "serve",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--enforce-eager",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--enforce-eager"), "{err}");
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--max-num-seqs",
+        "32",
+        "--",
+        "vllm",
+        "serve",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--max-num-seqs",
+        "64",
+    ]);
+    assert_eq!(code, 2, "conflicting values are refused");
+    assert!(err.contains("max_num_seqs"), "{err}");
+}
+
+#[test]
+fn failed_requests_say_why_and_print_no_figures() {
+    let args = with(&["simulate"], &SMALL);
+    let args = with(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &["--input-len", "5000", "--output-len", "100", "--concurrency", "2"],
+    );
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("-0.00"), "{out}");
+    assert!(out.contains("Output token throughput:** – tok/s"), "{out}");
+    assert!(
+        err.contains("20 of 20 requests failed") && err.contains("max_model_len 4096"),
+        "{err}"
+    );
+    // The README's VoxCPM example: a text too long for max_model_len.
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "4090",
+        "--model",
+        "voxcpm-1.5",
+        "--engine",
+        "nano-vllm",
+        "--util",
+        "0.4",
+        "--seqs",
+        "128",
+        "--max-model-len",
+        "512",
+        "--text-chars",
+        "313",
+        "--concurrency",
+        "1",
+        "--requests-per-user",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("-0.0"), "{out}");
+    assert!(err.contains("failed"), "{err}");
+    // JSON: null, not zeros.
+    let json = with(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &["--format", "json"],
+    );
+    let (_, out, _) = run(&json);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(doc["levels"][0]["ttft_ms"].is_null() && doc["levels"][0]["output_throughput_tok_s"].is_null());
+}
+
+#[test]
+fn an_overloaded_rate_is_flagged_with_offered_and_served() {
+    let args = with(&["simulate"], &SMALL);
+    let args = with(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &["--qps", "20", "--num-requests", "300"],
+    );
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("(offered 20 req/s; OVERLOADED"), "{out}");
+    assert!(err.contains("overloaded") && err.contains("offered 20 req/s"), "{err}");
+}
+
+#[test]
+fn throughput_names_match_vllms_and_csv_has_the_missing_columns() {
+    let args = with(&["simulate"], &SMALL);
+    let base: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, _) = run(&with(&base, &["--concurrency", "2", "--requests-per-user", "2"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Output token throughput:") && out.contains("Total token throughput:"),
+        "{out}"
+    );
+    assert!(!out.contains("Total Throughput"), "the old name meant output tokens");
+    let (_, csv, _) = run(&with(
+        &base,
+        &["--concurrency", "2", "--requests-per-user", "2", "--format", "csv"],
+    ));
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    for col in [
+        "gpu",
+        "model",
+        "tpot_ms_p95",
+        "total_token_throughput_tok_s",
+        "output_throughput_tok_s",
+    ] {
+        assert!(header.contains(&col), "{col} missing: {header:?}");
+    }
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!((row[0], row[1]), ("a10", "llama-3.1-8b"));
+}
+
+#[test]
+fn near_miss_model_names_are_refused_with_suggestions() {
+    for (name, suggestion) in [
+        ("lama-3.1-8b", "llama-3.1-8b"),
+        ("Qwen/Qwen2.5-7B", "qwen2.5-7b-instruct"),
+    ] {
+        let (code, _, err) = servecast(&["simulate", "--gpu", "a10", "--model", name]);
+        assert_eq!(code, 2, "{name}");
+        assert!(err.contains(&format!("did you mean {suggestion}")), "{err}");
+    }
+}
+
+#[test]
+fn the_header_prints_the_resolved_workload_and_its_defaults() {
+    let args = with(&["simulate"], &SMALL);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("- Workload: closed loop of 1, 4, 8, 16, 32, 64 users, 10 requests each; prompts 512 tokens, outputs 256 tokens"),
+        "{out}"
+    );
+    assert!(err.contains("no workload given"), "{err}");
+}
+
+#[test]
+fn plan_says_not_broken_at_its_ceiling_and_explains_failures() {
+    let (code, out, err) = servecast(&[
+        "plan",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "qwen2-0.5b-instruct",
+        "--slo",
+        "ttft_p95_ms=1e9",
+        "--input-len",
+        "4",
+        "--output-len",
+        "2",
+        "--duration-s",
+        "0.2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("not broken up to 100000 req/s"), "{out}");
+    assert!(!out.contains("Highest load within the SLO: 100000"), "{out}");
+    let (code, out, err) = servecast(&[
+        "plan",
+        "--gpu",
+        "a10",
+        "--model",
+        "llama-3.1-8b",
+        "--max-model-len",
+        "4096",
+        "--slo",
+        "ttft_p95_ms=500",
+        "--input-len",
+        "5000",
+        "--output-len",
+        "10",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("requests failed: prompt + output exceeds max_model_len 4096"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(" 0.00  (bound"),
+        "no zero figure for a level without requests: {out}"
+    );
+}
+
+#[test]
+fn sweep_never_ranks_a_configuration_whose_requests_all_failed() {
+    let (code, out, err) = servecast(&[
+        "sweep",
+        "--gpu",
+        "a10",
+        "--model",
+        "llama-3.1-8b",
+        "--input-len",
+        "3000",
+        "--output-len",
+        "20",
+        "--concurrency",
+        "2",
+        "--requests-per-user",
+        "2",
+        "--axis",
+        "max_model_len=1024,4096",
+        "--quiet",
+        "--rank-by",
+        "ttft_ms_mean",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 not ranked because every request failed"), "{out}");
+    let first = out.lines().find(|l| l.contains("c=2")).unwrap_or_default();
+    assert!(
+        first.contains("4096"),
+        "the configuration that served requests ranks first: {out}"
+    );
+}
+
+#[test]
+fn catalog_errors_in_files_and_flags_name_them() {
+    let dir = temp_dir("names");
+    let profile = std::fs::read_to_string(format!(
+        "{}/data/profiles/rtx4090-indextts2-gpt-vllm0.10.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace("gpu: rtx-4090", "gpu: bogus");
+    let path = dir.join("profile.yaml");
+    std::fs::write(&path, profile).unwrap();
+    let (code, _, err) = servecast(&["simulate", "--gpu", "4090", "--profile", path.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("profile.yaml") && err.contains("field `gpu`") && err.contains("bogus"),
+        "{err}"
+    );
+    let (code, _, err) = servecast(&["simulate", "--gpu", "bogus"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--gpu") && err.contains("field `gpu`"), "{err}");
+    let (code, _, err) = servecast(&["sweep", "--gpu", "a10", "--axis", "gpu=a10,bogus"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--axis") && err.contains("bogus"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn input_and_io_errors_exit_2_naming_the_file_or_flag() {
+    let (code, _, err) = servecast(&["simulate", "--gpu", "a10", "--workload", "/nonexistent/w.yaml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/nonexistent/w.yaml"), "{err}");
+    let (code, _, err) = servecast(&["simulate", "--gpu", "a10", "--model", "./x/config.json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("./x/config.json") && !err.contains("unknown model"),
+        "{err}"
+    );
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "a10",
+        "--model",
+        "llama-3.1-8b",
+        "--max-num-batched-tokens",
+        "0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("max_num_batched_tokens") && !err.contains("max_num_seqs`"),
+        "{err}"
+    );
+    let (code, _, err) = servecast(&["fit", "/nonexistent/run.json", "--gpu", "a10"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn validate_reports_progress_when_stderr_is_not_a_terminal() {
+    // An empty corpus directory: the built-in seeds only (a few seconds).
+    let dir = temp_dir("validate");
+    std::fs::create_dir_all(dir.join("corpus")).unwrap();
+    let (code, _, err) = servecast(&["validate", "--corpus", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.lines().filter(|l| l.starts_with('[') && l.contains(" s] ")).count() >= 2,
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -42,7 +42,10 @@ impl Default for SimulateOptions {
 pub fn simulate(d: &DeploymentOptions, o: &SimulateOptions) -> Result<Outcome> {
     let mut notes = Vec::new();
     let resolved = resolve(d, &mut notes)?;
-    let scenario = resolved.builder.build().map_err(super::at_flags)?;
+    let mut scenario = resolved.builder.build().map_err(super::at_flags)?;
+    if let Some(r) = &resolved.replayed {
+        scenario.measured_report = Some(r.id.clone());
+    }
     if o.replications == 0 || o.replications > 10_000 {
         return Err(Error::invalid(
             "--replications",

@@ -34,11 +34,7 @@ fn error_of(level: &Value, name: &str) -> Option<f64> {
 
 #[test]
 fn a_vllm_bench_file_replays_the_fitted_report() {
-    let report = builtin_reports()
-        .unwrap()
-        .into_iter()
-        .find(|r| r.id == REPORT)
-        .unwrap();
+    let report = builtin_reports().unwrap().into_iter().find(|r| r.id == REPORT).unwrap();
     let profile = load_profile(manifest(PROFILE).to_str().unwrap()).unwrap();
     let direct = Scenario::builder()
         .from_report(&report)
@@ -104,14 +100,15 @@ fn a_vllm_bench_file_replays_the_fitted_report() {
     )
     .unwrap();
     std::fs::remove_dir_all(&dir).ok();
-    assert!(
-        out.notes.iter().any(|n| n.contains("replaying")),
-        "{:?}",
-        out.notes
-    );
+    assert!(out.notes.iter().any(|n| n.contains("replaying")), "{:?}", out.notes);
     let doc: Value = serde_json::from_str(&out.text).unwrap();
-    assert_eq!(doc["scenario"]["model"]["id"], "qwen2.5-7b-instruct", "model from the file's model_id");
-    let replayed = doc["measured"]["levels"].as_array().expect("measured figures beside the prediction");
+    assert_eq!(
+        doc["scenario"]["model"]["id"], "qwen2.5-7b-instruct",
+        "model from the file's model_id"
+    );
+    let replayed = doc["measured"]["levels"]
+        .as_array()
+        .expect("measured figures beside the prediction");
     assert_eq!(replayed.len(), report.levels.len());
     for (i, (r, d)) in replayed.iter().zip(&direct_errors).enumerate() {
         for name in ["request_throughput_req_s", "e2e_latency_ms.mean", "ttft_ms.p50"] {

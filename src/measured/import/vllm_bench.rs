@@ -37,6 +37,9 @@ impl Importer for VllmBench {
             && (text.contains("\"total_input_tokens\"") || text.contains("\"duration\""))
             && !text.contains("\"backend\": \"sglang")
             && !text.contains("\"sglang")
+            && !text.contains("\"benchmarks\"")
+            && !text.contains("\"request_start_ns\"")
+            && !text.contains("\"mean_e2e_latency_ms\"")
     }
 
     fn import(&self, source: &Source<'_>) -> Result<Vec<ImportedRun>> {
