@@ -861,3 +861,57 @@ fn validate_reports_progress_when_stderr_is_not_a_terminal() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn every_format_replays_through_simulate_workload() {
+    // (file, extra args): each prints measured figures beside the predicted ones.
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "import/vllm/v0.5.4-benchmark_serving-zero-token-completions.json",
+            vec!["--gpu", "a10", "--engine", "vllm-0.5", "--max-model-len", "4096"],
+        ),
+        (
+            "import/vllm/v0.11-vllm-bench-serve-append-result.json",
+            vec!["--gpu", "h100-sxm"],
+        ),
+        (
+            "import/guidellm/v0.3-benchmarks.json",
+            vec!["--gpu", "a100-80g-sxm", "--model", "llama-3.1-8b"],
+        ),
+        (
+            "import/guidellm/v0.5-benchmarks.json",
+            vec!["--gpu", "a100-80g-sxm", "--model", "llama-3.1-8b"],
+        ),
+        ("import/aiperf/profile_export.jsonl", vec!["--gpu", "a100-80g-sxm"]),
+        (
+            "import/aiperf/profile_export_aiperf.json",
+            vec!["--gpu", "a100-80g-sxm"],
+        ),
+    ];
+    for (file, extra) in cases {
+        let path = data(file);
+        let mut args = vec!["simulate", "--workload", path.as_str()];
+        args.extend(extra);
+        let (code, out, err) = servecast(&args);
+        assert_eq!(code, 0, "{file}: {err}");
+        assert!(err.contains("replaying"), "{file}: {err}");
+        assert!(
+            out.contains("- Measured report:") && out.contains("(measured "),
+            "{file}: {out}"
+        );
+    }
+    // A GuideLLM sweep mixes a queue and a rate: two reports, both shown.
+    let (_, out, _) = servecast(&[
+        "simulate",
+        "--gpu",
+        "a100-80g-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--workload",
+        &data("import/guidellm/v0.5-benchmarks.json"),
+    ]);
+    assert!(
+        out.contains("## Request Rate: 4 req/s") && out.contains("## Concurrency Level: 8"),
+        "{out}"
+    );
+}

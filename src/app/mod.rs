@@ -188,6 +188,9 @@ pub struct Resolved {
     /// The load-test result `--workload` replays, as a measured report; none otherwise, or when
     /// the command line changed its levels or lengths.
     pub replayed: Option<MeasuredReport>,
+    /// Further groups of runs of the same file that need a report of their own (a GuideLLM
+    /// sweep's synchronous, throughput and rate runs): each scenario with its report.
+    pub more_replays: Vec<(ScenarioBuilder, MeasuredReport)>,
 }
 
 /// An unknown GPU or model named by the command line, said with its flag.
@@ -265,18 +268,22 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         }
     }
     let mut replay = None;
+    let mut more_reports = Vec::new();
+    let before_replay = b.clone();
     if let Some(path) = &o.workload {
         match workload_file(path, o, model.as_deref(), notes)? {
             WorkloadFile::Spec(w) => b = b.workload(w),
-            WorkloadFile::Replay { report, workload } => {
-                b = b.from_report(&report);
+            WorkloadFile::Replay { mut reports, workload } => {
+                let first = reports.remove(0);
+                b = b.from_report(&first);
                 if let Some(w) = workload {
                     b = b.workload(w);
                 }
                 if model.is_none() {
-                    model = Some(report.model.clone());
+                    model = Some(first.model.clone());
                 }
-                replay = Some(*report);
+                replay = Some(first);
+                more_reports = reports;
             }
         }
     }
@@ -360,10 +367,22 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
                 .into(),
         );
         replay = None;
+        more_reports.clear();
+    }
+    let mut more_replays = Vec::new();
+    for r in more_reports {
+        let mut extra = before_replay.clone().from_report(&r);
+        match o.profile.as_deref() {
+            Some("roofline") => extra = extra.roofline_profile(),
+            Some(p) => extra = extra.profile(load_profile(p)?),
+            None => {}
+        }
+        more_replays.push((extra, r));
     }
     Ok(Resolved {
         builder: b,
         replayed: replay,
+        more_replays,
     })
 }
 
@@ -374,7 +393,7 @@ enum WorkloadFile {
     /// A load-test result: the report it imports as, and (for one open-loop run whose send
     /// times are recorded) the trace that re-sends it exactly.
     Replay {
-        report: Box<MeasuredReport>,
+        reports: Vec<MeasuredReport>,
         workload: Option<WorkloadSpec>,
     },
 }
@@ -403,7 +422,17 @@ fn workload_file(
     use crate::measured::import;
     let origin = path.display().to_string();
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    if crate::workload::trace::is_trace_file(path) {
+    let claimed_by_importer = || -> bool {
+        // A result file with a trace's extension (AIPerf's profile_export.jsonl, SGLang's
+        // JSONL): its first 64 KiB decide, so a long trace is never read whole for this.
+        use std::io::Read;
+        let mut head = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+            .map(|_| import::detect(&origin, &String::from_utf8_lossy(&head)).is_ok())
+            .unwrap_or(false)
+    };
+    if crate::workload::trace::is_trace_file(path) && !claimed_by_importer() {
         let requests = crate::workload::trace::read_trace(path)?;
         let (input, output) = crate::workload::arrivals::trace_mean_lengths(&requests);
         notes.push(format!(
@@ -471,14 +500,19 @@ fn workload_file(
         .map(|e| EngineVersion::parse(e, "--engine"))
         .transpose()?
         .unwrap_or_default();
-    let single = runs.len() == 1;
-    let trace = (single)
-        .then(|| import::replay_workload(&runs[0]))
+    let groups = import::group_runs(runs);
+    let trace = (groups.len() == 1 && groups[0].len() == 1)
+        .then(|| import::replay_workload(&groups[0][0]))
         .filter(|w| matches!(w.load, LoadSpec::Trace { .. }));
+    let total: usize = groups.iter().map(Vec::len).sum();
     notes.push(format!(
-        "note: replaying {origin} ({} run(s), {}): measured figures are shown beside the predicted ones",
-        runs.len(),
-        runs[0].format
+        "note: replaying {origin} ({total} run(s), {}{}): measured figures are shown beside the predicted ones",
+        groups[0][0].format,
+        if groups.len() > 1 {
+            format!(", in {} groups of one load kind each", groups.len())
+        } else {
+            String::new()
+        }
     ));
     let ctx = import::ImportContext {
         gpu: Catalog::builtin()?.gpu(&o.gpu)?.id.clone(),
@@ -486,9 +520,12 @@ fn workload_file(
         engine,
         flags: o.flags.clone(),
     };
-    let report = import::build_report(runs, &ctx)?;
+    let reports = groups
+        .into_iter()
+        .map(|g| import::build_report(g, &ctx))
+        .collect::<Result<Vec<_>>>()?;
     Ok(WorkloadFile::Replay {
-        report: Box::new(report),
+        reports,
         workload: trace,
     })
 }

@@ -41,11 +41,6 @@ impl Default for SimulateOptions {
 /// when the scenario comes from one).
 pub fn simulate(d: &DeploymentOptions, o: &SimulateOptions) -> Result<Outcome> {
     let mut notes = Vec::new();
-    let resolved = resolve(d, &mut notes)?;
-    let mut scenario = resolved.builder.build().map_err(super::at_flags)?;
-    if let Some(r) = &resolved.replayed {
-        scenario.measured_report = Some(r.id.clone());
-    }
     if o.replications == 0 || o.replications > 10_000 {
         return Err(Error::invalid(
             "--replications",
@@ -53,9 +48,42 @@ pub fn simulate(d: &DeploymentOptions, o: &SimulateOptions) -> Result<Outcome> {
             "must be in 1..=10000 (1: a single run)",
         ));
     }
+    let resolved = resolve(d, &mut notes)?;
+    let mut scenario = resolved.builder.build().map_err(super::at_flags)?;
+    if let Some(r) = &resolved.replayed {
+        scenario.measured_report = Some(r.id.clone());
+    }
+    let report = match (resolved.replayed, &scenario.measured_report) {
+        (Some(r), _) => Some(r),
+        (None, Some(id)) => builtin_reports()?.into_iter().find(|r| &r.id == id),
+        (None, None) => None,
+    };
+    let mut text = run_one(&scenario, report.as_ref(), o, true, &mut notes)?;
+    for (builder, r) in resolved.more_replays {
+        let mut s = builder.build().map_err(super::at_flags)?;
+        s.measured_report = Some(r.id.clone());
+        let more = run_one(&s, Some(&r), o, false, &mut notes)?;
+        text.push_str(if o.format == Format::Json || o.format == Format::Csv {
+            "\n"
+        } else {
+            "\n\n"
+        });
+        text.push_str(&more);
+    }
+    Ok(Outcome { text, notes })
+}
+
+/// Simulates one scenario and renders it beside `report` (charts only for the first).
+fn run_one(
+    scenario: &Scenario,
+    report: Option<&crate::measured::MeasuredReport>,
+    o: &SimulateOptions,
+    charts: bool,
+    notes: &mut Vec<String>,
+) -> Result<String> {
     let prediction = if o.replications > 1 {
         crate::uncertainty::predict_with_intervals(
-            &scenario,
+            scenario,
             &crate::uncertainty::UncertaintyOptions {
                 replications: o.replications,
                 ..Default::default()
@@ -64,23 +92,16 @@ pub fn simulate(d: &DeploymentOptions, o: &SimulateOptions) -> Result<Outcome> {
     } else {
         scenario.run()?
     };
-    let report = match (resolved.replayed, &scenario.measured_report) {
-        (Some(r), _) => Some(r),
-        (None, Some(id)) => builtin_reports()?.into_iter().find(|r| &r.id == id),
-        (None, None) => None,
-    };
-    draw_charts(o, &scenario, &prediction, &mut notes)?;
+    if charts {
+        draw_charts(o, scenario, &prediction, notes)?;
+    }
     notes.extend(level_warnings(&prediction));
-    let comparison = report.as_ref().map(|r| compare(r, &prediction.levels));
-    let text = render(
+    let comparison = report.map(|r| compare(r, &prediction.levels));
+    render(
         &prediction,
-        report
-            .as_ref()
-            .zip(comparison.as_deref())
-            .map(|(r, c)| (r.id.as_str(), c)),
+        report.zip(comparison.as_deref()).map(|(r, c)| (r.id.as_str(), c)),
         o.format,
-    )?;
-    Ok(Outcome { text, notes })
+    )
 }
 
 /// Draws the charts `o` asks for.

@@ -168,11 +168,20 @@ pub fn failure_reason_for(s: &crate::scenario::Scenario, num_gpu_blocks: u64, l:
 }
 
 /// The offered and served request rates of an open-loop level, and whether the server kept up:
-/// `Some((offered, served, overloaded))`. Overloaded: served below 90% of offered.
+/// `Some((offered, served, overloaded))`, rates in req/s.
+///
+/// Overloaded: the server serves under 90% of the offered rate *and* the level lasts longer than
+/// the arrivals plus one median request by more than a quarter of the arrival window — the queue
+/// grew while requests arrived. (A short level always serves below its offered rate, because its
+/// duration includes the last request's latency; that alone is not overload.)
 pub fn offered_vs_served(l: &LevelResult) -> Option<(f64, f64, bool)> {
-    let q = l.qps.filter(|q| q.is_finite())?;
+    let q = l.qps.filter(|q| q.is_finite() && *q > 0.0)?;
     let served = l.request_throughput_req_s;
-    Some((q, served, l.requests > 0 && served < 0.9 * q))
+    let sent = f64::from(l.requests + l.failed);
+    let window_s = sent / q;
+    let backlog_s = l.duration_s - window_s - l.e2e_latency_ms.p50 / 1000.0;
+    let overloaded = l.requests > 0 && served < 0.9 * q && backlog_s > 0.25 * window_s;
+    Some((q, served, overloaded))
 }
 
 fn gib(bytes: u64) -> String {
@@ -240,11 +249,15 @@ pub fn header(p: &Prediction) -> String {
         describe_load(&w.load),
         if matches!(w.load, crate::workload::arrivals::LoadSpec::Trace { .. }) {
             "as recorded".to_string()
+        } else if w.input_len_per_level.is_some() {
+            "set per level (as recorded)".to_string()
         } else {
             describe_length(&w.input_len)
         },
         if matches!(w.load, crate::workload::arrivals::LoadSpec::Trace { .. }) {
             "as recorded".to_string()
+        } else if w.output_len_per_level.is_some() {
+            "set per level (as recorded)".to_string()
         } else {
             describe_length(&w.output_len)
         },

@@ -237,7 +237,8 @@ pub struct SimulateArgs {
     /// Output length, same syntax as --input-len.
     #[arg(long)]
     pub output_len: Option<String>,
-    /// Workload YAML file (load, input_len, output_len).
+    /// Workload: a YAML file (load, input_len, output_len), a CSV / JSON Lines trace, or a
+    /// load-test result of any format servecast imports (replayed, measured figures beside).
     #[arg(long)]
     pub workload: Option<PathBuf>,
     /// Profile YAML file, built-in profile id, or `roofline`.
@@ -340,20 +341,21 @@ pub struct PlanArgs {
 
 #[derive(Args, Debug)]
 pub struct FitArgs {
-    /// Measured data: report YAML files, built-in report ids, and/or `vllm bench serve
-    /// --save-result` JSON files (all JSON files form one report; they need --gpu and --model).
+    /// Measured data: report YAML files, built-in report ids, and/or load-test result files in
+    /// any format servecast imports (vllm bench serve / benchmark_serving.py, GuideLLM, AIPerf,
+    /// llmperf, SGLang bench_serving); all result files form one report and need --gpu.
     #[arg(required = true)]
     pub inputs: Vec<String>,
-    /// GPU the JSON runs were measured on.
+    /// GPU the result files were measured on.
     #[arg(long)]
     pub gpu: Option<String>,
-    /// Model the JSON runs served.
+    /// Model the result files served (default: the model id the files name, matched exactly).
     #[arg(long)]
     pub model: Option<String>,
-    /// Engine of the JSON runs (default vllm-0.10).
+    /// Engine of the result files (default vllm-0.10).
     #[arg(long)]
     pub engine: Option<String>,
-    /// Engine flags of the JSON runs.
+    /// Engine flags of the result files.
     #[command(flatten)]
     pub flags: FlagArgs,
     /// Write the fitted profile here (YAML).

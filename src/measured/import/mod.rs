@@ -313,6 +313,31 @@ pub fn replay_workload(run: &ImportedRun) -> WorkloadSpec {
     WorkloadSpec::new(load_of(std::slice::from_ref(run)), run.input.dist(), run.output.dist())
 }
 
+/// Splits runs into groups that can each form one report (one load kind: queues together; rate
+/// runs together when they share `max_concurrency` and burstiness), keeping file order within
+/// and between groups. A GuideLLM sweep (synchronous, throughput, then constant rates) becomes
+/// two or three reports this way.
+pub fn group_runs(runs: Vec<ImportedRun>) -> Vec<Vec<ImportedRun>> {
+    let key = |r: &ImportedRun| -> (bool, Option<u32>, u64) {
+        match r.load {
+            RunLoad::Queue { .. } => (true, None, 0),
+            RunLoad::Poisson {
+                max_concurrency,
+                burstiness,
+                ..
+            } => (false, max_concurrency, burstiness.to_bits()),
+        }
+    };
+    let mut groups: Vec<Vec<ImportedRun>> = Vec::new();
+    for r in runs {
+        match groups.iter_mut().find(|g| key(&g[0]) == key(&r)) {
+            Some(g) => g.push(r),
+            None => groups.push(vec![r]),
+        }
+    }
+    groups
+}
+
 /// The load of runs that share one kind (checked by the caller), one level per run.
 fn load_of(runs: &[ImportedRun]) -> LoadSpec {
     match runs[0].load {
