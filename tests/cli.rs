@@ -915,3 +915,58 @@ fn every_format_replays_through_simulate_workload() {
         "{out}"
     );
 }
+
+#[test]
+fn fit_and_sweep_take_a_pasted_server_command() {
+    let file = data("import/vllm/v0.11-vllm-bench-serve-append-result.json");
+    let (code, out, err) = servecast(&[
+        "fit",
+        &file,
+        "--gpu",
+        "h100-sxm",
+        "--",
+        "vllm",
+        "serve",
+        "Qwen/Qwen3-8B",
+        "--max-model-len",
+        "8192",
+        "--max-num-seqs",
+        "64",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("qwen3-8b") && out.contains("| 2 req/s |"), "{out}");
+    let (code, _, err) = servecast(&[
+        "fit",
+        &file,
+        "--gpu",
+        "h100-sxm",
+        "--",
+        "vllm",
+        "serve",
+        "Qwen/Qwen3-8B",
+        "--pipeline-parallel-size",
+        "2",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--pipeline-parallel-size"), "{err}");
+    let (code, out, err) = servecast(&[
+        "sweep",
+        "--gpu",
+        "a10",
+        "--concurrency",
+        "2",
+        "--requests-per-user",
+        "2",
+        "--axis",
+        "seqs=8,16",
+        "--quiet",
+        "--",
+        "vllm",
+        "serve",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--max-model-len",
+        "4096",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 configurations"), "{out}");
+}

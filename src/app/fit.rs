@@ -32,6 +32,8 @@ pub struct FitCommand {
     pub seed: u64,
     /// Weight of the mean-TTFT errors relative to throughput and latency errors.
     pub ttft_weight: f64,
+    /// The pasted server command of the result files (sets model and flags), as words.
+    pub serve: Vec<String>,
 }
 
 impl Default for FitCommand {
@@ -46,6 +48,7 @@ impl Default for FitCommand {
             hold_out: Vec::new(),
             seed: 0,
             ttft_weight: FitOptions::default().ttft_weight,
+            serve: Vec::new(),
         }
     }
 }
@@ -54,6 +57,27 @@ impl Default for FitCommand {
 /// (which need `gpu` and `model`); the table of parameters and per-level errors, and the profile
 /// written to `output`.
 pub fn fit(a: &FitCommand) -> Result<Outcome> {
+    let mut a = a.clone();
+    if !a.serve.is_empty() {
+        let cmd = crate::spec::cmdline::parse_vllm_serve_args(&a.serve)?;
+        a.flags = super::merge_pasted_flags(&a.flags, &cmd.flags)?;
+        match &a.model {
+            Some(m) if m != &cmd.model => {
+                return Err(Error::invalid(
+                    "--model",
+                    "model",
+                    format!("is '{m}' but the pasted command serves '{}'; give one", cmd.model),
+                ))
+            }
+            _ => {
+                let id = crate::spec::cmdline::resolve_model(crate::spec::Catalog::builtin()?, &cmd.model)
+                    .map(|m| m.id.clone())
+                    .unwrap_or(cmd.model.clone());
+                a.model = Some(id);
+            }
+        }
+    }
+    let a = &a;
     let mut reports: Vec<(String, MeasuredReport)> = Vec::new();
     let mut runs: Vec<ImportedRun> = Vec::new();
     for input in &a.inputs {
@@ -217,7 +241,11 @@ pub fn fit(a: &FitCommand) -> Result<Outcome> {
             } else {
                 String::new()
             },
-            l.comparison.concurrency.map_or("–".into(), |c| c.to_string()),
+            match (l.comparison.concurrency, l.comparison.qps) {
+                (Some(c), _) => format!("c={c}"),
+                (None, Some(q)) => format!("{} req/s", crate::report::text::rate_text(q)),
+                _ => "trace".to_string(),
+            },
             if l.in_fit { "yes" } else { "no" },
             pick(&[
                 "output_throughput_tok_s",

@@ -583,7 +583,7 @@ fn model_source(arg: &str, pasted: bool) -> Result<ModelSource> {
 }
 
 /// The pasted command's flags under the command line's: a flag both set must agree.
-fn merge_pasted_flags(cli: &EngineFlags, pasted: &EngineFlags) -> Result<EngineFlags> {
+pub(crate) fn merge_pasted_flags(cli: &EngineFlags, pasted: &EngineFlags) -> Result<EngineFlags> {
     let a = serde_json::to_value(cli).map_err(|e| Error::invalid("vllm serve", "flags", e.to_string()))?;
     let b = serde_json::to_value(pasted).map_err(|e| Error::invalid("vllm serve", "flags", e.to_string()))?;
     if let (serde_json::Value::Object(a), serde_json::Value::Object(b)) = (&a, &b) {

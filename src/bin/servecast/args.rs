@@ -370,6 +370,10 @@ pub struct FitArgs {
     /// Weight of the mean-TTFT errors relative to throughput and latency errors.
     #[arg(long, default_value_t = FitOptions::default().ttft_weight)]
     pub ttft_weight: f64,
+    /// The server command the result files were measured against, pasted after `--` (`-- vllm
+    /// serve MODEL --max-num-seqs 64 …`): sets the model and engine flags.
+    #[arg(last = true, value_name = "VLLM_SERVE_COMMAND")]
+    pub serve: Vec<String>,
 }
 
 fn bool_flag(on: bool, off: bool) -> Option<bool> {
@@ -489,6 +493,7 @@ impl FitArgs {
             hold_out: self.hold_out.clone(),
             seed: self.seed,
             ttft_weight: self.ttft_weight,
+            serve: self.serve.clone(),
         }
     }
 }
