@@ -13,7 +13,9 @@ use servecast::spec::engine::{EngineFlags, EngineVersion};
 use servecast::workload::arrivals::LoadSpec;
 
 fn path(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/import/sglang").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/import/sglang")
+        .join(name)
 }
 
 fn text(name: &str) -> String {
@@ -46,7 +48,12 @@ fn field_of(e: &Error, origin: &str) -> String {
 
 #[test]
 fn every_fixture_is_detected_as_sglang() {
-    for name in ["v0.3-short.jsonl", "v0.4-run.jsonl", "main-details.jsonl", "metrics-dump.jsonl"] {
+    for name in [
+        "v0.3-short.jsonl",
+        "v0.4-run.jsonl",
+        "main-details.jsonl",
+        "metrics-dump.jsonl",
+    ] {
         let t = text(name);
         assert!(SglangBench.detect(name, &t), "{name}");
         let found = detect(name, &t).unwrap();
@@ -100,7 +107,11 @@ fn details_line_counts_lengths_and_latencies_of_the_successful_requests() {
     let bad = &r.requests[2];
     assert!(bad.error.as_deref().unwrap().contains("500"), "{:?}", bad.error);
     assert_eq!(bad.ttft_ms, None);
-    assert!(r.requests.iter().enumerate().all(|(i, q)| (i == 2) == q.error.is_some()));
+    assert!(r
+        .requests
+        .iter()
+        .enumerate()
+        .all(|(i, q)| (i == 2) == q.error.is_some()));
     // Request 3: ttft 0.1 s, gaps 0.03 + 0.03 + 0.04 s → 200 ms end to end.
     assert!(close(r.requests[3].ttft_ms.unwrap(), 100.0));
     assert!((r.requests[3].e2e_ms.unwrap() - 200.0).abs() < 1e-9);
@@ -144,7 +155,10 @@ fn details_line_counts_lengths_and_latencies_of_the_successful_requests() {
     let report = build_report(runs.clone(), &ctx()).unwrap();
     assert_eq!(report.levels.len(), 1);
     assert_eq!(report.levels[0].qps, Some(2.0));
-    assert!(report.assumptions.iter().any(|a| a.reason.contains("1 of the run's requests failed")));
+    assert!(report
+        .assumptions
+        .iter()
+        .any(|a| a.reason.contains("1 of the run's requests failed")));
     let w = replay_workload(&runs[0]);
     assert!(matches!(w.load, LoadSpec::Poisson { .. }), "{:?}", w.load);
 }
@@ -176,7 +190,10 @@ fn two_full_lines_are_two_queue_levels_with_mean_lengths() {
     // No total_throughput key in v0.4: (5120 + 2560) / 10 s.
     assert_eq!(a.total_token_throughput_tok_s, Some(768.0));
     let t = a.ttft_ms.unwrap();
-    assert_eq!((t.mean, t.p50, t.std, t.p99), (Some(40.0), Some(38.0), Some(6.25), Some(70.0)));
+    assert_eq!(
+        (t.mean, t.p50, t.std, t.p99),
+        (Some(40.0), Some(38.0), Some(6.25), Some(70.0))
+    );
     assert_eq!(t.min, None);
     assert_eq!(b.ttft_ms.unwrap().mean, Some(55.0));
     assert_eq!(b.e2e_latency_ms.unwrap().p99, Some(2390.0));
@@ -191,7 +208,10 @@ fn two_full_lines_are_two_queue_levels_with_mean_lengths() {
     assert_eq!(report.levels[0].concurrency, Some(4));
     assert_eq!(report.levels[1].concurrency, Some(8));
     assert!(report.id.ends_with("-sglang"), "{}", report.id);
-    assert!(report.assumptions.iter().any(|a| a.field.starts_with("workload.input_len")));
+    assert!(report
+        .assumptions
+        .iter()
+        .any(|a| a.field.starts_with("workload.input_len")));
 }
 
 #[test]
@@ -245,10 +265,22 @@ fn malformed_lines_name_the_file_and_the_field() {
     let cases = [
         (first.replace("\"completed\": 20, ", ""), "completed"),
         (first.replace("\"duration\": 10.0", "\"duration\": \"ten\""), "duration"),
-        (first.replace("\"mean_ttft_ms\": 40.0", "\"mean_ttft_ms\": -40.0"), "mean_ttft_ms"),
-        (first.replace("\"request_rate\": Infinity", "\"request_rate\": \"trace\""), "request_rate"),
-        (first.replace("\"request_rate\": Infinity", "\"request_rate\": 0"), "request_rate"),
-        (first.replace("\"max_concurrency\": 4", "\"max_concurrency\": 2.5"), "max_concurrency"),
+        (
+            first.replace("\"mean_ttft_ms\": 40.0", "\"mean_ttft_ms\": -40.0"),
+            "mean_ttft_ms",
+        ),
+        (
+            first.replace("\"request_rate\": Infinity", "\"request_rate\": \"trace\""),
+            "request_rate",
+        ),
+        (
+            first.replace("\"request_rate\": Infinity", "\"request_rate\": 0"),
+            "request_rate",
+        ),
+        (
+            first.replace("\"max_concurrency\": 4", "\"max_concurrency\": 2.5"),
+            "max_concurrency",
+        ),
         (first.replace("\"completed\": 20", "\"completed\": 0"), "completed"),
     ];
     for (t, field) in cases {
@@ -266,7 +298,11 @@ fn malformed_lines_name_the_file_and_the_field() {
     assert!(field_of(&e, "d.jsonl").starts_with("details."), "{e}");
     // The error of the second line names the line.
     let two: Vec<&str> = good.lines().collect();
-    let t = format!("{}\n{}\n", two[0], two[1].replace("\"duration\": 6.0", "\"duration\": -6.0"));
+    let t = format!(
+        "{}\n{}\n",
+        two[0],
+        two[1].replace("\"duration\": 6.0", "\"duration\": -6.0")
+    );
     let e = SglangBench.import(&Source::alone("two.jsonl", &t)).unwrap_err();
     assert!(e.to_string().contains("two.jsonl#2"), "{e}");
     assert_eq!(field_of(&e, "two.jsonl#2"), "duration");

@@ -28,7 +28,9 @@ use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::json::{error_array, f64_array, nested_f64_array, number_value, parse_object, secs_to_ms, stats_of, u32_array};
+use super::json::{
+    error_array, f64_array, nested_f64_array, number_value, parse_object, secs_to_ms, stats_of, u32_array,
+};
 use super::{ImportedRun, Importer, RequestRecord, RunLengths, RunLoad, Source};
 use crate::error::{Error, Result};
 use crate::measured::{Assumption, MeasuredLevel, MetricStats};
@@ -122,7 +124,11 @@ pub(super) fn typed<T: DeserializeOwned>(obj: &Map<String, Value>, origin: &str,
                 return Error::invalid(origin, format!("{prefix}{k}"), format!("{e1} (got {shown})"));
             }
         }
-        Error::invalid(origin, if prefix.is_empty() { "(top level)" } else { prefix }, e.to_string())
+        Error::invalid(
+            origin,
+            if prefix.is_empty() { "(top level)" } else { prefix },
+            e.to_string(),
+        )
     })
 }
 
@@ -131,7 +137,11 @@ pub(super) fn non_negative(v: f64, field: &str, unit: &str, origin: &str) -> Res
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(Error::invalid(origin, field, format!("must be a finite value ≥ 0 {unit}, got {v}")))
+        Err(Error::invalid(
+            origin,
+            field,
+            format!("must be a finite value ≥ 0 {unit}, got {v}"),
+        ))
     }
 }
 
@@ -271,30 +281,59 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
     }
     let duration = need(line.duration, "duration")?;
     if !(duration.is_finite() && duration > 0.0) {
-        return Err(Error::invalid(origin, "duration", format!("must be > 0 seconds, got {duration}")));
+        return Err(Error::invalid(
+            origin,
+            "duration",
+            format!("must be > 0 seconds, got {duration}"),
+        ));
     }
-    let total_input_key = if obj.contains_key("total_input") { "total_input" } else { "total_input_tokens" };
-    let total_output_key = if obj.contains_key("total_output") { "total_output" } else { "total_output_tokens" };
-    let total_input = non_negative(need(line.total_input_tokens, total_input_key)?, total_input_key, "tokens", origin)?;
-    let total_output = non_negative(need(line.total_output_tokens, total_output_key)?, total_output_key, "tokens", origin)?;
+    let total_input_key = if obj.contains_key("total_input") {
+        "total_input"
+    } else {
+        "total_input_tokens"
+    };
+    let total_output_key = if obj.contains_key("total_output") {
+        "total_output"
+    } else {
+        "total_output_tokens"
+    };
+    let total_input = non_negative(
+        need(line.total_input_tokens, total_input_key)?,
+        total_input_key,
+        "tokens",
+        origin,
+    )?;
+    let total_output = non_negative(
+        need(line.total_output_tokens, total_output_key)?,
+        total_output_key,
+        "tokens",
+        origin,
+    )?;
 
     // Load.
-    let rate = match &line.request_rate {
-        None | Some(Value::Null) => return Err(super::json::missing(origin, "request_rate")),
-        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("trace") => {
-            return Err(Error::invalid(
+    let rate =
+        match &line.request_rate {
+            None | Some(Value::Null) => return Err(super::json::missing(origin, "request_rate")),
+            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("trace") => return Err(Error::invalid(
                 origin,
                 "request_rate",
                 "is \"trace\": requests were sent at a trace's timestamps (--use-trace-timestamps), which the file \
                  does not record; allowed: a rate > 0 req/s or inf",
-            ))
-        }
-        Some(v) => number_value(v).ok_or_else(|| {
-            Error::invalid(origin, "request_rate", format!("expected a rate in req/s or Infinity, got {v}"))
-        })?,
-    };
+            )),
+            Some(v) => number_value(v).ok_or_else(|| {
+                Error::invalid(
+                    origin,
+                    "request_rate",
+                    format!("expected a rate in req/s or Infinity, got {v}"),
+                )
+            })?,
+        };
     if rate.is_nan() || rate <= 0.0 {
-        return Err(Error::invalid(origin, "request_rate", format!("must be > 0 req/s or inf, got {rate}")));
+        return Err(Error::invalid(
+            origin,
+            "request_rate",
+            format!("must be > 0 req/s or inf, got {rate}"),
+        ));
     }
     let max_concurrency = match line.max_concurrency {
         None => None,
@@ -387,7 +426,11 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
     };
     let failed = sent.map_or(0, |n| (n as u32).saturating_sub(completed));
     let kept_u32 = |v: &[u32]| -> Vec<u32> {
-        v.iter().zip(ok.iter().flatten()).filter(|(_, &k)| k).map(|(&x, _)| x).collect()
+        v.iter()
+            .zip(ok.iter().flatten())
+            .filter(|(_, &k)| k)
+            .map(|(&x, _)| x)
+            .collect()
     };
     let mut notes = vec![format!("SGLang bench_serving line {origin}")];
     let input = match &input_lens {
@@ -430,9 +473,23 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
     }
 
     // Figures.
-    let mut ttft = family(origin, "ttft", line.mean_ttft_ms, line.median_ttft_ms, line.std_ttft_ms, None, line.p99_ttft_ms, None)?;
+    let mut ttft = family(
+        origin,
+        "ttft",
+        line.mean_ttft_ms,
+        line.median_ttft_ms,
+        line.std_ttft_ms,
+        None,
+        line.p99_ttft_ms,
+        None,
+    )?;
     let ok_ttfts: Vec<f64> = match (&ttfts, &ok) {
-        (Some(t), Some(k)) => t.iter().zip(k).filter(|(_, &k)| k).map(|(&s, _)| secs_to_ms(s)).collect(),
+        (Some(t), Some(k)) => t
+            .iter()
+            .zip(k)
+            .filter(|(_, &k)| k)
+            .map(|(&s, _)| secs_to_ms(s))
+            .collect(),
         _ => Vec::new(),
     };
     if let Some(s) = Summary::from_values(&mut ok_ttfts.clone()).filter(|s| s.max > 0.0) {
@@ -446,7 +503,16 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
     if ttft.is_none() {
         notes.push("no TTFT: the line's TTFT figures are absent or 0 (a backend without streaming)".into());
     }
-    let tpot = family(origin, "tpot", line.mean_tpot_ms, line.median_tpot_ms, line.std_tpot_ms, None, line.p99_tpot_ms, None)?;
+    let tpot = family(
+        origin,
+        "tpot",
+        line.mean_tpot_ms,
+        line.median_tpot_ms,
+        line.std_tpot_ms,
+        None,
+        line.p99_tpot_ms,
+        None,
+    )?;
     let itl = family(
         origin,
         "itl",
@@ -479,11 +545,14 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
     };
     let positive = |v: Option<Num>| v.map(|n| n.0).filter(|v| v.is_finite() && *v > 0.0);
     let request_throughput = positive(line.request_throughput).unwrap_or(f64::from(completed) / duration);
-    let output_throughput = positive(line.output_throughput).or_else(|| (total_output > 0.0).then(|| total_output / duration));
-    let total_throughput =
-        positive(line.total_throughput).or_else(|| (total_input + total_output > 0.0).then(|| (total_input + total_output) / duration));
+    let output_throughput =
+        positive(line.output_throughput).or_else(|| (total_output > 0.0).then(|| total_output / duration));
+    let total_throughput = positive(line.total_throughput)
+        .or_else(|| (total_input + total_output > 0.0).then(|| (total_input + total_output) / duration));
     if let Some(Num(c)) = line.concurrency.filter(|c| c.0.is_finite()) {
-        notes.push(format!("mean requests in flight (SGLang's `concurrency`, Σ latency ÷ duration) {c:.3}"));
+        notes.push(format!(
+            "mean requests in flight (SGLang's `concurrency`, Σ latency ÷ duration) {c:.3}"
+        ));
     }
     if let Some(Num(r)) = line.total_output_tokens_retokenized.filter(|r| r.0.is_finite()) {
         notes.push(format!("generated tokens re-tokenised by the client: {r}"));
@@ -567,9 +636,12 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
         });
     }
     let model_id = line.server_info.as_ref().and_then(|s| {
-        ["served_model_name", "model_path"]
-            .iter()
-            .find_map(|k| s.get(*k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_string))
+        ["served_model_name", "model_path"].iter().find_map(|k| {
+            s.get(*k)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        })
     });
     let show = |v: Option<Num>| v.map_or("–".to_string(), |n| n.0.to_string());
     let summary = format!(
