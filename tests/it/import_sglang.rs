@@ -74,8 +74,6 @@ fn a_line_that_measured_a_vllm_server_is_claimed_by_sglang() {
 }
 
 #[test]
-#[ignore = "VllmBench::detect is tried first and claims SGLang lines whose backend is \"vllm\"; it needs to refuse \
-            SGLang's keys (mean_e2e_latency_ms / total_output_tokens_retokenized)"]
 fn a_line_that_measured_a_vllm_server_is_not_a_vllm_bench_result() {
     let t = text("vllm-backend.jsonl");
     assert_eq!(detect("vllm-backend.jsonl", &t).unwrap().name(), SglangBench.name());

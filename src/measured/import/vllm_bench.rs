@@ -40,6 +40,9 @@ impl Importer for VllmBench {
             && !text.contains("\"benchmarks\"")
             && !text.contains("\"request_start_ns\"")
             && !text.contains("\"mean_e2e_latency_ms\"")
+            && !text.contains("\"median_e2e_latency_ms\"")
+            && !text.contains("\"total_output_tokens_retokenized\"")
+            && !text.contains("\"total_output_retokenized\"")
     }
 
     fn import(&self, source: &Source<'_>) -> Result<Vec<ImportedRun>> {
