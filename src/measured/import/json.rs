@@ -83,6 +83,58 @@ pub(super) fn parse_object(text: &str, origin: &str) -> Result<Map<String, Value
     }
 }
 
+/// The top-level JSON objects of a file: one, or one per line as `--append-result` (vLLM) and
+/// `bench_serving` (SGLang) append them; a pretty-printed object spanning lines is read too.
+pub(super) fn split_objects<'a>(text: &'a str, origin: &str) -> Result<Vec<&'a str>> {
+    let marked = python_json_to_strict(text, false);
+    let mut stream = serde_json::Deserializer::from_str(&marked).into_iter::<serde::de::IgnoredAny>();
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    loop {
+        match stream.next() {
+            None => break,
+            Some(Ok(_)) => {
+                // The marks have the literals' lengths, so offsets hold in the original.
+                let end = stream.byte_offset();
+                out.push(text[start..end].trim());
+                start = end;
+            }
+            Some(Err(e)) => return Err(Error::from_json(origin, &e)),
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::invalid(
+            origin,
+            "(top level)",
+            "the file is empty; expected a JSON object of results (or one per line)",
+        ));
+    }
+    Ok(out)
+}
+
+/// Parses every top-level object of a file as one run with `parse`; with several, each run's
+/// origin is `path#i` (1-based).
+pub(super) fn runs_per_object(
+    text: &str,
+    origin: &str,
+    parse: impl Fn(&str, &str) -> Result<super::ImportedRun>,
+) -> Result<Vec<super::ImportedRun>> {
+    let objects = split_objects(text, origin)?;
+    let several = objects.len() > 1;
+    objects
+        .into_iter()
+        .enumerate()
+        .map(|(i, object)| {
+            let run_origin = if several {
+                format!("{origin}#{}", i + 1)
+            } else {
+                origin.to_string()
+            };
+            parse(object, &run_origin)
+        })
+        .collect()
+}
+
 /// Stand-ins of the same length as Python's non-finite literals, so errors keep their columns.
 const NAN_MARK: &str = "\"N\"";
 const INF_MARK: &str = "\"Infini\"";

@@ -56,20 +56,7 @@ impl Importer for SglangBench {
     }
 
     fn import(&self, source: &Source<'_>) -> Result<Vec<ImportedRun>> {
-        let lines = split_objects(source.text, source.origin)?;
-        let several = lines.len() > 1;
-        lines
-            .into_iter()
-            .enumerate()
-            .map(|(i, text)| {
-                let origin = if several {
-                    format!("{}#{}", source.origin, i + 1)
-                } else {
-                    source.origin.to_string()
-                };
-                parse_line(text, &origin)
-            })
-            .collect()
+        super::json::runs_per_object(source.text, source.origin, parse_line)
     }
 }
 
@@ -143,35 +130,6 @@ pub(super) fn non_negative(v: f64, field: &str, unit: &str, origin: &str) -> Res
             format!("must be a finite value ≥ 0 {unit}, got {v}"),
         ))
     }
-}
-
-/// The top-level JSON objects of a file: one per line as `bench_serving` appends them (a
-/// pretty-printed object spanning lines is read too).
-fn split_objects<'a>(text: &'a str, origin: &str) -> Result<Vec<&'a str>> {
-    let marked = super::json::python_json_to_strict(text, false);
-    let mut stream = serde_json::Deserializer::from_str(&marked).into_iter::<de::IgnoredAny>();
-    let mut out = Vec::new();
-    let mut start = 0usize;
-    loop {
-        match stream.next() {
-            None => break,
-            Some(Ok(_)) => {
-                // The marks have the literals' lengths, so offsets hold in the original.
-                let end = stream.byte_offset();
-                out.push(text[start..end].trim());
-                start = end;
-            }
-            Some(Err(e)) => return Err(Error::from_json(origin, &e)),
-        }
-    }
-    if out.is_empty() {
-        return Err(Error::invalid(
-            origin,
-            "(top level)",
-            "the file is empty; expected one JSON object per line",
-        ));
-    }
-    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------

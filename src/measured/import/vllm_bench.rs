@@ -46,20 +46,7 @@ impl Importer for VllmBench {
     }
 
     fn import(&self, source: &Source<'_>) -> Result<Vec<ImportedRun>> {
-        let objects = split_objects(source.text, source.origin)?;
-        let several = objects.len() > 1;
-        objects
-            .into_iter()
-            .enumerate()
-            .map(|(i, text)| {
-                let origin = if several {
-                    format!("{}#{}", source.origin, i + 1)
-                } else {
-                    source.origin.to_string()
-                };
-                parse_bench_run(text, &origin)
-            })
-            .collect()
+        super::json::runs_per_object(source.text, source.origin, parse_bench_run)
     }
 }
 
@@ -103,34 +90,6 @@ pub fn from_vllm_bench_runs(files: &[(String, String)], ctx: &ImportContext) -> 
         runs.extend(VllmBench.import(&Source::alone(origin, text))?);
     }
     build_report(runs, ctx)
-}
-
-/// The top-level JSON objects of a file: one, or one per line as `--append-result` writes them.
-fn split_objects<'a>(text: &'a str, origin: &str) -> Result<Vec<&'a str>> {
-    let marked = super::json::python_json_to_strict(text, false);
-    let mut stream = serde_json::Deserializer::from_str(&marked).into_iter::<serde::de::IgnoredAny>();
-    let mut out = Vec::new();
-    let mut start = 0usize;
-    loop {
-        match stream.next() {
-            None => break,
-            Some(Ok(_)) => {
-                let end = stream.byte_offset();
-                // Same length as the original: the marks keep every column.
-                out.push(text[start..end].trim());
-                start = end;
-            }
-            Some(Err(e)) => return Err(crate::error::Error::from_json(origin, &e)),
-        }
-    }
-    if out.is_empty() {
-        return Err(Error::invalid(
-            origin,
-            "(top level)",
-            "the file is empty; expected a JSON object of results",
-        ));
-    }
-    Ok(out)
 }
 
 /// One result object (one run) → an [`ImportedRun`].
