@@ -970,3 +970,13 @@ fn fit_and_sweep_take_a_pasted_server_command() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("2 configurations"), "{out}");
 }
+
+#[test]
+fn llmperfs_two_files_given_together_are_one_run() {
+    let summary = data("import/llmperf/meta-llama-Llama-3-1-8B-Instruct_128_64_summary.json");
+    let responses = data("import/llmperf/meta-llama-Llama-3-1-8B-Instruct_128_64_individual_responses.json");
+    let (code, out, err) = servecast(&["fit", &summary, &responses, "--gpu", "a100-80g-sxm"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 run(s) repeated"), "{err}");
+    assert_eq!(out.matches("| c=2 |").count(), 1, "one level, not two: {out}");
+}

@@ -95,6 +95,13 @@ pub fn fit(a: &FitCommand) -> Result<Outcome> {
             runs.extend(import_file(path)?);
         }
     }
+    let (runs, dropped) = crate::measured::import::dedupe_runs(runs);
+    let mut notes = Vec::new();
+    if dropped > 0 {
+        notes.push(format!(
+            "note: {dropped} run(s) repeated another file's run (e.g. llmperf's summary beside its individual responses) and were read once"
+        ));
+    }
     if !runs.is_empty() {
         let origin = runs[0].origin.clone();
         let Some(gpu) = &a.gpu else {
@@ -273,6 +280,6 @@ pub fn fit(a: &FitCommand) -> Result<Outcome> {
     }
     Ok(Outcome {
         text: t.trim_end().to_string(),
-        notes: Vec::new(),
+        notes,
     })
 }

@@ -313,6 +313,29 @@ pub fn replay_workload(run: &ImportedRun) -> WorkloadSpec {
     WorkloadSpec::new(load_of(std::slice::from_ref(run)), run.input.dist(), run.output.dist())
 }
 
+/// Drops runs that repeat an earlier one (the same format, load, request count and token totals:
+/// e.g. llmperf's summary and its individual responses, both given, which each import as the
+/// same run); returns the runs kept and how many were dropped.
+pub fn dedupe_runs(runs: Vec<ImportedRun>) -> (Vec<ImportedRun>, usize) {
+    let mut kept: Vec<ImportedRun> = Vec::new();
+    let mut dropped = 0;
+    for r in runs {
+        let same = kept.iter().any(|k| {
+            k.format.split_whitespace().next() == r.format.split_whitespace().next()
+                && k.load == r.load
+                && k.num_requests == r.num_requests
+                && k.total_output == r.total_output
+                && k.total_input == r.total_input
+        });
+        if same {
+            dropped += 1;
+        } else {
+            kept.push(r);
+        }
+    }
+    (kept, dropped)
+}
+
 /// Splits runs into groups that can each form one report (one load kind: queues together; rate
 /// runs together when they share `max_concurrency` and burstiness), keeping file order within
 /// and between groups. A GuideLLM sweep (synchronous, throughput, then constant rates) becomes
