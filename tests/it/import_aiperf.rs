@@ -250,3 +250,116 @@ fn malformed_files_fail_naming_file_and_field() {
     let e = agg_err(&|v| v["input_config"]["loadgen"]["concurrency"] = "four".into());
     assert_eq!(field_of(e, &agg_origin), "input_config.loadgen.concurrency");
 }
+
+// ---------------------------------------------------------------------------------------------
+// profile_export_aiperf.csv: the aggregate figures of the same run, two decimals, as AIPerf's
+// CsvExporter writes them; the load and model come from profile_export_aiperf.json beside it.
+
+#[test]
+fn aggregate_csv_is_detected_by_its_header_row() {
+    let (origin, text) = fixture("profile_export_aiperf.csv");
+    let claim: Vec<&str> = importers()
+        .iter()
+        .filter(|i| i.detect(&origin, &text))
+        .map(|i| i.name())
+        .collect();
+    assert_eq!(claim, vec!["AIPerf profile export"]);
+    // The content decides, not the name: the same table under another name is still detected,
+    // and other text under the CSV's name is not.
+    assert!(detect("results.csv", &text).is_ok());
+    assert!(detect("profile_export_aiperf.csv", "name,value\na,1\n").is_err());
+}
+
+#[test]
+fn aggregate_csv_imports_with_the_load_of_the_json_beside_it() {
+    let runs = import_file(std::path::Path::new(&path("profile_export_aiperf.csv"))).expect("imported");
+    assert_eq!(runs.len(), 1);
+    let r = &runs[0];
+    assert_eq!(r.format, "AIPerf aggregate CSV");
+    assert_eq!(r.model_id.as_deref(), Some("meta-llama/Llama-3.1-8B-Instruct"));
+    assert_eq!(r.load, RunLoad::Queue { concurrency: 4 });
+    assert_eq!(r.level.concurrency, Some(4));
+    assert_eq!((r.num_requests, r.failed), (7, 1));
+    assert_eq!(r.level.requests, 8);
+    assert_close(r.level.success_rate, 7.0 / 8.0);
+    // Total ISL 3500 and OSL 664 over 7 requests: means 500 and 664 / 7.
+    assert_eq!(r.input, RunLengths::Mean(500.0));
+    assert_eq!(r.output, RunLengths::Mean(664.0 / 7.0));
+    assert_eq!((r.total_input, r.total_output), (3500.0, 664.0));
+    assert!(r.requests.is_empty());
+    // TTFT: 730 / 7 = 104.2857… written as 104.29; sorted 80, 90, 100, 100, 110, 120, 130: median
+    // 100, numpy's p90 at rank 5.4 = 124, p99 at rank 5.94 = 129.4.
+    let ttft = r.level.ttft_ms.expect("ttft");
+    assert_close(ttft.mean, 104.29);
+    assert_close(ttft.min, 80.0);
+    assert_close(ttft.max, 130.0);
+    assert_close(ttft.p50, 100.0);
+    assert_close(ttft.p90, 124.0);
+    assert_close(ttft.p99, 129.4);
+    // Latency 7300 / 7 = 1042.857… → 1042.86.
+    assert_close(r.level.e2e_latency_ms.expect("e2e").mean, 1042.86);
+    assert_close(r.level.tpot_ms.expect("itl").mean, 10.0);
+    // 2.2 s; 7 / 2.2 = 3.1818… → 3.18 req/s; 664 / 2.2 = 301.818… → 301.82 tok/s.
+    assert_close(r.level.total_time_s, 2.2);
+    assert_close(r.level.request_throughput_req_s, 3.18);
+    assert_close(r.level.output_throughput_tok_s, 301.82);
+    assert_eq!(r.level.total_input_tokens, Some(3500));
+    assert_eq!(r.level.total_output_tokens, Some(664));
+    let report = build_report(runs, &ctx()).expect("report");
+    assert_eq!(report.levels[0].concurrency, Some(4));
+}
+
+/// The CSV fixture with `from` replaced by `to`, imported with the JSON fixture beside it.
+fn import_csv_edited(from: &str, to: &str) -> Error {
+    let (origin, text) = fixture("profile_export_aiperf.csv");
+    assert!(text.contains(from), "{from}");
+    let edited = text.replacen(from, to, 1);
+    let sibling = |name: &str| (name == "profile_export_aiperf.json").then(|| fixture(name));
+    let importer = detect(&origin, &edited).expect("still detected");
+    importer
+        .import(&Source {
+            origin: &origin,
+            text: &edited,
+            sibling: &sibling,
+        })
+        .expect_err("malformed input must fail")
+}
+
+#[test]
+fn malformed_csv_fails_naming_file_row_and_column() {
+    let (origin, text) = fixture("profile_export_aiperf.csv");
+    // Line 7 is Time to First Token (header, 6 percentile rows sorted by tag before it).
+    let err = import_csv_edited("Time to First Token (ms),104.29,", "Time to First Token (ms),fast,");
+    assert_eq!(field_of(err, &origin), "line 7 `Time to First Token (ms)`, column avg");
+    let err = import_csv_edited("129.40,15.91", "129.40,NaN");
+    assert_eq!(field_of(err, &origin), "line 7 `Time to First Token (ms)`, column std");
+    // Line 13, in the Metric,Value section.
+    let err = import_csv_edited("Request Count,7", "Request Count,7.5");
+    assert_eq!(field_of(err, &origin), "line 13 `Request Count`, column Value");
+    let err = import_csv_edited("Request Count,7\r\n", "");
+    assert_eq!(field_of(err, &origin), "row `Request Count`");
+    let err = import_csv_edited(
+        "Total Input Sequence Length (tokens),3500",
+        "Total Input Sequence Length (tokens),0",
+    );
+    assert_eq!(
+        field_of(err, &origin),
+        "line 15 `Total Input Sequence Length (tokens)`, column Value"
+    );
+    let err = import_csv_edited("Request Latency (ms),1042.86,800.00,", "Request Latency (ms),1042.86,");
+    assert_eq!(field_of(err, &origin), "line 6");
+    let err = import_csv_edited("Time to First Token (ms)", "Time to First Token (kg)");
+    assert!(field_of(err, &origin).starts_with("line 7 `Time to First Token (kg)`"));
+
+    // Without the JSON beside it the load is unknown, and the error says which file is missing.
+    let err = servecast::measured::import::aiperf::AiPerf
+        .import(&Source::alone(&origin, &text))
+        .expect_err("no JSON beside the CSV");
+    match err {
+        Error::InvalidField { origin: o, message, .. } => {
+            assert_eq!(o, origin);
+            assert!(message.contains("profile_export_aiperf.json"), "{message}");
+        }
+        other => panic!("expected an invalid-field error, got {other}"),
+    }
+}

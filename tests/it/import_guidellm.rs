@@ -60,7 +60,7 @@ fn field_of(err: Error, origin: &str) -> String {
 
 #[test]
 fn fixtures_are_detected_as_guidellm_only() {
-    for name in ["v0.3-benchmarks.json", "v0.5-benchmarks.json"] {
+    for name in ["v0.3-benchmarks.json", "v0.5-benchmarks.json", "v0.7-benchmarks.json"] {
         let (origin, text) = fixture(name);
         assert_eq!(detect(&origin, &text).expect(name).name(), "GuideLLM benchmarks.json");
         let claim: Vec<&str> = importers()
@@ -345,4 +345,65 @@ fn python_non_finite_values_are_read() {
         .import(&Source::alone(&origin, &edited))
         .expect("NaN tolerated");
     assert_eq!(runs.len(), 3);
+}
+
+#[test]
+fn v07_report_schema_v2_concurrent_and_sampled_constant_runs() {
+    let runs = import("v0.7-benchmarks.json");
+    assert_eq!(runs.len(), 2);
+    let c = &runs[0];
+    assert!(
+        c.format.contains("schema v2") && c.format.contains("0.7.3"),
+        "{}",
+        c.format
+    );
+    assert!(c.origin.ends_with("v0.7-benchmarks.json#1"));
+    assert_eq!(c.model_id.as_deref(), Some("Qwen/Qwen3-8B"));
+    assert_eq!(c.load, RunLoad::Queue { concurrency: 2 });
+    assert_eq!(c.level.concurrency, Some(2));
+    assert_eq!(c.level.qps, None);
+    assert_eq!((c.num_requests, c.failed), (4, 1));
+    assert_eq!(c.level.requests, 5);
+    assert_eq!(c.level.successful_requests, Some(4));
+    assert_eq!(c.input, RunLengths::Recorded(vec![128, 256, 128, 192]));
+    assert_eq!(c.output, RunLengths::Recorded(vec![32, 64, 32, 48]));
+    assert_eq!((c.total_input, c.total_output), (704.0, 176.0));
+    // TTFTs 40, 60, 50, 70 ms.
+    let ttft = c.level.ttft_ms.expect("ttft");
+    assert_close(ttft.mean, 55.0);
+    assert_close(ttft.min, 40.0);
+    assert_close(ttft.max, 70.0);
+    // Latencies 0.71, 1.32, 0.67, 0.94 s: mean 3.64 / 4.
+    assert_close(c.level.e2e_latency_ms.expect("e2e").mean, 910.0);
+    // From the first sends at 0 s to the end of c3 (1.32 + 0.94 s).
+    assert_close(c.level.total_time_s, 2.26);
+    assert_close(c.level.request_throughput_req_s, 4.0 / 2.26);
+    assert_close(c.level.success_rate, 0.8);
+    assert!(c
+        .requests
+        .iter()
+        .any(|q| q.error.as_deref().is_some_and(|e| e.contains("503"))));
+
+    let k = &runs[1];
+    assert_eq!(
+        k.load,
+        RunLoad::Poisson {
+            rate: 2.0,
+            max_concurrency: None,
+            burstiness: 100.0
+        }
+    );
+    assert_eq!(k.level.qps, Some(2.0));
+    assert_eq!((k.num_requests, k.failed), (4, 0));
+    // sample_size 2: two of four requests kept, so lengths are totals ÷ 4 = 800 / 4 and 200 / 4.
+    assert_eq!(k.requests.len(), 2);
+    assert_eq!(k.input, RunLengths::Mean(200.0));
+    assert_eq!(k.output, RunLengths::Mean(50.0));
+    assert!(k.lengths_hint.contains("sample_size 2"), "{}", k.lengths_hint);
+    // TTFTs 30, 50, 40, 60 ms (the distribution covers all four, not the two kept).
+    assert_close(k.level.ttft_ms.expect("ttft").mean, 45.0);
+    // Sends at 5.0 … 6.5 s, last end 6.5 + 1.4 s.
+    assert_close(k.level.total_time_s, 2.9);
+    build_report(vec![c.clone()], &ctx()).expect("v0.7 concurrent run");
+    build_report(vec![k.clone()], &ctx()).expect("v0.7 constant run");
 }

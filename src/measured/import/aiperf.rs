@@ -6,6 +6,10 @@
 //!   `output_sequence_length`, `error_isl`, …) and `error` (`code`, `type`, `message`; null on
 //!   success). The aggregate `profile_export_aiperf.json` beside it, when present, gives the load
 //!   settings, the model and the run's own throughput and duration.
+//! - `profile_export_aiperf.csv`: the same figures as a table (rows of metrics with `avg`, `min`,
+//!   `max`, `p1`…`p99`, `std`, then rows of single values such as the request throughput), detected
+//!   by its header row; the load and the model come from the `profile_export_aiperf.json` beside
+//!   it, which must be there. Schema: `aiperf/exporters/csv_exporter.py`.
 //! - `profile_export_aiperf.json` alone: per metric `unit`, `avg`, `min`, `max`, `std`, `p1`…`p99`,
 //!   plus `input_config` (`endpoint.model_names`, `loadgen.concurrency` / `request_rate` /
 //!   `request_rate_mode`); lengths are then known only as means. GenAI-Perf's
@@ -35,12 +39,18 @@ pub struct AiPerf;
 /// The aggregate file AIPerf writes beside `profile_export.jsonl`.
 pub const AGGREGATE_FILE: &str = "profile_export_aiperf.json";
 
+/// The aggregate CSV AIPerf writes beside [`AGGREGATE_FILE`].
+pub const AGGREGATE_CSV_FILE: &str = "profile_export_aiperf.csv";
+
 impl Importer for AiPerf {
     fn name(&self) -> &'static str {
         "AIPerf profile export"
     }
 
     fn detect(&self, _origin: &str, text: &str) -> bool {
+        if is_csv(text) {
+            return true;
+        }
         let head = text.trim_start();
         if !head.starts_with('{') {
             return false;
@@ -58,6 +68,9 @@ impl Importer for AiPerf {
     }
 
     fn import(&self, source: &Source<'_>) -> Result<Vec<ImportedRun>> {
+        if is_csv(source.text) {
+            return Ok(vec![import_csv(source)?]);
+        }
         let first_line = source.text.trim_start().lines().next().unwrap_or("");
         if first_line.contains("\"request_start_ns\"") {
             let aggregate = match (source.sibling)(AGGREGATE_FILE) {
@@ -680,15 +693,53 @@ fn import_records(text: &str, origin: &str, aggregate: Option<(Aggregate, String
 fn import_aggregate(a: Aggregate, origin: &str) -> Result<ImportedRun> {
     let genai = origin.contains("genai_perf");
     let tool = if genai { "GenAI-Perf" } else { "AIPerf" };
+    let cfg = a.input_config.as_ref();
+    let load = load_of_config(cfg, origin)?.ok_or_else(|| {
+        Error::invalid(
+            origin,
+            "input_config.loadgen",
+            "gives neither concurrency nor request_rate; the run's load is unknown",
+        )
+    })?;
+    let model_id = model_of(cfg);
+    let of = SummaryOf {
+        format: format!("{tool} aggregate JSON"),
+        load,
+        model_id,
+        field: &|key: &str| key.to_string(),
+        lengths_hint: if genai {
+            "GenAI-Perf keeps per-request timings in its profile_export.json (not read here)".into()
+        } else {
+            "AIPerf writes them per request to profile_export.jsonl beside this file; import that file".into()
+        },
+    };
+    summary_run(a, origin, of)
+}
+
+/// What a summary-only run takes besides its figures.
+struct SummaryOf<'a> {
+    /// The format's name, e.g. `AIPerf aggregate CSV`.
+    format: String,
+    /// The load and what was assumed to state it.
+    load: (RunLoad, Vec<Assumption>),
+    model_id: Option<String>,
+    /// Where a metric's figure (`request_count.avg`) sits in the file, as errors name it.
+    field: &'a dyn Fn(&str) -> String,
+    lengths_hint: String,
+}
+
+/// One run from aggregate figures only (JSON or CSV): lengths as means.
+fn summary_run(a: Aggregate, origin: &str, of: SummaryOf<'_>) -> Result<ImportedRun> {
+    let field = of.field;
     let count = a
         .request_count
         .as_ref()
         .and_then(|s| s.avg)
-        .ok_or_else(|| Error::invalid(origin, "request_count.avg", "required key `request_count` is missing"))?;
+        .ok_or_else(|| Error::invalid(origin, field("request_count.avg"), "the request count is missing"))?;
     if !(count.is_finite() && count >= 1.0 && count.fract() == 0.0 && count <= f64::from(u32::MAX)) {
         return Err(Error::invalid(
             origin,
-            "request_count.avg",
+            field("request_count.avg"),
             format!("expected a whole number of requests ≥ 1, got {count}"),
         ));
     }
@@ -699,28 +750,27 @@ fn import_aggregate(a: Aggregate, origin: &str) -> Result<ImportedRun> {
         Some(x) => {
             return Err(Error::invalid(
                 origin,
-                "error_request_count.avg",
+                field("error_request_count.avg"),
                 format!("expected a whole number of requests ≥ 0, got {x}"),
             ))
         }
     };
-    let mean_len = |s: Option<&Stat>, total: Option<&Stat>, key: &str| -> Result<f64> {
-        let m = total
-            .and_then(|t| t.avg)
-            .map(|t| t / f64::from(n_ok))
-            .or(s.and_then(|s| s.avg))
-            .ok_or_else(|| {
-                Error::invalid(
-                    origin,
-                    format!("{key}.avg"),
-                    format!("required key `{key}` is missing; the lengths are unknown"),
-                )
-            })?;
+    let mean_len = |s: Option<&Stat>, total: Option<&Stat>, key: &str, total_key: &str| -> Result<f64> {
+        let from_total = total.and_then(|t| t.avg).map(|t| t / f64::from(n_ok));
+        // An error names the figure the mean came from.
+        let source = if from_total.is_some() { total_key } else { key };
+        let m = from_total.or(s.and_then(|s| s.avg)).ok_or_else(|| {
+            Error::invalid(
+                origin,
+                field(&format!("{key}.avg")),
+                format!("`{key}` is missing; the lengths are unknown"),
+            )
+        })?;
         if !(m.is_finite() && m >= 0.5) {
             return Err(Error::invalid(
                 origin,
-                format!("{key}.avg"),
-                format!("must be ≥ 1 token per request, got {m}"),
+                field(&format!("{source}.avg")),
+                format!("gives {m} tokens per successful request; it must be ≥ 1 token"),
             ));
         }
         Ok(m)
@@ -729,11 +779,13 @@ fn import_aggregate(a: Aggregate, origin: &str) -> Result<ImportedRun> {
         a.input_sequence_length.as_ref(),
         a.total_isl.as_ref(),
         "input_sequence_length",
+        "total_isl",
     )?;
     let out_mean = mean_len(
         a.output_sequence_length.as_ref(),
         a.total_osl.as_ref(),
         "output_sequence_length",
+        "total_osl",
     )?;
     let total_input = a
         .total_isl
@@ -746,28 +798,14 @@ fn import_aggregate(a: Aggregate, origin: &str) -> Result<ImportedRun> {
         .and_then(|t| t.avg)
         .unwrap_or(out_mean * f64::from(n_ok));
 
-    let cfg = a.input_config.as_ref();
-    let mut assumptions = Vec::new();
-    let load = match load_of_config(cfg, origin)? {
-        Some((load, x)) => {
-            assumptions.extend(x);
-            load
-        }
-        None => {
-            return Err(Error::invalid(
-                origin,
-                "input_config.loadgen",
-                "gives neither concurrency nor request_rate; the run's load is unknown",
-            ))
-        }
-    };
+    let (load, assumptions) = of.load;
     let duration = match a.benchmark_duration.as_ref() {
         Some(d) => match d.avg.and_then(|v| to_ms(v, &d.unit)) {
             Some(ms) if ms > 0.0 => Some(ms / 1000.0),
             _ => {
                 return Err(Error::invalid(
                     origin,
-                    "benchmark_duration.avg",
+                    field("benchmark_duration.avg"),
                     "must be a time > 0 (unit sec)",
                 ))
             }
@@ -778,17 +816,17 @@ fn import_aggregate(a: Aggregate, origin: &str) -> Result<ImportedRun> {
     let ttft = a
         .time_to_first_token
         .as_ref()
-        .map(|s| time_stat(s, origin, "time_to_first_token"))
+        .map(|s| time_stat(s, origin, &field("time_to_first_token")))
         .transpose()?;
     let e2e = a
         .request_latency
         .as_ref()
-        .map(|s| time_stat(s, origin, "request_latency"))
+        .map(|s| time_stat(s, origin, &field("request_latency")))
         .transpose()?;
     let tpot = a
         .inter_token_latency
         .as_ref()
-        .map(|s| time_stat(s, origin, "inter_token_latency"))
+        .map(|s| time_stat(s, origin, &field("inter_token_latency")))
         .transpose()?;
     let (concurrency, qps) = match load {
         RunLoad::Queue { concurrency } => (Some(concurrency), None),
@@ -812,20 +850,22 @@ fn import_aggregate(a: Aggregate, origin: &str) -> Result<ImportedRun> {
         output_tokens: a.output_sequence_length.as_ref().map(plain_stat),
         success_rate: Some(f64::from(n_ok) / f64::from(n_ok + failed)),
         notes: format!(
-            "{tool} aggregate {origin}; TPOT from inter_token_latency ((latency − TTFT) ÷ (output − 1) per request)"
+            "{} {origin}; TPOT from inter_token_latency ((latency − TTFT) ÷ (output − 1) per request)",
+            of.format
         ),
         ..MeasuredLevel::default()
     };
-    let model_id = model_of(cfg);
+    let model_id = of.model_id;
     let summary = format!(
-        "{origin}: {tool} aggregate JSON, start {}, model {}, {}, {n_ok} successful / {failed} failed requests",
+        "{origin}: {}, start {}, model {}, {}, {n_ok} successful / {failed} failed requests",
+        of.format,
         a.start_time.as_deref().unwrap_or("–"),
         model_id.as_deref().unwrap_or("–"),
         load.describe()
     );
     Ok(ImportedRun {
         origin: origin.to_string(),
-        format: format!("{tool} aggregate JSON"),
+        format: of.format,
         model_id,
         load,
         num_requests: n_ok,
@@ -837,13 +877,271 @@ fn import_aggregate(a: Aggregate, origin: &str) -> Result<ImportedRun> {
         requests: Vec::new(),
         failed,
         summary,
-        lengths_hint: if genai {
-            "GenAI-Perf keeps per-request timings in its profile_export.json (not read here)".into()
-        } else {
-            "AIPerf writes them per request to profile_export.jsonl beside this file; import that file".into()
-        },
+        lengths_hint: of.lengths_hint,
         assumptions,
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// profile_export_aiperf.csv
+//
+// `aiperf/exporters/csv_exporter.py` (`CsvExporter`): a section of the metrics that have
+// percentiles, headed `Metric,avg,min,max,p1,p5,p10,p25,p50,p75,p90,p95,p99,std` (the
+// `STAT_KEYS` of `aiperf/common/constants.py`), then a blank line and a section of single values
+// headed `Metric,Value`. Each row is named by the metric's display header with its display unit
+// in brackets (`Time to First Token (ms)`; none for units `requests` / `count`); rows are sorted by
+// the metric's tag; integers are written as is, other numbers with two decimals, a missing figure
+// as an empty cell. The file says neither the model nor the load.
+
+/// The header of the percentile section, up to `p1` (the rest may change with `STAT_KEYS`).
+const CSV_STATS_HEADER: &str = "Metric,avg,min,max,p1";
+/// The header of the single-value section.
+const CSV_VALUES_HEADER: &str = "Metric,Value";
+
+/// Whether `text` is AIPerf's aggregate CSV, by its first row.
+fn is_csv(text: &str) -> bool {
+    let first = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim_end();
+    first.starts_with(CSV_STATS_HEADER) || first == CSV_VALUES_HEADER
+}
+
+/// The metric tags read, by their display header in AIPerf's metric classes
+/// (`aiperf/metrics/types/*.py`).
+const CSV_METRICS: [(&str, &str); 12] = [
+    ("Time to First Token", "time_to_first_token"),
+    ("Request Latency", "request_latency"),
+    ("Inter Token Latency", "inter_token_latency"),
+    ("Input Sequence Length", "input_sequence_length"),
+    ("Output Sequence Length", "output_sequence_length"),
+    ("Request Throughput", "request_throughput"),
+    ("Request Count", "request_count"),
+    ("Output Token Throughput", "output_token_throughput"),
+    ("Benchmark Duration", "benchmark_duration"),
+    ("Total Input Sequence Length", "total_isl"),
+    ("Total Output Sequence Length", "total_osl"),
+    ("Error Request Count", "error_request_count"),
+];
+
+/// One CSV record's cells (RFC 4180 quoting, as Python's `csv.writer` writes it); an error names
+/// the line.
+fn csv_cells(line: &str, origin: &str, n: usize) -> Result<Vec<String>> {
+    let mut cells = Vec::new();
+    let mut cell = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    cell.push('"');
+                }
+                '"' => quoted = false,
+                _ => cell.push(c),
+            }
+        } else {
+            match c {
+                ',' => {
+                    cells.push(std::mem::take(&mut cell));
+                    was_quoted = false;
+                }
+                '"' if cell.is_empty() && !was_quoted => {
+                    quoted = true;
+                    was_quoted = true;
+                }
+                _ => cell.push(c),
+            }
+        }
+    }
+    if quoted {
+        return Err(Error::invalid(
+            origin,
+            format!("line {n}"),
+            "has a quoted cell that is never closed",
+        ));
+    }
+    cells.push(cell);
+    Ok(cells)
+}
+
+/// `Header (unit)` → (`Header`, `unit`); no brackets: the unit is `requests` (AIPerf leaves out
+/// `requests` and `count`).
+fn split_name(name: &str) -> (&str, &str) {
+    match name.strip_suffix(')').and_then(|n| n.rsplit_once(" (")) {
+        Some((header, unit)) => (header.trim(), unit.trim()),
+        None => (name.trim(), "requests"),
+    }
+}
+
+/// Where each metric's row is, for errors: tag → (line, row name, the column of its `avg`: `avg`
+/// or `Value`).
+type CsvRows = HashMap<String, (usize, String, &'static str)>;
+
+/// The figures of `profile_export_aiperf.csv`, as the aggregate JSON would hold them.
+fn parse_csv(text: &str, origin: &str) -> Result<(Aggregate, CsvRows)> {
+    let mut agg = Aggregate::default();
+    let mut rows: CsvRows = HashMap::new();
+    let mut columns: Option<Vec<String>> = None;
+    for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+        let n = i + 1;
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cells = csv_cells(line, origin, n)?;
+        if cells.first().map(String::as_str) == Some("Metric") {
+            columns = Some(cells);
+            continue;
+        }
+        let Some(cols) = columns.as_ref() else {
+            return Err(Error::invalid(
+                origin,
+                format!("line {n}"),
+                format!("comes before any `{CSV_STATS_HEADER},…` or `{CSV_VALUES_HEADER}` header row"),
+            ));
+        };
+        if cells.len() != cols.len() {
+            return Err(Error::invalid(
+                origin,
+                format!("line {n}"),
+                format!("has {} cells; its header row has {}", cells.len(), cols.len()),
+            ));
+        }
+        let name = cells[0].trim();
+        let (header, unit) = split_name(name);
+        let Some(&(_, tag)) = CSV_METRICS.iter().find(|(h, _)| *h == header) else {
+            continue;
+        };
+        let mut stat = Stat {
+            unit: unit.to_string(),
+            avg: None,
+            p50: None,
+            p90: None,
+            p95: None,
+            p99: None,
+            min: None,
+            max: None,
+            std: None,
+        };
+        for (col, cell) in cols.iter().zip(&cells).skip(1) {
+            let cell = cell.trim();
+            if cell.is_empty() {
+                continue;
+            }
+            let v: f64 = cell.parse().map_err(|_| {
+                Error::invalid(
+                    origin,
+                    format!("line {n} `{name}`, column {col}"),
+                    format!("expected a number, got `{cell}`"),
+                )
+            })?;
+            if !v.is_finite() {
+                return Err(Error::invalid(
+                    origin,
+                    format!("line {n} `{name}`, column {col}"),
+                    format!("must be a finite number, got {cell}"),
+                ));
+            }
+            let slot = match col.as_str() {
+                "avg" | "Value" => &mut stat.avg,
+                "min" => &mut stat.min,
+                "max" => &mut stat.max,
+                "std" => &mut stat.std,
+                "p50" => &mut stat.p50,
+                "p90" => &mut stat.p90,
+                "p95" => &mut stat.p95,
+                "p99" => &mut stat.p99,
+                _ => continue,
+            };
+            *slot = Some(v);
+        }
+        let slot = match tag {
+            "time_to_first_token" => &mut agg.time_to_first_token,
+            "request_latency" => &mut agg.request_latency,
+            "inter_token_latency" => &mut agg.inter_token_latency,
+            "input_sequence_length" => &mut agg.input_sequence_length,
+            "output_sequence_length" => &mut agg.output_sequence_length,
+            "request_throughput" => &mut agg.request_throughput,
+            "request_count" => &mut agg.request_count,
+            "output_token_throughput" => &mut agg.output_token_throughput,
+            "benchmark_duration" => &mut agg.benchmark_duration,
+            "total_isl" => &mut agg.total_isl,
+            "total_osl" => &mut agg.total_osl,
+            _ => &mut agg.error_request_count,
+        };
+        if slot.is_some() {
+            return Err(Error::invalid(
+                origin,
+                format!("line {n} `{name}`"),
+                format!("repeats the metric of line {}", rows.get(tag).map_or(0, |r| r.0)),
+            ));
+        }
+        *slot = Some(stat);
+        let avg_col = if cols.iter().any(|c| c == "Value") {
+            "Value"
+        } else {
+            "avg"
+        };
+        rows.insert(tag.to_string(), (n, name.to_string(), avg_col));
+    }
+    Ok((agg, rows))
+}
+
+fn import_csv(source: &Source<'_>) -> Result<ImportedRun> {
+    let origin = source.origin;
+    let (mut agg, rows) = parse_csv(source.text, origin)?;
+    // The CSV names neither the load nor the model: they come from the aggregate JSON beside it.
+    let Some((json_origin, json_text)) = (source.sibling)(AGGREGATE_FILE) else {
+        return Err(Error::invalid(
+            origin,
+            "(load)",
+            format!(
+                "the CSV gives neither the concurrency nor the request rate of the run; they are read from \
+                 {AGGREGATE_FILE} beside it, which is missing"
+            ),
+        ));
+    };
+    let json = parse_aggregate(&json_text, &json_origin)?;
+    let cfg = json.input_config.as_ref();
+    let load = load_of_config(cfg, &json_origin)?.ok_or_else(|| {
+        Error::invalid(
+            &json_origin,
+            "input_config.loadgen",
+            format!("gives neither concurrency nor request_rate; the load of {origin} is unknown"),
+        )
+    })?;
+    let model_id = model_of(cfg);
+    agg.start_time = json.start_time.clone();
+    let field = |key: &str| -> String {
+        let (tag, col) = key.split_once('.').unwrap_or((key, ""));
+        match rows.get(tag) {
+            Some((n, name, _)) if col.is_empty() => format!("line {n} `{name}`"),
+            Some((n, name, avg_col)) => {
+                format!("line {n} `{name}`, column {}", if col == "avg" { avg_col } else { col })
+            }
+            None => {
+                let header = CSV_METRICS.iter().find(|(_, t)| *t == tag).map_or(tag, |(h, _)| *h);
+                format!("row `{header}`")
+            }
+        }
+    };
+    summary_run(
+        agg,
+        origin,
+        SummaryOf {
+            format: "AIPerf aggregate CSV".into(),
+            load,
+            model_id,
+            field: &field,
+            lengths_hint: "AIPerf writes them per request to profile_export.jsonl beside this file; import that file"
+                .into(),
+        },
+    )
 }
 
 #[cfg(test)]

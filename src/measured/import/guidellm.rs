@@ -15,7 +15,11 @@
 //!   distributions and requests with `info.timings.request_start` (s), `info.error`,
 //!   `prompt_tokens`, `output_tokens`, `request_latency` (s), `time_to_first_token_ms`. Schema:
 //!   `src/guidellm/benchmark/schemas/generative/{benchmark,metrics}.py` and
-//!   `src/guidellm/schemas/{request_stats,info,statistics}.py` at tag v0.5.0.
+//!   `src/guidellm/schemas/{request_stats,info,statistics}.py` at tag v0.5.0. Schema v2 (tag
+//!   v0.7.3: `src/guidellm/benchmark/schemas/{report,benchmark,base,metrics,entrypoints}.py`) moves
+//!   the run's arguments to a top-level `config` (`BenchmarkScenario`, model and target under
+//!   `spec.backend`), renames each benchmark's `config.sample_requests` to `sample_size` and adds
+//!   metrics (`time_to_first_output_token_ms`, per-modality summaries) that are not read.
 //!
 //! Strategies: `synchronous` → a queue of 1; `concurrent` → a queue of `streams`; `throughput` →
 //! a queue of `max_concurrency` (or of every request sent); `poisson` → Poisson arrivals at
@@ -372,7 +376,23 @@ struct ReportV1 {
     metadata: Option<MetadataV1>,
     #[serde(default)]
     args: Option<ArgsV1>,
+    /// Schema v2 (0.7+): the `BenchmarkScenario` in place of `args`.
+    #[serde(default)]
+    config: Option<ScenarioV2>,
     benchmarks: Vec<BenchV1>,
+}
+
+/// Schema v2's top-level `config` (`BenchmarkScenario`): only `spec.backend` is read.
+#[derive(Debug, Deserialize)]
+struct ScenarioV2 {
+    #[serde(default)]
+    spec: Option<SpecV2>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SpecV2 {
+    #[serde(default)]
+    backend: Option<BackendV1>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -404,7 +424,8 @@ struct ConfigV1 {
     strategy: Strategy,
     #[serde(default)]
     backend: Option<BackendV1>,
-    #[serde(default)]
+    /// `sample_requests` up to schema v1, `sample_size` from schema v2.
+    #[serde(default, alias = "sample_size")]
     sample_requests: Option<u32>,
 }
 
@@ -529,8 +550,21 @@ fn import_text(text: &str, origin: &str) -> Result<Vec<ImportedRun>> {
             .as_ref()
             .and_then(|m| m.guidellm_version.clone())
             .unwrap_or_else(|| "0.4+".into());
-        let args_model = report.args.as_ref().and_then(|a| a.model.clone());
-        let args_target = report.args.as_ref().and_then(|a| a.target.clone());
+        let spec_backend = report
+            .config
+            .as_ref()
+            .and_then(|c| c.spec.as_ref())
+            .and_then(|s| s.backend.as_ref());
+        let args_model = report
+            .args
+            .as_ref()
+            .and_then(|a| a.model.clone())
+            .or_else(|| spec_backend.and_then(|b| b.model.clone()));
+        let args_target = report
+            .args
+            .as_ref()
+            .and_then(|a| a.target.clone())
+            .or_else(|| spec_backend.and_then(|b| b.target.clone()));
         let benches = report
             .benchmarks
             .into_iter()
@@ -1037,8 +1071,8 @@ fn to_run(b: Bench, file: &str, run_origin: &str, format: &str) -> Result<Import
     );
     let lengths_hint = match b.sample_requests {
         Some(n) => format!(
-            "this GuideLLM run kept {n} requests per status (--sample-requests {n}); run without \
-             --sample-requests to keep every request"
+            "this GuideLLM run kept {n} requests per status (--sample-requests {n}, or the metrics' \
+             sample_size {n} from 0.7); run without --sample-requests / sample_size to keep every request"
         ),
         None => "GuideLLM keeps every request unless --output-sampling / --sample-requests is given".into(),
     };

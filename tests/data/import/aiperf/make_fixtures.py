@@ -98,3 +98,47 @@ agg = {
 }
 with open("profile_export_aiperf.json", "w") as f:
     json.dump(agg, f, indent=2)
+
+
+# ---- profile_export_aiperf.csv: the same figures as aiperf/exporters/csv_exporter.py writes them ----
+import csv  # noqa: E402
+
+STAT_KEYS = ["avg", "min", "max", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "std"]
+HEADERS = {  # `header` of each metric class in aiperf/metrics/types/
+    "request_throughput": "Request Throughput", "request_latency": "Request Latency",
+    "request_count": "Request Count", "time_to_first_token": "Time to First Token",
+    "inter_token_latency": "Inter Token Latency", "output_token_throughput": "Output Token Throughput",
+    "output_token_throughput_per_user": "Output Token Throughput Per User",
+    "output_sequence_length": "Output Sequence Length", "input_sequence_length": "Input Sequence Length",
+    "benchmark_duration": "Benchmark Duration", "total_isl": "Total Input Sequence Length",
+    "total_osl": "Total Output Sequence Length", "error_request_count": "Error Request Count",
+}
+
+
+def csv_name(tag, unit):  # CsvExporter._format_metric_name
+    name = HEADERS[tag]
+    return f"{name} ({unit})" if unit and unit.lower() not in {"count", "requests"} else name
+
+
+def csv_number(v):  # CsvExporter._format_number
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v}"
+    return f"{float(v):.2f}"
+
+
+metrics_only = {k: v for k, v in agg.items() if isinstance(v, dict) and "unit" in v}
+with_pct = {k: v for k, v in metrics_only.items() if any(f"p{q}" in v for q in [1, 5, 10, 25, 50, 75, 90, 95, 99])}
+single_vals = {k: v for k, v in metrics_only.items() if k not in with_pct}
+with open("profile_export_aiperf.csv", "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["Metric"] + STAT_KEYS)
+    for tag, m in sorted(with_pct.items()):
+        w.writerow([csv_name(tag, m["unit"])] + [csv_number(m.get(k)) for k in STAT_KEYS])
+    w.writerow([])
+    w.writerow(["Metric", "Value"])
+    for tag, m in sorted(single_vals.items()):
+        w.writerow([csv_name(tag, m["unit"]), csv_number(m["avg"])])

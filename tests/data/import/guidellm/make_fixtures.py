@@ -213,3 +213,169 @@ v1 = {
 }
 with open("v0.5-benchmarks.json", "w") as f:
     json.dump(v1, f, indent=2)
+
+
+# ---- report schema v2 (guidellm 0.7.3): concurrent 2 streams, constant 2 req/s (sampled) --------
+EMPTY = {"mean": 0.0, "median": 0.0, "mode": 0.0, "variance": 0.0, "std_dev": 0.0, "min": 0.0, "max": 0.0,
+         "count": 0, "total_sum": 0.0,
+         "percentiles": {k: 0.0 for k in ["p001", "p01", "p05", "p10", "p25", "p50", "p75", "p90", "p95", "p99",
+                                          "p999"]}}
+
+
+def dist2(values, weights=None):
+    """0.7's DistributionSummary: never null (zeros for no values), with `pdf` (null unless asked)."""
+    d = dist(values, weights) or dict(EMPTY)
+    return {**d, "pdf": None}
+
+
+def sds2(ok, bad=None):
+    bad = bad or []
+    return {"successful": dist2(ok), "incomplete": dist2([]), "errored": dist2(bad), "total": dist2(ok + bad)}
+
+
+def v2_req(r, status):
+    start = T0 + r["start"]
+    end = start + r["latency_s"]
+    first = start + r["ttft_ms"] / 1000 if r["ttft_ms"] is not None else None
+    out = r["output"] or None  # output_tokens: output_metrics.total_tokens, else token_iterations or None
+    tpot = 1000 * (end - start) / out if out else None
+    itl = 1000 * (end - first) / (out - 1) if out and out > 1 and first is not None else None
+    return {
+        "type_": "generative_request_stats", "request_id": r["id"], "response_id": None, "request_args": None,
+        "output": None, "reasoning_output": None, "tool_calls": None,
+        "info": {"request_id": r["id"], "conversation_id": None, "turn_index": 0, "status": status,
+                 "scheduler_node_id": 0, "scheduler_process_id": 0, "scheduler_start_time": T0,
+                 "timings": {"targeted_start": start, "queued": start, "dequeued": start, "scheduled_at": start,
+                             "resolve_start": start, "request_start": start, "first_request_iteration": first,
+                             "first_token_iteration": first, "first_output_token_iteration": first,
+                             "last_token_iteration": end if out else None, "last_request_iteration": end,
+                             "request_iterations": r["output"], "token_iterations": r["output"],
+                             "request_end": end, "resolve_end": end, "finalized": end},
+                 "settings": {"relative_timestamp": None, "requeue_delay": None},
+                 "error": r["error"], "traceback": None},
+        "input_metrics": {"text_tokens": r["prompt"], "total_tokens": r["prompt"]},
+        "output_metrics": {"text_tokens": out, "total_tokens": out},
+        "request_start_time": start, "request_end_time": end, "request_latency": r["latency_s"],
+        "prompt_tokens": r["prompt"], "output_tokens": out, "total_tokens": r["prompt"] + (out or 0),
+        "time_to_first_token_ms": r["ttft_ms"], "time_per_output_token_ms": tpot, "inter_token_latency_ms": itl,
+        "tokens_per_second": (r["prompt"] + (out or 0)) / r["latency_s"],
+        "output_tokens_per_second": out / r["latency_s"] if out else None,
+        "time_to_first_output_token_ms": r["ttft_ms"],
+        "iter_tokens_per_iteration": 1.0 if out and out > 1 else None,
+        "output_tokens_per_iteration": 1.0 if out else None,
+    }
+
+
+def metrics2(ok, bad, duration):
+    itl = [((r["latency_s"] * 1000 - r["ttft_ms"]) / (r["output"] - 1)) for r in ok if r["output"] > 1]
+    w = [r["output"] - 1 for r in ok if r["output"] > 1]
+    tpot = [r["latency_s"] * 1000 / r["output"] for r in ok]
+    n = len(ok)
+    tin = sum(r["prompt"] for r in ok)
+    tout = sum(r["output"] for r in ok)
+    none3 = {"input": None, "input_per_second": None, "input_concurrency": None, "output": None,
+             "output_per_second": None, "output_concurrency": None, "total": None, "total_per_second": None,
+             "total_concurrency": None}
+    tokens = {**none3, "input": sds2([r["prompt"] for r in ok]), "output": sds2([r["output"] for r in ok]),
+              "total": sds2([r["prompt"] + r["output"] for r in ok])}
+    return {
+        "request_totals": {"successful": n, "incomplete": 0, "errored": len(bad), "total": n + len(bad)},
+        "requests_per_second": sds2([n / duration]),
+        "request_concurrency": sds2([sum(r["latency_s"] for r in ok) / duration]),
+        "request_latency": sds2([r["latency_s"] for r in ok], [r["latency_s"] for r in bad]),
+        "request_streaming_iterations_count": sds2([r["output"] for r in ok]),
+        "prompt_token_count": sds2([r["prompt"] for r in ok], [r["prompt"] for r in bad]),
+        "output_token_count": sds2([r["output"] for r in ok], [0.0 for _ in bad]),
+        "total_token_count": sds2([r["prompt"] + r["output"] for r in ok]),
+        "time_to_first_token_ms": sds2([r["ttft_ms"] for r in ok]),
+        "time_to_first_output_token_ms": sds2([r["ttft_ms"] for r in ok]),
+        "time_per_output_token_ms": sds2(tpot),
+        "inter_token_latency_ms": {**sds2([]), "successful": dist2(itl, w)},
+        "prompt_tokens_per_second": sds2([tin / duration]),
+        "output_tokens_per_second": sds2([tout / duration]),
+        "tokens_per_second": sds2([(tin + tout) / duration]),
+        "output_tokens_per_iteration": sds2([1.0 for _ in ok]),
+        "iter_tokens_per_iteration": sds2([1.0 for _ in ok]),
+        "text": {"tokens": tokens, "words": None, "characters": None},
+        "image": {"tokens": None, "images": None, "pixels": None, "bytes": None},
+        "video": {"tokens": None, "frames": None, "seconds": None, "bytes": None},
+        "audio": {"tokens": None, "samples": None, "seconds": None, "bytes": None},
+        "tool_call": {"tokens": None, "mixed_tokens": None, "count": None},
+    }
+
+
+BACKEND2 = {"kind": "openai_http", "target": "http://localhost:8000", "model": "Qwen/Qwen3-8B",
+            "request_format": None, "api_key": None, "api_routes": {}, "timeout": 60.0, "timeout_connect": None,
+            "follow_redirects": True, "verify": False, "validate_backend": True, "stream": True, "extras": None}
+
+
+def v2_bench(i, strategy, ok, bad, kept_ok=None, sample=None):
+    allr = ok + bad
+    start = T0 + min(r["start"] for r in allr)
+    end = T0 + max(r["start"] + r["latency_s"] for r in allr)
+    duration = end - start
+    kept = ok if kept_ok is None else ok[:kept_ok]
+    totals = {"successful": len(ok), "incomplete": 0, "errored": len(bad), "total": len(allr)}
+    return {
+        "type_": "generative_benchmark",
+        "config": {"id_": f"b{i}", "run_id": "run-2", "run_index": i, "strategy": strategy, "constraints": {},
+                   "sample_size": sample, "warmup": {"percent": None, "value": None, "mode": "prefer_duration"},
+                   "cooldown": {"percent": None, "value": None, "mode": "prefer_duration"},
+                   "prefer_response_metrics": True, "profile": {"str": "ConcurrentProfile"},
+                   "requests": {"str": "DataLoader"}, "backend": BACKEND2,
+                   "environment": {"str": "NonDistributedEnvironment"}},
+        "scheduler_state": {"node_id": 0, "num_processes": 1, "start_time": start, "end_time": end,
+                            "start_requests_time": start, "end_requests_time": end, "end_queuing_time": end,
+                            "end_queuing_constraints": {}, "end_processing_time": end,
+                            "end_processing_constraints": {}, "scheduler_constraints": {},
+                            "progress": {"remaining_requests": 0.0, "total_requests": float(len(allr)),
+                                         "remaining_duration": None, "total_duration": None, "stop_time": end},
+                            "created_requests": len(allr), "queued_requests": 0, "pending_requests": 0,
+                            "processing_requests": 0, "processed_requests": len(allr),
+                            "successful_requests": len(ok), "errored_requests": len(bad), "cancelled_requests": 0},
+        "scheduler_metrics": {"start_time": start, "request_start_time": start, "measure_start_time": start,
+                              "measure_end_time": end, "request_end_time": end, "end_time": end,
+                              "requests_made": totals, "queued_time_avg": 0.0, "resolve_start_delay_avg": 0.0,
+                              "resolve_targeted_start_delay_avg": 0.0, "request_start_delay_avg": 0.0,
+                              "request_targeted_start_delay_avg": 0.0, "request_time_avg": 0.9,
+                              "resolve_end_delay_avg": 0.0, "resolve_time_avg": 0.9, "finalized_delay_avg": 0.0,
+                              "processed_delay_avg": 0.0},
+        "metrics": metrics2(ok, bad, duration),
+        "requests": {"successful": [v2_req(r, "completed") for r in kept], "incomplete": [],
+                     "errored": [v2_req(r, "errored") for r in bad], "total": None},
+        "start_time": start, "end_time": end, "duration": duration,
+        "warmup_duration": 0.0, "cooldown_duration": 0.0,
+    }
+
+
+conc2_ok = [req("c0", 0.0, 128, 32, 40.0, 0.71), req("c1", 0.0, 256, 64, 60.0, 1.32),
+            req("c2", 0.71, 128, 32, 50.0, 0.67), req("c3", 1.32, 192, 48, 70.0, 0.94)]
+conc2_bad = [req("c4", 1.38, 128, 0, None, 0.02, "HTTPStatusError: Server error '503 Service Unavailable'")]
+const2_ok = [req("k0", 5.0, 100, 20, 30.0, 0.5), req("k1", 5.5, 300, 40, 50.0, 0.8),
+             req("k2", 6.0, 200, 60, 40.0, 1.1), req("k3", 6.5, 200, 80, 60.0, 1.4)]
+v2 = {
+    "metadata": {"version": 2, "guidellm_version": "0.7.3", "python_version": "3.12.3",
+                 "platform": "Linux-6.8.0-x86_64-with-glibc2.39"},
+    "config": {
+        "metadata": {"labels": {}},
+        "spec": {"backend": BACKEND2, "profile": {"kind": "concurrent", "streams": [2]},
+                 "constraints": [{"kind": "max_seconds", "value": 30}],
+                 "tokenizer": {"kind": "huggingface_auto"},
+                 "data": [{"kind": "synthetic_text", "prompt_tokens": 160, "output_tokens": 40}],
+                 "data_column_mapper": {"kind": "generative_column_mapper"},
+                 "data_preprocessors": [{"kind": "encode_media"}], "data_finalizer": {"kind": "generative"},
+                 "data_loader": {"kind": "pytorch"}, "seed": {"kind": "static", "value": 42},
+                 "outputs": [{"kind": "json", "filename": "benchmarks.json"}],
+                 "metrics": {"kind": "generative", "sample_size": None, "prefer_response_metrics": True}},
+        "benchmarks": [None, {"profile": {"kind": "constant", "rate": [2.0]},
+                              "metrics.sample_size": 2}],
+    },
+    "benchmarks": [
+        v2_bench(0, {"type_": "concurrent", "worker_count": 2, "max_concurrency": None, "streams": 2,
+                     "rampup_duration": 0.0}, conc2_ok, conc2_bad),
+        v2_bench(1, {"type_": "constant", "worker_count": 1, "max_concurrency": None, "rate": 2.0,
+                     "rampup_duration": 0.0}, const2_ok, [], kept_ok=2, sample=2),
+    ],
+}
+with open("v0.7-benchmarks.json", "w") as f:
+    json.dump(v2, f, indent=2)
