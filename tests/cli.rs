@@ -980,3 +980,43 @@ fn llmperfs_two_files_given_together_are_one_run() {
     assert!(err.contains("1 run(s) repeated"), "{err}");
     assert_eq!(out.matches("| c=2 |").count(), 1, "one level, not two: {out}");
 }
+
+#[test]
+fn bad_trace_rows_name_file_line_and_column() {
+    let dir = temp_dir("badtrace");
+    for (name, text, field) in [
+        (
+            "neg.csv",
+            "arrival_s,input_tokens,output_tokens\n0,-5,3\n",
+            "`input_tokens`",
+        ),
+        (
+            "nan.csv",
+            "arrival_s,input_tokens,output_tokens\nNaN,5,3\n",
+            "`arrival_s`",
+        ),
+        (
+            "nan.jsonl",
+            "{\"arrival_s\": \"NaN\", \"input_tokens\": 5, \"output_tokens\": 3}\n",
+            "`arrival_s`",
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let (code, _, err) = servecast(&[
+            "simulate",
+            "--gpu",
+            "a10",
+            "--model",
+            "llama-3.1-8b",
+            "--workload",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(
+            err.contains(&format!("{name}:")) && err.contains(field),
+            "{name}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

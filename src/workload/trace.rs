@@ -158,8 +158,11 @@ fn column_of(header: &[String], names: &[&str]) -> Option<usize> {
 
 fn read_delimited(reader: impl BufRead, origin: &str, sep: char) -> Result<Vec<TraceRequest>> {
     let mut lines = reader.lines().enumerate();
-    let header: Vec<String> = match lines.next() {
-        Some((_, Ok(h))) => h.split(sep).map(key).collect(),
+    let (raw, header): (Vec<String>, Vec<String>) = match lines.next() {
+        Some((_, Ok(h))) => (
+            h.split(sep).map(|c| c.trim().trim_matches('"').to_string()).collect(),
+            h.split(sep).map(key).collect(),
+        ),
         Some((_, Err(source))) => {
             return Err(Error::Io {
                 path: origin.to_string(),
@@ -199,14 +202,15 @@ fn read_delimited(reader: impl BufRead, origin: &str, sep: char) -> Result<Vec<T
                 .copied()
                 .ok_or_else(|| Error::invalid(format!("{origin}:{n}"), name, "the row has too few columns"))
         };
-        let t = cell(time, &header[time])?;
+        let t = cell(time, &raw[time])?;
         let secs = parse_time_s(t)
-            .ok_or_else(|| Error::invalid(format!("{origin}:{n}"), &header[time], format!("'{t}' is not a time")))?
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| Error::invalid(format!("{origin}:{n}"), &raw[time], format!("'{t}' is not a time")))?
             * scale;
         rows.push((
             secs,
-            tokens(cell(input, &header[input])?, origin, n, &header[input])?,
-            tokens(cell(output, &header[output])?, origin, n, &header[output])?,
+            tokens(cell(input, &raw[input])?, origin, n, &raw[input])?,
+            tokens(cell(output, &raw[output])?, origin, n, &raw[output])?,
         ));
         if rows.len() > MAX_TRACE_REQUESTS {
             return Err(Error::invalid(
@@ -243,24 +247,27 @@ fn read_jsonl(reader: impl BufRead, origin: &str) -> Result<Vec<TraceRequest>> {
                 "expected a JSON object",
             ));
         };
-        let keyed: Vec<(String, &Value)> = obj.iter().map(|(k, v)| (key(k), v)).collect();
+        // (normalised key, the key as written, value): matched by the first, named by the second.
+        let keyed: Vec<(String, &str, &Value)> = obj.iter().map(|(k, v)| (key(k), k.as_str(), v)).collect();
         let find = |names: &[&str]| -> Option<(&str, &Value)> {
             names
                 .iter()
-                .find_map(|n| keyed.iter().find(|(k, _)| k == n).map(|(k, v)| (k.as_str(), *v)))
+                .find_map(|n| keyed.iter().find(|(k, _, _)| k == n).map(|(_, raw, v)| (*raw, *v)))
         };
         let text = |v: &Value| match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        let mooncake = keyed.iter().any(|(k, _)| k == "hashids");
+        let mooncake = keyed.iter().any(|(k, _, _)| k == "hashids");
         let secs = if let Some((k, v)) = find(TIME_MS) {
             parse_time_s(&text(v))
+                .filter(|t| t.is_finite())
                 .map(|t| t * 1e-3)
                 .ok_or_else(|| Error::invalid(format!("{origin}:{n}"), k, format!("{v} is not a time")))?
         } else if let Some((k, v)) = find(TIME_S) {
-            let scale = if mooncake && k == "timestamp" { 1e-3 } else { 1.0 };
+            let scale = if mooncake && key(k) == "timestamp" { 1e-3 } else { 1.0 };
             parse_time_s(&text(v))
+                .filter(|t| t.is_finite())
                 .map(|t| t * scale)
                 .ok_or_else(|| Error::invalid(format!("{origin}:{n}"), k, format!("{v} is not a time")))?
         } else {
