@@ -815,7 +815,7 @@ impl EngineFlags {
                 format!("{tp} is outside 1..=64"),
             ));
         }
-        if model.num_attention_heads % tp != 0 {
+        if !model.num_attention_heads.is_multiple_of(tp) {
             return Err(value_error(
                 RefusalKind::InvalidConfig,
                 format!(

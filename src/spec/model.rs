@@ -365,7 +365,7 @@ impl ModelSpec {
                 format!("{who}: must be > 0 unless params_total_override gives the parameter count"),
             ));
         }
-        if self.num_attention_heads % self.num_key_value_heads != 0 {
+        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
             return Err(Error::invalid(
                 origin,
                 "num_key_value_heads",

@@ -5,21 +5,45 @@
 //! (min, max, mean, P50, P95, P99), so that a simulated run generates the same total
 //! number of tokens as the measured one.
 //!
-//! Numerics: the normal density and distribution function behind the expected lengths of
-//! truncated normal and log-normal distributions ([`LengthDist::mean`]) are statrs's
-//! (`statrs::distribution::Normal`). Sampling stays on servecast's own generator
-//! ([`SimRng`]: the polar method and Marsaglia–Tsang with [`portable_exp`] / `portable_ln`),
-//! because a seed must give the same draws on every platform and every version: statrs samples
-//! through `rand`, whose algorithms and the platform's libm may change the last bits. The
-//! [`LengthDist::Matched`] construction (a piecewise-linear quantile function tuned to hit
-//! reported percentiles exactly in integers) is specific to servecast and has no crate
-//! counterpart.
+//! # Numerics: what comes from statrs and what stays hand-written
+//!
+//! The analytic expectations in [`LengthDist::mean`] use [statrs]: the standard
+//! [`Normal`]'s `pdf` and `cdf` (statrs's `erfc`, Boost's rational fits, near double
+//! precision; this file used to carry Numerical Recipes' 1.2e-7 Chebyshev `erfc`) for the
+//! truncated normal, and
+//! [`LogNormal`]'s `cdf` and `mean` for the truncated log-normal. These are estimates, not
+//! draws: statrs calls the platform's `exp`/`ln`, so their last bits may differ between
+//! systems, which no seeded simulation depends on.
+//!
+//! What stays hand-written, and why:
+//! - **Sampling.** Every draw is driven by servecast's own [`SimRng`] through
+//!   [`SimRng::standard_normal`] and the libm-free [`portable_exp`]/[`portable_ln`], so a seed
+//!   gives bit-identical lengths on every platform and with every dependency version. statrs's
+//!   samplers take a `rand` generator (their algorithms may change between releases), and its
+//!   `inverse_cdf` goes through `erfc_inv` and the platform's libm, so neither can drive a draw
+//!   (statrs is built without its `rand` feature).
+//! - **Root finding.** [`LengthDist::dataset_scale`] and the stop probability of
+//!   [`LengthDist::Capped`] are bisections: the first solves a step function (rounded, clipped
+//!   lengths), the second must be bit-identical because it feeds the sampler, and the
+//!   project has no root-finding crate (argmin, roots) to replace them with.
+//! - **Report statistics.** The piecewise-linear quantile function of
+//!   [`LengthDist::Matched`], numpy's linear percentile (with numpy's own `_lerp` arithmetic)
+//!   and the integer tuning of [`LengthDist::sample_n`] reproduce what a benchmark printed;
+//!   statrs has no such distribution, and its `OrderStatistics::quantile` is Hyndman–Fan
+//!   type 8 where numpy's `linear` is type 7.
+//! - **Parse-time bounds.** The default log-normal maximum `median · e^(6σ)` uses
+//!   [`portable_exp`], so a parsed distribution (and the lengths drawn within it) is the same
+//!   on every platform.
+//!
+//! [statrs]: https://docs.rs/statrs
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use statrs::distribution::{Continuous, ContinuousCDF, LogNormal, Normal};
+use statrs::statistics::Distribution as _;
 
-use super::rng::{portable_exp, SimRng};
+use super::rng::{portable_exp, portable_ln, SimRng};
 use crate::{Error, Result};
 
 /// Redraws of a truncated normal or log-normal before the value is clamped into its bounds.
@@ -482,9 +506,10 @@ impl LengthDist {
                 if h <= 0.0 {
                     return *cap;
                 }
-                // Geometric on 1, 2, …: P(length ≥ k) = (1 − h)^(k − 1), then capped.
+                // Geometric on 1, 2, …: P(length ≥ k) = (1 − h)^(k − 1), then capped; inverted
+                // with the libm-free logarithm so the draw is the same on every platform.
                 let u = rng.uniform().max(f64::MIN_POSITIVE);
-                let k = 1.0 + (u.ln() / (1.0 - h).ln()).floor();
+                let k = 1.0 + (portable_ln(u) / portable_ln(1.0 - h)).floor();
                 if k.is_finite() && k < f64::from(*cap) {
                     k.max(1.0) as u32
                 } else {
@@ -505,6 +530,11 @@ impl LengthDist {
     /// and the `max` clip, average `mean` tokens over the preset's entries (found by bisection:
     /// scaling by `mean ÷ preset mean` and clipping afterwards would fall short of `mean`). With a
     /// `mean` at or above `max`, every draw is `max`.
+    ///
+    /// Hand-written because the clipped mean is a step function of the scale (a bracketing
+    /// bisection suits it, Brent-type solvers do not), the project has no root-finding crate, and
+    /// the scale feeds the sampler: IEEE basic operations and rounding keep it the same on every
+    /// platform.
     pub fn dataset_scale(&self) -> Option<f64> {
         let LengthDist::Dataset { name, part, mean, max } = self else {
             return None;
@@ -595,12 +625,15 @@ impl LengthDist {
             LengthDist::Fixed { tokens } => f64::from(*tokens),
             LengthDist::Uniform { min, max } => (f64::from(*min) + f64::from(*max)) / 2.0,
             LengthDist::Normal { mean, sd, min, max } => {
+                // Mean of the normal truncated to the draws that round into min..=max:
+                // μ + σ (φ(α) − φ(β)) / (Φ(β) − Φ(α)), with statrs's standard normal φ and Φ.
                 let (lo, hi) = (f64::from(*min), f64::from(*max));
+                let z = Normal::standard();
                 let alpha = (lo - 0.5 - mean) / sd;
                 let beta = (hi + 0.5 - mean) / sd;
-                let mass = normal_cdf(beta) - normal_cdf(alpha);
+                let mass = z.cdf(beta) - z.cdf(alpha);
                 if *sd > 0.0 && mass > 1e-12 {
-                    bound_f64(mean + sd * (normal_pdf(alpha) - normal_pdf(beta)) / mass, lo, hi)
+                    bound_f64(mean + sd * (z.pdf(alpha) - z.pdf(beta)) / mass, lo, hi)
                 } else {
                     bound_f64(mean.round(), lo, hi)
                 }
@@ -611,16 +644,22 @@ impl LengthDist {
                 min,
                 max,
             } => {
+                // Mean of LogNormal(μ, σ) truncated to (a, b) = (min − ½, max + ½):
+                // e^(μ + σ²/2) · (G(b) − G(a)) / (F(b) − F(a)), F the cdf of LogNormal(μ, σ)
+                // and G that of LogNormal(μ + σ², σ) (the partial expectation), all from statrs.
                 let (lo, hi) = (f64::from(*min), f64::from(*max));
+                let (a, b) = (lo - 0.5, hi + 0.5);
                 let mu = median.ln();
-                let a = ((lo - 0.5).max(1e-300).ln() - mu) / sigma;
-                let b = ((hi + 0.5).ln() - mu) / sigma;
-                let mass = normal_cdf(b) - normal_cdf(a);
-                if *sigma > 0.0 && mass > 1e-12 {
-                    let partial = normal_cdf(b - sigma) - normal_cdf(a - sigma);
-                    bound_f64(median * (sigma * sigma / 2.0).exp() * partial / mass, lo, hi)
-                } else {
-                    bound_f64(median.round(), lo, hi)
+                // NaN location or σ ≤ 0 (unvalidated input): statrs refuses; fall back to the median.
+                let (Ok(x), Ok(tilted)) = (LogNormal::new(mu, *sigma), LogNormal::new(mu + sigma * sigma, *sigma))
+                else {
+                    return bound_f64(median.round(), lo, hi);
+                };
+                let mass = x.cdf(b) - x.cdf(a);
+                let partial = tilted.cdf(b) - tilted.cdf(a);
+                match x.mean() {
+                    Some(untruncated) if mass > 1e-12 => bound_f64(untruncated * partial / mass, lo, hi),
+                    _ => bound_f64(median.round(), lo, hi),
                 }
             }
             LengthDist::Empirical { values } | LengthDist::Cycle { values } => {
@@ -677,12 +716,17 @@ impl LengthDist {
 /// The per-token stop probability h of [`LengthDist::Capped`]: E[min(cap, X)] = (1 − (1 − h)^cap) ÷ h
 /// for X geometric on 1, 2, … with P(X ≥ k) = (1 − h)^(k − 1), solved for `mean` by bisection
 /// (0 when `mean` is the cap: no answer ends early).
+///
+/// Hand-written because h feeds the sampler, which must give the same draws on every platform:
+/// the bisection and the power `(1 − h)^cap = e^(cap·ln(1 − h))` use only IEEE basic operations
+/// and [`portable_exp`]/[`portable_ln`] (statrs's `Geometric` and `f64::powf` call the platform's
+/// libm), and the project has no root-finding crate.
 fn capped_hazard(cap: u32, mean: f64) -> f64 {
     let cap_f = f64::from(cap);
     if mean >= cap_f - 1e-9 || cap <= 1 {
         return 0.0;
     }
-    let expected = |h: f64| (1.0 - (1.0 - h).powf(cap_f)) / h;
+    let expected = |h: f64| (1.0 - portable_exp(cap_f * portable_ln(1.0 - h))) / h;
     // expected() falls from cap (h → 0) to 1 (h = 1).
     let (mut lo, mut hi) = (1e-12_f64, 1.0_f64);
     for _ in 0..100 {
@@ -841,6 +885,10 @@ fn bound_f64(v: f64, lo: f64, hi: f64) -> f64 {
 }
 
 /// Draws `draw` until its rounded value falls in `min..=max`, then gives up and clamps.
+///
+/// Hand-written (with the normal and log-normal draws in [`LengthDist::sample`]) because the
+/// draws must come from [`SimRng`] through libm-free arithmetic, bit-identical on every platform
+/// for a seed; statrs's `Normal`/`LogNormal` samplers need `rand` and its versioned algorithms.
 fn truncated_draw(rng: &mut SimRng, min: u32, max: u32, mut draw: impl FnMut(&mut SimRng) -> f64) -> u32 {
     let mut last = f64::NAN;
     for _ in 0..TRUNCATION_TRIES {
@@ -853,23 +901,10 @@ fn truncated_draw(rng: &mut SimRng, min: u32, max: u32, mut draw: impl FnMut(&mu
     round_into(last, min, max)
 }
 
-/// Standard normal density (statrs).
-fn normal_pdf(x: f64) -> f64 {
-    use statrs::distribution::Continuous;
-    statrs::distribution::Normal::standard().pdf(x)
-}
-
-/// Standard normal cumulative distribution (statrs: `erfc`-based, accurate to a few ulps where
-/// the hand-written Chebyshev fit it replaces had a relative error of 1.2e-7).
-fn normal_cdf(x: f64) -> f64 {
-    use statrs::distribution::ContinuousCDF;
-    if x.is_nan() {
-        return f64::NAN;
-    }
-    statrs::distribution::Normal::standard().cdf(x)
-}
-
 /// The piecewise-linear quantile function of reported statistics, in tokens.
+///
+/// Hand-written because statrs has no distribution defined by quantile knots (its `Empirical`
+/// is built from samples); evaluating it takes only `+ - * /`, so it is the same on every platform.
 struct QuantileFn {
     /// Smallest value (the rounded reported min, ≥ 1).
     lo: i64,
@@ -942,6 +977,9 @@ impl PercentileTarget {
     }
 
     /// numpy-linear percentile of the sorted integer values (same arithmetic as numpy's `_lerp`).
+    ///
+    /// Hand-written because the reported figures are numpy's (Hyndman–Fan type 7, rounded as
+    /// numpy's `_lerp` rounds); statrs's `OrderStatistics::quantile` is type 8.
     fn achieved(&self, x: &[i64]) -> f64 {
         let a = x[self.f] as f64;
         if self.gamma <= 0.0 {

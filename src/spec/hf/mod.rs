@@ -503,7 +503,7 @@ pub(super) fn derived_head_dim(hidden: u32, heads: u32, cfg: &Config<'_>) -> Res
     if heads == 0 {
         return Err(Error::invalid(cfg.origin, "num_attention_heads", "must be > 0"));
     }
-    if hidden % heads != 0 {
+    if !hidden.is_multiple_of(heads) {
         return Err(Error::invalid(
             cfg.origin,
             "head_dim",
