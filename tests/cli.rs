@@ -1020,3 +1020,63 @@ fn bad_trace_rows_name_file_line_and_column() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn fit_refuses_impossible_figures_in_a_bench_file() {
+    // Issue 14: a negative mean TTFT, an output length of 4,294,967,295 and NaN / negative
+    // per-request TTFTs used to be accepted (and moved the fit).
+    let base =
+        std::fs::read_to_string(data("import/vllm/v0.5.4-benchmark_serving-zero-token-completions.json")).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&base).unwrap();
+    let dir = temp_dir("impossible");
+    // (file name, JSON pointer, value written there, field the error must name)
+    let cases = [
+        ("neg-mean", "/mean_ttft_ms", serde_json::json!(-1.0), "mean_ttft_ms"),
+        (
+            "huge-out",
+            "/output_lens/0",
+            serde_json::json!(4294967295u32),
+            "output_lens[0]",
+        ),
+        ("neg-ttft", "/ttfts/2", serde_json::json!(-0.5), "ttfts[2]"),
+        ("neg-itl", "/itls/0/1", serde_json::json!(-0.01), "itls[0][1]"),
+    ];
+    for (name, pointer, value, field) in cases {
+        let mut d = doc.clone();
+        *d.pointer_mut(pointer).unwrap() = value;
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, d.to_string()).unwrap();
+        let (code, _, err) = servecast(&[
+            "fit",
+            path.to_str().unwrap(),
+            "--gpu",
+            "a10",
+            "--engine",
+            "vllm-0.5",
+            "--max-model-len",
+            "4096",
+        ]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(
+            err.contains(&format!("{name}.json")) && err.contains(field),
+            "{name}: {err}"
+        );
+    }
+    // NaN per-request TTFT, as Python writes it (a bare NaN).
+    doc["ttfts"][4] = serde_json::json!("NaN-MARK");
+    let path = dir.join("nan-ttft.json");
+    std::fs::write(&path, doc.to_string().replace("\"NaN-MARK\"", "NaN")).unwrap();
+    let (code, _, err) = servecast(&[
+        "fit",
+        path.to_str().unwrap(),
+        "--gpu",
+        "a10",
+        "--engine",
+        "vllm-0.5",
+        "--max-model-len",
+        "4096",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ttfts[4]"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -22,9 +22,20 @@ pub fn secs_to_ms(s: f64) -> f64 {
 }
 
 /// `mean_`, `median_` (→ p50), `p50_`, `p95_` and `p99_` `{metric}_ms` keys as [`MetricStats`].
+///
+/// A negative figure is refused naming its key (a latency cannot be below 0 ms); `NaN` (what a
+/// client writes for a metric it did not measure) reads as absent.
 pub(super) fn ms_stats(obj: &Map<String, Value>, metric: &str, origin: &str) -> Result<Option<MetricStats>> {
     let get = |prefix: &str| -> Result<Option<f64>> {
-        Ok(num(obj, &format!("{prefix}_{metric}_ms"), origin)?.filter(|v| v.is_finite()))
+        let key = format!("{prefix}_{metric}_ms");
+        match num(obj, &key, origin)? {
+            Some(v) if v < 0.0 || v == f64::INFINITY => Err(Error::invalid(
+                origin,
+                &key,
+                format!("{v} ms is not a latency (must be finite and ≥ 0)"),
+            )),
+            other => Ok(other.filter(|v| v.is_finite())),
+        }
     };
     Ok(some_stats(MetricStats {
         mean: get("mean")?,
@@ -279,6 +290,9 @@ pub(super) fn array<'a>(obj: &'a Map<String, Value>, key: &str, origin: &str) ->
         )),
     }
 }
+
+/// Most tokens one request can hold: no served model has a context longer than this.
+pub(super) const MAX_REQUEST_TOKENS: u32 = 10_000_000;
 
 pub(super) fn u32_array(obj: &Map<String, Value>, key: &str, origin: &str) -> Result<Option<Vec<u32>>> {
     array(obj, key, origin)?

@@ -159,6 +159,19 @@ fn parse_bench_run(text: &str, origin: &str) -> Result<ImportedRun> {
     let output_lens = u32_array(&obj, "output_lens", origin)?;
     let ttfts = f64_array(&obj, "ttfts", origin)?;
     let itls = nested_f64_array(&obj, "itls", origin)?;
+    for (key, lens) in [("input_lens", &input_lens), ("output_lens", &output_lens)] {
+        if let Some(i) = lens.iter().flatten().position(|&n| n > super::json::MAX_REQUEST_TOKENS) {
+            return Err(Error::invalid(
+                origin,
+                format!("{key}[{i}]"),
+                format!(
+                    "{} tokens is more than any served model's context (at most {} per request)",
+                    lens.as_ref().map_or(0, |l| l[i]),
+                    super::json::MAX_REQUEST_TOKENS
+                ),
+            ));
+        }
+    }
     let errors = error_array(&obj, "errors", origin)?;
     let n = [
         input_lens.as_ref().map(Vec::len),
@@ -265,6 +278,31 @@ fn parse_bench_run(text: &str, origin: &str) -> Result<ImportedRun> {
     }
 
     // Metrics.
+    // A successful request's times are finite and ≥ 0 s (a failed one's are the client's zeros).
+    let success = |i: usize| ok.as_ref().is_none_or(|k| k[i]);
+    if let Some(t) = &ttfts {
+        if let Some(i) = (0..t.len()).find(|&i| success(i) && !(t[i].is_finite() && t[i] >= 0.0)) {
+            return Err(Error::invalid(
+                origin,
+                format!("ttfts[{i}]"),
+                format!(
+                    "{} s is not a time to first token of a successful request (finite, ≥ 0)",
+                    t[i]
+                ),
+            ));
+        }
+    }
+    if let Some(g) = &itls {
+        for (i, gaps) in g.iter().enumerate().filter(|(i, _)| success(*i)) {
+            if let Some(j) = gaps.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
+                return Err(Error::invalid(
+                    origin,
+                    format!("itls[{i}][{j}]"),
+                    format!("{} s is not an inter-token gap (finite, ≥ 0)", gaps[j]),
+                ));
+            }
+        }
+    }
     let mut notes: Vec<String> = vec![format!("vllm bench serve result {origin}")];
     let mut ttft = ms_stats(&obj, "ttft", origin)?;
     let ok_ttfts: Option<Vec<f64>> = ttfts.as_ref().map(|t| {
