@@ -1080,3 +1080,60 @@ fn fit_refuses_impossible_figures_in_a_bench_file() {
     assert!(err.contains("ttfts[4]"), "{err}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn contradicting_options_are_refused_not_silently_resolved() {
+    // Issue 14: `--concurrency 1 --qps 5` ran the rate, `--text-chars 100 --output-len 1000000`
+    // ran the text, a repeated --axis emitted duplicate keys.
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "a10",
+        "--model",
+        "llama-3.1-8b",
+        "--concurrency",
+        "1",
+        "--qps",
+        "5",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--qps") && err.contains("--concurrency"), "{err}");
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "a10",
+        "--model",
+        "llama-3.1-8b",
+        "--max-concurrency",
+        "4",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--max-concurrency"), "{err}");
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "4090",
+        "--model",
+        "voxcpm-1.5",
+        "--engine",
+        "nano-vllm",
+        "--text-chars",
+        "100",
+        "--output-len",
+        "1000000",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--text-chars") && err.contains("--output-len"), "{err}");
+    let (code, _, err) = servecast(&[
+        "sweep",
+        "--gpu",
+        "a10",
+        "--axis",
+        "seqs=8,16",
+        "--axis",
+        "max_num_seqs=32",
+        "--quiet",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("max_num_seqs") && err.contains("swept twice"), "{err}");
+}

@@ -207,7 +207,36 @@ pub fn resolve(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resolve
     resolve_inner(o, notes).map_err(at_flags)
 }
 
+/// Refuses options that contradict each other instead of letting one silently win.
+fn refuse_conflicts(o: &DeploymentOptions) -> Result<()> {
+    if o.qps.is_some() && (o.concurrency.is_some() || o.requests_per_user.is_some()) {
+        return Err(Error::invalid(
+            "--qps",
+            "qps",
+            "open-loop rates (--qps) and closed-loop users (--concurrency / --requests-per-user) describe two different \
+             loads; give one (--qps R --max-concurrency C is a rate behind a concurrency limit)",
+        ));
+    }
+    if o.max_concurrency.is_some() && o.qps.is_none() {
+        return Err(Error::invalid(
+            "--max-concurrency",
+            "max_concurrency",
+            "limits an open-loop load: give it with --qps (use --concurrency for closed-loop users)",
+        ));
+    }
+    if o.text_chars.is_some() && (o.input_len.is_some() || o.output_len.is_some()) {
+        return Err(Error::invalid(
+            "--text-chars",
+            "text_chars",
+            "sets prompt and output tokens from the model's text and speech rates; it cannot be combined with \
+             --input-len / --output-len",
+        ));
+    }
+    Ok(())
+}
+
 fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resolved> {
+    refuse_conflicts(o)?;
     let pasted = if o.serve.is_empty() {
         None
     } else {

@@ -61,6 +61,15 @@ pub fn sweep(d: &DeploymentOptions, a: &SweepCommand) -> Result<Outcome> {
         .iter()
         .map(|t| Axis::parse(t, "--axis"))
         .collect::<Result<Vec<_>>>()?;
+    for (i, axis) in axes.iter().enumerate() {
+        if axes[..i].iter().any(|other| other.param == axis.param) {
+            return Err(Error::invalid(
+                "--axis",
+                axis.param.name(),
+                "is swept twice; give all its values in one --axis (name=v1,v2,…)",
+            ));
+        }
+    }
     let design = match a.samples {
         Some(0) => return Err(Error::invalid("--samples", "samples", "must be ≥ 1")),
         Some(n) => SweepDesign::Random {
