@@ -11,6 +11,13 @@ use crate::spec::engine::{value_error, EngineConfig, EngineVersion};
 use crate::spec::{Architecture, GpuSpec, ModelSpec};
 use crate::units::{cdiv, GIB};
 
+/// Largest memory term a profile may pin, bytes: 1 TiB, more than any GPU's memory.
+pub const MAX_MEMORY_TERM_BYTES: u64 = 1 << 40;
+
+/// Largest CUDA-graph pool per captured sequence a profile may pin, bytes (1 GiB; measured pools
+/// are a few MiB per sequence).
+pub const MAX_CUDA_GRAPH_BYTES_PER_SEQ: u64 = 1 << 30;
+
 /// Memory terms a calibrated profile may pin instead of the first-principles estimates.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +35,41 @@ pub struct MemoryCalibration {
     /// allocated after the KV cache and so outside the budget, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cuda_graph_bytes_per_seq: Option<u64>,
+}
+
+impl MemoryCalibration {
+    /// Refuses terms no GPU could hold (they would wrap the card-memory arithmetic), naming the
+    /// field: each term at most [`MAX_MEMORY_TERM_BYTES`], the per-sequence CUDA-graph pool at
+    /// most [`MAX_CUDA_GRAPH_BYTES_PER_SEQ`].
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        for (field, v, max) in [
+            (
+                "memory.activation_peak_bytes",
+                self.activation_peak_bytes,
+                MAX_MEMORY_TERM_BYTES,
+            ),
+            ("memory.non_torch_bytes", self.non_torch_bytes, MAX_MEMORY_TERM_BYTES),
+            (
+                "memory.preexisting_used_bytes",
+                self.preexisting_used_bytes,
+                MAX_MEMORY_TERM_BYTES,
+            ),
+            (
+                "memory.cuda_graph_bytes_per_seq",
+                self.cuda_graph_bytes_per_seq,
+                MAX_CUDA_GRAPH_BYTES_PER_SEQ,
+            ),
+        ] {
+            if let Some(v) = v.filter(|&v| v > max) {
+                return Err(Error::invalid(
+                    origin,
+                    field,
+                    format!("{v} bytes is more than any GPU could hold (at most {max})"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The resolved memory budget of one GPU, with the KV-cache size vLLM would log.
@@ -468,7 +510,10 @@ pub fn plan_memory(
     let graphs = if graphs_in_budget > 0 {
         graphs_in_budget
     } else {
-        calibration.cuda_graph_bytes_per_seq.unwrap_or(0) * u64::from(cfg.max_num_seqs.min(512))
+        calibration
+            .cuda_graph_bytes_per_seq
+            .unwrap_or(0)
+            .saturating_mul(u64::from(cfg.max_num_seqs.min(512)))
     };
     Ok(MemoryPlan {
         total_bytes: total,

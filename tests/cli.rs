@@ -1137,3 +1137,44 @@ fn contradicting_options_are_refused_not_silently_resolved() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("max_num_seqs") && err.contains("swept twice"), "{err}");
 }
+
+#[test]
+fn profile_terms_outside_physics_are_refused() {
+    // Issue 14: compute_efficiency 1e-15 printed ITL 18,446,744,073,709.55 ms with exit 0, and a
+    // CUDA-graph pool of 2^60 bytes per sequence wrapped the card-memory line.
+    let base = std::fs::read_to_string(format!(
+        "{}/data/profiles/rtx4090-indextts2-gpt-vllm0.10.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let dir = temp_dir("physics");
+    for (name, text, field) in [
+        (
+            "slow.yaml",
+            base.replacen(
+                "  compute_efficiency: 0.6520772943991344",
+                "  compute_efficiency: 1e-15",
+                1,
+            ),
+            "compute_efficiency",
+        ),
+        (
+            "wrap.yaml",
+            base.replacen(
+                "  non_torch_bytes: 104658816",
+                "  non_torch_bytes: 104658816\n  cuda_graph_bytes_per_seq: 1152921504606846976",
+                1,
+            ),
+            "memory.cuda_graph_bytes_per_seq",
+        ),
+    ] {
+        assert_ne!(text, base, "{name}: the edit applies");
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let (code, out, err) = servecast(&["simulate", "--gpu", "4090", "--profile", path.to_str().unwrap()]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(out.is_empty(), "no figures printed");
+        assert!(err.contains(name) && err.contains(field), "{name}: {err}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -90,6 +90,11 @@ fn is_zero(v: &f64) -> bool {
     *v == 0.0
 }
 
+/// Smallest roofline efficiency a profile may hold: 1% of the datasheet. Fitted values lie
+/// between 0.4 and 1 (data/priors.yaml, data/profiles); far below this a step takes so long that
+/// nanosecond clocks overflow.
+pub const MIN_EFFICIENCY: f64 = 0.01;
+
 impl CostParams {
     /// A fitted parameter by name (the names of [`CostParams::overhead_terms`]).
     pub fn fitted_mut(&mut self, name: &str) -> Option<&mut f64> {
@@ -168,11 +173,14 @@ impl CostParams {
             ("expert_bandwidth_efficiency", self.expert_bandwidth_efficiency),
             ("link_efficiency", self.link_efficiency),
         ] {
-            if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+            if !(v.is_finite() && (MIN_EFFICIENCY..=1.0).contains(&v)) {
                 return Err(Error::invalid(
                     origin,
                     field,
-                    format!("{v} is outside (0, 1]: an efficiency above 1 would beat the datasheet"),
+                    format!(
+                        "{v} is outside [{MIN_EFFICIENCY}, 1]: above 1 would beat the datasheet, and below \
+                         {MIN_EFFICIENCY} no serving engine runs (step times would overflow)"
+                    ),
                 ));
             }
         }
@@ -402,6 +410,7 @@ impl Profile {
     pub fn from_yaml(text: &str, origin: &str) -> Result<Profile> {
         let p: Profile = serde_saphyr::from_str(text).map_err(|e| Error::from_yaml(origin, &e))?;
         p.cost.validate(origin)?;
+        p.memory.validate(origin)?;
         if let Some(u) = &p.uncertainty {
             u.validate(origin)?;
         }
