@@ -624,10 +624,7 @@ fn import_records(text: &str, origin: &str, aggregate: Option<(Aggregate, String
     if warmup > 0 {
         notes.push(format!("{warmup} warm-up records left out"));
     }
-    let (concurrency, qps) = match load {
-        RunLoad::Queue { concurrency } => (Some(concurrency), None),
-        RunLoad::Poisson { rate, .. } => (None, Some(rate)),
-    };
+    let (concurrency, qps) = load.level_key();
     let sent = rows.len() as u32;
     let level = MeasuredLevel {
         concurrency,
@@ -828,10 +825,7 @@ fn summary_run(a: Aggregate, origin: &str, of: SummaryOf<'_>) -> Result<Imported
         .as_ref()
         .map(|s| time_stat(s, origin, &field("inter_token_latency")))
         .transpose()?;
-    let (concurrency, qps) = match load {
-        RunLoad::Queue { concurrency } => (Some(concurrency), None),
-        RunLoad::Poisson { rate, .. } => (None, Some(rate)),
-    };
+    let (concurrency, qps) = load.level_key();
     let request_throughput = positive(a.request_throughput.as_ref()).or(duration.map(|d| f64::from(n_ok) / d));
     let output_throughput = positive(a.output_token_throughput.as_ref()).or(duration.map(|d| total_output / d));
     let level = MeasuredLevel {

@@ -1008,10 +1008,7 @@ fn to_run(b: Bench, file: &str, run_origin: &str, format: &str) -> Result<Import
             totals.successful
         ));
     }
-    let (concurrency, qps) = match load {
-        RunLoad::Queue { concurrency } => (Some(concurrency), None),
-        RunLoad::Poisson { rate, .. } => (None, Some(rate)),
-    };
+    let (concurrency, qps) = load.level_key();
     let level = MeasuredLevel {
         concurrency,
         qps,

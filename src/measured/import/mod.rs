@@ -82,6 +82,14 @@ impl RunLoad {
         }
     }
 
+    /// The level a run is reported at: `(concurrency, qps)`, as [`MeasuredLevel`] names it.
+    pub fn level_key(&self) -> (Option<u32>, Option<f64>) {
+        match self {
+            RunLoad::Queue { concurrency } => (Some(*concurrency), None),
+            RunLoad::Poisson { rate, .. } => (None, Some(*rate)),
+        }
+    }
+
     /// How the load is described in messages.
     pub fn describe(&self) -> String {
         match self {
@@ -148,6 +156,44 @@ pub struct RequestRecord {
     pub e2e_ms: Option<f64>,
     /// The client's error; none: the request succeeded.
     pub error: Option<String>,
+}
+
+/// The per-request arrays a benchmark client writes side by side (vllm bench's `--save-detailed`,
+/// SGLang's `--output-details`): lengths in tokens, TTFTs and inter-token gaps in seconds, and one
+/// error string per request (empty for a success).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct BenchArrays<'a> {
+    pub(super) input_lens: Option<&'a [u32]>,
+    pub(super) output_lens: Option<&'a [u32]>,
+    pub(super) ttfts: Option<&'a [f64]>,
+    pub(super) itls: Option<&'a [Vec<f64>]>,
+    pub(super) errors: Option<&'a [String]>,
+}
+
+impl BenchArrays<'_> {
+    /// Request `i` as a [`RequestRecord`]: E2E = TTFT + the sum of its gaps (the client's own
+    /// latency); a failure keeps the last line of its error (a traceback's message).
+    pub(super) fn record(&self, i: usize, success: bool, start_s: Option<f64>) -> RequestRecord {
+        let ttft = self.ttfts.and_then(|t| t.get(i).copied());
+        RequestRecord {
+            start_s,
+            input_tokens: self.input_lens.and_then(|v| v.get(i).copied()).unwrap_or(0),
+            output_tokens: self.output_lens.and_then(|v| v.get(i).copied()).unwrap_or(0),
+            ttft_ms: ttft.filter(|_| success).map(json::secs_to_ms),
+            e2e_ms: match (ttft, self.itls.and_then(|g| g.get(i))) {
+                (Some(t), Some(g)) if success => Some(json::secs_to_ms(t + g.iter().sum::<f64>())),
+                _ => None,
+            },
+            error: (!success).then(|| {
+                let e = self.errors.and_then(|e| e.get(i)).map_or("", String::as_str);
+                if e.is_empty() {
+                    "failed with no error message".to_string()
+                } else {
+                    e.lines().last().unwrap_or(e).to_string()
+                }
+            }),
+        }
+    }
 }
 
 /// One run (one load level) of one file, in a form shared by every format.

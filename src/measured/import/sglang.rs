@@ -530,10 +530,7 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
             burstiness: 1.0,
         }
     };
-    let (concurrency, qps) = match load {
-        RunLoad::Queue { concurrency } => (Some(concurrency), None),
-        RunLoad::Poisson { rate, .. } => (None, Some(rate)),
-    };
+    let (concurrency, qps) = load.level_key();
     let level = MeasuredLevel {
         concurrency,
         qps,
@@ -558,25 +555,14 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
     let requests: Vec<RequestRecord> = match (sent, &ok) {
         (Some(n), Some(ok)) => (0..n)
             .map(|i| {
-                let success = ok[i];
-                RequestRecord {
-                    start_s: None,
-                    input_tokens: input_lens.as_ref().map_or(0, |v| v[i]),
-                    output_tokens: output_lens.as_ref().map_or(0, |v| v[i]),
-                    ttft_ms: ttfts.as_ref().filter(|_| success).map(|t| secs_to_ms(t[i])),
-                    e2e_ms: match (&ttfts, &itls) {
-                        (Some(t), Some(g)) if success => Some(secs_to_ms(t[i] + g[i].iter().sum::<f64>())),
-                        _ => None,
-                    },
-                    error: (!success).then(|| {
-                        let e = errors.as_ref().map_or("", |e| e[i].as_str());
-                        if e.is_empty() {
-                            "failed with no error message".to_string()
-                        } else {
-                            e.lines().last().unwrap_or(e).to_string()
-                        }
-                    }),
-                }
+                let arrays = super::BenchArrays {
+                    input_lens: input_lens.as_deref(),
+                    output_lens: output_lens.as_deref(),
+                    ttfts: ttfts.as_deref(),
+                    itls: itls.as_deref(),
+                    errors: errors.as_deref(),
+                };
+                arrays.record(i, ok[i], None)
             })
             .collect(),
         _ => Vec::new(),

@@ -383,10 +383,7 @@ fn parse_bench_run(text: &str, origin: &str) -> Result<ImportedRun> {
     let output_throughput = num(&obj, "output_throughput", origin)?
         .filter(|v| v.is_finite() && *v > 0.0)
         .or_else(|| (total_output > 0.0).then(|| total_output / duration));
-    let (concurrency, qps) = match load {
-        RunLoad::Queue { concurrency } => (Some(concurrency), None),
-        RunLoad::Poisson { rate, .. } => (None, Some(rate)),
-    };
+    let (concurrency, qps) = load.level_key();
     let level = MeasuredLevel {
         concurrency,
         qps,
@@ -432,25 +429,14 @@ fn parse_bench_run(text: &str, origin: &str) -> Result<ImportedRun> {
         Some(len) => (0..len)
             .map(|i| {
                 let success = ok.as_ref().is_none_or(|k| k[i]);
-                let ttft = ttfts.as_ref().map(|t| secs_to_ms(t[i]));
-                RequestRecord {
-                    start_s: start_times.as_ref().and_then(|s| s.get(i).copied()),
-                    input_tokens: input_lens.as_ref().map_or(0, |v| v[i]),
-                    output_tokens: output_lens.as_ref().map_or(0, |v| v[i]),
-                    ttft_ms: ttft.filter(|_| success),
-                    e2e_ms: match (&ttfts, &itls) {
-                        (Some(t), Some(g)) if success => Some(secs_to_ms(t[i] + g[i].iter().sum::<f64>())),
-                        _ => None,
-                    },
-                    error: (!success).then(|| {
-                        let e = errors.as_ref().map_or("", |e| e[i].as_str());
-                        if e.is_empty() {
-                            "failed with no error message".to_string()
-                        } else {
-                            e.lines().last().unwrap_or(e).to_string()
-                        }
-                    }),
-                }
+                let arrays = super::BenchArrays {
+                    input_lens: input_lens.as_deref(),
+                    output_lens: output_lens.as_deref(),
+                    ttfts: ttfts.as_deref(),
+                    itls: itls.as_deref(),
+                    errors: errors.as_deref(),
+                };
+                arrays.record(i, success, start_times.as_ref().and_then(|s| s.get(i).copied()))
             })
             .collect(),
     };
