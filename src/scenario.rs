@@ -11,12 +11,12 @@
 use serde::Serialize;
 
 use crate::cost::{Profile, ProfileKind, StepCostModel};
-use crate::engine::cluster::{simulate_cluster, Router};
-use crate::engine::{simulate, EngineModel, SimOutput};
+use crate::engine::cluster::{simulate_cluster_into, Router};
+use crate::engine::{CollectSink, EngineModel, EngineStats, RecordSink, SimOutput, TeeSink};
 use crate::error::{Error, Result};
 use crate::measured::{builtin_reports, MeasuredReport};
 use crate::memory::{plan_memory, MemoryCalibration, MemoryPlan};
-use crate::metrics::level::LevelResult;
+use crate::metrics::level::{LevelAccumulator, LevelResult};
 use crate::profiles::builtin_profile_or_transfer;
 use crate::spec::engine::{EngineConfig, EngineFlags, EngineVersion};
 use crate::spec::{Catalog, GpuSpec, ModelSpec};
@@ -139,13 +139,53 @@ impl Scenario {
     }
 
     /// Simulates level `index` with a given memory plan and cost model (used by fits and sweeps).
+    ///
+    /// The level is summarised as requests finish, in bounded memory (exact percentiles up to
+    /// [`crate::metrics::stream::EXACT_LIMIT`] requests, within 0.5% beyond).
     pub fn run_level_with(&self, index: usize, memory: &MemoryPlan, cost: &StepCostModel) -> LevelResult {
-        let out = self.simulate_level(index, memory, cost);
-        LevelResult::from_output(self.workload.levels()[index], out, self.model.audio_tokens_per_s)
+        let mut acc = LevelAccumulator::new(self.model.audio_tokens_per_s);
+        let stats = self.simulate_level_into(index, memory, cost, &mut acc);
+        acc.finish(self.workload.levels()[index], stats)
     }
 
-    /// The raw simulation of level `index`: one record per request (plans compute goodput from them).
+    /// The same, also sending every request's record to `extra` as it finishes (e.g. a
+    /// `--per-request` file).
+    pub fn run_level_tee(
+        &self,
+        index: usize,
+        memory: &MemoryPlan,
+        cost: &StepCostModel,
+        extra: &mut dyn RecordSink,
+    ) -> LevelResult {
+        let mut acc = LevelAccumulator::new(self.model.audio_tokens_per_s);
+        let stats = self.simulate_level_into(index, memory, cost, &mut TeeSink(&mut acc, extra));
+        acc.finish(self.workload.levels()[index], stats)
+    }
+
+    /// The raw simulation of level `index`: one record per request, in workload order (plans
+    /// compute goodput from them). Memory grows with the level's size; summaries should use
+    /// [`Scenario::run_level_with`].
     pub fn simulate_level(&self, index: usize, memory: &MemoryPlan, cost: &StepCostModel) -> SimOutput {
+        let mut sink = CollectSink::default();
+        let stats = self.simulate_level_into(index, memory, cost, &mut sink);
+        let mut records = sink.records;
+        records.sort_unstable_by_key(|r| r.id);
+        SimOutput {
+            records,
+            itl_ns: sink.itl_ns,
+            stats,
+        }
+    }
+
+    /// Simulates level `index`, sending records and inter-token latencies to `sink` as they
+    /// happen; returns the engine counters.
+    pub fn simulate_level_into(
+        &self,
+        index: usize,
+        memory: &MemoryPlan,
+        cost: &StepCostModel,
+        sink: &mut dyn RecordSink,
+    ) -> EngineStats {
         let (requests, clients) = self.workload.generate(index, self.seed);
         let model = EngineModel {
             cfg: &self.engine,
@@ -159,12 +199,11 @@ impl Scenario {
             frontend_jitter_sigma: self.profile.cost.frontend_jitter_sigma,
             api_server_item_ns: secs_to_nanos(self.profile.cost.api_server_item_s),
         };
-        if self.replicas <= 1 {
-            simulate(&model, &requests, &clients)
-        } else {
-            let models = vec![model; self.replicas as usize];
-            simulate_cluster(&models, self.router, self.seed, &requests, &clients)
-        }
+        let models = vec![model; self.replicas.max(1) as usize];
+        // One engine draws its front-end jitter from stream 0 whatever the seed (as the fitted
+        // profiles were calibrated); replicas draw from the scenario's seed.
+        let seed = if self.replicas <= 1 { 0 } else { self.seed };
+        simulate_cluster_into(&models, self.router, seed, &requests, &clients, sink)
     }
 }
 

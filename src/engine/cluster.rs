@@ -10,8 +10,11 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::request::NEVER;
-use super::{scheduler, Clients, EngineModel, EngineState, EngineStats, RequestRecord, RequestSpec, SimOutput};
+use super::request::{rejected, NEVER};
+use super::{
+    prefix_groups, scheduler, Clients, CollectSink, EngineModel, EngineState, EngineStats, FrontendStream, RecordSink,
+    RequestRecord, RequestSpec, SimOutput,
+};
 use crate::cost::StepBatch;
 use crate::units::Nanos;
 use crate::workload::rng::SimRng;
@@ -49,23 +52,52 @@ impl Router {
 /// insertion number, so routed entries keep their order among themselves).
 const ROUTE_TAG: u64 = 1 << 63;
 
+/// A request on its way to an engine: ordered by (time, insertion number), which are unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pending {
+    /// When it reaches the next stage (API server, router, engine queue), nanoseconds.
+    t: Nanos,
+    /// Insertion number (ties at equal times resolve in insertion order).
+    seq: u64,
+    /// Position in the workload.
+    id: u32,
+    /// When the client sent it.
+    send: Nanos,
+    /// Closed-loop user (0 otherwise).
+    user: u32,
+}
+
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.t, self.seq, self.id).cmp(&(other.t, other.seq, other.id))
+    }
+}
+
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// Per-replica bookkeeping besides its engine state.
 struct Replica<'a> {
     st: EngineState<'a>,
-    /// Requests routed here and not yet admitted: (arrival time, insertion number, request).
-    inbox: BinaryHeap<Reverse<(Nanos, u64, u32)>>,
+    /// Requests routed here and not yet admitted.
+    inbox: BinaryHeap<Reverse<Pending>>,
     /// Nothing in its queue fits; it waits for the next request routed to it.
     stalled: bool,
     /// Requests routed here.
     routed: u64,
-    /// Finish times of its requests, nondecreasing.
-    finishes: Vec<Nanos>,
+    /// Of those, finished by the latest routing time.
+    finished: u64,
+    /// Finish times of its requests not yet counted in `finished`, nondecreasing.
+    finishes: VecDeque<Nanos>,
 }
 
 impl Replica<'_> {
     /// When this replica next has something to do.
     fn next_time(&self) -> Nanos {
-        let inbox = self.inbox.peek().map_or(NEVER, |&Reverse((t, _, _))| t);
+        let inbox = self.inbox.peek().map_or(NEVER, |Reverse(p)| p.t);
         if self.stalled || (self.st.running.is_empty() && self.st.waiting.is_empty()) {
             // Idle: it wakes for the next request routed to it, not before its last step ended.
             if inbox == NEVER {
@@ -78,13 +110,84 @@ impl Replica<'_> {
         }
     }
 
-    /// Requests routed here and not finished by time `t`.
-    fn outstanding_at(&self, t: Nanos) -> u64 {
-        self.routed - self.finishes.partition_point(|&f| f <= t) as u64
+    /// Requests routed here and not finished by time `t` (routing times never decrease, so the
+    /// finishes counted once stay counted).
+    fn outstanding_at(&mut self, t: Nanos) -> u64 {
+        while self.finishes.front().is_some_and(|&f| f <= t) {
+            self.finishes.pop_front();
+            self.finished += 1;
+        }
+        self.routed - self.finished
     }
 }
 
-/// Simulates `models.len()` replicas behind `router`; request records carry their replica.
+/// Semaphore slots of gated clients: those free from the start, then the times at which busy
+/// ones were freed (in order). Counting the initial ones keeps `--max-concurrency 4294967295`
+/// from needing a table of that size.
+#[derive(Debug, Default)]
+struct Slots {
+    initially_free: u64,
+    freed_at: VecDeque<Nanos>,
+}
+
+impl Slots {
+    fn front(&self) -> Option<Nanos> {
+        if self.initially_free > 0 {
+            Some(0)
+        } else {
+            self.freed_at.front().copied()
+        }
+    }
+
+    fn pop(&mut self) {
+        if self.initially_free > 0 {
+            self.initially_free -= 1;
+        } else {
+            self.freed_at.pop_front();
+        }
+    }
+}
+
+/// Client-to-engine delays by request: drawn in request order when requests go out in that
+/// order, from a table otherwise (closed loops, unsorted traces).
+enum Delays {
+    /// Drawn on demand; `drawn` holds the draws of requests `base..` not consumed yet.
+    Stream {
+        stream: FrontendStream,
+        base: u32,
+        drawn: VecDeque<Nanos>,
+    },
+    Table(Vec<Nanos>),
+}
+
+impl Delays {
+    fn at(&mut self, id: u32) -> Nanos {
+        match self {
+            Delays::Table(v) => v.get(id as usize).copied().unwrap_or(0),
+            Delays::Stream { stream, base, drawn } => {
+                debug_assert!(id >= *base, "delays are drawn in request order");
+                let k = id.saturating_sub(*base) as usize;
+                while drawn.len() <= k {
+                    drawn.push_back(stream.draw());
+                }
+                drawn[k]
+            }
+        }
+    }
+
+    /// Requests below `id` will not be asked for again.
+    fn forget_before(&mut self, id: u32) {
+        if let Delays::Stream { base, drawn, .. } = self {
+            while *base < id {
+                drawn.pop_front();
+                *base += 1;
+            }
+        }
+    }
+}
+
+/// Simulates `models.len()` replicas behind `router`; request records carry their replica and
+/// come back in workload order.
 pub fn simulate_cluster(
     models: &[EngineModel<'_>],
     router: Router,
@@ -92,58 +195,134 @@ pub fn simulate_cluster(
     requests: &[RequestSpec],
     clients: &Clients,
 ) -> SimOutput {
+    let mut sink = CollectSink::default();
+    let stats = simulate_cluster_into(models, router, seed, requests, clients, &mut sink);
+    let mut records = sink.records;
+    records.sort_unstable_by_key(|r| r.id);
+    SimOutput {
+        records,
+        itl_ns: sink.itl_ns,
+        stats,
+    }
+}
+
+/// The record of the request in `slot` of replica `replica` as the client saw it.
+fn record_of(st: &EngineState<'_>, slot: u32, replica: u32) -> RequestRecord {
+    let r = &st.reqs[slot as usize];
+    let client = |c: Nanos, engine: Nanos| if c != NEVER { c } else { engine };
+    RequestRecord {
+        id: r.id,
+        user: r.user,
+        replica,
+        input_tokens: r.prompt,
+        output_tokens: r.output,
+        send_ns: r.send_ns,
+        arrival_ns: r.arrival_ns,
+        first_scheduled_ns: r.first_scheduled_ns,
+        first_token_ns: client(r.client_first_token_ns, r.first_token_ns),
+        first_chunk_ns: client(r.client_first_chunk_ns, r.first_chunk_ns),
+        finish_ns: client(r.client_finish_ns, r.finish_ns),
+        preemptions: r.preemptions,
+        failed: r.failed,
+    }
+}
+
+/// The record of a request refused before any engine (or never served), at time `t`.
+fn rejected_record(spec: &RequestSpec, p: &Pending, t: Nanos, failed: bool) -> RequestRecord {
+    RequestRecord {
+        id: p.id,
+        user: p.user,
+        replica: 0,
+        input_tokens: spec.input_tokens,
+        output_tokens: 0,
+        send_ns: p.send,
+        arrival_ns: t,
+        first_scheduled_ns: t,
+        first_token_ns: t,
+        first_chunk_ns: t,
+        finish_ns: t,
+        preemptions: 0,
+        failed,
+    }
+}
+
+/// Simulates `models.len()` replicas behind `router`, sending each request's record to `sink`
+/// when it is done and the inter-token latencies as they happen; returns the engine counters.
+///
+/// Memory is bounded by the requests in flight (plus the workload itself): requests enter an
+/// engine's slot table when routed and leave it when their record is sent, and open-loop
+/// arrivals join the event queue only when the simulation reaches their send time.
+pub fn simulate_cluster_into(
+    models: &[EngineModel<'_>],
+    router: Router,
+    seed: u64,
+    requests: &[RequestSpec],
+    clients: &Clients,
+    sink: &mut dyn RecordSink,
+) -> EngineStats {
     let Some(first) = models.first() else {
-        return SimOutput {
-            records: Vec::new(),
-            itl_ns: Vec::new(),
-            stats: EngineStats::default(),
-        };
+        return EngineStats::default();
     };
-    let fe = first.frontend_delays(requests.len(), seed);
+    let mut sink = EndTracking { sink, end_ns: 0 };
+    let n_reqs = requests.len().min(u32::MAX as usize);
+    // Open-loop send times, when every request has one (else the missing ones are never sent).
+    let open_times: &[Nanos] = match clients {
+        Clients::Open { send_ns } => &send_ns[..send_ns.len().min(n_reqs)],
+        _ => &[],
+    };
+    // Open-loop requests join the queue in send order; a trace not sorted by send time is
+    // visited through a sorted index (ties keep workload order, as the heap would).
+    let open_order: Option<Vec<u32>> = if open_times.windows(2).all(|w| w[0] <= w[1]) {
+        None
+    } else {
+        let mut order: Vec<u32> = (0..open_times.len() as u32).collect();
+        order.sort_by_key(|&i| (open_times[i as usize], i));
+        Some(order)
+    };
+    let mut fe = if matches!(clients, Clients::Closed { .. }) || open_order.is_some() {
+        Delays::Table(first.frontend_delays(n_reqs, seed))
+    } else {
+        Delays::Stream {
+            stream: first.frontend_stream(seed),
+            base: 0,
+            drawn: VecDeque::new(),
+        }
+    };
     // The API server (one process in front of every replica) handles each request in turn.
     let api_intake = first.api_server_request_ns > 0 || first.api_server_token_ns > 0.0;
     let mut api_free: Nanos = 0;
     // The latest booking of output items (starting at a step's end) and the free time before it.
     let mut api_booking_start: Nanos = 0;
     let mut api_free_before_booking: Nanos = 0;
+    let groups = prefix_groups(&requests[..n_reqs]);
     let mut reps: Vec<Replica<'_>> = models
         .iter()
         .map(|m| Replica {
-            st: EngineState::new(m, requests),
+            st: EngineState::new(m, n_reqs, groups),
             inbox: BinaryHeap::new(),
             stalled: false,
             routed: 0,
-            finishes: Vec::new(),
+            finished: 0,
+            finishes: VecDeque::new(),
         })
         .collect();
-    let n_reqs = requests.len();
-    // Client-side state lives in a per-request table shared by all replicas.
-    let mut send_ns = vec![NEVER; n_reqs];
-    let mut user_of = vec![0u32; n_reqs];
-    let mut served_by = vec![u32::MAX; n_reqs];
-    let failed_at_router: Vec<bool> = reps[0].st.reqs.iter().map(|r| r.failed).collect();
-    let mut rejected_at = vec![NEVER; n_reqs];
-    let mut heap: BinaryHeap<Reverse<(Nanos, u64, u32)>> = BinaryHeap::new();
-    let mut seq = 0u64;
+    let max_model_len = first.cfg.max_model_len;
+    let mut heap: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
+    // Open-loop requests take their workload index as insertion number, as when all were queued
+    // at the start; everything queued later numbers on from there.
+    let mut seq = open_times.len() as u64;
+    let mut open_next = 0usize;
     let mut next_of_user: Vec<u32> = Vec::new();
-    let mut gate: VecDeque<(Nanos, u32)> = VecDeque::new();
-    let mut free_slots: VecDeque<Nanos> = VecDeque::new();
+    let mut gate_next = 0usize;
+    let gate_times: &[Nanos] = match clients {
+        Clients::Gated { send_ns, .. } => &send_ns[..send_ns.len().min(n_reqs)],
+        _ => &[],
+    };
+    let mut slots = Slots::default();
     let (rpu, think) = match clients {
-        Clients::Open { send_ns: times } => {
-            for (i, &t) in times.iter().enumerate().take(n_reqs) {
-                send_ns[i] = t;
-                heap.push(Reverse((t.saturating_add(fe[i]), seq, i as u32)));
-                seq += 1;
-            }
-            (0, 0)
-        }
-        Clients::Gated {
-            send_ns: times,
-            max_in_flight,
-        } => {
-            gate.extend(times.iter().take(n_reqs).enumerate().map(|(i, &t)| (t, i as u32)));
-            let slots = (*max_in_flight).max(1) as usize;
-            free_slots.extend(std::iter::repeat_n(0, slots.min(n_reqs)));
+        Clients::Open { .. } => (0, 0),
+        Clients::Gated { max_in_flight, .. } => {
+            slots.initially_free = u64::from((*max_in_flight).max(1)).min(gate_times.len() as u64);
             (0, 0)
         }
         Clients::Closed {
@@ -152,62 +331,100 @@ pub fn simulate_cluster(
             think_ns,
         } => {
             let rpu = *requests_per_user;
-            for u in 0..*users {
-                let i = u as u64 * rpu as u64;
-                if rpu > 0 && (i as usize) < n_reqs {
-                    send_ns[i as usize] = 0;
-                    user_of[i as usize] = u;
-                    heap.push(Reverse((fe[i as usize], seq, i as u32)));
+            if rpu > 0 {
+                for u in 0..*users {
+                    let i = u64::from(u) * u64::from(rpu);
+                    if i >= n_reqs as u64 {
+                        break;
+                    }
+                    let id = i as u32;
+                    heap.push(Reverse(Pending {
+                        t: fe.at(id),
+                        seq,
+                        id,
+                        send: 0,
+                        user: u,
+                    }));
                     seq += 1;
+                    next_of_user.push(1);
                 }
-                next_of_user.push(1);
             }
             (rpu, *think_ns)
         }
     };
-    let gate_due = |gate: &VecDeque<(Nanos, u32)>, free_slots: &VecDeque<Nanos>| -> Nanos {
-        match (gate.front(), free_slots.front()) {
-            (Some(&(t, _)), Some(&slot)) => t.max(slot),
-            _ => NEVER,
-        }
-    };
+    let open_id = |k: usize| -> u32 { open_order.as_ref().map_or(k as u32, |o| o[k]) };
     let mut rng = SimRng::new(seed ^ 0x005E_ED0F_C1A5);
     let mut rr_next = 0usize;
+    // Requests done in the latest event: (user, when the client saw the end).
     let mut done: Vec<(u32, Nanos)> = Vec::new();
     loop {
         // The next event: a gated release, an arrival at the router, or a replica step.
-        let t_gate = gate_due(&gate, &free_slots);
-        let t_arr = heap.peek().map_or(NEVER, |&Reverse((t, _, _))| t);
+        let t_gate = match (gate_times.get(gate_next), slots.front()) {
+            (Some(&t), Some(slot)) => t.max(slot),
+            _ => NEVER,
+        };
         let (r_min, t_rep) = reps
             .iter()
             .enumerate()
             .map(|(i, r)| (i, r.next_time()))
             .min_by_key(|&(i, t)| (t, i))
             .unwrap_or((0, NEVER));
+        // Open-loop requests join the queue once sent no later than the earliest arrival queued:
+        // any later one arrives after it (a request arrives no earlier than it is sent), so the
+        // queue's head is the next arrival of the whole workload, as if all were queued at once.
+        while open_next < open_times.len() {
+            let id = open_id(open_next);
+            let send = open_times[id as usize];
+            let bound = heap.peek().map_or(NEVER, |Reverse(p)| p.t);
+            if send > bound {
+                break;
+            }
+            let delay = fe.at(id);
+            fe.forget_before(id + 1);
+            heap.push(Reverse(Pending {
+                t: send.saturating_add(delay),
+                seq: u64::from(id),
+                id,
+                send,
+                user: 0,
+            }));
+            open_next += 1;
+        }
+        let t_arr = heap.peek().map_or(NEVER, |Reverse(p)| p.t);
         if t_gate == NEVER && t_arr == NEVER && t_rep == NEVER {
             break;
         }
         if t_gate <= t_arr && t_gate <= t_rep {
             // A gated request goes out.
-            if let (Some((_, idx)), Some(_)) = (gate.pop_front(), free_slots.pop_front()) {
-                send_ns[idx as usize] = t_gate;
-                heap.push(Reverse((t_gate.saturating_add(fe[idx as usize]), seq, idx)));
-                seq += 1;
-            }
+            let id = gate_next as u32;
+            gate_next += 1;
+            slots.pop();
+            let delay = fe.at(id);
+            fe.forget_before(id + 1);
+            heap.push(Reverse(Pending {
+                t: t_gate.saturating_add(delay),
+                seq,
+                id,
+                send: t_gate,
+                user: 0,
+            }));
+            seq += 1;
             continue;
         }
         if t_arr <= t_rep {
-            let Some(Reverse((t, s, idx))) = heap.pop() else {
+            let Some(Reverse(p)) = heap.pop() else {
                 continue;
             };
+            let t = p.t;
+            let spec = &requests[p.id as usize];
             // First pass through the API server: queue for it, then come back to be routed.
-            if api_intake && s & ROUTE_TAG == 0 {
-                let intake = first.intake_ns(requests[idx as usize].input_tokens);
+            if api_intake && p.seq & ROUTE_TAG == 0 {
+                let intake = first.intake_ns(spec.input_tokens);
                 // One process serves intake and output items in arrival order: a request that
                 // arrives before a step's items are booked is taken first when it fits in the
                 // gap before them; one that would run into them waits behind them (their
                 // delivery is already stamped), and so does every later request.
-                let done = if t < api_booking_start {
+                let done_at = if t < api_booking_start {
                     let before = t.max(api_free_before_booking).saturating_add(intake);
                     if before <= api_booking_start {
                         api_free_before_booking = before;
@@ -219,19 +436,23 @@ pub fn simulate_cluster(
                         after
                     }
                 } else {
-                    let done = t.max(api_free).saturating_add(intake);
-                    api_free = done;
-                    api_free_before_booking = done;
-                    api_booking_start = done;
-                    done
+                    let done_at = t.max(api_free).saturating_add(intake);
+                    api_free = done_at;
+                    api_free_before_booking = done_at;
+                    api_booking_start = done_at;
+                    done_at
                 };
-                heap.push(Reverse((done, seq | ROUTE_TAG, idx)));
+                heap.push(Reverse(Pending {
+                    t: done_at,
+                    seq: seq | ROUTE_TAG,
+                    ..p
+                }));
                 seq += 1;
                 continue;
             }
-            if failed_at_router[idx as usize] {
-                rejected_at[idx as usize] = t;
-                done.push((idx, t));
+            if rejected(spec, max_model_len) {
+                sink.record(&rejected_record(spec, &p, t, true));
+                done.push((p.user, t));
             } else {
                 let r = match router {
                     Router::RoundRobin => {
@@ -240,20 +461,30 @@ pub fn simulate_cluster(
                         r
                     }
                     Router::Random => rng.range_inclusive(0, reps.len() as u64 - 1) as usize,
-                    Router::LeastOutstanding => (0..reps.len())
-                        .min_by_key(|&i| (reps[i].outstanding_at(t), i))
-                        .unwrap_or(0),
+                    Router::LeastOutstanding => {
+                        let mut best = (u64::MAX, 0usize);
+                        for (i, rep) in reps.iter_mut().enumerate() {
+                            let o = rep.outstanding_at(t);
+                            if o < best.0 {
+                                best = (o, i);
+                            }
+                        }
+                        best.1
+                    }
                 };
-                served_by[idx as usize] = r as u32;
                 let rep = &mut reps[r];
                 rep.routed += 1;
                 rep.stalled = false;
-                rep.inbox.push(Reverse((t, s, idx)));
+                rep.inbox.push(Reverse(p));
             }
         } else {
             // Replica r_min takes its next step.
-            let head = gate.front().map_or(0, |&(_, i)| fe[i as usize]);
+            let head = match gate_times.get(gate_next) {
+                Some(_) => fe.at(gate_next as u32),
+                None => 0,
+            };
             let next_global = t_arr.min(t_gate.saturating_add(head).max(t_gate));
+            let replica = r_min as u32;
             let rep = &mut reps[r_min];
             let st = &mut rep.st;
             st.now = st.now.max(t_rep);
@@ -261,16 +492,17 @@ pub fn simulate_cluster(
             st.api_booking_start_ns = api_booking_start;
             st.api_free_before_booking_ns = api_free_before_booking;
             let cutoff = st.admission_cutoff();
-            while let Some(&Reverse((t, _, idx))) = rep.inbox.peek() {
-                if t > cutoff {
+            while let Some(&Reverse(p)) = rep.inbox.peek() {
+                if p.t > cutoff {
                     break;
                 }
                 rep.inbox.pop();
-                let req = &mut st.reqs[idx as usize];
-                req.arrival_ns = t;
-                req.send_ns = send_ns[idx as usize];
-                req.user = user_of[idx as usize];
-                st.waiting.push_back(idx);
+                let slot = st.admit(&requests[p.id as usize], p.id);
+                let req = &mut st.reqs[slot as usize];
+                req.arrival_ns = p.t;
+                req.send_ns = p.send;
+                req.user = p.user;
+                st.waiting.push_back(slot);
             }
             if st.running.is_empty() && st.waiting.is_empty() {
                 continue;
@@ -293,7 +525,7 @@ pub fn simulate_cluster(
             } else {
                 st.execute_step();
                 if st.finished.is_empty() && st.delivered_finishes.is_empty() && st.m.skip_ahead {
-                    let inbox = rep.inbox.peek().map_or(NEVER, |&Reverse((t, _, _))| t);
+                    let inbox = rep.inbox.peek().map_or(NEVER, |Reverse(p)| p.t);
                     st.skip_ahead(next_global.min(inbox));
                 }
             }
@@ -308,28 +540,38 @@ pub fn simulate_cluster(
                 api_booking_start = st.api_booking_start_ns;
                 api_free_before_booking = st.api_free_before_booking_ns;
             }
+            for &(ns, count) in &st.itl {
+                sink.itl(ns, count);
+            }
+            st.itl.clear();
             for k in 0..st.delivered_finishes.len() {
-                let idx = st.delivered_finishes[k];
-                let f = st.reqs[idx as usize].client_finish_ns;
-                rep.finishes.push(f);
-                done.push((idx, f));
+                let slot = st.delivered_finishes[k];
+                let record = record_of(st, slot, replica);
+                sink.record(&record);
+                rep.finishes.push_back(record.finish_ns);
+                done.push((record.user, record.finish_ns));
+                st.release_slot(slot);
             }
             st.delivered_finishes.clear();
         }
         // Clients react to finished (or rejected) requests.
-        for &(idx, f) in &done {
+        for &(user, f) in &done {
             match clients {
-                Clients::Gated { .. } => free_slots.push_back(f),
+                Clients::Gated { .. } => slots.freed_at.push_back(f),
                 Clients::Closed { .. } => {
-                    let user = user_of[idx as usize];
                     let j = next_of_user[user as usize];
                     if j < rpu {
-                        let next = user as u64 * rpu as u64 + j as u64;
-                        if (next as usize) < n_reqs {
+                        let next = u64::from(user) * u64::from(rpu) + u64::from(j);
+                        if next < n_reqs as u64 {
+                            let id = next as u32;
                             let send = f.saturating_add(think);
-                            send_ns[next as usize] = send;
-                            user_of[next as usize] = user;
-                            heap.push(Reverse((send.saturating_add(fe[next as usize]), seq, next as u32)));
+                            heap.push(Reverse(Pending {
+                                t: send.saturating_add(fe.at(id)),
+                                seq,
+                                id,
+                                send,
+                                user,
+                            }));
                             seq += 1;
                         }
                         next_of_user[user as usize] = j + 1;
@@ -340,51 +582,25 @@ pub fn simulate_cluster(
         }
         done.clear();
     }
-    // Gather the records from the replica that served each request.
-    let records: Vec<RequestRecord> = (0..n_reqs)
-        .map(|i| {
-            let replica = served_by[i];
-            let r = if replica == u32::MAX {
-                &reps[0].st.reqs[i]
-            } else {
-                &reps[replica as usize].st.reqs[i]
-            };
-            let rejected = rejected_at[i];
-            let (arrival, first_sched, first_tok, first_chunk, finish) = if rejected != NEVER {
-                (rejected, rejected, rejected, rejected, rejected)
-            } else {
-                let client = |c: Nanos, engine: Nanos| if c != NEVER { c } else { engine };
-                (
-                    r.arrival_ns,
-                    r.first_scheduled_ns,
-                    client(r.client_first_token_ns, r.first_token_ns),
-                    client(r.client_first_chunk_ns, r.first_chunk_ns),
-                    client(r.client_finish_ns, r.finish_ns),
-                )
-            };
-            RequestRecord {
-                id: i as u32,
-                user: user_of[i],
-                replica: if replica == u32::MAX { 0 } else { replica },
-                input_tokens: r.prompt,
-                output_tokens: r.output,
-                send_ns: send_ns[i],
-                arrival_ns: arrival,
-                first_scheduled_ns: first_sched,
-                first_token_ns: first_tok,
-                first_chunk_ns: first_chunk,
-                finish_ns: finish,
-                preemptions: r.preemptions,
-                failed: r.failed || rejected != NEVER,
+    // Requests still inside an engine or its inbox when nothing more can happen (never served).
+    for (k, rep) in reps.iter().enumerate() {
+        for slot in 0..rep.st.reqs.len() as u32 {
+            if rep.st.reqs[slot as usize].id != super::request::FREE_SLOT {
+                sink.record(&record_of(&rep.st, slot, k as u32));
             }
-        })
-        .collect();
+        }
+        for Reverse(p) in rep.inbox.iter() {
+            let spec = &requests[p.id as usize];
+            let mut r = rejected_record(spec, p, NEVER, rejected(spec, max_model_len));
+            r.replica = k as u32;
+            sink.record(&r);
+        }
+    }
     let mut stats = EngineStats {
         time_monotonic: true,
         ..EngineStats::default()
     };
-    let mut itl = Vec::new();
-    for rep in reps {
+    for rep in &reps {
         let s = &rep.st.stats;
         stats.steps += s.steps;
         stats.skipped_steps += s.skipped_steps;
@@ -395,17 +611,26 @@ pub fn simulate_cluster(
         stats.max_step_tokens = stats.max_step_tokens.max(s.max_step_tokens);
         stats.time_monotonic &= s.time_monotonic;
         stats.busy_ns += s.busy_ns;
-        itl.extend(rep.st.itl);
     }
-    stats.end_ns = records
-        .iter()
-        .map(|r| r.finish_ns)
-        .filter(|&t| t != NEVER)
-        .max()
-        .unwrap_or(0);
-    SimOutput {
-        records,
-        itl_ns: itl,
-        stats,
+    stats.end_ns = sink.end_ns;
+    stats
+}
+
+/// Passes records on and keeps the latest finish among them (the run's end).
+struct EndTracking<'s> {
+    sink: &'s mut dyn RecordSink,
+    end_ns: Nanos,
+}
+
+impl EndTracking<'_> {
+    fn record(&mut self, r: &RequestRecord) {
+        if r.finish_ns != NEVER {
+            self.end_ns = self.end_ns.max(r.finish_ns);
+        }
+        self.sink.record(r);
+    }
+
+    fn itl(&mut self, ns: f64, count: u64) {
+        self.sink.itl(ns, count);
     }
 }

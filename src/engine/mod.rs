@@ -100,6 +100,52 @@ pub struct SimOutput {
     pub stats: EngineStats,
 }
 
+/// Where a simulation sends what it measures as it goes: each request's record when its last
+/// token reaches the client (or it is rejected), and the inter-token latencies of each step.
+///
+/// The engine keeps only the requests in flight; a sink that summarises as it receives (see
+/// `metrics::level::LevelAccumulator`) keeps a run of any length in bounded memory.
+pub trait RecordSink {
+    /// One request is done (finished, or rejected). Records arrive in completion order.
+    fn record(&mut self, r: &RequestRecord);
+    /// `count` output tokens came `ns` nanoseconds after the previous token of their request.
+    fn itl(&mut self, ns: f64, count: u64);
+}
+
+/// A sink that keeps everything, for the callers that want per-request records.
+#[derive(Debug, Clone, Default)]
+pub struct CollectSink {
+    /// Records in completion order.
+    pub records: Vec<RequestRecord>,
+    /// Pooled inter-token latencies: (nanoseconds, how many tokens had it).
+    pub itl_ns: Vec<(f64, u64)>,
+}
+
+impl RecordSink for CollectSink {
+    fn record(&mut self, r: &RequestRecord) {
+        self.records.push(*r);
+    }
+
+    fn itl(&mut self, ns: f64, count: u64) {
+        self.itl_ns.push((ns, count));
+    }
+}
+
+/// Sends to two sinks at once (e.g. the level's summary and a per-request file).
+pub struct TeeSink<'a, A: RecordSink + ?Sized, B: RecordSink + ?Sized>(pub &'a mut A, pub &'a mut B);
+
+impl<A: RecordSink + ?Sized, B: RecordSink + ?Sized> RecordSink for TeeSink<'_, A, B> {
+    fn record(&mut self, r: &RequestRecord) {
+        self.0.record(r);
+        self.1.record(r);
+    }
+
+    fn itl(&mut self, ns: f64, count: u64) {
+        self.0.itl(ns, count);
+        self.1.itl(ns, count);
+    }
+}
+
 /// An engine instance ready to run: configuration, step costs and KV capacity.
 #[derive(Debug, Clone)]
 pub struct EngineModel<'a> {
@@ -148,24 +194,54 @@ impl EngineModel<'_> {
     /// of `seed` (HTTP, the event loop and the hand-off take a little longer or shorter each time,
     /// which is why one user's TTFTs spread).
     pub fn frontend_delays(&self, n: usize, seed: u64) -> Vec<Nanos> {
-        let mean = self.frontend_latency_ns;
-        let sigma = self.frontend_jitter_sigma;
-        if !(sigma.is_finite() && sigma > 0.0) || mean == 0 {
-            return vec![mean; n];
-        }
-        let mut rng = crate::workload::rng::SimRng::new(seed ^ 0x0F12_E7D0_3A11_7E55);
-        (0..n)
-            .map(|_| {
-                let factor = crate::workload::rng::portable_exp(sigma * rng.standard_normal() - sigma * sigma / 2.0);
-                let v = mean as f64 * factor;
-                if v.is_finite() && v < 1e18 {
-                    v.round() as Nanos
-                } else {
-                    mean
-                }
-            })
-            .collect()
+        let mut stream = self.frontend_stream(seed);
+        (0..n).map(|_| stream.draw()).collect()
     }
+
+    /// The same delays drawn one at a time, in request order (no table for the whole run).
+    pub fn frontend_stream(&self, seed: u64) -> FrontendStream {
+        let sigma = self.frontend_jitter_sigma;
+        let jitter = sigma.is_finite() && sigma > 0.0 && self.frontend_latency_ns > 0;
+        FrontendStream {
+            mean: self.frontend_latency_ns,
+            sigma,
+            rng: jitter.then(|| crate::workload::rng::SimRng::new(seed ^ 0x0F12_E7D0_3A11_7E55)),
+        }
+    }
+}
+
+/// Client-to-engine latencies drawn in request order (see [`EngineModel::frontend_delays`]).
+#[derive(Debug, Clone)]
+pub struct FrontendStream {
+    mean: Nanos,
+    sigma: f64,
+    rng: Option<crate::workload::rng::SimRng>,
+}
+
+impl FrontendStream {
+    /// The next request's delay, nanoseconds.
+    pub fn draw(&mut self) -> Nanos {
+        let Some(rng) = self.rng.as_mut() else {
+            return self.mean;
+        };
+        let sigma = self.sigma;
+        let factor = crate::workload::rng::portable_exp(sigma * rng.standard_normal() - sigma * sigma / 2.0);
+        let v = self.mean as f64 * factor;
+        if v.is_finite() && v < 1e18 {
+            v.round() as Nanos
+        } else {
+            self.mean
+        }
+    }
+}
+
+/// Entries the prefix-cache table needs: one past the highest prefix group of `specs`.
+pub(crate) fn prefix_groups(specs: &[RequestSpec]) -> usize {
+    specs
+        .iter()
+        .filter_map(|s| s.prefix_group)
+        .max()
+        .map_or(0, |g| g as usize + 1)
 }
 
 /// The batch a decode step of `seqs` sequences computes: nano-vllm replays the CUDA graph captured
@@ -203,7 +279,10 @@ pub(crate) struct EngineState<'a> {
     /// Steps left in the current multi-step pass (vLLM 0.6 `--num-scheduler-steps`; 0: the next
     /// step goes through the scheduler).
     pub pass_left: u32,
+    /// Requests in flight, by slot (a slot is reused once its request is done).
     pub reqs: Vec<Request>,
+    /// Slots free for the next request.
+    pub free_slots: Vec<u32>,
     pub running: Vec<u32>,
     pub waiting: VecDeque<u32>,
     pub pool: BlockPool,
@@ -248,64 +327,30 @@ pub(crate) struct EngineState<'a> {
 }
 
 impl<'a> EngineState<'a> {
-    fn new(m: &'a EngineModel<'a>, specs: &[RequestSpec]) -> EngineState<'a> {
-        let max_model_len = m.cfg.max_model_len;
-        let reqs = specs
-            .iter()
-            .map(|s| Request {
-                prompt: s.input_tokens,
-                target_output: s.output_tokens,
-                computed: 0,
-                output: 0,
-                blocks: 0,
-                cached_prefix: if s.prefix_group.is_some() {
-                    s.shared_prefix_tokens
-                } else {
-                    0
-                },
-                prefix_group: s.prefix_group.unwrap_or(u32::MAX),
-                user: 0,
-                send_ns: NEVER,
-                arrival_ns: NEVER,
-                first_scheduled_ns: NEVER,
-                first_token_ns: NEVER,
-                last_token_ns: NEVER,
-                first_chunk_ns: NEVER,
-                client_first_token_ns: NEVER,
-                client_first_chunk_ns: NEVER,
-                client_finish_ns: NEVER,
-                finish_ns: NEVER,
-                preemptions: 0,
-                cached_own_blocks: 0,
-                evict_mark: 0,
-                spec_scheduled: 0,
-                // The OpenAI server rejects prompt + max_tokens > max_model_len.
-                failed: s.input_tokens == 0
-                    || s.output_tokens == 0
-                    || s.input_tokens as u64 + s.output_tokens as u64 > max_model_len as u64,
-            })
-            .collect();
-        let groups = specs
-            .iter()
-            .filter_map(|s| s.prefix_group)
-            .max()
-            .map_or(0, |g| g as usize + 1);
+    /// An engine with no request yet: requests enter with [`EngineState::admit`] and leave with
+    /// [`EngineState::release_slot`], so it holds only those in flight. `n_requests` (the run's
+    /// size) seeds the speculative-decoding draws, `prefix_groups` sizes the prefix-cache table.
+    fn new(m: &'a EngineModel<'a>, n_requests: usize, prefix_groups: usize) -> EngineState<'a> {
+        // Sized by what is in flight, never by a flag: `--max-num-seqs 4294967295` must not
+        // reserve 16 GiB up front.
+        let slots = (m.cfg.max_num_seqs as usize).min(n_requests).min(4096) + 1;
         EngineState {
             m,
-            spec_rng: crate::workload::rng::SimRng::new(0x5BEC_DEC0 ^ specs.len() as u64),
+            spec_rng: crate::workload::rng::SimRng::new(0x5BEC_DEC0 ^ n_requests as u64),
             pass_left: 0,
             window_tokens: m.cost.window_tokens(),
             kv_uniform: m.cfg.kv_groups == crate::spec::engine::KvGroups::UNIFORM,
             block_size: u64::from(m.cfg.block_size.max(1)),
-            reqs,
-            running: Vec::with_capacity(m.cfg.max_num_seqs as usize + 1),
+            reqs: Vec::with_capacity(slots),
+            free_slots: Vec::new(),
+            running: Vec::with_capacity(slots),
             waiting: VecDeque::new(),
             pool: BlockPool::new(m.usable_blocks),
             now: 0,
-            sched: Vec::with_capacity(m.cfg.max_num_seqs as usize + 1),
+            sched: Vec::with_capacity(slots),
             batch: StepBatch::default(),
             preempted_this_step: false,
-            warm_prefix_groups: vec![false; groups],
+            warm_prefix_groups: vec![false; prefix_groups],
             skipped_buf: Vec::new(),
             stats: EngineStats {
                 capacity_blocks: m.usable_blocks,
@@ -328,6 +373,39 @@ impl<'a> EngineState<'a> {
             delay_admitted: false,
             last_step_start_ns: 0,
         }
+    }
+
+    /// An engine holding every request of `specs` from the start, request i in slot i (the
+    /// reference loop indexes requests by workload position).
+    fn with_requests(m: &'a EngineModel<'a>, specs: &[RequestSpec]) -> EngineState<'a> {
+        let mut st = EngineState::new(m, specs.len(), prefix_groups(specs));
+        st.reqs = specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Request::from_spec(s, i as u32, m.cfg.max_model_len))
+            .collect();
+        st
+    }
+
+    /// Takes request `id` of the workload into a free slot (a request in flight); returns the slot.
+    pub(crate) fn admit(&mut self, spec: &RequestSpec, id: u32) -> u32 {
+        let r = Request::from_spec(spec, id, self.m.cfg.max_model_len);
+        match self.free_slots.pop() {
+            Some(slot) => {
+                self.reqs[slot as usize] = r;
+                slot
+            }
+            None => {
+                self.reqs.push(r);
+                (self.reqs.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Frees a slot whose request is done (its record was taken).
+    pub(crate) fn release_slot(&mut self, slot: u32) {
+        self.reqs[slot as usize].id = request::FREE_SLOT;
+        self.free_slots.push(slot);
     }
 
     /// The latest arrival time the next step may admit: now, or with async scheduling on a busy
@@ -847,7 +925,7 @@ pub fn simulate(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Cli
 /// that tests compare [`simulate`] against (same records, same inter-token latencies).
 #[doc(hidden)]
 pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], clients: &Clients) -> SimOutput {
-    let mut st = EngineState::new(model, requests);
+    let mut st = EngineState::with_requests(model, requests);
     let fe = model.frontend_delays(requests.len(), 0);
     // Arrival heap: (engine arrival time, insertion number, request).
     let mut heap: BinaryHeap<Reverse<(Nanos, u64, u32)>> = BinaryHeap::new();

@@ -7,9 +7,14 @@ use crate::units::Nanos;
 /// A time not reached yet.
 pub const NEVER: Nanos = Nanos::MAX;
 
+/// The `id` of a slot no request occupies.
+pub(crate) const FREE_SLOT: u32 = u32::MAX;
+
 /// A request as the engine tracks it.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
+    /// Its position in the workload ([`FREE_SLOT`] once done and its slot freed).
+    pub id: u32,
     /// Prompt tokens.
     pub prompt: u32,
     /// Tokens to generate (benchmarks set ignore_eos, so this is exact).
@@ -62,6 +67,42 @@ pub(crate) struct Request {
 }
 
 impl Request {
+    /// Request `id` of a workload as it enters the engine; rejected at once when it cannot be
+    /// served at all (the OpenAI server refuses prompt + max_tokens > max_model_len, and empty
+    /// prompts or outputs).
+    pub fn from_spec(s: &super::RequestSpec, id: u32, max_model_len: u32) -> Request {
+        Request {
+            id,
+            prompt: s.input_tokens,
+            target_output: s.output_tokens,
+            computed: 0,
+            output: 0,
+            blocks: 0,
+            cached_prefix: if s.prefix_group.is_some() {
+                s.shared_prefix_tokens
+            } else {
+                0
+            },
+            prefix_group: s.prefix_group.unwrap_or(u32::MAX),
+            user: 0,
+            send_ns: NEVER,
+            arrival_ns: NEVER,
+            first_scheduled_ns: NEVER,
+            first_token_ns: NEVER,
+            last_token_ns: NEVER,
+            first_chunk_ns: NEVER,
+            client_first_token_ns: NEVER,
+            client_first_chunk_ns: NEVER,
+            client_finish_ns: NEVER,
+            finish_ns: NEVER,
+            preemptions: 0,
+            cached_own_blocks: 0,
+            evict_mark: 0,
+            spec_scheduled: 0,
+            failed: rejected(s, max_model_len),
+        }
+    }
+
     /// Prompt plus generated tokens.
     #[inline]
     pub fn num_tokens(&self) -> u32 {
@@ -85,6 +126,14 @@ impl Request {
     pub fn is_decoding(&self) -> bool {
         self.output > 0 && self.computed + 1 == self.num_tokens()
     }
+}
+
+/// Whether the server refuses `s` outright: an empty prompt or output, or prompt + output over
+/// `max_model_len`.
+pub(crate) fn rejected(s: &super::RequestSpec, max_model_len: u32) -> bool {
+    s.input_tokens == 0
+        || s.output_tokens == 0
+        || u64::from(s.input_tokens) + u64::from(s.output_tokens) > u64::from(max_model_len)
 }
 
 /// What the metrics keep of a finished request, in simulated nanoseconds from the level's start.

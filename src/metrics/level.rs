@@ -2,9 +2,10 @@
 
 use serde::Serialize;
 
+use super::stream::{ValueStream, WeightedStream};
 use super::summary::Summary;
-use crate::engine::{EngineStats, SimOutput};
-use crate::units::{nanos_to_s, NANOS_PER_MS};
+use crate::engine::{EngineStats, RecordSink, RequestRecord, SimOutput};
+use crate::units::{nanos_to_s, Nanos, NANOS_PER_MS};
 use crate::workload::arrivals::Level;
 
 /// Everything measured at one load level.
@@ -72,18 +73,6 @@ pub struct TtsResult {
     pub ttfb_highest_quarter_mean_ms: f64,
 }
 
-/// Means of the lowest and highest quarter (at least one value each) of `values`.
-fn quarter_means(values: &[f64]) -> (f64, f64) {
-    if values.is_empty() {
-        return (0.0, 0.0);
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let k = (v.len() / 4).max(1);
-    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
-    (mean(&v[..k]), mean(&v[v.len() - k..]))
-}
-
 /// What one replica of a data-parallel deployment served.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReplicaResult {
@@ -99,87 +88,186 @@ pub struct ReplicaResult {
     pub e2e_latency_ms_mean: f64,
 }
 
-fn summary_or_zero(values: &mut Vec<f64>) -> Summary {
-    Summary::from_values(values).unwrap_or(Summary {
-        min: 0.0,
-        max: 0.0,
-        mean: 0.0,
-        p50: 0.0,
-        p90: 0.0,
-        p95: 0.0,
-        p99: 0.0,
-    })
+fn summary_or_zero(values: &mut ValueStream) -> Summary {
+    values.summary().unwrap_or(ZERO_SUMMARY)
 }
 
-impl LevelResult {
-    /// Summarises one simulation of `level`.
-    ///
-    /// `audio_tokens_per_s` (a TTS model's token rate) adds the audio figures.
-    pub fn from_output(level: Level, out: SimOutput, audio_tokens_per_s: Option<f64>) -> LevelResult {
-        let ok: Vec<_> = out.records.iter().filter(|r| !r.failed).collect();
-        let start = out.records.iter().map(|r| r.send_ns).min().unwrap_or(0);
-        let end = out
-            .records
-            .iter()
-            .map(|r| r.finish_ns)
-            .filter(|&t| t != u64::MAX)
-            .max()
-            .unwrap_or(start);
-        let duration_s = nanos_to_s(end.saturating_sub(start)).max(1e-12);
+/// The summary of an empty metric (every field 0).
+const ZERO_SUMMARY: Summary = Summary {
+    min: 0.0,
+    max: 0.0,
+    mean: 0.0,
+    p50: 0.0,
+    p90: 0.0,
+    p95: 0.0,
+    p99: 0.0,
+};
+
+/// What one replica's requests add up to while the level runs.
+#[derive(Debug, Clone, Default)]
+struct ReplicaSums {
+    requests: u32,
+    output_tokens: u64,
+    /// Sums in integer nanoseconds, so the means do not depend on the order requests finish in.
+    ttft_ns: u128,
+    e2e_latency_ns: u128,
+}
+
+/// Builds a [`LevelResult`] from request records as they finish, in bounded memory: each metric
+/// is a [`ValueStream`] (exact up to [`super::stream::EXACT_LIMIT`] values, sketched within 0.5%
+/// beyond), so a level of any size summarises in a few tens of MiB.
+#[derive(Debug, Clone)]
+pub struct LevelAccumulator {
+    audio_tokens_per_s: Option<f64>,
+    total: u64,
+    ok: u64,
+    start_ns: Option<Nanos>,
+    end_ns: Option<Nanos>,
+    max_replica: u32,
+    output_token_sum: u64,
+    input_token_sum: u64,
+    ttft: ValueStream,
+    e2e: ValueStream,
+    queue: ValueStream,
+    tpot: ValueStream,
+    outputs: ValueStream,
+    inputs: ValueStream,
+    rates: ValueStream,
+    rtf: ValueStream,
+    ttfb: ValueStream,
+    itl: WeightedStream,
+    replicas: Vec<ReplicaSums>,
+}
+
+impl LevelAccumulator {
+    /// An empty accumulator; `audio_tokens_per_s` (a TTS model's token rate) adds the audio figures.
+    pub fn new(audio_tokens_per_s: Option<f64>) -> LevelAccumulator {
+        LevelAccumulator::with_exact_limit(audio_tokens_per_s, super::stream::EXACT_LIMIT)
+    }
+
+    /// The same, keeping up to `limit` values of each metric exactly (tests use small limits to
+    /// compare the sketched summaries with the exact ones).
+    pub fn with_exact_limit(audio_tokens_per_s: Option<f64>, limit: usize) -> LevelAccumulator {
+        let audio_tokens_per_s = audio_tokens_per_s.filter(|r| *r > 0.0);
+        LevelAccumulator {
+            audio_tokens_per_s,
+            total: 0,
+            ok: 0,
+            start_ns: None,
+            end_ns: None,
+            max_replica: 0,
+            output_token_sum: 0,
+            input_token_sum: 0,
+            ttft: ValueStream::with_exact_limit(limit),
+            e2e: ValueStream::with_exact_limit(limit),
+            queue: ValueStream::with_exact_limit(limit),
+            tpot: ValueStream::with_exact_limit(limit),
+            outputs: ValueStream::with_exact_limit(limit),
+            inputs: ValueStream::with_exact_limit(limit),
+            rates: ValueStream::with_exact_limit(limit),
+            rtf: ValueStream::with_exact_limit(limit),
+            ttfb: ValueStream::with_exact_limit(limit),
+            itl: WeightedStream::with_exact_limit(limit),
+            replicas: Vec::new(),
+        }
+    }
+
+    /// Requests recorded so far.
+    pub fn requests(&self) -> u64 {
+        self.total
+    }
+
+    /// Whether any metric moved from exact values to the sketch.
+    pub fn is_sketched(&self) -> bool {
+        self.ttft.is_sketched() || self.itl.is_sketched()
+    }
+
+    /// Adds one finished (or rejected) request.
+    pub fn add(&mut self, r: &RequestRecord) {
+        self.total += 1;
+        self.start_ns = Some(self.start_ns.map_or(r.send_ns, |s| s.min(r.send_ns)));
+        if r.finish_ns != u64::MAX {
+            self.end_ns = Some(self.end_ns.map_or(r.finish_ns, |e| e.max(r.finish_ns)));
+        }
+        self.max_replica = self.max_replica.max(r.replica);
+        if r.failed {
+            return;
+        }
+        self.ok += 1;
         let ms = |ns: u64| ns as f64 / NANOS_PER_MS;
-        let mut ttft: Vec<f64> = ok.iter().map(|r| ms(r.ttft_ns())).collect();
-        let mut e2e: Vec<f64> = ok.iter().map(|r| ms(r.e2e_ns())).collect();
-        let mut queue: Vec<f64> = ok.iter().map(|r| ms(r.queue_ns())).collect();
-        let mut tpot: Vec<f64> = ok
-            .iter()
-            .filter_map(|r| r.tpot_ns())
-            .map(|t| t / NANOS_PER_MS)
-            .collect();
-        let mut outputs: Vec<f64> = ok.iter().map(|r| r.output_tokens as f64).collect();
-        let mut inputs: Vec<f64> = ok.iter().map(|r| r.input_tokens as f64).collect();
-        let mut rates: Vec<f64> = ok
-            .iter()
-            .filter(|r| r.e2e_ns() > 0)
-            .map(|r| r.output_tokens as f64 / nanos_to_s(r.e2e_ns()))
-            .collect();
-        let out_tokens: f64 = outputs.iter().sum();
-        let in_tokens: f64 = inputs.iter().sum();
-        let mut itl = out.itl_ns;
-        let itl_ms = Summary::from_weighted(&mut itl)
+        let ttft_ms = ms(r.ttft_ns());
+        let e2e_ms = ms(r.e2e_ns());
+        self.ttft.push(ttft_ms);
+        self.e2e.push(e2e_ms);
+        self.queue.push(ms(r.queue_ns()));
+        if let Some(t) = r.tpot_ns() {
+            self.tpot.push(t / NANOS_PER_MS);
+        }
+        self.outputs.push(f64::from(r.output_tokens));
+        self.inputs.push(f64::from(r.input_tokens));
+        self.output_token_sum += u64::from(r.output_tokens);
+        self.input_token_sum += u64::from(r.input_tokens);
+        if r.e2e_ns() > 0 {
+            self.rates.push(f64::from(r.output_tokens) / nanos_to_s(r.e2e_ns()));
+        }
+        if let Some(rate) = self.audio_tokens_per_s {
+            if r.output_tokens > 0 {
+                self.rtf
+                    .push(nanos_to_s(r.e2e_ns()) / (f64::from(r.output_tokens) / rate));
+            }
+            self.ttfb.push(ms(r.first_chunk_ns.saturating_sub(r.send_ns)));
+        }
+        let k = r.replica as usize;
+        if self.replicas.len() <= k {
+            self.replicas.resize(k + 1, ReplicaSums::default());
+        }
+        let rep = &mut self.replicas[k];
+        rep.requests += 1;
+        rep.output_tokens += u64::from(r.output_tokens);
+        rep.ttft_ns += u128::from(r.ttft_ns());
+        rep.e2e_latency_ns += u128::from(r.e2e_ns());
+    }
+
+    /// Adds `count` inter-token gaps of `ns` nanoseconds.
+    pub fn add_itl(&mut self, ns: f64, count: u64) {
+        self.itl.push(ns, count);
+    }
+
+    /// The level's result, with the engine counters of the run.
+    pub fn finish(mut self, level: Level, engine: EngineStats) -> LevelResult {
+        let start = self.start_ns.unwrap_or(0);
+        let end = self.end_ns.unwrap_or(start);
+        let duration_s = nanos_to_s(end.saturating_sub(start)).max(1e-12);
+        let out_tokens = self.output_token_sum as f64;
+        let in_tokens = self.input_token_sum as f64;
+        let itl_ms = self
+            .itl
+            .summary()
             .map(|s| s.scaled(1.0 / NANOS_PER_MS))
-            .unwrap_or_else(|| summary_or_zero(&mut Vec::new()));
-        let tts = audio_tokens_per_s.filter(|r| *r > 0.0).map(|rate| {
-            let mut rtf: Vec<f64> = ok
-                .iter()
-                .filter(|r| r.output_tokens > 0)
-                .map(|r| nanos_to_s(r.e2e_ns()) / (r.output_tokens as f64 / rate))
-                .collect();
-            let mut ttfb: Vec<f64> = ok
-                .iter()
-                .map(|r| ms(r.first_chunk_ns.saturating_sub(r.send_ns)))
-                .collect();
-            let (low, high) = quarter_means(&ttfb);
+            .unwrap_or(ZERO_SUMMARY);
+        let tts = self.audio_tokens_per_s.map(|rate| {
+            let (low, high) = self.ttfb.quarter_means();
             TtsResult {
                 audio_s: out_tokens / rate,
                 throughput_x_realtime: out_tokens / rate / duration_s,
-                rtf: summary_or_zero(&mut rtf),
-                ttfb_ms: summary_or_zero(&mut ttfb),
+                rtf: summary_or_zero(&mut self.rtf),
+                ttfb_ms: summary_or_zero(&mut self.ttfb),
                 ttfb_lowest_quarter_mean_ms: low,
                 ttfb_highest_quarter_mean_ms: high,
             }
         });
-        let replicas = out.records.iter().map(|r| r.replica).max().map_or(1, |m| m + 1);
+        let replicas = self.max_replica + 1;
         let per_replica = if replicas > 1 {
             (0..replicas)
                 .map(|k| {
-                    let mine: Vec<_> = ok.iter().filter(|r| r.replica == k).collect();
-                    let n = mine.len().max(1) as f64;
+                    let sums = self.replicas.get(k as usize).cloned().unwrap_or_default();
+                    let n = f64::from(sums.requests.max(1));
                     ReplicaResult {
                         replica: k,
-                        requests: mine.len() as u32,
-                        output_throughput_tok_s: mine.iter().map(|r| r.output_tokens as f64).sum::<f64>() / duration_s,
-                        ttft_ms_mean: mine.iter().map(|r| ms(r.ttft_ns())).sum::<f64>() / n,
-                        e2e_latency_ms_mean: mine.iter().map(|r| ms(r.e2e_ns())).sum::<f64>() / n,
+                        requests: sums.requests,
+                        output_throughput_tok_s: sums.output_tokens as f64 / duration_s,
+                        ttft_ms_mean: sums.ttft_ns as f64 / NANOS_PER_MS / n,
+                        e2e_latency_ms_mean: sums.e2e_latency_ns as f64 / NANOS_PER_MS / n,
                     }
                 })
                 .collect()
@@ -191,26 +279,53 @@ impl LevelResult {
             Level::Qps(q) => (None, Some(q)),
             Level::Trace => (None, None),
         };
+        let ok = u32::try_from(self.ok).unwrap_or(u32::MAX);
         LevelResult {
             concurrency,
             qps,
-            requests: ok.len() as u32,
-            failed: (out.records.len() - ok.len()) as u32,
+            requests: ok,
+            failed: u32::try_from(self.total - self.ok).unwrap_or(u32::MAX),
             duration_s,
-            request_throughput_req_s: ok.len() as f64 / duration_s,
+            request_throughput_req_s: self.ok as f64 / duration_s,
             output_throughput_tok_s: out_tokens / duration_s,
             total_throughput_tok_s: (out_tokens + in_tokens) / duration_s,
-            ttft_ms: summary_or_zero(&mut ttft),
-            tpot_ms: summary_or_zero(&mut tpot),
+            ttft_ms: summary_or_zero(&mut self.ttft),
+            tpot_ms: summary_or_zero(&mut self.tpot),
             itl_ms,
-            e2e_latency_ms: summary_or_zero(&mut e2e),
-            queue_ms: summary_or_zero(&mut queue),
-            output_tokens: summary_or_zero(&mut outputs),
-            input_tokens: summary_or_zero(&mut inputs),
-            request_output_rate_tok_s: summary_or_zero(&mut rates),
-            engine: out.stats,
+            e2e_latency_ms: summary_or_zero(&mut self.e2e),
+            queue_ms: summary_or_zero(&mut self.queue),
+            output_tokens: summary_or_zero(&mut self.outputs),
+            input_tokens: summary_or_zero(&mut self.inputs),
+            request_output_rate_tok_s: summary_or_zero(&mut self.rates),
+            engine,
             tts,
             per_replica,
         }
+    }
+}
+
+impl RecordSink for LevelAccumulator {
+    fn record(&mut self, r: &RequestRecord) {
+        self.add(r);
+    }
+
+    fn itl(&mut self, ns: f64, count: u64) {
+        self.add_itl(ns, count);
+    }
+}
+
+impl LevelResult {
+    /// Summarises one simulation of `level`.
+    ///
+    /// `audio_tokens_per_s` (a TTS model's token rate) adds the audio figures.
+    pub fn from_output(level: Level, out: SimOutput, audio_tokens_per_s: Option<f64>) -> LevelResult {
+        let mut acc = LevelAccumulator::new(audio_tokens_per_s);
+        for r in &out.records {
+            acc.add(r);
+        }
+        for &(ns, count) in &out.itl_ns {
+            acc.add_itl(ns, count);
+        }
+        acc.finish(level, out.stats)
     }
 }

@@ -17,6 +17,7 @@ mod profiles;
 mod quantization;
 mod refusals;
 mod replay;
+mod scale;
 mod seed000;
 mod seed003;
 mod speculative;
