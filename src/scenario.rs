@@ -16,7 +16,7 @@ use crate::engine::{CollectSink, EngineModel, EngineStats, RecordSink, SimOutput
 use crate::error::{Error, Result};
 use crate::measured::{builtin_reports, MeasuredReport};
 use crate::memory::{plan_memory, MemoryCalibration, MemoryPlan};
-use crate::metrics::level::{LevelAccumulator, LevelResult};
+use crate::metrics::level::{LevelAccumulator, LevelRecorder, LevelResult};
 use crate::profiles::builtin_profile_or_transfer;
 use crate::spec::engine::{EngineConfig, EngineFlags, EngineVersion};
 use crate::spec::{Catalog, GpuSpec, ModelSpec};
@@ -129,6 +129,29 @@ impl Scenario {
         let cost = self.cost_model();
         let levels = (0..self.workload.levels().len())
             .map(|i| self.run_level_with(i, &memory, &cost))
+            .collect();
+        Ok(Prediction {
+            scenario: self.clone(),
+            memory,
+            levels,
+            intervals: Vec::new(),
+        })
+    }
+
+    /// Simulates every level, also sending each request's record to `recorder` as it finishes
+    /// (`--per-request FILE`).
+    pub fn run_recording(&self, recorder: &mut dyn LevelRecorder) -> Result<Prediction> {
+        let memory = self.memory()?;
+        let cost = self.cost_model();
+        let levels = self
+            .workload
+            .levels()
+            .iter()
+            .enumerate()
+            .map(|(i, &level)| {
+                recorder.begin_level(i, level);
+                self.run_level_tee(i, &memory, &cost, recorder)
+            })
             .collect();
         Ok(Prediction {
             scenario: self.clone(),

@@ -7,6 +7,7 @@ use super::{deployment_title, resolve, DeploymentOptions, Outcome};
 use crate::charts;
 use crate::error::{Error, Result};
 use crate::measured::builtin_reports;
+use crate::report::per_request::PerRequestWriter;
 use crate::report::{compare, render, Format};
 use crate::scenario::{Prediction, Scenario};
 
@@ -23,6 +24,8 @@ pub struct SimulateOptions {
     pub plot_memory: Option<PathBuf>,
     /// TTFT distribution at the highest load level.
     pub plot_ttft: Option<PathBuf>,
+    /// Every request's record, written as it finishes (.jsonl / .ndjson / .csv).
+    pub per_request: Option<PathBuf>,
 }
 
 impl Default for SimulateOptions {
@@ -33,6 +36,7 @@ impl Default for SimulateOptions {
             plot: None,
             plot_memory: None,
             plot_ttft: None,
+            per_request: None,
         }
     }
 }
@@ -46,6 +50,13 @@ pub fn simulate(d: &DeploymentOptions, o: &SimulateOptions) -> Result<Outcome> {
             "--replications",
             "replications",
             "must be in 1..=10000 (1: a single run)",
+        ));
+    }
+    if o.per_request.is_some() && o.replications > 1 {
+        return Err(Error::invalid(
+            "--per-request",
+            "per_request",
+            "records one run; it cannot be combined with --replications above 1",
         ));
     }
     let resolved = resolve(d, &mut notes)?;
@@ -89,6 +100,13 @@ fn run_one(
                 ..Default::default()
             },
         )?
+    } else if let Some(path) = o.per_request.as_ref().filter(|_| charts) {
+        // The first scenario's requests (a replay of several runs records the first).
+        let mut writer = PerRequestWriter::create(path)?;
+        let prediction = scenario.run_recording(&mut writer)?;
+        let rows = writer.finish()?;
+        notes.push(format!("{rows} request records written to {}", path.display()));
+        prediction
     } else {
         scenario.run()?
     };

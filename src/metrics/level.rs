@@ -103,6 +103,13 @@ const ZERO_SUMMARY: Summary = Summary {
     p99: 0.0,
 };
 
+/// A record sink that is told which load level the records that follow belong to (e.g. the
+/// `--per-request` file).
+pub trait LevelRecorder: RecordSink {
+    /// The records that follow belong to level `index` of the workload.
+    fn begin_level(&mut self, index: usize, level: Level);
+}
+
 /// What one replica's requests add up to while the level runs.
 #[derive(Debug, Clone, Default)]
 struct ReplicaSums {

@@ -1,6 +1,7 @@
 //! Output: seed-style markdown, terminal tables, JSON and CSV, with measured figures beside predictions.
 
 pub mod compare;
+pub mod per_request;
 pub mod sweep;
 pub mod text;
 

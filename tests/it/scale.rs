@@ -217,3 +217,49 @@ fn a_flag_sized_allocation_no_longer_aborts() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn per_request_records_stream_to_a_file_and_agree_with_the_summary() {
+    let dir = std::env::temp_dir().join(format!("servecast-per-request-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let csv = dir.join("requests.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_servecast"))
+        .args(["simulate", "--gpu", "a100-80g", "--model", "llama-3.1-8b"])
+        .args([
+            "--qps",
+            "4,16",
+            "--num-requests",
+            "400",
+            "--format",
+            "json",
+            "--per-request",
+        ])
+        .arg(&csv)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let text = std::fs::read_to_string(&csv).expect("written");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect("column");
+    let (level_col, ttft_col, out_col) = (col("level"), col("ttft_ms"), col("output_tokens"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 800, "one row per request of both levels");
+    for (k, level) in v["levels"].as_array().expect("levels").iter().enumerate() {
+        let mine: Vec<&Vec<&str>> = rows.iter().filter(|r| r[level_col] == k.to_string()).collect();
+        assert_eq!(mine.len() as u64, level["requests"].as_u64().expect("requests"));
+        let ttft: Vec<f64> = mine.iter().map(|r| r[ttft_col].parse::<f64>().expect("ttft")).collect();
+        let mean = ttft.iter().sum::<f64>() / ttft.len() as f64;
+        let want = level["ttft_ms"]["mean"].as_f64().expect("mean");
+        assert!(
+            (mean - want).abs() < 1e-5 * want,
+            "level {k}: file mean {mean} vs summary {want}"
+        );
+        let tokens: u64 = mine.iter().map(|r| r[out_col].parse::<u64>().expect("tokens")).sum();
+        let dur = level["duration_s"].as_f64().expect("duration");
+        let tput = level["output_throughput_tok_s"].as_f64().expect("throughput");
+        assert!((tokens as f64 / dur - tput).abs() < 1e-6 * tput);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -265,6 +265,10 @@ pub struct SimulateArgs {
     /// Draw the TTFT distribution at the highest load level here (simulate only).
     #[arg(long)]
     pub plot_ttft: Option<PathBuf>,
+    /// Write every request's record here as it finishes (simulate only): .jsonl / .ndjson (one
+    /// JSON object per line) or .csv; times in simulated ns from the level's start.
+    #[arg(long, value_name = "FILE")]
+    pub per_request: Option<PathBuf>,
     /// A server command pasted after `--`: `-- vllm serve MODEL --max-num-seqs 64 …` (or `python -m
     /// vllm.entrypoints.openai.api_server --model MODEL …`); sets the model and engine flags.
     #[arg(last = true, value_name = "VLLM_SERVE_COMMAND")]
@@ -418,11 +422,19 @@ impl SimulateArgs {
             plot: self.plot.clone(),
             plot_memory: self.plot_memory.clone(),
             plot_ttft: self.plot_ttft.clone(),
+            per_request: self.per_request.clone(),
         })
     }
 
     /// Refuses the chart flags a command does not draw.
     pub fn refuse_charts(&self, command: &str, memory: bool) -> Result<()> {
+        if self.per_request.is_some() {
+            return Err(Error::invalid(
+                "--per-request",
+                "per_request",
+                format!("is written by simulate, for one configuration, not by {command}"),
+            ));
+        }
         if self.plot_ttft.is_some() {
             return Err(Error::invalid(
                 "--plot-ttft",
