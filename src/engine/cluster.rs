@@ -357,7 +357,15 @@ pub fn simulate_cluster_into(
     let mut rr_next = 0usize;
     // Requests done in the latest event: (user, when the client saw the end).
     let mut done: Vec<(u32, Nanos)> = Vec::new();
+    let mut until_clock_check = super::DEADLINE_CHECK_EVERY;
     loop {
+        until_clock_check -= 1;
+        if until_clock_check == 0 {
+            until_clock_check = super::DEADLINE_CHECK_EVERY;
+            if super::deadline_passed() {
+                break;
+            }
+        }
         // The next event: a gated release, an arrival at the router, or a replica step.
         let t_gate = match (gate_times.get(gate_next), slots.front()) {
             (Some(&t), Some(slot)) => t.max(slot),

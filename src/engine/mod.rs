@@ -100,6 +100,39 @@ pub struct SimOutput {
     pub stats: EngineStats,
 }
 
+thread_local! {
+    /// When simulations on this thread must stop (see [`with_deadline`]).
+    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+    /// Whether a simulation on this thread stopped at the deadline.
+    static STOPPED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Event-loop iterations between two looks at the clock (about a millisecond of simulation).
+const DEADLINE_CHECK_EVERY: u32 = 1 << 12;
+
+/// Runs `f` with a wall-clock deadline for every simulation it starts on this thread; returns
+/// its result and whether a simulation stopped at the deadline (its figures are then partial and
+/// must not be reported). Sweeps use it so one configuration cannot stall the others.
+pub fn with_deadline<R>(deadline: Option<std::time::Instant>, f: impl FnOnce() -> R) -> (R, bool) {
+    let before = DEADLINE.with(|d| d.replace(deadline));
+    let stopped_before = STOPPED.with(|s| s.replace(false));
+    let out = f();
+    let stopped = STOPPED.with(|s| s.replace(stopped_before));
+    DEADLINE.with(|d| d.set(before));
+    (out, stopped)
+}
+
+/// Whether this thread's deadline has passed (and records that a simulation stopped).
+pub(crate) fn deadline_passed() -> bool {
+    let passed = DEADLINE
+        .with(|d| d.get())
+        .is_some_and(|t| std::time::Instant::now() >= t);
+    if passed {
+        STOPPED.with(|s| s.set(true));
+    }
+    passed
+}
+
 /// Where a simulation sends what it measures as it goes: each request's record when its last
 /// token reaches the client (or it is rejected), and the inter-token latencies of each step.
 ///

@@ -263,3 +263,17 @@ fn per_request_records_stream_to_a_file_and_agree_with_the_summary() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_deadline_stops_a_long_simulation_and_says_so() {
+    let s = a100_poisson(8.0, 200_000);
+    let start = std::time::Instant::now();
+    let (result, stopped) = servecast::engine::with_deadline(Some(start), || s.run());
+    assert!(result.is_ok());
+    assert!(stopped, "a passed deadline stops the run and reports it");
+    // Unstopped runs report no stop, and the flag does not leak into the next run.
+    let small = a100_poisson(8.0, 200);
+    let (result, stopped) = servecast::engine::with_deadline(None, || small.run());
+    assert!(!stopped);
+    assert_eq!(result.expect("runs").levels[0].requests, 200);
+}
