@@ -1323,6 +1323,23 @@ fn a_run_over_ten_million_requests_over_its_levels_is_refused() {
             "{command}: {err}"
         );
     }
+    // A sweep is held to 1,000,000,000 requests over all its configurations, before it starts:
+    // Σ 1000·c over c = 1..10000 is 50,005,000,000.
+    let (code, _, err) = servecast(&[
+        "sweep",
+        "--gpu",
+        "4090",
+        "--axis",
+        "concurrency=1..10000:1",
+        "--requests-per-user",
+        "1000",
+        "--quiet",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--axis") && err.contains("50,005,000,000") && err.contains("at most 1,000,000,000"),
+        "{err}"
+    );
 }
 
 #[test]
