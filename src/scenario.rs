@@ -23,6 +23,11 @@ use crate::spec::{Catalog, GpuSpec, ModelSpec};
 use crate::units::secs_to_nanos;
 use crate::workload::arrivals::WorkloadSpec;
 
+/// The most sequences `max_num_seqs` may allow (2^20). vLLM preallocates per-sequence state at
+/// start-up (its input batch holds `max_num_seqs` rows) and so does the simulator; no GPU batches a
+/// million sequences, and larger values would only ask for tens of gigabytes before the first step.
+pub const MAX_NUM_SEQS: u32 = 1 << 20;
+
 /// Everything a simulation needs, validated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scenario {
@@ -294,6 +299,11 @@ impl ScenarioBuilder {
         self.gpu.as_deref()
     }
 
+    /// The workload chosen so far (the report's, if taken from one), before `build` resolves it.
+    pub fn workload_spec(&self) -> Option<&WorkloadSpec> {
+        self.workload.as_ref()
+    }
+
     /// The workload (replaces the report's).
     pub fn workload(mut self, workload: WorkloadSpec) -> Self {
         self.workload = Some(workload);
@@ -452,6 +462,18 @@ impl ScenarioBuilder {
         let version = self.engine.unwrap_or_default();
         let flags = self.flags.or(&self.base_flags);
         let engine = flags.resolve_release(version, self.release.as_deref(), &model, &gpu, "engine flags")?;
+        if engine.max_num_seqs > MAX_NUM_SEQS {
+            return Err(Error::invalid(
+                "engine flags",
+                "max_num_seqs",
+                format!(
+                    "{} is outside 1..={} (--max-num-seqs): the engine sizes its per-sequence batch \
+                     buffers by it at start-up, and vLLM would run out of memory allocating them",
+                    engine.max_num_seqs,
+                    crate::memory::thousands(u64::from(MAX_NUM_SEQS)),
+                ),
+            ));
+        }
         let mut workload = self.workload.ok_or_else(|| {
             Error::invalid(
                 "scenario",

@@ -5,18 +5,41 @@
 //! (`--samples N`, the way seed 004 searched `vllm serve` flags). Configurations the engine would
 //! refuse are kept, with the engine's own error, so a sweep shows which corners of the flag space
 //! crash at start-up.
+//!
+//! Each configuration runs isolated ([`run_config_with`]): an error building it is its row's
+//! refusal, and a panic (`internal error: …`, with the panic's message and place) or its time limit
+//! ([`SweepRunOptions::config_timeout`]) is its row's failure, while the other configurations run
+//! on. Caught panics are not printed: a process-wide panic hook, installed once and chained to the
+//! one before it, keeps the message of a panic on a thread inside a configuration's isolation (a
+//! thread-local flag) for the row, and prints every other panic as before (a panic on a thread
+//! that rayon lent the configuration's own parallel work to prints one report, then is caught all
+//! the same). Every configuration is held to [`MAX_REQUESTS_PER_RUN`] simulated requests over its
+//! levels and the sweep to [`MAX_REQUESTS_PER_SWEEP`] in all; random samples are distinct.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, RefusalKind, Result};
+use crate::memory::thousands;
 use crate::metrics::level::LevelResult;
 use crate::scenario::{Scenario, ScenarioBuilder};
 use crate::spec::engine::{KvCacheDtype, Quantization};
-use crate::workload::arrivals::{Level, LoadSpec};
+use crate::workload::arrivals::{Level, LoadSpec, WorkloadSpec, MAX_REQUESTS_PER_RUN};
 use crate::workload::rng::SimRng;
+
+/// The most configurations one sweep runs (a grid's product, or `--samples`).
+pub const MAX_CONFIGS: usize = 1_000_000;
+
+/// The most requests one sweep simulates, summed over its configurations and their levels (each
+/// configuration is also held to [`MAX_REQUESTS_PER_RUN`]). At the simulator's speed, some
+/// 100,000 requests per second per core, that is hours of CPU.
+pub const MAX_REQUESTS_PER_SWEEP: u64 = 1_000_000_000;
 
 /// A parameter a sweep can vary, named as vLLM's flag where there is one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -318,6 +341,9 @@ impl Axis {
                 }
             })
             .collect::<Result<Vec<_>>>()?;
+        // A value listed twice is one configuration, not two runs of it.
+        let mut seen = HashSet::new();
+        let list: Vec<SweepValue> = list.into_iter().filter(|v| seen.insert(ValueKey::of(v))).collect();
         let axis = Axis {
             param,
             domain: AxisDomain::List(list),
@@ -334,6 +360,9 @@ impl Axis {
             SweepParam::SchedulerDelayFactor => (0.0, 1e3),
             SweepParam::Replicas => (1.0, 64.0),
             SweepParam::TensorParallelSize => (1.0, 64.0),
+            // Any value of the flag's type: one the simulator cannot start (above
+            // scenario::MAX_NUM_SEQS) is a configuration whose row says so, not bad input.
+            SweepParam::MaxNumSeqs => (1.0, f64::from(u32::MAX)),
             _ if self.param.kind() == ValueKind::Integer => (1.0, 1e9),
             _ => return Ok(()),
         };
@@ -356,7 +385,82 @@ impl Axis {
             };
             return Err(Error::invalid(origin, self.param.name(), format!("{allowed}{extra}")));
         }
+        if let AxisDomain::Range { from, to } = self.domain {
+            if self.param.kind() == ValueKind::Integer && from.ceil() > to.floor() {
+                return Err(Error::invalid(
+                    origin,
+                    self.param.name(),
+                    format!("the range {from}..{to} holds no whole number"),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Every value the axis can take, when there are finitely many: a list, the whole numbers of
+    /// an integer range, or a range of one real number.
+    fn finite_values(&self) -> Option<Vec<SweepValue>> {
+        match &self.domain {
+            AxisDomain::List(values) => Some(values.clone()),
+            AxisDomain::Range { from, to } if self.param.kind() == ValueKind::Integer => {
+                let (a, b) = (from.ceil(), to.floor());
+                Some(
+                    (0..=(b - a).max(-1.0) as i64)
+                        .map(|i| SweepValue::Number(a + i as f64))
+                        .collect(),
+                )
+            }
+            AxisDomain::Range { from, to } if from == to => Some(vec![SweepValue::Number(*from)]),
+            AxisDomain::Range { .. } => None,
+        }
+    }
+
+    /// How many distinct values the axis takes (none: a range of real numbers).
+    fn distinct_count(&self) -> Option<u64> {
+        match &self.domain {
+            AxisDomain::List(values) => Some(values.iter().map(ValueKey::of).collect::<HashSet<_>>().len() as u64),
+            AxisDomain::Range { from, to } if self.param.kind() == ValueKind::Integer => {
+                Some((to.floor() - from.ceil() + 1.0).max(0.0) as u64)
+            }
+            AxisDomain::Range { from, to } if from == to => Some(1),
+            AxisDomain::Range { .. } => None,
+        }
+    }
+
+    /// One random value.
+    fn draw(&self, rng: &mut SimRng) -> SweepValue {
+        match &self.domain {
+            AxisDomain::List(values) => {
+                let i = (rng.uniform() * values.len() as f64) as usize;
+                values[i.min(values.len().saturating_sub(1))].clone()
+            }
+            AxisDomain::Range { from, to } => {
+                if self.param.kind() == ValueKind::Integer {
+                    let (a, b) = (from.ceil(), to.floor());
+                    SweepValue::Number((a + (rng.uniform() * (b - a + 1.0)).floor()).min(b))
+                } else {
+                    SweepValue::Number(from + rng.uniform() * (to - from))
+                }
+            }
+        }
+    }
+}
+
+/// A value as a hashable key (numbers by their bits, with -0 as 0), to find repeated settings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ValueKey {
+    Number(u64),
+    Bool(bool),
+    Text(String),
+}
+
+impl ValueKey {
+    fn of(value: &SweepValue) -> ValueKey {
+        match value {
+            SweepValue::Number(x) => ValueKey::Number(if *x == 0.0 { 0 } else { x.to_bits() }),
+            SweepValue::Bool(b) => ValueKey::Bool(*b),
+            SweepValue::Text(t) => ValueKey::Text(t.clone()),
+        }
     }
 }
 
@@ -389,10 +493,20 @@ pub type Settings = Vec<(SweepParam, SweepValue)>;
 
 impl SweepSpec {
     /// The configurations to simulate, in a reproducible order.
+    ///
+    /// A grid is every combination of the listed values. Random samples are distinct: draws that
+    /// repeat a configuration already drawn are skipped until `samples` distinct ones are found;
+    /// when the space holds no more than `samples` configurations, all of them are returned in
+    /// grid order (fewer than asked for: see [`SweepSpec::space_size`]).
     pub fn configs(&self) -> Result<Vec<Settings>> {
+        for axis in &self.axes {
+            if matches!(&axis.domain, AxisDomain::List(v) if v.is_empty()) {
+                return Err(Error::invalid("sweep", axis.param.name(), "the axis has no values"));
+            }
+        }
         match self.design {
             SweepDesign::Grid => {
-                let mut out: Vec<Settings> = vec![Vec::new()];
+                let mut lists = Vec::with_capacity(self.axes.len());
                 for axis in &self.axes {
                     let AxisDomain::List(values) = &axis.domain else {
                         return Err(Error::invalid(
@@ -401,55 +515,83 @@ impl SweepSpec {
                             "a range without a step (from..to) needs --samples N; give from..to:step for a grid",
                         ));
                     };
-                    if out.len().saturating_mul(values.len()) > 1_000_000 {
-                        return Err(Error::invalid(
-                            "sweep",
-                            "axes",
-                            "the grid has more than 1,000,000 configurations; use --samples N",
-                        ));
+                    lists.push((axis.param, values.clone()));
+                }
+                product(&lists).ok_or_else(|| {
+                    Error::invalid(
+                        "sweep",
+                        "axes",
+                        format!(
+                            "the grid has more than {} configurations; use --samples N",
+                            thousands(MAX_CONFIGS as u64)
+                        ),
+                    )
+                })
+            }
+            SweepDesign::Random { samples, seed } => {
+                let wanted = samples as usize;
+                if wanted == 0 || wanted > MAX_CONFIGS {
+                    return Err(Error::invalid(
+                        "--samples",
+                        "samples",
+                        format!("must be in 1..={}", thousands(MAX_CONFIGS as u64)),
+                    ));
+                }
+                if self.space_size().is_some_and(|k| k <= wanted as u64) {
+                    let mut lists = Vec::with_capacity(self.axes.len());
+                    for axis in &self.axes {
+                        let mut values = axis.finite_values().unwrap_or_default();
+                        let mut seen = HashSet::new();
+                        values.retain(|v| seen.insert(ValueKey::of(v)));
+                        lists.push((axis.param, values));
                     }
-                    out = out
-                        .into_iter()
-                        .flat_map(|s| {
-                            values.iter().map(move |v| {
-                                let mut s = s.clone();
-                                s.push((axis.param, v.clone()));
-                                s
-                            })
-                        })
-                        .collect();
+                    // At most `wanted` ≤ MAX_CONFIGS combinations: the product cannot overflow.
+                    return Ok(product(&lists).unwrap_or_default());
+                }
+                // More configurations than wanted: draw until `wanted` distinct ones (a draw
+                // repeats an earlier one with probability below 1, so this ends).
+                let mut rng = SimRng::new(seed ^ 0x5eed_5eed);
+                let mut seen: HashSet<Vec<ValueKey>> = HashSet::with_capacity(wanted);
+                let mut out = Vec::with_capacity(wanted);
+                while out.len() < wanted {
+                    let config: Settings = self.axes.iter().map(|a| (a.param, a.draw(&mut rng))).collect();
+                    if seen.insert(config.iter().map(|(_, v)| ValueKey::of(v)).collect()) {
+                        out.push(config);
+                    }
                 }
                 Ok(out)
             }
-            SweepDesign::Random { samples, seed } => {
-                let mut rng = SimRng::new(seed ^ 0x5eed_5eed);
-                Ok((0..samples)
-                    .map(|_| {
-                        self.axes
-                            .iter()
-                            .map(|axis| {
-                                let value = match &axis.domain {
-                                    AxisDomain::List(values) => {
-                                        let i = (rng.uniform() * values.len() as f64) as usize;
-                                        values[i.min(values.len() - 1)].clone()
-                                    }
-                                    AxisDomain::Range { from, to } => {
-                                        if axis.param.kind() == ValueKind::Integer {
-                                            let (a, b) = (from.ceil(), to.floor());
-                                            SweepValue::Number((a + (rng.uniform() * (b - a + 1.0)).floor()).min(b))
-                                        } else {
-                                            SweepValue::Number(from + rng.uniform() * (to - from))
-                                        }
-                                    }
-                                };
-                                (axis.param, value)
-                            })
-                            .collect()
-                    })
-                    .collect())
-            }
         }
     }
+
+    /// How many distinct configurations the axes hold (the product of each axis's distinct
+    /// values), saturating; none when an axis is a range of real numbers.
+    pub fn space_size(&self) -> Option<u64> {
+        self.axes
+            .iter()
+            .try_fold(1u64, |n, a| a.distinct_count().map(|k| n.saturating_mul(k)))
+    }
+}
+
+/// Every combination of the values, axis by axis; none above [`MAX_CONFIGS`].
+fn product(lists: &[(SweepParam, Vec<SweepValue>)]) -> Option<Vec<Settings>> {
+    let mut out: Vec<Settings> = vec![Vec::new()];
+    for (param, values) in lists {
+        if out.len().saturating_mul(values.len()) > MAX_CONFIGS {
+            return None;
+        }
+        out = out
+            .into_iter()
+            .flat_map(|s| {
+                values.iter().map(move |v| {
+                    let mut s = s.clone();
+                    s.push((*param, v.clone()));
+                    s
+                })
+            })
+            .collect();
+    }
+    Some(out)
 }
 
 /// Applies one configuration to a base builder.
@@ -484,21 +626,89 @@ pub fn apply_settings(base: &ScenarioBuilder, settings: &Settings) -> ScenarioBu
                 Err(e) => b.invalid_input("sweep", "quantization", &e.to_string()),
             },
             SweepParam::Replicas => b.replicas(int),
-            SweepParam::Concurrency => b.edit_workload(|w| w.set_concurrency(vec![int], None)),
-            SweepParam::RequestRate => b.edit_workload(|w| {
-                let (n, mc) = match &w.load {
-                    LoadSpec::Poisson {
-                        num_requests,
-                        max_concurrency,
-                        ..
-                    } => (*num_requests, *max_concurrency),
-                    _ => (1000, None),
-                };
-                w.set_poisson(vec![num], n, mc)
-            }),
+            SweepParam::Concurrency | SweepParam::RequestRate => b.edit_workload(|w| apply_load(w, *param, value)),
         };
     }
     b
+}
+
+/// Applies a load setting (concurrency or request rate) to a workload; other settings leave it.
+fn apply_load(w: &mut WorkloadSpec, param: SweepParam, value: &SweepValue) {
+    let num = match value {
+        SweepValue::Number(x) => *x,
+        _ => 0.0,
+    };
+    match param {
+        SweepParam::Concurrency => w.set_concurrency(vec![num.round().max(0.0).min(u32::MAX as f64) as u32], None),
+        SweepParam::RequestRate => {
+            let (n, mc) = match &w.load {
+                LoadSpec::Poisson {
+                    num_requests,
+                    max_concurrency,
+                    ..
+                } => (*num_requests, *max_concurrency),
+                _ => (1000, None),
+            };
+            w.set_poisson(vec![num], n, mc)
+        }
+        _ => {}
+    }
+}
+
+/// Requests the configurations would simulate in all over `base`'s workload: each one's levels
+/// summed, a configuration over [`MAX_REQUESTS_PER_RUN`] counting nothing (it is refused, not run).
+/// Configurations the engine refuses are counted too (this is what the sweep may cost, at most).
+pub fn planned_requests(base: &ScenarioBuilder, configs: &[Settings]) -> u64 {
+    let Some(workload) = base.workload_spec() else {
+        return 0;
+    };
+    let capped = |w: &WorkloadSpec| {
+        Some(w.total_requests())
+            .filter(|&n| n <= MAX_REQUESTS_PER_RUN)
+            .unwrap_or(0)
+    };
+    let varies_load = |c: &Settings| {
+        c.iter()
+            .any(|(p, _)| matches!(p, SweepParam::Concurrency | SweepParam::RequestRate))
+    };
+    if !configs.iter().any(varies_load) {
+        return capped(workload).saturating_mul(configs.len() as u64);
+    }
+    configs
+        .iter()
+        .map(|c| {
+            let mut w = workload.clone();
+            for (p, v) in c {
+                apply_load(&mut w, *p, v);
+            }
+            capped(&w)
+        })
+        .fold(0u64, u64::saturating_add)
+}
+
+/// Refuses a sweep whose configurations would simulate more than [`MAX_REQUESTS_PER_SWEEP`]
+/// requests in all, naming the figure; returns the planned count.
+pub fn check_sweep_size(base: &ScenarioBuilder, spec: &SweepSpec, configs: &[Settings]) -> Result<u64> {
+    let total = planned_requests(base, configs);
+    if total > MAX_REQUESTS_PER_SWEEP {
+        let (origin, field) = match spec.design {
+            SweepDesign::Grid => ("--axis", "axes"),
+            SweepDesign::Random { .. } => ("--samples", "samples"),
+        };
+        return Err(Error::invalid(
+            origin,
+            field,
+            format!(
+                "the {} configurations would simulate {} requests; a sweep simulates at most {} in all (each \
+                 configuration at most {}): fewer configurations, levels or requests per level",
+                thousands(configs.len() as u64),
+                thousands(total),
+                thousands(MAX_REQUESTS_PER_SWEEP),
+                thousands(MAX_REQUESTS_PER_RUN),
+            ),
+        ));
+    }
+    Ok(total)
 }
 
 /// The figures of one simulated configuration at one load level.
@@ -609,6 +819,12 @@ pub enum SweepOutcome {
         /// The engine's own words, or servecast's for invalid input.
         message: String,
     },
+    /// Its simulation did not finish: it ran past the time limit, or servecast failed on it
+    /// (`internal error: …`, a bug to report). Levels simulated before are rows of their own.
+    Failed {
+        /// What stopped it.
+        reason: String,
+    },
 }
 
 /// One row of a sweep: a configuration and, per level, its outcome.
@@ -638,54 +854,184 @@ impl SweepRow {
     pub fn metrics(&self) -> Option<&SweepMetrics> {
         match &self.outcome {
             SweepOutcome::Ran(m) => Some(m),
-            SweepOutcome::Refused { .. } => None,
+            SweepOutcome::Refused { .. } | SweepOutcome::Failed { .. } => None,
         }
     }
 }
 
-/// Simulates one configuration: one row per load level, or one refused row.
-pub fn run_config(base: &ScenarioBuilder, index: usize, settings: &Settings) -> Vec<SweepRow> {
-    let refused = |e: Error| {
-        let kind = match &e {
-            Error::EngineRefused { kind, .. } => Some(*kind),
-            _ => None,
-        };
-        vec![SweepRow {
-            config: index,
-            settings: settings.clone(),
-            outcome: SweepOutcome::Refused {
-                kind,
-                message: e.to_string(),
-            },
-        }]
-    };
-    let scenario = match apply_settings(base, settings).without_report().build() {
-        Ok(s) => s,
-        Err(e) => return refused(e),
-    };
-    let memory = match scenario.memory() {
-        Ok(m) => m,
-        Err(e) => return refused(e),
-    };
-    let cost = scenario.cost_model();
-    (0..scenario.workload.levels().len())
-        .map(|i| {
-            let level = scenario.run_level_with(i, &memory, &cost);
-            SweepRow {
-                config: index,
-                settings: settings.clone(),
-                outcome: SweepOutcome::Ran(Box::new(SweepMetrics::from_level(&scenario, &memory, &level))),
-            }
-        })
-        .collect()
+/// What receives a finished configuration's rows (see [`SweepRunOptions::on_config_done`]).
+pub type RowSink<'a> = dyn Fn(&[SweepRow]) -> Result<()> + Sync + 'a;
+
+/// How a sweep runs, beside what it sweeps.
+#[derive(Clone, Copy, Default)]
+pub struct SweepRunOptions<'a> {
+    /// Draw an indicatif progress bar on stderr.
+    pub progress: bool,
+    /// Stop a configuration that has run this long: its levels not yet simulated become one
+    /// [`SweepOutcome::Failed`] row (none: no limit). Checked before each level (a level is
+    /// bounded by [`MAX_REQUESTS_PER_RUN`]); see [`config_deadline`].
+    pub config_timeout: Option<Duration>,
+    /// Called with a configuration's rows as soon as it finishes (in completion order, from the
+    /// worker threads, one call at a time); an error stops the sweep and is returned.
+    pub on_config_done: Option<&'a RowSink<'a>>,
+    /// Test hook: called with the configuration's index on its worker thread before it is
+    /// built, inside the isolation a configuration runs in (a test makes it panic).
+    #[doc(hidden)]
+    pub test_hook: Option<TestHook>,
 }
 
-/// Runs every configuration of `spec` over `base` in parallel (rayon), in configuration order.
+/// A test hook: a function of a configuration's index (see [`SweepRunOptions::test_hook`]).
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct TestHook(pub fn(usize));
+
+impl PartialEq for TestHook {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+impl fmt::Debug for TestHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TestHook")
+    }
+}
+
+impl fmt::Debug for SweepRunOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SweepRunOptions")
+            .field("progress", &self.progress)
+            .field("config_timeout", &self.config_timeout)
+            .field("on_config_done", &self.on_config_done.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// When a configuration that started at `started` must stop, under `timeout` (none: never).
+///
+/// The sweep checks it between levels; a finer check inside a level's simulation can take the
+/// same instant.
+pub fn config_deadline(started: Instant, timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|t| started.checked_add(t))
+}
+
+/// Simulates one configuration: one row per load level, or one refused row (no time limit).
+pub fn run_config(base: &ScenarioBuilder, index: usize, settings: &Settings) -> Vec<SweepRow> {
+    run_config_with(base, index, settings, &SweepRunOptions::default())
+}
+
+/// Simulates one configuration in isolation: one row per simulated load level; an error building
+/// it is one refused row, and a panic or the time limit ends it with one failed row (after the
+/// rows of the levels that finished).
+pub fn run_config_with(
+    base: &ScenarioBuilder,
+    index: usize,
+    settings: &Settings,
+    options: &SweepRunOptions<'_>,
+) -> Vec<SweepRow> {
+    let started = Instant::now();
+    let deadline = config_deadline(started, options.config_timeout);
+    let row = |outcome: SweepOutcome| SweepRow {
+        config: index,
+        settings: settings.clone(),
+        outcome,
+    };
+    let prepared = isolation::isolate(|| {
+        if let Some(TestHook(hook)) = options.test_hook {
+            hook(index);
+        }
+        let scenario = apply_settings(base, settings).without_report().build()?;
+        let memory = scenario.memory()?;
+        let cost = scenario.cost_model();
+        Ok::<_, Error>((scenario, memory, cost))
+    });
+    let (scenario, memory, cost) = match prepared {
+        Ok(Ok(prepared)) => prepared,
+        Ok(Err(e)) => {
+            let kind = match &e {
+                Error::EngineRefused { kind, .. } => Some(*kind),
+                _ => None,
+            };
+            return vec![row(SweepOutcome::Refused {
+                kind,
+                message: e.to_string(),
+            })];
+        }
+        Err(panic) => {
+            return vec![row(SweepOutcome::Failed {
+                reason: format!("internal error: {panic}"),
+            })]
+        }
+    };
+    let levels = scenario.workload.levels();
+    let mut rows = Vec::with_capacity(levels.len());
+    for (i, level) in levels.iter().enumerate() {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let not_run: Vec<String> = levels[i..].iter().map(|l| level_label(*l)).collect();
+            rows.push(row(SweepOutcome::Failed {
+                reason: format!(
+                    "stopped after {:.1} s (--config-timeout {} s): {} of {} levels simulated, not {}",
+                    started.elapsed().as_secs_f64(),
+                    options.config_timeout.map_or(0.0, |t| t.as_secs_f64()),
+                    i,
+                    levels.len(),
+                    not_run.join(", ")
+                ),
+            }));
+            break;
+        }
+        match isolation::isolate(|| scenario.run_level_with(i, &memory, &cost)) {
+            Ok(result) => rows.push(row(SweepOutcome::Ran(Box::new(SweepMetrics::from_level(
+                &scenario, &memory, &result,
+            ))))),
+            Err(panic) => {
+                rows.push(row(SweepOutcome::Failed {
+                    reason: format!("internal error at level {}: {panic}", level_label(*level)),
+                }));
+                break;
+            }
+        }
+    }
+    rows
+}
+
+/// Runs every configuration of `spec` over `base` in parallel (rayon), in configuration order,
+/// without a time limit.
 ///
 /// `progress` draws an indicatif bar on stderr.
 pub fn run_sweep(base: &ScenarioBuilder, spec: &SweepSpec, progress: bool) -> Result<Vec<SweepRow>> {
+    run_sweep_with(
+        base,
+        spec,
+        &SweepRunOptions {
+            progress,
+            ..SweepRunOptions::default()
+        },
+    )
+}
+
+/// Runs every configuration of `spec` over `base`: its configurations ([`SweepSpec::configs`]),
+/// held to [`MAX_REQUESTS_PER_SWEEP`] ([`check_sweep_size`]), then [`run_configs`].
+pub fn run_sweep_with(
+    base: &ScenarioBuilder,
+    spec: &SweepSpec,
+    options: &SweepRunOptions<'_>,
+) -> Result<Vec<SweepRow>> {
     let configs = spec.configs()?;
-    let bar = if progress {
+    check_sweep_size(base, spec, &configs)?;
+    run_configs(base, &configs, options)
+}
+
+/// Runs configurations in parallel (rayon), each isolated ([`run_config_with`]): an error, a
+/// panic or the time limit of one is its row's outcome and the others run on. Returns the rows in
+/// configuration order; the first error of `options.on_config_done` stops the sweep (the
+/// configurations already running finish) and is returned.
+pub fn run_configs(
+    base: &ScenarioBuilder,
+    configs: &[Settings],
+    options: &SweepRunOptions<'_>,
+) -> Result<Vec<SweepRow>> {
+    let bar = if options.progress {
         let bar = indicatif::ProgressBar::new(configs.len() as u64);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
             "{spinner} sweep {bar:40} {pos}/{len} configs ({per_sec}, eta {eta})",
@@ -696,17 +1042,100 @@ pub fn run_sweep(base: &ScenarioBuilder, spec: &SweepSpec, progress: bool) -> Re
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let stop = AtomicBool::new(false);
+    let sink_error: Mutex<Option<Error>> = Mutex::new(None);
     let rows: Vec<Vec<SweepRow>> = configs
         .par_iter()
         .enumerate()
         .map(|(i, s)| {
-            let rows = run_config(base, i, s);
+            if stop.load(Ordering::Relaxed) {
+                return Vec::new();
+            }
+            let rows = run_config_with(base, i, s, options);
+            if let Some(sink) = options.on_config_done {
+                // One call at a time: the sink sees whole configurations in completion order.
+                let mut first_error = sink_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if first_error.is_none() {
+                    if let Err(e) = sink(&rows) {
+                        *first_error = Some(e);
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
             bar.inc(1);
             rows
         })
         .collect();
     bar.finish_and_clear();
+    if let Some(e) = sink_error
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
+        return Err(e);
+    }
     Ok(rows.into_iter().flatten().collect())
+}
+
+/// Runs a configuration's work so that a panic in it is returned, not propagated, and the
+/// panic's message is kept for its row instead of printed.
+mod isolation {
+    use std::cell::{Cell, RefCell};
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::Once;
+
+    thread_local! {
+        /// Whether this thread is inside [`isolate`]: its panics are the row's, not stderr's.
+        static ISOLATED: Cell<bool> = const { Cell::new(false) };
+        /// The message and place of the last panic caught on this thread.
+        static CAUGHT: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    static HOOK: Once = Once::new();
+
+    /// Installs, once per process, a panic hook that keeps the message of a panic on an isolated
+    /// thread and hands every other panic to the hook that was there before (so panics outside
+    /// sweeps, and in threads that rayon steals work onto, print as they always did).
+    fn install_hook() {
+        HOOK.call_once(|| {
+            let previous = panic::take_hook();
+            panic::set_hook(Box::new(move |info| {
+                if ISOLATED.with(Cell::get) {
+                    let message = payload_text(info.payload());
+                    let text = match info.location() {
+                        Some(at) => format!("{message} (at {}:{})", at.file(), at.line()),
+                        None => message.to_string(),
+                    };
+                    CAUGHT.with(|c| *c.borrow_mut() = Some(text));
+                } else {
+                    previous(info);
+                }
+            }));
+        });
+    }
+
+    /// Runs `f`; a panic becomes `Err(its message and place)`.
+    pub(super) fn isolate<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+        install_hook();
+        let outer = ISOLATED.with(|i| i.replace(true));
+        CAUGHT.with(|c| c.borrow_mut().take());
+        // The closure's state is dropped or discarded on a panic: nothing half-updated is used.
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        ISOLATED.with(|i| i.set(outer));
+        result.map_err(|payload| {
+            CAUGHT
+                .with(|c| c.borrow_mut().take())
+                .unwrap_or_else(|| payload_text(payload.as_ref()).to_string())
+        })
+    }
+
+    /// A panic's message (`panic!` gives a `&str` or a `String`).
+    fn payload_text(payload: &(dyn std::any::Any + Send)) -> &str {
+        payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic without a message")
+    }
 }
 
 /// A metric to rank a sweep by; throughputs rank high-first, latencies and costs low-first.
@@ -854,14 +1283,24 @@ pub fn row_level(row: &SweepRow) -> Option<&str> {
     row.metrics().map(|m| m.level.as_str())
 }
 
-/// Renders rows as CSV: settings columns, then outcome, message and every metric.
+/// Renders rows as CSV: the configuration's index, its settings, then outcome, every metric and
+/// the message (a refusal's or a failure's).
 pub fn to_csv(rows: &[SweepRow]) -> String {
     let params: Vec<SweepParam> = rows
         .first()
         .map(|r| r.settings.iter().map(|(p, _)| *p).collect())
         .unwrap_or_default();
-    let mut out = String::new();
-    let mut header: Vec<String> = params.iter().map(|p| p.name().to_string()).collect();
+    let mut out = csv_header(&params);
+    for r in rows {
+        out.push_str(&csv_row(r));
+    }
+    out
+}
+
+/// The CSV header line (with its newline) for configurations setting `params`.
+pub fn csv_header(params: &[SweepParam]) -> String {
+    let mut header: Vec<String> = vec!["config".into()];
+    header.extend(params.iter().map(|p| p.name().to_string()));
     header.extend(
         [
             "outcome",
@@ -886,43 +1325,60 @@ pub fn to_csv(rows: &[SweepRow]) -> String {
         ]
         .map(String::from),
     );
-    out.push_str(&header.join(","));
-    out.push('\n');
+    let mut line = header.join(",");
+    line.push('\n');
+    line
+}
+
+/// One row as a CSV line (with its newline), columns as [`csv_header`].
+pub fn csv_row(r: &SweepRow) -> String {
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.4}"));
-    for r in rows {
-        let mut cells: Vec<String> = r.settings.iter().map(|(_, v)| v.to_string()).collect();
-        match &r.outcome {
-            SweepOutcome::Ran(m) => cells.extend([
-                "ran".into(),
-                m.level.clone(),
-                m.gpus.to_string(),
-                opt(m.price_usd_per_hour),
-                m.kv_cache_tokens.to_string(),
-                format!("{:.2}", m.max_concurrency),
-                format!("{:.4}", m.request_throughput_req_s),
-                format!("{:.2}", m.output_throughput_tok_s),
-                format!("{:.2}", m.ttft_ms_mean),
-                format!("{:.2}", m.ttft_ms_p95),
-                format!("{:.3}", m.tpot_ms_mean),
-                format!("{:.3}", m.tpot_ms_p95),
-                format!("{:.1}", m.e2e_ms_mean),
-                format!("{:.1}", m.e2e_ms_p95),
-                m.failed.to_string(),
-                m.preemptions.to_string(),
-                opt(m.x_realtime),
-                opt(m.usd_per_million_output_tokens),
-                String::new(),
-            ]),
-            SweepOutcome::Refused { message, .. } => {
-                cells.push("refused".into());
-                cells.extend(std::iter::repeat_n(String::new(), 17));
-                cells.push(format!("\"{}\"", message.replace('"', "\"\"")));
-            }
+    let quoted = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    let mut cells: Vec<String> = vec![r.config.to_string()];
+    cells.extend(r.settings.iter().map(|(_, v)| {
+        let text = v.to_string();
+        if text.contains([',', '"', '\n']) {
+            quoted(&text)
+        } else {
+            text
         }
-        out.push_str(&cells.join(","));
-        out.push('\n');
+    }));
+    match &r.outcome {
+        SweepOutcome::Ran(m) => cells.extend([
+            "ran".into(),
+            m.level.clone(),
+            m.gpus.to_string(),
+            opt(m.price_usd_per_hour),
+            m.kv_cache_tokens.to_string(),
+            format!("{:.2}", m.max_concurrency),
+            format!("{:.4}", m.request_throughput_req_s),
+            format!("{:.2}", m.output_throughput_tok_s),
+            format!("{:.2}", m.ttft_ms_mean),
+            format!("{:.2}", m.ttft_ms_p95),
+            format!("{:.3}", m.tpot_ms_mean),
+            format!("{:.3}", m.tpot_ms_p95),
+            format!("{:.1}", m.e2e_ms_mean),
+            format!("{:.1}", m.e2e_ms_p95),
+            m.failed.to_string(),
+            m.preemptions.to_string(),
+            opt(m.x_realtime),
+            opt(m.usd_per_million_output_tokens),
+            String::new(),
+        ]),
+        SweepOutcome::Refused { message, .. } => {
+            cells.push("refused".into());
+            cells.extend(std::iter::repeat_n(String::new(), 17));
+            cells.push(quoted(message));
+        }
+        SweepOutcome::Failed { reason } => {
+            cells.push("failed".into());
+            cells.extend(std::iter::repeat_n(String::new(), 17));
+            cells.push(quoted(reason));
+        }
     }
-    out
+    let mut line = cells.join(",");
+    line.push('\n');
+    line
 }
 
 /// Which levels a workload has, as labels (for reports).

@@ -252,6 +252,9 @@ fn sweep_and_plan_reject_bad_input_without_panicking() {
         vec!["sweep", "--gpu", "4090", "--axis", "seqs=8", "--rank-by", "speed"],
         vec!["sweep", "--gpu", "4090", "--axis", "seqs=8", "-o", "/tmp/rows.txt"],
         vec!["sweep", "--gpu", "4090", "--axis", "gpu=rtx-9999"],
+        vec!["sweep", "--gpu", "4090", "--axis", "seqs=8..64", "--samples", "2000000"],
+        vec!["sweep", "--gpu", "4090", "--axis", "seqs=8", "--config-timeout", "-1"],
+        vec!["sweep", "--gpu", "4090", "--axis", "seqs=8", "--config-timeout", "nan"],
         vec!["plan", "--gpu", "a10", "--slo", "ttft=5"],
         vec!["plan", "--gpu", "a10", "--slo", "ttft_p95_ms=500", "--load", "bursty"],
         vec!["plan", "--gpu", "a10", "--slo", "ttft_p95_ms=500", "--target-qps", "-1"],
@@ -303,7 +306,7 @@ fn sweep_lists_refused_configs_with_vllms_words_and_writes_csv() {
     assert!(text
         .lines()
         .next()
-        .is_some_and(|h| h.starts_with("max_num_batched_tokens,enable_chunked_prefill,outcome")));
+        .is_some_and(|h| h.starts_with("config,max_num_batched_tokens,enable_chunked_prefill,outcome")));
     assert_eq!(text.matches(",refused,").count(), 2);
 }
 
@@ -1176,5 +1179,203 @@ fn profile_terms_outside_physics_are_refused() {
         assert!(out.is_empty(), "no figures printed");
         assert!(err.contains(name) && err.contains(field), "{name}: {err}");
     }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn sweep_with_an_impossible_max_num_seqs_keeps_the_other_rows() {
+    // Issue 14: the second configuration aborted the process allocating its batch buffers, and
+    // the sweep died whole with no rows and no file.
+    let dir = temp_dir("sweep-impossible");
+    let csv = dir.join("rows.csv");
+    let (code, out, err) = servecast(&[
+        "sweep",
+        "--gpu",
+        "4090",
+        "--model",
+        "voxcpm-1.5",
+        "--engine",
+        "nano-vllm",
+        "--axis",
+        "max_num_seqs=50,4294967295",
+        "--concurrency",
+        "1,4",
+        "--requests-per-user",
+        "2",
+        "--quiet",
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 configurations: 2 simulated rows, 1 refused"), "{out}");
+    assert!(
+        out.contains("4294967295 is outside 1..=1,048,576 (--max-num-seqs)"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("config,max_num_seqs,outcome,level,"), "{text}");
+    assert_eq!(
+        lines.len(),
+        4,
+        "header, two levels of config 0, config 1 refused: {text}"
+    );
+    assert!(
+        lines[1].starts_with("0,50,ran,c=4,") && lines[2].starts_with("0,50,ran,c=1,"),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("1,4294967295,refused,") && lines[3].contains("max_num_seqs"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+    // Alone, the same flag is refused with exit 2 (it used to abort with SIGABRT).
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "4090",
+        "--model",
+        "voxcpm-1.5",
+        "--engine",
+        "nano-vllm",
+        "--max-num-seqs",
+        "4294967295",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("field `max_num_seqs`") && err.contains("1..=1,048,576"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sweep_config_timeout_stops_configurations_not_the_sweep() {
+    let (code, out, err) = servecast(&[
+        "sweep",
+        "--gpu",
+        "4090",
+        "--axis",
+        "max_num_seqs=50,64",
+        "--config-timeout",
+        "0.000000001",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 stopped before their last level"), "{out}");
+    assert!(
+        out.contains("config 0 (seqs=50): stopped after ") && out.contains("(--config-timeout 0.000000001 s)"),
+        "{out}"
+    );
+    let (code, _, err) = servecast(&["sweep", "--gpu", "4090", "--axis", "seqs=8", "--config-timeout", "-1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--config-timeout") && err.contains("[0, 1,000,000] seconds"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sweep_samples_over_a_small_space_run_each_configuration_once() {
+    // Issue 14: 10,000 samples of a 4-configuration space simulated each about 2,500 times.
+    let (code, out, err) = servecast(&[
+        "sweep",
+        "--gpu",
+        "4090",
+        "--axis",
+        "enable_chunked_prefill=true,false",
+        "--axis",
+        "max_num_seqs=50,64",
+        "--samples",
+        "10000",
+        "--concurrency",
+        "2",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("the space has only 4 distinct configurations; running all 4"),
+        "{err}"
+    );
+    assert!(out.starts_with("4 configurations: 4 simulated rows"), "{out}");
+}
+
+#[test]
+fn a_run_over_ten_million_requests_over_its_levels_is_refused() {
+    // Issue 14: the cap held per level, so 15,000,000 requests over two levels ran (minutes, GBs).
+    for command in ["simulate", "sweep"] {
+        let mut args = vec![
+            command,
+            "--gpu",
+            "4090",
+            "--concurrency",
+            "1000,2000",
+            "--requests-per-user",
+            "5000",
+        ];
+        if command == "sweep" {
+            args.extend(["--axis", "seqs=50", "--quiet"]);
+        }
+        let (code, out, err) = servecast(&args);
+        assert_eq!(code, 2, "{command}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains("requests_per_user") && err.contains("15,000,000") && err.contains("1..=10,000,000"),
+            "{command}: {err}"
+        );
+    }
+    // A sweep is held to 1,000,000,000 requests over all its configurations, before it starts:
+    // Σ 1000·c over c = 1..10000 is 50,005,000,000.
+    let (code, _, err) = servecast(&[
+        "sweep",
+        "--gpu",
+        "4090",
+        "--axis",
+        "concurrency=1..10000:1",
+        "--requests-per-user",
+        "1000",
+        "--quiet",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--axis") && err.contains("50,005,000,000") && err.contains("at most 1,000,000,000"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sweep_writes_json_lines_and_a_json_array_without_a_partial_file() {
+    let dir = temp_dir("sweep-json");
+    for name in ["rows.jsonl", "rows.json"] {
+        let path = dir.join(name);
+        let (code, _, err) = servecast(&[
+            "sweep",
+            "--gpu",
+            "4090",
+            "--axis",
+            "max_num_seqs=50,64,4294967295",
+            "--concurrency",
+            "1,2",
+            "--quiet",
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let rows: Vec<serde_json::Value> = if name.ends_with(".jsonl") {
+            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        assert_eq!(
+            rows.len(),
+            5,
+            "{name}: two levels of two configurations, one refused: {text}"
+        );
+        let mut configs: Vec<u64> = rows.iter().map(|r| r["config"].as_u64().unwrap()).collect();
+        configs.sort_unstable();
+        assert_eq!(configs, [0, 0, 1, 1, 2]);
+        assert_eq!(rows[4]["outcome"], "refused", "refused rows rank last");
+    }
+    assert!(!dir.join("rows.partial.jsonl").exists());
     std::fs::remove_dir_all(dir).ok();
 }

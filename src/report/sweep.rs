@@ -28,7 +28,14 @@ pub fn render_sweep(rows: &[SweepRow], metric: RankMetric, top: usize, format: F
         .iter()
         .filter(|r| r.metrics().is_some_and(|m| m.requests == 0))
         .collect();
-    let refused: Vec<&SweepRow> = rows.iter().filter(|r| r.metrics().is_none()).collect();
+    let refused: Vec<&SweepRow> = rows
+        .iter()
+        .filter(|r| matches!(r.outcome, SweepOutcome::Refused { .. }))
+        .collect();
+    let failed: Vec<&SweepRow> = rows
+        .iter()
+        .filter(|r| matches!(r.outcome, SweepOutcome::Failed { .. }))
+        .collect();
     let configs = rows
         .iter()
         .map(|r| r.config)
@@ -37,10 +44,15 @@ pub fn render_sweep(rows: &[SweepRow], metric: RankMetric, top: usize, format: F
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{configs} configurations: {} simulated rows, {} refused at start-up{}; best {} by {} ({}; ties: fewer failed \
-         requests, then more req/s, then lower TTFT P95):\n",
+        "{configs} configurations: {} simulated rows, {} refused at start-up{}{}; best {} by {} ({}; ties: fewer \
+         failed requests, then more req/s, then lower TTFT P95):\n",
         ran.len(),
         refused.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} stopped before their last level (listed below)", failed.len())
+        },
         if all_failed.is_empty() {
             String::new()
         } else {
@@ -115,6 +127,28 @@ pub fn render_sweep(rows: &[SweepRow], metric: RankMetric, top: usize, format: F
         groups.sort_by_key(|g| std::cmp::Reverse(g.1 .0));
         for (rule, (count, first, message)) in &groups {
             let _ = writeln!(out, "  {count:>5} × {rule} (config {first}): {message}");
+        }
+    }
+    if !failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nStopped before their last level ({} configurations; the levels they finished are ranked above):\n",
+            failed.len()
+        );
+        const SHOWN: usize = 20;
+        for r in failed.iter().take(SHOWN) {
+            if let SweepOutcome::Failed { reason } = &r.outcome {
+                let settings = r
+                    .settings
+                    .iter()
+                    .map(|(p, v)| format!("{}={v}", p.short()))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let _ = writeln!(out, "  config {} ({settings}): {reason}", r.config);
+            }
+        }
+        if failed.len() > SHOWN {
+            let _ = writeln!(out, "  … and {} more (every row is in -o FILE)", failed.len() - SHOWN);
         }
     }
     Ok(out)

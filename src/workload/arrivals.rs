@@ -8,6 +8,12 @@ use crate::engine::{Clients, RequestSpec};
 use crate::error::{Error, Result};
 use crate::units::secs_to_nanos;
 
+/// The most requests one run simulates, summed over all its load levels (and so the most one
+/// level may send). Each simulated request costs memory for its record and its timeline (a run of
+/// 12.5 million requests over several levels took 99 s and 5 GB), so the cap holds for the run,
+/// not per level. A sweep applies it to each configuration.
+pub const MAX_REQUESTS_PER_RUN: u64 = 10_000_000;
+
 /// One request of a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -270,7 +276,7 @@ impl WorkloadSpec {
                 }
                 if concurrency
                     .iter()
-                    .any(|&c| c as u64 * *requests_per_user as u64 > 10_000_000)
+                    .any(|&c| c as u64 * *requests_per_user as u64 > MAX_REQUESTS_PER_RUN)
                 {
                     return Err(Error::invalid(
                         origin,
@@ -301,7 +307,7 @@ impl WorkloadSpec {
                     ));
                 }
                 if let Some(per) = num_requests_per_level {
-                    if per.len() != qps.len() || per.iter().any(|&n| n == 0 || n > 10_000_000) {
+                    if per.len() != qps.len() || per.iter().any(|&n| n == 0 || u64::from(n) > MAX_REQUESTS_PER_RUN) {
                         return Err(Error::invalid(
                             origin,
                             "num_requests_per_level",
@@ -319,7 +325,9 @@ impl WorkloadSpec {
                         "num_requests ÷ qps must be ≤ 100,000,000 s of simulated time",
                     ));
                 }
-                if num_requests_per_level.is_none() && (*num_requests == 0 || *num_requests > 10_000_000) {
+                if num_requests_per_level.is_none()
+                    && (*num_requests == 0 || u64::from(*num_requests) > MAX_REQUESTS_PER_RUN)
+                {
                     return Err(Error::invalid(origin, "num_requests", "must be in 1..=10,000,000"));
                 }
             }
@@ -328,7 +336,7 @@ impl WorkloadSpec {
                     return Err(Error::invalid(origin, "levels", "needs one or more levels"));
                 }
                 for (i, l) in levels.iter().enumerate() {
-                    if l.concurrency == 0 || l.num_requests == 0 || l.num_requests > 10_000_000 {
+                    if l.concurrency == 0 || l.num_requests == 0 || u64::from(l.num_requests) > MAX_REQUESTS_PER_RUN {
                         return Err(Error::invalid(
                             origin,
                             format!("levels[{i}]"),
@@ -359,7 +367,62 @@ impl WorkloadSpec {
                 }
             }
         }
-        Ok(())
+        self.check_total_requests(origin)
+    }
+
+    /// Requests simulated over all levels of one run.
+    pub fn total_requests(&self) -> u64 {
+        match &self.load {
+            LoadSpec::ClosedLoop {
+                concurrency,
+                requests_per_user,
+                ..
+            } => concurrency
+                .iter()
+                .map(|&c| u64::from(c) * u64::from(*requests_per_user))
+                .sum(),
+            LoadSpec::Poisson {
+                qps,
+                num_requests,
+                num_requests_per_level,
+                ..
+            } => match num_requests_per_level {
+                Some(per) => per.iter().map(|&n| u64::from(n)).sum(),
+                None => u64::from(*num_requests) * qps.len() as u64,
+            },
+            LoadSpec::MaxConcurrency { levels } => levels.iter().map(|l| u64::from(l.num_requests)).sum(),
+            LoadSpec::Trace { requests } => requests.len() as u64,
+        }
+    }
+
+    /// Refuses a run whose levels add up to more than [`MAX_REQUESTS_PER_RUN`] requests, naming
+    /// the field that sets the count.
+    fn check_total_requests(&self, origin: &str) -> Result<()> {
+        let total = self.total_requests();
+        if total <= MAX_REQUESTS_PER_RUN {
+            return Ok(());
+        }
+        let field = match &self.load {
+            LoadSpec::ClosedLoop { .. } => "concurrency × requests_per_user",
+            LoadSpec::Poisson {
+                num_requests_per_level: Some(_),
+                ..
+            } => "num_requests_per_level",
+            LoadSpec::Poisson { .. } => "num_requests",
+            LoadSpec::MaxConcurrency { .. } => "levels[].num_requests",
+            LoadSpec::Trace { .. } => "requests",
+        };
+        Err(Error::invalid(
+            origin,
+            field,
+            format!(
+                "the {} levels add up to {} requests; one run simulates 1..={} requests in total over all its \
+                 levels (fewer levels or fewer requests per level)",
+                self.levels().len(),
+                crate::memory::thousands(total),
+                crate::memory::thousands(MAX_REQUESTS_PER_RUN),
+            ),
+        ))
     }
 
     /// The levels simulated, in order.

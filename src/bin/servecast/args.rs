@@ -54,6 +54,11 @@ pub enum Command {
         output: Option<PathBuf>,
     },
     /// Simulate many configurations (flags, GPUs, TP, replicas, load) in parallel and rank them.
+    ///
+    /// Each configuration runs isolated: one the engine would refuse, one servecast cannot
+    /// simulate (an internal error, a bug to report) or one over --config-timeout becomes a row
+    /// saying why, and the others run on. A configuration simulates at most 10,000,000 requests
+    /// over all its levels; a sweep at most 1,000,000,000 over all its configurations.
     Sweep(Box<SweepArgs>),
     /// Capacity planning: the most load within an SLO, the knee, or the cheapest GPUs for a rate.
     Plan(Box<PlanArgs>),
@@ -286,7 +291,8 @@ pub struct SweepArgs {
     /// util, seqs, tp, replicas, concurrency, qps.
     #[arg(long = "axis", required = true)]
     pub axes: Vec<String>,
-    /// Draw this many random configurations instead of the full grid.
+    /// Draw this many distinct random configurations (1..=1,000,000) instead of the full grid; a
+    /// space with fewer runs all of them (and says so).
     #[arg(long)]
     pub samples: Option<u32>,
     /// Seed of the random configurations.
@@ -300,9 +306,18 @@ pub struct SweepArgs {
     /// Rows shown in the table.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
-    /// Also write every row here: .csv or .json.
+    /// Also write every row here: .csv, .jsonl (JSON Lines) or .json. Rows are written as each
+    /// configuration finishes (completion order, each with its `config` index), so an interrupted
+    /// sweep keeps the rows that finished; a .json array streams to NAME.partial.jsonl meanwhile
+    /// (NAME.json stays empty until the end). When the sweep ends the file holds every row ranked
+    /// as the table.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
+    /// Stop a configuration that has run this many seconds, checked between its load levels (a
+    /// level is at most 10,000,000 requests, as is a configuration): its unfinished levels become
+    /// one failed row, "stopped after N s (--config-timeout)". 0: no limit.
+    #[arg(long, default_value_t = 600.0, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub config_timeout: f64,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -464,10 +479,12 @@ impl SweepArgs {
             rank_by: self.rank_by.clone(),
             top: self.top,
             output: self.output.clone(),
+            config_timeout_s: self.config_timeout,
             progress: !self.quiet,
             format: Format::parse(&self.base.format)?,
             plot: self.base.plot.clone(),
             plot_memory: self.base.plot_memory.clone(),
+            test_hook: None,
         })
     }
 }
