@@ -909,8 +909,8 @@ impl fmt::Debug for SweepRunOptions<'_> {
 
 /// When a configuration that started at `started` must stop, under `timeout` (none: never).
 ///
-/// The sweep checks it between levels; a finer check inside a level's simulation can take the
-/// same instant.
+/// The sweep checks it between levels, and the engine every 4,096 events inside a level
+/// ([`crate::engine::with_deadline`]).
 pub fn config_deadline(started: Instant, timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(|t| started.checked_add(t))
 }
@@ -965,23 +965,35 @@ pub fn run_config_with(
     };
     let levels = scenario.workload.levels();
     let mut rows = Vec::with_capacity(levels.len());
+    let stop_row = |i: usize| {
+        let not_run: Vec<String> = levels[i..].iter().map(|l| level_label(*l)).collect();
+        row(SweepOutcome::Failed {
+            reason: format!(
+                "stopped after {:.1} s (--config-timeout {} s): {} of {} levels simulated, not {}",
+                started.elapsed().as_secs_f64(),
+                options.config_timeout.map_or(0.0, |t| t.as_secs_f64()),
+                i,
+                levels.len(),
+                not_run.join(", ")
+            ),
+        })
+    };
     for (i, level) in levels.iter().enumerate() {
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            let not_run: Vec<String> = levels[i..].iter().map(|l| level_label(*l)).collect();
-            rows.push(row(SweepOutcome::Failed {
-                reason: format!(
-                    "stopped after {:.1} s (--config-timeout {} s): {} of {} levels simulated, not {}",
-                    started.elapsed().as_secs_f64(),
-                    options.config_timeout.map_or(0.0, |t| t.as_secs_f64()),
-                    i,
-                    levels.len(),
-                    not_run.join(", ")
-                ),
-            }));
+            rows.push(stop_row(i));
             break;
         }
-        match isolation::isolate(|| scenario.run_level_with(i, &memory, &cost)) {
-            Ok(result) => rows.push(row(SweepOutcome::Ran(Box::new(SweepMetrics::from_level(
+        // The engine also looks at the deadline while it simulates, so one huge level cannot
+        // run past it; a level stopped part-way is not reported.
+        let run = isolation::isolate(|| {
+            crate::engine::with_deadline(deadline, || scenario.run_level_with(i, &memory, &cost))
+        });
+        match run {
+            Ok((_, true)) => {
+                rows.push(stop_row(i));
+                break;
+            }
+            Ok((result, false)) => rows.push(row(SweepOutcome::Ran(Box::new(SweepMetrics::from_level(
                 &scenario, &memory, &result,
             ))))),
             Err(panic) => {

@@ -168,8 +168,8 @@ fn ten_million_requests_in_512_mib() {
 
 #[test]
 fn a_flag_sized_allocation_no_longer_aborts() {
-    // nano-vllm accepts any max_num_seqs (its graphs stop at 512); servecast used to reserve
-    // 16 GiB for the running list and die with SIGABRT.
+    // servecast used to reserve 16 GiB for nano-vllm's running list and die with SIGABRT; the
+    // engine now sizes its tables by what is in flight, and the flag has a stated bound.
     let out = Command::new(env!("CARGO_BIN_EXE_servecast"))
         .args([
             "simulate",
@@ -181,11 +181,24 @@ fn a_flag_sized_allocation_no_longer_aborts() {
             "nano-vllm",
             "--seqs",
             "4294967295",
-            "--concurrency",
-            "1,8",
-            "--format",
-            "json",
         ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("max_num_seqs") && err.contains("1..=1,048,576"), "{err}");
+    // The largest accepted value runs (its tables are sized by the requests in flight).
+    let out = Command::new(env!("CARGO_BIN_EXE_servecast"))
+        .args([
+            "simulate",
+            "--gpu",
+            "4090",
+            "--model",
+            "voxcpm-1.5",
+            "--engine",
+            "nano-vllm",
+        ])
+        .args(["--seqs", "1048576", "--concurrency", "1,8", "--format", "json"])
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
