@@ -131,5 +131,46 @@ fn bench_plan(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_fit, bench_sweep, bench_plan);
+/// Llama-3.1-8B on an A100 80 GB at 8 req/s (the issue-14 scale run), `n` Poisson requests,
+/// log-normal lengths: how the run time grows with the request count (README's scaling table).
+fn poisson_a100_8qps(n: u32) -> Scenario {
+    Scenario::builder()
+        .gpu("a100-80g")
+        .model("llama-3.1-8b")
+        .workload(WorkloadSpec::new(
+            LoadSpec::Poisson {
+                qps: vec![8.0],
+                num_requests: n,
+                max_concurrency: None,
+                burstiness: 1.0,
+                num_requests_per_level: None,
+            },
+            LengthDist::LogNormal {
+                median: 512.0,
+                sigma: 0.8,
+                min: 1,
+                max: 4096,
+            },
+            LengthDist::LogNormal {
+                median: 256.0,
+                sigma: 0.8,
+                min: 1,
+                max: 2048,
+            },
+        ))
+        .build()
+        .expect("the A100 scenario builds")
+}
+
+fn bench_scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling");
+    g.sample_size(10);
+    for n in [1_000u32, 10_000, 100_000, 1_000_000] {
+        let s = poisson_a100_8qps(n);
+        g.bench_function(format!("a100_8qps_{n}_requests"), |b| b.iter(|| s.run().expect("runs")));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_fit, bench_sweep, bench_plan, bench_scaling);
 criterion_main!(benches);

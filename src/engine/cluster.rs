@@ -358,6 +358,8 @@ pub fn simulate_cluster_into(
     // Requests done in the latest event: (user, when the client saw the end).
     let mut done: Vec<(u32, Nanos)> = Vec::new();
     let mut until_clock_check = super::DEADLINE_CHECK_EVERY;
+    // The replica whose step just ran, to apply the identical steps that follow in bulk.
+    let mut skip_after: Option<usize> = None;
     loop {
         until_clock_check -= 1;
         if until_clock_check == 0 {
@@ -487,11 +489,6 @@ pub fn simulate_cluster_into(
             }
         } else {
             // Replica r_min takes its next step.
-            let head = match gate_times.get(gate_next) {
-                Some(_) => fe.at(gate_next as u32),
-                None => 0,
-            };
-            let next_global = t_arr.min(t_gate.saturating_add(head).max(t_gate));
             let replica = r_min as u32;
             let rep = &mut reps[r_min];
             let st = &mut rep.st;
@@ -532,9 +529,10 @@ pub fn simulate_cluster_into(
                 }
             } else {
                 st.execute_step();
-                if st.finished.is_empty() && st.delivered_finishes.is_empty() && st.m.skip_ahead {
-                    let inbox = rep.inbox.peek().map_or(NEVER, |Reverse(p)| p.t);
-                    st.skip_ahead(next_global.min(inbox));
+                // Runs of identical steps are applied once the clients have reacted to this
+                // step's finishes (their next requests bound the run).
+                if st.m.skip_ahead {
+                    skip_after = Some(r_min);
                 }
             }
             st.finished.clear();
@@ -589,6 +587,34 @@ pub fn simulate_cluster_into(
             }
         }
         done.clear();
+        // After a step, the identical steps that follow are applied in bulk, up to the next
+        // arrival anywhere (a gated request due is one front-end delay away), or its own inbox.
+        if let Some(r) = skip_after.take() {
+            let t_gate = match (gate_times.get(gate_next), slots.front()) {
+                (Some(&t), Some(slot)) => t.max(slot),
+                _ => NEVER,
+            };
+            let head = if gate_next < gate_times.len() {
+                fe.at(gate_next as u32)
+            } else {
+                0
+            };
+            let t_arr = heap.peek().map_or(NEVER, |Reverse(p)| p.t);
+            let next_global = t_arr.min(t_gate.saturating_add(head).max(t_gate));
+            let rep = &mut reps[r];
+            let inbox = rep.inbox.peek().map_or(NEVER, |Reverse(p)| p.t);
+            let st = &mut rep.st;
+            st.skip_ahead(next_global.min(inbox));
+            if st.api_free_ns > api_free || st.api_booking_start_ns > api_booking_start {
+                api_free = api_free.max(st.api_free_ns);
+                api_booking_start = st.api_booking_start_ns;
+                api_free_before_booking = st.api_free_before_booking_ns;
+            }
+            for &(ns, count) in &st.itl {
+                sink.itl(ns, count);
+            }
+            st.itl.clear();
+        }
     }
     // Requests still inside an engine or its inbox when nothing more can happen (never served).
     for (k, rep) in reps.iter().enumerate() {

@@ -324,6 +324,10 @@ pub(crate) struct EngineState<'a> {
     pub sched: Vec<(u32, u32)>,
     pub batch: StepBatch,
     pub preempted_this_step: bool,
+    /// Requests that finished in the step just run (they left `running`, not `sched`).
+    pub finished_in_step: u32,
+    /// Requests that produced a token in the step just run.
+    pub outputs_in_step: u64,
     pub warm_prefix_groups: Vec<bool>,
     pub skipped_buf: Vec<u32>,
     pub stats: EngineStats,
@@ -383,6 +387,8 @@ impl<'a> EngineState<'a> {
             sched: Vec::with_capacity(slots),
             batch: StepBatch::default(),
             preempted_this_step: false,
+            finished_in_step: 0,
+            outputs_in_step: 0,
             warm_prefix_groups: vec![false; prefix_groups],
             skipped_buf: Vec::new(),
             stats: EngineStats {
@@ -501,6 +507,7 @@ impl<'a> EngineState<'a> {
     }
 
     /// Adds one scheduled chunk to the step's batch summary.
+    #[inline]
     pub(crate) fn account(&mut self, idx: u32, n: u32) {
         let r = &self.reqs[idx as usize];
         let context = (r.computed + n) as u64;
@@ -643,6 +650,7 @@ impl<'a> EngineState<'a> {
         }
         let mut single_itl = 0u64;
         let mut items = 0u64;
+        let chunk_tokens = self.m.first_chunk_tokens.max(1);
         for k in 0..self.sched.len() {
             let (idx, n) = self.sched[k];
             let r = &mut self.reqs[idx as usize];
@@ -684,8 +692,9 @@ impl<'a> EngineState<'a> {
                 }
                 r.last_token_ns = now;
                 items += 1;
-                let new_event = r.output == 1 || r.output == self.m.first_chunk_tokens.max(1).min(r.target_output);
-                if r.output == self.m.first_chunk_tokens.max(1).min(r.target_output) {
+                let at_chunk = r.output == chunk_tokens.min(r.target_output);
+                let new_event = r.output == 1 || at_chunk;
+                if at_chunk {
                     r.first_chunk_ns = now;
                 }
                 let done = r.output >= r.target_output;
@@ -700,12 +709,14 @@ impl<'a> EngineState<'a> {
         }
         // This step's outputs reach the server now, or when the next step ends (0.6.0–0.6.1).
         self.undelivered_items += items;
+        self.outputs_in_step = items;
         if !self.m.cfg.version.delays_output_one_step() && (!self.undelivered.is_empty() || self.m.has_api_server()) {
             self.deliver(now);
         }
         if single_itl > 0 {
             self.itl.push((d as f64, single_itl));
         }
+        self.finished_in_step = self.finished.len() as u32;
         if !self.finished.is_empty() {
             for k in 0..self.finished.len() {
                 let idx = self.finished[k];
@@ -733,20 +744,25 @@ impl<'a> EngineState<'a> {
             || cfg.speculative.is_some()
             || cfg.num_scheduler_steps > 1
             || self.preempted_this_step
-            || self.sched.len() as u64 != b
+            || self.sched.len() as u64 != b + u64::from(self.finished_in_step)
             || b > cfg.max_num_batched_tokens as u64
-            || !self.running.iter().all(|&i| {
-                // Decoding, and its latest token came out of the step just run (a request that
-                // finished a recompute chunk one token short looks alike but has no token yet).
-                let r = &self.reqs[i as usize];
-                r.is_decoding() && r.last_token_ns == self.now
-            })
+            // Every running request produced a token in the step just run (a cheap count
+            // before the scan below).
+            || self.outputs_in_step != b + u64::from(self.finished_in_step)
         {
             return;
         }
         // nano-vllm admits new prompts whatever the number running (its limit is per step).
         let room = cfg.version == EngineVersion::NanoVllm || self.running.len() < cfg.max_num_seqs as usize;
         if room && !self.waiting.is_empty() {
+            return;
+        }
+        if !self.running.iter().all(|&i| {
+            // Decoding, and its latest token came out of the step just run (a request that
+            // finished a recompute chunk one token short looks alike but has no token yet).
+            let r = &self.reqs[i as usize];
+            r.is_decoding() && r.last_token_ns == self.now
+        }) {
             return;
         }
         // An arrival matters when it could be admitted, or when the API server takes it in while

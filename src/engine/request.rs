@@ -10,8 +10,10 @@ pub const NEVER: Nanos = Nanos::MAX;
 /// The `id` of a slot no request occupies.
 pub(crate) const FREE_SLOT: u32 = u32::MAX;
 
-/// A request as the engine tracks it.
+/// A request as the engine tracks it. The fields every step reads and writes come first, in
+/// declaration order (`repr(C)`), so a decode touches one cache line of its request.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub(crate) struct Request {
     /// Its position in the workload ([`FREE_SLOT`] once done and its slot freed).
     pub id: u32,
@@ -25,24 +27,33 @@ pub(crate) struct Request {
     pub output: u32,
     /// KV blocks held.
     pub blocks: u32,
-    /// Prompt tokens served from the prefix cache at admission.
-    pub cached_prefix: u32,
+    /// Draft tokens verified for it in the step being run (speculative decoding; 0 otherwise).
+    pub spec_scheduled: u32,
     /// Prefix-sharing group (`u32::MAX` for none).
     pub prefix_group: u32,
+    /// Prompt tokens served from the prefix cache at admission.
+    pub cached_prefix: u32,
+    /// Blocks it held when last preempted; with prefix caching they stay hashed in the free
+    /// queue until reused, so its recomputation can hit them.
+    pub cached_own_blocks: u32,
     /// Closed-loop user (or 0 for open-loop arrivals).
     pub user: u32,
-    /// When the client sent it.
-    pub send_ns: Nanos,
-    /// When it entered the engine's waiting queue.
-    pub arrival_ns: Nanos,
+    /// Times it was preempted (recomputed).
+    pub preemptions: u32,
+    /// When its latest output token was produced.
+    pub last_token_ns: Nanos,
     /// When it was first scheduled.
     pub first_scheduled_ns: Nanos,
     /// When its first output token was produced.
     pub first_token_ns: Nanos,
-    /// When its latest output token was produced.
-    pub last_token_ns: Nanos,
     /// When its output reached the first streaming chunk (`first_chunk_tokens` tokens).
     pub first_chunk_ns: Nanos,
+    /// When it finished.
+    pub finish_ns: Nanos,
+    /// When the client sent it.
+    pub send_ns: Nanos,
+    /// When it entered the engine's waiting queue.
+    pub arrival_ns: Nanos,
     /// When the client received the first token (later than `first_token_ns` when the engine
     /// hands outputs over one step late).
     pub client_first_token_ns: Nanos,
@@ -50,18 +61,9 @@ pub(crate) struct Request {
     pub client_first_chunk_ns: Nanos,
     /// When the client received the last token.
     pub client_finish_ns: Nanos,
-    /// When it finished.
-    pub finish_ns: Nanos,
-    /// Times it was preempted (recomputed).
-    pub preemptions: u32,
-    /// Blocks it held when last preempted; with prefix caching they stay hashed in the free
-    /// queue until reused, so its recomputation can hit them.
-    pub cached_own_blocks: u32,
     /// `total_allocated` at which the first of those blocks gets evicted (they sit behind the
     /// blocks that were free when it was preempted, tail blocks first).
     pub evict_mark: u64,
-    /// Draft tokens verified for it in the step being run (speculative decoding; 0 otherwise).
-    pub spec_scheduled: u32,
     /// Rejected before reaching the engine (too long for max_model_len).
     pub failed: bool,
 }

@@ -78,10 +78,28 @@ fn schedule_mixed(st: &mut EngineState<'_>, admit: bool) {
         .speculative
         .as_ref()
         .map_or((0, 0), |s| (s.num_speculative_tokens, s.lookahead_tokens));
+    // A plain decode (one token, no drafts, its block already held) needs none of the general
+    // bookkeeping below: the batch summary takes it in a few additions.
+    let plain_decodes = spec_k == 0 && st.kv_uniform;
+    let window = st.window_tokens;
     let mut i = 0;
     while i < st.running.len() && budget > 0 {
         let idx = st.running[i];
         let r = &st.reqs[idx as usize];
+        if plain_decodes && r.is_decoding() && u64::from(r.computed) < u64::from(r.blocks) * st.block_size {
+            let context = u64::from(r.computed) + 1;
+            let b = &mut st.batch;
+            b.decode_seqs += 1;
+            b.output_seqs += 1;
+            b.context_tokens += context;
+            if window != u64::MAX {
+                b.windowed_context_tokens += context.min(window);
+            }
+            st.sched.push((idx, 1));
+            budget -= 1;
+            i += 1;
+            continue;
+        }
         let remaining = r.num_tokens() - r.computed;
         let n = remaining.min(budget);
         // Speculative decoding: a decoding request verifies K drafts as well (as many as the
@@ -96,7 +114,9 @@ fn schedule_mixed(st: &mut EngineState<'_>, admit: bool) {
         } else {
             r.computed + n
         };
-        if !grow_or_preempt(st, idx, target, false) {
+        // Most steps need no new block for most requests (one per block_size tokens): only a
+        // request that does goes through the allocator.
+        if st.blocks_needed(idx, target) > 0 && !grow_or_preempt(st, idx, target, false) {
             break;
         }
         if drafts > 0 {
