@@ -132,15 +132,35 @@ impl Scenario {
     pub fn run(&self) -> Result<Prediction> {
         let memory = self.memory()?;
         let cost = self.cost_model();
-        let levels = (0..self.workload.levels().len())
+        let levels: Vec<LevelResult> = (0..self.workload.levels().len())
             .map(|i| self.run_level_with(i, &memory, &cost))
             .collect();
+        self.check_clock(&levels)?;
         Ok(Prediction {
             scenario: self.clone(),
             memory,
             levels,
             intervals: Vec::new(),
         })
+    }
+
+    /// The error for a level whose step times overflowed the simulated clock (its figures would
+    /// be wrong), naming the step-cost terms that produced them.
+    pub fn check_clock(&self, levels: &[LevelResult]) -> Result<()> {
+        match levels.iter().find_map(|l| l.engine.clock_overflow_step_s) {
+            None => Ok(()),
+            Some(secs) => Err(Error::invalid(
+                format!("profile {}", self.profile.id),
+                "cost",
+                format!(
+                    "a step of {secs:e} s carries the simulated clock past {} years: the profile's \
+                     step-cost terms (efficiencies, overheads) on {} with {} give impossible step times",
+                    crate::engine::MAX_CLOCK_NS / 1_000_000_000 / 31_557_600,
+                    self.gpu.id,
+                    self.model.id
+                ),
+            )),
+        }
     }
 
     /// Simulates every level, also sending each request's record to `recorder` as it finishes
@@ -157,7 +177,8 @@ impl Scenario {
                 recorder.begin_level(i, level);
                 self.run_level_tee(i, &memory, &cost, recorder)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        self.check_clock(&levels)?;
         Ok(Prediction {
             scenario: self.clone(),
             memory,

@@ -993,6 +993,14 @@ pub fn run_config_with(
                 rows.push(stop_row(i));
                 break;
             }
+            Ok((result, false)) if result.engine.clock_overflow_step_s.is_some() => {
+                let message = scenario
+                    .check_clock(std::slice::from_ref(&result))
+                    .err()
+                    .map_or_else(String::new, |e| e.to_string());
+                rows.push(row(SweepOutcome::Failed { reason: message }));
+                break;
+            }
             Ok((result, false)) => rows.push(row(SweepOutcome::Ran(Box::new(SweepMetrics::from_level(
                 &scenario, &memory, &result,
             ))))),

@@ -615,6 +615,10 @@ pub fn simulate_cluster_into(
             }
             st.itl.clear();
         }
+        // A step too long for the clock ends the run (the caller refuses its figures).
+        if reps.iter().any(|r| r.st.stats.clock_overflow_step_s.is_some()) {
+            break;
+        }
     }
     // Requests still inside an engine or its inbox when nothing more can happen (never served).
     for (k, rep) in reps.iter().enumerate() {
@@ -645,6 +649,7 @@ pub fn simulate_cluster_into(
         stats.max_step_tokens = stats.max_step_tokens.max(s.max_step_tokens);
         stats.time_monotonic &= s.time_monotonic;
         stats.busy_ns += s.busy_ns;
+        stats.clock_overflow_step_s = stats.clock_overflow_step_s.or(s.clock_overflow_step_s);
     }
     stats.end_ns = sink.end_ns;
     stats

@@ -87,7 +87,16 @@ pub struct EngineStats {
     pub end_ns: Nanos,
     /// Time the engine was busy, nanoseconds.
     pub busy_ns: Nanos,
+    /// Set when a step's duration (this many seconds: NaN, infinite, or beyond the clock's
+    /// range) would have overflowed the simulated clock; the run stopped there and its figures
+    /// must not be reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_overflow_step_s: Option<f64>,
 }
+
+/// The simulated clock's limit, nanoseconds (2^62 ns ≈ 146 years): no step may carry time past
+/// it, so time arithmetic never wraps.
+pub const MAX_CLOCK_NS: Nanos = 1 << 62;
 
 /// What one simulation produces.
 #[derive(Debug, Clone)]
@@ -618,6 +627,22 @@ impl<'a> EngineState<'a> {
         self.undelivered.clear();
     }
 
+    /// The duration of a step of batch `b`, nanoseconds, rounded as
+    /// [`StepCostModel::step_nanos`]; a duration that is not finite, or would carry the clock past
+    /// [`MAX_CLOCK_NS`], is recorded in `stats.clock_overflow_step_s` (the run then stops and is
+    /// refused) and the clock stops at the limit instead of wrapping.
+    fn step_ns(&mut self, b: &StepBatch) -> Nanos {
+        let secs = self.m.cost.step_seconds(b);
+        let ns = (secs * 1e9).round();
+        let room = MAX_CLOCK_NS.saturating_sub(self.now);
+        if ns.is_finite() && ns >= 0.0 && ns <= room as f64 {
+            (ns as Nanos).max(1)
+        } else {
+            self.stats.clock_overflow_step_s = Some(secs);
+            room
+        }
+    }
+
     /// Runs the scheduled step: advances time, produces tokens, finishes requests.
     fn execute_step(&mut self) {
         if self.batch.prefill_seqs == 0 {
@@ -632,7 +657,7 @@ impl<'a> EngineState<'a> {
                 self.pass_left = steps - 1;
             }
         }
-        let d = self.m.cost.step_nanos(&self.batch);
+        let d = self.step_ns(&self.batch.clone());
         let start = self.now;
         self.last_step_start_ns = start;
         self.now += d;
@@ -882,7 +907,10 @@ impl<'a> EngineState<'a> {
         self.deliveries.clear();
         let delay = self.m.cfg.version.delays_output_one_step();
         while k < k_max {
-            let d = self.m.cost.step_nanos(&batch);
+            let d = self.step_ns(&batch);
+            if self.stats.clock_overflow_step_s.is_some() {
+                break;
+            }
             self.last_step_start_ns = self.now;
             self.now += d;
             self.step_ends.push(self.now);

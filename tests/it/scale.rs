@@ -290,3 +290,19 @@ fn a_deadline_stops_a_long_simulation_and_says_so() {
     assert!(!stopped);
     assert_eq!(result.expect("runs").levels[0].requests, 200);
 }
+
+#[test]
+fn a_step_too_long_for_the_clock_is_an_error_not_a_wrapped_figure() {
+    // Loaders refuse such terms (physics bounds); a profile edited in code reaches the engine,
+    // whose clock must not wrap (it used to print an ITL of 18,446,744,073,709.55 ms).
+    let mut s = a100_poisson(4.0, 50);
+    s.profile.cost.weights_bandwidth_efficiency = 1e-300;
+    s.profile.cost.compute_efficiency = 1e-300;
+    let err = s.run().expect_err("refused");
+    let text = err.to_string();
+    assert!(text.contains("cost") && text.contains("simulated clock"), "{text}");
+    assert!(err.exit_code() == 2, "bad input exits 2");
+    // The same scenario with sane terms runs.
+    let ok = a100_poisson(4.0, 50).run().expect("runs");
+    assert!(ok.levels[0].engine.clock_overflow_step_s.is_none());
+}
