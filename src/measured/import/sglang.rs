@@ -349,6 +349,21 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
             non_negative(*g, &named(&format!("itls[{i}][{j}]")), "s", origin)?;
         }
     }
+    let n_requests = ttfts
+        .as_ref()
+        .map(Vec::len)
+        .or(itls.as_ref().map(Vec::len))
+        .unwrap_or(0);
+    for i in 0..n_requests {
+        let first = ttfts.as_ref().map_or(0.0, |t| t[i]);
+        let gaps = itls.as_ref().map_or(&[][..], |g| g[i].as_slice());
+        let field = if itls.is_some() {
+            format!("itls[{i}]")
+        } else {
+            format!("ttfts[{i}]")
+        };
+        super::json::request_time_ok(first, gaps, &named(&field), origin)?;
+    }
     let sent = len.map(|(n, _)| n);
     // Which requests succeeded: the client writes "" in `errors` for a success and a traceback or
     // the HTTP reason for a failure, and 0 output tokens and 0 TTFT for a failure; an HTTP error
