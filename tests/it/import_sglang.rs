@@ -280,6 +280,8 @@ fn malformed_lines_name_the_file_and_the_field() {
             "max_concurrency",
         ),
         (first.replace("\"completed\": 20", "\"completed\": 0"), "completed"),
+        // Found by the fuzz harness: a duration of 5e-324 s imported Ok with infinite throughputs.
+        (first.replace("\"duration\": 10.0", "\"duration\": 5e-324"), "duration"),
     ];
     for (t, field) in cases {
         assert_ne!(t, first, "the case for {field} changed nothing");

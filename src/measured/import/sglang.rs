@@ -267,6 +267,17 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
         "tokens",
         origin,
     )?;
+    // Per-second figures are computed from the duration: one too short for the run overflows them.
+    let work = (total_input + total_output).max(f64::from(completed));
+    if !(work / duration).is_finite() {
+        return Err(Error::invalid(
+            origin,
+            "duration",
+            format!(
+                "{duration} s for {completed} requests and {work} tokens is no measured run (its throughput overflows)"
+            ),
+        ));
+    }
 
     // Load.
     let rate =
