@@ -741,6 +741,10 @@ fn cli_binary(ctx: &Ctx) -> Result<(), String> {
     ctx.run(argv(), |a| {
         let argv = a.render(true);
         note_input(&argv.join(" "));
+        if argv.iter().any(|a| a.contains('\0')) {
+            // No process can be given a NUL byte in its arguments.
+            return Ok(());
+        }
         let mut child = Process::new(bin)
             .args(&argv)
             .current_dir(super::mutate::root())

@@ -108,7 +108,11 @@ fn runs_ok(what: &str, runs: &[ImportedRun]) -> Result<(), String> {
             }
         }
         for (i, q) in r.requests.iter().enumerate() {
-            let times = [("start_s", q.start_s), ("ttft_ms", q.ttft_ms), ("e2e_ms", q.e2e_ms)];
+            // A send time counts from any fixed origin (a client's monotonic clock): finite only.
+            if let Some(s) = q.start_s.filter(|s| !s.is_finite()) {
+                return Err(format!("{at}: request {i}: start_s = {s}"));
+            }
+            let times = [("ttft_ms", q.ttft_ms), ("e2e_ms", q.e2e_ms)];
             for (name, v) in times {
                 if let Some(v) = v {
                     if !(v.is_finite() && v >= 0.0) {
