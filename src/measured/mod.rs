@@ -457,6 +457,7 @@ impl MeasuredReport {
 
     fn checked(mut self, origin: &str) -> Result<MeasuredReport> {
         self.provenance.validate(origin)?;
+        self.flags.check_values(origin, "flags.")?;
         // Figures first: the workload's user deal and lengths are derived from them.
         for (i, l) in self.levels.iter().enumerate() {
             l.validate_figures(origin, &format!("levels[{i}]"))?;
@@ -784,6 +785,10 @@ levels:
         let text = REPORT.replace("success_rate: 1", "success_rate: 1.5");
         let err = MeasuredReport::from_yaml(&text, "r.yaml").unwrap_err().to_string();
         assert!(err.contains("`levels[0].success_rate`"), "{err}");
+        // Found by the fuzz harness: `flags: {gpu_memory_utilization: -0.0001}` loaded Ok.
+        let text = REPORT.replace("max_model_len: 4096", "gpu_memory_utilization: -0.0001");
+        let err = MeasuredReport::from_yaml(&text, "r.yaml").unwrap_err().to_string();
+        assert!(err.contains("`flags.gpu_memory_utilization`"), "{err}");
         let text = REPORT.replace("levels:", "logged: {card_memory_used_mib: -5}\nlevels:");
         let err = MeasuredReport::from_yaml(&text, "r.yaml").unwrap_err().to_string();
         assert!(err.contains("`logged.card_memory_used_mib`"), "{err}");
