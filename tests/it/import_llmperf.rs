@@ -236,6 +236,17 @@ fn malformed_files_name_the_file_and_the_field() {
     assert_eq!(field_of(&responses(r), &origin), "[0].end_to_end_latency_s");
     let r = text(&responses_name()).replacen("\"end_to_end_latency_s\": 1.0,", "\"end_to_end_latency_s\": 1e308,", 1);
     assert_eq!(field_of(&responses(r), &origin), "[0].end_to_end_latency_s");
+    // Found by the fuzz harness: 5e-324 completed requests per minute gave an infinite wall time.
+    let t = s.replace(
+        "\"results_num_completed_requests_per_min\": 105.0",
+        "\"results_num_completed_requests_per_min\": 5e-324",
+    );
+    let e = LlmPerf.import(&Source::alone("s_summary.json", &t)).unwrap_err();
+    assert_eq!(
+        field_of(&e, "s_summary.json"),
+        "results_num_completed_requests_per_min",
+        "{e}"
+    );
     let t = s.replace("\"results_ttft_s_mean\": 0.13,", "\"results_ttft_s_mean\": 1e308,");
     let e = LlmPerf.import(&Source::alone("s_summary.json", &t)).unwrap_err();
     assert_eq!(field_of(&e, "s_summary.json"), "results_ttft_s_mean", "{e}");

@@ -406,6 +406,16 @@ fn build_run(s: &SummaryFile, summary_origin: &str, responses: Option<(Vec<Respo
         .filter(|v| v.is_finite() && *v > 0.0);
     let mut notes = Vec::new();
     let total_time_s = per_min.map(|m| f64::from(s.completed) * 60.0 / m);
+    if let Some(t) = total_time_s.filter(|t| !t.is_finite()) {
+        return Err(Error::invalid(
+            summary_origin,
+            "results_num_completed_requests_per_min",
+            format!(
+                "{} requests per minute makes the run last {t} s; no measured run does",
+                per_min.unwrap_or_default()
+            ),
+        ));
+    }
     if total_time_s.is_some() {
         notes.push(
             "wall time = results_num_completed_requests × 60 ÷ results_num_completed_requests_per_min (llmperf \
