@@ -439,6 +439,13 @@ fn parse_bench_run(text: &str, origin: &str) -> Result<ImportedRun> {
     );
     let failed = num_prompts.map_or(0, |n| n.saturating_sub(completed));
     let start_times = f64_array(&obj, "start_times", origin)?;
+    if let Some(i) = start_times.iter().flatten().position(|s| !s.is_finite()) {
+        return Err(Error::invalid(
+            origin,
+            format!("start_times[{i}]"),
+            "must be a finite send time in seconds",
+        ));
+    }
     let requests: Vec<RequestRecord> = match len {
         None => Vec::new(),
         Some(len) => (0..len)
