@@ -32,17 +32,17 @@ pub fn targets() -> Vec<Target> {
     vec![
         Target {
             name: "vllm_serve",
-            multiplier: 8.0,
+            multiplier: 16.0,
             run: vllm_serve,
         },
         Target {
             name: "cli_args",
-            multiplier: 4.0,
+            multiplier: 8.0,
             run: cli_args,
         },
         Target {
             name: "value_parsers",
-            multiplier: 64.0,
+            multiplier: 128.0,
             run: value_parsers,
         },
         Target {

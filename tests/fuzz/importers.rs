@@ -22,17 +22,17 @@ pub fn targets() -> Vec<Target> {
     vec![
         Target {
             name: "importers",
-            multiplier: 3.0,
+            multiplier: 6.0,
             run: importers_target,
         },
         Target {
             name: "import_files",
-            multiplier: 1.0,
+            multiplier: 2.0,
             run: import_files_target,
         },
         Target {
             name: "script_summary",
-            multiplier: 16.0,
+            multiplier: 32.0,
             run: script_summary,
         },
     ]

@@ -24,27 +24,27 @@ pub fn targets() -> Vec<Target> {
     vec![
         Target {
             name: "workload_yaml",
-            multiplier: 3.0,
+            multiplier: 6.0,
             run: workload_yaml,
         },
         Target {
             name: "trace",
-            multiplier: 4.0,
+            multiplier: 8.0,
             run: trace,
         },
         Target {
             name: "profile_yaml",
-            multiplier: 8.0,
+            multiplier: 16.0,
             run: profile_yaml,
         },
         Target {
             name: "hf_config",
-            multiplier: 8.0,
+            multiplier: 16.0,
             run: hf_config,
         },
         Target {
             name: "measured_yaml",
-            multiplier: 3.0,
+            multiplier: 6.0,
             run: measured_yaml,
         },
     ]
