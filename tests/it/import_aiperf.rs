@@ -255,6 +255,9 @@ fn malformed_files_fail_naming_file_and_field() {
     // total_token_throughput_tok_s.
     let e = agg_err(&|v| v["benchmark_duration"]["avg"] = 5e-324.into());
     assert_eq!(field_of(e, &agg_origin), "benchmark_duration.avg");
+    // Found by the long fuzz run: 1e308 s is infinite in ms, and imported as total_time_s inf.
+    let e = agg_err(&|v| v["benchmark_duration"]["avg"] = 1e308.into());
+    assert_eq!(field_of(e, &agg_origin), "benchmark_duration.avg");
     let e = agg_err(&|v| v["input_config"]["loadgen"]["concurrency"] = "four".into());
     assert_eq!(field_of(e, &agg_origin), "input_config.loadgen.concurrency");
 }

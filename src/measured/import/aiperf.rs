@@ -573,12 +573,12 @@ fn import_records(text: &str, origin: &str, aggregate: Option<(Aggregate, String
     let span_s = (last - first) as f64 / 1e9;
     let duration = match agg.as_ref().and_then(|a| a.benchmark_duration.as_ref()) {
         Some(d) => match d.avg.and_then(|v| to_ms(v, &d.unit)) {
-            Some(ms) if ms > 0.0 => ms / 1000.0,
+            Some(ms) if ms.is_finite() && ms > 0.0 => ms / 1000.0,
             _ => {
                 return Err(Error::invalid(
                     agg_origin.as_deref().unwrap_or(origin),
                     "benchmark_duration.avg",
-                    "must be a time > 0 (unit sec)",
+                    "must be a finite time > 0 (unit sec)",
                 ))
             }
         },
@@ -829,12 +829,12 @@ fn summary_run(a: Aggregate, origin: &str, of: SummaryOf<'_>) -> Result<Imported
     let (load, assumptions) = of.load;
     let duration = match a.benchmark_duration.as_ref() {
         Some(d) => match d.avg.and_then(|v| to_ms(v, &d.unit)) {
-            Some(ms) if ms > 0.0 => Some(ms / 1000.0),
+            Some(ms) if ms.is_finite() && ms > 0.0 => Some(ms / 1000.0),
             _ => {
                 return Err(Error::invalid(
                     origin,
                     field("benchmark_duration.avg"),
-                    "must be a time > 0 (unit sec)",
+                    "must be a finite time > 0 (unit sec)",
                 ))
             }
         },
