@@ -550,6 +550,25 @@ fn e2e_latency_is_derived_from_ttfts_and_itls_when_absent() {
             }]
         }
     );
+    // Found by the fuzz harness: finite times whose sum (or milliseconds) overflows made a
+    // successful request's E2E latency infinite; a request longer than 10^6 s is refused.
+    for (from, to, field) in [
+        ("[0.05, 0.05]", "[0.05, 1e308]", "`itls[0]`"),
+        ("\"ttfts\": [0.1,", "\"ttfts\": [1e308,", "`itls[0]`"),
+        ("[0.1, 0.1, 0.1]", "[0.1, 6e5, 6e5]", "`itls[1]`"),
+    ] {
+        let bad = text.replace(from, to);
+        let err = from_vllm_bench_json(&bad, "tiny.json", &fixture_context())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tiny.json") && err.contains(field), "{to}: {err}");
+    }
+    // Found by the fuzz harness: a start time of Infinity imported Ok into the replayed trace.
+    let bad = text.replace("\"errors\":", "\"start_times\": [0.0, Infinity, 0.5], \"errors\":");
+    let err = from_vllm_bench_json(&bad, "tiny.json", &fixture_context())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`start_times[1]`"), "{err}");
     // `completed` disagreeing with the arrays is an error, not a guess.
     let bad = text.replace("\"completed\": 2", "\"completed\": 3");
     let err = from_vllm_bench_json(&bad, "tiny.json", &fixture_context()).unwrap_err();

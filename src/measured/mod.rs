@@ -164,6 +164,30 @@ pub struct MetricStats {
 }
 
 impl MetricStats {
+    /// Refuses a statistic that is not a finite value ≥ 0 (no time, length or rate is negative),
+    /// naming it as `field.stat`.
+    pub fn validate(&self, origin: &str, field: &str) -> Result<()> {
+        for (stat, v) in [
+            ("min", self.min),
+            ("max", self.max),
+            ("mean", self.mean),
+            ("std", self.std),
+            ("p50", self.p50),
+            ("p90", self.p90),
+            ("p95", self.p95),
+            ("p99", self.p99),
+        ] {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(Error::invalid(
+                    origin,
+                    format!("{field}.{stat}"),
+                    format!("{v} is not a measured figure (must be finite and ≥ 0)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// All six present, as a [`crate::workload::lengths::ReportedStats`] for matched lengths.
     pub fn as_reported(&self) -> Option<crate::workload::lengths::ReportedStats> {
         Some(crate::workload::lengths::ReportedStats {
@@ -270,6 +294,60 @@ pub struct MeasuredLevel {
 }
 
 impl MeasuredLevel {
+    /// Refuses a figure that is not finite and ≥ 0 (a rate may be `inf`: everything sent at
+    /// once), a success rate outside [0, 1], and a level that completed more requests than it
+    /// sent; `at` names the level (`levels[2]`).
+    pub fn validate_figures(&self, origin: &str, at: &str) -> Result<()> {
+        if let Some(q) = self.qps.filter(|q| q.is_nan() || *q <= 0.0) {
+            return Err(Error::invalid(
+                origin,
+                format!("{at}.qps"),
+                format!("{q} is not a request rate (> 0)"),
+            ));
+        }
+        for (name, v) in [
+            ("total_time_s", self.total_time_s),
+            ("output_throughput_tok_s", self.output_throughput_tok_s),
+            ("request_throughput_req_s", self.request_throughput_req_s),
+            ("total_token_throughput_tok_s", self.total_token_throughput_tok_s),
+            ("audio_throughput_x_realtime", self.audio_throughput_x_realtime),
+            ("ttfb_lowest_quarter_mean_ms", self.ttfb_lowest_quarter_mean_ms),
+            ("ttfb_highest_quarter_mean_ms", self.ttfb_highest_quarter_mean_ms),
+            ("reported_rtf", self.reported_rtf),
+            ("audio_s", self.audio_s),
+        ] {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(Error::invalid(
+                    origin,
+                    format!("{at}.{name}"),
+                    format!("{v} is not a measured figure (must be finite and ≥ 0)"),
+                ));
+            }
+        }
+        if let Some(r) = self.success_rate.filter(|r| !(0.0..=1.0).contains(r)) {
+            return Err(Error::invalid(
+                origin,
+                format!("{at}.success_rate"),
+                format!("{r} is not a fraction in [0, 1]"),
+            ));
+        }
+        for (name, stats) in [
+            ("ttft_ms", &self.ttft_ms),
+            ("e2e_latency_ms", &self.e2e_latency_ms),
+            ("tpot_ms", &self.tpot_ms),
+            ("itl_ms", &self.itl_ms),
+            ("output_tokens", &self.output_tokens),
+            ("request_output_rate_tok_s", &self.request_output_rate_tok_s),
+            ("ttfb_ms", &self.ttfb_ms),
+            ("rtf", &self.rtf),
+        ] {
+            if let Some(s) = stats {
+                s.validate(origin, &format!("{at}.{name}"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The load level it was measured at.
     pub fn level(&self) -> Level {
         match (self.concurrency, self.qps) {
@@ -379,6 +457,23 @@ impl MeasuredReport {
 
     fn checked(mut self, origin: &str) -> Result<MeasuredReport> {
         self.provenance.validate(origin)?;
+        self.flags.check_values(origin, "flags.")?;
+        // Figures first: the workload's user deal and lengths are derived from them.
+        for (i, l) in self.levels.iter().enumerate() {
+            l.validate_figures(origin, &format!("levels[{i}]"))?;
+        }
+        for (name, v) in [
+            ("logged.max_concurrency_x", self.logged.max_concurrency_x),
+            ("logged.card_memory_used_mib", self.logged.card_memory_used_mib),
+        ] {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(Error::invalid(
+                    origin,
+                    name,
+                    format!("{v} is not a logged figure (must be finite and ≥ 0)"),
+                ));
+            }
+        }
         self.workload.fill_dataset_parts();
         self.derive_user_deal();
         self.derive_lengths_from_totals();
@@ -651,4 +746,51 @@ pub fn builtin_recorded_configs() -> Result<RecordedConfigs> {
     let origin = "data/measured/l40s-qwen2-0.5b-vllm0.6-configs.yaml";
     serde_saphyr::from_str(include_str!("../../data/measured/l40s-qwen2-0.5b-vllm0.6-configs.yaml"))
         .map_err(|e| Error::from_yaml(origin, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "id: t
+provenance: {file: f.txt, section: s}
+gpu: a10
+model: qwen2.5-7b-instruct
+engine: vllm-0.6
+flags: {max_model_len: 4096}
+workload:
+  load: {kind: closed_loop, concurrency: [1], requests_per_user: 5}
+  input_len: {kind: fixed, tokens: 40}
+  output_len: {kind: fixed, tokens: 256}
+levels:
+  - concurrency: 1
+    requests: 5
+    total_time_s: 10
+    ttft_ms: {mean: 42.2, p50: 40}
+    success_rate: 1
+";
+
+    #[test]
+    fn a_negative_or_non_finite_measured_statistic_is_refused_naming_it() {
+        assert!(MeasuredReport::from_yaml(REPORT, "r.yaml").is_ok());
+        // Found by the fuzz harness: `ttft_ms: {mean: -9223372036854775808}` loaded Ok.
+        for bad in ["-9223372036854775808", ".nan", ".inf", "-1"] {
+            let text = REPORT.replace("mean: 42.2", &format!("mean: {bad}"));
+            let err = MeasuredReport::from_yaml(&text, "r.yaml").unwrap_err().to_string();
+            assert!(
+                err.contains("r.yaml") && err.contains("`levels[0].ttft_ms.mean`"),
+                "{bad}: {err}"
+            );
+        }
+        let text = REPORT.replace("success_rate: 1", "success_rate: 1.5");
+        let err = MeasuredReport::from_yaml(&text, "r.yaml").unwrap_err().to_string();
+        assert!(err.contains("`levels[0].success_rate`"), "{err}");
+        // Found by the fuzz harness: `flags: {gpu_memory_utilization: -0.0001}` loaded Ok.
+        let text = REPORT.replace("max_model_len: 4096", "gpu_memory_utilization: -0.0001");
+        let err = MeasuredReport::from_yaml(&text, "r.yaml").unwrap_err().to_string();
+        assert!(err.contains("`flags.gpu_memory_utilization`"), "{err}");
+        let text = REPORT.replace("levels:", "logged: {card_memory_used_mib: -5}\nlevels:");
+        let err = MeasuredReport::from_yaml(&text, "r.yaml").unwrap_err().to_string();
+        assert!(err.contains("`logged.card_memory_used_mib`"), "{err}");
+    }
 }

@@ -458,6 +458,33 @@ impl Quantization {
 }
 
 impl EngineFlags {
+    /// Checks the values that are wrong whatever the model and GPU: `gpu_memory_utilization` in
+    /// (0, 1], `scheduler_delay_factor` finite and ≥ 0, the speculative config's own ranges;
+    /// errors name `{prefix}{flag}`. (The rest is checked when the flags are resolved.)
+    pub fn check_values(&self, origin: &str, prefix: &str) -> Result<()> {
+        if let Some(u) = self
+            .gpu_memory_utilization
+            .filter(|u| !(u.is_finite() && *u > 0.0 && *u <= 1.0))
+        {
+            return Err(Error::invalid(
+                origin,
+                format!("{prefix}gpu_memory_utilization"),
+                format!("{u} is outside the allowed range (0, 1]"),
+            ));
+        }
+        if let Some(d) = self.scheduler_delay_factor.filter(|d| !(d.is_finite() && *d >= 0.0)) {
+            return Err(Error::invalid(
+                origin,
+                format!("{prefix}scheduler_delay_factor"),
+                format!("{d} must be a finite number ≥ 0"),
+            ));
+        }
+        if let Some(c) = &self.speculative_config {
+            c.resolve(origin)?;
+        }
+        Ok(())
+    }
+
     /// Fills unset fields from `other` (used to layer CLI flags over a report's flags).
     pub fn or(&self, other: &EngineFlags) -> EngineFlags {
         EngineFlags {

@@ -25,6 +25,10 @@ use crate::error::{Error, Result};
 /// Most rows a trace may have.
 pub const MAX_TRACE_REQUESTS: usize = 100_000_000;
 
+/// Longest a trace may last from its first send to its last, seconds (what a workload's
+/// `arrival_s` allows: about 3 years).
+pub const MAX_TRACE_SPAN_S: f64 = 1e8;
+
 const TIME_S: &[&str] = &[
     "arrivals",
     "arrivaltime",
@@ -136,12 +140,22 @@ fn tokens(text: &str, origin: &str, line: usize, column: &str) -> Result<u32> {
 }
 
 /// Sorts by send time, shifts the first to 0 s, and checks the count.
-fn finish(mut rows: Vec<(f64, u32, u32)>, origin: &str) -> Result<Vec<TraceRequest>> {
+fn finish(mut rows: Vec<(f64, u32, u32)>, origin: &str, time_column: &str) -> Result<Vec<TraceRequest>> {
     if rows.is_empty() {
         return Err(Error::invalid(origin, "requests", "the trace has no rows"));
     }
     rows.sort_by(|a, b| a.0.total_cmp(&b.0));
     let t0 = rows[0].0;
+    // Each send time is finite, but far-apart ones (dates 10,000 years apart, ±1e308 s) give
+    // offsets that overflow or that no replay runs through.
+    let span = rows[rows.len() - 1].0 - t0;
+    if !(span.is_finite() && span <= MAX_TRACE_SPAN_S) {
+        return Err(Error::invalid(
+            origin,
+            time_column,
+            format!("the send times span {span} s; a trace may span at most {MAX_TRACE_SPAN_S} s"),
+        ));
+    }
     Ok(rows
         .into_iter()
         .map(|(t, i, o)| TraceRequest {
@@ -220,7 +234,7 @@ fn read_delimited(reader: impl BufRead, origin: &str, sep: char) -> Result<Vec<T
             ));
         }
     }
-    finish(rows, origin)
+    finish(rows, origin, &raw[time])
 }
 
 fn read_jsonl(reader: impl BufRead, origin: &str) -> Result<Vec<TraceRequest>> {
@@ -296,7 +310,7 @@ fn read_jsonl(reader: impl BufRead, origin: &str) -> Result<Vec<TraceRequest>> {
             ));
         }
     }
-    finish(rows, origin)
+    finish(rows, origin, "(send time)")
 }
 
 #[cfg(test)]
@@ -311,5 +325,27 @@ mod tests {
         assert!((t - (19_677.0 * 86_400.0 + 18.0 * 3600.0 + 15.0 * 60.0 + 46.5)).abs() < 1e-6);
         assert_eq!(parse_time_s("12.5"), Some(12.5));
         assert_eq!(parse_time_s("noon"), None);
+    }
+
+    #[test]
+    fn send_times_too_far_apart_are_refused_naming_the_column() {
+        // Found by the fuzz harness: a row at 1e308 s after one at -1e308 s loaded Ok with an
+        // infinite arrival time.
+        let dir = std::env::temp_dir().join(format!("servecast-trace-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.csv");
+        std::fs::write(&path, "arrival_s,input_tokens,output_tokens\n-1e308,10,5\n1e308,10,5\n").unwrap();
+        let err = read_trace(&path).unwrap_err().to_string();
+        assert!(err.contains("t.csv") && err.contains("`arrival_s`"), "{err}");
+        std::fs::write(
+            &path,
+            "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,10,5\n9999-12-31 00:00:00,10,5\n",
+        )
+        .unwrap();
+        let err = read_trace(&path).unwrap_err().to_string();
+        assert!(err.contains("`TIMESTAMP`"), "{err}");
+        std::fs::write(&path, "arrival_s,input_tokens,output_tokens\n0,10,5\n3600,10,5\n").unwrap();
+        assert_eq!(read_trace(&path).unwrap()[1].arrival_s, 3600.0);
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

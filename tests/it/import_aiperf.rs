@@ -247,6 +247,17 @@ fn malformed_files_fail_naming_file_and_field() {
     assert_eq!(field_of(e, &agg_origin), "time_to_first_token.unit");
     let e = agg_err(&|v| v["request_latency"]["min"] = (-1.0).into());
     assert_eq!(field_of(e, &agg_origin), "request_latency");
+    // Found by the fuzz harness: output_sequence_length.avg -1 imported Ok as a negative
+    // output_tokens.mean.
+    let e = agg_err(&|v| v["output_sequence_length"]["p90"] = (-1.0).into());
+    assert_eq!(field_of(e, &agg_origin), "output_sequence_length.p90");
+    // Found by the fuzz harness: a benchmark_duration of 5e-324 s imported Ok with an infinite
+    // total_token_throughput_tok_s.
+    let e = agg_err(&|v| v["benchmark_duration"]["avg"] = 5e-324.into());
+    assert_eq!(field_of(e, &agg_origin), "benchmark_duration.avg");
+    // Found by the long fuzz run: 1e308 s is infinite in ms, and imported as total_time_s inf.
+    let e = agg_err(&|v| v["benchmark_duration"]["avg"] = 1e308.into());
+    assert_eq!(field_of(e, &agg_origin), "benchmark_duration.avg");
     let e = agg_err(&|v| v["input_config"]["loadgen"]["concurrency"] = "four".into());
     assert_eq!(field_of(e, &agg_origin), "input_config.loadgen.concurrency");
 }

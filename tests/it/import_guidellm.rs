@@ -305,6 +305,31 @@ fn malformed_files_fail_naming_file_and_field() {
         "benchmarks[0].requests.successful[1].time_to_first_token_ms"
     );
 
+    // Found by the fuzz harness: a successful request whose request_latency (0.001 s) was
+    // shorter than its TTFT (20 ms) imported Ok with a negative TPOT; a percentile of Infinity,
+    // and a latency of 1e308 s (infinite in ms), imported Ok too.
+    let err = import_edited("v0.3-benchmarks.json", |v| {
+        v["benchmarks"][0]["requests"]["successful"][0]["request_latency"] = 0.001.into();
+    });
+    assert_eq!(
+        field_of(err, &origin),
+        "benchmarks[0].requests.successful[0].request_latency"
+    );
+    let err = import_edited("v0.3-benchmarks.json", |v| {
+        v["benchmarks"][0]["requests"]["successful"][0]["request_latency"] = 1e308.into();
+    });
+    assert_eq!(
+        field_of(err, &origin),
+        "benchmarks[0].requests.successful[0].request_latency"
+    );
+    let err = import_edited("v0.3-benchmarks.json", |v| {
+        v["benchmarks"][0]["metrics"]["time_to_first_token_ms"]["successful"]["percentiles"]["p50"] = 1e300.into();
+    });
+    assert_eq!(
+        field_of(err, &origin),
+        "benchmarks[0].metrics.time_to_first_token_ms.successful.percentiles.p50"
+    );
+
     let err = import_edited("v0.3-benchmarks.json", |v| {
         v["benchmarks"][2]["args"]["strategy"]["rate"] = (-2.0).into();
     });

@@ -214,18 +214,40 @@ fn malformed_files_name_the_file_and_the_field() {
         assert_eq!(field_of(&e, "s_summary.json"), field, "{e}");
     }
     // A negative TTFT in response 3, with the summary as its sibling.
-    let r = text(&responses_name()).replacen("\"ttft_s\": 0.15,", "\"ttft_s\": -0.15,", 1);
-    let summary = text(&summary_name());
-    let sibling = move |name: &str| -> Option<(String, String)> {
-        (name == format!("{STEM}_summary.json")).then(|| (name.to_string(), summary.clone()))
+    let responses = |r: String| -> Error {
+        let summary = text(&summary_name());
+        let sibling = move |name: &str| -> Option<(String, String)> {
+            (name == format!("{STEM}_summary.json")).then(|| (name.to_string(), summary.clone()))
+        };
+        LlmPerf
+            .import(&Source {
+                origin: &responses_name(),
+                text: &r,
+                sibling: &sibling,
+            })
+            .unwrap_err()
     };
     let origin = responses_name();
-    let e = LlmPerf
-        .import(&Source {
-            origin: &origin,
-            text: &r,
-            sibling: &sibling,
-        })
-        .unwrap_err();
-    assert_eq!(field_of(&e, &origin), "[3].ttft_s", "{e}");
+    let r = text(&responses_name()).replacen("\"ttft_s\": 0.15,", "\"ttft_s\": -0.15,", 1);
+    assert_eq!(field_of(&responses(r), &origin), "[3].ttft_s");
+    // Found by the fuzz harness: a latency of 0 s after a 0.1 s TTFT imported Ok with a negative
+    // TPOT; a latency of 1e308 s, with an infinite one in ms.
+    let r = text(&responses_name()).replacen("\"end_to_end_latency_s\": 1.0,", "\"end_to_end_latency_s\": 0,", 1);
+    assert_eq!(field_of(&responses(r), &origin), "[0].end_to_end_latency_s");
+    let r = text(&responses_name()).replacen("\"end_to_end_latency_s\": 1.0,", "\"end_to_end_latency_s\": 1e308,", 1);
+    assert_eq!(field_of(&responses(r), &origin), "[0].end_to_end_latency_s");
+    // Found by the fuzz harness: 5e-324 completed requests per minute gave an infinite wall time.
+    let t = s.replace(
+        "\"results_num_completed_requests_per_min\": 105.0",
+        "\"results_num_completed_requests_per_min\": 5e-324",
+    );
+    let e = LlmPerf.import(&Source::alone("s_summary.json", &t)).unwrap_err();
+    assert_eq!(
+        field_of(&e, "s_summary.json"),
+        "results_num_completed_requests_per_min",
+        "{e}"
+    );
+    let t = s.replace("\"results_ttft_s_mean\": 0.13,", "\"results_ttft_s_mean\": 1e308,");
+    let e = LlmPerf.import(&Source::alone("s_summary.json", &t)).unwrap_err();
+    assert_eq!(field_of(&e, "s_summary.json"), "results_ttft_s_mean", "{e}");
 }

@@ -280,6 +280,8 @@ fn malformed_lines_name_the_file_and_the_field() {
             "max_concurrency",
         ),
         (first.replace("\"completed\": 20", "\"completed\": 0"), "completed"),
+        // Found by the fuzz harness: a duration of 5e-324 s imported Ok with infinite throughputs.
+        (first.replace("\"duration\": 10.0", "\"duration\": 5e-324"), "duration"),
     ];
     for (t, field) in cases {
         assert_ne!(t, first, "the case for {field} changed nothing");
@@ -291,6 +293,10 @@ fn malformed_lines_name_the_file_and_the_field() {
     let t = dump.replace("\"ttfts\": [0.02,", "\"ttfts\": [-0.02,");
     let e = SglangBench.import(&Source::alone("d.jsonl", &t)).unwrap_err();
     assert_eq!(field_of(&e, "d.jsonl"), "details.ttfts[0]", "{e}");
+    // Found by the fuzz harness: a finite TTFT of 1e308 s made the request's E2E latency infinite.
+    let t = dump.replace("\"ttfts\": [0.02,", "\"ttfts\": [1e308,");
+    let e = SglangBench.import(&Source::alone("d.jsonl", &t)).unwrap_err();
+    assert_eq!(field_of(&e, "d.jsonl"), "details.itls[0]", "{e}");
     let t = dump.replace("\"input_lens\": [128, 100, 128, 64]", "\"input_lens\": [128, 100, 128]");
     let e = SglangBench.import(&Source::alone("d.jsonl", &t)).unwrap_err();
     assert!(field_of(&e, "d.jsonl").starts_with("details."), "{e}");

@@ -228,6 +228,19 @@ fn to_ms(v: f64, unit: &str) -> Option<f64> {
     }
 }
 
+/// Refuses a run duration (s, > 0) too short for its tokens: the throughputs would overflow.
+fn throughput_ok(duration_s: f64, tokens: f64, origin: &str, field: &str) -> Result<()> {
+    if (tokens.max(1.0) / duration_s).is_finite() {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            origin,
+            field,
+            format!("a run of {duration_s} s for {tokens} tokens is no measurement (its throughput overflows)"),
+        ))
+    }
+}
+
 fn time_stat(s: &Stat, origin: &str, field: &str) -> Result<MetricStats> {
     let conv = |v: Option<f64>| -> Result<Option<f64>> {
         match v {
@@ -263,17 +276,30 @@ fn time_stat(s: &Stat, origin: &str, field: &str) -> Result<MetricStats> {
     })
 }
 
-fn plain_stat(s: &Stat) -> MetricStats {
-    MetricStats {
-        min: s.min,
-        max: s.max,
-        mean: s.avg,
-        std: s.std,
-        p50: s.p50,
-        p90: s.p90,
-        p95: s.p95,
-        p99: s.p99,
-    }
+/// A count statistic (tokens per request): NaN (a figure not measured) reads as absent; a
+/// negative or infinite figure is refused naming `field.stat`.
+fn plain_stat(s: &Stat, origin: &str, field: &str) -> Result<MetricStats> {
+    let conv = |v: Option<f64>, stat: &str| -> Result<Option<f64>> {
+        match v {
+            Some(x) if x.is_nan() => Ok(None),
+            Some(x) if !(x.is_finite() && x >= 0.0) => Err(Error::invalid(
+                origin,
+                format!("{field}.{stat}"),
+                format!("must be a finite count ≥ 0, got {x}"),
+            )),
+            other => Ok(other),
+        }
+    };
+    Ok(MetricStats {
+        min: conv(s.min, "min")?,
+        max: conv(s.max, "max")?,
+        mean: conv(s.avg, "avg")?,
+        std: conv(s.std, "std")?,
+        p50: conv(s.p50, "p50")?,
+        p90: conv(s.p90, "p90")?,
+        p95: conv(s.p95, "p95")?,
+        p99: conv(s.p99, "p99")?,
+    })
 }
 
 fn parse_aggregate(text: &str, origin: &str) -> Result<Aggregate> {
@@ -547,12 +573,12 @@ fn import_records(text: &str, origin: &str, aggregate: Option<(Aggregate, String
     let span_s = (last - first) as f64 / 1e9;
     let duration = match agg.as_ref().and_then(|a| a.benchmark_duration.as_ref()) {
         Some(d) => match d.avg.and_then(|v| to_ms(v, &d.unit)) {
-            Some(ms) if ms > 0.0 => ms / 1000.0,
+            Some(ms) if ms.is_finite() && ms > 0.0 => ms / 1000.0,
             _ => {
                 return Err(Error::invalid(
                     agg_origin.as_deref().unwrap_or(origin),
                     "benchmark_duration.avg",
-                    "must be a time > 0 (unit sec)",
+                    "must be a finite time > 0 (unit sec)",
                 ))
             }
         },
@@ -565,6 +591,11 @@ fn import_records(text: &str, origin: &str, aggregate: Option<(Aggregate, String
             "the records span 0 s; the run's duration must be > 0 s",
         ));
     }
+    let duration_field = match agg.as_ref().and_then(|a| a.benchmark_duration.as_ref()) {
+        Some(_) => (agg_origin.as_deref().unwrap_or(origin), "benchmark_duration.avg"),
+        None => (origin, "metadata.request_end_ns"),
+    };
+    throughput_ok(duration, total_input + total_output, duration_field.0, duration_field.1)?;
     let mut assumptions = Vec::new();
     let load = match load_of_config(cfg, agg_origin.as_deref().unwrap_or(origin))? {
         Some((load, a)) => {
@@ -798,17 +829,20 @@ fn summary_run(a: Aggregate, origin: &str, of: SummaryOf<'_>) -> Result<Imported
     let (load, assumptions) = of.load;
     let duration = match a.benchmark_duration.as_ref() {
         Some(d) => match d.avg.and_then(|v| to_ms(v, &d.unit)) {
-            Some(ms) if ms > 0.0 => Some(ms / 1000.0),
+            Some(ms) if ms.is_finite() && ms > 0.0 => Some(ms / 1000.0),
             _ => {
                 return Err(Error::invalid(
                     origin,
                     field("benchmark_duration.avg"),
-                    "must be a time > 0 (unit sec)",
+                    "must be a finite time > 0 (unit sec)",
                 ))
             }
         },
         None => None,
     };
+    if let Some(d) = duration {
+        throughput_ok(d, total_input + total_output, origin, &field("benchmark_duration.avg"))?;
+    }
     let positive = |s: Option<&Stat>| s.and_then(|s| s.avg).filter(|v| v.is_finite() && *v > 0.0);
     let ttft = a
         .time_to_first_token
@@ -841,7 +875,11 @@ fn summary_run(a: Aggregate, origin: &str, of: SummaryOf<'_>) -> Result<Imported
         ttft_ms: ttft,
         e2e_latency_ms: e2e,
         tpot_ms: tpot,
-        output_tokens: a.output_sequence_length.as_ref().map(plain_stat),
+        output_tokens: a
+            .output_sequence_length
+            .as_ref()
+            .map(|s| plain_stat(s, origin, &field("output_sequence_length")))
+            .transpose()?,
         success_rate: Some(f64::from(n_ok) / f64::from(n_ok + failed)),
         notes: format!(
             "{} {origin}; TPOT from inter_token_latency ((latency − TTFT) ÷ (output − 1) per request)",

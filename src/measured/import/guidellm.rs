@@ -782,6 +782,17 @@ fn non_negative(v: Option<f64>, origin: &str, field: &str, unit: &str) -> Result
     }
 }
 
+fn at_most(v: Option<f64>, max: f64, origin: &str, field: &str, unit: &str) -> Result<()> {
+    match v {
+        Some(x) if x > max => Err(Error::invalid(
+            origin,
+            field,
+            format!("{x} {unit} is more than one load-test request can take (at most {max} {unit})"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn to_run(b: Bench, file: &str, run_origin: &str, format: &str) -> Result<ImportedRun> {
     let p = &b.path;
     let totals = b.totals;
@@ -805,10 +816,20 @@ fn to_run(b: Bench, file: &str, run_origin: &str, format: &str) -> Result<Import
         .unwrap_or(totals.successful + failed)
         .max(totals.successful + failed);
 
-    // Per-request checks.
+    // Per-request checks: times finite, ≥ 0 and shorter than any load test runs (longer ones are
+    // no measurement and overflow in milliseconds); a success's latency covers its first token.
+    let max_s = super::json::MAX_REQUEST_SECONDS;
     for r in b.successful.iter().chain(&b.failed) {
         non_negative(r.ttft_ms, file, &format!("{}.time_to_first_token_ms", r.path), "ms")?;
         non_negative(r.latency_s, file, &format!("{}.request_latency", r.path), "s")?;
+        at_most(
+            r.ttft_ms,
+            max_s * 1e3,
+            file,
+            &format!("{}.time_to_first_token_ms", r.path),
+            "ms",
+        )?;
+        at_most(r.latency_s, max_s, file, &format!("{}.request_latency", r.path), "s")?;
         if let Some(s) = r.start_s {
             if !s.is_finite() {
                 return Err(Error::invalid(
@@ -819,15 +840,62 @@ fn to_run(b: Bench, file: &str, run_origin: &str, format: &str) -> Result<Import
             }
         }
     }
-    for (name, d) in [
-        ("time_to_first_token_ms", &b.metrics.time_to_first_token_ms),
-        ("request_latency", &b.metrics.request_latency),
-        ("inter_token_latency_ms", &b.metrics.inter_token_latency_ms),
-        ("time_per_output_token_ms", &b.metrics.time_per_output_token_ms),
+    for r in &b.successful {
+        if let (Some(latency), Some(ttft)) = (r.latency_s, r.ttft_ms) {
+            // GuideLLM times both from the same send; 1 µs of slack for the printed digits.
+            if secs_to_ms(latency) < ttft - 1e-3 {
+                return Err(Error::invalid(
+                    file,
+                    format!("{}.request_latency", r.path),
+                    format!("{latency} s is shorter than the request's time to first token ({ttft} ms)"),
+                ));
+            }
+        }
+    }
+    // Every statistic read into the level: finite, ≥ 0, and within a request's bounds.
+    for (name, d, max, unit) in [
+        (
+            "time_to_first_token_ms",
+            &b.metrics.time_to_first_token_ms,
+            max_s * 1e3,
+            "ms",
+        ),
+        ("request_latency", &b.metrics.request_latency, max_s, "s"),
+        (
+            "inter_token_latency_ms",
+            &b.metrics.inter_token_latency_ms,
+            max_s * 1e3,
+            "ms",
+        ),
+        (
+            "time_per_output_token_ms",
+            &b.metrics.time_per_output_token_ms,
+            max_s * 1e3,
+            "ms",
+        ),
+        (
+            "output_token_count",
+            &b.metrics.output_token_count,
+            f64::from(super::json::MAX_REQUEST_TOKENS),
+            "tokens",
+        ),
     ] {
         if let Some(d) = &d.successful {
-            for (k, v) in [("mean", Some(d.mean)), ("min", d.min), ("median", d.median)] {
-                non_negative(v, file, &format!("{p}.metrics.{name}.successful.{k}"), "")?;
+            let q = d.percentiles.unwrap_or_default();
+            for (k, v) in [
+                ("mean", Some(d.mean)),
+                ("min", d.min),
+                ("max", d.max),
+                ("median", d.median),
+                ("std_dev", d.std_dev),
+                ("percentiles.p50", q.p50),
+                ("percentiles.p90", q.p90),
+                ("percentiles.p95", q.p95),
+                ("percentiles.p99", q.p99),
+            ] {
+                let field = format!("{p}.metrics.{name}.successful.{k}");
+                non_negative(v, file, &field, unit)?;
+                at_most(v, max, file, &field, unit)?;
             }
         }
     }
@@ -985,7 +1053,7 @@ fn to_run(b: Bench, file: &str, run_origin: &str, format: &str) -> Result<Import
             .successful
             .iter()
             .filter(|r| r.output > 1)
-            .filter_map(|r| Some((secs_to_ms(r.latency_s?) - r.ttft_ms?) / f64::from(r.output - 1)))
+            .filter_map(|r| Some((secs_to_ms(r.latency_s?) - r.ttft_ms?).max(0.0) / f64::from(r.output - 1)))
             .collect();
         let t = Summary::from_values(&mut v).map(|s| stats_of(&s));
         if t.is_some() {

@@ -294,6 +294,25 @@ pub(super) fn array<'a>(obj: &'a Map<String, Value>, key: &str, origin: &str) ->
 /// Most tokens one request can hold: no served model has a context longer than this.
 pub(super) const MAX_REQUEST_TOKENS: u32 = 10_000_000;
 
+/// Longest one request of a load test can take, seconds (11.6 days): a longer time is no
+/// measurement (a unit mix-up or garbage), and its milliseconds and sums would overflow.
+pub(super) const MAX_REQUEST_SECONDS: f64 = 1e6;
+
+/// Refuses a request whose time to first token plus inter-token gaps (seconds, each already
+/// finite and ≥ 0) is longer than [`MAX_REQUEST_SECONDS`], naming `field`.
+pub(super) fn request_time_ok(ttft_s: f64, gaps_s: &[f64], field: &str, origin: &str) -> Result<()> {
+    let total = ttft_s + gaps_s.iter().sum::<f64>();
+    if total <= MAX_REQUEST_SECONDS {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            origin,
+            field,
+            format!("the request takes {total} s to its last token; no load-test request runs longer than {MAX_REQUEST_SECONDS} s"),
+        ))
+    }
+}
+
 pub(super) fn u32_array(obj: &Map<String, Value>, key: &str, origin: &str) -> Result<Option<Vec<u32>>> {
     array(obj, key, origin)?
         .map(|a| {

@@ -180,6 +180,18 @@ struct SummaryFile {
     output: Option<MetricStats>,
 }
 
+/// A time longer than any load-test request runs, refused naming its key.
+fn too_long(x: f64, field: &str, origin: &str) -> Error {
+    Error::invalid(
+        origin,
+        field,
+        format!(
+            "{x} s is longer than any load-test request runs (at most {} s)",
+            super::json::MAX_REQUEST_SECONDS
+        ),
+    )
+}
+
 /// `results_{metric}_*` as [`MetricStats`], scaled by `scale` (1000: s → ms); NaN left out,
 /// negative values refused.
 fn group(obj: &Map<String, Value>, metric: &str, seconds: bool, origin: &str) -> Result<Option<MetricStats>> {
@@ -195,6 +207,9 @@ fn group(obj: &Map<String, Value>, metric: &str, seconds: bool, origin: &str) ->
             Some(Num(x)) if x.is_nan() => Ok(None),
             Some(Num(x)) => {
                 let x = non_negative(x, &format!("{prefix}{stat}"), if seconds { "s" } else { "" }, origin)?;
+                if seconds && x > super::json::MAX_REQUEST_SECONDS {
+                    return Err(too_long(x, &format!("{prefix}{stat}"), origin));
+                }
                 Ok(Some(if seconds { secs_to_ms(x) } else { x }))
             }
         }
@@ -306,8 +321,11 @@ fn read_responses(value: &Value, origin: &str) -> Result<Vec<Response>> {
                 whole(x, &format!("{at}{key}"), origin)
             };
             let secs = |v: Option<Num>, key: &str| -> Result<Option<f64>> {
-                v.map(|n| non_negative(n.0, &format!("{at}{key}"), "s", origin))
-                    .transpose()
+                let field = format!("{at}{key}");
+                match v.map(|n| non_negative(n.0, &field, "s", origin)).transpose()? {
+                    Some(x) if x > super::json::MAX_REQUEST_SECONDS => Err(too_long(x, &field, origin)),
+                    other => Ok(other),
+                }
             };
             let ttft = secs(r.ttft_s, "ttft_s")?;
             let e2e = secs(r.end_to_end_latency_s, "end_to_end_latency_s")?;
@@ -350,11 +368,23 @@ fn read_responses(value: &Value, origin: &str) -> Result<Vec<Response>> {
                 };
                 return Err(super::json::missing(origin, &format!("{at}{key}")));
             };
+            // One clock times both from the same send: the latency covers the first token, and
+            // a request that generated tokens took some time (1 µs of slack for printed digits).
+            let output_tokens = tokens(r.number_output_tokens, "number_output_tokens")?;
+            if e2e < ttft - 1e-6 || (output_tokens > 0 && !(f64::from(output_tokens) / e2e).is_finite()) {
+                return Err(Error::invalid(
+                    origin,
+                    format!("{at}end_to_end_latency_s"),
+                    format!(
+                        "{e2e} s is no latency of a request with a {ttft} s TTFT and {output_tokens} output tokens"
+                    ),
+                ));
+            }
             Ok(Response {
                 record: RequestRecord {
                     start_s: None,
                     input_tokens: tokens(r.number_input_tokens, "number_input_tokens")?,
-                    output_tokens: tokens(r.number_output_tokens, "number_output_tokens")?,
+                    output_tokens,
                     ttft_ms: Some(secs_to_ms(ttft)),
                     e2e_ms: Some(secs_to_ms(e2e)),
                     error: None,
@@ -376,6 +406,16 @@ fn build_run(s: &SummaryFile, summary_origin: &str, responses: Option<(Vec<Respo
         .filter(|v| v.is_finite() && *v > 0.0);
     let mut notes = Vec::new();
     let total_time_s = per_min.map(|m| f64::from(s.completed) * 60.0 / m);
+    if let Some(t) = total_time_s.filter(|t| !t.is_finite()) {
+        return Err(Error::invalid(
+            summary_origin,
+            "results_num_completed_requests_per_min",
+            format!(
+                "{} requests per minute makes the run last {t} s; no measured run does",
+                per_min.unwrap_or_default()
+            ),
+        ));
+    }
     if total_time_s.is_some() {
         notes.push(
             "wall time = results_num_completed_requests × 60 ÷ results_num_completed_requests_per_min (llmperf \
@@ -452,7 +492,7 @@ fn build_run(s: &SummaryFile, summary_origin: &str, responses: Option<(Vec<Respo
             // TPOT as vLLM and SGLang define it: (latency − TTFT) ÷ (tokens − 1), tokens > 1.
             let tpot = summ(&|r| match (r.record.e2e_ms, r.record.ttft_ms) {
                 (Some(e), Some(t)) if r.record.output_tokens > 1 => {
-                    Some((e - t) / f64::from(r.record.output_tokens - 1))
+                    Some((e - t).max(0.0) / f64::from(r.record.output_tokens - 1))
                 }
                 _ => None,
             });

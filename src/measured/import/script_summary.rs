@@ -39,13 +39,38 @@ pub fn level_from_summary_json(text: &str, origin: &str) -> Result<MeasuredLevel
     if !(total_output.is_finite() && total_output > 0.0) {
         return Err(Error::invalid(origin, "total_output_tokens", "must be > 0 tokens"));
     }
+    let output_throughput = total_output / total_time;
+    if !output_throughput.is_finite() {
+        return Err(Error::invalid(
+            origin,
+            "total_time",
+            format!("{total_time} s for {total_output} output tokens is no measured run (the throughput overflows)"),
+        ));
+    }
     let rps = num(&obj, "requests_per_second", origin)?.filter(|v| v.is_finite() && *v > 0.0);
     let seconds_stats = |key: &str| -> Result<Option<MetricStats>> {
         let Some(inner) = object(&obj, key, origin)? else {
             return Ok(None);
         };
-        let field =
-            |k: &str| -> Result<Option<f64>> { Ok(num(inner, k, origin)?.filter(|v| v.is_finite()).map(secs_to_ms)) };
+        // NaN (a figure the script did not measure) reads as absent; a negative latency, or one
+        // too large to be in milliseconds, is no measurement and is refused naming its key.
+        let field = |k: &str| -> Result<Option<f64>> {
+            match num(inner, k, origin)? {
+                None => Ok(None),
+                Some(v) if v.is_nan() => Ok(None),
+                Some(v) => {
+                    let ms = secs_to_ms(v);
+                    if v < 0.0 || !ms.is_finite() {
+                        return Err(Error::invalid(
+                            origin,
+                            format!("{key}.{k}"),
+                            format!("{v} s is not a latency (must be finite and ≥ 0)"),
+                        ));
+                    }
+                    Ok(Some(ms))
+                }
+            }
+        };
         Ok(some_stats(MetricStats {
             mean: field("average")?,
             p50: field("p50")?,
@@ -92,7 +117,7 @@ pub fn level_from_summary_json(text: &str, origin: &str) -> Result<MeasuredLevel
         qps: None,
         requests,
         total_time_s: Some(total_time),
-        output_throughput_tok_s: Some(total_output / total_time),
+        output_throughput_tok_s: Some(output_throughput),
         request_throughput_req_s: rps,
         ttft_ms: ttft,
         e2e_latency_ms: e2e,
@@ -106,4 +131,40 @@ pub fn level_from_summary_json(text: &str, origin: &str) -> Result<MeasuredLevel
         notes: notes.join("; "),
         ..MeasuredLevel::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BLOCK: &str = r#"{"concurrency": 100, "successful_requests": 300, "total_time": 15.3,
+        "total_output_tokens": 56040, "latency": {"average": 4.7, "p50": 5.4, "p95": 5.6, "p99": 5.7}}"#;
+
+    #[test]
+    fn a_total_time_that_overflows_the_throughput_is_refused() {
+        // Found by the fuzz harness: total_time 5e-324 s made output_throughput_tok_s infinite.
+        let text = BLOCK.replace("15.3", "5e-324");
+        let err = level_from_summary_json(&text, "s.json").unwrap_err().to_string();
+        assert!(err.contains("s.json") && err.contains("`total_time`"), "{err}");
+        assert!(level_from_summary_json(BLOCK, "s.json").is_ok());
+    }
+
+    #[test]
+    fn a_negative_or_infinite_latency_is_refused_naming_its_key() {
+        for bad in ["-1", "Infinity", "1e308"] {
+            let text = BLOCK.replace("\"p95\": 5.6", &format!("\"p95\": {bad}"));
+            let err = level_from_summary_json(&text, "s.json").unwrap_err().to_string();
+            assert!(err.contains("`latency.p95`"), "{bad}: {err}");
+        }
+        // NaN is a figure the script did not measure: absent, not refused.
+        let text = BLOCK.replace("\"p95\": 5.6", "\"p95\": NaN");
+        assert_eq!(
+            level_from_summary_json(&text, "s.json")
+                .unwrap()
+                .e2e_latency_ms
+                .unwrap()
+                .p95,
+            None
+        );
+    }
 }

@@ -267,6 +267,17 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
         "tokens",
         origin,
     )?;
+    // Per-second figures are computed from the duration: one too short for the run overflows them.
+    let work = (total_input + total_output).max(f64::from(completed));
+    if !(work / duration).is_finite() {
+        return Err(Error::invalid(
+            origin,
+            "duration",
+            format!(
+                "{duration} s for {completed} requests and {work} tokens is no measured run (its throughput overflows)"
+            ),
+        ));
+    }
 
     // Load.
     let rate =
@@ -348,6 +359,21 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
         for (j, g) in gaps.iter().enumerate() {
             non_negative(*g, &named(&format!("itls[{i}][{j}]")), "s", origin)?;
         }
+    }
+    let n_requests = ttfts
+        .as_ref()
+        .map(Vec::len)
+        .or(itls.as_ref().map(Vec::len))
+        .unwrap_or(0);
+    for i in 0..n_requests {
+        let first = ttfts.as_ref().map_or(0.0, |t| t[i]);
+        let gaps = itls.as_ref().map_or(&[][..], |g| g[i].as_slice());
+        let field = if itls.is_some() {
+            format!("itls[{i}]")
+        } else {
+            format!("ttfts[{i}]")
+        };
+        super::json::request_time_ok(first, gaps, &named(&field), origin)?;
     }
     let sent = len.map(|(n, _)| n);
     // Which requests succeeded: the client writes "" in `errors` for a success and a traceback or

@@ -303,6 +303,21 @@ fn parse_bench_run(text: &str, origin: &str) -> Result<ImportedRun> {
             }
         }
     }
+    let n_requests = ttfts
+        .as_ref()
+        .map(Vec::len)
+        .or(itls.as_ref().map(Vec::len))
+        .unwrap_or(0);
+    for i in (0..n_requests).filter(|&i| success(i)) {
+        let first = ttfts.as_ref().map_or(0.0, |t| t[i]);
+        let gaps = itls.as_ref().map_or(&[][..], |g| g[i].as_slice());
+        let field = if itls.is_some() {
+            format!("itls[{i}]")
+        } else {
+            format!("ttfts[{i}]")
+        };
+        super::json::request_time_ok(first, gaps, &field, origin)?;
+    }
     let mut notes: Vec<String> = vec![format!("vllm bench serve result {origin}")];
     let mut ttft = ms_stats(&obj, "ttft", origin)?;
     let ok_ttfts: Option<Vec<f64>> = ttfts.as_ref().map(|t| {
@@ -424,6 +439,13 @@ fn parse_bench_run(text: &str, origin: &str) -> Result<ImportedRun> {
     );
     let failed = num_prompts.map_or(0, |n| n.saturating_sub(completed));
     let start_times = f64_array(&obj, "start_times", origin)?;
+    if let Some(i) = start_times.iter().flatten().position(|s| !s.is_finite()) {
+        return Err(Error::invalid(
+            origin,
+            format!("start_times[{i}]"),
+            "must be a finite send time in seconds",
+        ));
+    }
     let requests: Vec<RequestRecord> = match len {
         None => Vec::new(),
         Some(len) => (0..len)
