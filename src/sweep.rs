@@ -203,7 +203,7 @@ impl fmt::Display for SweepParam {
 }
 
 /// One value of a swept parameter.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum SweepValue {
     /// A number (integers are whole numbers).
@@ -712,7 +712,7 @@ pub fn check_sweep_size(base: &ScenarioBuilder, spec: &SweepSpec, configs: &[Set
 }
 
 /// The figures of one simulated configuration at one load level.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SweepMetrics {
     /// The load level: `c=100` or `qps=8`.
     pub level: String,
@@ -807,7 +807,7 @@ impl SweepMetrics {
 }
 
 /// What happened to one configuration.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum SweepOutcome {
     /// It started and was simulated.
@@ -827,13 +827,14 @@ pub enum SweepOutcome {
     },
 }
 
-/// One row of a sweep: a configuration and, per level, its outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One row of a sweep: a configuration and, per level, its outcome. Rows read back from a
+/// sweep's JSON Lines (shards) are equal to the rows written.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SweepRow {
     /// Index of the configuration in the sweep (rows of one configuration share it).
     pub config: usize,
     /// The swept values.
-    #[serde(serialize_with = "settings_as_map")]
+    #[serde(serialize_with = "settings_as_map", deserialize_with = "settings_from_map")]
     pub settings: Settings,
     /// Result.
     #[serde(flatten)]
@@ -847,6 +848,26 @@ fn settings_as_map<S: serde::Serializer>(settings: &Settings, s: S) -> std::resu
         map.serialize_entry(k.name(), v)?;
     }
     map.end()
+}
+
+/// Reads the `{name: value}` map back in the order written.
+fn settings_from_map<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Settings, D::Error> {
+    struct Visit;
+    impl<'de> serde::de::Visitor<'de> for Visit {
+        type Value = Settings;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of swept parameter names to values")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Settings, A::Error> {
+            let mut out = Settings::new();
+            while let Some((name, value)) = map.next_entry::<String, SweepValue>()? {
+                let param = SweepParam::parse(&name, "settings").map_err(serde::de::Error::custom)?;
+                out.push((param, value));
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Visit)
 }
 
 impl SweepRow {
@@ -1051,6 +1072,29 @@ pub fn run_configs(
     configs: &[Settings],
     options: &SweepRunOptions<'_>,
 ) -> Result<Vec<SweepRow>> {
+    let indexed: Vec<(usize, Settings)> = configs.iter().cloned().enumerate().collect();
+    run_configs_indexed(base, &indexed, options)
+}
+
+/// The configurations of `i / n` of a sweep: those whose index is `i` modulo `n` (interleaved,
+/// so every shard gets a like share of cheap and costly configurations), with their indices in
+/// the whole sweep.
+pub fn shard_configs(configs: &[Settings], shard: usize, shards: usize) -> Vec<(usize, Settings)> {
+    configs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| shards > 0 && i % shards == shard)
+        .map(|(i, s)| (i, s.clone()))
+        .collect()
+}
+
+/// [`run_configs`] over configurations given with their indices in the sweep (a shard's), each
+/// row carrying its configuration's index.
+pub fn run_configs_indexed(
+    base: &ScenarioBuilder,
+    configs: &[(usize, Settings)],
+    options: &SweepRunOptions<'_>,
+) -> Result<Vec<SweepRow>> {
     let bar = if options.progress {
         let bar = indicatif::ProgressBar::new(configs.len() as u64);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -1066,8 +1110,8 @@ pub fn run_configs(
     let sink_error: Mutex<Option<Error>> = Mutex::new(None);
     let rows: Vec<Vec<SweepRow>> = configs
         .par_iter()
-        .enumerate()
         .map(|(i, s)| {
+            let i = *i;
             if stop.load(Ordering::Relaxed) {
                 return Vec::new();
             }

@@ -1379,3 +1379,67 @@ fn sweep_writes_json_lines_and_a_json_array_without_a_partial_file() {
     assert!(!dir.join("rows.partial.jsonl").exists());
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_sweep_split_in_four_shards_and_merged_equals_the_unsharded_sweep() {
+    let dir = std::env::temp_dir().join(format!("servecast-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let p = |name: &str| dir.join(name).display().to_string();
+    let sweep = [
+        "sweep",
+        "--gpu",
+        "a100-80g",
+        "--model",
+        "llama-3.1-8b",
+        "--qps",
+        "4,8",
+        "--num-requests",
+        "120",
+        "--axis",
+        "max_num_seqs=16,32,64,128",
+        "--axis",
+        "util=0.6,0.8,0.9",
+        "--quiet",
+        "--format",
+        "json",
+    ];
+    let full = p("full.jsonl");
+    let (code, full_table, err) = servecast(&[&sweep[..], &["-o", &full]].concat());
+    assert_eq!(code, 0, "{err}");
+    let mut shard_files = Vec::new();
+    for i in 0..4 {
+        let file = p(&format!("shard-{i}.jsonl"));
+        let shard = format!("{i}/4");
+        let (code, _, err) = servecast(&[&sweep[..], &["--shard", &shard, "-o", &file]].concat());
+        assert_eq!(code, 0, "{err}");
+        shard_files.push(file);
+    }
+    // Shards hold disjoint interleaved configurations (config % 4 == shard).
+    let shard1 = std::fs::read_to_string(&shard_files[1]).expect("shard");
+    assert!(shard1.starts_with("{\"servecast_sweep_shard\":"));
+    assert!(shard1.contains("\"config\":1,") && shard1.contains("\"config\":5,") && !shard1.contains("\"config\":2,"));
+    let merged = p("merged.jsonl");
+    let files: Vec<&str> = shard_files.iter().map(String::as_str).collect();
+    let (code, merged_table, err) =
+        servecast(&[&["sweep-merge", "--format", "json", "-o", &merged][..], &files[..]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(merged_table, full_table, "the merged table is the unsharded one");
+    let read = |f: &str| std::fs::read_to_string(f).expect("rows");
+    assert_eq!(read(&merged), read(&full), "row for row");
+    // A missing or repeated shard, or a shard of another sweep, is refused.
+    let (code, _, err) = servecast(&["sweep-merge", &shard_files[0], &shard_files[1], &shard_files[3]]);
+    assert_eq!(code, 2);
+    assert!(err.contains("shard 2/4 is missing"), "{err}");
+    let (code, _, err) = servecast(&[&["sweep-merge"][..], &files[..], &[files[0]]].concat());
+    assert_eq!(code, 2);
+    assert!(err.contains("given twice"), "{err}");
+    let other = p("other.jsonl");
+    let mut other_sweep = sweep.to_vec();
+    other_sweep[8] = "100";
+    let (code, _, _) = servecast(&[&other_sweep[..], &["--shard", "2/4", "-o", &other]].concat());
+    assert_eq!(code, 0);
+    let (code, _, err) = servecast(&["sweep-merge", files[0], files[1], &other, files[3]]);
+    assert_eq!(code, 2);
+    assert!(err.contains("does not belong"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

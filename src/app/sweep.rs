@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::report::sweep::render_sweep;
 use crate::report::Format;
 use crate::sweep::{
-    check_sweep_size, csv_header, csv_row, rank, run_configs, Axis, RankMetric, SweepDesign, SweepRow, SweepRunOptions,
-    SweepSpec,
+    check_sweep_size, csv_header, csv_row, rank, run_configs_indexed, shard_configs, Axis, RankMetric, SweepDesign,
+    SweepRow, SweepRunOptions, SweepSpec,
 };
 
 /// What `sweep` is asked.
@@ -41,6 +41,10 @@ pub struct SweepCommand {
     pub plot: Option<PathBuf>,
     /// Memory breakdown of the best configurations.
     pub plot_memory: Option<PathBuf>,
+    /// Run only shard `i` of `n` (`(i, n)`, 0 ≤ i < n): the configurations whose index is i
+    /// modulo n; their rows go to `output` (a .jsonl file, with a header line naming the shard)
+    /// for [`merge`].
+    pub shard: Option<(usize, usize)>,
     /// Test hook, passed to [`SweepRunOptions`]: called with each configuration's index on its
     /// worker thread before the configuration is built.
     #[doc(hidden)]
@@ -61,6 +65,7 @@ impl Default for SweepCommand {
             format: Format::Table,
             plot: None,
             plot_memory: None,
+            shard: None,
             test_hook: None,
         }
     }
@@ -121,9 +126,31 @@ pub fn sweep(d: &DeploymentOptions, a: &SweepCommand) -> Result<Outcome> {
     }
     check_sweep_size(&base, &spec, &configs)?;
     let params: Vec<_> = spec.axes.iter().map(|a| a.param).collect();
+    let header = match a.shard {
+        None => None,
+        Some((i, n)) => {
+            if kind != Some(RowFileKind::JsonLines) {
+                return Err(Error::invalid(
+                    "--shard",
+                    "output",
+                    "a shard writes its rows for sweep-merge: give -o FILE.jsonl",
+                ));
+            }
+            Some(ShardHeader {
+                shard: i,
+                shards: n,
+                configs: configs.len(),
+                sweep: sweep_fingerprint(d, a),
+            })
+        }
+    };
     let file = match (&a.output, kind) {
-        (Some(path), Some(kind)) => Some(RowFile::create(path, kind, &params)?),
+        (Some(path), Some(kind)) => Some(RowFile::create(path, kind, &params, header.as_ref())?),
         _ => None,
+    };
+    let selected: Vec<(usize, crate::sweep::Settings)> = match a.shard {
+        Some((i, n)) => shard_configs(&configs, i, n),
+        None => configs.iter().cloned().enumerate().collect(),
     };
     let sink = |rows: &[SweepRow]| file.as_ref().map_or(Ok(()), |f| f.append(rows));
     let options = SweepRunOptions {
@@ -133,7 +160,7 @@ pub fn sweep(d: &DeploymentOptions, a: &SweepCommand) -> Result<Outcome> {
         test_hook: a.test_hook,
     };
     let started = std::time::Instant::now();
-    let mut rows = run_configs(&base, &configs, &options)?;
+    let mut rows = run_configs_indexed(&base, &selected, &options)?;
     let elapsed = started.elapsed().as_secs_f64();
     rank(&mut rows, metric);
     if let Some(file) = file {
@@ -209,6 +236,8 @@ impl RowFileKind {
 /// when the sweep starts) is written when the sweep ends. At the end every kind holds every row,
 /// ranked as the table, replaced in one rename (the `.partial.jsonl` file is removed).
 struct RowFile {
+    /// A shard's header line (first line of its .jsonl file).
+    header: Option<String>,
     path: PathBuf,
     /// Where rows stream: `path`, or the `.partial.jsonl` file beside a `.json` one.
     stream_path: PathBuf,
@@ -217,7 +246,13 @@ struct RowFile {
 }
 
 impl RowFile {
-    fn create(path: &Path, kind: RowFileKind, params: &[crate::sweep::SweepParam]) -> Result<RowFile> {
+    fn create(
+        path: &Path,
+        kind: RowFileKind,
+        params: &[crate::sweep::SweepParam],
+        header: Option<&ShardHeader>,
+    ) -> Result<RowFile> {
+        let header = header.map(ShardHeader::line).transpose()?;
         let io = |p: &Path| {
             let p = p.display().to_string();
             move |source| Error::Io { path: p, source }
@@ -236,7 +271,11 @@ impl RowFile {
                 .write_all(csv_header(params).as_bytes())
                 .map_err(io(&stream_path))?;
         }
+        if let Some(line) = &header {
+            stream.write_all(line.as_bytes()).map_err(io(&stream_path))?;
+        }
         Ok(RowFile {
+            header,
             path: path.to_path_buf(),
             stream_path,
             stream,
@@ -265,7 +304,10 @@ impl RowFile {
         let text = match self.kind {
             RowFileKind::Csv => render_sweep(rows, metric, usize::MAX, Format::Csv)?,
             RowFileKind::Json => render_sweep(rows, metric, usize::MAX, Format::Json)?,
-            RowFileKind::JsonLines => rows.iter().map(json_line).collect::<Result<String>>()?,
+            RowFileKind::JsonLines => {
+                let body = rows.iter().map(json_line).collect::<Result<String>>()?;
+                format!("{}{body}", self.header.as_deref().unwrap_or(""))
+            }
         };
         let mut name = self.path.file_name().unwrap_or_default().to_os_string();
         name.push(".tmp");
@@ -288,4 +330,194 @@ fn json_line(row: &SweepRow) -> Result<String> {
     let mut line = serde_json::to_string(row).map_err(|e| Error::invalid("-o", "output", e.to_string()))?;
     line.push('\n');
     Ok(line)
+}
+
+/// The first line of a shard's row file: which shard of which sweep it holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct ShardHeader {
+    /// This shard's index, 0-based.
+    shard: usize,
+    /// Shards of the sweep.
+    shards: usize,
+    /// Configurations of the whole sweep.
+    configs: usize,
+    /// A fingerprint of the sweep's deployment, axes and design (shards of different sweeps do
+    /// not merge).
+    sweep: String,
+}
+
+impl ShardHeader {
+    fn line(&self) -> Result<String> {
+        let mut line = serde_json::to_string(&serde_json::json!({ "servecast_sweep_shard": self }))
+            .map_err(|e| Error::invalid("--shard", "output", e.to_string()))?;
+        line.push('\n');
+        Ok(line)
+    }
+}
+
+/// A fingerprint of everything that decides a sweep's configurations and rows (FNV-1a of their
+/// description; the same binary gives the same text).
+fn sweep_fingerprint(d: &DeploymentOptions, a: &SweepCommand) -> String {
+    let text = format!(
+        "{d:?}|{:?}|{:?}|{}|{}",
+        a.axes,
+        a.samples,
+        a.sample_seed,
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Parses `--shard I/N` (0 ≤ I < N ≤ 100,000).
+pub fn parse_shard(text: &str) -> Result<(usize, usize)> {
+    let bad = || {
+        Error::invalid(
+            "--shard",
+            "shard",
+            format!("'{text}' is not I/N with 0 ≤ I < N ≤ 100,000 (e.g. 0/4 … 3/4)"),
+        )
+    };
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let i: usize = i.trim().parse().map_err(|_| bad())?;
+    let n: usize = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || n > 100_000 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// What `sweep-merge` is asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeCommand {
+    /// The shards' .jsonl files (every shard of one sweep, once each).
+    pub shards: Vec<PathBuf>,
+    /// Rank by this metric (see [`RankMetric::parse`]).
+    pub rank_by: String,
+    /// Rows shown.
+    pub top: usize,
+    /// Output format.
+    pub format: Format,
+    /// Also write every row here (.csv, .json or .jsonl), ranked.
+    pub output: Option<PathBuf>,
+}
+
+/// Combines the shards of one sweep into the ranked table (and row file) the unsharded sweep
+/// gives: every shard 0..N once, every configuration exactly once.
+pub fn merge(m: &MergeCommand) -> Result<Outcome> {
+    let metric = RankMetric::parse(&m.rank_by, "--rank-by")?;
+    if m.shards.is_empty() {
+        return Err(Error::invalid("sweep-merge", "shards", "give the shards' .jsonl files"));
+    }
+    let mut first: Option<ShardHeader> = None;
+    let mut seen_shards: Vec<bool> = Vec::new();
+    let mut rows: Vec<SweepRow> = Vec::new();
+    for path in &m.shards {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: origin.clone(),
+            source,
+        })?;
+        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let header: ShardHeader = lines
+            .next()
+            .and_then(|(_, l)| serde_json::from_str::<serde_json::Value>(l).ok())
+            .and_then(|v| v.get("servecast_sweep_shard").cloned())
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| {
+                Error::invalid(
+                    &origin,
+                    "servecast_sweep_shard",
+                    "the first line is not a shard header: write shards with sweep --shard I/N -o FILE.jsonl",
+                )
+            })?;
+        match &first {
+            None => {
+                seen_shards = vec![false; header.shards];
+                first = Some(header.clone());
+            }
+            Some(f) if f.sweep != header.sweep || f.shards != header.shards || f.configs != header.configs => {
+                return Err(Error::invalid(
+                    &origin,
+                    "servecast_sweep_shard",
+                    format!(
+                        "shard {}/{} of sweep {} does not belong with shard {}/{} of sweep {} (another deployment, axes or design)",
+                        header.shard, header.shards, header.sweep, f.shard, f.shards, f.sweep
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+        if header.shard >= seen_shards.len() || std::mem::replace(&mut seen_shards[header.shard], true) {
+            return Err(Error::invalid(
+                &origin,
+                "shard",
+                format!(
+                    "shard {}/{} is given twice (or is out of range)",
+                    header.shard, header.shards
+                ),
+            ));
+        }
+        for (k, line) in lines {
+            let row: SweepRow = serde_json::from_str(line)
+                .map_err(|e| Error::invalid(format!("{origin}:{}", k + 1), "row", e.to_string()))?;
+            if row.config % header.shards != header.shard || row.config >= header.configs {
+                return Err(Error::invalid(
+                    format!("{origin}:{}", k + 1),
+                    "config",
+                    format!(
+                        "configuration {} is not one of shard {}/{}",
+                        row.config, header.shard, header.shards
+                    ),
+                ));
+            }
+            rows.push(row);
+        }
+    }
+    let header = first.ok_or_else(|| Error::invalid("sweep-merge", "shards", "no shard read"))?;
+    if let Some(missing) = seen_shards.iter().position(|s| !s) {
+        return Err(Error::invalid(
+            "sweep-merge",
+            "shards",
+            format!("shard {missing}/{} is missing", header.shards),
+        ));
+    }
+    let mut covered = vec![false; header.configs];
+    for r in &rows {
+        covered[r.config] = true;
+    }
+    if let Some(missing) = covered.iter().position(|c| !c) {
+        return Err(Error::invalid(
+            "sweep-merge",
+            "shards",
+            format!(
+                "configuration {missing} has no row (its shard {}/{} stopped early?)",
+                missing % header.shards,
+                header.shards
+            ),
+        ));
+    }
+    rank(&mut rows, metric);
+    if let Some(path) = &m.output {
+        let kind = RowFileKind::of(path)?;
+        let params: Vec<_> = rows
+            .first()
+            .map(|r| r.settings.iter().map(|(p, _)| *p).collect())
+            .unwrap_or_default();
+        RowFile::create(path, kind, &params, None)?.finish(&rows, metric)?;
+    }
+    let text = render_sweep(&rows, metric, m.top, m.format)?;
+    Ok(Outcome {
+        text,
+        notes: vec![format!(
+            "merged {} shards: {} configurations, {} rows",
+            header.shards,
+            header.configs,
+            rows.len()
+        )],
+    })
 }

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use servecast::app::fit::FitCommand;
 use servecast::app::plan::PlanCommand;
 use servecast::app::simulate::SimulateOptions;
-use servecast::app::sweep::SweepCommand;
+use servecast::app::sweep::{parse_shard, MergeCommand, SweepCommand};
 use servecast::app::DeploymentOptions;
 use servecast::error::{Error, Result};
 use servecast::fit::FitOptions;
@@ -60,6 +60,9 @@ pub enum Command {
     /// saying why, and the others run on. A configuration simulates at most 10,000,000 requests
     /// over all its levels; a sweep at most 1,000,000,000 over all its configurations.
     Sweep(Box<SweepArgs>),
+    /// Combine the shards of one sweep (`sweep … --shard I/N -o shard-I.jsonl`, run anywhere:
+    /// a Kubernetes Indexed Job, a Slurm array, Ray) into the ranked table one run would print.
+    SweepMerge(Box<MergeArgs>),
     /// Capacity planning: the most load within an SLO, the knee, or the cheapest GPUs for a rate.
     Plan(Box<PlanArgs>),
     /// Draw charts: `measured` writes predicted vs measured for every measured report.
@@ -321,6 +324,42 @@ pub struct SweepArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Run shard I of N (0 ≤ I < N): the configurations whose index is I modulo N, written to
+    /// -o FILE.jsonl for `servecast sweep-merge` (e.g. --shard $JOB_COMPLETION_INDEX/8).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The shards' .jsonl files, every shard of the sweep once.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Rank by (as for sweep).
+    #[arg(long, default_value = "request_throughput_req_s")]
+    pub rank_by: String,
+    /// Rows shown in the table.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Output format: table, markdown, json, csv.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Also write every row here, ranked: .csv, .jsonl or .json.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+}
+
+impl MergeArgs {
+    /// The merge as the library takes it.
+    pub fn command(&self) -> Result<MergeCommand> {
+        Ok(MergeCommand {
+            shards: self.shards.clone(),
+            rank_by: self.rank_by.clone(),
+            top: self.top,
+            format: Format::parse(&self.format)?,
+            output: self.output.clone(),
+        })
+    }
 }
 
 #[derive(Args, Debug)]
@@ -484,6 +523,7 @@ impl SweepArgs {
             format: Format::parse(&self.base.format)?,
             plot: self.base.plot.clone(),
             plot_memory: self.base.plot_memory.clone(),
+            shard: self.shard.as_deref().map(parse_shard).transpose()?,
             test_hook: None,
         })
     }

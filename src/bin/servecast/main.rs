@@ -31,6 +31,7 @@ fn run(command: Command) -> Result<Outcome> {
     match command {
         Command::Simulate(a) => app::simulate::simulate(&a.deployment(), &a.simulate_options()?),
         Command::Sweep(a) => app::sweep::sweep(&a.base.deployment(), &a.command()?),
+        Command::SweepMerge(a) => app::sweep::merge(&a.command()?),
         Command::Plan(a) => app::plan::plan(&a.base.deployment(), &a.command()?),
         Command::Plot {
             what,
