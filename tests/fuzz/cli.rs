@@ -660,6 +660,12 @@ fn cli_args(ctx: &Ctx) -> Result<(), String> {
             args::Command::Fit(a) => {
                 let _ = a.command();
             }
+            args::Command::SweepMerge(a) => {
+                // Reads the named files: run it (a missing or foreign file is an error, not a panic).
+                if let Ok(m) = a.command() {
+                    let _ = app::sweep::merge(&m);
+                }
+            }
             args::Command::List { what } => {
                 let _ = app::list(&what);
             }
