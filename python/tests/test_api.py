@@ -4,6 +4,7 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -157,3 +158,24 @@ def test_to_pandas_has_one_row_per_level():
     assert len(df) == len(p["levels"])
     assert list(df["concurrency"]) == [lvl["concurrency"] for lvl in p["levels"]]
     assert "ttft_ms.p95" in df.columns
+
+
+def test_readme_example_prints_what_the_readme_says(tmp_path):
+    pytest.importorskip("pandas")
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### From Python", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    expected = section.split("```text\n", 1)[1].split("```", 1)[0]
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout == expected
+
+
+def test_failed_requests_warn_and_have_null_figures():
+    # A 313-character text is longer than max_model_len 512 for VoxCPM: every request fails.
+    with pytest.warns(servecast.ServecastWarning, match="failed"):
+        p = servecast.simulate(
+            gpu="4090", model="voxcpm-1.5", engine="nano-vllm", util=0.4, seqs=128, max_model_len=512,
+            text_chars=313, concurrency=1, requests_per_user=1,
+        )  # fmt: skip
+    assert p["levels"][0]["failed"] == 1
+    assert p["levels"][0]["ttft_ms"] is None
