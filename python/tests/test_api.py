@@ -179,3 +179,20 @@ def test_failed_requests_warn_and_have_null_figures():
         )  # fmt: skip
     assert p["levels"][0]["failed"] == 1
     assert p["levels"][0]["ttft_ms"] is None
+
+
+def test_fit_prints_the_cli_tables_and_writes_a_profile_simulate_takes(tmp_path):
+    import re
+
+    profile = tmp_path / "fitted.yaml"
+    report = "rtx4090-indextts2-gpt-vllm0.10"
+    text = servecast.fit(report, hold_out=[64], output=profile)
+    cli = subprocess.run(
+        [servecast_bin(), "fit", report, "--hold-out", "64", "-o", str(profile)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    ).stdout  # fmt: skip
+    elapsed = re.compile(r"simulations, [0-9.]+ s\)")
+    assert elapsed.sub("", text) == elapsed.sub("", cli.rstrip("\n"))
+    assert profile.exists()
+    p = servecast.simulate(gpu="4090", util=0.5, seqs=50, profile=profile)
+    assert p["profile"]["kind"] == "fitted"
