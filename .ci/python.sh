@@ -15,7 +15,8 @@ rm -rf "$venv"
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check maturin pytest pandas
 echo "== pip install ./python (maturin, release)"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check ./python
+# The venv's maturin builds the wheel (no isolated build environment to download it into).
+PATH="$(cd "$venv/bin" && pwd):$PATH" "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation ./python
 if [ -z "${SERVECAST_BIN:-}" ]; then
   if [ ! -x "$CARGO_TARGET_DIR/release/servecast" ]; then
     cargo build --release --quiet

@@ -126,6 +126,8 @@ def _deployment(
     extra: Dict[str, Any],
 ) -> Dict[str, Any]:
     """The options dict ``servecast._native`` reads."""
+    if gpu is None:
+        raise ServecastError("gpu is required: a catalog name, matched loosely (4090, a100-80g, h100-sxm; servecast.catalog())")
     own = {
         k: extra.pop(k)
         for k in (

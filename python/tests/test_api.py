@@ -196,3 +196,12 @@ def test_fit_prints_the_cli_tables_and_writes_a_profile_simulate_takes(tmp_path)
     assert profile.exists()
     p = servecast.simulate(gpu="4090", util=0.5, seqs=50, profile=profile)
     assert p["profile"]["kind"] == "fitted"
+
+
+def test_options_are_checked():
+    with pytest.raises(servecast.ServecastError, match="gpu is required"):
+        servecast.simulate()
+    with pytest.raises(servecast.ServecastError, match="same flag"):
+        servecast.simulate(gpu="4090", util=0.5, gpu_memory_utilization=0.6)
+    with pytest.raises(servecast.ServecastError, match="unrecognized arguments: --bogus"):
+        servecast.simulate(gpu="4090", bogus=1)
