@@ -688,3 +688,47 @@ pub fn list(what: &str) -> Result<Outcome> {
         notes: Vec::new(),
     })
 }
+
+/// Renders a value as pretty JSON, as the commands' `--format json` do.
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::Fit(format!("cannot write JSON: {e}")))
+}
+
+/// The memory budget of a deployment as vLLM would compute it at start-up (the `memory` object
+/// of `simulate --format json`), as JSON, without simulating any load; the engine's start-up
+/// error when it would refuse to start.
+pub fn memory(d: &DeploymentOptions) -> Result<Outcome> {
+    let mut notes = Vec::new();
+    let scenario = resolve(d, &mut notes)?.builder.build().map_err(at_flags)?;
+    Ok(Outcome {
+        text: to_json(&scenario.memory()?)?,
+        notes,
+    })
+}
+
+/// The built-in catalog as JSON: `{"gpus": [...], "models": [...]}`, every spec in full.
+pub fn catalog() -> Result<Outcome> {
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        gpus: &'a [crate::spec::gpu::GpuSpec],
+        models: &'a [ModelSpec],
+    }
+    let c = Catalog::builtin()?;
+    Ok(Outcome {
+        text: to_json(&Doc {
+            gpus: &c.gpus,
+            models: &c.models,
+        })?,
+        notes: Vec::new(),
+    })
+}
+
+/// A pasted server command (`vllm serve MODEL --flag …`), parsed, as JSON: the model argument,
+/// the engine flags servecast models, `data_parallel_size`, and the performance-neutral flags
+/// it ignores (see [`crate::spec::cmdline::parse_vllm_serve`]).
+pub fn serve_line(line: &str) -> Result<Outcome> {
+    Ok(Outcome {
+        text: to_json(&crate::spec::cmdline::parse_vllm_serve(line)?)?,
+        notes: Vec::new(),
+    })
+}

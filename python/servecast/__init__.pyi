@@ -1,0 +1,175 @@
+"""Type stubs of servecast: thin wrappers over the ``servecast`` command line's commands.
+
+Each returns what the command prints with ``--format json``, decoded (dicts and lists). Keyword
+names are the command line's with ``_`` for ``-``; further keywords are vLLM engine flags by
+their vLLM names (``max_model_len=4096``, ``enable_prefix_caching=True``), read as a pasted
+``vllm serve`` command's.
+"""
+
+import os
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import pandas
+
+_Path = Union[str, "os.PathLike[str]"]
+_Levels = Union[int, Sequence[int]]
+_Rates = Union[float, str, Sequence[Union[float, str]]]
+_Length = Union[int, str]
+_Serve = Union[str, Sequence[str]]
+
+__version__: str
+
+class ServecastError(ValueError):
+    """An error of servecast, with the message the command line prints: an unknown GPU or model
+    (with suggestions), a configuration vLLM would refuse (in vLLM's words), an option out of
+    range, a file that cannot be read."""
+
+class ServecastWarning(UserWarning):
+    """Something a planner must not miss: failed requests, an overloaded open-loop level."""
+
+def simulate(
+    gpu: Optional[str] = None,
+    model: Optional[str] = None,
+    util: Optional[float] = None,
+    seqs: Optional[int] = None,
+    workload: Optional[_Path] = None,
+    profile: Optional[_Path] = None,
+    engine: Optional[str] = None,
+    concurrency: Optional[_Levels] = None,
+    qps: Optional[_Rates] = None,
+    num_requests: Optional[int] = None,
+    input_len: Optional[_Length] = None,
+    output_len: Optional[_Length] = None,
+    serve: Optional[_Serve] = None,
+    replications: int = 1,
+    *,
+    replicas: int = ...,
+    router: str = ...,
+    text_chars: Optional[int] = ...,
+    first_chunk_tokens: int = ...,
+    requests_per_user: Optional[int] = ...,
+    max_concurrency: Optional[int] = ...,
+    seed: int = ...,
+    tp: Optional[int] = ...,
+    **vllm_flags: Any,
+) -> Any:
+    """Simulates a deployment under its load levels: ``servecast simulate --format json``.
+
+    gpu: catalog name, matched loosely (``"4090"``, ``"RTX 4090"``, ``"a100-80g"``).
+    model: catalog id or path to a Hugging Face config.json; default: the GPU's built-in
+        measured report's model (its flags and workload fill what is not given).
+    util, seqs: ``--gpu-memory-utilization``, ``--max-num-seqs``.
+    workload: YAML workload, CSV / JSON Lines trace, or a load-test result file (replayed).
+    profile: profile YAML, built-in profile id, or ``"roofline"``.
+    engine: ``"vllm-0.10"``, ``"0.11.0"``, ``"nano-vllm"``, …
+    concurrency: closed-loop users per level; qps: open-loop rates (``"inf"``: all at once),
+        with ``num_requests`` per level.
+    input_len, output_len: ``512``, ``"100..900"``, ``"lognormal:500,0.8"``, …
+    serve: a pasted ``vllm serve MODEL --flag …`` command (a line or its words).
+    replications: runs over seeds and the profile's covariance for 90% ``intervals``.
+
+    Returns a dict with ``scenario``, ``profile``, ``memory``, ``levels`` (one dict per level:
+    ``ttft_ms``, ``tpot_ms``, ``itl_ms``, ``e2e_latency_ms`` with mean/min/max/p50/p90/p95/p99,
+    throughputs, requests, failed, …) and, for a measured setup, ``measured``; a list of such
+    dicts when a replayed file holds several groups of runs. Raises ServecastError.
+    """
+
+def memory(
+    gpu: Optional[str] = None,
+    model: Optional[str] = None,
+    util: Optional[float] = None,
+    seqs: Optional[int] = None,
+    profile: Optional[_Path] = None,
+    engine: Optional[str] = None,
+    serve: Optional[_Serve] = None,
+    **vllm_flags: Any,
+) -> Dict[str, Any]:
+    """The memory budget vLLM would compute at start-up, equal to ``simulate(...)["memory"]``
+    (``num_gpu_blocks``, ``kv_cache_bytes``, ``weights_bytes``, ``max_concurrency``, …) without
+    simulating load. Raises ServecastError in vLLM's words when the engine would not start."""
+
+def catalog() -> Dict[str, List[Dict[str, Any]]]:
+    """The built-in catalog: ``{"gpus": [...], "models": [...]}``, each spec in full (``id``,
+    ``name``, ``aliases``, memory, bandwidth, FLOPs, price; a model's shapes)."""
+
+def serve_line(line: str) -> Dict[str, Any]:
+    """Parses a pasted ``vllm serve MODEL --flag …`` (or ``python -m
+    vllm.entrypoints.openai.api_server …``) line: ``model``, ``flags`` (the engine flags
+    servecast models), ``data_parallel_size``, ``ignored`` (performance-neutral flags). Raises
+    ServecastError for a flag servecast does not model or vLLM does not have."""
+
+def plan(
+    slo: str,
+    gpu: Optional[str] = None,
+    model: Optional[str] = None,
+    util: Optional[float] = None,
+    seqs: Optional[int] = None,
+    load: str = "qps",
+    target_qps: Optional[float] = None,
+    gpus: Optional[Sequence[str]] = None,
+    tp_options: Optional[Sequence[int]] = None,
+    util_options: Optional[Sequence[float]] = None,
+    seqs_options: Optional[Sequence[int]] = None,
+    max_replicas: Optional[int] = None,
+    duration_s: Optional[float] = None,
+    workload: Optional[_Path] = None,
+    profile: Optional[_Path] = None,
+    engine: Optional[str] = None,
+    input_len: Optional[_Length] = None,
+    output_len: Optional[_Length] = None,
+    serve: Optional[_Serve] = None,
+    **vllm_flags: Any,
+) -> Any:
+    """Capacity planning, ``servecast plan --format json``: the most load within ``slo``
+    (``"ttft_p95_ms=500,tpot_p95_ms=50"``, ``"goodput_pct=95"``) and the knee, or with
+    ``target_qps`` the cheapest deployments (over ``gpus``, ``tp_options``, …) for that rate."""
+
+def sweep(
+    axes: Union[str, Sequence[str]],
+    gpu: Optional[str] = None,
+    model: Optional[str] = None,
+    util: Optional[float] = None,
+    seqs: Optional[int] = None,
+    samples: Optional[int] = None,
+    sample_seed: int = 0,
+    rank_by: str = "request_throughput_req_s",
+    top: int = 20,
+    output: Optional[_Path] = None,
+    config_timeout_s: float = 600.0,
+    workload: Optional[_Path] = None,
+    profile: Optional[_Path] = None,
+    engine: Optional[str] = None,
+    concurrency: Optional[_Levels] = None,
+    qps: Optional[_Rates] = None,
+    num_requests: Optional[int] = None,
+    input_len: Optional[_Length] = None,
+    output_len: Optional[_Length] = None,
+    serve: Optional[_Serve] = None,
+    **vllm_flags: Any,
+) -> Any:
+    """Many configurations simulated in parallel and ranked, ``servecast sweep --format json``.
+    ``axes``: ``--axis`` values, ``"seqs=8,16,32"``, ``"util=0.5..0.9:0.1"``, ``"gpu=4090,a10"``;
+    ``samples``: random configurations instead of the grid; ``output``: every row to a .csv,
+    .json or .jsonl file."""
+
+def fit(
+    inputs: Union[_Path, Sequence[_Path]],
+    gpu: Optional[str] = None,
+    model: Optional[str] = None,
+    engine: Optional[str] = None,
+    output: Optional[_Path] = None,
+    hold_out: Sequence[int] = (),
+    seed: int = 0,
+    ttft_weight: Optional[float] = None,
+    serve: Optional[_Serve] = None,
+    **vllm_flags: Any,
+) -> str:
+    """Fits a profile to measured reports (YAML, built-in ids) or load-test result files
+    (``vllm bench serve``, GuideLLM, AIPerf, llmperf, SGLang; they need ``gpu``), as ``servecast
+    fit``. The command has no JSON format: returns its markdown tables. With ``output`` the
+    fitted profile is written there (YAML), for ``simulate(profile=output)``."""
+
+def to_pandas(prediction: Any) -> pandas.DataFrame:
+    """The levels of ``simulate``'s result (or a list of them) as a DataFrame, one row per
+    level, nested figures flattened (``ttft_ms.p95``); a ``report`` column for measured setups.
+    Needs pandas."""

@@ -1,0 +1,207 @@
+"""The Python package against the command line: same scenario, same JSON."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import servecast
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def servecast_bin() -> str:
+    env = os.environ.get("SERVECAST_BIN")
+    if env:
+        return env
+    target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
+    return str(pathlib.Path(target) / "release" / "servecast")
+
+
+def cli_json(*args: str):
+    """The CLI's `--format json` output (the format goes before a pasted command's `--`)."""
+    args = list(args)
+    at = args.index("--") if "--" in args else len(args)
+    args[at:at] = ["--format", "json"]
+    out = subprocess.run([servecast_bin(), *args], check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout)
+
+
+def test_simulate_levels_equal_the_cli_json():
+    p = servecast.simulate(gpu="4090", util=0.5, seqs=50)
+    cli = cli_json("simulate", "--gpu", "4090", "--util", "0.5", "--seqs", "50")
+    assert p["levels"] == cli["levels"]
+    # The whole document, not just the levels.
+    assert p == cli
+    assert p["measured"]["report"] == "rtx4090-indextts2-gpt-vllm0.10"
+
+
+def test_simulate_with_load_and_vllm_flags_equals_the_cli():
+    p = servecast.simulate(
+        gpu="a100-80g",
+        model="qwen2.5-7b-instruct",
+        qps=[2, "inf"],
+        num_requests=40,
+        input_len=512,
+        output_len="100..300",
+        max_model_len=4096,
+        enable_prefix_caching=False,
+    )
+    cli = cli_json(
+        "simulate", "--gpu", "a100-80g", "--model", "qwen2.5-7b-instruct", "--qps", "2,inf", "--num-requests", "40",
+        "--input-len", "512", "--output-len", "100..300", "--max-model-len", "4096", "--no-enable-prefix-caching",
+    )  # fmt: skip
+    assert p == cli
+    assert p["levels"][1]["qps"] == "inf"
+    assert p["scenario"]["engine"]["max_model_len"] == 4096
+
+
+def test_invalid_gpu_raises_servecast_error_with_the_catalog_message():
+    with pytest.raises(servecast.ServecastError) as e:
+        servecast.simulate(gpu="nonexistent-gpu-9000")
+    assert isinstance(e.value, ValueError)
+    out = subprocess.run(
+        [servecast_bin(), "simulate", "--gpu", "nonexistent-gpu-9000"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert out.returncode != 0
+    assert out.stderr.strip() == f"error: {e.value}"
+    assert "nonexistent-gpu-9000" in str(e.value)
+
+
+def test_unknown_vllm_flag_is_refused_in_vllms_words():
+    with pytest.raises(servecast.ServecastError, match="max-num-seq"):
+        servecast.simulate(gpu="4090", max_num_seq=8)
+
+
+def test_refused_configuration_raises():
+    # 0.01 of a 4090 cannot hold the weights: vLLM would not start.
+    with pytest.raises(servecast.ServecastError):
+        servecast.memory(gpu="4090", model="qwen2.5-7b-instruct", util=0.01)
+
+
+def test_memory_is_simulates_memory_section():
+    m = servecast.memory(gpu="4090", util=0.5, seqs=50)
+    p = servecast.simulate(gpu="4090", util=0.5, seqs=50)
+    assert m == p["memory"]
+    assert m["num_gpu_blocks"] > 0
+
+
+def test_serve_line_parses_flags():
+    cmd = servecast.serve_line(
+        "vllm serve Qwen/Qwen2.5-7B-Instruct --max-num-seqs 64 --gpu-memory-utilization 0.85 "
+        "--enable-prefix-caching --port 8000 -tp 2"
+    )
+    assert cmd["model"] == "Qwen/Qwen2.5-7B-Instruct"
+    assert cmd["flags"]["max_num_seqs"] == 64
+    assert cmd["flags"]["gpu_memory_utilization"] == 0.85
+    assert cmd["flags"]["enable_prefix_caching"] is True
+    assert cmd["flags"]["tensor_parallel_size"] == 2
+    assert "--port 8000" in cmd["ignored"]
+    with pytest.raises(servecast.ServecastError):
+        servecast.serve_line("vllm serve m --no-such-flag 3")
+
+
+def test_simulate_takes_a_pasted_command():
+    line = "vllm serve Qwen/Qwen2.5-7B-Instruct --max-num-seqs 32 --max-model-len 8192"
+    p = servecast.simulate(gpu="a10", serve=line, concurrency=[1, 4], output_len=64)
+    cli = cli_json("simulate", "--gpu", "a10", "--concurrency", "1,4", "--output-len", "64", "--", *line.split())
+    assert p == cli
+    assert [lvl["concurrency"] for lvl in p["levels"]] == [1, 4]
+
+
+def test_catalog_lists_gpus_and_models():
+    c = servecast.catalog()
+    gpu_ids = [g["id"] for g in c["gpus"]]
+    # 'a100-80g' (as --gpu takes it) is the family of the SXM and PCIe cards.
+    assert {"a100-80g-sxm", "a100-80g-pcie"} <= set(gpu_ids)
+    assert any("A100-80G" in g["aliases"] for g in c["gpus"])
+    assert "rtx-4090" in gpu_ids
+    assert any(m["id"] == "qwen2.5-7b-instruct" for m in c["models"])
+
+
+def test_plan_equals_the_cli():
+    args = dict(gpu="4090", slo="ttft_p95_ms=500", duration_s=20)
+    p = servecast.plan(**args)
+    cli = cli_json("plan", "--gpu", "4090", "--slo", "ttft_p95_ms=500", "--duration-s", "20")
+    assert p == cli
+
+
+def test_sweep_equals_the_cli():
+    s = servecast.sweep(["seqs=16,32"], gpu="4090", concurrency=8)
+    cli = cli_json("sweep", "--gpu", "4090", "--concurrency", "8", "--axis", "seqs=16,32", "--quiet")
+    assert s == cli
+
+
+def test_simulations_run_in_threads():
+    results = [None] * 2
+
+    def run(i):
+        results[i] = servecast.simulate(gpu="4090", util=0.5, seqs=50)["levels"]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results[0] == results[1]
+
+
+def test_to_pandas_has_one_row_per_level():
+    pd = pytest.importorskip("pandas")
+    p = servecast.simulate(gpu="4090", util=0.5, seqs=50)
+    df = servecast.to_pandas(p)
+    assert isinstance(df, pd.DataFrame)
+    assert len(df) == len(p["levels"])
+    assert list(df["concurrency"]) == [lvl["concurrency"] for lvl in p["levels"]]
+    assert "ttft_ms.p95" in df.columns
+
+
+def test_readme_example_prints_what_the_readme_says(tmp_path):
+    pytest.importorskip("pandas")
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### From Python", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    expected = section.split("```text\n", 1)[1].split("```", 1)[0]
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout == expected
+
+
+def test_failed_requests_warn_and_have_null_figures():
+    # A 313-character text is longer than max_model_len 512 for VoxCPM: every request fails.
+    with pytest.warns(servecast.ServecastWarning, match="failed"):
+        p = servecast.simulate(
+            gpu="4090", model="voxcpm-1.5", engine="nano-vllm", util=0.4, seqs=128, max_model_len=512,
+            text_chars=313, concurrency=1, requests_per_user=1,
+        )  # fmt: skip
+    assert p["levels"][0]["failed"] == 1
+    assert p["levels"][0]["ttft_ms"] is None
+
+
+def test_fit_prints_the_cli_tables_and_writes_a_profile_simulate_takes(tmp_path):
+    import re
+
+    profile = tmp_path / "fitted.yaml"
+    report = "rtx4090-indextts2-gpt-vllm0.10"
+    text = servecast.fit(report, hold_out=[64], output=profile)
+    cli = subprocess.run(
+        [servecast_bin(), "fit", report, "--hold-out", "64", "-o", str(profile)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    ).stdout  # fmt: skip
+    elapsed = re.compile(r"simulations, [0-9.]+ s\)")
+    assert elapsed.sub("", text) == elapsed.sub("", cli.rstrip("\n"))
+    assert profile.exists()
+    p = servecast.simulate(gpu="4090", util=0.5, seqs=50, profile=profile)
+    assert p["profile"]["kind"] == "fitted"
+
+
+def test_options_are_checked():
+    with pytest.raises(servecast.ServecastError, match="gpu is required"):
+        servecast.simulate()
+    with pytest.raises(servecast.ServecastError, match="same flag"):
+        servecast.simulate(gpu="4090", util=0.5, gpu_memory_utilization=0.6)
+    with pytest.raises(servecast.ServecastError, match="unrecognized arguments: --bogus"):
+        servecast.simulate(gpu="4090", bogus=1)
