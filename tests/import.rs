@@ -563,6 +563,12 @@ fn e2e_latency_is_derived_from_ttfts_and_itls_when_absent() {
             .to_string();
         assert!(err.contains("tiny.json") && err.contains(field), "{to}: {err}");
     }
+    // Found by the long fuzz run: a duration of 5e-324 s imported Ok with infinite throughputs.
+    let bad = text.replace("\"duration\": 1.0", "\"duration\": 5e-324");
+    let err = from_vllm_bench_json(&bad, "tiny.json", &fixture_context())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`duration`"), "{err}");
     // Found by the fuzz harness: a start time of Infinity imported Ok into the replayed trace.
     let bad = text.replace("\"errors\":", "\"start_times\": [0.0, Infinity, 0.5], \"errors\":");
     let err = from_vllm_bench_json(&bad, "tiny.json", &fixture_context())

@@ -247,6 +247,17 @@ fn malformed_files_name_the_file_and_the_field() {
         "results_num_completed_requests_per_min",
         "{e}"
     );
+    // Found by the long fuzz run: a mean output length of 1e308 tokens gave infinite totals.
+    let t = s.replace(
+        "\"results_number_output_tokens_mean\": 62.285714285714285",
+        "\"results_number_output_tokens_mean\": 1e308",
+    );
+    let e = LlmPerf.import(&Source::alone("s_summary.json", &t)).unwrap_err();
+    assert_eq!(
+        field_of(&e, "s_summary.json"),
+        "results_number_output_tokens_mean",
+        "{e}"
+    );
     let t = s.replace("\"results_ttft_s_mean\": 0.13,", "\"results_ttft_s_mean\": 1e308,");
     let e = LlmPerf.import(&Source::alone("s_summary.json", &t)).unwrap_err();
     assert_eq!(field_of(&e, "s_summary.json"), "results_ttft_s_mean", "{e}");

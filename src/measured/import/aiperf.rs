@@ -794,11 +794,12 @@ fn summary_run(a: Aggregate, origin: &str, of: SummaryOf<'_>) -> Result<Imported
                 format!("`{key}` is missing; the lengths are unknown"),
             )
         })?;
-        if !(m.is_finite() && m >= 0.5) {
+        let most = f64::from(super::json::MAX_REQUEST_TOKENS);
+        if !(m.is_finite() && (0.5..=most).contains(&m)) {
             return Err(Error::invalid(
                 origin,
                 field(&format!("{source}.avg")),
-                format!("gives {m} tokens per successful request; it must be ≥ 1 token"),
+                format!("gives {m} tokens per successful request; it must be ≥ 1 token and at most {most}"),
             ));
         }
         Ok(m)

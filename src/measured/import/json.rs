@@ -298,6 +298,22 @@ pub(super) const MAX_REQUEST_TOKENS: u32 = 10_000_000;
 /// measurement (a unit mix-up or garbage), and its milliseconds and sums would overflow.
 pub(super) const MAX_REQUEST_SECONDS: f64 = 1e6;
 
+/// Refuses a run duration (seconds, > 0) too short for its `work` (requests or tokens): the
+/// per-second figures computed from it would overflow. Names `field`.
+pub(super) fn duration_fits(duration_s: f64, work: f64, field: &str, origin: &str) -> Result<()> {
+    if (work.max(1.0) / duration_s).is_finite() {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            origin,
+            field,
+            format!(
+                "a run of {duration_s} s for {work} tokens or requests is no measurement (its throughput overflows)"
+            ),
+        ))
+    }
+}
+
 /// Refuses a request whose time to first token plus inter-token gaps (seconds, each already
 /// finite and ≥ 0) is longer than [`MAX_REQUEST_SECONDS`], naming `field`.
 pub(super) fn request_time_ok(ttft_s: f64, gaps_s: &[f64], field: &str, origin: &str) -> Result<()> {

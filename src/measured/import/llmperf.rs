@@ -528,14 +528,21 @@ fn build_run(s: &SummaryFile, summary_origin: &str, responses: Option<(Vec<Respo
                     "no request completed; a run without completed requests measures nothing (allowed: ≥ 1)",
                 ));
             }
+            let most = f64::from(super::json::MAX_REQUEST_TOKENS);
             let mean_of = |g: &Option<MetricStats>, key: &str| -> Result<f64> {
-                g.as_ref().and_then(|g| g.mean).filter(|m| *m >= 0.5).ok_or_else(|| {
-                    Error::invalid(
-                        &origin,
-                        key,
-                        "is missing or under one token; the summary's mean lengths are needed (allowed: ≥ 0.5)",
-                    )
-                })
+                g.as_ref()
+                    .and_then(|g| g.mean)
+                    .filter(|m| (0.5..=most).contains(m))
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            &origin,
+                            key,
+                            format!(
+                                "is missing, under one token or longer than any context; the summary's mean lengths \
+                                 are needed (allowed: 0.5..={most})"
+                            ),
+                        )
+                    })
             };
             let mean_in = mean_of(&s.input, "results_number_input_tokens_mean")?;
             let mean_out = mean_of(&s.output, "results_number_output_tokens_mean")?;

@@ -114,6 +114,12 @@ fn parse_bench_run(text: &str, origin: &str) -> Result<ImportedRun> {
             return Err(Error::invalid(origin, key, format!("must be ≥ 0 tokens, got {v}")));
         }
     }
+    super::json::duration_fits(
+        duration,
+        (total_input + total_output).max(f64::from(completed)),
+        "duration",
+        origin,
+    )?;
     let rate = match obj.get("request_rate") {
         None | Some(Value::Null) => return Err(missing(origin, "request_rate")),
         Some(v) => number_value(v).ok_or_else(|| {
