@@ -247,6 +247,24 @@ fn malformed_files_name_the_file_and_the_field() {
         "results_num_completed_requests_per_min",
         "{e}"
     );
+    // Found by the long fuzz run: 1e308 completed requests per minute made the wall time so short
+    // that the token throughput of the individual responses was infinite.
+    let r = text(&responses_name());
+    let summary = text(&summary_name()).replace(
+        "\"results_num_completed_requests_per_min\": 105.0",
+        "\"results_num_completed_requests_per_min\": 1e308",
+    );
+    let sibling = move |name: &str| -> Option<(String, String)> {
+        (name == format!("{STEM}_summary.json")).then(|| (name.to_string(), summary.clone()))
+    };
+    let e = LlmPerf
+        .import(&Source {
+            origin: &responses_name(),
+            text: &r,
+            sibling: &sibling,
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("results_num_completed_requests_per_min"), "{e}");
     // Found by the long fuzz run: a mean output length of 1e308 tokens gave infinite totals.
     let t = s.replace(
         "\"results_number_output_tokens_mean\": 62.285714285714285",

@@ -573,6 +573,14 @@ fn build_run(s: &SummaryFile, summary_origin: &str, responses: Option<(Vec<Respo
         notes.push("no results_mean_output_throughput_token_per_s in the summary".into());
     }
     let completed = s.completed;
+    if let Some(t) = total_time_s {
+        super::json::duration_fits(
+            t,
+            total_input + total_output,
+            "results_num_completed_requests_per_min",
+            summary_origin,
+        )?;
+    }
     let level = MeasuredLevel {
         concurrency: Some(s.concurrency),
         qps: None,
