@@ -20,19 +20,20 @@ fn default_4090() -> Scenario {
         .expect("the built-in 4090 scenario builds")
 }
 
-/// Llama-3.1-8B on an A100 80 GB, 10,000 Poisson requests at 20 req/s, lognormal lengths.
-pub fn poisson_10k_a100() -> Scenario {
+/// Llama-3.1-8B on an A100 80 GB, `n` Poisson requests at `qps` req/s, lognormal lengths
+/// (prompts median 512, outputs median 256), optionally with `--max-model-len`.
+fn poisson_a100(qps: f64, n: u32, max_model_len: Option<u32>) -> Scenario {
     Scenario::builder()
         .gpu("a100-80g")
         .model("llama-3.1-8b")
         .flags(EngineFlags {
-            max_model_len: Some(8192),
+            max_model_len,
             ..Default::default()
         })
         .workload(WorkloadSpec::new(
             LoadSpec::Poisson {
-                qps: vec![20.0],
-                num_requests: 10_000,
+                qps: vec![qps],
+                num_requests: n,
                 max_concurrency: None,
                 burstiness: 1.0,
                 num_requests_per_level: None,
@@ -57,7 +58,7 @@ pub fn poisson_10k_a100() -> Scenario {
 fn bench(c: &mut Criterion) {
     let s = default_4090();
     c.bench_function("default_4090_six_levels", |b| b.iter(|| s.run().expect("runs")));
-    let p = poisson_10k_a100();
+    let p = poisson_a100(20.0, 10_000, Some(8192));
     let mut g = c.benchmark_group("poisson");
     g.sample_size(20);
     g.bench_function("llama31_8b_a100_10k_requests", |b| b.iter(|| p.run().expect("runs")));
@@ -131,42 +132,13 @@ fn bench_plan(c: &mut Criterion) {
     g.finish();
 }
 
-/// Llama-3.1-8B on an A100 80 GB at 8 req/s (the issue-14 scale run), `n` Poisson requests,
-/// log-normal lengths: how the run time grows with the request count (README's scaling table).
-fn poisson_a100_8qps(n: u32) -> Scenario {
-    Scenario::builder()
-        .gpu("a100-80g")
-        .model("llama-3.1-8b")
-        .workload(WorkloadSpec::new(
-            LoadSpec::Poisson {
-                qps: vec![8.0],
-                num_requests: n,
-                max_concurrency: None,
-                burstiness: 1.0,
-                num_requests_per_level: None,
-            },
-            LengthDist::LogNormal {
-                median: 512.0,
-                sigma: 0.8,
-                min: 1,
-                max: 4096,
-            },
-            LengthDist::LogNormal {
-                median: 256.0,
-                sigma: 0.8,
-                min: 1,
-                max: 2048,
-            },
-        ))
-        .build()
-        .expect("the A100 scenario builds")
-}
-
+/// How the run time grows with the request count (README's scaling table): the issue-14 scale
+/// run, Llama-3.1-8B on an A100 80 GB at 8 req/s.
 fn bench_scaling(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling");
     g.sample_size(10);
     for n in [1_000u32, 10_000, 100_000, 1_000_000] {
-        let s = poisson_a100_8qps(n);
+        let s = poisson_a100(8.0, n, None);
         g.bench_function(format!("a100_8qps_{n}_requests"), |b| b.iter(|| s.run().expect("runs")));
     }
     g.finish();

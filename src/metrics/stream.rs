@@ -77,6 +77,20 @@ fn sketch_rank(sketch: &DDSketch, count: u128, rank: u128, min: f64, max: f64) -
     }
 }
 
+/// The summary of `count` values held in `sketch`, with their exact min, max and sum.
+fn sketched_summary(sketch: &DDSketch, count: u128, min: f64, max: f64, sum: f64) -> Summary {
+    let at = |rank: u128| sketch_rank(sketch, count, rank, min, max);
+    Summary {
+        min,
+        max,
+        mean: sum / count as f64,
+        p50: percentile_by(count, 50.0, at),
+        p90: percentile_by(count, 90.0, at),
+        p95: percentile_by(count, 95.0, at),
+        p99: percentile_by(count, 99.0, at),
+    }
+}
+
 /// One metric's values, summarised exactly up to a limit and sketched beyond it.
 #[derive(Clone)]
 pub struct ValueStream {
@@ -165,20 +179,13 @@ impl ValueStream {
     pub fn summary(&mut self) -> Option<Summary> {
         match &self.sketch {
             None => Summary::from_values(&mut self.exact),
-            Some(s) => {
-                let n = u128::from(self.count);
-                let (min, max) = (self.min, self.max);
-                let at = |rank: u128| sketch_rank(s, n, rank, min, max);
-                Some(Summary {
-                    min,
-                    max,
-                    mean: self.sum.value() / self.count as f64,
-                    p50: percentile_by(n, 50.0, at),
-                    p90: percentile_by(n, 90.0, at),
-                    p95: percentile_by(n, 95.0, at),
-                    p99: percentile_by(n, 99.0, at),
-                })
-            }
+            Some(s) => Some(sketched_summary(
+                s,
+                u128::from(self.count),
+                self.min,
+                self.max,
+                self.sum.value(),
+            )),
         }
     }
 
@@ -292,20 +299,7 @@ impl WeightedStream {
     pub fn summary(&mut self) -> Option<Summary> {
         match &self.sketch {
             None => Summary::from_weighted(&mut self.exact),
-            Some(s) => {
-                let n = self.count;
-                let (min, max) = (self.min, self.max);
-                let at = |rank: u128| sketch_rank(s, n, rank, min, max);
-                Some(Summary {
-                    min,
-                    max,
-                    mean: self.sum.value() / n as f64,
-                    p50: percentile_by(n, 50.0, at),
-                    p90: percentile_by(n, 90.0, at),
-                    p95: percentile_by(n, 95.0, at),
-                    p99: percentile_by(n, 99.0, at),
-                })
-            }
+            Some(s) => Some(sketched_summary(s, self.count, self.min, self.max, self.sum.value())),
         }
     }
 }
