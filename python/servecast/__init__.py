@@ -27,7 +27,7 @@ import json
 import logging
 import os
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._native import ServecastError
@@ -41,6 +41,7 @@ __all__ = [
     "serve_line",
     "plan",
     "sweep",
+    "sweep_merge",
     "fit",
     "to_pandas",
 ]
@@ -52,6 +53,19 @@ _log = logging.getLogger("servecast")
 
 class ServecastWarning(UserWarning):
     """A warning of servecast a planner must not miss: failed requests, an overloaded level."""
+
+
+# servecast options (not vLLM flags) the deployment functions take through their keywords; the
+# type stubs list them as keyword-only parameters.
+_OWN_KEYWORDS = (
+    "replicas",
+    "router",
+    "text_chars",
+    "first_chunk_tokens",
+    "requests_per_user",
+    "max_concurrency",
+    "seed",
+)
 
 
 def _emit(notes: Sequence[str]) -> None:
@@ -128,19 +142,7 @@ def _deployment(
     """The options dict ``servecast._native`` reads."""
     if gpu is None:
         raise ServecastError("gpu is required: a catalog name, matched loosely (4090, a100-80g, h100-sxm; servecast.catalog())")
-    own = {
-        k: extra.pop(k)
-        for k in (
-            "replicas",
-            "router",
-            "text_chars",
-            "first_chunk_tokens",
-            "requests_per_user",
-            "max_concurrency",
-            "seed",
-        )
-        if k in extra
-    }
+    own = {k: extra.pop(k) for k in _OWN_KEYWORDS if k in extra}
     flags = dict(extra)
     for alias, name, value in (
         ("util", "gpu_memory_utilization", util),
@@ -299,10 +301,15 @@ def sweep(
     input_len: Union[int, str, None] = None,
     output_len: Union[int, str, None] = None,
     serve: Union[str, Sequence[str], None] = None,
+    shard: Union[str, Tuple[int, int], None] = None,
     **vllm_flags: Any,
 ) -> Any:
     """Many configurations simulated in parallel and ranked: ``servecast sweep --format json``.
-    ``axes`` are the ``--axis`` values (``"seqs=8,16,32"``, ``"util=0.5..0.9:0.1"``)."""
+    ``axes`` are the ``--axis`` values (``"seqs=8,16,32"``, ``"util=0.5..0.9:0.1"``).
+
+    ``shard=(i, n)`` (or ``"i/n"``) runs only the configurations whose index is i modulo n and
+    writes their rows to ``output`` (a ``.jsonl`` file, required) for :func:`sweep_merge`: one
+    shard per task of a cluster engine (docs/cluster/ray_sweep.py)."""
     d = _deployment(
         gpu, model, util, seqs, workload, profile, engine, concurrency, qps, num_requests,
         input_len, output_len, serve, vllm_flags,
@@ -318,7 +325,33 @@ def sweep(
         s["samples"] = samples
     if output is not None:
         s["output"] = os.fspath(output)
+    if shard is not None:
+        if isinstance(shard, str):
+            s["shard"] = shard
+        else:
+            i, n = shard
+            s["shard"] = f"{int(i)}/{int(n)}"
     text, notes = _native.sweep(d, s)
+    _emit(notes)
+    return _decode(text)
+
+
+def sweep_merge(
+    shards: Sequence[Union[str, "os.PathLike[str]"]],
+    rank_by: str = "request_throughput_req_s",
+    top: int = 20,
+    output: Union[str, "os.PathLike[str]", None] = None,
+) -> Any:
+    """The shards of one sweep (their ``.jsonl`` files, each written by ``sweep(shard=...)`` or
+    ``servecast sweep --shard I/N -o FILE``) combined into the document the unsharded
+    ``sweep`` returns: ``servecast sweep-merge --format json``. Every shard must be there once;
+    shards of another sweep (other deployment, axes or design) are refused."""
+    if isinstance(shards, (str, os.PathLike)):
+        shards = [shards]
+    m: Dict[str, Any] = {"shards": [os.fspath(p) for p in shards], "rank_by": rank_by, "top": top}
+    if output is not None:
+        m["output"] = os.fspath(output)
+    text, notes = _native.sweep_merge(m)
     _emit(notes)
     return _decode(text)
 

@@ -7,7 +7,7 @@ their vLLM names (``max_model_len=4096``, ``enable_prefix_caching=True``), read 
 """
 
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import pandas
 
@@ -145,12 +145,24 @@ def sweep(
     input_len: Optional[_Length] = None,
     output_len: Optional[_Length] = None,
     serve: Optional[_Serve] = None,
+    shard: Union[str, Tuple[int, int], None] = None,
     **vllm_flags: Any,
 ) -> Any:
     """Many configurations simulated in parallel and ranked, ``servecast sweep --format json``.
     ``axes``: ``--axis`` values, ``"seqs=8,16,32"``, ``"util=0.5..0.9:0.1"``, ``"gpu=4090,a10"``;
     ``samples``: random configurations instead of the grid; ``output``: every row to a .csv,
-    .json or .jsonl file."""
+    .json or .jsonl file; ``shard=(i, n)``: only the configurations whose index is i modulo n,
+    their rows written to ``output`` (.jsonl, required) for :func:`sweep_merge`."""
+
+def sweep_merge(
+    shards: Union[_Path, Sequence[_Path]],
+    rank_by: str = "request_throughput_req_s",
+    top: int = 20,
+    output: Optional[_Path] = None,
+) -> Any:
+    """The shards of one sweep (.jsonl files of ``sweep(shard=...)`` or ``servecast sweep
+    --shard I/N -o FILE``) combined into the document the unsharded ``sweep`` returns
+    (``servecast sweep-merge --format json``). Every shard once; other sweeps' shards refused."""
 
 def fit(
     inputs: Union[_Path, Sequence[_Path]],

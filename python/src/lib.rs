@@ -230,6 +230,8 @@ struct Sweep {
     top: usize,
     output: Option<PathBuf>,
     config_timeout_s: f64,
+    /// `"I/N"`: run shard I of N only (its rows go to `output`, a .jsonl file, for `sweep_merge`).
+    shard: Option<String>,
 }
 
 impl Default for Sweep {
@@ -243,6 +245,7 @@ impl Default for Sweep {
             top: c.top,
             output: c.output,
             config_timeout_s: c.config_timeout_s,
+            shard: None,
         }
     }
 }
@@ -254,6 +257,12 @@ fn sweep(py: Python<'_>, deployment: &Bound<'_, PyDict>, sweep: &Bound<'_, PyDic
         .options()
         .map_err(py_err)?;
     let s: Sweep = from_dict("sweep", sweep)?;
+    let shard = s
+        .shard
+        .as_deref()
+        .map(app::sweep::parse_shard)
+        .transpose()
+        .map_err(py_err)?;
     let c = app::sweep::SweepCommand {
         axes: s.axes,
         samples: s.samples,
@@ -264,9 +273,47 @@ fn sweep(py: Python<'_>, deployment: &Bound<'_, PyDict>, sweep: &Bound<'_, PyDic
         config_timeout_s: s.config_timeout_s,
         progress: false,
         format: Format::Json,
+        shard,
         ..Default::default()
     };
     run(py, move || app::sweep::sweep(&d, &c))
+}
+
+/// What `sweep_merge` takes.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Merge {
+    shards: Vec<PathBuf>,
+    rank_by: String,
+    top: usize,
+    output: Option<PathBuf>,
+}
+
+impl Default for Merge {
+    fn default() -> Self {
+        let c = app::sweep::SweepCommand::default();
+        Merge {
+            shards: Vec::new(),
+            rank_by: c.rank_by,
+            top: c.top,
+            output: None,
+        }
+    }
+}
+
+/// `sweep-merge --format json`: the shards of one sweep combined into the ranked table the
+/// unsharded sweep gives.
+#[pyfunction]
+fn sweep_merge(py: Python<'_>, merge: &Bound<'_, PyDict>) -> PyResult<(String, Vec<String>)> {
+    let m: Merge = from_dict("sweep_merge", merge)?;
+    let c = app::sweep::MergeCommand {
+        shards: m.shards,
+        rank_by: m.rank_by,
+        top: m.top,
+        format: Format::Json,
+        output: m.output,
+    };
+    run(py, move || app::sweep::merge(&c))
 }
 
 /// What `fit` takes.
@@ -340,6 +387,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(serve_line, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_merge, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     Ok(())
 }

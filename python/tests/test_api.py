@@ -205,3 +205,99 @@ def test_options_are_checked():
         servecast.simulate(gpu="4090", util=0.5, gpu_memory_utilization=0.6)
     with pytest.raises(servecast.ServecastError, match="unrecognized arguments: --bogus"):
         servecast.simulate(gpu="4090", bogus=1)
+
+
+SHARDED_SWEEP = dict(
+    axes=["max_num_seqs=16,32,64", "util=0.6,0.9"], gpu="a100-80g", model="llama-3.1-8b", qps=[4, 8], num_requests=60
+)
+
+
+def test_a_sweep_in_four_shards_merged_equals_the_unsharded_sweep(tmp_path):
+    whole = servecast.sweep(**SHARDED_SWEEP)
+    files = []
+    for k in range(4):
+        out = tmp_path / f"shard-{k}.jsonl"
+        # A shard's own document holds only its rows; the tuple and the "k/n" text are the same.
+        part = servecast.sweep(**SHARDED_SWEEP, shard=(k, 4) if k % 2 else f"{k}/4", output=out)
+        assert part and {r["config"] % 4 for r in part} == {k}
+        files.append(out)
+    merged = servecast.sweep_merge(list(reversed(files)))
+    assert merged == whole
+    assert len(whole) == 3 * 2 * 2  # configurations × load levels, ranked
+    assert sorted(r["config"] for r in whole) == sorted(list(range(6)) * 2)
+    # The CLI merges the package's shards into the same document.
+    cli = cli_json("sweep-merge", *map(str, files))
+    assert cli == whole
+
+
+def test_sweep_merge_refuses_a_missing_or_doubled_shard(tmp_path):
+    files = []
+    for k in range(2):
+        out = tmp_path / f"shard-{k}.jsonl"
+        servecast.sweep(**SHARDED_SWEEP, shard=(k, 2), output=out)
+        files.append(out)
+    with pytest.raises(servecast.ServecastError, match="given twice"):
+        servecast.sweep_merge([files[0], files[0]])
+    with pytest.raises(servecast.ServecastError, match="shard"):
+        servecast.sweep_merge([files[0]])
+    with pytest.raises(servecast.ServecastError, match="I/N"):
+        servecast.sweep(**SHARDED_SWEEP, shard="4/4", output=tmp_path / "x.jsonl")
+    with pytest.raises(servecast.ServecastError, match="-o FILE.jsonl"):
+        servecast.sweep(**SHARDED_SWEEP, shard=(0, 2))
+
+
+def test_the_gil_is_released_while_a_simulation_runs():
+    # A simulation of ~0.7 s in a thread; the main thread keeps running Python meanwhile. Were the
+    # GIL held, the main thread would stall for the whole simulation.
+    import time
+
+    started = threading.Event()
+    done = {}
+
+    def run():
+        started.set()
+        t0 = time.perf_counter()
+        servecast.simulate(gpu="a100-80g", model="llama-3.1-8b", qps=8, num_requests=200_000)
+        done["s"] = time.perf_counter() - t0
+
+    t = threading.Thread(target=run)
+    t.start()
+    started.wait()
+    last = time.perf_counter()
+    longest_stall = 0.0
+    while t.is_alive():
+        now = time.perf_counter()
+        longest_stall = max(longest_stall, now - last)
+        last = now
+    t.join()
+    assert done["s"] > 0.2, done
+    assert longest_stall < 0.5 * done["s"], (longest_stall, done["s"])
+
+
+def test_the_type_stubs_match_the_functions():
+    import ast
+    import inspect
+
+    stub = ast.parse((pathlib.Path(servecast.__file__).parent / "__init__.pyi").read_text())
+    stubbed = {f.name: f for f in stub.body if isinstance(f, ast.FunctionDef)}
+    public = [n for n in servecast.__all__ if inspect.isfunction(getattr(servecast, n))]
+    assert sorted(stubbed) == sorted(public)
+    for name in public:
+        sig = inspect.signature(getattr(servecast, name))
+        f = stubbed[name].args
+        names = [a.arg for a in f.posonlyargs + f.args]
+        assert names == [p for p, v in sig.parameters.items() if v.kind is not v.VAR_KEYWORD], name
+        assert (f.kwarg is not None) == any(v.kind is v.VAR_KEYWORD for v in sig.parameters.values()), name
+        defaults = [ast.literal_eval(d) for d in f.defaults]
+        runtime = [v.default for v in sig.parameters.values() if v.default is not inspect.Parameter.empty]
+        assert defaults == runtime, name
+        # Keyword-only names in a stub document the servecast options the function takes
+        # through its **keywords (the rest are vLLM flags).
+        assert {a.arg for a in f.kwonlyargs} <= set(servecast._OWN_KEYWORDS) | {"tp"}, name
+
+
+def test_the_package_readme_runs(tmp_path):
+    # python/README.md (the package's page) shows calls without their output: they must run.
+    text = (ROOT / "python" / "README.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path)
