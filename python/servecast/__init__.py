@@ -44,6 +44,8 @@ __all__ = [
     "sweep_merge",
     "fit",
     "to_pandas",
+    "Result",
+    "Rows",
 ]
 
 __version__ = "0.1.0"
@@ -198,7 +200,7 @@ def simulate(
     )  # fmt: skip
     text, notes = _native.simulate(d, replications)
     _emit(notes)
-    return _decode(text)
+    return _Result.wrap(_decode(text))
 
 
 def memory(
@@ -277,7 +279,7 @@ def plan(
             p[key] = value
     text, notes = _native.plan(d, p)
     _emit(notes)
-    return _decode(text)
+    return _Result.wrap(_decode(text))
 
 
 def sweep(
@@ -333,7 +335,7 @@ def sweep(
             s["shard"] = f"{int(i)}/{int(n)}"
     text, notes = _native.sweep(d, s)
     _emit(notes)
-    return _decode(text)
+    return _Result.wrap(_decode(text))
 
 
 def sweep_merge(
@@ -353,7 +355,7 @@ def sweep_merge(
         m["output"] = os.fspath(output)
     text, notes = _native.sweep_merge(m)
     _emit(notes)
-    return _decode(text)
+    return _Result.wrap(_decode(text))
 
 
 def fit(
@@ -396,19 +398,73 @@ def fit(
     return text
 
 
-def to_pandas(prediction: Any) -> "pandas.DataFrame":  # noqa: F821
-    """The levels of a prediction (``simulate``'s result, or a list of them) as a pandas
-    DataFrame, one row per level, nested figures flattened (``ttft_ms.p95``). Needs pandas."""
+def _pandas():
     try:
         import pandas as pd
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("servecast.to_pandas needs pandas: pip install pandas") from e
-    docs = prediction if isinstance(prediction, list) else [prediction]
-    frames = []
-    for doc in docs:
-        frame = pd.json_normalize(doc["levels"])
-        measured = doc.get("measured")
-        if measured is not None:
-            frame.insert(0, "report", measured.get("report"))
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        raise ImportError("servecast's to_pandas needs pandas: pip install pandas") from e
+    return pd
+
+
+def to_pandas(result: Any) -> "pandas.DataFrame":  # noqa: F821
+    """A result as a pandas DataFrame, nested figures flattened (``ttft_ms.p95``). Needs pandas.
+
+    - ``simulate``'s document (or a list of them): one row per load level (with ``report`` when
+      the scenario replays a measured report);
+    - ``sweep`` / ``sweep_merge`` rows: one row per configuration and level, best first, with
+      ``rank`` from 1;
+    - ``plan`` with ``target_qps``: one row per candidate deployment, cheapest first; ``plan``
+      against an SLO: the level at the most load within it (``at_max``) and 10% above it
+      (``above``), indexed by those names.
+
+    Results also have this as a method: ``servecast.simulate(...).to_pandas()``."""
+    pd = _pandas()
+    if isinstance(result, dict) and "levels" in result:
+        result = [result]
+    if isinstance(result, list) and all(isinstance(d, dict) and "levels" in d for d in result) and result:
+        frames = []
+        for doc in result:
+            frame = pd.json_normalize(doc["levels"])
+            measured = doc.get("measured")
+            if measured is not None:
+                frame.insert(0, "report", measured.get("report"))
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if isinstance(result, list):
+        frame = pd.json_normalize(result)
+        frame.insert(0, "rank", range(1, len(frame) + 1))
+        return frame
+    if isinstance(result, dict) and "candidates" in result:
+        return pd.json_normalize(result["candidates"])
+    if isinstance(result, dict) and "answer" in result:
+        answer = result["answer"]
+        rows = {k: answer[k] for k in ("at_max", "above") if answer.get(k) is not None}
+        frame = pd.json_normalize(list(rows.values()))
+        frame.index = list(rows)
+        return frame
+    raise TypeError("to_pandas takes what simulate, sweep, sweep_merge or plan returned")
+
+
+class _Result:
+    """Mixin: the decoded JSON document, with ``to_pandas()``."""
+
+    @staticmethod
+    def wrap(doc: Any) -> Any:
+        if isinstance(doc, dict):
+            return Result(doc)
+        if isinstance(doc, list):
+            return Rows(doc)
+        return doc  # pragma: no cover - every command prints an object or a list
+
+    def to_pandas(self) -> "pandas.DataFrame":  # noqa: F821
+        """This result as a pandas DataFrame (see :func:`servecast.to_pandas`). Needs pandas."""
+        return to_pandas(self)
+
+
+class Result(_Result, dict):
+    """A JSON object a command printed (``simulate``, ``plan``), as a dict, with ``to_pandas()``."""
+
+
+class Rows(_Result, list):
+    """A JSON list a command printed (``sweep``'s ranked rows; ``simulate`` of a replayed file
+    with several groups of runs), as a list, with ``to_pandas()``."""

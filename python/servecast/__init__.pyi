@@ -52,7 +52,7 @@ def simulate(
     seed: int = ...,
     tp: Optional[int] = ...,
     **vllm_flags: Any,
-) -> Any:
+) -> Union[Result, Rows]:
     """Simulates a deployment under its load levels: ``servecast simulate --format json``.
 
     gpu: catalog name, matched loosely (``"4090"``, ``"RTX 4090"``, ``"a100-80g"``).
@@ -119,7 +119,7 @@ def plan(
     output_len: Optional[_Length] = None,
     serve: Optional[_Serve] = None,
     **vllm_flags: Any,
-) -> Any:
+) -> Result:
     """Capacity planning, ``servecast plan --format json``: the most load within ``slo``
     (``"ttft_p95_ms=500,tpot_p95_ms=50"``, ``"goodput_pct=95"``) and the knee, or with
     ``target_qps`` the cheapest deployments (over ``gpus``, ``tp_options``, …) for that rate."""
@@ -147,7 +147,7 @@ def sweep(
     serve: Optional[_Serve] = None,
     shard: Union[str, Tuple[int, int], None] = None,
     **vllm_flags: Any,
-) -> Any:
+) -> Rows:
     """Many configurations simulated in parallel and ranked, ``servecast sweep --format json``.
     ``axes``: ``--axis`` values, ``"seqs=8,16,32"``, ``"util=0.5..0.9:0.1"``, ``"gpu=4090,a10"``;
     ``samples``: random configurations instead of the grid; ``output``: every row to a .csv,
@@ -159,7 +159,7 @@ def sweep_merge(
     rank_by: str = "request_throughput_req_s",
     top: int = 20,
     output: Optional[_Path] = None,
-) -> Any:
+) -> Rows:
     """The shards of one sweep (.jsonl files of ``sweep(shard=...)`` or ``servecast sweep
     --shard I/N -o FILE``) combined into the document the unsharded ``sweep`` returns
     (``servecast sweep-merge --format json``). Every shard once; other sweeps' shards refused."""
@@ -181,7 +181,20 @@ def fit(
     fit``. The command has no JSON format: returns its markdown tables. With ``output`` the
     fitted profile is written there (YAML), for ``simulate(profile=output)``."""
 
-def to_pandas(prediction: Any) -> pandas.DataFrame:
-    """The levels of ``simulate``'s result (or a list of them) as a DataFrame, one row per
-    level, nested figures flattened (``ttft_ms.p95``); a ``report`` column for measured setups.
-    Needs pandas."""
+class Result(Dict[str, Any]):
+    """A JSON object a command printed (``simulate``, ``plan``), as a dict."""
+    def to_pandas(self) -> pandas.DataFrame:
+        """This result as a pandas DataFrame (see :func:`to_pandas`). Needs pandas."""
+
+class Rows(List[Any]):
+    """A JSON list a command printed (``sweep``'s ranked rows; ``simulate`` of a replayed file
+    with several groups of runs), as a list."""
+    def to_pandas(self) -> pandas.DataFrame:
+        """This result as a pandas DataFrame (see :func:`to_pandas`). Needs pandas."""
+
+def to_pandas(result: Any) -> pandas.DataFrame:
+    """A result as a DataFrame, nested figures flattened (``ttft_ms.p95``). Needs pandas.
+    ``simulate``: one row per level (a ``report`` column for measured setups); ``sweep`` /
+    ``sweep_merge``: one row per configuration and level, best first, with ``rank``; ``plan``
+    with ``target_qps``: one row per candidate, cheapest first; ``plan`` against an SLO: the
+    ``at_max`` and ``above`` levels. Also a method of every result: ``.to_pandas()``."""

@@ -301,3 +301,23 @@ def test_the_package_readme_runs(tmp_path):
     text = (ROOT / "python" / "README.md").read_text()
     code = text.split("```python\n", 1)[1].split("```", 1)[0]
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path)
+
+
+def test_every_result_has_to_pandas():
+    pytest.importorskip("pandas")
+    p = servecast.simulate(gpu="4090", util=0.5, seqs=50)
+    assert isinstance(p, dict) and isinstance(p, servecast.Result)
+    frame = p.to_pandas()
+    assert list(frame["concurrency"]) == [lvl["concurrency"] for lvl in p["levels"]]
+    rows = servecast.sweep(["seqs=16,32"], gpu="4090", concurrency=[4, 8])
+    assert isinstance(rows, list)
+    frame = rows.to_pandas()
+    assert list(frame["rank"]) == [1, 2, 3, 4]
+    assert list(frame["config"]) == [r["config"] for r in rows]
+    assert frame["request_throughput_req_s"].is_monotonic_decreasing  # ranked by it
+    cheapest = servecast.plan("ttft_p95_ms=500", gpu="a10", target_qps=5, gpus=["a10", "l40s"]).to_pandas()
+    assert len(cheapest) >= 1 and cheapest["price_usd_per_hour"].is_monotonic_increasing
+    slo = servecast.plan("ttft_p95_ms=500", gpu="4090", util=0.5, seqs=50).to_pandas()
+    assert slo.loc["at_max", "check.met"] and not slo.loc["above", "check.met"]
+    with pytest.raises(TypeError):
+        servecast.to_pandas(3)
