@@ -263,7 +263,7 @@ def test_the_gil_is_released_while_a_simulation_runs():
     t = threading.Thread(target=run)
     t.start()
     started.wait()
-    last = time.perf_counter()
+    first = last = time.perf_counter()
     longest_stall = 0.0
     while t.is_alive():
         now = time.perf_counter()
@@ -271,7 +271,10 @@ def test_the_gil_is_released_while_a_simulation_runs():
         last = now
     t.join()
     assert done["s"] > 0.2, done
-    assert longest_stall < 0.5 * done["s"], (longest_stall, done["s"])
+    # The main thread ran through most of the simulation (a call holding the GIL would let it
+    # resume only once the call returned) and never stalled for long.
+    assert last - first > 0.5 * done["s"], (last - first, done["s"])
+    assert longest_stall < 0.25 * done["s"], (longest_stall, done["s"])
 
 
 def test_the_type_stubs_match_the_functions():
