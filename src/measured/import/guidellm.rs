@@ -230,6 +230,23 @@ struct Requests<T> {
     errored: Vec<T>,
 }
 
+impl<T> Requests<T> {
+    /// The successful requests and the failed ones (incomplete, then errored), each converted by
+    /// `conv(status, index within its list, request)`.
+    fn convert(self, conv: impl Fn(&str, usize, T) -> Req) -> (Vec<Req>, Vec<Req>) {
+        let list = |status: &str, v: Vec<T>| {
+            v.into_iter()
+                .enumerate()
+                .map(|(j, r)| conv(status, j, r))
+                .collect::<Vec<_>>()
+        };
+        let successful = list("successful", self.successful);
+        let mut failed = list("incomplete", self.incomplete);
+        failed.extend(list("errored", self.errored));
+        (successful, failed)
+    }
+}
+
 fn de_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> std::result::Result<Vec<T>, D::Error> {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
@@ -625,27 +642,7 @@ fn bench_v03(i: usize, b: BenchV03) -> Bench {
             _ => Some(r.error.unwrap_or_else(|| "errored with no error message".into())),
         },
     };
-    let successful = b
-        .requests
-        .successful
-        .into_iter()
-        .enumerate()
-        .map(|(j, r)| conv("successful", j, r))
-        .collect();
-    let mut failed: Vec<Req> = b
-        .requests
-        .incomplete
-        .into_iter()
-        .enumerate()
-        .map(|(j, r)| conv("incomplete", j, r))
-        .collect();
-    failed.extend(
-        b.requests
-            .errored
-            .into_iter()
-            .enumerate()
-            .map(|(j, r)| conv("errored", j, r)),
-    );
+    let (successful, failed) = b.requests.convert(conv);
     let worker = b.worker.as_ref();
     Bench {
         strategy: b.args.strategy,
@@ -709,27 +706,7 @@ fn bench_v1(i: usize, b: BenchV1, args_model: Option<String>, args_target: Optio
             ),
         },
     };
-    let successful = b
-        .requests
-        .successful
-        .into_iter()
-        .enumerate()
-        .map(|(j, r)| conv("successful", j, r))
-        .collect();
-    let mut failed: Vec<Req> = b
-        .requests
-        .incomplete
-        .into_iter()
-        .enumerate()
-        .map(|(j, r)| conv("incomplete", j, r))
-        .collect();
-    failed.extend(
-        b.requests
-            .errored
-            .into_iter()
-            .enumerate()
-            .map(|(j, r)| conv("errored", j, r)),
-    );
+    let (successful, failed) = b.requests.convert(conv);
     let backend = b.config.backend.as_ref();
     let totals = b
         .metrics
