@@ -1443,3 +1443,47 @@ fn a_sweep_split_in_four_shards_and_merged_equals_the_unsharded_sweep() {
     assert!(err.contains("does not belong"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn fit_as_json_carries_the_measured_figures_the_parameters_and_the_profile() {
+    let (code, out, err) = servecast(&[
+        "fit",
+        "rtx4090-indextts2-gpt-vllm0.10",
+        "--hold-out",
+        "64",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["reports"][0], "rtx4090-indextts2-gpt-vllm0.10");
+    let levels = doc["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 6);
+    // Seed 000 as it prints them: c=1 271.99 tok/s; c=64 held out.
+    let c1 = &levels[0]["comparison"];
+    assert_eq!(c1["concurrency"], 1);
+    let throughput = c1["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "output_throughput_tok_s")
+        .unwrap();
+    assert_eq!(throughput["measured"], 271.99);
+    let held: Vec<_> = levels.iter().filter(|l| l["in_fit"] == false).collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0]["comparison"]["concurrency"], 64);
+    // Every host-side term is a correction of the learned prior, and says by how much.
+    let step = doc["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "step_overhead_s")
+        .unwrap();
+    assert!(step["origin"].as_str().unwrap().starts_with("prior "), "{step}");
+    assert!(step["value"].as_f64().unwrap() > 0.0);
+    assert_eq!(doc["profile"]["kind"], "fitted");
+    // Fit prints tables or JSON; a CSV is refused naming the flag.
+    let (code, _, err) = servecast(&["fit", "rtx4090-indextts2-gpt-vllm0.10", "--format", "csv"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--format") && err.contains("json"), "{err}");
+}

@@ -369,10 +369,13 @@ def fit(
     ttft_weight: Optional[float] = None,
     serve: Union[str, Sequence[str], None] = None,
     **vllm_flags: Any,
-) -> str:
-    """Fits a profile to measured reports or load-test result files: ``servecast fit``. The
-    command has no JSON format: returns its markdown tables; the profile is written to
-    ``output`` (YAML) when given, for ``simulate(profile=output)``."""
+) -> Any:
+    """Fits a profile to measured reports or load-test result files: ``servecast fit --format
+    json``. Returns ``params`` (each term's value and how far the data moved it from the
+    learned prior: ``origin``), ``levels`` (every level measured vs predicted, ``in_fit``),
+    ``warnings``, ``profile`` (the fitted profile) and ``reports``; ``.to_pandas()`` gives one
+    row per level and figure. The profile is written to ``output`` (YAML) when given, for
+    ``simulate(profile=output)``."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     if isinstance(serve, tuple):
@@ -395,7 +398,7 @@ def fit(
             f[key] = value
     text, notes = _native.fit(f)
     _emit(notes)
-    return text
+    return _Result.wrap(_decode(text))
 
 
 def _pandas():
@@ -413,12 +416,22 @@ def to_pandas(result: Any) -> "pandas.DataFrame":  # noqa: F821
       the scenario replays a measured report);
     - ``sweep`` / ``sweep_merge`` rows: one row per configuration and level, best first, with
       ``rank`` from 1;
+    - ``fit``: one row per level and figure (``name``, ``measured``, ``predicted``,
+      ``error_pct``, ``in_fit``);
     - ``plan`` with ``target_qps``: one row per candidate deployment, cheapest first; ``plan``
       against an SLO: the level at the most load within it (``at_max``) and 10% above it
       (``above``), indexed by those names.
 
     Results also have this as a method: ``servecast.simulate(...).to_pandas()``."""
     pd = _pandas()
+    if isinstance(result, dict) and "params" in result and "levels" in result:
+        rows = []
+        for level in result["levels"]:
+            c = level["comparison"]
+            for f in c["figures"]:
+                rows.append({"report": level["report"], "concurrency": c.get("concurrency"), "qps": c.get("qps"),
+                             "in_fit": level["in_fit"], **f})  # fmt: skip
+        return pd.DataFrame(rows)
     if isinstance(result, dict) and "levels" in result:
         result = [result]
     if isinstance(result, list) and all(isinstance(d, dict) and "levels" in d for d in result) and result:
@@ -462,7 +475,8 @@ class _Result:
 
 
 class Result(_Result, dict):
-    """A JSON object a command printed (``simulate``, ``plan``), as a dict, with ``to_pandas()``."""
+    """A JSON object a command printed (``simulate``, ``plan``, ``fit``), as a dict, with
+    ``to_pandas()``."""
 
 
 class Rows(_Result, list):

@@ -175,14 +175,16 @@ def fit(
     ttft_weight: Optional[float] = None,
     serve: Optional[_Serve] = None,
     **vllm_flags: Any,
-) -> str:
+) -> Result:
     """Fits a profile to measured reports (YAML, built-in ids) or load-test result files
     (``vllm bench serve``, GuideLLM, AIPerf, llmperf, SGLang; they need ``gpu``), as ``servecast
-    fit``. The command has no JSON format: returns its markdown tables. With ``output`` the
-    fitted profile is written there (YAML), for ``simulate(profile=output)``."""
+    fit --format json``: ``params`` (value, std. error, ``origin``: prior → fitted and how many
+    σ the data moved it), ``levels`` (measured vs predicted, ``in_fit``), ``warnings``,
+    ``profile``, ``reports``; ``.to_pandas()``: one row per level and figure. With ``output``
+    the fitted profile is written there (YAML), for ``simulate(profile=output)``."""
 
 class Result(Dict[str, Any]):
-    """A JSON object a command printed (``simulate``, ``plan``), as a dict."""
+    """A JSON object a command printed (``simulate``, ``plan``, ``fit``), as a dict."""
     def to_pandas(self) -> pandas.DataFrame:
         """This result as a pandas DataFrame (see :func:`to_pandas`). Needs pandas."""
 

@@ -350,8 +350,8 @@ impl Default for Fit {
     }
 }
 
-/// `fit`: a profile fitted to measured reports and load-test results; its markdown tables (the
-/// command has no JSON format) and the profile written to `output` when given.
+/// `fit --format json`: a profile fitted to measured reports and load-test results (the
+/// parameters, every level measured vs predicted, the profile), written to `output` when given.
 #[pyfunction]
 fn fit(py: Python<'_>, fit: &Bound<'_, PyDict>) -> PyResult<(String, Vec<String>)> {
     let f: Fit = from_dict("fit", fit)?;
@@ -373,6 +373,7 @@ fn fit(py: Python<'_>, fit: &Bound<'_, PyDict>) -> PyResult<(String, Vec<String>
         seed: f.seed,
         ttft_weight: f.ttft_weight,
         serve,
+        format: Format::Json,
     };
     run(py, move || app::fit::fit(&c))
 }

@@ -181,21 +181,28 @@ def test_failed_requests_warn_and_have_null_figures():
     assert p["levels"][0]["ttft_ms"] is None
 
 
-def test_fit_prints_the_cli_tables_and_writes_a_profile_simulate_takes(tmp_path):
-    import re
-
+def test_fit_returns_the_cli_json_and_writes_a_profile_simulate_takes(tmp_path):
     profile = tmp_path / "fitted.yaml"
     report = "rtx4090-indextts2-gpt-vllm0.10"
-    text = servecast.fit(report, hold_out=[64], output=profile)
-    cli = subprocess.run(
-        [servecast_bin(), "fit", report, "--hold-out", "64", "-o", str(profile)],
-        check=True, capture_output=True, text=True, cwd=ROOT,
-    ).stdout  # fmt: skip
-    elapsed = re.compile(r"simulations, [0-9.]+ s\)")
-    assert elapsed.sub("", text) == elapsed.sub("", cli.rstrip("\n"))
+    fit = servecast.fit(report, hold_out=[64], output=profile)
+    cli = cli_json("fit", report, "--hold-out", "64", "-o", str(profile))
+    for doc in (fit, cli):
+        doc.pop("elapsed_s")
+    assert fit == cli
+    assert fit["reports"] == [report] and fit["profile_written"] == str(profile)
+    held = [lvl for lvl in fit["levels"] if not lvl["in_fit"]]
+    assert [lvl["comparison"]["concurrency"] for lvl in held] == [64]
+    # Each term says how far the data moved it from the learned prior.
+    assert all("prior" in p["origin"] for p in fit["params"])
     assert profile.exists()
     p = servecast.simulate(gpu="4090", util=0.5, seqs=50, profile=profile)
     assert p["profile"]["kind"] == "fitted"
+    pytest.importorskip("pandas")
+    frame = fit.to_pandas()
+    assert set(frame["in_fit"]) == {True, False}
+    row = frame[(frame["concurrency"] == 1) & (frame["name"] == "output_throughput_tok_s")].iloc[0]
+    assert row["measured"] == 271.99  # seed 000, c=1, as the report prints it
+    assert abs(row["predicted"] / row["measured"] - 1 - row["error_pct"] / 100) < 1e-9
 
 
 def test_options_are_checked():

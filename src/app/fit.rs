@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::fit::FitOptions;
 use crate::measured::import::{build_report, import_file, ImportContext, ImportedRun};
 use crate::measured::MeasuredReport;
+use crate::report::Format;
 use crate::scenario::Scenario;
 use crate::spec::engine::{EngineFlags, EngineVersion};
 
@@ -34,6 +35,10 @@ pub struct FitCommand {
     pub ttft_weight: f64,
     /// The pasted server command of the result files (sets model and flags), as words.
     pub serve: Vec<String>,
+    /// Output format: the markdown tables (`Table`, `Markdown`) or one JSON object (`Json`:
+    /// the reports, the parameters, every level measured vs predicted, the warnings and the
+    /// fitted profile).
+    pub format: Format,
 }
 
 impl Default for FitCommand {
@@ -49,6 +54,7 @@ impl Default for FitCommand {
             seed: 0,
             ttft_weight: FitOptions::default().ttft_weight,
             serve: Vec::new(),
+            format: Format::Table,
         }
     }
 }
@@ -57,6 +63,13 @@ impl Default for FitCommand {
 /// (which need `gpu` and `model`); the table of parameters and per-level errors, and the profile
 /// written to `output`.
 pub fn fit(a: &FitCommand) -> Result<Outcome> {
+    if a.format == Format::Csv {
+        return Err(Error::invalid(
+            "--format",
+            "format",
+            "fit prints tables (table, markdown) or one JSON object (json), not csv",
+        ));
+    }
     let mut a = a.clone();
     if !a.serve.is_empty() {
         let cmd = crate::spec::cmdline::parse_vllm_serve_args(&a.serve)?;
@@ -181,6 +194,26 @@ pub fn fit(a: &FitCommand) -> Result<Outcome> {
             ..FitOptions::default()
         },
     )?;
+    if a.format == Format::Json {
+        if let Some(path) = &a.output {
+            write_profile(a, path, &result)?;
+        }
+        let mut doc =
+            serde_json::to_value(&result).map_err(|e| Error::invalid("fit", "--format json", e.to_string()))?;
+        if let serde_json::Value::Object(map) = &mut doc {
+            map.insert(
+                "reports".into(),
+                serde_json::json!(reports.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()),
+            );
+            map.insert(
+                "profile_written".into(),
+                serde_json::json!(a.output.as_ref().map(|p| p.display().to_string())),
+            );
+        }
+        let text =
+            serde_json::to_string_pretty(&doc).map_err(|e| Error::invalid("fit", "--format json", e.to_string()))?;
+        return Ok(Outcome { text, notes });
+    }
     let mut t = String::new();
     use std::fmt::Write as _;
     if !result.card_memory.is_empty() {
@@ -269,17 +302,22 @@ pub fn fit(a: &FitCommand) -> Result<Outcome> {
         let _ = writeln!(t, "\nwarning: {w}");
     }
     if let Some(path) = &a.output {
-        let yaml = format!(
-            "# Written by: cargo run --release -- fit {} -o {}\n# Do not edit by hand: tests/it/validation.rs refits and compares.\n{}",
-            a.inputs.join(" "),
-            path.display(),
-            result.profile.to_yaml()?
-        );
-        write_file(path, &yaml)?;
+        write_profile(a, path, &result)?;
         let _ = writeln!(t, "\nprofile written to {}", path.display());
     }
     Ok(Outcome {
         text: t.trim_end().to_string(),
         notes,
     })
+}
+
+/// Writes the fitted profile as YAML, headed by the command that made it.
+fn write_profile(a: &FitCommand, path: &Path, result: &crate::fit::FitResult) -> Result<()> {
+    let yaml = format!(
+        "# Written by: cargo run --release -- fit {} -o {}\n# Do not edit by hand: tests/it/validation.rs refits and compares.\n{}",
+        a.inputs.join(" "),
+        path.display(),
+        result.profile.to_yaml()?
+    );
+    write_file(path, &yaml)
 }

@@ -428,6 +428,10 @@ pub struct FitArgs {
     /// Weight of the mean-TTFT errors relative to throughput and latency errors.
     #[arg(long, default_value_t = FitOptions::default().ttft_weight)]
     pub ttft_weight: f64,
+    /// Output format: table (markdown tables), json (one object: parameters, levels measured
+    /// vs predicted, warnings, the fitted profile).
+    #[arg(long, default_value = "table")]
+    pub format: String,
     /// The server command the result files were measured against, pasted after `--` (`-- vllm
     /// serve MODEL --max-num-seqs 64 …`): sets the model and engine flags.
     #[arg(last = true, value_name = "VLLM_SERVE_COMMAND")]
@@ -551,8 +555,8 @@ impl PlanArgs {
 
 impl FitArgs {
     /// The fit as the library takes it.
-    pub fn command(&self) -> FitCommand {
-        FitCommand {
+    pub fn command(&self) -> Result<FitCommand> {
+        Ok(FitCommand {
             inputs: self.inputs.clone(),
             gpu: self.gpu.clone(),
             model: self.model.clone(),
@@ -563,6 +567,7 @@ impl FitArgs {
             seed: self.seed,
             ttft_weight: self.ttft_weight,
             serve: self.serve.clone(),
-        }
+            format: Format::parse(&self.format)?,
+        })
     }
 }

@@ -39,7 +39,7 @@ fn run(command: Command) -> Result<Outcome> {
             replications,
             formats,
         } => app::corpus::plot(&what, &output, replications, &formats),
-        Command::Fit(a) => app::fit::fit(&a.command()),
+        Command::Fit(a) => app::fit::fit(&a.command()?),
         Command::List { what } => app::list(&what),
         Command::Validate { corpus, output, plot } => {
             app::corpus::validate(&corpus, output.as_deref(), plot.as_deref(), true)
