@@ -191,14 +191,23 @@ def simulate(
     output_len: Union[int, str, None] = None,
     serve: Union[str, Sequence[str], None] = None,
     replications: int = 1,
+    per_request: Union[str, "os.PathLike[str]", None] = None,
+    plot: Union[str, "os.PathLike[str]", None] = None,
+    plot_memory: Union[str, "os.PathLike[str]", None] = None,
+    plot_ttft: Union[str, "os.PathLike[str]", None] = None,
     **vllm_flags: Any,
 ) -> Any:
-    """Simulates a deployment under its load levels: ``servecast simulate --format json``."""
+    """Simulates a deployment under its load levels: ``servecast simulate --format json``.
+
+    ``per_request`` (.csv or .jsonl) receives every request's record as it finishes (bounded
+    memory at any request count); ``plot`` (the load curve), ``plot_memory`` (the memory
+    budget) and ``plot_ttft`` (the TTFT distribution) draw charts (.png or .svg)."""
     d = _deployment(
         gpu, model, util, seqs, workload, profile, engine, concurrency, qps, num_requests,
         input_len, output_len, serve, vllm_flags,
     )  # fmt: skip
-    text, notes = _native.simulate(d, replications)
+    paths = [None if p is None else os.fspath(p) for p in (per_request, plot, plot_memory, plot_ttft)]
+    text, notes = _native.simulate(d, replications, *paths)
     _emit(notes)
     return _Result.wrap(_decode(text))
 

@@ -42,6 +42,10 @@ def simulate(
     output_len: Optional[_Length] = None,
     serve: Optional[_Serve] = None,
     replications: int = 1,
+    per_request: Optional[_Path] = None,
+    plot: Optional[_Path] = None,
+    plot_memory: Optional[_Path] = None,
+    plot_ttft: Optional[_Path] = None,
     *,
     replicas: int = ...,
     router: str = ...,
@@ -67,6 +71,9 @@ def simulate(
     input_len, output_len: ``512``, ``"100..900"``, ``"lognormal:500,0.8"``, …
     serve: a pasted ``vllm serve MODEL --flag …`` command (a line or its words).
     replications: runs over seeds and the profile's covariance for 90% ``intervals``.
+    per_request: every request's record to a .csv or .jsonl file, written as requests finish.
+    plot, plot_memory, plot_ttft: the load curve, the memory budget, the TTFT distribution
+        (.png or .svg).
 
     Returns a dict with ``scenario``, ``profile``, ``memory``, ``levels`` (one dict per level:
     ``ttft_ms``, ``tpot_ms``, ``itl_ms``, ``e2e_latency_ms`` with mean/min/max/p50/p90/p95/p99,

@@ -129,17 +129,31 @@ where
     Ok((outcome.text, outcome.notes))
 }
 
-/// `simulate --format json`: the deployment under its load levels.
+/// `simulate --format json`: the deployment under its load levels; `per_request` (.csv or
+/// .jsonl: every request's record as it finishes) and the charts (`plot`: the load curve,
+/// `plot_memory`: the memory budget, `plot_ttft`: the TTFT distribution; .png or .svg) are
+/// written when given.
 #[pyfunction]
-#[pyo3(signature = (deployment, replications = 1))]
-fn simulate(py: Python<'_>, deployment: &Bound<'_, PyDict>, replications: u32) -> PyResult<(String, Vec<String>)> {
+#[pyo3(signature = (deployment, replications = 1, per_request = None, plot = None, plot_memory = None, plot_ttft = None))]
+fn simulate(
+    py: Python<'_>,
+    deployment: &Bound<'_, PyDict>,
+    replications: u32,
+    per_request: Option<PathBuf>,
+    plot: Option<PathBuf>,
+    plot_memory: Option<PathBuf>,
+    plot_ttft: Option<PathBuf>,
+) -> PyResult<(String, Vec<String>)> {
     let d = from_dict::<Deployment>("simulate", deployment)?
         .options()
         .map_err(py_err)?;
     let o = app::simulate::SimulateOptions {
         format: Format::Json,
         replications,
-        ..Default::default()
+        per_request,
+        plot,
+        plot_memory,
+        plot_ttft,
     };
     run(py, move || app::simulate::simulate(&d, &o))
 }

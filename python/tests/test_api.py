@@ -331,3 +331,14 @@ def test_every_result_has_to_pandas():
     assert slo.loc["at_max", "check.met"] and not slo.loc["above", "check.met"]
     with pytest.raises(TypeError):
         servecast.to_pandas(3)
+
+
+def test_simulate_writes_per_request_records_and_charts(tmp_path):
+    records, curve = tmp_path / "requests.csv", tmp_path / "curve.png"
+    p = servecast.simulate(gpu="4090", util=0.5, seqs=50, per_request=records, plot=curve)
+    lines = records.read_text().splitlines()
+    # A header, then one record per request of every level (seed 000: 10 requests per user).
+    assert len(lines) - 1 == sum(level["requests"] for level in p["levels"]) == 1250
+    assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(servecast.ServecastError):
+        servecast.simulate(gpu="4090", util=0.5, seqs=50, per_request=tmp_path / "records.txt")
