@@ -159,7 +159,13 @@ pub struct StepCostModel {
     /// ranks the step waits for (the busiest sets its expert reads).
     ep_experts_per_rank: f64,
     ep_ranks: u32,
-    /// Linear-layer compute per token, seconds.
+    /// Linear-layer compute per token, seconds, the LM head included for every token computed.
+    /// vLLM projects logits only at the positions it samples, so for a prefill this over-counts
+    /// the head; counting it at sampled positions only was tried (2026-12-04) and made every
+    /// unseen-setup figure worse (median throughput 10.2% → 11.3%, E2E 12.8% → 14.2%, TTFT
+    /// 21.1% → 25.5%): the corpus says a prompt token costs more than its GEMMs, and the head's
+    /// share (largest for small models with large vocabularies) stands in for that until the
+    /// per-token work outside the GEMMs is modelled.
     linear_s_per_token: f64,
     /// KV read time per context token of the full-attention layers, seconds.
     kv_s_per_token: f64,
