@@ -1154,11 +1154,16 @@ fn profile_terms_outside_physics_are_refused() {
     for (name, text, field) in [
         (
             "slow.yaml",
-            base.replacen(
-                "  compute_efficiency: 0.6520772943991344",
-                "  compute_efficiency: 1e-15",
-                1,
-            ),
+            base.lines()
+                .map(|l| {
+                    if l.starts_with("  compute_efficiency: ") {
+                        "  compute_efficiency: 1e-15"
+                    } else {
+                        l
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
             "compute_efficiency",
         ),
         (

@@ -219,6 +219,12 @@ impl StepCostModel {
         // smaller share of the tensor peak once a batch makes them compute-bound.
         // FP8 weights on FP8 tensor cores and MXFP4 / NVFP4 weights on FP4 tensor cores
         // (Blackwell, CDNA 4) run at that format's peak.
+        let linear_efficiency = match (engine.quantization, gpu.dense_fp8_flops, gpu.dense_fp4_flops) {
+            (Some(Quantization::Fp8), Some(_), _) => params.compute_efficiency,
+            (Some(q), _, Some(_)) if q.is_fp4() => params.compute_efficiency,
+            (None | Some(Quantization::Unquantized), _, _) => params.compute_efficiency,
+            (Some(_), _, _) => params.quantized_compute_efficiency,
+        };
         let linear_flops = match (engine.quantization, gpu.dense_fp8_flops, gpu.dense_fp4_flops) {
             (Some(Quantization::Fp8), Some(fp8), _) => fp8 * params.compute_efficiency,
             (Some(q), _, Some(fp4)) if q.is_fp4() => fp4 * params.compute_efficiency,
@@ -260,12 +266,16 @@ impl StepCostModel {
                 _ => 0.0,
             },
             ep_ranks: if engine.enable_expert_parallel { tp } else { 1 },
-            linear_s_per_token: if linear_flops == flops {
-                model.linear_flops_per_token() / tp_f / flops
-            } else {
-                // The LM head stays 16-bit (vLLM quantizes the layers' linear weights only).
+            linear_s_per_token: {
+                // The LM head stays 16-bit (vLLM quantizes the layers' linear weights only); the
+                // routed experts run in fused-MoE kernels at their own share of the peak.
                 let lm_head = 2.0 * f64::from(model.vocab_size) * f64::from(model.hidden_size);
-                ((model.linear_flops_per_token() - lm_head) / linear_flops + lm_head / flops) / tp_f
+                let experts = model.routed_expert_flops_per_token();
+                let expert_flops = linear_flops / linear_efficiency * params.expert_compute_efficiency;
+                ((model.linear_flops_per_token() - lm_head - experts) / linear_flops
+                    + experts / expert_flops
+                    + lm_head / flops)
+                    / tp_f
             },
             kv_s_per_token: kv_per_token * (1.0 - window_share) / (bandwidth * params.attention_bandwidth_efficiency),
             kv_window_s_per_token: kv_per_token * window_share / (bandwidth * params.attention_bandwidth_efficiency),

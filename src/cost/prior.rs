@@ -44,6 +44,8 @@ pub enum Term {
     AttentionComputeEfficiency,
     /// Fraction of DRAM bandwidth reached reading routed experts (MoE models only).
     ExpertBandwidthEfficiency,
+    /// Fraction of the linear layers' peak reached by routed-expert GEMMs (MoE models only).
+    ExpertComputeEfficiency,
 }
 
 /// How a term is made unbounded for learning and fitting.
@@ -66,7 +68,7 @@ pub enum TermGroup {
 
 impl Term {
     /// Every learnable term, host-side first.
-    pub const ALL: [Term; 11] = [
+    pub const ALL: [Term; 12] = [
         Term::StepOverheadS,
         Term::PerSeqOverheadS,
         Term::FrontendLatencyS,
@@ -78,6 +80,7 @@ impl Term {
         Term::QuantizedComputeEfficiency,
         Term::AttentionComputeEfficiency,
         Term::ExpertBandwidthEfficiency,
+        Term::ExpertComputeEfficiency,
     ];
 
     /// The field name in a profile's `cost`.
@@ -94,6 +97,7 @@ impl Term {
             Term::QuantizedComputeEfficiency => "quantized_compute_efficiency",
             Term::AttentionComputeEfficiency => "attention_compute_efficiency",
             Term::ExpertBandwidthEfficiency => "expert_bandwidth_efficiency",
+            Term::ExpertComputeEfficiency => "expert_compute_efficiency",
         }
     }
 
@@ -110,7 +114,8 @@ impl Term {
             | Term::ComputeEfficiency
             | Term::QuantizedComputeEfficiency
             | Term::AttentionComputeEfficiency
-            | Term::ExpertBandwidthEfficiency => TermGroup::Gpu,
+            | Term::ExpertBandwidthEfficiency
+            | Term::ExpertComputeEfficiency => TermGroup::Gpu,
             _ => TermGroup::Host,
         }
     }
@@ -165,6 +170,7 @@ impl Term {
             Term::QuantizedComputeEfficiency => c.quantized_compute_efficiency,
             Term::AttentionComputeEfficiency => c.attention_compute_efficiency,
             Term::ExpertBandwidthEfficiency => c.expert_bandwidth_efficiency,
+            Term::ExpertComputeEfficiency => c.expert_compute_efficiency,
         }
     }
 
@@ -182,6 +188,7 @@ impl Term {
             Term::QuantizedComputeEfficiency => c.quantized_compute_efficiency = v,
             Term::AttentionComputeEfficiency => c.attention_compute_efficiency = v,
             Term::ExpertBandwidthEfficiency => c.expert_bandwidth_efficiency = v,
+            Term::ExpertComputeEfficiency => c.expert_compute_efficiency = v,
         }
     }
 
@@ -224,6 +231,7 @@ impl Term {
             Term::QuantizedComputeEfficiency => (Term::QuantizedComputeEfficiency.to_z(0.4), 1.0),
             Term::AttentionComputeEfficiency => (Term::AttentionComputeEfficiency.to_z(0.5), 1.0),
             Term::ExpertBandwidthEfficiency => (Term::ExpertBandwidthEfficiency.to_z(0.6), 1.0),
+            Term::ExpertComputeEfficiency => (Term::ExpertComputeEfficiency.to_z(0.4), 1.0),
         };
         match self.transform() {
             Transform::Log => (self.to_z(centre), width),

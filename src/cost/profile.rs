@@ -48,6 +48,11 @@ pub struct CostParams {
     /// unused by dense models.
     #[serde(default = "default_expert_bandwidth_efficiency")]
     pub expert_bandwidth_efficiency: f64,
+    /// Fraction of the linear layers' peak (16-bit, or the FP8 / FP4 tensor peak where the
+    /// experts run there) reached by a MoE model's routed-expert GEMMs (fused-MoE kernels: many
+    /// small per-expert matrices, a routing gather and scatter), in (0, 1]; unused by dense models.
+    #[serde(default = "default_expert_compute_efficiency")]
+    pub expert_compute_efficiency: f64,
     /// Fraction of the interconnect bandwidth reached by all-reduces, in (0, 1].
     pub link_efficiency: f64,
     /// Latency of one all-reduce, seconds.
@@ -112,6 +117,7 @@ impl CostParams {
             "quantized_compute_efficiency" => Some(&mut self.quantized_compute_efficiency),
             "attention_compute_efficiency" => Some(&mut self.attention_compute_efficiency),
             "expert_bandwidth_efficiency" => Some(&mut self.expert_bandwidth_efficiency),
+            "expert_compute_efficiency" => Some(&mut self.expert_compute_efficiency),
             _ => None,
         }
     }
@@ -135,6 +141,7 @@ impl CostParams {
             quantized_compute_efficiency: default_quantized_compute_efficiency(),
             attention_compute_efficiency: default_attention_compute_efficiency(),
             expert_bandwidth_efficiency: default_expert_bandwidth_efficiency(),
+            expert_compute_efficiency: default_expert_compute_efficiency(),
             link_efficiency: 0.7,
             allreduce_latency_s: 15e-6,
             attention_kernel_floor_s: default_attention_kernel_floor_s(),
@@ -171,6 +178,7 @@ impl CostParams {
             ("quantized_compute_efficiency", self.quantized_compute_efficiency),
             ("attention_compute_efficiency", self.attention_compute_efficiency),
             ("expert_bandwidth_efficiency", self.expert_bandwidth_efficiency),
+            ("expert_compute_efficiency", self.expert_compute_efficiency),
             ("link_efficiency", self.link_efficiency),
         ] {
             if !(v.is_finite() && (MIN_EFFICIENCY..=1.0).contains(&v)) {
@@ -216,6 +224,13 @@ impl CostParams {
 /// corpus' MoE setups.
 pub fn default_expert_bandwidth_efficiency() -> f64 {
     0.6
+}
+
+/// Physics prior of [`CostParams::expert_compute_efficiency`]: vLLM's fused-MoE kernels run a
+/// grouped GEMM over the tokens each expert was routed; with E experts a batch of n tokens gives
+/// each about n·k/E rows, far smaller tiles than a dense GEMM's, so about 0.4 of the peak.
+pub fn default_expert_compute_efficiency() -> f64 {
+    0.4
 }
 
 /// Physics prior of [`CostParams::quantized_compute_efficiency`]: Marlin's published curves reach

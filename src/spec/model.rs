@@ -259,6 +259,17 @@ impl ModelSpec {
         (quantized as f64 * q.bytes_per_weight()).round() as u64 + rest.saturating_mul(self.dtype.bytes())
     }
 
+    /// Matmul FLOPs per token of the routed experts it is sent to (FLOP): 2 × its top-k
+    /// experts' weights over the MoE layers; 0 for dense models. Part of
+    /// [`ModelSpec::linear_flops_per_token`].
+    pub fn routed_expert_flops_per_token(&self) -> f64 {
+        self.moe.map_or(0.0, |m| {
+            2.0 * (self.moe_layer_count()
+                * u64::from(m.num_experts_per_tok)
+                * self.expert_weights(m.moe_intermediate_size)) as f64
+        })
+    }
+
     /// Weight bytes of the routed experts stored with `quantization` (0 for dense models).
     pub fn routed_expert_bytes_with(&self, quantization: Option<crate::spec::engine::Quantization>) -> u64 {
         let experts = self.routed_expert_weights();
