@@ -192,6 +192,11 @@ impl CorpusSetup {
         if let Some(f) = report.unmodelled_flags.first() {
             return Err(format!("the server sets {f}, which servecast does not model"));
         }
+        if report.flags.num_scheduler_steps.is_some_and(|n| n > 1) {
+            // Held out of the pooled fit so that vLLM 0.6's multi-step measurements test the
+            // model (host time once per pass) rather than shape the prior.
+            return Err("multi-step: predicted out of sample, not fitted".into());
+        }
         if report.levels.is_empty() {
             return Err("no load level (start-up or memory readings only)".into());
         }
