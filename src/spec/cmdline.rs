@@ -105,6 +105,8 @@ const NEUTRAL_SWITCHES: &[&str] = &[
     "--enable-server-load-tracking",
     "--enable-force-include-usage",
     "--use-v2-block-manager",
+    // 0.4–0.6: the Ray executor (`--distributed-executor-backend ray`, also neutral).
+    "--worker-use-ray",
     "--disable-custom-all-reduce",
     "--disable-uvicorn-access-log",
     "--skip-tokenizer-init",
@@ -365,6 +367,13 @@ pub fn parse_vllm_serve_args<S: AsRef<str>>(args: &[S]) -> Result<ServeCommand> 
             return Err(super::engine::unrecognized_argument(w));
         };
         match t {
+            // Pipeline parallelism of 1 is vLLM's default: nothing to model.
+            Treatment::Unmodelled(_)
+                if matches!(w, "--pipeline-parallel-size" | "-pp") && it.peek().is_some_and(|v| v.trim() == "1") =>
+            {
+                let v = value(w, &mut it)?;
+                ignored.push(format!("{w} {v}"));
+            }
             Treatment::Unmodelled(why) => {
                 return Err(Error::invalid(
                     "vllm serve",
@@ -536,6 +545,26 @@ mod tests {
         assert_eq!(api.data_parallel_size, Some(2));
         assert!(api.flags.speculative_config.is_some());
         assert_eq!(api.ignored, ["--dtype bfloat16", "--port 8000"]);
+    }
+
+    #[test]
+    fn pr_8804s_multi_step_line_parses_with_its_default_and_deprecated_flags() {
+        // vLLM PR #8804's server command (0.6.2): pipeline parallelism 1 is the default and
+        // --worker-use-ray picks the Ray executor; neither changes what servecast simulates.
+        let c = parse_vllm_serve(
+            "python -m vllm.entrypoints.openai.api_server --model meta-llama/Meta-Llama-3-8B --swap-space 16 \\\n --disable-log-requests --use-v2-block-manager --tensor-parallel-size 1 --pipeline-parallel-size 1 \\\n --gpu-memory-utilization 0.90 --num-scheduler-steps 8 --port 9000 --worker-use-ray",
+        )
+        .unwrap();
+        assert_eq!(c.flags.num_scheduler_steps, Some(8));
+        assert_eq!(c.flags.gpu_memory_utilization, Some(0.9));
+        assert!(
+            c.ignored.contains(&"--pipeline-parallel-size 1".to_string()),
+            "{:?}",
+            c.ignored
+        );
+        assert!(c.ignored.contains(&"--worker-use-ray".to_string()), "{:?}", c.ignored);
+        let e = parse_vllm_serve("vllm serve m -pp 2").unwrap_err().to_string();
+        assert!(e.contains("-pp") && e.contains("pipeline parallelism"), "{e}");
     }
 
     #[test]

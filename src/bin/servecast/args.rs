@@ -139,7 +139,9 @@ pub struct FlagArgs {
     /// gpu_memory_utilization is then ignored.
     #[arg(long, value_parser = parse_kv_cache_memory)]
     pub kv_cache_memory: Option<u64>,
-    /// vLLM V0 (0.6–0.10): decode steps per scheduling pass; 1 is modelled, more is refused.
+    /// vLLM V0 multi-step scheduling (0.6–0.10): decode steps per scheduling pass (host time once
+    /// per pass, nothing admitted mid-pass, N − 1 lookahead slots); refused where the release
+    /// refuses it (0.5, 0.11+; with chunked prefill on 0.6.0–0.6.2), in its words.
     #[arg(long)]
     pub num_scheduler_steps: Option<u32>,
     /// MoE models: spread whole experts over the tensor-parallel ranks.
