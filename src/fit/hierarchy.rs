@@ -192,6 +192,11 @@ impl CorpusSetup {
         if let Some(f) = report.unmodelled_flags.first() {
             return Err(format!("the server sets {f}, which servecast does not model"));
         }
+        if report.flags.speculative_config.is_some() {
+            // The prior holds no term for the proposer; a speculative setup tests the
+            // speculative model against the prior learned without it.
+            return Err("speculative decoding: predicted out of sample, not fitted".into());
+        }
         if report.levels.is_empty() {
             return Err("no load level (start-up or memory readings only)".into());
         }
