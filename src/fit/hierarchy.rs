@@ -197,6 +197,11 @@ impl CorpusSetup {
             // model (host time once per pass) rather than shape the prior.
             return Err("multi-step: predicted out of sample, not fitted".into());
         }
+        if report.flags.speculative_config.is_some() {
+            // The prior holds no term for the proposer; a speculative setup tests the
+            // speculative model against the prior learned without it.
+            return Err("speculative decoding: predicted out of sample, not fitted".into());
+        }
         if report.levels.is_empty() {
             return Err("no load level (start-up or memory readings only)".into());
         }
