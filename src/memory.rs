@@ -180,10 +180,23 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// Weight bytes held by one GPU of the engine's tensor-parallel group, stored as its
-/// quantization says.
+/// quantization says, with a speculative proposer's own weights (an EAGLE / EAGLE-3 / MTP head,
+/// or a draft model; vLLM loads them beside the target before it profiles memory).
 pub fn weights_bytes_per_gpu(model: &ModelSpec, cfg: &EngineConfig) -> u64 {
     // Embeddings and most matrices are split; norms and biases are small enough to ignore here.
-    model.weight_bytes_with(cfg.quantization) / cfg.tensor_parallel_size.max(1) as u64
+    let tp = cfg.tensor_parallel_size.max(1) as u64;
+    model.weight_bytes_with(cfg.quantization) / tp + crate::cost::draft_weight_bytes(model, cfg) as u64 / tp
+}
+
+/// KV layers a speculative proposer adds to the target's KV cache (count): an EAGLE, EAGLE-3 or
+/// MTP head's one decoder layer, of the target's attention shape, in the same pool. A draft model's
+/// own layers (another shape) and n-gram or suffix proposers (none) add none here.
+fn draft_kv_layers(cfg: &EngineConfig) -> u32 {
+    use crate::spec::speculative::SpecMethod::*;
+    match cfg.speculative.as_ref().map(|s| s.method) {
+        Some(Eagle | Eagle3 | Mtp) => 1,
+        _ => 0,
+    }
 }
 
 /// First-principles activation peak of the engine's profile run, bytes per GPU.
@@ -294,9 +307,15 @@ pub fn kv_layout(model: &ModelSpec, cfg: &EngineConfig) -> KvLayout {
         * cfg.kv_cache_dtype.bytes()
         * u64::from(cfg.block_size);
     let g = crate::spec::engine::kv_group_counts(model, cfg.version, cfg.release.as_deref());
+    // A proposer's layer joins a uniform full-attention pool as one more tensor per block.
+    let draft_layers = if g.full == 1 && g.sliding == 0 {
+        draft_kv_layers(cfg)
+    } else {
+        0
+    };
     KvLayout {
         page_bytes,
-        group_size: g.group_size,
+        group_size: g.group_size + draft_layers,
         full_groups: g.full,
         sliding_groups: g.sliding,
         window: g.window,

@@ -73,7 +73,7 @@ impl StepBatch {
 /// an LM head (the target's vocabulary; EAGLE-3's draft vocabulary of 32,000); MTP one of the
 /// target's layers (with its top-k and shared experts) and its 2d → d projection; a draft model
 /// its weights; n-gram and suffix proposers none.
-fn draft_weight_bytes(model: &ModelSpec, engine: &EngineConfig) -> f64 {
+pub(crate) fn draft_weight_bytes(model: &ModelSpec, engine: &EngineConfig) -> f64 {
     use crate::spec::speculative::SpecMethod::*;
     let Some(spec) = &engine.speculative else {
         return 0.0;
