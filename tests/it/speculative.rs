@@ -13,7 +13,9 @@ fn spec(json: &str) -> SpeculativeConfig {
     SpeculativeConfig::parse(json, "test").unwrap()
 }
 
-fn run(speculative: Option<SpeculativeConfig>, users: u32) -> servecast::scenario::Prediction {
+/// Llama-3.1-8B on an H100 under 0.11.0, `users` closed-loop users sending `requests` each
+/// (512-token prompts, 400-token answers), with `speculative` as the engine's proposer.
+fn scenario(speculative: Option<SpeculativeConfig>, users: u32, requests: u32) -> Scenario {
     Scenario::builder()
         .gpu("h100-sxm")
         .model("llama-3.1-8b")
@@ -24,14 +26,16 @@ fn run(speculative: Option<SpeculativeConfig>, users: u32) -> servecast::scenari
         })
         .workload(WorkloadSpec::closed_loop(
             vec![users],
-            20,
+            requests,
             LengthDist::Fixed { tokens: 512 },
             LengthDist::Fixed { tokens: 400 },
         ))
         .build()
         .unwrap()
-        .run()
-        .unwrap()
+}
+
+fn run(speculative: Option<SpeculativeConfig>, users: u32) -> servecast::scenario::Prediction {
+    scenario(speculative, users, 20).run().unwrap()
 }
 
 #[test]
@@ -212,26 +216,7 @@ fn eagle3_llama_70b_tp2_instructcoder_predicted_out_of_sample() {
 /// spans 33 layers instead of 32.
 #[test]
 fn an_eagle3_head_takes_its_weights_and_a_kv_layer_from_the_budget() {
-    let plan = |speculative: Option<SpeculativeConfig>| {
-        Scenario::builder()
-            .gpu("h100-sxm")
-            .model("llama-3.1-8b")
-            .release("0.11.0")
-            .flags(EngineFlags {
-                speculative_config: speculative,
-                ..EngineFlags::default()
-            })
-            .workload(WorkloadSpec::closed_loop(
-                vec![1],
-                1,
-                LengthDist::Fixed { tokens: 16 },
-                LengthDist::Fixed { tokens: 16 },
-            ))
-            .build()
-            .unwrap()
-            .memory()
-            .unwrap()
-    };
+    let plan = |speculative: Option<SpeculativeConfig>| scenario(speculative, 1, 1).memory().unwrap();
     let plain = plan(None);
     let eagle = plan(Some(spec(
         r#"{"method": "eagle3", "num_speculative_tokens": 3, "acceptance_rate": 0.6}"#,
