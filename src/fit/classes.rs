@@ -40,17 +40,22 @@ pub enum Class {
     UnseenGpu,
     /// Leave every setup of one release line out.
     UnseenReleaseLine,
+    /// Leave every setup of one source out (one repository, issue or page: a tester's machines
+    /// and harness), and predict each with no fit from what the other sources taught: what a
+    /// planner gets for a lab the corpus never saw.
+    UnseenSource,
 }
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 6] = [
+    pub const ALL: [Class; 7] = [
         Class::InPlace,
         Class::NewWorkload,
         Class::NewFlags,
         Class::UnseenSetup,
         Class::UnseenGpu,
         Class::UnseenReleaseLine,
+        Class::UnseenSource,
     ];
 
     /// A short name for legends.
@@ -63,6 +68,7 @@ impl Class {
             Class::UnseenSetup => "unseen setup",
             Class::UnseenGpu => "unseen GPU",
             Class::UnseenReleaseLine => "unseen release line",
+            Class::UnseenSource => "unseen source",
         }
     }
 
@@ -76,6 +82,9 @@ impl Class {
             Class::UnseenSetup => "Unseen setup (leave one setup out, no fit)",
             Class::UnseenGpu => "Unseen GPU (leave every setup on the GPU out)",
             Class::UnseenReleaseLine => "Unseen release line (leave every setup of the line out)",
+            Class::UnseenSource => {
+                "Unseen source (leave every setup of one tester's repository, issue or page out, no fit)"
+            }
         }
     }
 }
@@ -276,12 +285,12 @@ pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassRepor
                 Ok(predict(h, s, &z, &fitted_levels(&h.setups[s])))
             })
             .collect::<crate::error::Result<Vec<_>>>()?,
-        Class::UnseenGpu | Class::UnseenReleaseLine => {
+        Class::UnseenGpu | Class::UnseenReleaseLine | Class::UnseenSource => {
             let key = |s: usize| -> String {
-                if class == Class::UnseenGpu {
-                    h.setups[s].scenario.gpu.id.clone()
-                } else {
-                    h.setups[s].line.to_string()
+                match class {
+                    Class::UnseenGpu => h.setups[s].scenario.gpu.id.clone(),
+                    Class::UnseenSource => super::hierarchy::source_key(&h.setups[s].report),
+                    _ => h.setups[s].line.to_string(),
                 }
             };
             let mut groups: Vec<String> = (0..n).map(key).collect();
@@ -295,7 +304,14 @@ pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassRepor
                     Ok((0..n)
                         .filter(|&s| key(s) == *g)
                         .flat_map(|s| {
-                            let z = sol.centre_for(h.setups[s].line, h.setups[s].arch);
+                            // A new source's setup gets what a planner gets: its line's and
+                            // architecture's centres plus its GPU type's effect where other
+                            // sources measured that GPU (the others: no GPU effect is left).
+                            let z = if class == Class::UnseenSource {
+                                sol.prior_for(&h.layout, &h.setups, s)
+                            } else {
+                                sol.centre_for(h.setups[s].line, h.setups[s].arch)
+                            };
                             predict(h, s, &z, &fitted_levels(&h.setups[s]))
                         })
                         .collect())

@@ -5,7 +5,9 @@
 //!
 //! ```text
 //! data      log(predicted ÷ measured) of each figure ≈ 0        (σ: the figures' typical misfit)
-//! setup     z_s,t ≈ μ_g,t      g = the setup's release line (host terms) or architecture (GPU terms)
+//! setup     z_s,t ≈ μ_g,t + e_m,t (+ d_G,t)   g = the setup's release line (host terms) or
+//!                              architecture (GPU terms); m its machine (one source's setups on
+//!                              one GPU type); G its GPU type (GPU terms)
 //! group     μ_g,t ≈ ν_t + the hyperprior's offset for g        (ω: how far lines / architectures differ)
 //! hyper     ν_t ≈ the physics centre of Term::hyperprior       (broad)
 //! ```
@@ -53,6 +55,11 @@ pub const VLLM_LINES: [ReleaseLine; 5] = [
 const FD_STEP: f64 = 0.1;
 /// Residual of a figure the simulation could not produce (no request completed).
 const MISSING_RESIDUAL: f64 = 3.0;
+/// Spread of machines around their GPU type, GPU terms, z units: about 20% in an efficiency
+/// (clocks, power caps, cooling, driver and kernel versions of one box against another with the
+/// same GPU). Fixed, not estimated: most GPU types in the corpus were measured on one or two
+/// machines, so the data cannot tell a machine's deviation from its GPU type's.
+const MACHINE_SPREAD: f64 = 0.2;
 /// Huber threshold on a figure's log error: beyond it, a figure counts linearly, not squared.
 pub const HUBER_DELTA: f64 = 0.25;
 
@@ -412,7 +419,8 @@ fn omega(t: Term) -> f64 {
 pub struct Layout {
     /// GPU ids with at least one setup.
     pub gpus: Vec<String>,
-    /// Sources (a repository, an issue or page, a seed file) with at least one setup.
+    /// Machines: a source (a repository, an issue or page, a seed file) on one GPU type, with at
+    /// least one setup.
     pub sources: Vec<String>,
     /// Per setup: index into `gpus`.
     pub gpu_of: Vec<usize>,
@@ -441,7 +449,9 @@ impl Layout {
         let mut source_of = Vec::new();
         for s in setups {
             let g = s.scenario.gpu.id.clone();
-            let src = source_key(&s.report);
+            // One source's setups on one GPU type ran on one machine (a lab's H100 box and its
+            // A100 box are two machines): that is the unit a machine effect belongs to.
+            let src = format!("{} on {g}", source_key(&s.report));
             gpu_of.push(gpus.iter().position(|x| *x == g).unwrap_or_else(|| {
                 gpus.push(g);
                 gpus.len() - 1
@@ -467,7 +477,9 @@ pub struct Solution {
     pub z: Vec<[f64; P]>,
     /// Per GPU type: its GPU terms' deviation from its architecture's centre, z units.
     pub gpu_effect: Vec<[f64; P]>,
-    /// Per source: its host terms' deviation from its release line's centre, z units.
+    /// Per machine (one source's setups on one GPU type): its deviation from its release line's
+    /// centre (host terms) and from its GPU type's (GPU terms: a lab's clocks, power cap, driver
+    /// and harness), z units.
     pub source_effect: Vec<[f64; P]>,
     /// Posterior standard deviations of `gpu_effect` (0 when not computed).
     pub gpu_effect_sd: Vec<[f64; P]>,
@@ -512,9 +524,7 @@ impl Solution {
         let mut z = self.prior_for(layout, setups, s);
         let src = self.source_effect.get(layout.source_of[s]);
         for (k, zk) in z.iter_mut().enumerate() {
-            if Term::ALL[k].group() == TermGroup::Host {
-                *zk += src.map_or(0.0, |e| e[k]);
-            }
+            *zk += src.map_or(0.0, |e| e[k]);
         }
         z
     }
@@ -586,6 +596,10 @@ pub struct Hierarchy {
     pub tau: [f64; P],
     /// Spread of GPU types (GPU terms) and sources (host terms) around their group, z units.
     pub psi: [f64; P],
+    /// Spread of machines (one source's setups on one GPU type) around their GPU type, GPU
+    /// terms, z units ([`MACHINE_SPREAD`]; unused for host terms, whose machine effect spreads
+    /// by `psi`).
+    pub eta: [f64; P],
     /// Typical misfit of one figure (σ of its log error).
     pub sigma: Sigma,
     /// The final solution with every setup.
@@ -655,6 +669,7 @@ fn solve(
     weights: &[Vec<f64>],
     tau: &[f64; P],
     psi: &[f64; P],
+    eta: &[f64; P],
     sigma: &Sigma,
     damping: f64,
     mask: &Mask<'_>,
@@ -735,18 +750,23 @@ fn solve(
                 TermGroup::Gpu => gpu_index(setup.arch, k),
             };
             let w = 1.0 / (tau[k] * tau[k]);
-            let effect = match t.group() {
-                TermGroup::Gpu => gpu0 + layout.gpu_of[s] * P + k,
-                TermGroup::Host => src0 + layout.source_of[s] * P + k,
-            };
+            let machine = src0 + layout.source_of[s] * P + k;
+            let mut coef = vec![(base + k, 1.0), (machine, -1.0)];
+            if t.group() == TermGroup::Gpu {
+                coef.push((gpu0 + layout.gpu_of[s] * P + k, -1.0));
+            }
             match group {
-                Some(gi) => add_row(&[(base + k, 1.0), (s_n * P + gi, -1.0), (effect, -1.0)], 0.0, w),
-                None => add_row(&[(base + k, 1.0), (effect, -1.0)], t.hyperprior(setup.line).0, w),
+                Some(gi) => {
+                    coef.push((s_n * P + gi, -1.0));
+                    add_row(&coef, 0.0, w);
+                }
+                None => add_row(&coef, t.hyperprior(setup.line).0, w),
             }
         }
     }
-    // Shared effects: a GPU type's deviation on GPU terms, a source's on host terms (the other
-    // kind of term is unused in each and pinned to 0).
+    // Shared effects: a GPU type's deviation on GPU terms (its host slots unused and pinned to
+    // 0), and a machine's on both kinds of term (GPU terms around its GPU type's, spread η: so
+    // one lab's many setups on one box count as one box when they teach the GPU type).
     for (k, t) in Term::ALL.iter().enumerate() {
         let w = 1.0 / (psi[k] * psi[k]);
         for g in 0..layout.gpus.len() {
@@ -760,7 +780,7 @@ fn solve(
             let i = src0 + src * P + k;
             match t.group() {
                 TermGroup::Host => add_row(&[(i, 1.0)], 0.0, w),
-                TermGroup::Gpu => add_row(&[(i, 1.0)], 0.0, 1e4),
+                TermGroup::Gpu => add_row(&[(i, 1.0)], 0.0, 1.0 / (eta[k] * eta[k])),
             }
         }
     }
@@ -850,11 +870,9 @@ fn solve(
                     TermGroup::Host => host_index(setups[s].line, k),
                     TermGroup::Gpu => gpu_index(setups[s].arch, k),
                 };
-                let effect = match t.group() {
-                    TermGroup::Gpu => gpu0 + layout.gpu_of[s] * P + k,
-                    TermGroup::Host => src0 + layout.source_of[s] * P + k,
-                } - zn;
-                for col in group.into_iter().chain(std::iter::once(effect)) {
+                let machine = src0 + layout.source_of[s] * P + k - zn;
+                let gpu_type = (t.group() == TermGroup::Gpu).then(|| gpu0 + layout.gpu_of[s] * P + k - zn);
+                for col in group.into_iter().chain(std::iter::once(machine)).chain(gpu_type) {
                     match m.iter_mut().find(|(c, _)| *c == col) {
                         Some((_, v)) => *v += 1.0,
                         None => m.push((col, 1.0)),
@@ -946,6 +964,7 @@ fn objective(
     sol: &Solution,
     tau: &[f64; P],
     psi: &[f64; P],
+    eta: &[f64; P],
     sigma: &Sigma,
 ) -> f64 {
     let mut f = 0.0;
@@ -971,11 +990,13 @@ fn objective(
     }
     let v1 = ReleaseLine::V1;
     for (k, t) in Term::ALL.iter().enumerate() {
-        let effects = match t.group() {
-            TermGroup::Gpu => &sol.gpu_effect,
-            TermGroup::Host => &sol.source_effect,
-        };
-        f += effects.iter().map(|e| (e[k] / psi[k]).powi(2)).sum::<f64>();
+        match t.group() {
+            TermGroup::Gpu => {
+                f += sol.gpu_effect.iter().map(|e| (e[k] / psi[k]).powi(2)).sum::<f64>();
+                f += sol.source_effect.iter().map(|e| (e[k] / eta[k]).powi(2)).sum::<f64>();
+            }
+            TermGroup::Host => f += sol.source_effect.iter().map(|e| (e[k] / psi[k]).powi(2)).sum::<f64>(),
+        }
         let w = omega(*t);
         match t.group() {
             TermGroup::Host => {
@@ -1023,6 +1044,7 @@ impl Hierarchy {
         }
         let layout = Layout::of(&setups);
         let mut psi = [0.5; P];
+        let eta = [MACHINE_SPREAD; P];
         let mut sigma: Sigma = [0.15; 5];
         let mut z: Vec<[f64; P]> = setups.iter().map(|s| s.prior_z()).collect();
         let mut simulations = 0usize;
@@ -1049,16 +1071,16 @@ impl Hierarchy {
             lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
             simulations += setups.len() * (P + 1);
             if let Some(sol) = &solution {
-                best_f = objective(&setups, &layout, &residuals, sol, &tau, &psi, &sigma);
+                best_f = objective(&setups, &layout, &residuals, sol, &tau, &psi, &eta, &sigma);
             }
             let mut accepted = false;
             for _ in 0..5 {
                 let sol = solve(
-                    &setups, &layout, &lin, &weights, &tau, &psi, &sigma, damping, &mask, false,
+                    &setups, &layout, &lin, &weights, &tau, &psi, &eta, &sigma, damping, &mask, false,
                 )?;
                 let trial: Vec<Vec<f64>> = setups.par_iter().zip(&sol.z).map(|(s, z)| s.residuals(z)).collect();
                 simulations += setups.len();
-                let f = objective(&setups, &layout, &trial, &sol, &tau, &psi, &sigma);
+                let f = objective(&setups, &layout, &trial, &sol, &tau, &psi, &eta, &sigma);
                 if f < best_f || solution.is_none() {
                     let gain = (best_f - f) / best_f.abs().max(1e-12);
                     best_f = f;
@@ -1075,7 +1097,9 @@ impl Hierarchy {
             // posterior spreads of the undamped normal matrix (damping only shortens the step; it
             // would shrink the spreads and with them τ, ψ and the σ correction).
             if let Some(sol) = solution.as_mut() {
-                let spreads = solve(&setups, &layout, &lin, &weights, &tau, &psi, &sigma, 0.0, &mask, true)?;
+                let spreads = solve(
+                    &setups, &layout, &lin, &weights, &tau, &psi, &eta, &sigma, 0.0, &mask, true,
+                )?;
                 sol.take_spreads(spreads);
                 weights = residuals
                     .iter()
@@ -1122,8 +1146,10 @@ impl Hierarchy {
         // point so far (else the shortest damped step that does, else the best point).
         lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
         simulations += setups.len() * (P + 1);
-        best_f = objective(&setups, &layout, &residuals, &best, &tau, &psi, &sigma);
-        let spreads = solve(&setups, &layout, &lin, &weights, &tau, &psi, &sigma, 0.0, &mask, true)?;
+        best_f = objective(&setups, &layout, &residuals, &best, &tau, &psi, &eta, &sigma);
+        let spreads = solve(
+            &setups, &layout, &lin, &weights, &tau, &psi, &eta, &sigma, 0.0, &mask, true,
+        )?;
         let mut step_damping = 0.0;
         let mut final_step = FinalStep::Kept;
         for attempt in 0..4 {
@@ -1137,6 +1163,7 @@ impl Hierarchy {
                     &weights,
                     &tau,
                     &psi,
+                    &eta,
                     &sigma,
                     step_damping,
                     &mask,
@@ -1145,7 +1172,7 @@ impl Hierarchy {
             };
             let trial: Vec<Vec<f64>> = setups.par_iter().zip(&sol.z).map(|(s, z)| s.residuals(z)).collect();
             simulations += setups.len();
-            let f = objective(&setups, &layout, &trial, &sol, &tau, &psi, &sigma);
+            let f = objective(&setups, &layout, &trial, &sol, &tau, &psi, &eta, &sigma);
             if f <= best_f {
                 final_step = if attempt == 0 {
                     FinalStep::Undamped
@@ -1171,6 +1198,7 @@ impl Hierarchy {
             layout,
             tau,
             psi,
+            eta,
             sigma,
             solution,
             simulations,
@@ -1207,6 +1235,7 @@ impl Hierarchy {
             &self.weights,
             &self.tau,
             &self.psi,
+            &self.eta,
             &self.sigma,
             0.0,
             mask,
