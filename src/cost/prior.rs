@@ -274,6 +274,14 @@ pub struct GroupPriors {
     pub group: String,
     /// Corpus setups in the group.
     pub setups: usize,
+    /// Machines those setups ran on (one source's setups on one GPU type): setups of one
+    /// machine share its quirks, so a group whose setups come from few machines knows less than
+    /// its setup count says.
+    #[serde(default)]
+    pub machines: usize,
+    /// Setups of the machine with the most of them in the group.
+    #[serde(default)]
+    pub largest_machine_setups: usize,
     /// Terms by name.
     pub terms: std::collections::BTreeMap<String, TermPrior>,
 }

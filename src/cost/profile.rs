@@ -355,7 +355,7 @@ impl Profile {
             return Profile::roofline(version);
         }
         let count = |g: &str| priors.group(g).map_or(0, |g| g.setups);
-        let own = priors.gpus.iter().find(|g| g.group == gpu.id).map_or(0, |g| g.setups);
+        let own = priors.gpus.iter().find(|g| g.group == gpu.id);
         Profile {
             id: format!("prior.{line}.{arch}"),
             kind: ProfileKind::Roofline,
@@ -374,10 +374,21 @@ impl Profile {
                 } else {
                     format!(
                         "{arch_setups} on {arch} GPUs (roofline efficiencies{})",
-                        if own > 0 {
-                            format!(", corrected by {own} on this GPU")
-                        } else {
-                            String::new()
+                        match own {
+                            Some(g) if g.setups > 0 => format!(
+                                ", corrected by {} on this GPU{}",
+                                g.setups,
+                                match g.machines {
+                                    0 => String::new(),
+                                    1 => " from one tester's machine".to_string(),
+                                    m if 2 * g.largest_machine_setups > g.setups => format!(
+                                        " from {m} testers' machines, {} of them from one",
+                                        g.largest_machine_setups
+                                    ),
+                                    m => format!(" from {m} testers' machines"),
+                                }
+                            ),
+                            _ => String::new(),
                         }
                     )
                 };

@@ -1255,9 +1255,19 @@ impl Hierarchy {
     /// The learned prior of another solution of this fit (e.g. one without some setups' data,
     /// to check those setups against a prior that never saw them); spreads and σ are the fit's.
     pub fn learned_priors_of(&self, sol: &Solution, source: &str) -> LearnedPriors {
-        let group = |name: &str, setups: usize, terms: &[(Term, usize)]| GroupPriors {
+        // (machines, setups of the largest) among the setups `member` picks.
+        let machines = |member: &dyn Fn(usize) -> bool| -> (usize, usize) {
+            let mut count: BTreeMap<usize, usize> = BTreeMap::new();
+            for s in (0..self.setups.len()).filter(|&s| member(s)) {
+                *count.entry(self.layout.source_of[s]).or_default() += 1;
+            }
+            (count.len(), count.values().copied().max().unwrap_or(0))
+        };
+        let group = |name: &str, member: &dyn Fn(usize) -> bool, terms: &[(Term, usize)]| GroupPriors {
             group: name.to_string(),
-            setups,
+            setups: (0..self.setups.len()).filter(|&s| member(s)).count(),
+            machines: machines(member).0,
+            largest_machine_setups: machines(member).1,
             terms: terms
                 .iter()
                 .map(|&(t, gi)| {
@@ -1276,26 +1286,24 @@ impl Hierarchy {
         let release_lines = VLLM_LINES
             .iter()
             .map(|&line| {
-                let n = self.setups.iter().filter(|s| s.line == line).count();
                 let terms: Vec<(Term, usize)> = Term::ALL
                     .iter()
                     .enumerate()
                     .filter(|(_, t)| t.applies_to(line))
                     .filter_map(|(k, t)| host_index(line, k).map(|gi| (*t, gi)))
                     .collect();
-                group(line.as_str(), n, &terms)
+                group(line.as_str(), &|s| self.setups[s].line == line, &terms)
             })
             .collect();
         let architectures = GpuArch::ALL
             .iter()
             .map(|&arch| {
-                let n = self.setups.iter().filter(|s| s.arch == arch).count();
                 let terms: Vec<(Term, usize)> = Term::ALL
                     .iter()
                     .enumerate()
                     .filter_map(|(k, t)| gpu_index(arch, k).map(|gi| (*t, gi)))
                     .collect();
-                group(arch.as_str(), n, &terms)
+                group(arch.as_str(), &|s| self.setups[s].arch == arch, &terms)
             })
             .collect();
         // Per GPU type: its architecture's centres plus its own learned deviation.
@@ -1326,9 +1334,12 @@ impl Hierarchy {
                         ))
                     })
                     .collect();
+                let (machines, largest) = machines(&|s| self.layout.gpu_of[s] == g);
                 Some(GroupPriors {
                     group: id.clone(),
                     setups: n,
+                    machines,
+                    largest_machine_setups: largest,
                     terms,
                 })
             })

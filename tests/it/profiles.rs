@@ -149,3 +149,56 @@ fn no_shipped_profile_has_a_term_at_a_bound_or_beyond_3_sigma_without_its_reason
         }
     }
 }
+
+/// A GPU's learned prior says how many testers' machines stand behind it, from the shipped
+/// priors: every GPU group's machines are at least one and its largest machine at most its
+/// setups; together the GPU groups count every pooled setup once; and a prior drawn for the
+/// GPU whose setups come mostly from one machine says so.
+#[test]
+fn a_gpu_prior_names_the_machines_behind_it() {
+    use servecast::cost::prior::LearnedPriors;
+    use servecast::spec::engine::UsageContext;
+    let priors = LearnedPriors::builtin().unwrap();
+    let mut total = 0;
+    for g in &priors.gpus {
+        assert!(
+            g.machines >= 1 && g.machines <= g.setups,
+            "{}: {} machines",
+            g.group,
+            g.machines
+        );
+        assert!(
+            g.largest_machine_setups >= g.setups.div_ceil(g.machines) && g.largest_machine_setups <= g.setups,
+            "{}: largest machine {} of {} setups on {} machines",
+            g.group,
+            g.largest_machine_setups,
+            g.setups,
+            g.machines
+        );
+        total += g.setups;
+    }
+    assert_eq!(total, priors.corpus.len());
+    // The GPU with the most setups on one machine: its prior's description names that share.
+    let g = priors
+        .gpus
+        .iter()
+        .filter(|g| g.machines >= 2 && 2 * g.largest_machine_setups > g.setups)
+        .max_by_key(|g| g.largest_machine_setups)
+        .unwrap();
+    let gpu = servecast::spec::Catalog::builtin()
+        .unwrap()
+        .gpu(&g.group)
+        .unwrap()
+        .clone();
+    let p = servecast::cost::Profile::learned_prior(
+        EngineVersion::Vllm010,
+        servecast::spec::engine::ReleaseLine::V1,
+        UsageContext::default(),
+        &gpu,
+    );
+    let expected = format!(
+        "corrected by {} on this GPU from {} testers' machines, {} of them from one",
+        g.setups, g.machines, g.largest_machine_setups
+    );
+    assert!(p.source.contains(&expected), "{}", p.source);
+}
