@@ -161,13 +161,17 @@ impl ReleaseLine {
     }
 
     /// The line of a stated release (`0.6.3.post1`, `v0.11.0`), or of the engine when none is stated.
+    /// A V0 engine on 0.8–0.10 (`VLLM_USE_V1=0`, until 0.11 removed V0) runs V0's host code, the
+    /// 0.6–0.7 line's, not V1's.
     pub fn of(engine: EngineVersion, release: Option<&str>) -> ReleaseLine {
         if engine == EngineVersion::NanoVllm {
             return ReleaseLine::NanoVllm;
         }
+        let v0 = matches!(engine, EngineVersion::Vllm06 | EngineVersion::Vllm0600);
         match release.and_then(release_number) {
             Some((0, 0..=5)) => ReleaseLine::V05,
             Some((0, 6 | 7)) => ReleaseLine::V06,
+            Some((0, 8..=10)) if v0 => ReleaseLine::V06,
             Some((0, 8..=13)) => ReleaseLine::V1,
             Some((0, 14..=24)) => ReleaseLine::V1Async,
             Some(_) => ReleaseLine::V1Mrv2,
@@ -1136,6 +1140,8 @@ mod tests {
         assert_eq!(l(EngineVersion::Vllm06, Some("0.6.3.post1")), ReleaseLine::V06);
         assert_eq!(l(EngineVersion::Vllm06, Some("v0.7.3")), ReleaseLine::V06);
         assert_eq!(l(EngineVersion::Vllm010, Some("0.10.2")), ReleaseLine::V1);
+        // VLLM_USE_V1=0 on 0.8.4: V0's host code.
+        assert_eq!(l(EngineVersion::Vllm06, Some("0.8.4")), ReleaseLine::V06);
         assert_eq!(l(EngineVersion::Vllm010, Some("0.13.0")), ReleaseLine::V1);
         assert_eq!(l(EngineVersion::Vllm010, Some("0.14.0")), ReleaseLine::V1Async);
         assert_eq!(l(EngineVersion::Vllm010, Some("0.24.1rc2")), ReleaseLine::V1Async);
