@@ -1263,25 +1263,28 @@ impl Hierarchy {
             }
             (count.len(), count.values().copied().max().unwrap_or(0))
         };
-        let group = |name: &str, member: &dyn Fn(usize) -> bool, terms: &[(Term, usize)]| GroupPriors {
-            group: name.to_string(),
-            setups: (0..self.setups.len()).filter(|&s| member(s)).count(),
-            machines: machines(member).0,
-            largest_machine_setups: machines(member).1,
-            terms: terms
-                .iter()
-                .map(|&(t, gi)| {
-                    (
-                        t.name().to_string(),
-                        TermPrior {
-                            centre: t.from_z(sol.mu[gi]),
-                            spread: self.tau[Term::ALL.iter().position(|x| *x == t).unwrap_or(0)],
-                            centre_sd: sol.mu_sd[gi],
-                            between: self.psi[Term::ALL.iter().position(|x| *x == t).unwrap_or(0)],
-                        },
-                    )
-                })
-                .collect::<BTreeMap<_, _>>(),
+        let group = |name: &str, member: &dyn Fn(usize) -> bool, terms: &[(Term, usize)]| {
+            let (machines, largest_machine_setups) = machines(member);
+            GroupPriors {
+                group: name.to_string(),
+                setups: (0..self.setups.len()).filter(|&s| member(s)).count(),
+                machines,
+                largest_machine_setups,
+                terms: terms
+                    .iter()
+                    .map(|&(t, gi)| {
+                        (
+                            t.name().to_string(),
+                            TermPrior {
+                                centre: t.from_z(sol.mu[gi]),
+                                spread: self.tau[Term::ALL.iter().position(|x| *x == t).unwrap_or(0)],
+                                centre_sd: sol.mu_sd[gi],
+                                between: self.psi[Term::ALL.iter().position(|x| *x == t).unwrap_or(0)],
+                            },
+                        )
+                    })
+                    .collect::<BTreeMap<_, _>>(),
+            }
         };
         let release_lines = VLLM_LINES
             .iter()
