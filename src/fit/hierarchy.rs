@@ -418,18 +418,18 @@ fn omega(t: Term) -> f64 {
     }
 }
 
-/// Which GPU type and which source each setup belongs to (for the shared random effects).
+/// Which GPU type and which machine each setup ran on (for the shared random effects).
 #[derive(Debug, Clone)]
 pub struct Layout {
     /// GPU ids with at least one setup.
     pub gpus: Vec<String>,
     /// Machines: a source (a repository, an issue or page, a seed file) on one GPU type, with at
     /// least one setup.
-    pub sources: Vec<String>,
+    pub machines: Vec<String>,
     /// Per setup: index into `gpus`.
     pub gpu_of: Vec<usize>,
-    /// Per setup: index into `sources`.
-    pub source_of: Vec<usize>,
+    /// Per setup: index into `machines`.
+    pub machine_of: Vec<usize>,
 }
 
 /// The source a setup's numbers come from: setups of one source were measured on one machine by
@@ -448,9 +448,9 @@ pub fn source_key(r: &MeasuredReport) -> String {
 impl Layout {
     fn of(setups: &[CorpusSetup]) -> Layout {
         let mut gpus: Vec<String> = Vec::new();
-        let mut sources: Vec<String> = Vec::new();
+        let mut machines: Vec<String> = Vec::new();
         let mut gpu_of = Vec::new();
-        let mut source_of = Vec::new();
+        let mut machine_of = Vec::new();
         for s in setups {
             let g = s.scenario.gpu.id.clone();
             // One source's setups on one GPU type ran on one machine (a lab's H100 box and its
@@ -460,16 +460,16 @@ impl Layout {
                 gpus.push(g);
                 gpus.len() - 1
             }));
-            source_of.push(sources.iter().position(|x| *x == src).unwrap_or_else(|| {
-                sources.push(src);
-                sources.len() - 1
+            machine_of.push(machines.iter().position(|x| *x == src).unwrap_or_else(|| {
+                machines.push(src);
+                machines.len() - 1
             }));
         }
         Layout {
             gpus,
-            sources,
+            machines,
             gpu_of,
-            source_of,
+            machine_of,
         }
     }
 }
@@ -484,11 +484,11 @@ pub struct Solution {
     /// Per machine (one source's setups on one GPU type): its deviation from its release line's
     /// centre (host terms) and from its GPU type's (GPU terms: a lab's clocks, power cap, driver
     /// and harness), z units.
-    pub source_effect: Vec<[f64; P]>,
+    pub machine_effect: Vec<[f64; P]>,
     /// Posterior standard deviations of `gpu_effect` (0 when not computed).
     pub gpu_effect_sd: Vec<[f64; P]>,
-    /// Posterior standard deviations of `source_effect` (0 when not computed).
-    pub source_effect_sd: Vec<[f64; P]>,
+    /// Posterior standard deviations of `machine_effect` (0 when not computed).
+    pub machine_effect_sd: Vec<[f64; P]>,
     /// Group centres (see `host_index` / `gpu_index`), z units.
     pub mu: Vec<f64>,
     /// Their posterior standard deviations, z units.
@@ -502,7 +502,7 @@ pub struct Solution {
     pub dev_var: Vec<[f64; P]>,
     /// The hyper-centres ν (the V1 line's host terms, every architecture's GPU terms), z units.
     pub nu: [f64; P],
-    /// Posterior covariance of the shared unknowns (group centres, ν, GPU and source effects),
+    /// Posterior covariance of the shared unknowns (group centres, ν, GPU-type and machine effects),
     /// when computed.
     pub shared_cov: Option<DMatrix<f64>>,
 }
@@ -510,7 +510,7 @@ pub struct Solution {
 impl Solution {
     /// What setup `s` would take with no data of its own: its release line's and architecture's
     /// centres plus the learned deviation of its GPU type (the GPU's own physics, shared by every
-    /// setup on it); not its source's, which says how fast that tester's host was.
+    /// setup on it); not its machine's, which says how fast that tester's box was.
     pub fn prior_for(&self, layout: &Layout, setups: &[CorpusSetup], s: usize) -> [f64; P] {
         let mut z = self.centre_for(setups[s].line, setups[s].arch);
         let g = self.gpu_effect.get(layout.gpu_of[s]);
@@ -523,10 +523,10 @@ impl Solution {
     }
 
     /// The centre setup `s` is drawn around in the fit: group centres, its GPU type's effect and
-    /// its source's effect.
+    /// its machine's effect.
     pub fn own_centre(&self, layout: &Layout, setups: &[CorpusSetup], s: usize) -> [f64; P] {
         let mut z = self.prior_for(layout, setups, s);
-        let src = self.source_effect.get(layout.source_of[s]);
+        let src = self.machine_effect.get(layout.machine_of[s]);
         for (k, zk) in z.iter_mut().enumerate() {
             *zk += src.map_or(0.0, |e| e[k]);
         }
@@ -553,7 +553,7 @@ impl Solution {
         self.z_cov = other.z_cov;
         self.dev_var = other.dev_var;
         self.gpu_effect_sd = other.gpu_effect_sd;
-        self.source_effect_sd = other.source_effect_sd;
+        self.machine_effect_sd = other.machine_effect_sd;
         self.mu_sd = other.mu_sd;
         self.shared_cov = other.shared_cov;
     }
@@ -594,11 +594,11 @@ pub struct Hierarchy {
     pub lin: Vec<Linearization>,
     /// Huber weights of each setup's slots at the final point.
     pub weights: Vec<Vec<f64>>,
-    /// GPU types and sources of the setups.
+    /// GPU types and machines of the setups.
     pub layout: Layout,
     /// Spread of setups around their group, per term, z units.
     pub tau: [f64; P],
-    /// Spread of GPU types (GPU terms) and sources (host terms) around their group, z units.
+    /// Spread of GPU types (GPU terms) and machines (host terms) around their group, z units.
     pub psi: [f64; P],
     /// Spread of machines (one source's setups on one GPU type) around their GPU type, GPU
     /// terms, z units ([`MACHINE_SPREAD`]; unused for host terms, whose machine effect spreads
@@ -683,7 +683,7 @@ fn solve(
     let nu0 = s_n * P + GROUPS;
     let gpu0 = nu0 + P;
     let src0 = gpu0 + layout.gpus.len() * P;
-    let n = src0 + layout.sources.len() * P;
+    let n = src0 + layout.machines.len() * P;
     // The normal equations have a block structure: each setup's terms couple only to themselves
     // and to the few shared unknowns of its groups and effects. They are accumulated as per-setup
     // blocks A_s (P × P), their sparse couplings B_s to the shared unknowns y, and the shared block
@@ -754,7 +754,7 @@ fn solve(
                 TermGroup::Gpu => gpu_index(setup.arch, k),
             };
             let w = 1.0 / (tau[k] * tau[k]);
-            let machine = src0 + layout.source_of[s] * P + k;
+            let machine = src0 + layout.machine_of[s] * P + k;
             let mut coef = vec![(base + k, 1.0), (machine, -1.0)];
             if t.group() == TermGroup::Gpu {
                 coef.push((gpu0 + layout.gpu_of[s] * P + k, -1.0));
@@ -780,7 +780,7 @@ fn solve(
                 TermGroup::Host => add_row(&[(i, 1.0)], 0.0, 1e4),
             }
         }
-        for src in 0..layout.sources.len() {
+        for src in 0..layout.machines.len() {
             let i = src0 + src * P + k;
             match t.group() {
                 TermGroup::Host => add_row(&[(i, 1.0)], 0.0, w),
@@ -867,14 +867,14 @@ fn solve(
                 *sdk = cov[(k, k)].max(0.0).sqrt();
             }
             // The deviation z_s − E y from its centre (E picks the term's group centre and its
-            // GPU type's or source's effect): Var = A⁻¹ + M S⁻¹ Mᵀ with M = A⁻¹ B + E.
+            // GPU type's and machine's effects): Var = A⁻¹ + M S⁻¹ Mᵀ with M = A⁻¹ B + E.
             for (k, t) in Term::ALL.iter().enumerate() {
                 let mut m: Vec<(usize, f64)> = cols.iter().zip(&u).map(|(&c, ui)| (c, ui[k])).collect();
                 let group = match t.group() {
                     TermGroup::Host => host_index(setups[s].line, k),
                     TermGroup::Gpu => gpu_index(setups[s].arch, k),
                 };
-                let machine = src0 + layout.source_of[s] * P + k - zn;
+                let machine = src0 + layout.machine_of[s] * P + k - zn;
                 let gpu_type = (t.group() == TermGroup::Gpu).then(|| gpu0 + layout.gpu_of[s] * P + k - zn);
                 for col in group.into_iter().chain(std::iter::once(machine)).chain(gpu_type) {
                     match m.iter_mut().find(|(c, _)| *c == col) {
@@ -923,9 +923,9 @@ fn solve(
     Ok(Solution {
         z,
         gpu_effect: block(gpu0, layout.gpus.len()),
-        source_effect: block(src0, layout.sources.len()),
+        machine_effect: block(src0, layout.machines.len()),
         gpu_effect_sd: block_sd(gpu0, layout.gpus.len()),
-        source_effect_sd: block_sd(src0, layout.sources.len()),
+        machine_effect_sd: block_sd(src0, layout.machines.len()),
         mu: (0..GROUPS).map(|i| y[i]).collect(),
         mu_sd: (0..GROUPS)
             .map(|i| s_inv.as_ref().map_or(0.0, |si| si[(i, i)].max(0.0).sqrt()))
@@ -958,7 +958,7 @@ impl Default for HierarchyOptions {
 }
 
 /// The objective of the true (simulated) residuals at a solution, with every prior the linear
-/// solve minimises under: setups around their centres (τ), GPU types' and sources' effects
+/// solve minimises under: setups around their centres (τ), GPU types' and machines' effects
 /// around 0 (ψ), group centres around ν plus their line's offset (ω) and ν around the hyperprior.
 #[allow(clippy::too_many_arguments)]
 fn objective(
@@ -997,9 +997,9 @@ fn objective(
         match t.group() {
             TermGroup::Gpu => {
                 f += sol.gpu_effect.iter().map(|e| (e[k] / psi[k]).powi(2)).sum::<f64>();
-                f += sol.source_effect.iter().map(|e| (e[k] / eta[k]).powi(2)).sum::<f64>();
+                f += sol.machine_effect.iter().map(|e| (e[k] / eta[k]).powi(2)).sum::<f64>();
             }
-            TermGroup::Host => f += sol.source_effect.iter().map(|e| (e[k] / psi[k]).powi(2)).sum::<f64>(),
+            TermGroup::Host => f += sol.machine_effect.iter().map(|e| (e[k] / psi[k]).powi(2)).sum::<f64>(),
         }
         let w = omega(*t);
         match t.group() {
@@ -1126,7 +1126,7 @@ impl Hierarchy {
                     // estimate collapses: shrunk effects make a small spread, which shrinks them more).
                     let (effects, sds) = match Term::ALL[k].group() {
                         TermGroup::Gpu => (&sol.gpu_effect, &sol.gpu_effect_sd),
-                        TermGroup::Host => (&sol.source_effect, &sol.source_effect_sd),
+                        TermGroup::Host => (&sol.machine_effect, &sol.machine_effect_sd),
                     };
                     let e2: f64 = effects
                         .iter()
@@ -1255,19 +1255,23 @@ impl Hierarchy {
     /// The learned prior of another solution of this fit (e.g. one without some setups' data,
     /// to check those setups against a prior that never saw them); spreads and σ are the fit's.
     pub fn learned_priors_of(&self, sol: &Solution, source: &str) -> LearnedPriors {
-        // (machines, setups of the largest) among the setups `member` picks.
-        let machines = |member: &dyn Fn(usize) -> bool| -> (usize, usize) {
+        // (setups, machines, setups of the largest machine) among the setups `member` picks.
+        let machines = |member: &dyn Fn(usize) -> bool| -> (usize, usize, usize) {
             let mut count: BTreeMap<usize, usize> = BTreeMap::new();
             for s in (0..self.setups.len()).filter(|&s| member(s)) {
-                *count.entry(self.layout.source_of[s]).or_default() += 1;
+                *count.entry(self.layout.machine_of[s]).or_default() += 1;
             }
-            (count.len(), count.values().copied().max().unwrap_or(0))
+            (
+                count.values().sum(),
+                count.len(),
+                count.values().copied().max().unwrap_or(0),
+            )
         };
         let group = |name: &str, member: &dyn Fn(usize) -> bool, terms: &[(Term, usize)]| {
-            let (machines, largest_machine_setups) = machines(member);
+            let (setups, machines, largest_machine_setups) = machines(member);
             GroupPriors {
                 group: name.to_string(),
-                setups: (0..self.setups.len()).filter(|&s| member(s)).count(),
+                setups,
                 machines,
                 largest_machine_setups,
                 terms: terms
@@ -1318,7 +1322,6 @@ impl Hierarchy {
             .filter_map(|(g, id)| {
                 let first = self.layout.gpu_of.iter().position(|&x| x == g)?;
                 let arch = self.setups[first].arch;
-                let n = self.layout.gpu_of.iter().filter(|&&x| x == g).count();
                 let terms = Term::ALL
                     .iter()
                     .enumerate()
@@ -1337,10 +1340,10 @@ impl Hierarchy {
                         ))
                     })
                     .collect();
-                let (machines, largest) = machines(&|s| self.layout.gpu_of[s] == g);
+                let (setups, machines, largest) = machines(&|s| self.layout.gpu_of[s] == g);
                 Some(GroupPriors {
                     group: id.clone(),
-                    setups: n,
+                    setups,
                     machines,
                     largest_machine_setups: largest,
                     terms,
