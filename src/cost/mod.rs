@@ -167,6 +167,9 @@ pub struct StepCostModel {
     /// share (largest for small models with large vocabularies) stands in for that until the
     /// per-token work outside the GEMMs is modelled.
     linear_s_per_token: f64,
+    /// Routed-expert GEMM compute per token, seconds (0 for dense models; not in
+    /// `linear_s_per_token`).
+    expert_s_per_token: f64,
     /// KV read time per context token of the full-attention layers, seconds.
     kv_s_per_token: f64,
     /// KV read time per windowed context token of the sliding-window layers, seconds.
@@ -205,6 +208,21 @@ pub struct StepCostModel {
     overlap_host: bool,
 }
 
+/// Whether vLLM runs this model's attention in its Triton kernels on this GPU: a model with
+/// attention sinks (gpt-oss) on Ampere or Ada, where the bundled FlashAttention takes no sinks
+/// (vllm/platforms/cuda.py from 0.10.1: "Using Triton backend on V1 engine."). Hopper runs
+/// FlashAttention 3 and datacenter Blackwell FlashInfer, both with sinks. (Consumer Blackwell,
+/// sm_120, also takes the Triton path in vLLM; servecast's one Blackwell architecture does not
+/// tell it apart yet.)
+pub fn uses_triton_attention(model: &ModelSpec, gpu: &GpuSpec) -> bool {
+    use crate::spec::GpuArch;
+    model.attention_sinks
+        && matches!(
+            gpu.architecture,
+            GpuArch::Volta | GpuArch::Turing | GpuArch::Ampere | GpuArch::Ada
+        )
+}
+
 impl StepCostModel {
     /// Builds the model for one GPU of the engine's tensor-parallel group: its KV cache held as
     /// the engine's `kv_cache_dtype`, its weights stored as its `quantization` says.
@@ -219,6 +237,12 @@ impl StepCostModel {
         // smaller share of the tensor peak once a batch makes them compute-bound.
         // FP8 weights on FP8 tensor cores and MXFP4 / NVFP4 weights on FP4 tensor cores
         // (Blackwell, CDNA 4) run at that format's peak.
+        // Prefill attention runs in the backend vLLM picks for this model on this GPU.
+        let attention_efficiency = if uses_triton_attention(model, gpu) {
+            params.triton_attention_compute_efficiency
+        } else {
+            params.attention_compute_efficiency
+        };
         let linear_efficiency = match (engine.quantization, gpu.dense_fp8_flops, gpu.dense_fp4_flops) {
             (Some(Quantization::Fp8), Some(_), _) => params.compute_efficiency,
             (Some(q), _, Some(_)) if q.is_fp4() => params.compute_efficiency,
@@ -271,11 +295,17 @@ impl StepCostModel {
                 // routed experts run in fused-MoE kernels at their own share of the peak.
                 let lm_head = 2.0 * f64::from(model.vocab_size) * f64::from(model.hidden_size);
                 let experts = model.routed_expert_flops_per_token();
+                // A format that quantizes the experts only (gpt-oss's MXFP4) leaves attention's
+                // projections and the router 16-bit: they run at the 16-bit GEMMs' rate.
+                let dense_flops = match engine.quantization {
+                    Some(q) if q.experts_only() => flops,
+                    _ => linear_flops,
+                };
+                ((model.linear_flops_per_token() - lm_head - experts) / dense_flops + lm_head / flops) / tp_f
+            },
+            expert_s_per_token: {
                 let expert_flops = linear_flops / linear_efficiency * params.expert_compute_efficiency;
-                ((model.linear_flops_per_token() - lm_head - experts) / linear_flops
-                    + experts / expert_flops
-                    + lm_head / flops)
-                    / tp_f
+                model.routed_expert_flops_per_token() / expert_flops / tp_f
             },
             kv_s_per_token: kv_per_token * (1.0 - window_share) / (bandwidth * params.attention_bandwidth_efficiency),
             kv_window_s_per_token: kv_per_token * window_share / (bandwidth * params.attention_bandwidth_efficiency),
@@ -283,10 +313,10 @@ impl StepCostModel {
             // Prefill attention (FlashAttention's fused kernel) reaches its own share of the peak.
             attention_s_per_pair: model.attn_flops_per_token_per_ctx_token() * (1.0 - window_share)
                 / tp_f
-                / (gpu.dense_fp16_flops * params.attention_compute_efficiency),
+                / (gpu.dense_fp16_flops * attention_efficiency),
             attention_window_s_per_pair: model.attn_flops_per_token_per_ctx_token() * window_share
                 / tp_f
-                / (gpu.dense_fp16_flops * params.attention_compute_efficiency),
+                / (gpu.dense_fp16_flops * attention_efficiency),
             extra_s_per_output: model.extra_flops_per_decode_token / tp_f / flops,
             extra_weights_s: model.extra_weight_reads_bytes_per_step as f64 / tp_f / weights_bandwidth,
             vocoder_s_per_output: model.vocoder_fp32_flops_per_output_token
@@ -329,9 +359,14 @@ impl StepCostModel {
         let tokens = b.tokens() as f64;
         // Padded graph rows cost GEMM and head compute, not KV reads or CPU time.
         let compute_tokens = b.tokens().max(b.graph_seqs) as f64;
-        let linear = self
-            .weights_read_s(b.tokens())
-            .max(compute_tokens * self.linear_s_per_token);
+        // Dense layers: the longer of reading their weights and computing (one GEMM per
+        // matrix, large enough to overlap the two). Routed experts: reading the experts the
+        // tokens touch plus computing their rows. A fused-MoE kernel runs one small GEMM per
+        // expert (n·k/E rows each), too short to hide its weight stream behind its math, so the
+        // two add up rather than overlap.
+        let linear = self.weights_s.max(compute_tokens * self.linear_s_per_token)
+            + self.experts_read_s(b.tokens())
+            + compute_tokens * self.expert_s_per_token;
         let attention = (b.context_tokens as f64 * self.kv_s_per_token
             + b.windowed_context_tokens as f64 * self.kv_window_s_per_token)
             .max(
@@ -358,12 +393,12 @@ impl StepCostModel {
         }
     }
 
-    /// Time to read the weights a step of `tokens` tokens touches, seconds: everything but the
-    /// routed experts, plus each expert with the chance one of the tokens routes to it
-    /// (`1 − (1 − k/E)^tokens`, independent uniform routing).
-    fn weights_read_s(&self, tokens: u64) -> f64 {
+    /// Time to read the routed experts a step of `tokens` tokens touches, seconds: each expert
+    /// with the chance one of the tokens routes to it (`1 − (1 − k/E)^tokens`, independent
+    /// uniform routing); 0 for dense models.
+    fn experts_read_s(&self, tokens: u64) -> f64 {
         if self.experts_s == 0.0 {
-            return self.weights_s;
+            return 0.0;
         }
         let touched = 1.0 - self.expert_idle_per_token.powf(tokens as f64);
         if self.ep_experts_per_rank > 0.0 && touched > 0.0 {
@@ -373,9 +408,9 @@ impl StepCostModel {
             let mean = self.ep_experts_per_rank * touched;
             let sd = (self.ep_experts_per_rank * touched * (1.0 - touched)).sqrt();
             let busiest = (mean + expected_max_std_normal(self.ep_ranks) * sd).min(self.ep_experts_per_rank);
-            return self.weights_s + self.experts_s * touched * busiest / mean;
+            return self.experts_s * touched * busiest / mean;
         }
-        self.weights_s + self.experts_s * touched
+        self.experts_s * touched
     }
 
     /// The host's (CPU's) part of a step: fixed and per-sequence overheads and the eager-prefill

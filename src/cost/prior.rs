@@ -46,6 +46,9 @@ pub enum Term {
     ExpertBandwidthEfficiency,
     /// Fraction of the linear layers' peak reached by routed-expert GEMMs (MoE models only).
     ExpertComputeEfficiency,
+    /// Fraction of dense 16-bit tensor FLOP/s reached by prefill attention in vLLM's Triton
+    /// kernels (models with attention sinks on GPUs without a FlashAttention that takes them).
+    TritonAttentionComputeEfficiency,
 }
 
 /// How a term is made unbounded for learning and fitting.
@@ -68,7 +71,7 @@ pub enum TermGroup {
 
 impl Term {
     /// Every learnable term, host-side first.
-    pub const ALL: [Term; 12] = [
+    pub const ALL: [Term; 13] = [
         Term::StepOverheadS,
         Term::PerSeqOverheadS,
         Term::FrontendLatencyS,
@@ -81,6 +84,7 @@ impl Term {
         Term::AttentionComputeEfficiency,
         Term::ExpertBandwidthEfficiency,
         Term::ExpertComputeEfficiency,
+        Term::TritonAttentionComputeEfficiency,
     ];
 
     /// The field name in a profile's `cost`.
@@ -98,6 +102,7 @@ impl Term {
             Term::AttentionComputeEfficiency => "attention_compute_efficiency",
             Term::ExpertBandwidthEfficiency => "expert_bandwidth_efficiency",
             Term::ExpertComputeEfficiency => "expert_compute_efficiency",
+            Term::TritonAttentionComputeEfficiency => "triton_attention_compute_efficiency",
         }
     }
 
@@ -115,7 +120,8 @@ impl Term {
             | Term::QuantizedComputeEfficiency
             | Term::AttentionComputeEfficiency
             | Term::ExpertBandwidthEfficiency
-            | Term::ExpertComputeEfficiency => TermGroup::Gpu,
+            | Term::ExpertComputeEfficiency
+            | Term::TritonAttentionComputeEfficiency => TermGroup::Gpu,
             _ => TermGroup::Host,
         }
     }
@@ -171,6 +177,7 @@ impl Term {
             Term::AttentionComputeEfficiency => c.attention_compute_efficiency,
             Term::ExpertBandwidthEfficiency => c.expert_bandwidth_efficiency,
             Term::ExpertComputeEfficiency => c.expert_compute_efficiency,
+            Term::TritonAttentionComputeEfficiency => c.triton_attention_compute_efficiency,
         }
     }
 
@@ -189,6 +196,7 @@ impl Term {
             Term::AttentionComputeEfficiency => c.attention_compute_efficiency = v,
             Term::ExpertBandwidthEfficiency => c.expert_bandwidth_efficiency = v,
             Term::ExpertComputeEfficiency => c.expert_compute_efficiency = v,
+            Term::TritonAttentionComputeEfficiency => c.triton_attention_compute_efficiency = v,
         }
     }
 
@@ -232,6 +240,11 @@ impl Term {
             Term::AttentionComputeEfficiency => (Term::AttentionComputeEfficiency.to_z(0.5), 1.0),
             Term::ExpertBandwidthEfficiency => (Term::ExpertBandwidthEfficiency.to_z(0.6), 1.0),
             Term::ExpertComputeEfficiency => (Term::ExpertComputeEfficiency.to_z(0.4), 1.0),
+            Term::TritonAttentionComputeEfficiency => (
+                Term::TritonAttentionComputeEfficiency
+                    .to_z(super::profile::default_triton_attention_compute_efficiency()),
+                1.0,
+            ),
         };
         match self.transform() {
             Transform::Log => (self.to_z(centre), width),

@@ -53,6 +53,11 @@ pub struct CostParams {
     /// small per-expert matrices, a routing gather and scatter), in (0, 1]; unused by dense models.
     #[serde(default = "default_expert_compute_efficiency")]
     pub expert_compute_efficiency: f64,
+    /// Fraction of dense FP16/BF16 tensor FLOP/s reached by prefill attention in vLLM's Triton
+    /// attention kernels, in (0, 1]: the backend vLLM picks for models with attention sinks
+    /// (gpt-oss) on Ampere and Ada, where its FlashAttention takes no sinks; unused elsewhere.
+    #[serde(default = "default_triton_attention_compute_efficiency")]
+    pub triton_attention_compute_efficiency: f64,
     /// Fraction of the interconnect bandwidth reached by all-reduces, in (0, 1].
     pub link_efficiency: f64,
     /// Latency of one all-reduce, seconds.
@@ -118,6 +123,7 @@ impl CostParams {
             "attention_compute_efficiency" => Some(&mut self.attention_compute_efficiency),
             "expert_bandwidth_efficiency" => Some(&mut self.expert_bandwidth_efficiency),
             "expert_compute_efficiency" => Some(&mut self.expert_compute_efficiency),
+            "triton_attention_compute_efficiency" => Some(&mut self.triton_attention_compute_efficiency),
             _ => None,
         }
     }
@@ -142,6 +148,7 @@ impl CostParams {
             attention_compute_efficiency: default_attention_compute_efficiency(),
             expert_bandwidth_efficiency: default_expert_bandwidth_efficiency(),
             expert_compute_efficiency: default_expert_compute_efficiency(),
+            triton_attention_compute_efficiency: default_triton_attention_compute_efficiency(),
             link_efficiency: 0.7,
             allreduce_latency_s: 15e-6,
             attention_kernel_floor_s: default_attention_kernel_floor_s(),
@@ -179,6 +186,10 @@ impl CostParams {
             ("attention_compute_efficiency", self.attention_compute_efficiency),
             ("expert_bandwidth_efficiency", self.expert_bandwidth_efficiency),
             ("expert_compute_efficiency", self.expert_compute_efficiency),
+            (
+                "triton_attention_compute_efficiency",
+                self.triton_attention_compute_efficiency,
+            ),
             ("link_efficiency", self.link_efficiency),
         ] {
             if !(v.is_finite() && (MIN_EFFICIENCY..=1.0).contains(&v)) {
@@ -244,6 +255,14 @@ pub fn default_quantized_compute_efficiency() -> f64 {
 /// of an A100's 16-bit peak on long sequences (its paper's forward-pass figures), less on short ones.
 pub fn default_attention_compute_efficiency() -> f64 {
     0.5
+}
+
+/// Physics prior of [`CostParams::triton_attention_compute_efficiency`]: vLLM's Triton attention
+/// is one paged kernel for prefill and decode, reading K and V through the block table in small
+/// tiles, with no FlashAttention-2 warp specialisation; half of FlashAttention's 0.5 prior, 0.25,
+/// with a broad spread, learned from the corpus' gpt-oss setups on Ampere.
+pub fn default_triton_attention_compute_efficiency() -> f64 {
+    0.25
 }
 
 /// Prior per-layer attention kernel floor: FlashAttention's split-KV decode is a main and a combine

@@ -36,7 +36,7 @@ use crate::measured::{MeasuredLevel, MeasuredReport};
 use crate::memory::MemoryPlan;
 use crate::metrics::level::LevelResult;
 use crate::scenario::Scenario;
-use crate::spec::engine::{EngineVersion, ReleaseLine};
+use crate::spec::engine::{EngineVersion, Quantization, ReleaseLine};
 use crate::spec::GpuArch;
 
 /// Number of learnable terms.
@@ -194,6 +194,14 @@ pub struct Excluded {
     pub reason: String,
 }
 
+/// Simulations one linearisation of `setups` runs: one each, plus one per term it moves.
+fn linearization_simulations(setups: &[CorpusSetup]) -> usize {
+    setups
+        .iter()
+        .map(|s| 1 + Term::ALL.iter().filter(|&&t| s.moves(t)).count())
+        .sum()
+}
+
 impl CorpusSetup {
     /// Prepares a report for the corpus, or says why it cannot take part.
     pub fn new(report: &MeasuredReport) -> std::result::Result<CorpusSetup, String> {
@@ -287,12 +295,32 @@ impl CorpusSetup {
         slot_residuals(&self.report, &self.scenario, &self.memory, &self.slots, &self.params(z))
     }
 
-    /// Residuals and their Jacobian at `z` (forward differences; P + 1 simulations).
+    /// Whether `term` enters this setup's step cost at all: the routed-expert terms only for a
+    /// MoE model, the dequantising GEMMs' only for quantized weights, the Triton attention's only
+    /// where vLLM runs it. A term that does not enter has a Jacobian column of exact zeros, so
+    /// its simulation is skipped.
+    pub fn moves(&self, term: Term) -> bool {
+        let s = &self.scenario;
+        match term {
+            Term::ExpertBandwidthEfficiency | Term::ExpertComputeEfficiency => s.model.moe.is_some(),
+            Term::QuantizedComputeEfficiency => {
+                !matches!(s.engine.quantization, None | Some(Quantization::Unquantized))
+            }
+            Term::TritonAttentionComputeEfficiency => crate::cost::uses_triton_attention(&s.model, &s.gpu),
+            _ => true,
+        }
+    }
+
+    /// Residuals and their Jacobian at `z` (forward differences; one simulation, plus one per
+    /// term the setup [`moves`](Self::moves)).
     pub fn linearize(&self, z: &[f64; P]) -> Linearization {
         let r0 = self.residuals(z);
         let n = r0.len();
         let mut jac = DMatrix::zeros(n, P);
         for k in 0..P {
+            if !self.moves(Term::ALL[k]) {
+                continue;
+            }
             let mut zp = *z;
             zp[k] += FD_STEP;
             let rp = self.residuals(&zp);
@@ -1073,7 +1101,7 @@ impl Hierarchy {
             iterations = it + 1;
             progress("linearising the corpus", it, opts.max_iterations);
             lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
-            simulations += setups.len() * (P + 1);
+            simulations += linearization_simulations(&setups);
             if let Some(sol) = &solution {
                 best_f = objective(&setups, &layout, &residuals, sol, &tau, &psi, &eta, &sigma);
             }
@@ -1149,7 +1177,7 @@ impl Hierarchy {
         // from it — kept only when the simulated objective agrees that it improves on the best
         // point so far (else the shortest damped step that does, else the best point).
         lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
-        simulations += setups.len() * (P + 1);
+        simulations += linearization_simulations(&setups);
         best_f = objective(&setups, &layout, &residuals, &best, &tau, &psi, &eta, &sigma);
         let spreads = solve(
             &setups, &layout, &lin, &weights, &tau, &psi, &eta, &sigma, 0.0, &mask, true,

@@ -133,6 +133,11 @@ pub struct ModelSpec {
     /// but no per-token text FLOPs.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub extra_params: u64,
+    /// Whether attention adds a learned sink logit per head (gpt-oss). vLLM then picks an
+    /// attention backend that supports sinks: FlashAttention 3 on Hopper, FlashInfer on Blackwell,
+    /// its Triton kernels on Ampere and Ada (vllm/platforms/cuda.py, 0.10.1+).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attention_sinks: bool,
     /// Where the numbers come from.
     pub source: String,
 }
@@ -620,6 +625,7 @@ mod tests {
             mla: None,
             sliding_window: None,
             extra_params: 0,
+            attention_sinks: false,
             source: "test".into(),
         }
     }

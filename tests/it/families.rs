@@ -280,3 +280,99 @@ fn fp4_weights_use_fp4_tensor_cores_where_they_exist() {
 fn gpu_has_fp4(catalog: &Catalog, id: &str) -> bool {
     catalog.gpu(id).unwrap().dense_fp4_flops.is_some()
 }
+
+/// One GPU-only step of `model` on `gpu_id` (vLLM 0.11, prior efficiencies).
+fn gpu_step_on(gpu_id: &str, model: &ModelSpec, batch: &StepBatch) -> f64 {
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu(gpu_id).unwrap();
+    let flags = EngineFlags {
+        max_model_len: Some(32_768),
+        ..EngineFlags::default()
+    };
+    let cfg = flags
+        .resolve_release(EngineVersion::Vllm010, Some("0.11.0"), model, gpu, "test")
+        .unwrap();
+    let cost = StepCostModel::new(gpu, model, &cfg, &CostParams::prior(EngineVersion::Vllm010));
+    cost.roofline_seconds(batch)
+}
+
+/// vLLM runs gpt-oss's attention (it has sinks) in its Triton kernels on Ampere and Ada
+/// (vllm/platforms/cuda.py, 0.10.1+: "Using Triton backend on V1 engine."), FlashAttention 3 on
+/// Hopper. A 2,048-token chunk of a 32k prompt attends over about 31k tokens in the full layers:
+/// on an A100 its attention runs at the Triton prior (0.25 of peak) instead of FlashAttention's
+/// (0.5), on an H100 at FlashAttention's.
+#[test]
+fn attention_sinks_run_in_triton_on_ampere_and_flash_attention_on_hopper() {
+    let oss = config("openai--gpt-oss-20b.json");
+    assert!(oss.attention_sinks);
+    let mut no_sinks = oss.clone();
+    no_sinks.attention_sinks = false;
+    let chunk = StepBatch {
+        prefill_tokens: 2048,
+        prefill_seqs: 1,
+        output_seqs: 0,
+        context_tokens: 32_000,
+        windowed_context_tokens: 128 + 2048,
+        prefill_attention_pairs: 2048.0 * (30_000.0 + 1024.0),
+        windowed_attention_pairs: 2048.0 * 128.0,
+        ..StepBatch::default()
+    };
+    // Full-attention FLOPs of the chunk: 4 × pairs × q-heads × head_dim × full layers.
+    let pairs_flops = 4.0 * chunk.prefill_attention_pairs * 64.0 * 64.0 * 12.0;
+    let a100_extra = gpu_step_on("a100-80g-sxm", &oss, &chunk) - gpu_step_on("a100-80g-sxm", &no_sinks, &chunk);
+    // 312 TFLOP/s dense BF16: the Triton kernel at 0.25 instead of 0.5 of it.
+    let want = pairs_flops / (312e12 * 0.25) - pairs_flops / (312e12 * 0.5);
+    assert!(
+        within(a100_extra, want, 0.02),
+        "A100 extra {a100_extra} s, want {want} s"
+    );
+    let h100_extra = gpu_step_on("h100-sxm", &oss, &chunk) - gpu_step_on("h100-sxm", &no_sinks, &chunk);
+    assert!(
+        h100_extra.abs() < 1e-12,
+        "H100 runs FlashAttention 3 with sinks: {h100_extra} s"
+    );
+}
+
+/// A fused-MoE kernel runs one small GEMM per expert, too short to hide its weight stream
+/// behind its math, so a prefill step pays the routed experts' read and compute one after the
+/// other: in a compute-heavy 2,048-token prefill, halving the experts' bandwidth efficiency adds
+/// exactly the extra read time (every expert is touched: 1 − (28/32)^2048 ≈ 1). A dense model's
+/// large GEMMs overlap read and compute: there the weights' bandwidth efficiency does not matter.
+#[test]
+fn routed_experts_read_and_compute_add_up_dense_layers_overlap() {
+    let prefill = StepBatch {
+        prefill_tokens: 2048,
+        prefill_seqs: 16,
+        context_tokens: 2048,
+        windowed_context_tokens: 2048,
+        prefill_attention_pairs: 2048.0 * 64.0,
+        windowed_attention_pairs: 2048.0 * 64.0,
+        ..StepBatch::default()
+    };
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu("a100-80g-sxm").unwrap();
+    let step = |model: &ModelSpec, set: &dyn Fn(&mut CostParams)| {
+        let cfg = EngineFlags {
+            max_model_len: Some(32_768),
+            ..EngineFlags::default()
+        }
+        .resolve_release(EngineVersion::Vllm010, Some("0.11.0"), model, gpu, "test")
+        .unwrap();
+        let mut p = CostParams::prior(EngineVersion::Vllm010);
+        set(&mut p);
+        StepCostModel::new(gpu, model, &cfg, &p).roofline_seconds(&prefill)
+    };
+    let oss = config("openai--gpt-oss-20b.json");
+    let bytes = oss.routed_expert_bytes_with(Some(Quantization::Mxfp4)) as f64;
+    let slow = step(&oss, &|p| p.expert_bandwidth_efficiency = 0.3);
+    let fast = step(&oss, &|p| p.expert_bandwidth_efficiency = 0.6);
+    let want = bytes / (2.039e12 * 0.3) - bytes / (2.039e12 * 0.6);
+    assert!(within(slow - fast, want, 0.001), "{} s, want {want} s", slow - fast);
+    let dense = config("Qwen--Qwen3-8B.json");
+    let slow = step(&dense, &|p| p.weights_bandwidth_efficiency = 0.3);
+    let fast = step(&dense, &|p| p.weights_bandwidth_efficiency = 0.6);
+    assert!(
+        (slow - fast).abs() < 1e-12,
+        "a compute-bound dense prefill hides its weight read"
+    );
+}

@@ -493,6 +493,7 @@ impl Config<'_> {
             mla: None,
             sliding_window: None,
             extra_params: 0,
+            attention_sinks: false,
             source: format!("{} (Hugging Face config.json)", self.origin),
         })
     }

@@ -133,5 +133,6 @@ pub(super) fn gpt_oss(cfg: &Config<'_>) -> Result<ModelSpec> {
     // The o-projection's bias and one sink logit per head, in every layer.
     spec.extra_params += u64::from(layers) * (u64::from(spec.hidden_size) + u64::from(spec.num_attention_heads));
     spec.sliding_window = sliding_window(cfg, layers, Family::GptOss)?;
+    spec.attention_sinks = true;
     Ok(spec)
 }
