@@ -1492,3 +1492,42 @@ fn fit_as_json_carries_the_measured_figures_the_parameters_and_the_profile() {
     assert_eq!(code, 2);
     assert!(err.contains("--format") && err.contains("json"), "{err}");
 }
+
+#[test]
+fn a_release_newer_than_the_newest_modelled_one_says_which_rules_it_runs() {
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "4090",
+        "--model",
+        "qwen2.5-7b-instruct",
+        "--engine",
+        "0.40.1",
+        "--concurrency",
+        "1",
+        "--requests-per-user",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("--engine 0.40.1 is newer than the newest vLLM release servecast models (0.31)"),
+        "{err}"
+    );
+    assert!(out.contains("release line vllm-0.25+"), "{out}");
+    // A modelled release prints no such note.
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "4090",
+        "--model",
+        "qwen2.5-7b-instruct",
+        "--engine",
+        "0.31.0",
+        "--concurrency",
+        "1",
+        "--requests-per-user",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("newer than"), "{err}");
+}

@@ -295,6 +295,13 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         if crate::spec::engine::release_patch(e).is_some() {
             b = b.release(e);
         }
+        let newest = crate::spec::engine::NEWEST_MODELLED_RELEASE;
+        if crate::spec::engine::release_number(e).is_some_and(|r| r > newest) {
+            notes.push(format!(
+                "note: --engine {e} is newer than the newest vLLM release servecast models ({}.{}): it runs with {}.{}'s rules and host costs",
+                newest.0, newest.1, newest.0, newest.1
+            ));
+        }
     }
     let mut replay = None;
     let mut more_reports = Vec::new();

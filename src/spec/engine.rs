@@ -1116,6 +1116,10 @@ pub fn release_patch(release: &str) -> Option<(u32, u32, u32)> {
     Some((major, minor, patch))
 }
 
+/// The newest vLLM release whose rules servecast models (`major.minor`); a later release runs
+/// with this one's rules and its release line's host costs.
+pub const NEWEST_MODELLED_RELEASE: (u32, u32) = (0, 31);
+
 /// `(major, minor)` of a release string (`v0.6.3.post1` → (0, 6)).
 pub fn release_number(release: &str) -> Option<(u32, u32)> {
     let t = release.trim().to_ascii_lowercase();

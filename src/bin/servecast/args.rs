@@ -208,7 +208,9 @@ pub struct SimulateArgs {
     /// Model: catalog id or path to a Hugging Face config.json.
     #[arg(long)]
     pub model: Option<String>,
-    /// Engine: vllm-0.10 (default), vllm-0.6, vllm-0.6.0 (0.6.0–0.6.1), vllm-0.5, nano-vllm; other vLLM releases run as the scheduler they ship (0.8+ as vllm-0.10, 0.7 as vllm-0.6).
+    /// Engine: a vLLM release, 0.4 to 0.31 (`0.11.2`, `vllm-0.25`), run with the rules it ships
+    /// (its scheduler, memory budget and start-up lines, defaults, refusals and its release line's
+    /// host costs); or vllm-0.10 (default), vllm-0.6, vllm-0.6.0 (0.6.0–0.6.1), vllm-0.5, nano-vllm.
     #[arg(long)]
     pub engine: Option<String>,
     #[command(flatten)]
