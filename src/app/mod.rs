@@ -67,6 +67,9 @@ pub struct DeploymentOptions {
     pub output_len: Option<String>,
     /// Workload YAML file.
     pub workload: Option<PathBuf>,
+    /// The levels replay one sample of prompts to one long-lived server (a sweep with one client
+    /// seed): from the second level on, prompts hit their twins' blocks in the prefix cache.
+    pub warm_prefix_cache: bool,
     /// Profile YAML file, built-in profile id, or `roofline`.
     pub profile: Option<String>,
     /// Random seed.
@@ -95,6 +98,7 @@ impl Default for DeploymentOptions {
             input_len: None,
             output_len: None,
             workload: None,
+            warm_prefix_cache: false,
             profile: None,
             seed: 0,
             serve: Vec::new(),
@@ -361,7 +365,9 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     let concurrency = o.concurrency.clone();
     let qps = o.qps.clone();
     let (rpu, num_requests, max_concurrency) = (o.requests_per_user, o.num_requests, o.max_concurrency);
+    let warm = o.warm_prefix_cache;
     b = b.edit_workload(|w| {
+        w.warm_prefix_cache |= warm;
         if let Some(d) = input {
             w.input_len = d;
             w.input_len_per_level = None;

@@ -649,6 +649,7 @@ pub fn simulate_cluster_into(
         stats.max_step_tokens = stats.max_step_tokens.max(s.max_step_tokens);
         stats.time_monotonic &= s.time_monotonic;
         stats.busy_ns += s.busy_ns;
+        stats.prefix_hit_tokens += s.prefix_hit_tokens;
         stats.clock_overflow_step_s = stats.clock_overflow_step_s.or(s.clock_overflow_step_s);
     }
     stats.end_ns = sink.end_ns;

@@ -33,6 +33,15 @@ pub struct RequestSpec {
     pub prefix_group: Option<u32>,
     /// Length of the shared prefix, tokens.
     pub shared_prefix_tokens: u32,
+    /// Warm prefix cache ([`crate::workload::arrivals::WorkloadSpec::warm_prefix_cache`]):
+    /// prompt tokens this request shares with its twin, the same request of the level run just
+    /// before on the same server; 0 for none.
+    pub replayed_prompt_tokens: u32,
+    /// Prompt plus output tokens of the requests after the twin in the level before: their
+    /// blocks were freed after the twin's, so a new allocation evicts them after the twin's.
+    pub replay_later_tokens: u64,
+    /// Number of those later requests (each rounds its blocks up, half a block on average).
+    pub replay_later_requests: u32,
 }
 
 /// Who sends the requests and when.
@@ -87,6 +96,9 @@ pub struct EngineStats {
     pub end_ns: Nanos,
     /// Time the engine was busy, nanoseconds.
     pub busy_ns: Nanos,
+    /// Prompt tokens served from the prefix cache when requests were scheduled (a shared prefix,
+    /// a preempted request's own blocks, a replayed prompt's twin), tokens.
+    pub prefix_hit_tokens: u64,
     /// Set when a step's duration (this many seconds: NaN, infinite, or beyond the clock's
     /// range) would have overflowed the simulated clock; the run stopped there and its figures
     /// must not be reported.
@@ -427,17 +439,46 @@ impl<'a> EngineState<'a> {
     /// reference loop indexes requests by workload position).
     fn with_requests(m: &'a EngineModel<'a>, specs: &[RequestSpec]) -> EngineState<'a> {
         let mut st = EngineState::new(m, specs.len(), prefix_groups(specs));
-        st.reqs = specs
+        let mut reqs: Vec<Request> = specs
             .iter()
             .enumerate()
             .map(|(i, s)| Request::from_spec(s, i as u32, m.cfg.max_model_len))
             .collect();
+        for (r, s) in reqs.iter_mut().zip(specs) {
+            st.warm_from_twin(r, s);
+        }
+        st.reqs = reqs;
         st
+    }
+
+    /// A request whose twin ran in the level before (a sweep sending one sample at every level to
+    /// one server, prefix caching on) finds the twin's full prompt blocks in the cache, as far as
+    /// the cache kept them. The free queue evicts least recently freed blocks first: at the
+    /// level's start it holds the blocks nobody used, then the earlier level's in the order they
+    /// were freed (requests taken to finish in workload order, each tail block first), so the
+    /// twin's blocks go after the capacity minus what was freed after them minus their own
+    /// count has been allocated; a level larger than the cache evicted the earliest already.
+    fn warm_from_twin(&self, r: &mut Request, spec: &RequestSpec) {
+        if spec.replayed_prompt_tokens == 0 || !self.m.cfg.enable_prefix_caching {
+            return;
+        }
+        let bs = self.block_size;
+        let own = u64::from(spec.replayed_prompt_tokens) / bs;
+        let later = spec.replay_later_tokens / bs + u64::from(spec.replay_later_requests).div_ceil(2);
+        let slack = self.m.usable_blocks as i64 - later as i64 - own as i64;
+        let kept = if slack < 0 {
+            own.saturating_sub(slack.unsigned_abs())
+        } else {
+            own
+        };
+        r.cached_own_blocks = kept as u32;
+        r.evict_mark = slack.max(0) as u64;
     }
 
     /// Takes request `id` of the workload into a free slot (a request in flight); returns the slot.
     pub(crate) fn admit(&mut self, spec: &RequestSpec, id: u32) -> u32 {
-        let r = Request::from_spec(spec, id, self.m.cfg.max_model_len);
+        let mut r = Request::from_spec(spec, id, self.m.cfg.max_model_len);
+        self.warm_from_twin(&mut r, spec);
         match self.free_slots.pop() {
             Some(slot) => {
                 self.reqs[slot as usize] = r;

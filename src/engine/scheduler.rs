@@ -159,6 +159,7 @@ fn schedule_mixed(st: &mut EngineState<'_>, admit: bool) {
         st.waiting.pop_front();
         st.running.push(idx);
         st.delay_admitted = true;
+        st.stats.prefix_hit_tokens += u64::from(hit);
         st.account(idx, n);
         budget -= n;
     }
@@ -223,6 +224,7 @@ fn schedule_v0_default(st: &mut EngineState<'_>, admit: bool) {
         st.waiting.pop_front();
         st.running.push(idx);
         st.delay_admitted = true;
+        st.stats.prefix_hit_tokens += u64::from(hit);
         st.account(idx, n);
         batched += n;
         seqs += 1;
@@ -285,6 +287,7 @@ fn schedule_nano(st: &mut EngineState<'_>) {
             break;
         }
         st.waiting.pop_front();
+        st.stats.prefix_hit_tokens += u64::from(start - before);
         if n < remaining {
             // A chunked first sequence stays at the queue head until its prompt is done.
             st.waiting.push_front(idx);

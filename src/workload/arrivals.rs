@@ -150,6 +150,14 @@ pub struct WorkloadSpec {
     /// Tokens of each request's prompt shared within its group.
     #[serde(default)]
     pub shared_prefix_tokens: u32,
+    /// The levels ran in the order listed against one long-lived server with the same sample of
+    /// prompts (one client seed, as `vllm bench serve`'s default `--seed 0` at every level): with
+    /// prefix caching on, a request from the second level on finds its twin's prompt (the same
+    /// request of the level before) in the cache, as far as the cache kept it. Dataset lengths
+    /// are then drawn alike at every level, as that client's sample was. A benchmark artefact,
+    /// off by default: a planning load sends new prompts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warm_prefix_cache: bool,
     /// TTS: the text length in characters; prompt and output lengths come from the model's text
     /// and speech rates when the scenario is built (overriding `input_len` and `output_len`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,6 +180,7 @@ impl WorkloadSpec {
             busiest_user_ratio_per_level: None,
             prefix_groups: 0,
             shared_prefix_tokens: 0,
+            warm_prefix_cache: false,
             text_chars: None,
             text_chars_per_level: None,
         }
@@ -622,6 +631,28 @@ impl WorkloadSpec {
     /// Lengths and arrivals use separate random streams (common random numbers): changing the
     /// request rate moves arrival times but not the lengths drawn.
     pub fn generate(&self, index: usize, seed: u64) -> (Vec<RequestSpec>, Clients) {
+        let (mut specs, clients) = self.generate_cold(index, seed);
+        if self.warm_prefix_cache && index > 0 && !matches!(self.load, LoadSpec::Trace { .. }) {
+            let (before, _) = self.generate_cold(index - 1, seed);
+            // Walk the level before from its end, so each twin knows what was freed after it.
+            let mut later = vec![(0u64, 0u32); before.len()];
+            let mut later_tokens = 0u64;
+            for (count, (j, b)) in before.iter().enumerate().rev().enumerate() {
+                later[j] = (later_tokens, count as u32);
+                later_tokens += u64::from(b.input_tokens) + u64::from(b.output_tokens);
+            }
+            for (i, s) in specs.iter_mut().enumerate() {
+                if let Some(twin) = before.get(i).filter(|b| b.input_tokens == s.input_tokens) {
+                    s.replayed_prompt_tokens = twin.input_tokens;
+                    (s.replay_later_tokens, s.replay_later_requests) = later[i];
+                }
+            }
+        }
+        (specs, clients)
+    }
+
+    /// [`WorkloadSpec::generate`] for a server that has seen nothing before the level.
+    fn generate_cold(&self, index: usize, seed: u64) -> (Vec<RequestSpec>, Clients) {
         let root = SimRng::new(seed);
         let mut input_rng = root.fork(1);
         let mut output_rng = root.fork(2 + index as u64 * 1000);
@@ -636,6 +667,9 @@ impl WorkloadSpec {
                     output_tokens: output,
                     prefix_group: (self.prefix_groups > 0).then(|| i as u32 % self.prefix_groups),
                     shared_prefix_tokens: self.shared_prefix_tokens.min(input),
+                    replayed_prompt_tokens: 0,
+                    replay_later_tokens: 0,
+                    replay_later_requests: 0,
                 })
                 .collect()
         };
@@ -747,7 +781,9 @@ impl WorkloadSpec {
         let (input, output) = (self.input_len_at(index), self.output_len_at(index));
         if let (LengthDist::Dataset { name: a, .. }, LengthDist::Dataset { name: b, .. }) = (input, output) {
             if a.eq_ignore_ascii_case(b) {
-                let mut entries = root.fork(4 + index as u64 * 1000);
+                // One sample at every level when the levels replay it (see `warm_prefix_cache`).
+                let stream = if self.warm_prefix_cache { 0 } else { index as u64 };
+                let mut entries = root.fork(4 + stream * 1000);
                 let mut inputs = Vec::with_capacity(n);
                 let mut outputs = Vec::with_capacity(n);
                 let (in_scale, out_scale) = (

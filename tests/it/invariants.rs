@@ -195,6 +195,9 @@ fn run_deployment(
             output_tokens: o,
             prefix_group: None,
             shared_prefix_tokens: 0,
+            replayed_prompt_tokens: 0,
+            replay_later_tokens: 0,
+            replay_later_requests: 0,
         })
         .collect();
     let clients = match c.closed_users {

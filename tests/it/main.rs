@@ -25,3 +25,4 @@ mod startup_logs;
 mod sweep;
 mod uncertainty;
 mod validation;
+mod warm_cache;

@@ -166,11 +166,11 @@ fn what_vllm_refuses_with_speculation() {
 /// online-throughput/k3 (data/measured/corpus/h100-pcie-llama-3.3-70b-eagle3-k3-vllm0.14-tomasruizt.yaml).
 /// Each level is simulated with the learned prior (the setup is left out of the pooled fit) and
 /// the level's printed per-position acceptance; nothing is fitted to it. Output throughput,
-/// predicted ÷ measured − 1 at C = 1, 2, 4, 8, 16, 32: −8.1%, −6.2%, +1.8%, +3.9%, +8.9%,
-/// +20.0% (19.996%), and at C = 64 +14.1% (bound 20% at every level: the prior with machine
-/// effects, whose Hopper centre is faster, moved C = 32 from +13.8% to +18.3%, and the MoE
-/// re-costing of 2026-12-05, which re-learned the Hopper centre from dense work alone (compute
-/// 0.54 → 0.56), to +20.0%; issue 12 asks for 15%). At C = 64 the server queued 13–21
+/// predicted ÷ measured − 1 at C = 1, 2, 4, 8, 16, 32, 64: −8.0%, −6.0%, +1.9%, +3.9%, +8.2%,
+/// +12.5%, +5.4% (bound 15% at every level, issue 12's figure). C = 32 was +20.0% until two
+/// other sources' sweeps were simulated with the prefix cache their repeated prompts warmed
+/// (`workload.warm_prefix_cache`): their fast later levels had inflated the learned Ampere and
+/// Hopper dense-GEMM efficiencies (Hopper centre 0.56 → 0.47). At C = 64 the server queued 13–21
 /// requests for KV cache (its log): the EAGLE-3 head's weights and its KV layer come out of the
 /// KV budget (`memory::weights_bytes_per_gpu`, `memory::kv_layout`); without them servecast
 /// queued nothing there and was +38.3% in throughput, −80.6% in TTFT (+5.7% with them).
@@ -199,7 +199,7 @@ fn eagle3_llama_70b_tp2_instructcoder_predicted_out_of_sample() {
         let mut plain = r.clone();
         plain.flags.speculative_config = None;
         let b = Scenario::builder().from_report(&plain).build().unwrap().run().unwrap();
-        assert!(thr.abs() <= 20.0, "{}: throughput {thr:+.1}%", r.id);
+        assert!(thr.abs() <= 15.0, "{}: throughput {thr:+.1}%", r.id);
         println!(
             "{} [{}]: throughput {:.2} ({thr:+.1}%), TTFT {:.1} ({ttft:+.1}%), TPOT {:.2} ({tpot:+.1}%); without speculation {:.2} tok/s, TPOT {:.2} ms",
             r.id,

@@ -253,6 +253,11 @@ pub struct SimulateArgs {
     /// load-test result of any format servecast imports (replayed, measured figures beside).
     #[arg(long)]
     pub workload: Option<PathBuf>,
+    /// The levels ran in order against one long-lived server with the same prompts (one client
+    /// seed, as `vllm bench serve --seed 0` at every level): with prefix caching on, each level
+    /// from the second finds the prompts of the level before in the cache, as far as it kept them.
+    #[arg(long)]
+    pub warm_prefix_cache: bool,
     /// Profile YAML file, built-in profile id, or `roofline`.
     #[arg(long)]
     pub profile: Option<String>,
@@ -470,6 +475,7 @@ impl SimulateArgs {
             input_len: self.input_len.clone(),
             output_len: self.output_len.clone(),
             workload: self.workload.clone(),
+            warm_prefix_cache: self.warm_prefix_cache,
             profile: self.profile.clone(),
             seed: self.seed,
             serve: self.serve.clone(),
