@@ -53,6 +53,7 @@ def simulate(
     first_chunk_tokens: int = ...,
     requests_per_user: Optional[int] = ...,
     max_concurrency: Optional[int] = ...,
+    warm_prefix_cache: bool = ...,
     seed: int = ...,
     tp: Optional[int] = ...,
     **vllm_flags: Any,
@@ -64,6 +65,9 @@ def simulate(
         measured report's model (its flags and workload fill what is not given).
     util, seqs: ``--gpu-memory-utilization``, ``--max-num-seqs``.
     workload: YAML workload, CSV / JSON Lines trace, or a load-test result file (replayed).
+    warm_prefix_cache: the levels replay one sample of prompts to one long-lived server (a sweep
+        with one client seed): with prefix caching on, each level from the second finds the level
+        before's prompts in the cache, as far as it kept them.
     profile: profile YAML, built-in profile id, or ``"roofline"``.
     engine: ``"vllm-0.10"``, ``"0.11.0"``, ``"nano-vllm"``, …
     concurrency: closed-loop users per level; qps: open-loop rates (``"inf"``: all at once),

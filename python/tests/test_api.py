@@ -60,6 +60,25 @@ def test_simulate_with_load_and_vllm_flags_equals_the_cli():
     assert p["scenario"]["engine"]["max_model_len"] == 4096
 
 
+def test_warm_prefix_cache_replays_the_first_levels_prompts_as_the_cli_does():
+    p = servecast.simulate(
+        gpu="a100-80g",
+        model="qwen2.5-7b-instruct",
+        qps=["inf", "inf"],
+        num_requests=40,
+        input_len=512,
+        output_len=64,
+        warm_prefix_cache=True,
+    )
+    cli = cli_json(
+        "simulate", "--gpu", "a100-80g", "--model", "qwen2.5-7b-instruct", "--qps", "inf,inf", "--num-requests", "40",
+        "--input-len", "512", "--output-len", "64", "--warm-prefix-cache",
+    )  # fmt: skip
+    assert p == cli
+    # 40 prompts of 512 tokens: 31 full blocks of 16 each hit (vLLM recomputes the last token).
+    assert [lv["engine"]["prefix_hit_tokens"] for lv in p["levels"]] == [0, 40 * 496]
+
+
 def test_invalid_gpu_raises_servecast_error_with_the_catalog_message():
     with pytest.raises(servecast.ServecastError) as e:
         servecast.simulate(gpu="nonexistent-gpu-9000")
