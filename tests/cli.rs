@@ -1531,3 +1531,49 @@ fn a_release_newer_than_the_newest_modelled_one_says_which_rules_it_runs() {
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("newer than"), "{err}");
 }
+
+#[test]
+fn fit_says_when_levels_resent_the_same_prompts_to_a_prefix_cache() {
+    // surajssd's A100 TP8 sweep: 200 ShareGPT prompts (seed 0) at 1, 4, 16 and inf req/s to one
+    // server with --enable-prefix-caching; the corpus file says so. Without that line, fit notes
+    // the four equal prompt totals; the burst's 360 ms mean TTFT (42,659 prompt tokens of a 70B
+    // model) is then only reachable warm.
+    let corpus = format!(
+        "{}/data/measured/corpus/a100-40g-sxm-llama-3.3-70b-vllm0.8.3-surajssd-llm-k8s.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(corpus).unwrap();
+    assert!(text.contains("\n  warm_prefix_cache: true\n"));
+    let cold = temp_dir("replayed").join("cold.yaml");
+    std::fs::write(&cold, text.replace("\n  warm_prefix_cache: true\n", "\n")).unwrap();
+    let cold = cold.to_string_lossy().to_string();
+    let (code, out, err) = servecast(&["fit", &cold]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("4 levels sent 42659 prompt tokens each") && err.contains("--warm-prefix-cache"),
+        "{err}"
+    );
+    let burst_ttft_error = |out: &str| -> f64 {
+        let row = out
+            .lines()
+            .find(|l| l.starts_with("| inf req/s"))
+            .expect("the burst's row");
+        let ttft = row.split('|').nth(5).unwrap();
+        ttft.rsplit('/')
+            .next()
+            .unwrap()
+            .trim()
+            .trim_end_matches('%')
+            .parse()
+            .unwrap()
+    };
+    let cold_error = burst_ttft_error(&out);
+    let (code, out, err) = servecast(&["fit", &cold, "--warm-prefix-cache"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("levels sent"), "{err}");
+    let warm_error = burst_ttft_error(&out);
+    assert!(
+        cold_error > 100.0 && warm_error.abs() < 25.0,
+        "burst TTFT {cold_error:+}% cold, {warm_error:+}% warm"
+    );
+}

@@ -346,6 +346,7 @@ struct Fit {
     seed: u64,
     ttft_weight: f64,
     serve: Option<Serve>,
+    warm_prefix_cache: bool,
 }
 
 impl Default for Fit {
@@ -362,6 +363,7 @@ impl Default for Fit {
             seed: c.seed,
             ttft_weight: c.ttft_weight,
             serve: None,
+            warm_prefix_cache: c.warm_prefix_cache,
         }
     }
 }
@@ -389,6 +391,7 @@ fn fit(py: Python<'_>, fit: &Bound<'_, PyDict>) -> PyResult<(String, Vec<String>
         seed: f.seed,
         ttft_weight: f.ttft_weight,
         serve,
+        warm_prefix_cache: f.warm_prefix_cache,
         format: Format::Json,
     };
     run(py, move || app::fit::fit(&c))

@@ -35,6 +35,9 @@ pub struct FitCommand {
     pub ttft_weight: f64,
     /// The pasted server command of the result files (sets model and flags), as words.
     pub serve: Vec<String>,
+    /// The levels ran in order against one long-lived server with the same prompts
+    /// ([`crate::workload::arrivals::WorkloadSpec::warm_prefix_cache`]).
+    pub warm_prefix_cache: bool,
     /// Output format: the markdown tables (`Table`, `Markdown`) or one JSON object (`Json`:
     /// the reports, the parameters, every level measured vs predicted, the warnings and the
     /// fitted profile).
@@ -54,6 +57,7 @@ impl Default for FitCommand {
             seed: 0,
             ttft_weight: FitOptions::default().ttft_weight,
             serve: Vec::new(),
+            warm_prefix_cache: false,
             format: Format::Table,
         }
     }
@@ -166,6 +170,12 @@ pub fn fit(a: &FitCommand) -> Result<Outcome> {
             flags: a.flags.clone(),
         };
         reports.push((origin, build_report(runs, &ctx)?));
+    }
+    for (origin, r) in &mut reports {
+        r.workload.warm_prefix_cache |= a.warm_prefix_cache;
+        if let Some(note) = replayed_prompts_note(origin, r) {
+            notes.push(note);
+        }
     }
     let scenarios: Vec<Scenario> = reports
         .iter()
@@ -320,4 +330,30 @@ fn write_profile(a: &FitCommand, path: &Path, result: &crate::fit::FitResult) ->
         result.profile.to_yaml()?
     );
     write_file(path, &yaml)
+}
+
+/// A note when a report's levels look like one sample of prompts sent again and again (the same
+/// total input tokens at two or more levels) to a server with prefix caching on (vLLM V1's
+/// default), and the report does not say the cache was warm: if the levels ran in order against
+/// one server, the later ones were served partly from the cache, and a fit that does not know it
+/// puts that speed into the GPU's efficiencies.
+fn replayed_prompts_note(origin: &str, r: &MeasuredReport) -> Option<String> {
+    if r.workload.warm_prefix_cache {
+        return None;
+    }
+    let scenario = Scenario::builder().from_report(r).build().ok()?;
+    if !scenario.engine.enable_prefix_caching {
+        return None;
+    }
+    let totals: Vec<u64> = r.levels.iter().filter_map(|l| l.total_input_tokens).collect();
+    let first = *totals.first()?;
+    let same = totals.iter().filter(|&&t| t == first && t > 0).count();
+    (same >= 2).then(|| {
+        format!(
+            "note: {origin}: {same} levels sent {first} prompt tokens each, likely the same prompts (one client seed), \
+             to a server with prefix caching on: if they ran in order against one server, the later levels were \
+             served partly from the prefix cache; pass --warm-prefix-cache to simulate that (or \
+             --no-enable-prefix-caching if the server ran without it)"
+        )
+    })
 }

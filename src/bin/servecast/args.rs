@@ -437,6 +437,11 @@ pub struct FitArgs {
     /// Weight of the mean-TTFT errors relative to throughput and latency errors.
     #[arg(long, default_value_t = FitOptions::default().ttft_weight)]
     pub ttft_weight: f64,
+    /// The levels ran in order against one long-lived server with the same prompts (one client
+    /// seed): with prefix caching on, each level from the second found the level before's prompts
+    /// in the cache, as far as it kept them.
+    #[arg(long)]
+    pub warm_prefix_cache: bool,
     /// Output format: table (markdown tables), json (one object: parameters, levels measured
     /// vs predicted, warnings, the fitted profile).
     #[arg(long, default_value = "table")]
@@ -577,6 +582,7 @@ impl FitArgs {
             seed: self.seed,
             ttft_weight: self.ttft_weight,
             serve: self.serve.clone(),
+            warm_prefix_cache: self.warm_prefix_cache,
             format: Format::parse(&self.format)?,
         })
     }
