@@ -378,6 +378,7 @@ def fit(
     seed: int = 0,
     ttft_weight: Optional[float] = None,
     serve: Union[str, Sequence[str], None] = None,
+    warm_prefix_cache: bool = False,
     **vllm_flags: Any,
 ) -> Any:
     """Fits a profile to measured reports or load-test result files: ``servecast fit --format
@@ -395,6 +396,7 @@ def fit(
         "flags": _flag_words(vllm_flags),
         "hold_out": [int(c) for c in hold_out],
         "seed": seed,
+        "warm_prefix_cache": bool(warm_prefix_cache),
     }
     for key, value in (
         ("gpu", gpu),

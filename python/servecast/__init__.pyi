@@ -185,6 +185,7 @@ def fit(
     seed: int = 0,
     ttft_weight: Optional[float] = None,
     serve: Optional[_Serve] = None,
+    warm_prefix_cache: bool = False,
     **vllm_flags: Any,
 ) -> Result:
     """Fits a profile to measured reports (YAML, built-in ids) or load-test result files
@@ -192,7 +193,9 @@ def fit(
     fit --format json``: ``params`` (value, std. error, ``origin``: prior → fitted and how many
     σ the data moved it), ``levels`` (measured vs predicted, ``in_fit``), ``warnings``,
     ``profile``, ``reports``; ``.to_pandas()``: one row per level and figure. With ``output``
-    the fitted profile is written there (YAML), for ``simulate(profile=output)``."""
+    the fitted profile is written there (YAML), for ``simulate(profile=output)``.
+    ``warm_prefix_cache``: the levels replayed one sample of prompts to one server with prefix
+    caching on (the CLI's ``--warm-prefix-cache``); the notes say when the levels look so."""
 
 class Result(Dict[str, Any]):
     """A JSON object a command printed (``simulate``, ``plan``, ``fit``), as a dict."""
