@@ -154,8 +154,10 @@ pub struct WorkloadSpec {
     /// prompts (one client seed, as `vllm bench serve`'s default `--seed 0` at every level): with
     /// prefix caching on, a request from the second level on finds its twin's prompt (the same
     /// request of the level before) in the cache, as far as the cache kept it. Dataset lengths
-    /// are then drawn alike at every level, as that client's sample was. A benchmark artefact,
-    /// off by default: a planning load sends new prompts.
+    /// are then drawn alike at every level, as that client's sample was. Behind several replicas a
+    /// twin is taken to have run on the same one (round-robin routing of one sample sends it
+    /// there), and the blocks freed after it are counted over all replicas (an upper bound on
+    /// its eviction). A benchmark artefact, off by default: a planning load sends new prompts.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub warm_prefix_cache: bool,
     /// TTS: the text length in characters; prompt and output lengths come from the model's text
