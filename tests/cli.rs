@@ -1495,19 +1495,22 @@ fn fit_as_json_carries_the_measured_figures_the_parameters_and_the_profile() {
 
 #[test]
 fn a_release_newer_than_the_newest_modelled_one_says_which_rules_it_runs() {
-    let (code, out, err) = servecast(&[
-        "simulate",
-        "--gpu",
-        "4090",
-        "--model",
-        "qwen2.5-7b-instruct",
-        "--engine",
-        "0.40.1",
-        "--concurrency",
-        "1",
-        "--requests-per-user",
-        "2",
-    ]);
+    let simulate = |engine: &str| {
+        servecast(&[
+            "simulate",
+            "--gpu",
+            "4090",
+            "--model",
+            "qwen2.5-7b-instruct",
+            "--engine",
+            engine,
+            "--concurrency",
+            "1",
+            "--requests-per-user",
+            "2",
+        ])
+    };
+    let (code, out, err) = simulate("0.40.1");
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("--engine 0.40.1 is newer than the newest vLLM release servecast models (0.31)"),
@@ -1515,19 +1518,7 @@ fn a_release_newer_than_the_newest_modelled_one_says_which_rules_it_runs() {
     );
     assert!(out.contains("release line vllm-0.25+"), "{out}");
     // A modelled release prints no such note.
-    let (code, _, err) = servecast(&[
-        "simulate",
-        "--gpu",
-        "4090",
-        "--model",
-        "qwen2.5-7b-instruct",
-        "--engine",
-        "0.31.0",
-        "--concurrency",
-        "1",
-        "--requests-per-user",
-        "2",
-    ]);
+    let (code, _, err) = simulate("0.31.0");
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("newer than"), "{err}");
 }
