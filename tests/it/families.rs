@@ -96,10 +96,15 @@ fn mxfp4_stores_only_the_experts_in_four_bits() {
 
 /// One GPU-only step (no host terms), so the physics can be checked.
 fn gpu_step(model: &ModelSpec, batch: &StepBatch) -> f64 {
+    gpu_step_with("h100-sxm", 8192, model, batch)
+}
+
+/// One GPU-only step of `model` on `gpu_id` at `max_model_len` (vLLM 0.11, prior efficiencies).
+fn gpu_step_with(gpu_id: &str, max_model_len: u32, model: &ModelSpec, batch: &StepBatch) -> f64 {
     let catalog = Catalog::builtin().unwrap();
-    let gpu = catalog.gpu("h100-sxm").unwrap();
+    let gpu = catalog.gpu(gpu_id).unwrap();
     let flags = EngineFlags {
-        max_model_len: Some(8192),
+        max_model_len: Some(max_model_len),
         ..EngineFlags::default()
     };
     let cfg = flags
@@ -281,19 +286,9 @@ fn gpu_has_fp4(catalog: &Catalog, id: &str) -> bool {
     catalog.gpu(id).unwrap().dense_fp4_flops.is_some()
 }
 
-/// One GPU-only step of `model` on `gpu_id` (vLLM 0.11, prior efficiencies).
+/// One GPU-only step of `model` on `gpu_id` (vLLM 0.11, prior efficiencies, 32k context).
 fn gpu_step_on(gpu_id: &str, model: &ModelSpec, batch: &StepBatch) -> f64 {
-    let catalog = Catalog::builtin().unwrap();
-    let gpu = catalog.gpu(gpu_id).unwrap();
-    let flags = EngineFlags {
-        max_model_len: Some(32_768),
-        ..EngineFlags::default()
-    };
-    let cfg = flags
-        .resolve_release(EngineVersion::Vllm010, Some("0.11.0"), model, gpu, "test")
-        .unwrap();
-    let cost = StepCostModel::new(gpu, model, &cfg, &CostParams::prior(EngineVersion::Vllm010));
-    cost.roofline_seconds(batch)
+    gpu_step_with(gpu_id, 32_768, model, batch)
 }
 
 /// vLLM runs gpt-oss's attention (it has sinks) in its Triton kernels on Ampere and Ada
