@@ -502,7 +502,7 @@ impl ScenarioBuilder {
                 "a workload is required (e.g. --concurrency 1,4,8)",
             )
         })?;
-        workload.resolve_text_chars(model.tts_text.as_ref(), "workload")?;
+        workload.resolve_for_model(&model, "workload")?;
         workload.fill_dataset_parts();
         workload.validate("workload")?;
         let profile = match self.profile {
@@ -594,7 +594,7 @@ impl Scenario {
             .flags
             .resolve_release(report.engine, report.release.as_deref(), model, gpu, &report.id)?;
         let mut workload = report.workload.clone();
-        workload.resolve_text_chars(model.tts_text.as_ref(), &report.id)?;
+        workload.resolve_for_model(model, &report.id)?;
         Ok(engine == self.engine
             && workload == self.workload
             && self.replicas == report.replicas

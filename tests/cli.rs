@@ -1524,6 +1524,46 @@ fn a_release_newer_than_the_newest_modelled_one_says_which_rules_it_runs() {
 }
 
 #[test]
+fn simulate_sends_to_the_chat_endpoint_when_asked() {
+    let simulate = |model: &str, endpoint: &str| {
+        servecast(&[
+            "simulate",
+            "--gpu",
+            "4090",
+            "--model",
+            model,
+            "--concurrency",
+            "1",
+            "--requests-per-user",
+            "2",
+            "--input-len",
+            "200",
+            "--max-model-len",
+            "4096",
+            "--endpoint",
+            endpoint,
+            "--format",
+            "json",
+        ])
+    };
+    let input_mean = |out: &str| -> f64 {
+        let v: serde_json::Value = serde_json::from_str(out).unwrap();
+        v["levels"][0]["input_tokens"]["mean"].as_f64().unwrap()
+    };
+    // Qwen3's template: <|im_start|>user\n before the message, <|im_end|>\n<|im_start|>assistant\n after.
+    let (code, out, err) = simulate("qwen3-8b", "chat");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(input_mean(&out), 208.0);
+    let (code, out, err) = simulate("qwen3-8b", "completions");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(input_mean(&out), 200.0);
+    // A base model without a chat template: bad input, named.
+    let (code, _, err) = simulate("llama-2-7b", "chat");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("workload.endpoint") && err.contains("no chat template"), "{err}");
+}
+
+#[test]
 fn fit_says_when_levels_resent_the_same_prompts_to_a_prefix_cache() {
     // surajssd's A100 TP8 sweep: 200 ShareGPT prompts (seed 0) at 1, 4, 16 and inf req/s to one
     // server with --enable-prefix-caching; the corpus file says so. Without that line, fit notes

@@ -23,7 +23,7 @@ use servecast::scenario::Scenario;
 use servecast::spec::cmdline::parse_vllm_serve;
 use servecast::spec::engine::{EngineFlags, EngineVersion};
 use servecast::units::secs_to_nanos;
-use servecast::workload::arrivals::{ConcurrencyLevel, LoadSpec, WorkloadSpec};
+use servecast::workload::arrivals::{ConcurrencyLevel, Endpoint, LoadSpec, WorkloadSpec};
 use servecast::workload::lengths::LengthDist;
 
 // ---------------------------------------------------------------------------------------------
@@ -246,6 +246,25 @@ fn without_keys(text: &str, keys: &[&str]) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // vllm bench serve
+
+#[test]
+fn a_vllm_bench_run_against_the_chat_endpoint_imports_as_chat() {
+    let text = read_data(C16);
+    let plain = from_vllm_bench_json(&text, C16, &fixture_context()).unwrap();
+    assert_eq!(plain.workload.endpoint, Endpoint::Completions);
+    // `--backend openai-chat` is saved as `backend` (benchmark_serving.py) or `endpoint_type`
+    // (vllm bench serve); the fixture carries both keys.
+    let chat_text = text
+        .replace("\"backend\": \"vllm\"", "\"backend\": \"openai-chat\"")
+        .replace("\"endpoint_type\": \"vllm\"", "\"endpoint_type\": \"openai-chat\"");
+    assert_ne!(chat_text, text);
+    let chat = from_vllm_bench_json(&chat_text, C16, &fixture_context()).unwrap();
+    assert_eq!(chat.workload.endpoint, Endpoint::Chat);
+    let said = chat.assumptions.iter().find(|a| a.field == "workload.endpoint").unwrap();
+    assert_eq!(said.value, "chat");
+    // The template's tokens are the server's: the client's prompt lengths stay as recorded.
+    assert_eq!(chat.workload.input_len, plain.workload.input_len);
+}
 
 #[test]
 fn vllm_bench_fixture_imports_exactly() {

@@ -67,6 +67,7 @@ _OWN_KEYWORDS = (
     "requests_per_user",
     "max_concurrency",
     "warm_prefix_cache",
+    "endpoint",
     "seed",
 )
 

@@ -54,6 +54,7 @@ def simulate(
     requests_per_user: Optional[int] = ...,
     max_concurrency: Optional[int] = ...,
     warm_prefix_cache: bool = ...,
+    endpoint: Optional[str] = ...,
     seed: int = ...,
     tp: Optional[int] = ...,
     **vllm_flags: Any,
@@ -68,6 +69,9 @@ def simulate(
     warm_prefix_cache: the levels replay one sample of prompts to one long-lived server (a sweep
         with one client seed): with prefix caching on, each level from the second finds the level
         before's prompts in the cache, as far as it kept them.
+    endpoint: ``"completions"`` (prompts as sent) or ``"chat"`` (each prompt one user message in
+        the model's chat template, whose tokens the server prefills too, as ``vllm bench serve
+        --backend openai-chat`` sends); default: the workload file's, else completions.
     profile: profile YAML, built-in profile id, or ``"roofline"``.
     engine: ``"vllm-0.10"``, ``"0.11.0"``, ``"nano-vllm"``, …
     concurrency: closed-loop users per level; qps: open-loop rates (``"inf"``: all at once),

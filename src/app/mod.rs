@@ -19,7 +19,7 @@ use crate::profiles::{builtin_profile_by_id, builtin_profiles};
 use crate::scenario::{Scenario, ScenarioBuilder};
 use crate::spec::engine::{EngineFlags, EngineVersion};
 use crate::spec::{Catalog, ModelSpec};
-use crate::workload::arrivals::{LoadSpec, WorkloadSpec};
+use crate::workload::arrivals::{Endpoint, LoadSpec, WorkloadSpec};
 use crate::workload::lengths::LengthDist;
 
 /// What a command produced: text for stdout, notes for stderr (progress, charts written, what
@@ -70,6 +70,8 @@ pub struct DeploymentOptions {
     /// The levels replay one sample of prompts to one long-lived server (a sweep with one client
     /// seed): from the second level on, prompts hit their twins' blocks in the prefix cache.
     pub warm_prefix_cache: bool,
+    /// The endpoint requests go to (none: the workload file's, else completions).
+    pub endpoint: Option<Endpoint>,
     /// Profile YAML file, built-in profile id, or `roofline`.
     pub profile: Option<String>,
     /// Random seed.
@@ -99,6 +101,7 @@ impl Default for DeploymentOptions {
             output_len: None,
             workload: None,
             warm_prefix_cache: false,
+            endpoint: None,
             profile: None,
             seed: 0,
             serve: Vec::new(),
@@ -366,8 +369,12 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     let qps = o.qps.clone();
     let (rpu, num_requests, max_concurrency) = (o.requests_per_user, o.num_requests, o.max_concurrency);
     let warm = o.warm_prefix_cache;
+    let endpoint = o.endpoint;
     b = b.edit_workload(|w| {
         w.warm_prefix_cache |= warm;
+        if let Some(e) = endpoint {
+            w.endpoint = e;
+        }
         if let Some(d) = input {
             w.input_len = d;
             w.input_len_per_level = None;

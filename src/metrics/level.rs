@@ -41,7 +41,8 @@ pub struct LevelResult {
     pub queue_ms: Summary,
     /// Generated tokens per request.
     pub output_tokens: Summary,
-    /// Prompt tokens per request.
+    /// Prompt tokens per request as the engine prefills them: a chat endpoint's template
+    /// tokens included (a chat client's own counts leave them out).
     pub input_tokens: Summary,
     /// Each request's generated tokens ÷ its E2E latency, tokens/s.
     pub request_output_rate_tok_s: Summary,

@@ -138,6 +138,10 @@ pub struct ModelSpec {
     /// its Triton kernels on Ampere and Ada (vllm/platforms/cuda.py, 0.10.1+).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub attention_sinks: bool,
+    /// What the model's default chat template adds around one user message, for requests to
+    /// `/v1/chat/completions` (none: not catalogued; such a workload is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_template: Option<ChatTemplate>,
     /// Where the numbers come from.
     pub source: String,
 }
@@ -191,6 +195,20 @@ pub struct SlidingWindow {
     pub window: u32,
     /// Layers that use the window (count); the other KV layers attend to the whole context.
     pub layers: u32,
+}
+
+/// The tokens a model's default chat template (its `tokenizer_config.json`, or gpt-oss's
+/// harmony renderer in vLLM) wraps around a single user message with no system message of the
+/// client's: a chat client counts only its own prompt, the server prefills these too.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatTemplate {
+    /// Tokens before the message, the same in every request (BOS, the default system message,
+    /// the user turn's header), count: with prefix caching on, their full blocks are computed
+    /// once and shared.
+    pub prefix_tokens: u32,
+    /// Tokens after the message (end of turn and the assistant's generation prompt), count.
+    pub suffix_tokens: u32,
 }
 
 /// How a TTS model's input text maps to tokens (for workloads given in characters).
@@ -626,6 +644,7 @@ mod tests {
             sliding_window: None,
             extra_params: 0,
             attention_sinks: false,
+            chat_template: None,
             source: "test".into(),
         }
     }

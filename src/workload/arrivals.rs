@@ -111,6 +111,24 @@ pub enum Level {
     Trace,
 }
 
+/// The OpenAI-compatible endpoint requests go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `/v1/completions`: the prompt goes to the engine as sent.
+    #[default]
+    Completions,
+    /// `/v1/chat/completions`: the prompt is one user message in the model's chat template.
+    Chat,
+}
+
+impl Endpoint {
+    /// True for `/v1/completions` (the default, left out when a workload is written).
+    pub fn is_completions(&self) -> bool {
+        *self == Endpoint::Completions
+    }
+}
+
 /// A workload: load levels and the token lengths of prompts and outputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,6 +178,16 @@ pub struct WorkloadSpec {
     /// its eviction). A benchmark artefact, off by default: a planning load sends new prompts.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub warm_prefix_cache: bool,
+    /// The OpenAI endpoint the client sends to (`vllm bench serve --backend openai` or
+    /// `openai-chat`). A chat request's prompt is wrapped in the model's chat template on the
+    /// server, and the client's prompt lengths (and a report's token totals) count only the
+    /// message: the engine prefills the template's tokens as well.
+    #[serde(default, skip_serializing_if = "Endpoint::is_completions")]
+    pub endpoint: Endpoint,
+    /// The chat template's (prefix, suffix) tokens once resolved for the model
+    /// ([`WorkloadSpec::resolve_for_model`]); (0, 0) for completions.
+    #[serde(skip)]
+    pub chat_template_tokens: (u32, u32),
     /// TTS: the text length in characters; prompt and output lengths come from the model's text
     /// and speech rates when the scenario is built (overriding `input_len` and `output_len`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,6 +211,8 @@ impl WorkloadSpec {
             prefix_groups: 0,
             shared_prefix_tokens: 0,
             warm_prefix_cache: false,
+            endpoint: Endpoint::Completions,
+            chat_template_tokens: (0, 0),
             text_chars: None,
             text_chars_per_level: None,
         }
@@ -559,6 +589,31 @@ impl WorkloadSpec {
         self.text_chars_per_level = None;
     }
 
+    /// Resolves what depends on the model: a TTS workload's characters into tokens, and a chat
+    /// workload's template tokens. A chat workload for a model without a catalogued template is
+    /// refused: the template's length is what it would get wrong.
+    pub fn resolve_for_model(&mut self, model: &crate::spec::ModelSpec, origin: &str) -> Result<()> {
+        self.resolve_text_chars(model.tts_text.as_ref(), origin)?;
+        self.chat_template_tokens = match (self.endpoint, model.chat_template) {
+            (Endpoint::Completions, _) => (0, 0),
+            (Endpoint::Chat, Some(t)) => (t.prefix_tokens, t.suffix_tokens),
+            (Endpoint::Chat, None) => {
+                return Err(Error::invalid(
+                    origin,
+                    "workload.endpoint",
+                    format!(
+                        "is chat, but the catalog has no chat template for {} (a base model, or one read \
+                         from config.json alone): give its chat_template {{prefix_tokens, suffix_tokens}} \
+                         in the model's entry, or send to completions with the template's tokens in the \
+                         prompt lengths",
+                        model.id
+                    ),
+                ))
+            }
+        };
+        Ok(())
+    }
+
     /// Turns `text_chars` / `text_chars_per_level` into token lengths with the model's rates.
     pub fn resolve_text_chars(&mut self, text: Option<&crate::spec::TtsText>, origin: &str) -> Result<()> {
         if self.text_chars.is_none() && self.text_chars_per_level.is_none() {
@@ -659,16 +714,28 @@ impl WorkloadSpec {
         let mut input_rng = root.fork(1);
         let mut output_rng = root.fork(2 + index as u64 * 1000);
         let mut arrival_rng = root.fork(3);
+        let (template_prefix, template_suffix) = self.chat_template_tokens;
         let make = |inputs: Vec<u32>, outputs: Vec<u32>| -> Vec<RequestSpec> {
             inputs
                 .into_iter()
                 .zip(outputs)
                 .enumerate()
                 .map(|(i, (input, output))| RequestSpec {
-                    input_tokens: input,
+                    input_tokens: input + template_prefix + template_suffix,
                     output_tokens: output,
-                    prefix_group: (self.prefix_groups > 0).then(|| i as u32 % self.prefix_groups),
-                    shared_prefix_tokens: self.shared_prefix_tokens.min(input),
+                    // The template's prefix is the same in every request: one more shared
+                    // prefix (in front of a workload's own, which follows it in every group).
+                    prefix_group: if self.prefix_groups > 0 {
+                        Some(i as u32 % self.prefix_groups)
+                    } else {
+                        (template_prefix > 0).then_some(0)
+                    },
+                    shared_prefix_tokens: template_prefix
+                        + if self.prefix_groups > 0 {
+                            self.shared_prefix_tokens.min(input)
+                        } else {
+                            0
+                        },
                     replayed_prompt_tokens: 0,
                     replay_later_tokens: 0,
                     replay_later_requests: 0,

@@ -1,6 +1,7 @@
 //! Integration tests, in one binary so they link once.
 
 mod charts;
+mod chat_template;
 mod corpus;
 mod datasets;
 mod families;

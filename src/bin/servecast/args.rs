@@ -12,6 +12,7 @@ use servecast::app::DeploymentOptions;
 use servecast::error::{Error, Result};
 use servecast::fit::FitOptions;
 use servecast::report::Format;
+use servecast::workload::arrivals::Endpoint;
 use servecast::spec::engine::{EngineFlags, KvCacheDtype, Quantization};
 
 #[derive(Parser, Debug)]
@@ -258,6 +259,11 @@ pub struct SimulateArgs {
     /// from the second finds the prompts of the level before in the cache, as far as it kept them.
     #[arg(long)]
     pub warm_prefix_cache: bool,
+    /// The endpoint requests go to: `completions` (prompts as sent) or `chat` (each prompt one
+    /// user message in the model's chat template, whose tokens the server prefills too; as
+    /// `vllm bench serve --backend openai-chat`). Default: the workload file's, else completions.
+    #[arg(long, value_parser = ["completions", "chat"])]
+    pub endpoint: Option<String>,
     /// Profile YAML file, built-in profile id, or `roofline`.
     #[arg(long)]
     pub profile: Option<String>,
@@ -481,6 +487,10 @@ impl SimulateArgs {
             output_len: self.output_len.clone(),
             workload: self.workload.clone(),
             warm_prefix_cache: self.warm_prefix_cache,
+            endpoint: self.endpoint.as_deref().map(|e| match e {
+                "chat" => Endpoint::Chat,
+                _ => Endpoint::Completions,
+            }),
             profile: self.profile.clone(),
             seed: self.seed,
             serve: self.serve.clone(),

@@ -712,6 +712,7 @@ fn import_records(text: &str, origin: &str, aggregate: Option<(Aggregate, String
         summary,
         lengths_hint: "AIPerf writes them per request to profile_export.jsonl".into(),
         assumptions,
+        endpoint: crate::workload::arrivals::Endpoint::Completions,
     })
 }
 
@@ -912,6 +913,7 @@ fn summary_run(a: Aggregate, origin: &str, of: SummaryOf<'_>) -> Result<Imported
         summary,
         lengths_hint: of.lengths_hint,
         assumptions,
+        endpoint: crate::workload::arrivals::Endpoint::Completions,
     })
 }
 

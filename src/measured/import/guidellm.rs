@@ -1134,5 +1134,6 @@ fn to_run(b: Bench, file: &str, run_origin: &str, format: &str) -> Result<Import
         summary,
         lengths_hint,
         assumptions,
+        endpoint: crate::workload::arrivals::Endpoint::Completions,
     })
 }

@@ -640,5 +640,6 @@ fn build_run(s: &SummaryFile, summary_origin: &str, responses: Option<(Vec<Respo
             "llmperf writes them to {{name}}{RESPONSES_SUFFIX} beside the summary; keep it in the same directory"
         ),
         assumptions,
+        endpoint: crate::workload::arrivals::Endpoint::Completions,
     })
 }

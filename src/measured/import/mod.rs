@@ -32,7 +32,7 @@ use std::path::Path;
 use super::{Assumption, MeasuredLevel, MeasuredReport, Provenance};
 use crate::error::{Error, Result};
 use crate::spec::engine::{EngineFlags, EngineVersion};
-use crate::workload::arrivals::{ConcurrencyLevel, LoadSpec, TraceRequest, WorkloadSpec};
+use crate::workload::arrivals::{ConcurrencyLevel, Endpoint, LoadSpec, TraceRequest, WorkloadSpec};
 use crate::workload::lengths::LengthDist;
 
 pub use json::secs_to_ms;
@@ -233,6 +233,10 @@ pub struct ImportedRun {
     pub lengths_hint: String,
     /// What this format's importer had to assume (e.g. 0-token outputs counted as completed).
     pub assumptions: Vec<Assumption>,
+    /// The endpoint the client sent to, where the file says (`backend: openai-chat`); chat
+    /// prompts are wrapped in the model's template on the server, which the file's prompt
+    /// lengths leave out.
+    pub endpoint: Endpoint,
 }
 
 /// A file as an importer sees it: its name, its text, and a way to read a companion file of the
@@ -354,9 +358,15 @@ pub fn replay_workload(run: &ImportedRun) -> WorkloadSpec {
             })
             .collect();
         requests.sort_by(|a, b| a.arrival_s.total_cmp(&b.arrival_s));
-        return WorkloadSpec::new(LoadSpec::Trace { requests }, run.input.dist(), run.output.dist());
+        return WorkloadSpec {
+            endpoint: run.endpoint,
+            ..WorkloadSpec::new(LoadSpec::Trace { requests }, run.input.dist(), run.output.dist())
+        };
     }
-    WorkloadSpec::new(load_of(std::slice::from_ref(run)), run.input.dist(), run.output.dist())
+    WorkloadSpec {
+        endpoint: run.endpoint,
+        ..WorkloadSpec::new(load_of(std::slice::from_ref(run)), run.input.dist(), run.output.dist())
+    }
 }
 
 /// Drops runs that repeat an earlier one (the same format, load, request count and token totals:
@@ -611,7 +621,21 @@ pub fn build_report(mut runs: Vec<ImportedRun>, ctx: &ImportContext) -> Result<M
             Some(runs.iter().map(|r| r.output.dist()).collect()),
         )
     };
+    let endpoint = if runs.iter().any(|r| r.endpoint == Endpoint::Chat) {
+        assumptions.push(Assumption {
+            field: "workload.endpoint".into(),
+            value: "chat".into(),
+            reason: "the client sent to /v1/chat/completions: the server wraps each prompt in the model's chat \
+                     template, whose tokens the file's prompt lengths leave out"
+                .into(),
+            source: first_format(&runs),
+        });
+        Endpoint::Chat
+    } else {
+        Endpoint::Completions
+    };
     let workload = WorkloadSpec {
+        endpoint,
         input_len_per_level: input_per_level,
         output_len_per_level: output_per_level,
         ..WorkloadSpec::new(load, input_len, output_len)

@@ -650,5 +650,6 @@ fn parse_line(text: &str, origin: &str) -> Result<ImportedRun> {
         summary,
         lengths_hint: "SGLang bench_serving writes per-request lengths only with --output-details".into(),
         assumptions,
+        endpoint: crate::workload::arrivals::Endpoint::Completions,
     })
 }

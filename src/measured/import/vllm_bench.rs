@@ -20,6 +20,7 @@ use super::{build_report, ImportContext, ImportedRun, Importer, RequestRecord, R
 use crate::error::{Error, Result};
 use crate::measured::{Assumption, MeasuredLevel, MeasuredReport, MetricStats};
 use crate::metrics::Summary;
+use crate::workload::arrivals::Endpoint;
 
 /// The `vllm bench serve` / `benchmark_serving.py` result format.
 pub struct VllmBench;
@@ -483,6 +484,11 @@ fn parse_bench_run(text: &str, origin: &str) -> Result<ImportedRun> {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
     };
+    // `--backend openai-chat` (`--endpoint-type` in some releases) sends chat requests.
+    let endpoint = match (obj.get("backend"), obj.get("endpoint_type")) {
+        (Some(Value::String(b)), _) | (None, Some(Value::String(b))) if b.contains("chat") => Endpoint::Chat,
+        _ => Endpoint::Completions,
+    };
     let format = if obj.contains_key("endpoint_type") || obj.contains_key("start_times") {
         "vllm bench serve result".to_string()
     } else {
@@ -503,6 +509,7 @@ fn parse_bench_run(text: &str, origin: &str) -> Result<ImportedRun> {
         failed,
         summary,
         lengths_hint: "vllm bench serve keeps them only with --save-detailed; benchmark_serving.py always does".into(),
+        endpoint,
         assumptions,
     })
 }

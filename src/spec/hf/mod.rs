@@ -494,6 +494,7 @@ impl Config<'_> {
             sliding_window: None,
             extra_params: 0,
             attention_sinks: false,
+            chat_template: None,
             source: format!("{} (Hugging Face config.json)", self.origin),
         })
     }
