@@ -1557,10 +1557,34 @@ fn simulate_sends_to_the_chat_endpoint_when_asked() {
     let (code, out, err) = simulate("qwen3-8b", "completions");
     assert_eq!(code, 0, "{err}");
     assert_eq!(input_mean(&out), 200.0);
+    // The report says what the endpoint added.
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "4090",
+        "--model",
+        "qwen3-8b",
+        "--concurrency",
+        "1",
+        "--requests-per-user",
+        "2",
+        "--max-model-len",
+        "4096",
+        "--endpoint",
+        "chat",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("chat endpoint: the chat template adds 8 tokens to each prompt (3 before it"),
+        "{out}"
+    );
     // A base model without a chat template: bad input, named.
     let (code, _, err) = simulate("llama-2-7b", "chat");
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("workload.endpoint") && err.contains("no chat template"), "{err}");
+    assert!(
+        err.contains("workload.endpoint") && err.contains("no chat template"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -260,7 +260,11 @@ fn a_vllm_bench_run_against_the_chat_endpoint_imports_as_chat() {
     assert_ne!(chat_text, text);
     let chat = from_vllm_bench_json(&chat_text, C16, &fixture_context()).unwrap();
     assert_eq!(chat.workload.endpoint, Endpoint::Chat);
-    let said = chat.assumptions.iter().find(|a| a.field == "workload.endpoint").unwrap();
+    let said = chat
+        .assumptions
+        .iter()
+        .find(|a| a.field == "workload.endpoint")
+        .unwrap();
     assert_eq!(said.value, "chat");
     // The template's tokens are the server's: the client's prompt lengths stay as recorded.
     assert_eq!(chat.workload.input_len, plain.workload.input_len);

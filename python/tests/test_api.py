@@ -79,6 +79,23 @@ def test_warm_prefix_cache_replays_the_first_levels_prompts_as_the_cli_does():
     assert [lv["engine"]["prefix_hit_tokens"] for lv in p["levels"]] == [0, 40 * 496]
 
 
+def test_chat_endpoint_adds_the_models_template_as_the_cli_does():
+    p = servecast.simulate(
+        gpu="a100-80g", model="qwen2.5-7b-instruct", concurrency=[1], requests_per_user=4,
+        input_len=300, output_len=32, endpoint="chat",
+    )  # fmt: skip
+    cli = cli_json(
+        "simulate", "--gpu", "a100-80g", "--model", "qwen2.5-7b-instruct", "--concurrency", "1",
+        "--requests-per-user", "4", "--input-len", "300", "--output-len", "32", "--endpoint", "chat",
+    )  # fmt: skip
+    assert p == cli
+    # Qwen2.5's template: 23 tokens before the message, 5 after; the first 16 of the 23 are one
+    # full block every request after the first finds in the prefix cache.
+    level = p["levels"][0]
+    assert level["input_tokens"]["mean"] == 300 + 28
+    assert level["engine"]["prefix_hit_tokens"] == 3 * 16
+
+
 def test_invalid_gpu_raises_servecast_error_with_the_catalog_message():
     with pytest.raises(servecast.ServecastError) as e:
         servecast.simulate(gpu="nonexistent-gpu-9000")

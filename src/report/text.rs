@@ -261,13 +261,23 @@ pub fn header(p: &Prediction) -> String {
         } else {
             describe_length(&w.output_len)
         },
-        if w.prefix_groups > 0 {
-            format!(
-                ", {} shared prefixes of {} tokens",
-                w.prefix_groups, w.shared_prefix_tokens
-            )
-        } else {
-            String::new()
+        {
+            let mut extra = String::new();
+            if w.prefix_groups > 0 {
+                extra += &format!(
+                    ", {} shared prefixes of {} tokens",
+                    w.prefix_groups, w.shared_prefix_tokens
+                );
+            }
+            if w.endpoint == crate::workload::arrivals::Endpoint::Chat {
+                let (prefix, suffix) = w.chat_template_tokens;
+                extra += &format!(
+                    "; chat endpoint: the chat template adds {} tokens to each prompt ({prefix} before \
+                     it, the same in every request, and {suffix} after)",
+                    prefix + suffix
+                );
+            }
+            extra
         }
     );
     if let Some(r) = &s.measured_report {

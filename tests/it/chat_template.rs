@@ -43,10 +43,7 @@ fn a_chat_prompt_carries_the_templates_tokens_and_shares_its_system_message() {
     assert_eq!(level.input_tokens.mean, f64::from(PROMPT + 23 + 5));
     // One user sends its requests one after another: from the second on, the first full block
     // of the shared 23 tokens (16 tokens) is in the cache.
-    assert_eq!(
-        level.engine.prefix_hit_tokens,
-        u64::from(REQUESTS_PER_USER - 1) * 16
-    );
+    assert_eq!(level.engine.prefix_hit_tokens, u64::from(REQUESTS_PER_USER - 1) * 16);
     let plain = run("qwen2.5-0.5b-instruct", Endpoint::Completions, true).unwrap();
     assert_eq!(plain.levels[0].input_tokens.mean, f64::from(PROMPT));
     assert_eq!(plain.levels[0].engine.prefix_hit_tokens, 0);
@@ -69,10 +66,7 @@ fn gpt_oss_chat_prompts_carry_the_harmony_system_message() {
     let chat = run("gpt-oss-20b", Endpoint::Chat, true).unwrap();
     let level = &chat.levels[0];
     assert_eq!(level.input_tokens.mean, f64::from(PROMPT + 64 + 3));
-    assert_eq!(
-        level.engine.prefix_hit_tokens,
-        u64::from(REQUESTS_PER_USER - 1) * 64
-    );
+    assert_eq!(level.engine.prefix_hit_tokens, u64::from(REQUESTS_PER_USER - 1) * 64);
 }
 
 #[test]

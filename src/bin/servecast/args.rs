@@ -12,8 +12,8 @@ use servecast::app::DeploymentOptions;
 use servecast::error::{Error, Result};
 use servecast::fit::FitOptions;
 use servecast::report::Format;
-use servecast::workload::arrivals::Endpoint;
 use servecast::spec::engine::{EngineFlags, KvCacheDtype, Quantization};
+use servecast::workload::arrivals::Endpoint;
 
 #[derive(Parser, Debug)]
 #[command(
