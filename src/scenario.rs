@@ -243,7 +243,14 @@ impl Scenario {
             frontend_latency_ns: secs_to_nanos(self.profile.cost.frontend_latency_s + self.engine.tokenizer_wait_s),
             skip_ahead: true,
             first_chunk_tokens: self.first_chunk_tokens,
-            api_server_request_ns: secs_to_nanos(self.profile.cost.api_server_request_s),
+            api_server_request_ns: secs_to_nanos(
+                self.profile.cost.api_server_request_s
+                    + if self.workload.renders_jinja_chat() {
+                        self.profile.cost.api_server_chat_request_s
+                    } else {
+                        0.0
+                    },
+            ),
             api_server_token_ns: self.profile.cost.api_server_token_s * 1e9,
             frontend_jitter_sigma: self.profile.cost.frontend_jitter_sigma,
             api_server_item_ns: secs_to_nanos(self.profile.cost.api_server_item_s),

@@ -1578,8 +1578,8 @@ fn simulate_sends_to_the_chat_endpoint_when_asked() {
         out.contains("chat endpoint: the chat template adds 8 tokens to each prompt (3 before it"),
         "{out}"
     );
-    // A base model without a chat template: bad input, named.
-    let (code, _, err) = simulate("llama-2-7b", "chat");
+    // A model read from config.json alone has no catalogued template: bad input, named.
+    let (code, _, err) = simulate("data/hf-configs/deepseek-ai--DeepSeek-R1-Distill-Qwen-32B.json", "chat");
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("workload.endpoint") && err.contains("no chat template"),

@@ -30,6 +30,8 @@ pub enum Term {
     FrontendLatencyS,
     /// API-server time per request at intake (serial), seconds.
     ApiServerRequestS,
+    /// API-server time per chat request rendering a Jinja chat template (serial), seconds.
+    ApiServerChatRequestS,
     /// API-server time per streamed output token (serial), seconds.
     ApiServerItemS,
     /// Fraction of DRAM bandwidth reached streaming weights.
@@ -71,11 +73,12 @@ pub enum TermGroup {
 
 impl Term {
     /// Every learnable term, host-side first.
-    pub const ALL: [Term; 13] = [
+    pub const ALL: [Term; 14] = [
         Term::StepOverheadS,
         Term::PerSeqOverheadS,
         Term::FrontendLatencyS,
         Term::ApiServerRequestS,
+        Term::ApiServerChatRequestS,
         Term::ApiServerItemS,
         Term::WeightsBandwidthEfficiency,
         Term::AttentionBandwidthEfficiency,
@@ -94,6 +97,7 @@ impl Term {
             Term::PerSeqOverheadS => "per_seq_overhead_s",
             Term::FrontendLatencyS => "frontend_latency_s",
             Term::ApiServerRequestS => "api_server_request_s",
+            Term::ApiServerChatRequestS => "api_server_chat_request_s",
             Term::ApiServerItemS => "api_server_item_s",
             Term::WeightsBandwidthEfficiency => "weights_bandwidth_efficiency",
             Term::AttentionBandwidthEfficiency => "attention_bandwidth_efficiency",
@@ -169,6 +173,7 @@ impl Term {
             Term::PerSeqOverheadS => c.per_seq_overhead_s,
             Term::FrontendLatencyS => c.frontend_latency_s,
             Term::ApiServerRequestS => c.api_server_request_s,
+            Term::ApiServerChatRequestS => c.api_server_chat_request_s,
             Term::ApiServerItemS => c.api_server_item_s,
             Term::WeightsBandwidthEfficiency => c.weights_bandwidth_efficiency,
             Term::AttentionBandwidthEfficiency => c.attention_bandwidth_efficiency,
@@ -188,6 +193,7 @@ impl Term {
             Term::PerSeqOverheadS => c.per_seq_overhead_s = v,
             Term::FrontendLatencyS => c.frontend_latency_s = v,
             Term::ApiServerRequestS => c.api_server_request_s = v,
+            Term::ApiServerChatRequestS => c.api_server_chat_request_s = v,
             Term::ApiServerItemS => c.api_server_item_s = v,
             Term::WeightsBandwidthEfficiency => c.weights_bandwidth_efficiency = v,
             Term::AttentionBandwidthEfficiency => c.attention_bandwidth_efficiency = v,
@@ -212,7 +218,10 @@ impl Term {
     /// builds and drives itself, `usage_context: engine_context`, has none: whatever its own front
     /// end costs is in `frontend_latency_s`).
     pub fn applies(self, line: ReleaseLine, usage: crate::spec::engine::UsageContext) -> bool {
-        let api = matches!(self, Term::ApiServerRequestS | Term::ApiServerItemS);
+        let api = matches!(
+            self,
+            Term::ApiServerRequestS | Term::ApiServerChatRequestS | Term::ApiServerItemS
+        );
         self.applies_to(line) && !(api && usage == crate::spec::engine::UsageContext::EngineContext)
     }
 
@@ -231,6 +240,10 @@ impl Term {
             Term::FrontendLatencyS => (2.0e-3, 1.0),
             // HTTP parse, validation, chat template, request setup (#27407: 0.55–0.98 ms + setup).
             Term::ApiServerRequestS => (1.0e-3, 1.0),
+            // apply_chat_template in Python: a Jinja render of the conversation, the template's
+            // own loops (Qwen3's walks the messages for tool calls and reasoning) — a broad prior
+            // around a millisecond.
+            Term::ApiServerChatRequestS => (1.0e-3, 1.5),
             // Detokenise + stop checks + SSE frame per token (#52875, #12287: 10–80 µs).
             Term::ApiServerItemS => (30e-6, 1.0),
             Term::WeightsBandwidthEfficiency => (Term::WeightsBandwidthEfficiency.to_z(0.85), 1.0),

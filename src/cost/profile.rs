@@ -85,6 +85,12 @@ pub struct CostParams {
     /// added to `api_server_request_s` for each request, in the same single-process queue.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub api_server_token_s: f64,
+    /// API-server time per chat request rendering its conversation in the tokenizer's Jinja chat
+    /// template (Python, in the same single-process queue), seconds; added to
+    /// `api_server_request_s` for requests to `/v1/chat/completions` of models with a Jinja
+    /// template (not gpt-oss, whose harmony renderer is compiled code).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub api_server_chat_request_s: f64,
     /// Spread of each request's front-end latency around `frontend_latency_s` (σ of its
     /// logarithm; the mean stays `frontend_latency_s`): the jitter of HTTP, the server's event
     /// loop and the hand-off, which spreads TTFT even for one user.
@@ -116,6 +122,7 @@ impl CostParams {
             "api_server_request_s" => Some(&mut self.api_server_request_s),
             "api_server_item_s" => Some(&mut self.api_server_item_s),
             "api_server_token_s" => Some(&mut self.api_server_token_s),
+            "api_server_chat_request_s" => Some(&mut self.api_server_chat_request_s),
             "weights_bandwidth_efficiency" => Some(&mut self.weights_bandwidth_efficiency),
             "attention_bandwidth_efficiency" => Some(&mut self.attention_bandwidth_efficiency),
             "compute_efficiency" => Some(&mut self.compute_efficiency),
@@ -158,6 +165,7 @@ impl CostParams {
             prefill_step_overhead_s: 0.0,
             api_server_request_s: 0.0,
             api_server_token_s: 0.0,
+            api_server_chat_request_s: 0.0,
             frontend_jitter_sigma: 0.0,
             api_server_item_s: 0.0,
         }
@@ -212,6 +220,7 @@ impl CostParams {
             ("prefill_step_overhead_s", self.prefill_step_overhead_s),
             ("api_server_request_s", self.api_server_request_s),
             ("api_server_token_s", self.api_server_token_s),
+            ("api_server_chat_request_s", self.api_server_chat_request_s),
             ("api_server_item_s", self.api_server_item_s),
         ] {
             if !(v.is_finite() && (0.0..=10.0).contains(&v)) {

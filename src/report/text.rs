@@ -270,7 +270,7 @@ pub fn header(p: &Prediction) -> String {
                 );
             }
             if w.endpoint == crate::workload::arrivals::Endpoint::Chat {
-                let (prefix, suffix) = w.chat_template_tokens;
+                let (prefix, suffix) = w.chat_template_tokens();
                 extra += &format!(
                     "; chat endpoint: the chat template adds {} tokens to each prompt ({prefix} before \
                      it, the same in every request, and {suffix} after)",

@@ -209,6 +209,28 @@ pub struct ChatTemplate {
     pub prefix_tokens: u32,
     /// Tokens after the message (end of turn and the assistant's generation prompt), count.
     pub suffix_tokens: u32,
+    /// What renders the conversation in vLLM's API server: the tokenizer's Jinja template
+    /// (`apply_chat_template`, Python, per request) or gpt-oss's harmony renderer (Rust).
+    #[serde(default, skip_serializing_if = "ChatRenderer::is_jinja")]
+    pub renderer: ChatRenderer,
+}
+
+/// Who renders a chat request's prompt in vLLM's API server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatRenderer {
+    /// The Hugging Face tokenizer's Jinja chat template, rendered in Python for each request.
+    #[default]
+    Jinja,
+    /// openai-harmony's renderer (gpt-oss), compiled code.
+    Harmony,
+}
+
+impl ChatRenderer {
+    /// True for the Jinja template (the default, left out when written).
+    pub fn is_jinja(&self) -> bool {
+        *self == ChatRenderer::Jinja
+    }
 }
 
 /// How a TTS model's input text maps to tokens (for workloads given in characters).

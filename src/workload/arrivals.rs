@@ -184,10 +184,10 @@ pub struct WorkloadSpec {
     /// message: the engine prefills the template's tokens as well.
     #[serde(default, skip_serializing_if = "Endpoint::is_completions")]
     pub endpoint: Endpoint,
-    /// The chat template's (prefix, suffix) tokens once resolved for the model
-    /// ([`WorkloadSpec::resolve_for_model`]); (0, 0) for completions.
+    /// The model's chat template once resolved ([`WorkloadSpec::resolve_for_model`]); none for
+    /// completions.
     #[serde(skip)]
-    pub chat_template_tokens: (u32, u32),
+    pub chat_template: Option<crate::spec::ChatTemplate>,
     /// TTS: the text length in characters; prompt and output lengths come from the model's text
     /// and speech rates when the scenario is built (overriding `input_len` and `output_len`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,7 +212,7 @@ impl WorkloadSpec {
             shared_prefix_tokens: 0,
             warm_prefix_cache: false,
             endpoint: Endpoint::Completions,
-            chat_template_tokens: (0, 0),
+            chat_template: None,
             text_chars: None,
             text_chars_per_level: None,
         }
@@ -589,14 +589,26 @@ impl WorkloadSpec {
         self.text_chars_per_level = None;
     }
 
+    /// The chat template's (prefix, suffix) tokens; (0, 0) for completions.
+    pub fn chat_template_tokens(&self) -> (u32, u32) {
+        self.chat_template
+            .map_or((0, 0), |t| (t.prefix_tokens, t.suffix_tokens))
+    }
+
+    /// Whether each request's conversation is rendered by a Jinja chat template in the API
+    /// server (a chat request to any model but gpt-oss).
+    pub fn renders_jinja_chat(&self) -> bool {
+        self.chat_template.is_some_and(|t| t.renderer.is_jinja())
+    }
+
     /// Resolves what depends on the model: a TTS workload's characters into tokens, and a chat
     /// workload's template tokens. A chat workload for a model without a catalogued template is
     /// refused: the template's length is what it would get wrong.
     pub fn resolve_for_model(&mut self, model: &crate::spec::ModelSpec, origin: &str) -> Result<()> {
         self.resolve_text_chars(model.tts_text.as_ref(), origin)?;
-        self.chat_template_tokens = match (self.endpoint, model.chat_template) {
-            (Endpoint::Completions, _) => (0, 0),
-            (Endpoint::Chat, Some(t)) => (t.prefix_tokens, t.suffix_tokens),
+        self.chat_template = match (self.endpoint, model.chat_template) {
+            (Endpoint::Completions, _) => None,
+            (Endpoint::Chat, Some(t)) => Some(t),
             (Endpoint::Chat, None) => {
                 return Err(Error::invalid(
                     origin,
@@ -714,7 +726,7 @@ impl WorkloadSpec {
         let mut input_rng = root.fork(1);
         let mut output_rng = root.fork(2 + index as u64 * 1000);
         let mut arrival_rng = root.fork(3);
-        let (template_prefix, template_suffix) = self.chat_template_tokens;
+        let (template_prefix, template_suffix) = self.chat_template_tokens();
         let make = |inputs: Vec<u32>, outputs: Vec<u32>| -> Vec<RequestSpec> {
             inputs
                 .into_iter()

@@ -70,11 +70,78 @@ fn gpt_oss_chat_prompts_carry_the_harmony_system_message() {
 }
 
 #[test]
-fn a_model_without_a_chat_template_is_refused_for_chat() {
-    // Llama 2 base ships no chat template: vLLM's chat endpoint refuses it, and servecast cannot
-    // know what the prompts would carry.
-    let err = run("llama-2-7b", Endpoint::Chat, true).unwrap_err().to_string();
+fn a_model_without_a_catalogued_chat_template_is_refused_for_chat() {
+    // A model read from its config.json alone: servecast does not know what its template adds.
+    let path = "data/hf-configs/deepseek-ai--DeepSeek-R1-Distill-Qwen-32B.json";
+    let spec = servecast::spec::hf::parse(&std::fs::read_to_string(path).unwrap(), path).unwrap();
+    let build = |endpoint: Endpoint| {
+        let mut workload = WorkloadSpec::closed_loop(
+            vec![1],
+            1,
+            LengthDist::Fixed { tokens: PROMPT },
+            LengthDist::Fixed { tokens: 8 },
+        );
+        workload.endpoint = endpoint;
+        Scenario::builder()
+            .gpu("h100-sxm")
+            .model_spec(spec.clone())
+            .flags(EngineFlags {
+                max_model_len: Some(4096),
+                ..EngineFlags::default()
+            })
+            .workload(workload)
+            .build()
+    };
+    let err = build(Endpoint::Chat).unwrap_err().to_string();
     assert!(err.contains("workload.endpoint"), "{err}");
-    assert!(err.contains("no chat template for llama-2-7b"), "{err}");
-    assert!(run("llama-2-7b", Endpoint::Completions, true).is_ok());
+    assert!(err.contains("no chat template for"), "{err}");
+    assert!(build(Endpoint::Completions).is_ok());
+}
+
+#[test]
+fn the_chat_variants_of_base_catalog_entries_carry_their_templates() {
+    // Catalog entries named after base checkpoints serve their chat variants too (aliases):
+    // Llama 2's [INST] wrapping, 4 tokens on each side; Llama 3 Instruct's headers, 5 and 5.
+    for (model, added) in [("llama-2-7b", 8.0), ("llama-3-8b", 10.0)] {
+        let p = run(model, Endpoint::Chat, false).unwrap();
+        assert_eq!(p.levels[0].input_tokens.mean, f64::from(PROMPT) + added, "{model}");
+    }
+}
+
+#[test]
+fn a_jinja_chat_request_costs_the_api_server_its_render_and_a_harmony_one_does_not() {
+    // One user, so the API server is idle when each request arrives: its intake time is in the
+    // TTFT once per request. The same chat workload under the same profile, with the render time
+    // set to 0 and to 50 ms.
+    let mean_ttft_ms = |model: &str, render_s: f64| -> f64 {
+        let mut workload = WorkloadSpec::closed_loop(
+            vec![1],
+            REQUESTS_PER_USER,
+            LengthDist::Fixed { tokens: PROMPT },
+            LengthDist::Fixed { tokens: 32 },
+        );
+        workload.endpoint = Endpoint::Chat;
+        let builder = || {
+            Scenario::builder()
+                .gpu("l4")
+                .model(model)
+                .engine(EngineVersion::parse("0.23.0", "test").unwrap())
+                .release("0.23.0")
+                .flags(EngineFlags {
+                    max_model_len: Some(4096),
+                    ..EngineFlags::default()
+                })
+                .workload(workload.clone())
+        };
+        let mut profile = builder().build().unwrap().profile;
+        profile.cost.api_server_chat_request_s = render_s;
+        builder().profile(profile).build().unwrap().run().unwrap().levels[0]
+            .ttft_ms
+            .mean
+    };
+    let jinja = mean_ttft_ms("qwen2.5-0.5b-instruct", 0.05) - mean_ttft_ms("qwen2.5-0.5b-instruct", 0.0);
+    assert!((jinja - 50.0).abs() < 0.01, "Qwen2.5's Jinja template: +{jinja} ms");
+    // gpt-oss's harmony renderer is compiled code: the term does not apply.
+    let harmony = mean_ttft_ms("gpt-oss-20b", 0.05) - mean_ttft_ms("gpt-oss-20b", 0.0);
+    assert_eq!(harmony, 0.0);
 }

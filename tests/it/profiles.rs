@@ -136,7 +136,11 @@ fn no_shipped_profile_has_a_term_at_a_bound_or_beyond_3_sigma_without_its_reason
                 t.name(),
                 shift.map_or(String::new(), |s| format!(" ({:+.2}σ from {:.3e})", s.sigmas, s.prior))
             );
-            if profile.engine == EngineVersion::NanoVllm && matches!(t, Term::ApiServerItemS | Term::ApiServerRequestS)
+            if profile.engine == EngineVersion::NanoVllm
+                && matches!(
+                    t,
+                    Term::ApiServerItemS | Term::ApiServerRequestS | Term::ApiServerChatRequestS
+                )
             {
                 continue;
             }
