@@ -1588,6 +1588,41 @@ fn simulate_sends_to_the_chat_endpoint_when_asked() {
 }
 
 #[test]
+fn fit_takes_the_endpoint_of_result_files_that_do_not_say() {
+    // A vllm bench serve result without a backend field of chat: by default its prompts went to
+    // completions, and the Jinja render term has nothing to say about it; with --endpoint chat
+    // the template's render and tokens are in every request, and the fit moves the render term.
+    let render = |extra: &[&str]| -> (f64, String) {
+        let mut args = vec![
+            "fit",
+            "tests/data/import/vllm/v0.11-vllm-bench-serve-append-result.json",
+            "--gpu",
+            "h100-sxm",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = servecast(&args);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let p = v["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "api_server_chat_request_s")
+            .unwrap()
+            .clone();
+        (p["value"].as_f64().unwrap(), p["origin"].as_str().unwrap().to_string())
+    };
+    let (plain, origin) = render(&[]);
+    assert!(origin.ends_with("(+0.0σ)"), "{origin}");
+    let (chat, origin) = render(&["--endpoint", "chat"]);
+    assert!((chat - plain).abs() > 1e-4, "{plain} s vs {chat} s: {origin}");
+    let (code, _, err) = servecast(&["fit", "x.json", "--gpu", "h100-sxm", "--endpoint", "messages"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
 fn fit_says_when_levels_resent_the_same_prompts_to_a_prefix_cache() {
     // surajssd's A100 TP8 sweep: 200 ShareGPT prompts (seed 0) at 1, 4, 16 and inf req/s to one
     // server with --enable-prefix-caching; the corpus file says so. Without that line, fit notes

@@ -380,6 +380,7 @@ def fit(
     ttft_weight: Optional[float] = None,
     serve: Union[str, Sequence[str], None] = None,
     warm_prefix_cache: bool = False,
+    endpoint: Optional[str] = None,
     **vllm_flags: Any,
 ) -> Any:
     """Fits a profile to measured reports or load-test result files: ``servecast fit --format
@@ -406,6 +407,7 @@ def fit(
         ("output", None if output is None else os.fspath(output)),
         ("ttft_weight", ttft_weight),
         ("serve", serve),
+        ("endpoint", endpoint),
     ):
         if value is not None:
             f[key] = value

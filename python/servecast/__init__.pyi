@@ -190,6 +190,7 @@ def fit(
     ttft_weight: Optional[float] = None,
     serve: Optional[_Serve] = None,
     warm_prefix_cache: bool = False,
+    endpoint: Optional[str] = None,
     **vllm_flags: Any,
 ) -> Result:
     """Fits a profile to measured reports (YAML, built-in ids) or load-test result files
@@ -199,7 +200,9 @@ def fit(
     ``profile``, ``reports``; ``.to_pandas()``: one row per level and figure. With ``output``
     the fitted profile is written there (YAML), for ``simulate(profile=output)``.
     ``warm_prefix_cache``: the levels replayed one sample of prompts to one server with prefix
-    caching on (the CLI's ``--warm-prefix-cache``); the notes say when the levels look so."""
+    caching on (the CLI's ``--warm-prefix-cache``); the notes say when the levels look so.
+    ``endpoint``: ``"chat"`` when the files' client sent chat messages and the files do not say
+    (``vllm bench serve`` results record their backend); the CLI's ``--endpoint``."""
 
 class Result(Dict[str, Any]):
     """A JSON object a command printed (``simulate``, ``plan``, ``fit``), as a dict."""

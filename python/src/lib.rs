@@ -349,6 +349,7 @@ struct Fit {
     ttft_weight: f64,
     serve: Option<Serve>,
     warm_prefix_cache: bool,
+    endpoint: Option<servecast::workload::arrivals::Endpoint>,
 }
 
 impl Default for Fit {
@@ -366,6 +367,7 @@ impl Default for Fit {
             ttft_weight: c.ttft_weight,
             serve: None,
             warm_prefix_cache: c.warm_prefix_cache,
+            endpoint: c.endpoint,
         }
     }
 }
@@ -394,6 +396,7 @@ fn fit(py: Python<'_>, fit: &Bound<'_, PyDict>) -> PyResult<(String, Vec<String>
         ttft_weight: f.ttft_weight,
         serve,
         warm_prefix_cache: f.warm_prefix_cache,
+        endpoint: f.endpoint,
         format: Format::Json,
     };
     run(py, move || app::fit::fit(&c))

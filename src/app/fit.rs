@@ -10,6 +10,7 @@ use crate::measured::MeasuredReport;
 use crate::report::Format;
 use crate::scenario::Scenario;
 use crate::spec::engine::{EngineFlags, EngineVersion};
+use crate::workload::arrivals::Endpoint;
 
 /// What `fit` is asked.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +39,9 @@ pub struct FitCommand {
     /// The levels ran in order against one long-lived server with the same prompts
     /// ([`crate::workload::arrivals::WorkloadSpec::warm_prefix_cache`]).
     pub warm_prefix_cache: bool,
+    /// The endpoint the result files' clients sent to, where they do not say (`vllm bench serve`
+    /// files record it; none: as the files say, else completions).
+    pub endpoint: Option<Endpoint>,
     /// Output format: the markdown tables (`Table`, `Markdown`) or one JSON object (`Json`:
     /// the reports, the parameters, every level measured vs predicted, the warnings and the
     /// fitted profile).
@@ -58,6 +62,7 @@ impl Default for FitCommand {
             ttft_weight: FitOptions::default().ttft_weight,
             serve: Vec::new(),
             warm_prefix_cache: false,
+            endpoint: None,
             format: Format::Table,
         }
     }
@@ -173,6 +178,9 @@ pub fn fit(a: &FitCommand) -> Result<Outcome> {
     }
     for (origin, r) in &mut reports {
         r.workload.warm_prefix_cache |= a.warm_prefix_cache;
+        if let Some(e) = a.endpoint {
+            r.workload.endpoint = e;
+        }
         if let Some(note) = replayed_prompts_note(origin, r) {
             notes.push(note);
         }

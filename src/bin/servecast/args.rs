@@ -448,6 +448,11 @@ pub struct FitArgs {
     /// in the cache, as far as it kept them.
     #[arg(long)]
     pub warm_prefix_cache: bool,
+    /// The endpoint the result files' clients sent to, for files that do not say: `chat` when
+    /// they sent chat messages (the server adds the model's chat template). `vllm bench serve`
+    /// files record their backend.
+    #[arg(long, value_parser = ["completions", "chat"])]
+    pub endpoint: Option<String>,
     /// Output format: table (markdown tables), json (one object: parameters, levels measured
     /// vs predicted, warnings, the fitted profile).
     #[arg(long, default_value = "table")]
@@ -487,10 +492,7 @@ impl SimulateArgs {
             output_len: self.output_len.clone(),
             workload: self.workload.clone(),
             warm_prefix_cache: self.warm_prefix_cache,
-            endpoint: self.endpoint.as_deref().map(|e| match e {
-                "chat" => Endpoint::Chat,
-                _ => Endpoint::Completions,
-            }),
+            endpoint: self.endpoint.as_deref().map(endpoint),
             profile: self.profile.clone(),
             seed: self.seed,
             serve: self.serve.clone(),
@@ -593,7 +595,16 @@ impl FitArgs {
             ttft_weight: self.ttft_weight,
             serve: self.serve.clone(),
             warm_prefix_cache: self.warm_prefix_cache,
+            endpoint: self.endpoint.as_deref().map(endpoint),
             format: Format::parse(&self.format)?,
         })
+    }
+}
+
+/// `--endpoint`'s value (clap has checked it is one of the two).
+fn endpoint(name: &str) -> Endpoint {
+    match name {
+        "chat" => Endpoint::Chat,
+        _ => Endpoint::Completions,
     }
 }
