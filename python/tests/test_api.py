@@ -241,6 +241,23 @@ def test_fit_returns_the_cli_json_and_writes_a_profile_simulate_takes(tmp_path):
     assert abs(row["predicted"] / row["measured"] - 1 - row["error_pct"] / 100) < 1e-9
 
 
+def test_fit_takes_the_endpoint_of_files_that_do_not_say_as_the_cli_does():
+    result = os.path.join(ROOT, "tests", "data", "import", "vllm", "v0.11-vllm-bench-serve-append-result.json")
+    chat = servecast.fit(result, gpu="h100-sxm", endpoint="chat")
+    cli = cli_json("fit", result, "--gpu", "h100-sxm", "--endpoint", "chat")
+    for doc in (chat, cli):
+        doc.pop("elapsed_s")
+    assert chat == cli
+    plain = servecast.fit(result, gpu="h100-sxm")
+
+    def render(doc):
+        return next(p for p in doc["params"] if p["name"] == "api_server_chat_request_s")
+
+    # Completions leave the Jinja render term where the prior put it; chat requests move it.
+    assert render(plain)["origin"].endswith("(+0.0σ)")
+    assert render(chat)["value"] != render(plain)["value"]
+
+
 def test_options_are_checked():
     with pytest.raises(servecast.ServecastError, match="gpu is required"):
         servecast.simulate()
