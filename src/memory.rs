@@ -110,6 +110,9 @@ pub struct MemoryPlan {
     pub release: Option<String>,
     /// Where the non-KV terms came from ("estimated from first principles" or a profile id).
     pub source: String,
+    /// A hybrid model's lines about its pages, as vLLM logs them at start-up ("Setting attention
+    /// block size to N tokens …", "Padding mamba page size by X% …"); empty for other models.
+    pub hybrid_lines: Vec<String>,
 }
 
 impl MemoryPlan {
@@ -225,7 +228,7 @@ pub fn estimate_activation_peak_bytes(model: &ModelSpec, cfg: &EngineConfig) -> 
         Some(m) => {
             let routed = f64::from(m.num_experts_per_tok) * f64::from(m.moe_intermediate_size)
                 + f64::from(m.shared_expert_intermediate_size);
-            let dense = if m.moe_layers < model.kv_layers() {
+            let dense = if m.moe_layers < model.mlp_layers() {
                 f64::from(model.intermediate_size)
             } else {
                 0.0
@@ -285,12 +288,23 @@ pub struct KvLayout {
     pub sliding_groups: u32,
     /// The sliding window, tokens (0 without one).
     pub window: u32,
+    /// Groups of a hybrid model's recurrent layers (count; in `full_groups` too when each holds
+    /// a state per block of tokens, vLLM's mamba cache mode "all").
+    pub recurrent_groups: u32,
+    /// State blocks a request holds in the recurrent groups that keep a fixed number (one each
+    /// without prefix caching, two in mode "align"), count.
+    pub state_blocks_per_request: u32,
 }
 
 impl KvLayout {
     /// All groups (count, ≥ 1).
     pub fn groups(&self) -> u32 {
-        (self.full_groups + self.sliding_groups).max(1)
+        let state_only = if self.state_blocks_per_request > 0 {
+            self.recurrent_groups
+        } else {
+            0
+        };
+        (self.full_groups + self.sliding_groups + state_only).max(1)
     }
 
     /// Bytes of one block of the shared pool: `page_bytes × group_size`.
@@ -313,12 +327,16 @@ pub fn kv_layout(model: &ModelSpec, cfg: &EngineConfig) -> KvLayout {
     } else {
         0
     };
+    let all_mode = crate::spec::engine::mamba_cache_mode(model, cfg.enable_prefix_caching, cfg.release.as_deref())
+        == crate::spec::engine::MambaCacheMode::All;
     KvLayout {
         page_bytes,
         group_size: g.group_size + draft_layers,
-        full_groups: g.full,
+        full_groups: g.full + if all_mode { g.recurrent } else { 0 },
         sliding_groups: g.sliding,
         window: g.window,
+        recurrent_groups: g.recurrent,
+        state_blocks_per_request: cfg.kv_groups.recurrent,
     }
 }
 
@@ -339,7 +357,9 @@ pub fn blocks_per_request(layout: &KvLayout, cfg: &EngineConfig) -> u64 {
     };
     let windowed =
         (u64::from(layout.window).saturating_sub(1) + in_flight * u64::from(cfg.max_num_batched_tokens)).min(len);
-    u64::from(layout.full_groups) * full + u64::from(layout.sliding_groups) * (cdiv(windowed, bs) + 1)
+    u64::from(layout.full_groups) * full
+        + u64::from(layout.sliding_groups) * (cdiv(windowed, bs) + 1)
+        + u64::from(layout.state_blocks_per_request)
 }
 
 /// CUDA-graph memory vLLM subtracts from the KV budget when a release profiles it (0.20.0 on;
@@ -558,7 +578,34 @@ pub fn plan_memory(
         cuda_graph_in_budget_bytes: graphs_in_budget,
         release: cfg.release.clone(),
         source: source.to_string(),
+        hybrid_lines: hybrid_lines(model, gpu, cfg),
     })
+}
+
+/// The page-size lines vLLM's `HybridAttentionMambaModelConfig` logs for a hybrid model: the
+/// attention block it sets (when the default or the user's block was smaller) and how far the
+/// state page is padded to equal the attention page.
+fn hybrid_lines(model: &ModelSpec, gpu: &GpuSpec, cfg: &EngineConfig) -> Vec<String> {
+    let (mamba, token) = crate::spec::engine::hybrid_pages(model, cfg.tensor_parallel_size, cfg.kv_cache_dtype);
+    if mamba == 0 || token == 0 {
+        return Vec::new();
+    }
+    let align = crate::spec::engine::hybrid_block_alignment(model, gpu, cfg.release.as_deref());
+    let needed = align * mamba.div_ceil(align * token);
+    let mut lines = Vec::new();
+    if u64::from(cfg.block_size) == needed {
+        lines.push(format!(
+            "Setting attention block size to {needed} tokens to ensure that attention page size is >= mamba page size."
+        ));
+    }
+    let page = u64::from(cfg.block_size) * token;
+    if page > mamba {
+        lines.push(format!(
+            "Padding mamba page size by {:.2}% to ensure that mamba page size and attention page size are exactly equal.",
+            100.0 * (page - mamba) as f64 / mamba as f64
+        ));
+    }
+    lines
 }
 
 /// vLLM V1's `estimate_max_model_len`: the longest length whose KV fits `available` bytes (binary search).

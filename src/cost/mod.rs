@@ -82,7 +82,13 @@ pub(crate) fn draft_weight_bytes(model: &ModelSpec, engine: &EngineConfig) -> f6
     let bytes = model.dtype.bytes() as f64;
     // One layer of the target: its share of the linear FLOPs / 2 is its active weights.
     let lm_head = f64::from(model.vocab_size) * d;
-    let layer_active = (model.linear_flops_per_token() / 2.0 - lm_head) / f64::from(model.kv_layers().max(1));
+    // A hybrid model's layers differ; its average layer stands in for the head's.
+    let layers = if model.recurrent.is_some() {
+        model.num_hidden_layers
+    } else {
+        model.kv_layers()
+    };
+    let layer_active = (model.linear_flops_per_token() / 2.0 - lm_head) / f64::from(layers.max(1));
     match spec.method {
         Ngram | Suffix => 0.0,
         Eagle => (layer_active + 2.0 * d * d + lm_head) * bytes,
@@ -174,6 +180,9 @@ pub struct StepCostModel {
     kv_s_per_token: f64,
     /// KV read time per windowed context token of the sliding-window layers, seconds.
     kv_window_s_per_token: f64,
+    /// A hybrid model's recurrent state, read and written once per scheduled sequence per step
+    /// (every recurrent layer's convolution and temporal state), seconds (0 without one).
+    state_s_per_seq: f64,
     /// Shortest attention time of a step (layers × per-layer kernel floor), seconds.
     attention_floor_s: f64,
     /// Attention compute per query–key pair of the full-attention layers, seconds.
@@ -309,6 +318,10 @@ impl StepCostModel {
             },
             kv_s_per_token: kv_per_token * (1.0 - window_share) / (bandwidth * params.attention_bandwidth_efficiency),
             kv_window_s_per_token: kv_per_token * window_share / (bandwidth * params.attention_bandwidth_efficiency),
+            state_s_per_seq: model.recurrent.map_or(0.0, |r| {
+                2.0 * f64::from(r.layers) * r.state_bytes_per_layer(tp, model.dtype) as f64
+                    / (bandwidth * params.attention_bandwidth_efficiency)
+            }),
             attention_floor_s: model.kv_layers() as f64 * params.attention_kernel_floor_s,
             // Prefill attention (FlashAttention's fused kernel) reaches its own share of the peak.
             attention_s_per_pair: model.attn_flops_per_token_per_ctx_token() * (1.0 - window_share)
@@ -368,7 +381,8 @@ impl StepCostModel {
             + self.experts_read_s(b.tokens())
             + compute_tokens * self.expert_s_per_token;
         let attention = (b.context_tokens as f64 * self.kv_s_per_token
-            + b.windowed_context_tokens as f64 * self.kv_window_s_per_token)
+            + b.windowed_context_tokens as f64 * self.kv_window_s_per_token
+            + b.seqs() as f64 * self.state_s_per_seq)
             .max(
                 b.prefill_attention_pairs * self.attention_s_per_pair
                     + b.windowed_attention_pairs * self.attention_window_s_per_pair,

@@ -324,6 +324,9 @@ pub fn header(p: &Prediction) -> String {
     );
     // The lines as the release prints them (V1: the budget, then the KV size and concurrency,
     // merged into one line from 0.28).
+    for line in &m.hybrid_lines {
+        let _ = writeln!(out, "- vLLM would log: \"{line}\"");
+    }
     if s.engine.version == crate::spec::engine::EngineVersion::Vllm010 {
         let _ = writeln!(
             out,

@@ -592,6 +592,9 @@ pub struct KvGroups {
     pub sliding: u32,
     /// Blocks one sliding group holds per request at most: cdiv(window, block_size) + 1.
     pub window_blocks: u32,
+    /// Groups of recurrent (mamba / linear-attention) layers (count): each holds one block per
+    /// request, its state, whatever the length.
+    pub recurrent: u32,
 }
 
 impl KvGroups {
@@ -600,16 +603,20 @@ impl KvGroups {
         full: 1,
         sliding: 0,
         window_blocks: 0,
+        recurrent: 0,
     };
 
     /// Blocks of the shared pool a request of `tokens` tokens holds: one per `block_size`
     /// tokens in each full group, at most `window_blocks` in each sliding group.
     pub fn blocks_for(&self, tokens: u64, block_size: u32) -> u64 {
         let per_group = tokens.div_ceil(u64::from(block_size.max(1)));
-        if self.sliding == 0 && self.full == 1 {
+        if self.sliding == 0 && self.full == 1 && self.recurrent == 0 {
             return per_group;
         }
-        u64::from(self.full) * per_group + u64::from(self.sliding) * per_group.min(u64::from(self.window_blocks))
+        let state = if tokens > 0 { u64::from(self.recurrent) } else { 0 };
+        u64::from(self.full) * per_group
+            + u64::from(self.sliding) * per_group.min(u64::from(self.window_blocks))
+            + state
     }
 }
 
@@ -627,6 +634,8 @@ pub struct GroupCounts {
     pub sliding: u32,
     /// The sliding window, tokens (0 without sliding groups).
     pub window: u32,
+    /// Groups of recurrent (mamba / linear-attention) layers.
+    pub recurrent: u32,
 }
 
 /// [`GroupCounts`] of `model` on `version` at `release`.
@@ -635,24 +644,30 @@ pub fn kv_group_counts(model: &ModelSpec, version: EngineVersion, release: Optio
     let sliding = model.sliding_layers().min(layers);
     let window = model.sliding_window.map_or(0, |w| w.window);
     let full = layers - sliding;
-    if version != EngineVersion::Vllm010 || sliding == 0 {
+    let recurrent = model.recurrent_layers();
+    if version != EngineVersion::Vllm010 || (sliding == 0 && recurrent == 0) {
         return GroupCounts {
             group_size: layers,
             full: 1,
             sliding: 0,
             window: 0,
+            recurrent: 0,
         };
     }
-    if full == 0 {
+    if full == 0 && recurrent == 0 {
         // Every layer slides: one uniform sliding-window group.
         return GroupCounts {
             group_size: layers,
             full: 0,
             sliding: 1,
             window,
+            recurrent: 0,
         };
     }
-    let (min, max) = (full.min(sliding), full.max(sliding));
+    // Layers of each kind present (one spec each), split into groups of one size.
+    let kinds: Vec<u32> = [full, sliding, recurrent].into_iter().filter(|&n| n > 0).collect();
+    let min = kinds.iter().copied().min().unwrap_or(1).max(1);
+    let max = kinds.iter().copied().max().unwrap_or(1).max(1);
     let wide = release.and_then(release_number).is_none_or(|r| r >= (0, 18));
     let group_size = if wide && f64::from(max) < 1.5 * f64::from(min) {
         max
@@ -663,7 +678,64 @@ pub fn kv_group_counts(model: &ModelSpec, version: EngineVersion, release: Optio
         group_size,
         full: full.div_ceil(group_size),
         sliding: sliding.div_ceil(group_size),
-        window,
+        window: if sliding > 0 { window } else { 0 },
+        recurrent: recurrent.div_ceil(group_size),
+    }
+}
+
+/// How vLLM V1 keeps a hybrid model's recurrent state per request (`mamba_cache_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MambaCacheMode {
+    /// Prefix caching off: one state block per request in each recurrent group.
+    None,
+    /// Prefix caching on, states kept at block boundaries only: two blocks per request per group
+    /// (the running state and the last boundary's), as 0.18+ does for a model without mamba
+    /// prefix caching (Qwen3-Next).
+    Align,
+    /// Prefix caching on, a state per block of tokens: a recurrent group holds blocks like an
+    /// attention group (0.13–0.17 always; 0.18+ for models that declare mamba prefix caching).
+    All,
+}
+
+/// The mode `model` runs in with prefix caching `prefix` at `release` (None for attention-only
+/// models and with prefix caching off).
+pub fn mamba_cache_mode(model: &ModelSpec, prefix: bool, release: Option<&str>) -> MambaCacheMode {
+    let Some(r) = model.recurrent else {
+        return MambaCacheMode::None;
+    };
+    if !prefix {
+        return MambaCacheMode::None;
+    }
+    let gdn = r.kind == crate::spec::model::RecurrentKind::GatedDeltaNet;
+    match release.and_then(release_number) {
+        Some(v) if v < (0, 18) => MambaCacheMode::All,
+        _ if gdn => MambaCacheMode::Align,
+        _ => MambaCacheMode::All,
+    }
+}
+
+/// A hybrid model's page sizes on one rank: the state of one recurrent layer (vLLM's
+/// `MambaSpec.page_size_bytes` before padding) and one token of one attention layer
+/// (`FullAttentionSpec(block_size=1).page_size_bytes`), bytes; (0, 0) for other models.
+pub fn hybrid_pages(model: &ModelSpec, tp: u32, kv_dtype: Dtype) -> (u64, u64) {
+    match model.recurrent {
+        Some(r) => (
+            r.state_bytes_per_layer(tp, model.dtype),
+            model.kv_elements_per_token_per_layer(tp) * kv_dtype.bytes(),
+        ),
+        None => (0, 0),
+    }
+}
+
+/// The multiple a hybrid model's attention block is rounded up to (`kernel_block_alignment_size`
+/// of `HybridAttentionMambaModelConfig`): 16, or 32 on Blackwell for head size 256 with
+/// FlashInfer from 0.13 (FlashInfer takes no 16-token pages there), tokens.
+pub fn hybrid_block_alignment(model: &ModelSpec, gpu: &GpuSpec, release: Option<&str>) -> u64 {
+    let blackwell_256 = gpu.architecture == crate::spec::GpuArch::Blackwell && model.head_dim == 256;
+    if blackwell_256 && release.and_then(release_number).is_none_or(|r| r >= (0, 13)) {
+        32
+    } else {
+        16
     }
 }
 
@@ -1046,6 +1118,52 @@ impl EngineFlags {
                 ));
             }
         }
+        // A hybrid model (mamba / linear-attention layers beside attention): V1's hybrid KV cache
+        // manager only; the attention block grows until one block's page holds a layer's state.
+        let (block_size, prefix) = match model.recurrent {
+            None => (block_size, prefix),
+            Some(_) => {
+                let supported = version == EngineVersion::Vllm010
+                    && release.and_then(release_patch).is_none_or(|r| r >= (0, 10, 2));
+                if !supported {
+                    return Err(Error::invalid(
+                        origin,
+                        "recurrent",
+                        format!(
+                            "{} mixes attention with mamba / linear-attention layers: servecast models such \
+                             hybrids on vLLM V1 from 0.10.2 (its hybrid KV cache manager), not on {}",
+                            model.name,
+                            release.map_or(version.to_string(), |r| format!("vLLM {r}"))
+                        ),
+                    ));
+                }
+                let release_num = release.and_then(release_number);
+                // Prefix caching: forced off in 0.10.2–0.11, off by default until 0.26
+                // (`is_prefix_caching_supported` says "still experimental"), on from 0.26.
+                // 0.13–0.17 disable it for a model without mamba prefix caching (Qwen3-Next).
+                let gdn = model
+                    .recurrent
+                    .is_some_and(|r| r.kind == crate::spec::model::RecurrentKind::GatedDeltaNet);
+                let prefix = match release_num {
+                    Some(r) if r < (0, 13) => false,
+                    Some(r) if r < (0, 18) && gdn => false,
+                    Some(r) if r < (0, 26) => self.enable_prefix_caching.unwrap_or(false),
+                    _ => self.enable_prefix_caching.unwrap_or(true),
+                };
+                let (mamba_page, attn_token) = hybrid_pages(model, tp, kv_cache_dtype);
+                let align = hybrid_block_alignment(model, gpu, release);
+                let needed = align * mamba_page.div_ceil(align * attn_token.max(1));
+                let needed = u32::try_from(needed).map_err(|_| {
+                    Error::invalid(
+                        origin,
+                        "recurrent",
+                        "the state page needs an attention block of over 2^32 tokens",
+                    )
+                })?;
+                // vLLM raises the block when the user set none or too small a one.
+                (block_size.max(needed), prefix)
+            }
+        };
         let mut config = EngineConfig {
             version,
             gpu_memory_utilization: util,
@@ -1071,11 +1189,21 @@ impl EngineFlags {
             release: release.map(str::to_string),
         };
         let groups = kv_group_counts(model, version, release);
-        if groups.sliding > 0 {
+        if groups.sliding > 0 || groups.recurrent > 0 {
+            let (state_full, state_blocks) = match mamba_cache_mode(model, prefix, release) {
+                MambaCacheMode::All => (groups.recurrent, 0),
+                MambaCacheMode::Align => (0, 2 * groups.recurrent),
+                MambaCacheMode::None => (0, groups.recurrent),
+            };
             config.kv_groups = KvGroups {
-                full: groups.full,
+                full: groups.full + state_full,
                 sliding: groups.sliding,
-                window_blocks: groups.window.div_ceil(block_size.max(1)) + 1,
+                window_blocks: if groups.sliding > 0 {
+                    groups.window.div_ceil(block_size.max(1)) + 1
+                } else {
+                    0
+                },
+                recurrent: state_blocks,
             };
         }
         Ok(config)

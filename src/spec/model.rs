@@ -142,8 +142,107 @@ pub struct ModelSpec {
     /// `/v1/chat/completions` (none: not catalogued; such a workload is refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_template: Option<ChatTemplate>,
+    /// Layers that keep a recurrent state per sequence in place of a KV cache (mamba, gated delta
+    /// nets) in a hybrid model (Qwen3-Next, Nemotron-H, Granite 4.0-H, Jamba); `None` for
+    /// attention-only models. Its KV layers (`kv_layers_override`) are the attention layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrent: Option<RecurrentSpec>,
+    /// Decoder layers with an MLP, when that is neither every layer of a hybrid model nor the KV
+    /// layers of an attention-only one (count; Nemotron-H interleaves MLP-only layers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlp_layers_override: Option<u32>,
     /// Where the numbers come from.
     pub source: String,
+}
+
+/// The recurrent mixer of a hybrid model's non-attention layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecurrentKind {
+    /// Mamba (selective scan, Jamba): state (intermediate, d_state) per layer.
+    Mamba,
+    /// Mamba-2 (SSD: Nemotron-H, Granite 4.0-H, Falcon-H1, Bamba): state (heads, head_dim, d_state).
+    Mamba2,
+    /// Gated DeltaNet (Qwen3-Next's linear attention): state (value heads, key dim, value dim).
+    GatedDeltaNet,
+}
+
+/// Per-sequence state of a hybrid model's recurrent layers, in vLLM's terms
+/// (`MambaStateShapeCalculator`): a causal-convolution state of `conv_kernel − 1` inputs of
+/// `conv_dim` channels and a temporal (SSM) state of `state_heads × state_rows × state_cols`,
+/// channels and heads split over tensor-parallel ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecurrentSpec {
+    /// The mixer.
+    pub kind: RecurrentKind,
+    /// Decoder layers with this mixer (count).
+    pub layers: u32,
+    /// Channels of the causal convolution (elements; Mamba-2: intermediate + 2 × n_groups ×
+    /// d_state; Gated DeltaNet: 2 × key heads × key dim + value heads × value dim; Mamba:
+    /// intermediate).
+    pub conv_dim: u32,
+    /// Taps of the causal convolution (`conv_kernel` / `d_conv`, ≥ 2).
+    pub conv_kernel: u32,
+    /// Heads of the temporal state (Mamba-2: mamba heads; Gated DeltaNet: value heads; Mamba:
+    /// intermediate channels), count.
+    pub state_heads: u32,
+    /// Rows of one head's state (Mamba-2: head_dim; Gated DeltaNet: key head dim; Mamba: 1).
+    pub state_rows: u32,
+    /// Columns of one head's state (Mamba-2 and Mamba: d_state; Gated DeltaNet: value head dim).
+    pub state_cols: u32,
+    /// Groups of B/C (Mamba-2 `n_groups`; 0 for the others): vLLM replicates them to the
+    /// tensor-parallel size when they do not divide it.
+    #[serde(default)]
+    pub n_groups: u32,
+    /// d_state of Mamba-2's groups (elements; 0 for the others): the conv channels the groups add.
+    #[serde(default)]
+    pub group_state: u32,
+    /// Weights of one mixer (input and output projections, convolution, norms, A / D / dt), count.
+    pub mixer_weights: u64,
+    /// Dtype of the temporal state when the checkpoint's config sets one
+    /// (`mamba_ssm_cache_dtype`); `None`: vLLM's `auto`, the model's dtype. The convolution
+    /// state always takes the model's dtype.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssm_state_dtype: Option<Dtype>,
+}
+
+impl RecurrentSpec {
+    /// Convolution channels one tensor-parallel rank holds: Mamba-2's B/C groups are first
+    /// replicated up to `tp` when `n_groups` does not divide by it
+    /// (`extra_groups_for_head_shards`), then every channel is split.
+    pub fn conv_dim_per_gpu(&self, tp: u32) -> u64 {
+        let tp = u64::from(tp.max(1));
+        let mut dim = u64::from(self.conv_dim);
+        let groups = u64::from(self.n_groups);
+        if self.kind == RecurrentKind::Mamba2 && groups > 0 && !groups.is_multiple_of(tp) {
+            dim += 2 * (tp - groups) * u64::from(self.group_state);
+        }
+        dim / tp
+    }
+
+    /// Elements of the convolution state per layer per sequence on one rank.
+    pub fn conv_elements(&self, tp: u32) -> u64 {
+        u64::from(self.conv_kernel.saturating_sub(1)) * self.conv_dim_per_gpu(tp)
+    }
+
+    /// Elements of the temporal state per layer per sequence on one rank.
+    pub fn ssm_elements(&self, tp: u32) -> u64 {
+        u64::from(self.state_heads) / u64::from(tp.max(1)) * u64::from(self.state_rows) * u64::from(self.state_cols)
+    }
+
+    /// Bytes of one layer's state (convolution and temporal) per sequence on one rank, for a
+    /// model of dtype `dtype` — vLLM's `MambaSpec.page_size_bytes` before padding.
+    pub fn state_bytes_per_layer(&self, tp: u32, dtype: Dtype) -> u64 {
+        self.conv_elements(tp) * dtype.bytes() + self.ssm_elements(tp) * self.ssm_state_dtype.unwrap_or(dtype).bytes()
+    }
+
+    /// Recurrence FLOPs per token per layer: the convolution (2 × channels × taps) and the
+    /// state update and read-out (about 6 FLOPs per state element).
+    pub fn scan_flops_per_token(&self) -> f64 {
+        2.0 * f64::from(self.conv_dim) * f64::from(self.conv_kernel)
+            + 6.0 * f64::from(self.state_heads) * f64::from(self.state_rows) * f64::from(self.state_cols)
+    }
 }
 
 fn is_zero_u64(v: &u64) -> bool {
@@ -275,7 +374,8 @@ impl ModelSpec {
     /// stores in fewer bytes (every routed expert included).
     pub fn linear_layer_weights(&self) -> u64 {
         // The same layers `linear_flops_per_token` counts.
-        (u64::from(self.kv_layers()) * self.attn_weights() + self.mlp_weights_resident()).min(self.params_total())
+        (u64::from(self.kv_layers()) * self.attn_weights() + self.mlp_weights_resident() + self.mixer_weights())
+            .min(self.params_total())
     }
 
     /// Weights of the routed experts of all MoE layers (count; 0 for dense models): the
@@ -329,6 +429,26 @@ impl ModelSpec {
         self.kv_layers_override.unwrap_or(self.num_hidden_layers)
     }
 
+    /// Layers with an MLP (count): the KV layers of an attention-only model, every layer of a
+    /// hybrid one, unless `mlp_layers_override` says otherwise.
+    pub fn mlp_layers(&self) -> u32 {
+        self.mlp_layers_override.unwrap_or(if self.recurrent.is_some() {
+            self.num_hidden_layers
+        } else {
+            self.kv_layers()
+        })
+    }
+
+    /// Layers with a recurrent (mamba / linear-attention) mixer (count; 0 for attention-only models).
+    pub fn recurrent_layers(&self) -> u32 {
+        self.recurrent.map_or(0, |r| r.layers)
+    }
+
+    /// Weights of every recurrent mixer (count; 0 for attention-only models).
+    fn mixer_weights(&self) -> u64 {
+        self.recurrent.map_or(0, |r| u64::from(r.layers) * r.mixer_weights)
+    }
+
     /// KV layers with sliding-window attention (count; 0 without a window).
     pub fn sliding_layers(&self) -> u32 {
         self.sliding_window.map_or(0, |w| w.layers.min(self.kv_layers()))
@@ -365,7 +485,14 @@ impl ModelSpec {
     pub fn linear_flops_per_token(&self) -> f64 {
         let d = u64::from(self.hidden_size);
         let lm_head = u64::from(self.vocab_size) * d;
-        2.0 * (u64::from(self.kv_layers()) * self.attn_weights() + self.mlp_weights_active() + lm_head) as f64
+        let scan = self
+            .recurrent
+            .map_or(0.0, |r| f64::from(r.layers) * r.scan_flops_per_token());
+        2.0 * (u64::from(self.kv_layers()) * self.attn_weights()
+            + self.mlp_weights_active()
+            + self.mixer_weights()
+            + lm_head) as f64
+            + scan
     }
 
     /// Attention FLOPs per token per context token (FLOP), over all KV layers: `4 × heads ×
@@ -445,6 +572,50 @@ impl ModelSpec {
                 format!("{who}: must be > 0"),
             ));
         }
+        if let Some(r) = self.recurrent {
+            for (field, value) in [
+                ("recurrent.layers", u64::from(r.layers)),
+                ("recurrent.conv_dim", u64::from(r.conv_dim)),
+                ("recurrent.state_heads", u64::from(r.state_heads)),
+                ("recurrent.state_rows", u64::from(r.state_rows)),
+                ("recurrent.state_cols", u64::from(r.state_cols)),
+                ("recurrent.mixer_weights", r.mixer_weights),
+            ] {
+                if value == 0 {
+                    return Err(Error::invalid(origin, field, format!("{who}: must be > 0")));
+                }
+            }
+            if r.conv_kernel < 2 {
+                return Err(Error::invalid(
+                    origin,
+                    "recurrent.conv_kernel",
+                    format!(
+                        "{who}: must be ≥ 2 (the state holds conv_kernel − 1 inputs), got {}",
+                        r.conv_kernel
+                    ),
+                ));
+            }
+            let attention = self.kv_layers();
+            if u64::from(r.layers) + u64::from(attention) > u64::from(self.num_hidden_layers) {
+                return Err(Error::invalid(
+                    origin,
+                    "recurrent.layers",
+                    format!(
+                        "{who}: {} recurrent + {attention} attention layers (kv_layers_override) exceed num_hidden_layers ({})",
+                        r.layers, self.num_hidden_layers
+                    ),
+                ));
+            }
+        }
+        if let Some(n) = self.mlp_layers_override {
+            if n > self.num_hidden_layers {
+                return Err(Error::invalid(
+                    origin,
+                    "mlp_layers_override",
+                    format!("{who}: {n} exceeds num_hidden_layers ({})", self.num_hidden_layers),
+                ));
+            }
+        }
         if self.kv_layers_override == Some(0) {
             return Err(Error::invalid(
                 origin,
@@ -522,14 +693,14 @@ impl ModelSpec {
 
     /// Layers of the KV-owning stack whose MLP is a MoE (count).
     fn moe_layer_count(&self) -> u64 {
-        self.moe.map_or(0, |m| u64::from(m.moe_layers.min(self.kv_layers())))
+        self.moe.map_or(0, |m| u64::from(m.moe_layers.min(self.mlp_layers())))
     }
 
     /// Weights of every MLP resident in memory over the KV-owning layers (count): dense MLPs,
     /// and per MoE layer its router, all routed experts and the shared experts (with gpt-oss's
     /// expert and router biases).
     fn mlp_weights_resident(&self) -> u64 {
-        let dense_layers = u64::from(self.kv_layers()) - self.moe_layer_count();
+        let dense_layers = u64::from(self.mlp_layers()) - self.moe_layer_count();
         let dense = dense_layers * self.expert_weights(self.intermediate_size);
         let Some(m) = self.moe else {
             return dense;
@@ -551,7 +722,7 @@ impl ModelSpec {
     /// Weights of the MLPs one token passes through over the KV-owning layers (count): the
     /// dense MLPs, and per MoE layer the router, its top-k experts and the shared experts.
     fn mlp_weights_active(&self) -> u64 {
-        let dense_layers = u64::from(self.kv_layers()) - self.moe_layer_count();
+        let dense_layers = u64::from(self.mlp_layers()) - self.moe_layer_count();
         let dense = dense_layers * self.expert_weights(self.intermediate_size);
         let Some(m) = self.moe else {
             return dense;
@@ -581,6 +752,13 @@ impl ModelSpec {
                     + layers.saturating_sub(u64::from(self.kv_layers())) * self.expert_weights(self.intermediate_size)
             }
         };
+        if self.recurrent.is_some() {
+            // A hybrid model: attention in its KV layers, a mixer in its recurrent ones, MLPs
+            // where it has them, two norms per layer.
+            let mlp = self.mlp_weights_resident();
+            let attn = u64::from(self.kv_layers()) * self.attn_weights();
+            return vocab * d + attn + self.mixer_weights() + layers * 2 * d + mlp + d + lm_head + self.extra_params;
+        }
         let core = match self.architecture {
             Architecture::Llama => {
                 let bias = if self.qkv_bias && self.mla.is_none() {
@@ -667,6 +845,8 @@ mod tests {
             extra_params: 0,
             attention_sinks: false,
             chat_template: None,
+            recurrent: None,
+            mlp_layers_override: None,
             source: "test".into(),
         }
     }
@@ -1047,10 +1227,10 @@ mod tests {
             }
             other => panic!("expected InvalidField, got {other:?}"),
         }
-        // Hybrid state-space families are refused by name, saying what is missing.
+        // Hybrid families servecast has no state model for are refused by name, saying what is missing.
         for (text, field) in [
-            (r#"{"architectures": ["Qwen3NextForCausalLM"]}"#, "architectures"),
-            (r#"{"model_type": "nemotron_h"}"#, "model_type"),
+            (r#"{"architectures": ["GraniteMoeHybridForCausalLM"]}"#, "architectures"),
+            (r#"{"model_type": "falcon_h1"}"#, "model_type"),
         ] {
             match ModelSpec::from_hf_config_json(text, "c.json") {
                 Err(Error::InvalidField { field: f, message, .. }) => {

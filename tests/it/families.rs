@@ -231,27 +231,23 @@ fn a_sliding_group_holds_only_its_window() {
     );
 }
 
-/// Hybrid state-space checkpoints are refused by name, even when their config.json carries
-/// Python's bare `Infinity` (Nemotron-H's `time_step_limit`), which plain JSON rejects.
+/// Hybrid checkpoints parse into attention and recurrent layers, even when their config.json
+/// carries Python's bare `Infinity` (Nemotron-H's `time_step_limit`), which plain JSON rejects.
 #[test]
-fn hybrid_checkpoints_are_refused_naming_what_is_missing() {
-    for file in [
-        "nvidia--Nemotron-H-56B-Base-8K.json",
-        "Qwen--Qwen3-Next-80B-A3B-Instruct.json",
-        "ai21labs--AI21-Jamba-1.5-Mini.json",
+fn hybrid_checkpoints_parse_into_attention_and_recurrent_layers() {
+    for (file, attention, recurrent) in [
+        ("nvidia--Nemotron-H-56B-Base-8K.json", 10, 54),
+        ("Qwen--Qwen3-Next-80B-A3B-Instruct.json", 12, 36),
+        ("ai21labs--AI21-Jamba-1.5-Mini.json", 4, 28),
+        ("Qwen--Qwen3.5-35B-A3B.json", 10, 30),
+        ("nvidia--NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.json", 6, 23),
     ] {
-        let path = format!("{}/data/hf-configs/{file}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap();
-        match ModelSpec::from_hf_config_json(&text, &path) {
-            Err(servecast::Error::InvalidField { field, message, .. }) => {
-                assert_eq!(field, "architectures", "{file}");
-                assert!(
-                    message.contains("mamba") && message.contains("recurrent state"),
-                    "{file}: {message}"
-                );
-            }
-            other => panic!("{file}: expected the hybrid refusal, got {other:?}"),
-        }
+        let spec = config(file);
+        assert_eq!(
+            (spec.kv_layers(), spec.recurrent_layers()),
+            (attention, recurrent),
+            "{file}"
+        );
     }
 }
 

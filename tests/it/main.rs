@@ -6,6 +6,7 @@ mod corpus;
 mod datasets;
 mod families;
 mod gpus2026;
+mod hybrid;
 mod import_aiperf;
 mod import_guidellm;
 mod import_llmperf;

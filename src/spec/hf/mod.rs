@@ -6,6 +6,7 @@
 
 mod deepseek;
 mod dense;
+mod hybrid;
 mod moe;
 
 use serde_json::{Map, Value};
@@ -45,6 +46,7 @@ pub fn parse(text: &str, origin: &str) -> Result<ModelSpec> {
         }
         Family::GptOss => moe::gpt_oss(&cfg)?,
         Family::DeepseekV2 | Family::DeepseekV3 => deepseek::deepseek(&cfg, family)?,
+        Family::Qwen3Next | Family::NemotronH | Family::Jamba => hybrid::parse(&cfg, family)?,
     };
     spec.validate(origin)?;
     Ok(spec)
@@ -108,16 +110,19 @@ pub(super) enum Family {
     Llama4,
     DeepseekV2,
     DeepseekV3,
+    /// Qwen3-Next and Qwen3.5-MoE's language model: Gated DeltaNet + gated attention, MoE.
+    Qwen3Next,
+    /// Nemotron-H (and Nemotron 3): Mamba-2 + attention + MLP / MoE layers.
+    NemotronH,
+    /// Jamba: Mamba + attention, MoE every other layer.
+    Jamba,
 }
 
 /// Families vLLM serves with per-sequence recurrent state (mamba, linear attention, gated delta
 /// nets) next to or instead of attention: their memory and cost need a state model servecast
 /// does not have yet, so they are refused by name rather than costed wrong.
-const STATE_SPACE: [(&str, &str); 14] = [
-    ("Qwen3NextForCausalLM", "qwen3_next"),
-    ("NemotronHForCausalLM", "nemotron_h"),
+const STATE_SPACE: [(&str, &str); 10] = [
     ("GraniteMoeHybridForCausalLM", "granitemoehybrid"),
-    ("JambaForCausalLM", "jamba"),
     ("FalconH1ForCausalLM", "falcon_h1"),
     ("MambaForCausalLM", "mamba"),
     ("Mamba2ForCausalLM", "mamba2"),
@@ -127,7 +132,6 @@ const STATE_SPACE: [(&str, &str); 14] = [
     ("MiniMaxText01ForCausalLM", "minimax_text_01"),
     ("MiniMaxM1ForCausalLM", "minimax_m1"),
     ("Lfm2ForCausalLM", "lfm2"),
-    ("Qwen3_5MoeForConditionalGeneration", "qwen3_5_moe"),
 ];
 
 impl Family {
@@ -135,11 +139,12 @@ impl Family {
          Phi3ForCausalLM, GPT2LMHeadModel, Gemma2ForCausalLM, Gemma3ForCausalLM, \
          Gemma3ForConditionalGeneration, MixtralForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM, \
          Glm4MoeForCausalLM, GptOssForCausalLM, Llama4ForConditionalGeneration, DeepseekV2ForCausalLM, \
-         DeepseekV3ForCausalLM";
+         DeepseekV3ForCausalLM, Qwen3NextForCausalLM, Qwen3_5MoeForConditionalGeneration, NemotronHForCausalLM, \
+         JambaForCausalLM";
 
     /// Whether the language model's keys sit in `text_config`.
     fn nests_text_config(self) -> bool {
-        matches!(self, Family::Gemma3 | Family::Llama4)
+        matches!(self, Family::Gemma3 | Family::Llama4 | Family::Qwen3Next)
     }
 
     fn from_architecture(name: &str) -> Option<Family> {
@@ -160,6 +165,11 @@ impl Family {
             "Llama4ForConditionalGeneration" | "Llama4ForCausalLM" => Family::Llama4,
             "DeepseekV2ForCausalLM" => Family::DeepseekV2,
             "DeepseekV3ForCausalLM" | "KimiK2ForCausalLM" => Family::DeepseekV3,
+            "Qwen3NextForCausalLM" | "Qwen3_5MoeForConditionalGeneration" | "Qwen3_5MoeForCausalLM" => {
+                Family::Qwen3Next
+            }
+            "NemotronHForCausalLM" => Family::NemotronH,
+            "JambaForCausalLM" => Family::Jamba,
             _ => return None,
         })
     }
@@ -182,6 +192,9 @@ impl Family {
             "llama4" | "llama4_text" => Family::Llama4,
             "deepseek_v2" => Family::DeepseekV2,
             "deepseek_v3" | "kimi_k2" => Family::DeepseekV3,
+            "qwen3_next" | "qwen3_5_moe" | "qwen3_5_moe_text" => Family::Qwen3Next,
+            "nemotron_h" => Family::NemotronH,
+            "jamba" => Family::Jamba,
             _ => return None,
         })
     }
@@ -495,6 +508,8 @@ impl Config<'_> {
             extra_params: 0,
             attention_sinks: false,
             chat_template: None,
+            recurrent: None,
+            mlp_layers_override: None,
             source: format!("{} (Hugging Face config.json)", self.origin),
         })
     }
