@@ -213,3 +213,29 @@ fn qwen3_next_simulates() {
     let last = run.levels.last().unwrap();
     assert!(last.output_throughput_tok_s > 5.0 * first.output_throughput_tok_s);
 }
+
+/// The catalog's hybrid entries are their config.json files as the hybrid room reads them.
+#[test]
+fn catalog_hybrids_match_their_configs() {
+    let catalog = Catalog::builtin().unwrap();
+    for (id, file) in [
+        ("qwen3-next-80b-a3b", QWEN3_NEXT),
+        ("qwen3.5-35b-a3b", "Qwen--Qwen3.5-35B-A3B.json"),
+        (
+            "nemotron-3-nano-30b-a3b",
+            "nvidia--NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.json",
+        ),
+        ("nemotron-h-56b", "nvidia--Nemotron-H-56B-Base-8K.json"),
+        ("jamba-1.5-mini", "ai21labs--AI21-Jamba-1.5-Mini.json"),
+    ] {
+        let entry = catalog.model(id).unwrap();
+        let parsed = config(file);
+        assert_eq!(entry.recurrent, parsed.recurrent, "{id}");
+        assert_eq!(entry.moe, parsed.moe, "{id}");
+        assert_eq!(
+            (entry.kv_layers(), entry.mlp_layers(), entry.params_total()),
+            (parsed.kv_layers(), parsed.mlp_layers(), parsed.params_total()),
+            "{id}"
+        );
+    }
+}
