@@ -322,7 +322,9 @@ impl StepCostModel {
                 2.0 * f64::from(r.layers) * r.state_bytes_per_layer(tp, model.dtype) as f64
                     / (bandwidth * params.attention_bandwidth_efficiency)
             }),
-            attention_floor_s: model.kv_layers() as f64 * params.attention_kernel_floor_s,
+            // A recurrent layer launches its own kernels (convolution and state update) each step.
+            attention_floor_s: f64::from(model.kv_layers() + model.recurrent_layers())
+                * params.attention_kernel_floor_s,
             // Prefill attention (FlashAttention's fused kernel) reaches its own share of the peak.
             attention_s_per_pair: model.attn_flops_per_token_per_ctx_token() * (1.0 - window_share)
                 / tp_f
