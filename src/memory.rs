@@ -586,12 +586,20 @@ pub fn plan_memory(
 /// attention block it sets (when the default or the user's block was smaller) and how far the
 /// state page is padded to equal the attention page.
 fn hybrid_lines(model: &ModelSpec, gpu: &GpuSpec, cfg: &EngineConfig) -> Vec<String> {
-    let (mamba, token) = crate::spec::engine::hybrid_pages(model, cfg.tensor_parallel_size, cfg.kv_cache_dtype);
+    let release = cfg.release.as_deref();
+    let (mamba, token) =
+        crate::spec::engine::hybrid_pages(model, cfg.tensor_parallel_size, cfg.kv_cache_dtype, release);
     if mamba == 0 || token == 0 {
         return Vec::new();
     }
-    let align = crate::spec::engine::hybrid_block_alignment(model, gpu, cfg.release.as_deref());
-    let needed = align * mamba.div_ceil(align * token);
+    let needed = crate::spec::engine::hybrid_block_tokens(
+        model,
+        gpu,
+        cfg.tensor_parallel_size,
+        cfg.kv_cache_dtype,
+        cfg.enable_prefix_caching,
+        release,
+    );
     let mut lines = Vec::new();
     if u64::from(cfg.block_size) == needed {
         lines.push(format!(

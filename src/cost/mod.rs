@@ -319,7 +319,12 @@ impl StepCostModel {
             kv_s_per_token: kv_per_token * (1.0 - window_share) / (bandwidth * params.attention_bandwidth_efficiency),
             kv_window_s_per_token: kv_per_token * window_share / (bandwidth * params.attention_bandwidth_efficiency),
             state_s_per_seq: model.recurrent.map_or(0.0, |r| {
-                2.0 * f64::from(r.layers) * r.state_bytes_per_layer(tp, model.dtype) as f64
+                2.0 * f64::from(r.layers)
+                    * r.state_bytes_per_layer(
+                        tp,
+                        model.dtype,
+                        crate::spec::engine::ssm_state_default(model, engine.release.as_deref()),
+                    ) as f64
                     / (bandwidth * params.attention_bandwidth_efficiency)
             }),
             // A recurrent layer launches its own kernels (convolution and state update) each step.

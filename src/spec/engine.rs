@@ -717,22 +717,73 @@ pub fn mamba_cache_mode(model: &ModelSpec, prefix: bool, release: Option<&str>) 
 /// A hybrid model's page sizes on one rank: the state of one recurrent layer (vLLM's
 /// `MambaSpec.page_size_bytes` before padding) and one token of one attention layer
 /// (`FullAttentionSpec(block_size=1).page_size_bytes`), bytes; (0, 0) for other models.
-pub fn hybrid_pages(model: &ModelSpec, tp: u32, kv_dtype: Dtype) -> (u64, u64) {
+pub fn hybrid_pages(model: &ModelSpec, tp: u32, kv_dtype: Dtype, release: Option<&str>) -> (u64, u64) {
     match model.recurrent {
         Some(r) => (
-            r.state_bytes_per_layer(tp, model.dtype),
+            r.state_bytes_per_layer(tp, model.dtype, ssm_state_default(model, release)),
             model.kv_elements_per_token_per_layer(tp) * kv_dtype.bytes(),
         ),
         None => (0, 0),
     }
 }
 
+/// The temporal state's dtype when the checkpoint's config sets none: the model's, except
+/// Nemotron-H (servecast's Mamba-2 family) from 0.20, which vLLM keeps in float32 (float16 in
+/// 0.13–0.19, the same two bytes as bfloat16).
+pub fn ssm_state_default(model: &ModelSpec, release: Option<&str>) -> Dtype {
+    let mamba2 = model
+        .recurrent
+        .is_some_and(|r| r.kind == crate::spec::model::RecurrentKind::Mamba2);
+    if mamba2 && release.and_then(release_number).is_none_or(|r| r >= (0, 20)) {
+        Dtype::F32
+    } else {
+        model.dtype
+    }
+}
+
+/// The attention block vLLM gives a hybrid model: `a · ⌈state page / (a · attention bytes per
+/// token)⌉` tokens, or with a state per block of tokens (mamba cache mode "all") the next
+/// multiple of lcm(the scan's chunk, a) — 0 for other models.
+pub fn hybrid_block_tokens(
+    model: &ModelSpec,
+    gpu: &GpuSpec,
+    tp: u32,
+    kv_dtype: Dtype,
+    prefix: bool,
+    release: Option<&str>,
+) -> u64 {
+    let (mamba, token) = hybrid_pages(model, tp, kv_dtype, release);
+    if mamba == 0 || token == 0 {
+        return 0;
+    }
+    let align = hybrid_block_alignment(model, gpu, release);
+    if mamba_cache_mode(model, prefix, release) == MambaCacheMode::All {
+        let base = model.recurrent.map_or(0, |r| u64::from(r.chunk_size));
+        let base = if base == 0 { 2048 } else { base };
+        let chunk = base / gcd(base, align) * align;
+        return chunk * mamba.div_ceil(token).div_ceil(chunk);
+    }
+    align * mamba.div_ceil(align * token)
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 /// The multiple a hybrid model's attention block is rounded up to (`kernel_block_alignment_size`
 /// of `HybridAttentionMambaModelConfig`): 16, or 32 on Blackwell for head size 256 with
-/// FlashInfer from 0.13 (FlashInfer takes no 16-token pages there), tokens.
+/// FlashInfer in 0.11.2–0.17 (FlashInfer takes no 16-token pages there; 0.18 dropped the rule),
+/// tokens.
 pub fn hybrid_block_alignment(model: &ModelSpec, gpu: &GpuSpec, release: Option<&str>) -> u64 {
     let blackwell_256 = gpu.architecture == crate::spec::GpuArch::Blackwell && model.head_dim == 256;
-    if blackwell_256 && release.and_then(release_number).is_none_or(|r| r >= (0, 13)) {
+    let ruled = release
+        .and_then(release_patch)
+        .is_some_and(|r| ((0, 11, 2)..(0, 18, 0)).contains(&r));
+    if blackwell_256 && ruled {
         32
     } else {
         16
@@ -1150,9 +1201,7 @@ impl EngineFlags {
                     Some(r) if r < (0, 26) => self.enable_prefix_caching.unwrap_or(false),
                     _ => self.enable_prefix_caching.unwrap_or(true),
                 };
-                let (mamba_page, attn_token) = hybrid_pages(model, tp, kv_cache_dtype);
-                let align = hybrid_block_alignment(model, gpu, release);
-                let needed = align * mamba_page.div_ceil(align * attn_token.max(1));
+                let needed = hybrid_block_tokens(model, gpu, tp, kv_cache_dtype, prefix, release);
                 let needed = u32::try_from(needed).map_err(|_| {
                     Error::invalid(
                         origin,

@@ -205,6 +205,14 @@ pub struct RecurrentSpec {
     /// state always takes the model's dtype.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssm_state_dtype: Option<Dtype>,
+    /// The scan's chunk (`mamba_chunk_size`, else `chunk_size`; 0: none given, vLLM takes 2048),
+    /// tokens: with a state per block (mamba cache mode "all") the attention block is a multiple.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub chunk_size: u32,
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
 }
 
 impl RecurrentSpec {
@@ -232,9 +240,11 @@ impl RecurrentSpec {
     }
 
     /// Bytes of one layer's state (convolution and temporal) per sequence on one rank, for a
-    /// model of dtype `dtype` — vLLM's `MambaSpec.page_size_bytes` before padding.
-    pub fn state_bytes_per_layer(&self, tp: u32, dtype: Dtype) -> u64 {
-        self.conv_elements(tp) * dtype.bytes() + self.ssm_elements(tp) * self.ssm_state_dtype.unwrap_or(dtype).bytes()
+    /// model of dtype `dtype` whose temporal state, when the config sets none, takes
+    /// `ssm_default` — vLLM's `MambaSpec.page_size_bytes` before padding.
+    pub fn state_bytes_per_layer(&self, tp: u32, dtype: Dtype, ssm_default: Dtype) -> u64 {
+        self.conv_elements(tp) * dtype.bytes()
+            + self.ssm_elements(tp) * self.ssm_state_dtype.unwrap_or(ssm_default).bytes()
     }
 
     /// Recurrence FLOPs per token per layer: the convolution (2 × channels × taps) and the

@@ -156,9 +156,20 @@ fn state_blocks_per_request_follow_the_mamba_cache_mode() {
     assert_eq!(align.kv_groups.blocks_for(2000, align.block_size), 4 + 6);
     let nemo = config("nvidia--Nemotron-H-56B-Base-8K.json");
     let all = resolve(&nemo, "0.31.0");
-    // 10 attention + 54 mamba layers in groups of 10: 1 + 6 groups, each a block per 2,080 tokens.
+    // From 0.20 Nemotron-H's temporal state is float32: at TP 2 the page is 3 × 10,240 × 2 +
+    // 128 × 64 × 256 × 4 = 8,450,048 bytes, 4,126 tokens of 2,048-byte attention, rounded in mode
+    // "all" to the scan's 128-token chunk: 4,224. 10 attention + 54 mamba layers in groups of 10:
+    // 1 + 6 groups, each a block per 4,224 tokens.
+    assert_eq!(all.block_size, 4224);
     assert_eq!(all.kv_groups.blocks_for(2000, all.block_size), 7);
-    assert_eq!(all.kv_groups.blocks_for(4200, all.block_size), 21);
+    assert_eq!(all.kv_groups.blocks_for(4300, all.block_size), 14);
+    // Without prefix caching (the default until 0.26) and before 0.20's float32 state: one state
+    // block per group, the block 16-aligned (2 bytes per state element: 4,255,744 / 2,048 = 2,078
+    // tokens → 2,080).
+    let none = resolve(&nemo, "0.19.0");
+    assert!(!none.enable_prefix_caching);
+    assert_eq!(none.block_size, 2080);
+    assert_eq!(none.kv_groups.blocks_for(4300, none.block_size), 3 + 6);
 }
 
 /// Where servecast does not model a hybrid, it says so: V0 engines and releases before 0.10.2

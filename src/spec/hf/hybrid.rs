@@ -40,6 +40,14 @@ fn ssm_dtype(cfg: &Config<'_>) -> Result<Option<Dtype>> {
     Ok(None)
 }
 
+/// The scan's chunk a config names (`mamba_chunk_size`, else `chunk_size`; 0 when neither).
+fn chunk_size(cfg: &Config<'_>) -> Result<u32> {
+    Ok(cfg
+        .optional_u32("mamba_chunk_size")?
+        .or(cfg.optional_u32("chunk_size")?)
+        .unwrap_or(0))
+}
+
 /// Qwen3-Next and the language model of Qwen3.5-MoE: Gated DeltaNet layers with a gated full
 /// attention layer every `full_attention_interval` layers (or as `layer_types` lists them), a
 /// MoE MLP in every layer.
@@ -113,6 +121,7 @@ pub(super) fn qwen3_next(cfg: &Config<'_>) -> Result<ModelSpec> {
         group_state: 0,
         mixer_weights,
         ssm_state_dtype: ssm_dtype(cfg)?,
+        chunk_size: chunk_size(cfg)?,
     });
     spec.kv_layers_override = Some(attention);
     let experts = cfg.required_u32(&["num_experts"])?;
@@ -249,6 +258,7 @@ pub(super) fn nemotron_h(cfg: &Config<'_>) -> Result<ModelSpec> {
             group_state: d_state,
             mixer_weights,
             ssm_state_dtype: ssm_dtype(cfg)?,
+            chunk_size: chunk_size(cfg)?,
         }),
         ..cfg.skeleton()?
     })
@@ -314,6 +324,7 @@ pub(super) fn jamba(cfg: &Config<'_>) -> Result<ModelSpec> {
         group_state: 0,
         mixer_weights,
         ssm_state_dtype: ssm_dtype(cfg)?,
+        chunk_size: chunk_size(cfg)?,
     });
     spec.kv_layers_override = Some(attention);
     spec.moe = Some(MoeSpec {
