@@ -250,3 +250,35 @@ fn catalog_hybrids_match_their_configs() {
         );
     }
 }
+
+/// The derived rows docs/research/vllm-hybrid.md quotes (vLLM's rule, not a log): attention block
+/// and state padding at 0.19 (prefix caching off, 16-token alignment).
+#[test]
+fn derived_block_sizes_follow_vllms_rule() {
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu("h200").unwrap();
+    for (file, tp, block, padding) in [
+        (QWEN3_NEXT, 4, 272, "1.49%"),
+        ("nvidia--Nemotron-H-56B-Base-8K.json", 4, 2080, "0.10%"),
+        ("ai21labs--AI21-Jamba-1.5-Mini.json", 2, 80, "5.26%"),
+        ("Qwen--Qwen3.5-35B-A3B.json", 4, 528, "0.76%"),
+    ] {
+        let model = config(file);
+        let cfg = EngineFlags {
+            tensor_parallel_size: Some(tp),
+            max_model_len: Some(8192),
+            ..EngineFlags::default()
+        }
+        .resolve_release(EngineVersion::Vllm010, Some("0.19.0"), &model, gpu, "test")
+        .unwrap();
+        assert_eq!(cfg.block_size, block, "{file}");
+        let plan = plan_memory(&model, gpu, &cfg, &MemoryCalibration::default(), "test").unwrap();
+        assert!(
+            plan.hybrid_lines
+                .last()
+                .is_some_and(|l| l.contains(&format!("by {padding} "))),
+            "{file}: {:?}",
+            plan.hybrid_lines
+        );
+    }
+}
