@@ -22,6 +22,8 @@ pub enum RefusalKind {
     NotEnoughFreeMemory,
     /// Any other configuration vLLM rejects (e.g. bad block size, TP not dividing heads).
     InvalidConfig,
+    /// The release's model registry has no class for the checkpoint's `architectures`.
+    UnsupportedArchitecture,
 }
 
 /// Every error servecast returns.

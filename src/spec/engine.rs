@@ -728,13 +728,11 @@ pub fn hybrid_pages(model: &ModelSpec, tp: u32, kv_dtype: Dtype, release: Option
 }
 
 /// The temporal state's dtype when the checkpoint's config sets none: the model's, except
-/// Nemotron-H (servecast's Mamba-2 family) from 0.20, which vLLM keeps in float32 (float16 in
-/// 0.13–0.19, the same two bytes as bfloat16).
+/// Nemotron-H from 0.20, which vLLM keeps in float32 (float16 in 0.13–0.19, the same two bytes
+/// as bfloat16). Granite 4.0-H, Bamba and Falcon-H1 keep the model's dtype.
 pub fn ssm_state_default(model: &ModelSpec, release: Option<&str>) -> Dtype {
-    let mamba2 = model
-        .recurrent
-        .is_some_and(|r| r.kind == crate::spec::model::RecurrentKind::Mamba2);
-    if mamba2 && release.and_then(release_number).is_none_or(|r| r >= (0, 20)) {
+    let nemotron = model.recurrent.is_some_and(|r| r.nemotron_h_state_rule);
+    if nemotron && release.and_then(release_number).is_none_or(|r| r >= (0, 20)) {
         Dtype::F32
     } else {
         model.dtype
@@ -824,6 +822,7 @@ impl EngineFlags {
         origin: &str,
     ) -> Result<EngineConfig> {
         let release_line = ReleaseLine::of(version, release);
+        crate::spec::registry::check(model.vllm_architecture.as_deref(), version, release)?;
         if self.async_scheduling == Some(true) && version != EngineVersion::Vllm010 {
             return Err(Error::invalid(
                 origin,

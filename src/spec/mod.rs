@@ -6,6 +6,7 @@ pub mod engine;
 pub mod gpu;
 pub mod hf;
 pub mod model;
+pub mod registry;
 pub mod speculative;
 
 pub use catalog::*;

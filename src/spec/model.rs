@@ -151,6 +151,11 @@ pub struct ModelSpec {
     /// layers of an attention-only one (count; Nemotron-H interleaves MLP-only layers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlp_layers_override: Option<u32>,
+    /// The model class vLLM's registry loads it with (the config's `architectures[0]`, e.g.
+    /// `Qwen3MoeForCausalLM`): a release whose registry lacks it refuses to start
+    /// ([`crate::spec::registry`]); `None` for models served outside vLLM's registry (TTS heads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_architecture: Option<String>,
     /// Where the numbers come from.
     pub source: String,
 }
@@ -209,6 +214,19 @@ pub struct RecurrentSpec {
     /// tokens: with a state per block (mamba cache mode "all") the attention block is a multiple.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub chunk_size: u32,
+    /// Whether vLLM's model hook for Nemotron-H (`NemotronHForCausalLMConfig`, 0.13+) picks the
+    /// temporal state's dtype when neither the flag nor the config does: float16 in 0.13–0.19,
+    /// float32 from 0.20. Granite 4.0-H, Bamba and Falcon-H1 have no such hook (the model's dtype).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub nemotron_h_state_rule: bool,
+    /// Whether every decoder layer runs attention and this mixer side by side (Falcon-H1's
+    /// parallel hybrid): `layers` then counts the same decoder layers as the KV layers.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub parallel: bool,
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 fn is_zero_u32(v: &u32) -> bool {
@@ -606,7 +624,9 @@ impl ModelSpec {
                 ));
             }
             let attention = self.kv_layers();
-            if u64::from(r.layers) + u64::from(attention) > u64::from(self.num_hidden_layers) {
+            // A parallel hybrid's mixers share their decoder layers with the attention.
+            let shared = if r.parallel { attention.min(r.layers) } else { 0 };
+            if u64::from(r.layers) + u64::from(attention) - u64::from(shared) > u64::from(self.num_hidden_layers) {
                 return Err(Error::invalid(
                     origin,
                     "recurrent.layers",
@@ -857,6 +877,7 @@ mod tests {
             chat_template: None,
             recurrent: None,
             mlp_layers_override: None,
+            vllm_architecture: None,
             source: "test".into(),
         }
     }
@@ -1239,8 +1260,8 @@ mod tests {
         }
         // Hybrid families servecast has no state model for are refused by name, saying what is missing.
         for (text, field) in [
-            (r#"{"architectures": ["GraniteMoeHybridForCausalLM"]}"#, "architectures"),
-            (r#"{"model_type": "falcon_h1"}"#, "model_type"),
+            (r#"{"architectures": ["Zamba2ForCausalLM"]}"#, "architectures"),
+            (r#"{"model_type": "mamba2"}"#, "model_type"),
         ] {
             match ModelSpec::from_hf_config_json(text, "c.json") {
                 Err(Error::InvalidField { field: f, message, .. }) => {

@@ -178,16 +178,34 @@ fn state_blocks_per_request_follow_the_mamba_cache_mode() {
 fn hybrids_are_refused_where_not_modelled() {
     let catalog = Catalog::builtin().unwrap();
     let gpu = catalog.gpu("h200").unwrap();
+    // Nemotron-H is in vLLM's registry from 0.9.1, but servecast models its state only with V1's
+    // hybrid KV cache manager (0.10.2+).
+    let nemo = config("nvidia--Nemotron-H-56B-Base-8K.json");
+    for (version, release) in [
+        (EngineVersion::Vllm010, Some("0.9.2")),
+        (EngineVersion::Vllm010, Some("0.10.1")),
+    ] {
+        let err = EngineFlags::default()
+            .resolve_release(version, release, &nemo, gpu, "test")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("from 0.10.2"), "{err}");
+    }
+    // Qwen3-Next arrived in 0.10.2: earlier releases and the V0 line refuse it as vLLM does.
     let next = config(QWEN3_NEXT);
     for (version, release) in [(EngineVersion::Vllm06, None), (EngineVersion::Vllm010, Some("0.10.1"))] {
         let err = EngineFlags::default()
             .resolve_release(version, release, &next, gpu, "test")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("from 0.10.2"), "{err}");
+        assert!(
+            err.contains("Model architectures ['Qwen3NextForCausalLM'] are not supported for now")
+                && err.contains("arrived in 0.10.2"),
+            "{err}"
+        );
     }
-    let granite = r#"{"architectures": ["GraniteMoeHybridForCausalLM"], "model_type": "granitemoehybrid"}"#;
-    let err = ModelSpec::from_hf_config_json(granite, "granite-4.0-h-small/config.json")
+    let zamba = r#"{"architectures": ["Zamba2ForCausalLM"], "model_type": "zamba2"}"#;
+    let err = ModelSpec::from_hf_config_json(zamba, "zamba2-7b/config.json")
         .unwrap_err()
         .to_string();
     assert!(
@@ -238,11 +256,15 @@ fn catalog_hybrids_match_their_configs() {
         ),
         ("nemotron-h-56b", "nvidia--Nemotron-H-56B-Base-8K.json"),
         ("jamba-1.5-mini", "ai21labs--AI21-Jamba-1.5-Mini.json"),
+        ("granite-4.0-h-tiny", "ibm-granite--granite-4.0-h-tiny.json"),
+        ("granite-4.0-micro-base", "ibm-granite--granite-4.0-micro-base.json"),
+        ("bamba-9b", "ibm-fms--Bamba-9B.json"),
     ] {
         let entry = catalog.model(id).unwrap();
         let parsed = config(file);
         assert_eq!(entry.recurrent, parsed.recurrent, "{id}");
         assert_eq!(entry.moe, parsed.moe, "{id}");
+        assert_eq!(entry.vllm_architecture, parsed.vllm_architecture, "{id}");
         assert_eq!(
             (entry.kv_layers(), entry.mlp_layers(), entry.params_total()),
             (parsed.kv_layers(), parsed.mlp_layers(), parsed.params_total()),

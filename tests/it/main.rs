@@ -12,6 +12,7 @@ mod import_guidellm;
 mod import_llmperf;
 mod import_sglang;
 mod invariants;
+mod mamba2_families;
 mod memory;
 mod multistep;
 mod plan;

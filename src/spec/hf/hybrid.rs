@@ -1,6 +1,6 @@
 //! Hybrid families: attention layers mixed with layers that keep a recurrent state per sequence
-//! instead of a KV cache — Qwen3-Next and Qwen3.5 (Gated DeltaNet), Nemotron-H (Mamba-2) and
-//! Jamba (Mamba).
+//! instead of a KV cache — Qwen3-Next and Qwen3.5 (Gated DeltaNet), Nemotron-H, Granite 4.0-H,
+//! Bamba and Falcon-H1 (Mamba-2) and Jamba (Mamba).
 //!
 //! The attention layers are the model's KV layers (`kv_layers_override`); the others are
 //! `ModelSpec::recurrent`, whose state shapes follow vLLM's `MambaStateShapeCalculator`
@@ -122,6 +122,8 @@ pub(super) fn qwen3_next(cfg: &Config<'_>) -> Result<ModelSpec> {
         mixer_weights,
         ssm_state_dtype: ssm_dtype(cfg)?,
         chunk_size: chunk_size(cfg)?,
+        nemotron_h_state_rule: false,
+        parallel: false,
     });
     spec.kv_layers_override = Some(attention);
     let experts = cfg.required_u32(&["num_experts"])?;
@@ -211,12 +213,7 @@ pub(super) fn nemotron_h(cfg: &Config<'_>) -> Result<ModelSpec> {
     let kernel = cfg.required_u32(&["conv_kernel"])?;
     let intermediate = u64::from(n_heads) * u64::from(m_head_dim);
     let conv_dim = intermediate + 2 * u64::from(groups) * u64::from(d_state);
-    // in_proj (x, z, B, C, dt), the conv with its bias, A / D / dt_bias, the gated norm, out_proj.
-    let mixer_weights = d * (2 * intermediate + 2 * u64::from(groups) * u64::from(d_state) + u64::from(n_heads))
-        + conv_dim * (u64::from(kernel) + 1)
-        + 3 * u64::from(n_heads)
-        + intermediate
-        + intermediate * d;
+    let mixer_weights = mamba2_mixer_weights(d, intermediate, groups, d_state, n_heads, kernel);
     let moe = if moe_layers > 0 {
         let routed = cfg.required_u32(&["n_routed_experts"])?;
         let shared = cfg.optional_u32("n_shared_experts")?.unwrap_or(0)
@@ -259,6 +256,8 @@ pub(super) fn nemotron_h(cfg: &Config<'_>) -> Result<ModelSpec> {
             mixer_weights,
             ssm_state_dtype: ssm_dtype(cfg)?,
             chunk_size: chunk_size(cfg)?,
+            nemotron_h_state_rule: true,
+            parallel: false,
         }),
         ..cfg.skeleton()?
     })
@@ -325,6 +324,8 @@ pub(super) fn jamba(cfg: &Config<'_>) -> Result<ModelSpec> {
         mixer_weights,
         ssm_state_dtype: ssm_dtype(cfg)?,
         chunk_size: chunk_size(cfg)?,
+        nemotron_h_state_rule: false,
+        parallel: false,
     });
     spec.kv_layers_override = Some(attention);
     spec.moe = Some(MoeSpec {
@@ -338,12 +339,205 @@ pub(super) fn jamba(cfg: &Config<'_>) -> Result<ModelSpec> {
     Ok(spec)
 }
 
+/// Weights of one Mamba-2 mixer (`MambaMixer2`) of inner width `intermediate` on a model of width
+/// `d`: in_proj (x, z, B, C, dt), the convolution with its bias, A / D / dt_bias, the gated norm,
+/// out_proj (count; projection biases, off in every family here, not counted).
+fn mamba2_mixer_weights(d: u64, intermediate: u64, groups: u32, d_state: u32, heads: u32, kernel: u32) -> u64 {
+    let bc = 2 * u64::from(groups) * u64::from(d_state);
+    let conv_dim = intermediate + bc;
+    d * (2 * intermediate + bc + u64::from(heads))
+        + conv_dim * (u64::from(kernel) + 1)
+        + 3 * u64::from(heads)
+        + intermediate
+        + intermediate * d
+}
+
+/// A Mamba-2 state as vLLM's `mamba2_state_shape` takes it, from the `mamba_*` keys Granite
+/// 4.0-H, Bamba and Falcon-H1 share, for a mixer of inner width `intermediate`.
+fn mamba2_from_keys(cfg: &Config<'_>, d: u64, intermediate: u64, layers: u32, parallel: bool) -> Result<RecurrentSpec> {
+    let heads = cfg.required_u32(&["mamba_n_heads"])?;
+    let head_dim = cfg.required_u32(&["mamba_d_head"])?;
+    let d_state = cfg.required_u32(&["mamba_d_state"])?;
+    let groups = cfg.optional_u32("mamba_n_groups")?.unwrap_or(1);
+    let kernel = cfg.optional_u32("mamba_d_conv")?.unwrap_or(4);
+    if u64::from(heads) * u64::from(head_dim) != intermediate {
+        return Err(Error::invalid(
+            cfg.origin,
+            "mamba_n_heads",
+            format!(
+                "{heads} heads × mamba_d_head {head_dim} must equal the mixer's inner width {intermediate} \
+                 (mamba_expand × hidden_size, or mamba_d_ssm)"
+            ),
+        ));
+    }
+    let conv_dim = intermediate + 2 * u64::from(groups) * u64::from(d_state);
+    Ok(RecurrentSpec {
+        kind: RecurrentKind::Mamba2,
+        layers,
+        conv_dim: u32::try_from(conv_dim)
+            .map_err(|_| Error::invalid(cfg.origin, "mamba_n_heads", "convolution width overflows"))?,
+        conv_kernel: kernel,
+        state_heads: heads,
+        state_rows: head_dim,
+        state_cols: d_state,
+        n_groups: groups,
+        group_state: d_state,
+        mixer_weights: mamba2_mixer_weights(d, intermediate, groups, d_state, heads, kernel),
+        ssm_state_dtype: ssm_dtype(cfg)?,
+        chunk_size: chunk_size(cfg)?,
+        nemotron_h_state_rule: false,
+        parallel,
+    })
+}
+
+/// `mamba_expand × hidden_size` (the inner width of Granite 4.0-H's and Bamba's mixers; Falcon-H1's
+/// when it sets no `mamba_d_ssm`), elements; vLLM takes `int()` of a fractional expand.
+fn expanded_width(cfg: &Config<'_>, hidden: u32) -> Result<u64> {
+    let expand = cfg.optional_f64(cfg.map, "mamba_expand")?.unwrap_or(2.0);
+    if !(expand > 0.0 && expand <= 64.0) {
+        return Err(Error::invalid(
+            cfg.origin,
+            "mamba_expand",
+            format!("must be in (0, 64], got {expand}"),
+        ));
+    }
+    Ok((expand * f64::from(hidden)) as u64)
+}
+
+/// Granite 4.0-H (`GraniteMoeHybridForCausalLM`): `layer_types` names each layer `mamba` (Mamba-2)
+/// or `attention`; every layer has the MoE block (`num_local_experts` > 0) and the shared MLP
+/// (`shared_intermediate_size`), the shared MLP alone in the dense variants (H-Micro, H-1B).
+pub(super) fn granite_moe_hybrid(cfg: &Config<'_>) -> Result<ModelSpec> {
+    let shared = cfg.optional_u32("shared_intermediate_size")?.unwrap_or(0);
+    let experts = cfg.optional_u32("num_local_experts")?.unwrap_or(0);
+    let key = if shared > 0 {
+        "shared_intermediate_size"
+    } else {
+        "intermediate_size"
+    };
+    let mut spec = llama_shape(cfg, key, false)?;
+    let layers = spec.num_hidden_layers;
+    let types = cfg.str_list("layer_types")?.ok_or_else(|| {
+        Error::invalid(
+            cfg.origin,
+            "layer_types",
+            "required key missing from config.json (mamba / attention per layer)",
+        )
+    })?;
+    if types.len() != layers as usize {
+        return Err(Error::invalid(
+            cfg.origin,
+            "layer_types",
+            format!("lists {} layers, num_hidden_layers is {layers}", types.len()),
+        ));
+    }
+    if let Some(t) = types.iter().find(|t| *t != "mamba" && *t != "attention") {
+        return Err(Error::invalid(
+            cfg.origin,
+            "layer_types",
+            format!("'{t}' is neither mamba nor attention"),
+        ));
+    }
+    let attention = types.iter().filter(|t| *t == "attention").count() as u32;
+    if attention == 0 {
+        return Err(Error::invalid(
+            cfg.origin,
+            "layer_types",
+            "no attention layer: servecast models hybrids with at least one",
+        ));
+    }
+    let d = u64::from(spec.hidden_size);
+    if attention < layers {
+        let width = expanded_width(cfg, spec.hidden_size)?;
+        spec.recurrent = Some(mamba2_from_keys(cfg, d, width, layers - attention, false)?);
+        spec.kv_layers_override = Some(attention);
+    }
+    spec.tie_word_embeddings = cfg.optional_bool("tie_word_embeddings")?.unwrap_or(true);
+    if experts > 0 {
+        spec.moe = Some(MoeSpec {
+            num_experts: experts,
+            num_experts_per_tok: cfg.required_u32(&["num_experts_per_tok"])?,
+            moe_intermediate_size: cfg.required_u32(&["intermediate_size"])?,
+            shared_expert_intermediate_size: shared,
+            moe_layers: layers,
+            expert_bias: false,
+        });
+    } else if shared == 0 {
+        return Err(Error::invalid(
+            cfg.origin,
+            "shared_intermediate_size",
+            "neither experts (num_local_experts) nor a shared MLP: the layers would have no MLP",
+        ));
+    }
+    Ok(spec)
+}
+
+/// Bamba (`BambaForCausalLM`): Mamba-2 layers with attention at `attn_layer_indices`, a dense
+/// SwiGLU MLP in every layer.
+pub(super) fn bamba(cfg: &Config<'_>) -> Result<ModelSpec> {
+    let mut spec = llama_shape(cfg, "intermediate_size", false)?;
+    let layers = spec.num_hidden_layers;
+    let indices = cfg.u32_list("attn_layer_indices")?;
+    if let Some(i) = indices.iter().find(|&&i| i >= layers) {
+        return Err(Error::invalid(
+            cfg.origin,
+            "attn_layer_indices",
+            format!("layer {i} is beyond num_hidden_layers ({layers})"),
+        ));
+    }
+    let mut unique = indices.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    let attention = unique.len() as u32;
+    if attention == 0 || attention == layers {
+        return Err(Error::invalid(
+            cfg.origin,
+            "attn_layer_indices",
+            "the list leaves no attention or no mamba layer",
+        ));
+    }
+    let width = expanded_width(cfg, spec.hidden_size)?;
+    spec.recurrent = Some(mamba2_from_keys(
+        cfg,
+        u64::from(spec.hidden_size),
+        width,
+        layers - attention,
+        false,
+    )?);
+    spec.kv_layers_override = Some(attention);
+    // Bamba-9B's file names no length: transformers' BambaConfig fills in its default, 262,144.
+    if cfg.optional_u32("max_position_embeddings")?.is_none() {
+        spec.max_position_embeddings = 262_144;
+    }
+    Ok(spec)
+}
+
+/// Falcon-H1 (`FalconH1ForCausalLM`): every decoder layer runs attention and a Mamba-2 mixer side
+/// by side (`FalconH1ParallelHybrid`), then a SwiGLU MLP — as many recurrent as attention layers.
+pub(super) fn falcon_h1(cfg: &Config<'_>) -> Result<ModelSpec> {
+    let mut spec = llama_shape(cfg, "intermediate_size", false)?;
+    let layers = spec.num_hidden_layers;
+    let width = match cfg.optional_u32("mamba_d_ssm")? {
+        Some(w) => u64::from(w),
+        None => expanded_width(cfg, spec.hidden_size)?,
+    };
+    spec.recurrent = Some(mamba2_from_keys(cfg, u64::from(spec.hidden_size), width, layers, true)?);
+    spec.kv_layers_override = Some(layers);
+    spec.mlp_layers_override = Some(layers);
+    // Each layer norms its attention, its mixer's input and its MLP input (the formula counts two).
+    spec.extra_params += u64::from(layers) * u64::from(spec.hidden_size);
+    Ok(spec)
+}
+
 /// Which of this room's families `family` is (for the dispatcher).
 pub(super) fn parse(cfg: &Config<'_>, family: Family) -> Result<ModelSpec> {
     match family {
         Family::Qwen3Next => qwen3_next(cfg),
         Family::NemotronH => nemotron_h(cfg),
         Family::Jamba => jamba(cfg),
+        Family::GraniteMoeHybrid => granite_moe_hybrid(cfg),
+        Family::Bamba => bamba(cfg),
+        Family::FalconH1 => falcon_h1(cfg),
         _ => Err(Error::invalid(cfg.origin, "architectures", "not a hybrid family")),
     }
 }

@@ -46,7 +46,12 @@ pub fn parse(text: &str, origin: &str) -> Result<ModelSpec> {
         }
         Family::GptOss => moe::gpt_oss(&cfg)?,
         Family::DeepseekV2 | Family::DeepseekV3 => deepseek::deepseek(&cfg, family)?,
-        Family::Qwen3Next | Family::NemotronH | Family::Jamba => hybrid::parse(&cfg, family)?,
+        Family::Qwen3Next
+        | Family::NemotronH
+        | Family::Jamba
+        | Family::GraniteMoeHybrid
+        | Family::Bamba
+        | Family::FalconH1 => hybrid::parse(&cfg, family)?,
     };
     spec.validate(origin)?;
     Ok(spec)
@@ -116,18 +121,21 @@ pub(super) enum Family {
     NemotronH,
     /// Jamba: Mamba + attention, MoE every other layer.
     Jamba,
+    /// Granite 4.0-H: Mamba-2 + attention per `layer_types`, MoE and a shared MLP in every layer.
+    GraniteMoeHybrid,
+    /// Bamba: Mamba-2 + attention at `attn_layer_indices`, dense MLPs.
+    Bamba,
+    /// Falcon-H1: attention and Mamba-2 side by side in every layer, dense MLPs.
+    FalconH1,
 }
 
 /// Families vLLM serves with per-sequence recurrent state (mamba, linear attention, gated delta
 /// nets) next to or instead of attention: their memory and cost need a state model servecast
 /// does not have yet, so they are refused by name rather than costed wrong.
-const STATE_SPACE: [(&str, &str); 10] = [
-    ("GraniteMoeHybridForCausalLM", "granitemoehybrid"),
-    ("FalconH1ForCausalLM", "falcon_h1"),
+const STATE_SPACE: [(&str, &str); 7] = [
     ("MambaForCausalLM", "mamba"),
     ("Mamba2ForCausalLM", "mamba2"),
     ("Zamba2ForCausalLM", "zamba2"),
-    ("BambaForCausalLM", "bamba"),
     ("Plamo2ForCausalLM", "plamo2"),
     ("MiniMaxText01ForCausalLM", "minimax_text_01"),
     ("MiniMaxM1ForCausalLM", "minimax_m1"),
@@ -140,7 +148,7 @@ impl Family {
          Gemma3ForConditionalGeneration, MixtralForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM, \
          Glm4MoeForCausalLM, GptOssForCausalLM, Llama4ForConditionalGeneration, DeepseekV2ForCausalLM, \
          DeepseekV3ForCausalLM, Qwen3NextForCausalLM, Qwen3_5MoeForConditionalGeneration, NemotronHForCausalLM, \
-         JambaForCausalLM";
+         JambaForCausalLM, GraniteMoeHybridForCausalLM, BambaForCausalLM, FalconH1ForCausalLM";
 
     /// Whether the language model's keys sit in `text_config`.
     fn nests_text_config(self) -> bool {
@@ -170,6 +178,9 @@ impl Family {
             }
             "NemotronHForCausalLM" => Family::NemotronH,
             "JambaForCausalLM" => Family::Jamba,
+            "GraniteMoeHybridForCausalLM" => Family::GraniteMoeHybrid,
+            "BambaForCausalLM" => Family::Bamba,
+            "FalconH1ForCausalLM" => Family::FalconH1,
             _ => return None,
         })
     }
@@ -195,6 +206,9 @@ impl Family {
             "qwen3_next" | "qwen3_5_moe" | "qwen3_5_moe_text" => Family::Qwen3Next,
             "nemotron_h" => Family::NemotronH,
             "jamba" => Family::Jamba,
+            "granitemoehybrid" => Family::GraniteMoeHybrid,
+            "bamba" => Family::Bamba,
+            "falcon_h1" => Family::FalconH1,
             _ => return None,
         })
     }
@@ -510,6 +524,10 @@ impl Config<'_> {
             chat_template: None,
             recurrent: None,
             mlp_layers_override: None,
+            vllm_architecture: match self.top.get("architectures") {
+                Some(Value::Array(list)) => list.first().and_then(Value::as_str).map(str::to_string),
+                _ => None,
+            },
             source: format!("{} (Hugging Face config.json)", self.origin),
         })
     }

@@ -1,0 +1,148 @@
+//! Which model classes each vLLM release's model registry knows, and the words a release uses
+//! when it does not know the one a checkpoint names.
+//!
+//! vLLM starts a model only if its registry (`vllm/model_executor/models/registry.py`, before
+//! 0.6.3 `models/__init__.py`) maps the config's `architectures` to a class; otherwise start-up
+//! stops with a `ValueError` (`_raise_for_unsupported`, before 0.6.4 `get_model_architecture`).
+//! The spans below were read from the registry of every release's source distribution or wheel
+//! on PyPI, 0.4.1 to 0.34.0 (docs/research/vllm-registry.md); a class already in 0.4.1 is not
+//! checked further back.
+
+use crate::error::RefusalKind;
+use crate::spec::engine::{release_patch, EngineVersion};
+use crate::{Error, Result};
+
+/// A release `(major, minor, patch)`.
+type Release = (u32, u32, u32);
+
+/// The model classes servecast reads from config.json: the first release whose registry has it
+/// ((0, 0, 0): already in 0.4.1, the oldest read) and the last (`None`: still in 0.34.0).
+const SPANS: [(&str, Release, Option<Release>); 25] = [
+    ("LlamaForCausalLM", (0, 0, 0), None),
+    ("MistralForCausalLM", (0, 0, 0), None),
+    ("Qwen2ForCausalLM", (0, 0, 0), None),
+    ("Qwen3ForCausalLM", (0, 8, 4), None),
+    ("Phi3ForCausalLM", (0, 4, 2), None),
+    ("GPT2LMHeadModel", (0, 0, 0), None),
+    ("Gemma2ForCausalLM", (0, 5, 1), None),
+    ("Gemma3ForCausalLM", (0, 8, 0), None),
+    ("Gemma3ForConditionalGeneration", (0, 8, 0), None),
+    ("MixtralForCausalLM", (0, 0, 0), None),
+    ("Qwen2MoeForCausalLM", (0, 0, 0), None),
+    ("Qwen3MoeForCausalLM", (0, 8, 4), None),
+    ("Glm4MoeForCausalLM", (0, 10, 0), None),
+    ("GptOssForCausalLM", (0, 10, 1), None),
+    ("Llama4ForConditionalGeneration", (0, 8, 3), None),
+    ("DeepseekV2ForCausalLM", (0, 5, 1), None),
+    ("DeepseekV3ForCausalLM", (0, 6, 6), None),
+    ("Qwen3NextForCausalLM", (0, 10, 2), None),
+    ("Qwen3_5MoeForConditionalGeneration", (0, 17, 0), None),
+    ("Qwen3_5MoeForCausalLM", (0, 27, 0), None),
+    ("NemotronHForCausalLM", (0, 9, 1), None),
+    ("JambaForCausalLM", (0, 5, 1), None),
+    ("GraniteMoeHybridForCausalLM", (0, 9, 0), None),
+    ("BambaForCausalLM", (0, 7, 3), Some((0, 23, 0))),
+    ("FalconH1ForCausalLM", (0, 9, 0), None),
+];
+
+/// The release an engine line stands for when no release is stated: the last of a V0 line (if
+/// none of its releases knows a class, neither does the line); `None` for V1 (the newest release
+/// knows every class servecast reads, Bamba aside) and nano-vllm (not vLLM's registry).
+fn line_release(version: EngineVersion) -> Option<Release> {
+    match version {
+        EngineVersion::Vllm05 => Some((0, 5, 5)),
+        EngineVersion::Vllm0600 => Some((0, 6, 1)),
+        EngineVersion::Vllm06 => Some((0, 6, 6)),
+        EngineVersion::Vllm010 | EngineVersion::NanoVllm => None,
+    }
+}
+
+/// Whether `release`'s registry has `architecture`; `None` when servecast has no span for it.
+pub fn registered(architecture: &str, release: Release) -> Option<bool> {
+    SPANS
+        .iter()
+        .find(|(name, _, _)| *name == architecture)
+        .map(|(_, first, last)| release >= *first && last.is_none_or(|l| release <= l))
+}
+
+/// Refuses a model whose class the release (stated, or the last of its V0 line) does not know,
+/// with that release's words; classes servecast has no span for pass.
+pub fn check(architecture: Option<&str>, version: EngineVersion, release: Option<&str>) -> Result<()> {
+    let Some(arch) = architecture else {
+        return Ok(());
+    };
+    if version == EngineVersion::NanoVllm {
+        return Ok(());
+    }
+    // A release named without its patch (`0.8`) could be any of that minor's patches: the last
+    // one decides (`0.8` runs Qwen3, which arrived in 0.8.4).
+    let stated = release.and_then(|r| {
+        let (major, minor, patch) = release_patch(r)?;
+        let parts = r
+            .trim()
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .split('.')
+            .count();
+        Some(if parts < 3 {
+            ((major, minor, u32::MAX), format!("{major}.{minor}"))
+        } else {
+            ((major, minor, patch), format!("{major}.{minor}.{patch}"))
+        })
+    });
+    let Some((at, label)) =
+        stated.or_else(|| line_release(version).map(|(a, b, c)| ((a, b, c), format!("{a}.{b}.{c}"))))
+    else {
+        return Ok(());
+    };
+    if registered(arch, at) != Some(false) {
+        return Ok(());
+    }
+    let removed = SPANS
+        .iter()
+        .find(|(name, _, _)| *name == arch)
+        .and_then(|(_, _, last)| *last)
+        .filter(|last| at > *last);
+    let message = match removed {
+        // `_PREVIOUSLY_SUPPORTED_MODELS` (0.10+) names the last release that had it.
+        Some((a, b, c)) => format!(
+            "ValueError: Model architecture {arch} was supported in vLLM until v{a}.{b}.{c}, and is not \
+             supported anymore. Please use an older version of vLLM if you want to use this model architecture."
+        ),
+        None => {
+            // `get_supported_archs()` is a list up to 0.6.3 and the registry's dict keys after.
+            let listed = if at <= (0, 6, 3) { "[…]" } else { "dict_keys([…])" };
+            format!(
+                "ValueError: Model architectures ['{arch}'] are not supported for now. Supported architectures: \
+                 {listed} (vLLM {label}'s registry{})",
+                first_release(arch).map_or(String::new(), |(a, b, c)| format!("; {arch} arrived in {a}.{b}.{c}"))
+            )
+        }
+    };
+    Err(Error::EngineRefused {
+        kind: RefusalKind::UnsupportedArchitecture,
+        message,
+    })
+}
+
+/// The first release whose registry has `architecture` (`None`: unknown, or already in 0.4.1).
+pub fn first_release(architecture: &str) -> Option<Release> {
+    SPANS
+        .iter()
+        .find(|(name, _, _)| *name == architecture)
+        .map(|(_, first, _)| *first)
+        .filter(|first| *first > (0, 0, 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_bound_the_releases_that_load_each_class() {
+        assert_eq!(registered("Qwen3MoeForCausalLM", (0, 8, 3)), Some(false));
+        assert_eq!(registered("Qwen3MoeForCausalLM", (0, 8, 4)), Some(true));
+        assert_eq!(registered("BambaForCausalLM", (0, 23, 0)), Some(true));
+        assert_eq!(registered("BambaForCausalLM", (0, 24, 0)), Some(false));
+        assert_eq!(registered("SomethingElse", (0, 24, 0)), None);
+    }
+}
