@@ -823,6 +823,7 @@ impl EngineFlags {
     ) -> Result<EngineConfig> {
         let release_line = ReleaseLine::of(version, release);
         crate::spec::registry::check(model.vllm_architecture.as_deref(), version, release)?;
+        crate::spec::registry::check_layer_kinds(model, release)?;
         if self.async_scheduling == Some(true) && version != EngineVersion::Vllm010 {
             return Err(Error::invalid(
                 origin,

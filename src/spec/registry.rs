@@ -124,6 +124,25 @@ pub fn check(architecture: Option<&str>, version: EngineVersion, release: Option
     })
 }
 
+/// Refuses a Nemotron 3 checkpoint (Nemotron-H with MoE layers, `E` in
+/// `hybrid_override_pattern`) on a release whose `nemotron_h.py` has no MoE layer kind
+/// (before 0.11.2: its `ALL_DECODER_LAYER_TYPES` holds `M`, `-` and `*`, so building the model
+/// stops with Python's `KeyError: 'E'`).
+pub fn check_layer_kinds(model: &crate::spec::ModelSpec, release: Option<&str>) -> Result<()> {
+    let nemotron_moe = model.vllm_architecture.as_deref() == Some("NemotronHForCausalLM")
+        && model.moe.is_some()
+        && model.recurrent.is_some_and(|r| r.nemotron_h_state_rule);
+    match release.and_then(release_patch) {
+        Some(r) if nemotron_moe && r < (0, 11, 2) => Err(Error::EngineRefused {
+            kind: RefusalKind::UnsupportedArchitecture,
+            message: "KeyError: 'E' (vLLM's nemotron_h.py knows the layer kinds M, - and * only; \
+                      MoE layers arrived in 0.11.2)"
+                .to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The first release whose registry has `architecture` (`None`: unknown, or already in 0.4.1).
 pub fn first_release(architecture: &str) -> Option<Release> {
     SPANS

@@ -251,3 +251,23 @@ fn releases_refuse_classes_their_registry_lacks() {
         .resolve_release(EngineVersion::Vllm010, None, &bamba, gpu, "test")
         .is_ok());
 }
+
+/// Nemotron 3 (Nemotron-H with MoE layers) needs 0.11.2: before, vLLM's `nemotron_h.py` has no
+/// layer kind `E` and stops with `KeyError: 'E'`; Nemotron-H without MoE layers runs from 0.10.2.
+#[test]
+fn nemotron_3_needs_the_moe_layer_kind() {
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu("h100-sxm").unwrap();
+    let nano = catalog.model("nemotron-3-nano-30b-a3b").unwrap();
+    assert!(refusal(nano, EngineVersion::Vllm010, Some("0.11.0")).starts_with("KeyError: 'E'"));
+    assert!(EngineFlags::default()
+        .resolve_release(EngineVersion::Vllm010, Some("0.11.2"), nano, gpu, "test")
+        .is_ok());
+    let dense = catalog.model("nemotron-h-56b").unwrap();
+    assert!(EngineFlags {
+        tensor_parallel_size: Some(2),
+        ..EngineFlags::default()
+    }
+    .resolve_release(EngineVersion::Vllm010, Some("0.10.2"), dense, gpu, "test")
+    .is_ok());
+}
