@@ -1,5 +1,5 @@
-//! Which model classes each vLLM release's model registry knows, and the words a release uses
-//! when it does not know the one a checkpoint names.
+//! Which model classes (and `--quantization` methods) each vLLM release knows, and the words a
+//! release uses when it does not know the one a run names.
 //!
 //! vLLM starts a model only if its registry (`vllm/model_executor/models/registry.py`, before
 //! 0.6.3 `models/__init__.py`) maps the config's `architectures` to a class; otherwise start-up
@@ -9,7 +9,7 @@
 //! checked further back.
 
 use crate::error::RefusalKind;
-use crate::spec::engine::{release_patch, EngineVersion};
+use crate::spec::engine::{release_patch, EngineVersion, Quantization};
 use crate::{Error, Result};
 
 /// A release `(major, minor, patch)`.
@@ -71,27 +71,8 @@ pub fn check(architecture: Option<&str>, version: EngineVersion, release: Option
     let Some(arch) = architecture else {
         return Ok(());
     };
-    if version == EngineVersion::NanoVllm {
-        return Ok(());
-    }
-    // A release named without its patch (`0.8`) could be any of that minor's patches: the last
-    // one decides (`0.8` runs Qwen3, which arrived in 0.8.4).
-    let stated = release.and_then(|r| {
-        let (major, minor, patch) = release_patch(r)?;
-        let parts = r
-            .trim()
-            .trim_start_matches(|c: char| !c.is_ascii_digit())
-            .split('.')
-            .count();
-        Some(if parts < 3 {
-            ((major, minor, u32::MAX), format!("{major}.{minor}"))
-        } else {
-            ((major, minor, patch), format!("{major}.{minor}.{patch}"))
-        })
-    });
-    let Some((at, label)) =
-        stated.or_else(|| line_release(version).map(|(a, b, c)| ((a, b, c), format!("{a}.{b}.{c}"))))
-    else {
+    // `0.8` runs Qwen3, which arrived in 0.8.4.
+    let Some((at, label)) = run_release(version, release) else {
         return Ok(());
     };
     if registered(arch, at) != Some(false) {
@@ -121,6 +102,69 @@ pub fn check(architecture: Option<&str>, version: EngineVersion, release: Option
     Err(Error::EngineRefused {
         kind: RefusalKind::UnsupportedArchitecture,
         message,
+    })
+}
+
+/// The release a run names, as a tuple and as printed: a release without its patch (`0.8`) could
+/// be any of that minor's patches, so the last one decides; a V0 line without a release stands
+/// for its last release; `None` for V1 and nano-vllm without a release.
+fn run_release(version: EngineVersion, release: Option<&str>) -> Option<(Release, String)> {
+    if version == EngineVersion::NanoVllm {
+        return None;
+    }
+    let stated = release.and_then(|r| {
+        let (major, minor, patch) = release_patch(r)?;
+        let parts = r
+            .trim()
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .split('.')
+            .count();
+        Some(if parts < 3 {
+            ((major, minor, u32::MAX), format!("{major}.{minor}"))
+        } else {
+            ((major, minor, patch), format!("{major}.{minor}.{patch}"))
+        })
+    });
+    stated.or_else(|| line_release(version).map(|(a, b, c)| ((a, b, c), format!("{a}.{b}.{c}"))))
+}
+
+/// The first release whose `--quantization` accepts each method servecast models (read from
+/// `quantization/__init__.py`'s `QUANTIZATION_METHODS`, 0.4.1–0.34; (0, 0, 0): already in
+/// 0.4.1). NVFP4 was spelled `nvfp4` in 0.8.x and `modelopt_fp4` from 0.9 (servecast takes both).
+fn quantization_first(method: Quantization) -> Release {
+    match method {
+        Quantization::GptqMarlin => (0, 4, 2),
+        Quantization::AwqMarlin => (0, 5, 3),
+        Quantization::Nvfp4 => (0, 8, 0),
+        Quantization::Mxfp4 => (0, 10, 1),
+        Quantization::Unquantized
+        | Quantization::Fp8
+        | Quantization::Awq
+        | Quantization::Gptq
+        | Quantization::GptqInt8 => (0, 0, 0),
+    }
+}
+
+/// Refuses `--quantization` naming a method the release's argument parser does not offer, in
+/// argparse's words (its choices were `QUANTIZATION_METHODS` up to 0.10; every method servecast
+/// models is offered from 0.10.1).
+pub fn check_quantization(flag: Option<Quantization>, version: EngineVersion, release: Option<&str>) -> Result<()> {
+    let (Some(method), Some((at, _))) = (flag, run_release(version, release)) else {
+        return Ok(());
+    };
+    if at >= quantization_first(method) {
+        return Ok(());
+    }
+    let name = match method {
+        Quantization::GptqInt8 => "gptq",
+        m => m.name(),
+    };
+    Err(Error::EngineRefused {
+        kind: RefusalKind::InvalidConfig,
+        message: format!(
+            "usage: vllm serve [model_tag] [options]\nvllm serve: error: argument --quantization/-q: invalid \
+             choice: '{name}' (choose from …)"
+        ),
     })
 }
 

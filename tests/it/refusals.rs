@@ -341,3 +341,39 @@ fn each_release_refuses_what_it_refuses() {
         "Available KV cache memory: 8.00 GiB"
     );
 }
+
+/// `--quantization` offers the methods of its release's `QUANTIZATION_METHODS` (up to 0.10 as
+/// argparse choices): AWQ-Marlin arrived in 0.5.3, MXFP4 in 0.10.1; AWQ was there from the start.
+#[test]
+fn quantization_methods_follow_the_release() {
+    use servecast::spec::engine::Quantization;
+    use servecast::spec::Catalog;
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu("a100-80g-sxm").unwrap();
+    let model = catalog.model("llama-3.1-8b").unwrap();
+    let resolve = |q: Quantization, release: &str| {
+        EngineFlags {
+            quantization: Some(q),
+            ..EngineFlags::default()
+        }
+        .resolve_release(EngineVersion::Vllm010, Some(release), model, gpu, "test")
+    };
+    match resolve(Quantization::AwqMarlin, "0.5.2") {
+        Err(Error::EngineRefused { kind, message }) => {
+            assert_eq!(kind, RefusalKind::InvalidConfig);
+            assert_eq!(
+                message,
+                "usage: vllm serve [model_tag] [options]\nvllm serve: error: argument --quantization/-q: invalid \
+                 choice: 'awq_marlin' (choose from …)"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(resolve(Quantization::AwqMarlin, "0.5.3").is_ok());
+    assert!(resolve(Quantization::Awq, "0.5.2").is_ok());
+    assert!(resolve(Quantization::Mxfp4, "0.10.0").is_err());
+    assert!(
+        resolve(Quantization::Mxfp4, "0.10").is_ok(),
+        "0.10 may be 0.10.1 or later"
+    );
+}
