@@ -37,6 +37,7 @@ fn poisson_a100(qps: f64, n: u32, max_model_len: Option<u32>) -> Scenario {
                 max_concurrency: None,
                 burstiness: 1.0,
                 num_requests_per_level: None,
+                client_draws: None,
             },
             LengthDist::LogNormal {
                 median: 512.0,

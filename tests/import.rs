@@ -444,6 +444,7 @@ fn request_rate_maps_to_the_load_kind() {
             max_concurrency: Some(16),
             burstiness: 1.0,
             num_requests_per_level: None,
+            client_draws: None,
         }
     );
     assert_eq!(

@@ -49,8 +49,9 @@ pub fn describe_load(load: &crate::workload::arrivals::LoadSpec) -> String {
             max_concurrency,
             burstiness,
             num_requests_per_level,
+            client_draws,
         } => format!(
-            "{} at {} req/s, {} requests per rate{}",
+            "{} at {} req/s, {} requests per rate{}{}",
             if (burstiness - 1.0).abs() < 1e-9 {
                 "Poisson arrivals".to_string()
             } else {
@@ -61,7 +62,16 @@ pub fn describe_load(load: &crate::workload::arrivals::LoadSpec) -> String {
                 Some(per) => list(per.iter().map(|n| n.to_string()).collect()),
                 None => num_requests.to_string(),
             },
-            max_concurrency.map_or(String::new(), |c| format!(", at most {c} in flight"))
+            max_concurrency.map_or(String::new(), |c| format!(", at most {c} in flight")),
+            client_draws.map_or(String::new(), |d| format!(
+                ", gaps as vLLM's client draws them (numpy seed {}{})",
+                d.numpy_seed,
+                if d.normalized_span {
+                    ", span rescaled to N ÷ rate"
+                } else {
+                    ""
+                }
+            ))
         ),
         LoadSpec::MaxConcurrency { levels } => format!(
             "a queue with at most {} in flight ({} requests)",

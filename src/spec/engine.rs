@@ -894,8 +894,13 @@ impl EngineFlags {
                     return Err(unrecognized_argument(&format!("--num-scheduler-steps {steps}")));
                 }
                 Some(0) => return Err(Error::invalid(origin, "num_scheduler_steps", "must be ≥ 1")),
-                Some(steps) if version == EngineVersion::Vllm05 || release_number_given.is_some_and(|r| r < (0, 6)) => {
-                    // Multi-step arrived in 0.6.0.
+                Some(steps)
+                    if release_number_given.is_some_and(|r| r < (0, 5))
+                        || release.is_some_and(|r| r.split('.').count() > 2)
+                            && release.and_then(release_patch).is_some_and(|r| r < (0, 5, 5)) =>
+                {
+                    // Multi-step arrived in 0.5.5 (its arg_utils.py is the first to take the flag);
+                    // a release given as `0.5` is its line's last, 0.5.5.
                     return Err(unrecognized_argument(&format!("--num-scheduler-steps {steps}")));
                 }
                 Some(_) if !version.is_v0() => return Err(Error::invalid(

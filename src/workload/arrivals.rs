@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::lengths::LengthDist;
+use super::numpy_draws;
 use super::rng::SimRng;
 use crate::engine::{Clients, RequestSpec};
 use crate::error::{Error, Result};
@@ -85,6 +86,10 @@ pub enum LoadSpec {
         /// Requests sent at each level when they differ (overrides `num_requests` level by level).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         num_requests_per_level: Option<Vec<u32>>,
+        /// The gaps as vLLM's own client draws them (`benchmark_serving.py`, `vllm bench serve`),
+        /// draw for draw; none: servecast's own Poisson draws.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_draws: Option<ClientDraws>,
     },
     /// A shared queue of requests, at most `concurrency` outstanding: `vllm bench serve
     /// --max-concurrency C --num-prompts N --request-rate inf`, or a thread pool of C workers.
@@ -97,6 +102,23 @@ pub enum LoadSpec {
         /// The requests in send order.
         requests: Vec<TraceRequest>,
     },
+}
+
+/// How vLLM's load tester schedules Poisson arrivals ([`crate::workload::numpy_draws`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientDraws {
+    /// The client's `--seed` (default 0): its gaps are numpy's legacy global `RandomState`
+    /// seeded with it. Exact only when the dataset sampler drew nothing from that state first
+    /// (ShareGPT, sonnet, a file; `random` from 0.11); servecast cannot tell, the report's
+    /// assumptions say so.
+    #[serde(default)]
+    pub numpy_seed: u32,
+    /// vLLM ≥ 0.10's client: a gap for every request (the first waits its own), cumulated and
+    /// rescaled so that the last request is sent at exactly N ÷ rate seconds. False: the loop
+    /// of 0.4–0.9, the first request at 0 and a gap after each.
+    #[serde(default)]
+    pub normalized_span: bool,
 }
 
 /// The offered load at one level.
@@ -332,7 +354,18 @@ impl WorkloadSpec {
                 max_concurrency,
                 burstiness,
                 num_requests_per_level,
+                client_draws,
             } => {
+                if client_draws.is_some() && *burstiness != 1.0 {
+                    return Err(Error::invalid(
+                        origin,
+                        "client_draws",
+                        format!(
+                            "reproduces numpy's exponential gaps (burstiness 1) only; with burstiness \
+                             {burstiness} leave client_draws out and servecast draws its own gamma gaps"
+                        ),
+                    ));
+                }
                 if qps.is_empty() || qps.iter().any(|q| q.is_nan() || *q <= 0.0) {
                     return Err(Error::invalid(
                         origin,
@@ -574,6 +607,7 @@ impl WorkloadSpec {
             max_concurrency,
             burstiness: 1.0,
             num_requests_per_level: None,
+            client_draws: None,
         };
         self.output_len_per_level = None;
         self.busiest_user_ratio_per_level = None;
@@ -791,6 +825,7 @@ impl WorkloadSpec {
                 max_concurrency,
                 burstiness,
                 num_requests_per_level,
+                client_draws,
             } => {
                 let rate = qps.get(index).copied().unwrap_or(1.0);
                 let n = num_requests_per_level
@@ -798,19 +833,28 @@ impl WorkloadSpec {
                     .and_then(|v| v.get(index).copied())
                     .unwrap_or(*num_requests) as usize;
                 let (inputs, outputs) = self.lengths_at(index, n, &mut input_rng, &mut output_rng, &root);
-                let mut t = 0.0;
-                let send_ns = (0..n)
-                    .map(|i| {
-                        if i > 0 && rate.is_finite() {
-                            t += if *burstiness == 1.0 {
-                                arrival_rng.exponential(rate)
-                            } else {
-                                arrival_rng.gamma(*burstiness, 1.0 / (rate * burstiness))
-                            };
-                        }
-                        secs_to_nanos(t)
-                    })
-                    .collect();
+                let send_ns = match client_draws {
+                    _ if !rate.is_finite() => vec![0; n],
+                    Some(d) => numpy_draws::poisson_send_times_s(n, rate, d.numpy_seed, d.normalized_span)
+                        .into_iter()
+                        .map(secs_to_nanos)
+                        .collect(),
+                    None => {
+                        let mut t = 0.0;
+                        (0..n)
+                            .map(|i| {
+                                if i > 0 {
+                                    t += if *burstiness == 1.0 {
+                                        arrival_rng.exponential(rate)
+                                    } else {
+                                        arrival_rng.gamma(*burstiness, 1.0 / (rate * burstiness))
+                                    };
+                                }
+                                secs_to_nanos(t)
+                            })
+                            .collect()
+                    }
+                };
                 let clients = match max_concurrency {
                     Some(n) => Clients::Gated {
                         send_ns,

@@ -3,6 +3,7 @@
 pub mod arrivals;
 pub mod datasets;
 pub mod lengths;
+pub mod numpy_draws;
 pub mod rng;
 pub mod trace;
 

@@ -18,6 +18,7 @@ fn sharegpt_draws_each_request_from_one_entry() {
             max_concurrency: None,
             burstiness: 1.0,
             num_requests_per_level: None,
+            client_draws: None,
         },
         LengthDist::Dataset {
             name: "sharegpt".into(),

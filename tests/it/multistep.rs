@@ -176,3 +176,46 @@ fn pr8804_multi_step_is_predicted_out_of_sample() {
         errors(&report, &arch)
     );
 }
+
+/// vLLM PR #7921 / #7743 (H100, Llama-3.1-8B-Instruct, `--num-scheduler-steps 8` without the
+/// async output processor, 200 sonnet prompts of ~955 tokens with 512 outputs at 10 requests/s):
+/// predicted with the learned prior (held out of the pooled fit like every multi-step setup).
+#[test]
+fn pr7921_multi_step_at_ten_requests_per_second_is_predicted_out_of_sample() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/measured/corpus/h100-sxm-llama-3.1-8b-vllm0.5.5-multistep8-vllm-pr7921.yaml");
+    let report = servecast::measured::MeasuredReport::from_path(&path).unwrap();
+    let held_out = servecast::fit::hierarchy::CorpusSetup::new(&report).unwrap_err();
+    assert_eq!(held_out, "multi-step: predicted out of sample, not fitted");
+    let scenario = Scenario::builder().from_report(&report).build().unwrap();
+    assert_eq!(scenario.engine.num_scheduler_steps, 8);
+    assert_eq!(scenario.profile.kind, servecast::cost::ProfileKind::Roofline);
+    let run = scenario.run().unwrap();
+    let c = servecast::report::compare::compare_level(&report.levels[0], &run.levels[0]);
+    let e = |n: &str| c.figure(n).unwrap().error_pct;
+    let (thr, ttft, tpot) = (e("output_throughput_tok_s"), e("ttft_ms.mean"), e("tpot_ms.mean"));
+    println!(
+        "PR #7921 [throughput, mean TTFT, mean TPOT] %: [{thr:+.1}, {ttft:+.1}, {tpot:+.1}]; \
+         duration {:.2} s (measured 30.71), p99 TPOT {:.2} ms (measured 32.57)",
+        run.levels[0].duration_s, run.levels[0].tpot_ms.p99
+    );
+    // Issue 12's bound for a multi-step measurement is 15% on throughput. At 10 requests/s the
+    // arrivals (numpy's draws, 19.64 s for the 200) set two thirds of the duration; the rest is
+    // the tail's decode, where the miss lies: mean TPOT comes out short because servecast
+    // charges a pass's host work once, while 0.5.5 still processed every step's outputs at the
+    // end of the pass (#7921's async processor hides 6.7 ms of the 28.1 ms TPOT).
+    assert!(thr.abs() <= 15.0, "throughput {thr:+.1}%");
+    assert!(ttft.abs() <= 10.0, "mean TTFT {ttft:+.1}%");
+    assert!(tpot.abs() <= 22.0, "mean TPOT {tpot:+.1}%");
+    let one = Scenario::builder()
+        .from_report(&report)
+        .edit_flags(|f| f.num_scheduler_steps = Some(1))
+        .build()
+        .unwrap()
+        .run()
+        .unwrap();
+    println!(
+        "single-step mean TPOT {:.2} ms vs 8 steps {:.2} ms",
+        one.levels[0].tpot_ms.mean, run.levels[0].tpot_ms.mean
+    );
+}

@@ -22,6 +22,7 @@ fn a100_poisson(qps: f64, n: u32) -> Scenario {
                 max_concurrency: None,
                 burstiness: 1.0,
                 num_requests_per_level: None,
+                client_draws: None,
             },
             LengthDist::LogNormal {
                 median: 512.0,

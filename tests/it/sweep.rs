@@ -458,6 +458,7 @@ fn sweep_request_caps_hold_per_run_over_all_levels_and_per_sweep() {
             max_concurrency: None,
             burstiness: 1.0,
             num_requests_per_level: None,
+            client_draws: None,
         },
         fixed(10),
         fixed(10),

@@ -19,6 +19,7 @@ fn try_run(warm: bool, prefix_caching: bool, util: f64) -> Result<Prediction, se
             max_concurrency: None,
             burstiness: 1.0,
             num_requests_per_level: None,
+            client_draws: None,
         },
         LengthDist::Fixed { tokens: PROMPT },
         LengthDist::Fixed { tokens: 64 },

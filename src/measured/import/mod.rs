@@ -445,6 +445,7 @@ fn load_of(runs: &[ImportedRun]) -> LoadSpec {
                 max_concurrency,
                 burstiness,
                 num_requests_per_level: (!same).then_some(counts),
+                client_draws: None,
             }
         }
     }
