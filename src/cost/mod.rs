@@ -323,7 +323,7 @@ impl StepCostModel {
                     * r.state_bytes_per_layer(
                         tp,
                         model.dtype,
-                        crate::spec::engine::ssm_state_default(model, engine.release.as_deref()),
+                        crate::spec::engine::ssm_state_dtype(model, engine.release.as_deref()),
                     ) as f64
                     / (bandwidth * params.attention_bandwidth_efficiency)
             }),

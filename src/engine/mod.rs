@@ -16,7 +16,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use serde::Serialize;
 
 use crate::cost::{StepBatch, StepCostModel};
-use crate::spec::engine::{EngineConfig, EngineVersion};
+use crate::spec::engine::{EngineConfig, EngineVersion, MultiStepOutput};
 use crate::units::Nanos;
 use kv_cache::BlockPool;
 pub use request::RequestRecord;
@@ -372,6 +372,8 @@ pub(crate) struct EngineState<'a> {
     pub api_free_before_booking_ns: Nanos,
     /// Output items of the step whose outputs are still to be handed over.
     pub undelivered_items: u64,
+    /// The latest step's outputs wait for the end of its multi-step pass.
+    pub prev_step_deferred: bool,
     /// vLLM V0's scheduler delay: when the scheduler last ran, and whether it admitted prompts
     /// then (`prev_time`, `prev_prompt`), and the latency of the last step with prompts.
     pub delay_prev_ns: Nanos,
@@ -427,6 +429,7 @@ impl<'a> EngineState<'a> {
             api_booking_start_ns: 0,
             api_free_before_booking_ns: 0,
             undelivered_items: 0,
+            prev_step_deferred: false,
             delay_prev_ns: 0,
             delay_prev_prompt: false,
             delay_last_prompt_latency_ns: 0,
@@ -649,6 +652,41 @@ impl<'a> EngineState<'a> {
         start.saturating_add(work)
     }
 
+    /// vLLM 0.6.0–0.6.2 mid-pass: the requests that finished are emitted at once, the others'
+    /// tokens wait for the pass's end. Books one item per finish on the API server.
+    fn deliver_finished(&mut self, now: Nanos) {
+        let finished = self
+            .undelivered
+            .iter()
+            .filter(|&&i| self.reqs[i as usize].finish_ns != NEVER)
+            .count() as u64;
+        if finished == 0 {
+            return;
+        }
+        let t = self.book_items(now, finished);
+        self.undelivered_items = self.undelivered_items.saturating_sub(finished);
+        let mut k = 0;
+        while k < self.undelivered.len() {
+            let idx = self.undelivered[k];
+            let r = &mut self.reqs[idx as usize];
+            if r.finish_ns == NEVER {
+                k += 1;
+                continue;
+            }
+            if r.client_first_token_ns == NEVER && r.first_token_ns != NEVER {
+                r.client_first_token_ns = t;
+            }
+            if r.first_chunk_ns != NEVER && r.client_first_chunk_ns == NEVER {
+                r.client_first_chunk_ns = t;
+            }
+            if r.client_finish_ns == NEVER {
+                r.client_finish_ns = t;
+                self.delivered_finishes.push(idx);
+            }
+            self.undelivered.swap_remove(k);
+        }
+    }
+
     /// The clients see the pending events (first token, first chunk, finish) at time `t`.
     fn hand_over(&mut self, t: Nanos) {
         for k in 0..self.undelivered.len() {
@@ -684,6 +722,33 @@ impl<'a> EngineState<'a> {
         }
     }
 
+    /// Multi-step bursts: books one inter-token gap per decoding request of the step, the time
+    /// since its previous chunk was handed over, and starts its next gap at `now`.
+    fn chunk_gaps(&mut self, now: Nanos) {
+        let mut run: Option<(Nanos, u64)> = None;
+        for k in 0..self.sched.len() {
+            let idx = self.sched[k].0 as usize;
+            let r = &mut self.reqs[idx];
+            if r.last_token_ns != now || r.output < 2 || r.chunk_ns == NEVER || r.chunk_ns >= now {
+                continue;
+            }
+            let gap = now - r.chunk_ns;
+            r.chunk_ns = now;
+            match run {
+                Some((g, ref mut n)) if g == gap => *n += 1,
+                _ => {
+                    if let Some((g, n)) = run {
+                        self.itl.push((g as f64, n));
+                    }
+                    run = Some((gap, 1));
+                }
+            }
+        }
+        if let Some((g, n)) = run {
+            self.itl.push((g as f64, n));
+        }
+    }
+
     /// Runs the scheduled step: advances time, produces tokens, finishes requests.
     fn execute_step(&mut self) {
         if self.batch.prefill_seqs == 0 {
@@ -710,10 +775,15 @@ impl<'a> EngineState<'a> {
         self.stats.max_step_seqs = self.stats.max_step_seqs.max(self.batch.seqs());
         self.stats.max_step_tokens = self.stats.max_step_tokens.max(self.batch.tokens());
         let now = self.now;
-        // Outputs of the previous step reach the server as this one ends (vLLM 0.6.0–0.6.1).
-        if !self.undelivered.is_empty() || self.undelivered_items > 0 {
+        // Outputs of the previous step reach the server as this one ends (vLLM 0.6.0–0.6.1),
+        // unless they wait for the end of their multi-step pass.
+        if !self.prev_step_deferred && (!self.undelivered.is_empty() || self.undelivered_items > 0) {
             self.deliver(now);
         }
+        // Multi-step passes whose tokens reach the clients in one chunk per pass: the client's
+        // inter-token gaps are the times between chunks, counted when a chunk is handed over.
+        let bursts = steps > 1 && self.m.cfg.multi_step_output != MultiStepOutput::EveryStep;
+        let mut finished_now = false;
         let mut single_itl = 0u64;
         let mut items = 0u64;
         let chunk_tokens = self.m.first_chunk_tokens.max(1);
@@ -748,7 +818,8 @@ impl<'a> EngineState<'a> {
                 }
                 if r.output == 1 {
                     r.first_token_ns = now;
-                } else {
+                    r.chunk_ns = now;
+                } else if !bursts {
                     let gap = now - r.last_token_ns;
                     if gap == d {
                         single_itl += 1;
@@ -767,16 +838,29 @@ impl<'a> EngineState<'a> {
                 if done {
                     r.finish_ns = now;
                     self.finished.push(idx);
+                    finished_now = true;
                 }
                 if new_event || done {
                     self.undelivered.push(idx);
                 }
             }
         }
-        // This step's outputs reach the server now, or when the next step ends (0.6.0–0.6.1).
+        // This step's outputs reach the server now, or when the next step ends (0.6.0–0.6.1), or
+        // with the pass's last step (multi-step before 0.6.3; 0.6.0–0.6.2 emit a finish at once).
         self.undelivered_items += items;
         self.outputs_in_step = items;
-        if !self.m.cfg.version.delays_output_one_step() && (!self.undelivered.is_empty() || self.m.has_api_server()) {
+        let defer = bursts && self.pass_left > 0;
+        if defer && finished_now && self.m.cfg.multi_step_output == MultiStepOutput::AtPassEndFinishesAtOnce {
+            self.deliver_finished(now);
+        }
+        if bursts && !defer {
+            self.chunk_gaps(now);
+        }
+        self.prev_step_deferred = defer;
+        if !defer
+            && !self.m.cfg.version.delays_output_one_step()
+            && (!self.undelivered.is_empty() || self.m.has_api_server())
+        {
             self.deliver(now);
         }
         if single_itl > 0 {
@@ -1267,6 +1351,7 @@ mod graph_tests {
             enable_expert_parallel: false,
             speculative: None,
             num_scheduler_steps: 1,
+            multi_step_output: crate::spec::engine::MultiStepOutput::EveryStep,
             kv_groups: crate::spec::engine::KvGroups::UNIFORM,
             kv_cache_memory_bytes: None,
             release: None,

@@ -42,6 +42,9 @@ pub(crate) struct Request {
     pub preemptions: u32,
     /// When its latest output token was produced.
     pub last_token_ns: Nanos,
+    /// Multi-step passes that hand tokens over at their end: when its latest chunk of tokens was
+    /// handed over (engine time), the start of the client's current inter-token gap.
+    pub chunk_ns: Nanos,
     /// When it was first scheduled.
     pub first_scheduled_ns: Nanos,
     /// When its first output token was produced.
@@ -92,6 +95,7 @@ impl Request {
             first_scheduled_ns: NEVER,
             first_token_ns: NEVER,
             last_token_ns: NEVER,
+            chunk_ns: NEVER,
             first_chunk_ns: NEVER,
             client_first_token_ns: NEVER,
             client_first_chunk_ns: NEVER,

@@ -234,6 +234,7 @@ fn treatment(flag: &str) -> Option<Treatment> {
         "--kv-cache-memory",
         "--kv-cache-memory-bytes",
         "--num-scheduler-steps",
+        "--multi-step-stream-outputs",
         "--enable-expert-parallel",
         "--no-enable-expert-parallel",
         "--speculative-config",
@@ -417,6 +418,7 @@ pub fn parse_vllm_serve_args<S: AsRef<str>>(args: &[S]) -> Result<ServeCommand> 
                     flags.kv_cache_memory_bytes = Some(super::engine::parse_human_bytes(value(w, &mut it)?, w)?)
                 }
                 "--num-scheduler-steps" => flags.num_scheduler_steps = Some(number(w, value(w, &mut it)?)?),
+                "--multi-step-stream-outputs" => flags.multi_step_stream_outputs = Some(optional_bool(w, &mut it)?),
                 "--speculative-config" => {
                     flags.speculative_config =
                         Some(super::speculative::SpeculativeConfig::parse(value(w, &mut it)?, w)?)
@@ -556,7 +558,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.flags.num_scheduler_steps, Some(8));
+        assert_eq!(c.flags.multi_step_stream_outputs, None);
         assert_eq!(c.flags.gpu_memory_utilization, Some(0.9));
+        // 0.6.3's StoreBoolean takes an optional value; 0.6.2's store_true none.
+        let streamed = |line: &str| parse_vllm_serve(line).unwrap().flags.multi_step_stream_outputs;
+        assert_eq!(
+            streamed("vllm serve m --num-scheduler-steps 8 --multi-step-stream-outputs"),
+            Some(true)
+        );
+        assert_eq!(
+            streamed("vllm serve m --multi-step-stream-outputs False --port 1"),
+            Some(false)
+        );
         assert!(
             c.ignored.contains(&"--pipeline-parallel-size 1".to_string()),
             "{:?}",

@@ -260,6 +260,11 @@ pub struct EngineFlags {
     /// `--num-scheduler-steps` (vLLM 0.6–0.10 V0 only): decode steps per scheduling pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub num_scheduler_steps: Option<u32>,
+    /// `--multi-step-stream-outputs` (vLLM 0.6.2–0.10 V0): with multi-step, hand each step's
+    /// tokens to the clients as it ends instead of all of a pass's at its end. Default: off up
+    /// to 0.6.2, on from 0.6.3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_step_stream_outputs: Option<bool>,
     /// `--enable-expert-parallel`: a MoE model's experts are spread whole over the
     /// tensor-parallel ranks instead of each expert being split across them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -507,6 +512,7 @@ impl EngineFlags {
             async_scheduling: self.async_scheduling.or(other.async_scheduling),
             kv_cache_memory_bytes: self.kv_cache_memory_bytes.or(other.kv_cache_memory_bytes),
             num_scheduler_steps: self.num_scheduler_steps.or(other.num_scheduler_steps),
+            multi_step_stream_outputs: self.multi_step_stream_outputs.or(other.multi_step_stream_outputs),
             enable_expert_parallel: self.enable_expert_parallel.or(other.enable_expert_parallel),
             speculative_config: self
                 .speculative_config
@@ -563,6 +569,8 @@ pub struct EngineConfig {
     pub speculative: Option<crate::spec::speculative::SpecDecode>,
     /// Decode steps per scheduling pass (vLLM 0.6 `--num-scheduler-steps`; 1: every step is scheduled).
     pub num_scheduler_steps: u32,
+    /// How a multi-step pass hands its tokens to the clients (ignored with one step).
+    pub multi_step_output: MultiStepOutput,
     /// How the KV pool's blocks are shared (vLLM V1's hybrid manager): groups of full-attention
     /// layers, groups of sliding-window layers, and the blocks a sliding group keeps per request
     /// (the window's blocks and one more; 0 without sliding groups). A uniform model is (1, 0, 0).
@@ -720,23 +728,36 @@ pub fn mamba_cache_mode(model: &ModelSpec, prefix: bool, release: Option<&str>) 
 pub fn hybrid_pages(model: &ModelSpec, tp: u32, kv_dtype: Dtype, release: Option<&str>) -> (u64, u64) {
     match model.recurrent {
         Some(r) => (
-            r.state_bytes_per_layer(tp, model.dtype, ssm_state_default(model, release)),
+            r.state_bytes_per_layer(tp, model.dtype, ssm_state_dtype(model, release)),
             model.kv_elements_per_token_per_layer(tp) * kv_dtype.bytes(),
         ),
         None => (0, 0),
     }
 }
 
-/// The temporal state's dtype when the checkpoint's config sets none: the model's, except
-/// Nemotron-H from 0.20, which vLLM keeps in float32 (float16 in 0.13–0.19, the same two bytes
-/// as bfloat16). Granite 4.0-H, Bamba and Falcon-H1 keep the model's dtype.
-pub fn ssm_state_default(model: &ModelSpec, release: Option<&str>) -> Dtype {
-    let nemotron = model.recurrent.is_some_and(|r| r.nemotron_h_state_rule);
-    if nemotron && release.and_then(release_number).is_none_or(|r| r >= (0, 20)) {
-        Dtype::F32
-    } else {
-        model.dtype
+/// The temporal state's dtype vLLM keeps for `model` at `release` (`--mamba-ssm-cache-dtype
+/// auto`). Nemotron-H: 0.12 and before keep `auto`, the model's dtype, whatever the checkpoint's
+/// config says; from 0.13 `NemotronHForCausalLMConfig` replaces `auto` with the config's
+/// `mamba_ssm_cache_dtype`, else float16 (float32 from 0.20). Other families: the config's
+/// (`mamba_ssm_cache_dtype`, Qwen3.5's `mamba_ssm_dtype`), else the model's dtype. No release:
+/// the newest rules.
+pub fn ssm_state_dtype(model: &ModelSpec, release: Option<&str>) -> Dtype {
+    let Some(r) = model.recurrent else {
+        return model.dtype;
+    };
+    let number = release.and_then(release_number);
+    if r.nemotron_h_state_rule {
+        if number.is_some_and(|v| v < (0, 13)) {
+            return model.dtype;
+        }
+        let default = if number.is_none_or(|v| v >= (0, 20)) {
+            Dtype::F32
+        } else {
+            Dtype::F16
+        };
+        return r.ssm_state_dtype.unwrap_or(default);
     }
+    r.ssm_state_dtype.unwrap_or(model.dtype)
 }
 
 /// The attention block vLLM gives a hybrid model: `a · ⌈state page / (a · attention bytes per
@@ -1125,6 +1146,7 @@ impl EngineFlags {
         if max_num_seqs == 0 {
             return Err(Error::invalid(origin, "max_num_seqs", "must be ≥ 1"));
         }
+        let multi_step_output = multi_step_output(version, release, self.multi_step_stream_outputs)?;
         if num_scheduler_steps > 1 && chunked && release.and_then(release_patch).is_none_or(|r| r < (0, 6, 3)) {
             // arg_utils.py of 0.6.0–0.6.2 (chunked prefill turns itself on past 32K tokens first).
             return Err(value_error(
@@ -1240,6 +1262,7 @@ impl EngineFlags {
             kv_cache_memory_bytes,
             speculative,
             num_scheduler_steps,
+            multi_step_output,
             kv_groups: KvGroups::UNIFORM,
             release: release.map(str::to_string),
         };
@@ -1263,6 +1286,53 @@ impl EngineFlags {
         }
         Ok(config)
     }
+}
+
+/// How a multi-step pass (`--num-scheduler-steps N`) hands its tokens to the clients, per release
+/// (docs/research/vllm-memory-current.md §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MultiStepOutput {
+    /// 0.5.5: the engine processes a pass's outputs only after its last step
+    /// (`_process_model_outputs` runs once `_has_remaining_steps` is false): every token of the
+    /// pass, and every finish, reaches the clients together.
+    AtPassEnd,
+    /// 0.6.0–0.6.2 by default (and `--multi-step-stream-outputs False` later): outputs are created
+    /// at the pass's last step, but a request that finishes mid-pass is emitted at once.
+    AtPassEndFinishesAtOnce,
+    /// 0.6.3 on by default (`--multi-step-stream-outputs`): every step's tokens as it ends.
+    EveryStep,
+}
+
+/// The release's [`MultiStepOutput`], refusing `--multi-step-stream-outputs` where argparse had no
+/// such flag (before 0.6.2, and from 0.11 with multi-step itself).
+fn multi_step_output(version: EngineVersion, release: Option<&str>, flag: Option<bool>) -> Result<MultiStepOutput> {
+    let patch = release.and_then(release_patch);
+    let has_flag = match patch {
+        Some(r) => ((0, 6, 2)..(0, 11, 0)).contains(&r),
+        None => version.is_v0() && version != EngineVersion::Vllm05 && version != EngineVersion::Vllm0600,
+    };
+    if let Some(stream) = flag {
+        if !has_flag {
+            let shown = if stream { "" } else { " False" };
+            return Err(unrecognized_argument(&format!("--multi-step-stream-outputs{shown}")));
+        }
+    }
+    let before_063 = match patch {
+        Some(r) => r < (0, 6, 3),
+        None => matches!(version, EngineVersion::Vllm05 | EngineVersion::Vllm0600),
+    };
+    let finishes_wait = match patch {
+        Some(r) => r < (0, 6, 0),
+        None => version == EngineVersion::Vllm05,
+    };
+    Ok(if flag.unwrap_or(!before_063) {
+        MultiStepOutput::EveryStep
+    } else if finishes_wait {
+        MultiStepOutput::AtPassEnd
+    } else {
+        MultiStepOutput::AtPassEndFinishesAtOnce
+    })
 }
 
 /// Whether V1 gives this GPU its larger batch defaults (max_num_seqs 1024; token budget 8192 for

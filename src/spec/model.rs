@@ -258,11 +258,11 @@ impl RecurrentSpec {
     }
 
     /// Bytes of one layer's state (convolution and temporal) per sequence on one rank, for a
-    /// model of dtype `dtype` whose temporal state, when the config sets none, takes
-    /// `ssm_default` — vLLM's `MambaSpec.page_size_bytes` before padding.
-    pub fn state_bytes_per_layer(&self, tp: u32, dtype: Dtype, ssm_default: Dtype) -> u64 {
-        self.conv_elements(tp) * dtype.bytes()
-            + self.ssm_elements(tp) * self.ssm_state_dtype.unwrap_or(ssm_default).bytes()
+    /// model of dtype `dtype` whose temporal state vLLM keeps in `ssm`
+    /// ([`crate::spec::engine::ssm_state_dtype`]) — vLLM's `MambaSpec.page_size_bytes` before
+    /// padding.
+    pub fn state_bytes_per_layer(&self, tp: u32, dtype: Dtype, ssm: Dtype) -> u64 {
+        self.conv_elements(tp) * dtype.bytes() + self.ssm_elements(tp) * ssm.bytes()
     }
 
     /// Recurrence FLOPs per token per layer: the convolution (2 × channels × taps) and the

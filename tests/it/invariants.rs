@@ -170,6 +170,12 @@ fn run_deployment(
             .unwrap()
         }),
         num_scheduler_steps: if c.version.is_v0() { d.multi_step.max(1) } else { 1 },
+        // Each way a release hands a pass's tokens over, by the number of steps.
+        multi_step_output: [
+            servecast::spec::engine::MultiStepOutput::EveryStep,
+            servecast::spec::engine::MultiStepOutput::AtPassEnd,
+            servecast::spec::engine::MultiStepOutput::AtPassEndFinishesAtOnce,
+        ][(d.multi_step % 3) as usize],
         kv_groups: servecast::spec::engine::KvGroups::UNIFORM,
         kv_cache_memory_bytes: None,
         release: None,

@@ -7,6 +7,7 @@ mod datasets;
 mod families;
 mod gpus2026;
 mod hybrid;
+mod hybrid_runs;
 mod import_aiperf;
 mod import_guidellm;
 mod import_llmperf;

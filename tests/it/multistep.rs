@@ -126,6 +126,27 @@ fn pr8804_multi_step_is_predicted_out_of_sample() {
     );
     let run = scenario.run().unwrap();
     let errs = errors(&report, &run);
+    // 0.6.2 hands a pass's tokens over at its end: the client sees one chunk per pass, so its
+    // inter-token latency is a pass (the blocks print ITL 168 / 189 ms beside TPOT 20 / 42 ms).
+    // The prediction's ITL is high by as much as its step time is (TPOT above): the prior's H100
+    // compute efficiency, not the bursts.
+    let itl: Vec<f64> = report
+        .levels
+        .iter()
+        .zip(&run.levels)
+        .map(|(m, p)| {
+            let c = servecast::report::compare::compare_level(m, p);
+            c.figure("itl_ms.mean").unwrap().error_pct
+        })
+        .collect();
+    println!(
+        "PR #8804 mean ITL: predicted {:.1} ms, error per block {itl:+.1?}",
+        run.levels[0].itl_ms.mean
+    );
+    for e in &itl {
+        assert!(e.abs() <= 80.0, "mean ITL {e:+.1}%");
+    }
+    assert!(run.levels[0].itl_ms.mean > 4.0 * run.levels[0].tpot_ms.mean);
     println!(
         "PR #8804 on {} (compute efficiency {:.3}), baseline flags, 8 steps: \
          [throughput, mean TTFT, mean TPOT] % per block: {errs:+.1?}",
@@ -217,5 +238,62 @@ fn pr7921_multi_step_at_ten_requests_per_second_is_predicted_out_of_sample() {
     println!(
         "single-step mean TPOT {:.2} ms vs 8 steps {:.2} ms",
         one.levels[0].tpot_ms.mean, run.levels[0].tpot_ms.mean
+    );
+}
+
+/// How each release hands a pass's tokens to the clients (docs/research/vllm-memory-current.md
+/// §7; 0.5.5 read from its sdist): 0.5.5 processes a pass's outputs after its last step; 0.6.0–0.6.2
+/// create them at the pass's end but emit a finished request at once; 0.6.3 streams every step
+/// (`--multi-step-stream-outputs`, default True from 0.6.3, a flag from 0.6.2).
+#[test]
+fn each_release_hands_a_pass_over_as_it_did() {
+    use servecast::spec::engine::MultiStepOutput::*;
+    let scenario = |release: &str, stream: Option<bool>| {
+        Scenario::builder()
+            .gpu("a10")
+            .model("qwen2.5-7b-instruct")
+            .engine(EngineVersion::parse(release, "test").unwrap())
+            .release(release)
+            .flags(EngineFlags {
+                max_model_len: Some(4096),
+                num_scheduler_steps: Some(8),
+                multi_step_stream_outputs: stream,
+                ..EngineFlags::default()
+            })
+            .workload(WorkloadSpec::closed_loop(
+                vec![4],
+                4,
+                LengthDist::Fixed { tokens: 256 },
+                LengthDist::Fixed { tokens: 256 },
+            ))
+            .build()
+    };
+    let mode = |release: &str, stream: Option<bool>| scenario(release, stream).map(|s| s.engine.multi_step_output);
+    assert_eq!(mode("0.5.5", None).unwrap(), AtPassEnd);
+    assert_eq!(mode("0.6.1", None).unwrap(), AtPassEndFinishesAtOnce);
+    assert_eq!(mode("0.6.2", None).unwrap(), AtPassEndFinishesAtOnce);
+    assert_eq!(mode("0.6.2", Some(true)).unwrap(), EveryStep);
+    assert_eq!(mode("0.6.3", None).unwrap(), EveryStep);
+    assert_eq!(mode("0.6.3", Some(false)).unwrap(), AtPassEndFinishesAtOnce);
+    // argparse of 0.6.1 has no such flag, nor has 0.11 (V0 gone).
+    let e = mode("0.6.1", Some(true)).unwrap_err().to_string();
+    assert!(
+        e.ends_with("unrecognized arguments: --multi-step-stream-outputs"),
+        "{e}"
+    );
+    let e = mode("0.11.0", Some(true)).unwrap_err().to_string();
+    assert!(e.contains("unrecognized arguments: --num-scheduler-steps 8"), "{e}");
+    // A client reading the stream sees one chunk of 8 tokens per pass: its inter-token latency
+    // is a pass long, while TPOT (per token) is the same either way.
+    let run = |stream| scenario("0.6.3", Some(stream)).unwrap().run().unwrap();
+    let (bursts, every) = (run(false), run(true));
+    let (itl_b, itl_e) = (bursts.levels[0].itl_ms.mean, every.levels[0].itl_ms.mean);
+    let (tpot_b, tpot_e) = (bursts.levels[0].tpot_ms.mean, every.levels[0].tpot_ms.mean);
+    assert!(itl_b > 6.0 * itl_e, "ITL {itl_b} ms in bursts vs {itl_e} ms streamed");
+    assert!((tpot_b / tpot_e - 1.0).abs() < 0.1, "TPOT {tpot_b} vs {tpot_e} ms");
+    // The client's ITL is per chunk: about eight steps, the decode step being TPOT.
+    assert!(
+        (itl_b / (8.0 * tpot_e) - 1.0).abs() < 0.2,
+        "ITL {itl_b} ms vs 8 × {tpot_e} ms"
     );
 }

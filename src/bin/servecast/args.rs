@@ -140,11 +140,15 @@ pub struct FlagArgs {
     /// gpu_memory_utilization is then ignored.
     #[arg(long, value_parser = parse_kv_cache_memory)]
     pub kv_cache_memory: Option<u64>,
-    /// vLLM V0 multi-step scheduling (0.6–0.10): decode steps per scheduling pass (host time once
+    /// vLLM V0 multi-step scheduling (0.5.5–0.10): decode steps per scheduling pass (host time once
     /// per pass, nothing admitted mid-pass, N − 1 lookahead slots); refused where the release
-    /// refuses it (0.5, 0.11+; with chunked prefill on 0.6.0–0.6.2), in its words.
+    /// refuses it (before 0.5.5, 0.11+; with chunked prefill on 0.6.0–0.6.2), in its words.
     #[arg(long)]
     pub num_scheduler_steps: Option<u32>,
+    /// With multi-step: hand each step's tokens to the clients as it ends (true, 0.6.3+'s default)
+    /// or a pass's tokens at its end (false, the default up to 0.6.2); 0.6.2–0.10 take the flag.
+    #[arg(long)]
+    pub multi_step_stream_outputs: Option<bool>,
     /// MoE models: spread whole experts over the tensor-parallel ranks.
     #[arg(long)]
     pub enable_expert_parallel: bool,
@@ -195,6 +199,7 @@ impl FlagArgs {
             async_scheduling: bool_flag(self.async_scheduling, self.no_async_scheduling),
             kv_cache_memory_bytes: self.kv_cache_memory,
             num_scheduler_steps: self.num_scheduler_steps,
+            multi_step_stream_outputs: self.multi_step_stream_outputs,
             enable_expert_parallel: self.enable_expert_parallel.then_some(true),
             speculative_config: self.speculative_config.clone(),
         }
