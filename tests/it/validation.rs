@@ -230,14 +230,14 @@ fn generalisation_classes_within_bounds_and_the_shipped_priors_reproduced() {
     ];
     // (class, [median, p90] bound per metric), percent.
     let bounds: [(Class, [[f64; 2]; 3]); 8] = [
-        (Class::Fitted, [[2.8, 8.7], [2.3, 13.2], [8.3, 48.2]]),
-        (Class::InPlace, [[4.5, 18.4], [3.7, 28.0], [11.4, 74.3]]),
-        (Class::NewWorkload, [[8.0, 30.1], [4.6, 24.4], [14.2, 49.0]]),
-        (Class::NewFlags, [[7.4, 27.5], [4.6, 26.2], [16.3, 66.2]]),
-        (Class::UnseenSetup, [[11.3, 37.9], [9.1, 35.0], [21.8, 85.6]]),
-        (Class::UnseenGpu, [[18.6, 73.5], [29.3, 70.5], [42.6, 104.7]]),
-        (Class::UnseenReleaseLine, [[20.5, 79.1], [24.3, 64.6], [40.6, 98.0]]),
-        (Class::UnseenSource, [[16.8, 51.1], [11.2, 53.2], [31.7, 107.1]]),
+        (Class::Fitted, [[3.2, 8.9], [2.9, 12.6], [9.1, 42.8]]),
+        (Class::InPlace, [[5.1, 17.5], [4.4, 27.5], [11.1, 68.0]]),
+        (Class::NewWorkload, [[8.9, 29.7], [8.2, 22.7], [14.2, 51.2]]),
+        (Class::NewFlags, [[8.0, 28.8], [6.1, 24.4], [15.5, 65.3]]),
+        (Class::UnseenSetup, [[11.4, 40.3], [11.2, 33.6], [21.1, 91.8]]),
+        (Class::UnseenGpu, [[19.1, 72.6], [27.9, 70.7], [40.2, 102.3]]),
+        (Class::UnseenReleaseLine, [[21.3, 88.7], [25.6, 64.7], [41.8, 99.2]]),
+        (Class::UnseenSource, [[17.8, 52.9], [12.0, 52.9], [32.7, 104.7]]),
     ];
     let targets = [[8.0, 20.0], [10.0, 25.0], [20.0, 40.0]];
     for (class, b) in bounds {
