@@ -1667,3 +1667,56 @@ fn fit_says_when_levels_resent_the_same_prompts_to_a_prefix_cache() {
         "burst TTFT {cold_error:+}% cold, {warm_error:+}% warm"
     );
 }
+
+/// `--client-seed`: the Poisson levels go out when vLLM's client with that `--seed` sends them.
+/// numpy's first 199 exponential gaps at 0.1 s (seed 0) add up to 19.64 s, so the last of 200
+/// requests at 10 req/s leaves at 19.64 s; with `--client-normalized-span` (vLLM ≥ 0.10's client)
+/// at exactly 200 ÷ 10 = 20 s. Each run's duration is its last send plus that request's own
+/// latency, so the normalized run, sending its last request 0.36 s later, lasts longer.
+#[test]
+fn client_seed_sends_requests_when_vllms_client_did() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--gpu",
+            "h100-sxm",
+            "--model",
+            "llama-3.1-8b",
+            "--qps",
+            "10",
+            "--num-requests",
+            "200",
+            "--input-len",
+            "128",
+            "--output-len",
+            "16",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = servecast(&args);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["levels"][0]["duration_s"].as_f64().unwrap()
+    };
+    let classic = run(&["--client-seed", "0"]);
+    let normalized = run(&["--client-seed", "0", "--client-normalized-span"]);
+    // A 128-token prompt and 16 tokens on an H100: well under a second after the last send.
+    assert!(classic > 19.64 && classic < 20.5, "{classic}");
+    assert!(normalized > 20.0 && normalized < 20.9, "{normalized}");
+    assert!(normalized > classic);
+    // A workload the client's draws cannot reproduce is refused, naming the field.
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--client-seed",
+        "0",
+        "--workload",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/gamma-burstiness-0.5.yaml"),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("client_draws") && err.contains("burstiness 0.5"), "{err}");
+}

@@ -53,6 +53,7 @@ def simulate(
     first_chunk_tokens: int = ...,
     requests_per_user: Optional[int] = ...,
     max_concurrency: Optional[int] = ...,
+    client_draws: Optional[Dict[str, Any]] = ...,
     warm_prefix_cache: bool = ...,
     endpoint: Optional[str] = ...,
     seed: int = ...,
@@ -66,6 +67,8 @@ def simulate(
         measured report's model (its flags and workload fill what is not given).
     util, seqs: ``--gpu-memory-utilization``, ``--max-num-seqs``.
     workload: YAML workload, CSV / JSON Lines trace, or a load-test result file (replayed).
+    client_draws: ``{"numpy_seed": S, "normalized_span": bool}``: Poisson levels sent when vLLM's
+        own client with ``--seed S`` sends them (``--client-seed``, ``--client-normalized-span``).
     warm_prefix_cache: the levels replay one sample of prompts to one long-lived server (a sweep
         with one client seed): with prefix caching on, each level from the second finds the level
         before's prompts in the cache, as far as it kept them.

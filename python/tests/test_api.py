@@ -60,6 +60,25 @@ def test_simulate_with_load_and_vllm_flags_equals_the_cli():
     assert p["scenario"]["engine"]["max_model_len"] == 4096
 
 
+def test_client_draws_send_requests_as_the_cli_does():
+    p = servecast.simulate(
+        gpu="h100-sxm",
+        model="llama-3.1-8b",
+        qps=[10],
+        num_requests=200,
+        input_len=128,
+        output_len=16,
+        client_draws={"numpy_seed": 0, "normalized_span": True},
+    )
+    cli = cli_json(
+        "simulate", "--gpu", "h100-sxm", "--model", "llama-3.1-8b", "--qps", "10", "--num-requests", "200",
+        "--input-len", "128", "--output-len", "16", "--client-seed", "0", "--client-normalized-span",
+    )  # fmt: skip
+    assert p == cli
+    # vLLM >= 0.10's client sends the last of 200 requests at 10 req/s at exactly 20 s.
+    assert 20.0 < p["levels"][0]["duration_s"] < 20.9
+
+
 def test_warm_prefix_cache_replays_the_first_levels_prompts_as_the_cli_does():
     p = servecast.simulate(
         gpu="a100-80g",

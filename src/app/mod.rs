@@ -61,6 +61,9 @@ pub struct DeploymentOptions {
     pub num_requests: Option<u32>,
     /// Most requests outstanding at once with `qps`.
     pub max_concurrency: Option<u32>,
+    /// Poisson gaps as vLLM's own client draws them (`--seed` of `benchmark_serving.py` /
+    /// `vllm bench serve`), draw for draw; none: the workload file's, else servecast's own.
+    pub client_draws: Option<crate::workload::arrivals::ClientDraws>,
     /// Prompt length (`512`, `100..900`, `lognormal:500,0.8`, …).
     pub input_len: Option<String>,
     /// Output length, same syntax.
@@ -97,6 +100,7 @@ impl Default for DeploymentOptions {
             qps: None,
             num_requests: None,
             max_concurrency: None,
+            client_draws: None,
             input_len: None,
             output_len: None,
             workload: None,
@@ -370,6 +374,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     let (rpu, num_requests, max_concurrency) = (o.requests_per_user, o.num_requests, o.max_concurrency);
     let warm = o.warm_prefix_cache;
     let endpoint = o.endpoint;
+    let draws = o.client_draws;
     b = b.edit_workload(|w| {
         w.warm_prefix_cache |= warm;
         if let Some(e) = endpoint {
@@ -392,6 +397,9 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         }
         if let (Some(n), LoadSpec::Poisson { num_requests, .. }) = (num_requests, &mut w.load) {
             *num_requests = n;
+        }
+        if let (Some(d), LoadSpec::Poisson { client_draws, .. }) = (draws, &mut w.load) {
+            *client_draws = Some(d);
         }
     });
     match o.profile.as_deref() {

@@ -362,7 +362,8 @@ impl WorkloadSpec {
                         "client_draws",
                         format!(
                             "reproduces numpy's exponential gaps (burstiness 1) only; with burstiness \
-                             {burstiness} leave client_draws out and servecast draws its own gamma gaps"
+                             {burstiness} leave client_draws (--client-seed) out and servecast draws its own \
+                             gamma gaps"
                         ),
                     ));
                 }

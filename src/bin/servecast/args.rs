@@ -249,6 +249,14 @@ pub struct SimulateArgs {
     /// Most requests outstanding at once with --qps (vllm bench serve --max-concurrency); --qps inf sends as fast as allowed.
     #[arg(long)]
     pub max_concurrency: Option<u32>,
+    /// Send the Poisson levels when vLLM's own client with this --seed sends them (benchmark_serving.py,
+    /// vllm bench serve: numpy's legacy generator, draw for draw), instead of servecast's own draws.
+    /// Exact when its dataset sampler drew nothing from numpy first (sharegpt, sonnet, a file; random from 0.11).
+    #[arg(long)]
+    pub client_seed: Option<u32>,
+    /// With --client-seed: vLLM ≥ 0.10's client, whose arrivals are rescaled to end at exactly N ÷ rate.
+    #[arg(long, requires = "client_seed")]
+    pub client_normalized_span: bool,
     /// Prompt length: 512, 100..900, normal:800,200, lognormal:500,0.8, empirical:1,2,3.
     #[arg(long)]
     pub input_len: Option<String>,
@@ -493,6 +501,10 @@ impl SimulateArgs {
             qps: self.qps.clone(),
             num_requests: self.num_requests,
             max_concurrency: self.max_concurrency,
+            client_draws: self.client_seed.map(|seed| servecast::workload::arrivals::ClientDraws {
+                numpy_seed: seed,
+                normalized_span: self.client_normalized_span,
+            }),
             input_len: self.input_len.clone(),
             output_len: self.output_len.clone(),
             workload: self.workload.clone(),
