@@ -665,33 +665,26 @@ impl<'a> EngineState<'a> {
         }
         let t = self.book_items(now, finished);
         self.undelivered_items = self.undelivered_items.saturating_sub(finished);
-        let mut k = 0;
-        while k < self.undelivered.len() {
-            let idx = self.undelivered[k];
-            let r = &mut self.reqs[idx as usize];
-            if r.finish_ns == NEVER {
-                k += 1;
-                continue;
-            }
-            if r.client_first_token_ns == NEVER && r.first_token_ns != NEVER {
-                r.client_first_token_ns = t;
-            }
-            if r.first_chunk_ns != NEVER && r.client_first_chunk_ns == NEVER {
-                r.client_first_chunk_ns = t;
-            }
-            if r.client_finish_ns == NEVER {
-                r.client_finish_ns = t;
-                self.delivered_finishes.push(idx);
-            }
-            self.undelivered.swap_remove(k);
-        }
+        self.hand_over_where(t, true);
     }
 
     /// The clients see the pending events (first token, first chunk, finish) at time `t`.
     fn hand_over(&mut self, t: Nanos) {
+        self.hand_over_where(t, false);
+    }
+
+    /// [`Self::hand_over`] of every pending request, or with `finished_only` of those that
+    /// finished (the others stay pending, in order).
+    fn hand_over_where(&mut self, t: Nanos, finished_only: bool) {
+        let mut kept = 0;
         for k in 0..self.undelivered.len() {
             let idx = self.undelivered[k];
             let r = &mut self.reqs[idx as usize];
+            if finished_only && r.finish_ns == NEVER {
+                self.undelivered[kept] = idx;
+                kept += 1;
+                continue;
+            }
             if r.first_token_ns != NEVER && r.client_first_token_ns == NEVER {
                 r.client_first_token_ns = t;
             }
@@ -703,7 +696,7 @@ impl<'a> EngineState<'a> {
                 self.delivered_finishes.push(idx);
             }
         }
-        self.undelivered.clear();
+        self.undelivered.truncate(kept);
     }
 
     /// The duration of a step of batch `b`, nanoseconds, rounded as

@@ -97,6 +97,17 @@ fn pr8804() -> servecast::measured::MeasuredReport {
     servecast::measured::MeasuredReport::from_path(&path).unwrap()
 }
 
+/// The report's server without multi-step (`--num-scheduler-steps 1`), predicted.
+fn single_step(report: &servecast::measured::MeasuredReport) -> servecast::scenario::Prediction {
+    Scenario::builder()
+        .from_report(report)
+        .edit_flags(|f| f.num_scheduler_steps = Some(1))
+        .build()
+        .unwrap()
+        .run()
+        .unwrap()
+}
+
 fn errors(report: &servecast::measured::MeasuredReport, run: &servecast::scenario::Prediction) -> Vec<(f64, f64, f64)> {
     report
         .levels
@@ -154,13 +165,7 @@ fn pr8804_multi_step_is_predicted_out_of_sample() {
     );
     // The same server without multi-step, for the speedup servecast attributes to it (the
     // source prints no single-step run).
-    let one = Scenario::builder()
-        .from_report(&report)
-        .edit_flags(|f| f.num_scheduler_steps = Some(1))
-        .build()
-        .unwrap()
-        .run()
-        .unwrap();
+    let one = single_step(&report);
     let speedup = run.levels[0].output_throughput_tok_s / one.levels[0].output_throughput_tok_s;
     println!(
         "predicted output throughput, 8 steps / 1 step: {:.1} / {:.1} tok/s = {speedup:.2}",
@@ -228,13 +233,7 @@ fn pr7921_multi_step_at_ten_requests_per_second_is_predicted_out_of_sample() {
     assert!(thr.abs() <= 15.0, "throughput {thr:+.1}%");
     assert!(ttft.abs() <= 10.0, "mean TTFT {ttft:+.1}%");
     assert!(tpot.abs() <= 22.0, "mean TPOT {tpot:+.1}%");
-    let one = Scenario::builder()
-        .from_report(&report)
-        .edit_flags(|f| f.num_scheduler_steps = Some(1))
-        .build()
-        .unwrap()
-        .run()
-        .unwrap();
+    let one = single_step(&report);
     println!(
         "single-step mean TPOT {:.2} ms vs 8 steps {:.2} ms",
         one.levels[0].tpot_ms.mean, run.levels[0].tpot_ms.mean
