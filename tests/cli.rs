@@ -14,6 +14,14 @@ fn servecast(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs `args` then `extra`, expects exit 0 and returns the JSON document it printed.
+fn json_of(args: &[&str], extra: &[&str]) -> serde_json::Value {
+    let all: Vec<&str> = args.iter().chain(extra).copied().collect();
+    let (code, out, err) = servecast(&all);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
 #[test]
 fn default_run_prints_six_levels_with_measured_figures() {
     let (code, out, err) = servecast(&[
@@ -1593,18 +1601,17 @@ fn fit_takes_the_endpoint_of_result_files_that_do_not_say() {
     // completions, and the Jinja render term has nothing to say about it; with --endpoint chat
     // the template's render and tokens are in every request, and the fit moves the render term.
     let render = |extra: &[&str]| -> (f64, String) {
-        let mut args = vec![
-            "fit",
-            "tests/data/import/vllm/v0.11-vllm-bench-serve-append-result.json",
-            "--gpu",
-            "h100-sxm",
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        let (code, out, err) = servecast(&args);
-        assert_eq!(code, 0, "{err}");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let v = json_of(
+            &[
+                "fit",
+                "tests/data/import/vllm/v0.11-vllm-bench-serve-append-result.json",
+                "--gpu",
+                "h100-sxm",
+                "--format",
+                "json",
+            ],
+            extra,
+        );
         let p = v["params"]
             .as_array()
             .unwrap()
@@ -1676,27 +1683,26 @@ fn fit_says_when_levels_resent_the_same_prompts_to_a_prefix_cache() {
 #[test]
 fn client_seed_sends_requests_when_vllms_client_did() {
     let run = |extra: &[&str]| {
-        let mut args = vec![
-            "simulate",
-            "--gpu",
-            "h100-sxm",
-            "--model",
-            "llama-3.1-8b",
-            "--qps",
-            "10",
-            "--num-requests",
-            "200",
-            "--input-len",
-            "128",
-            "--output-len",
-            "16",
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        let (code, out, err) = servecast(&args);
-        assert_eq!(code, 0, "{err}");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let v = json_of(
+            &[
+                "simulate",
+                "--gpu",
+                "h100-sxm",
+                "--model",
+                "llama-3.1-8b",
+                "--qps",
+                "10",
+                "--num-requests",
+                "200",
+                "--input-len",
+                "128",
+                "--output-len",
+                "16",
+                "--format",
+                "json",
+            ],
+            extra,
+        );
         v["levels"][0]["duration_s"].as_f64().unwrap()
     };
     let classic = run(&["--client-seed", "0"]);

@@ -10,6 +10,20 @@ use servecast::workload::arrivals::WorkloadSpec;
 use servecast::workload::lengths::LengthDist;
 
 fn a10(release: &str, steps: Option<u32>, chunked: Option<bool>, users: u32) -> Result<Scenario, Error> {
+    a10_flags(
+        release,
+        users,
+        EngineFlags {
+            num_scheduler_steps: steps,
+            enable_chunked_prefill: chunked,
+            ..EngineFlags::default()
+        },
+    )
+}
+
+/// Qwen2.5-7B on an A10 at `release` with `flags` (max_model_len 4096), `users` closed-loop users
+/// sending 4 requests of 256 / 256 tokens each.
+fn a10_flags(release: &str, users: u32, flags: EngineFlags) -> Result<Scenario, Error> {
     Scenario::builder()
         .gpu("a10")
         .model("qwen2.5-7b-instruct")
@@ -17,9 +31,7 @@ fn a10(release: &str, steps: Option<u32>, chunked: Option<bool>, users: u32) -> 
         .release(release)
         .flags(EngineFlags {
             max_model_len: Some(4096),
-            num_scheduler_steps: steps,
-            enable_chunked_prefill: chunked,
-            ..EngineFlags::default()
+            ..flags
         })
         .workload(WorkloadSpec::closed_loop(
             vec![users],
@@ -248,24 +260,15 @@ fn pr7921_multi_step_at_ten_requests_per_second_is_predicted_out_of_sample() {
 fn each_release_hands_a_pass_over_as_it_did() {
     use servecast::spec::engine::MultiStepOutput::*;
     let scenario = |release: &str, stream: Option<bool>| {
-        Scenario::builder()
-            .gpu("a10")
-            .model("qwen2.5-7b-instruct")
-            .engine(EngineVersion::parse(release, "test").unwrap())
-            .release(release)
-            .flags(EngineFlags {
-                max_model_len: Some(4096),
+        a10_flags(
+            release,
+            4,
+            EngineFlags {
                 num_scheduler_steps: Some(8),
                 multi_step_stream_outputs: stream,
                 ..EngineFlags::default()
-            })
-            .workload(WorkloadSpec::closed_loop(
-                vec![4],
-                4,
-                LengthDist::Fixed { tokens: 256 },
-                LengthDist::Fixed { tokens: 256 },
-            ))
-            .build()
+            },
+        )
     };
     let mode = |release: &str, stream: Option<bool>| scenario(release, stream).map(|s| s.engine.multi_step_output);
     assert_eq!(mode("0.5.5", None).unwrap(), AtPassEnd);
