@@ -334,10 +334,11 @@ fn cell(s: Option<ErrorStats>) -> String {
 pub fn to_markdown(h: &Hierarchy, reports: &[ClassReport]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "\n## Per level\n\nPooled fit: {} setups, {} simulations of a setup's levels, {} re-linearisations; residual σ (log error of one figure) {}.\n",
+        "\n## Per level\n\nPooled fit: {} setups, {} simulations of a setup's levels, {} re-linearisations ({}); residual σ (log error of one figure) {}.\n",
         h.setups.len(),
         h.simulations,
         h.iterations,
+        if h.converged { "converged" } else { "iteration budget spent" },
         super::hierarchy::Metric::ALL
             .iter()
             .map(|m| format!("{} {:.3}", m.name(), h.sigma[m.index()]))

@@ -16,8 +16,10 @@
 //! comes from the others. The simulator is not linear in z: the fit alternates a linearisation of
 //! every setup (finite differences, P + 1 simulations each, in parallel) with one sparse-structured
 //! least-squares solve of all unknowns (Levenberg–Marquardt damping, Huber weights so that one wild
-//! figure cannot drag a group), and re-estimates the setup spreads τ and the residual σ from the
-//! result (empirical Bayes). The final linearisation is kept: a prior learned *without* some
+//! figure cannot drag a group). For the first few steps it re-estimates the setup spreads τ and
+//! the residual σ from the result (empirical Bayes); then it holds them and steps on that one
+//! objective, with a trust-region rule on the damping, until a step gains less than the
+//! tolerance ([`HierarchyOptions`]). The final linearisation is kept: a prior learned *without* some
 //! setups (leave one setup, GPU or release line out) is one more solve, with no simulation, which
 //! is what [`crate::fit::classes`] uses to predict setups the prior never saw.
 
@@ -640,6 +642,9 @@ pub struct Hierarchy {
     pub simulations: usize,
     /// Outer iterations run.
     pub iterations: usize,
+    /// Whether the last step on the fixed objective gained less than the tolerance (else the
+    /// iteration budget ran out, or no step improved the objective).
+    pub converged: bool,
     /// What the last step from the final linearisation did.
     pub final_step: FinalStep,
 }
@@ -973,15 +978,31 @@ fn solve(
 }
 
 /// Options of the pooled fit.
+///
+/// The fit has two phases. In the first `em_iterations` re-linearisations the spreads τ, ψ and
+/// the residual scale σ are re-estimated after each step (empirical Bayes), which changes the
+/// objective itself; after that they are held, and Levenberg–Marquardt runs on one fixed
+/// objective until a step gains less than `tolerance` of it (or `max_iterations` is reached).
+/// Why: with the spreads re-estimated every time, the objective moves under the steps and no
+/// gain rule ever holds, so the fit stopped wherever its iteration budget ran out, and adding one
+/// setup to the corpus moved the learned centres by as much as the data does.
 #[derive(Debug, Clone)]
 pub struct HierarchyOptions {
-    /// Most re-linearisations.
+    /// Most re-linearisations in all (each costs P + 1 simulations of every setup).
     pub max_iterations: usize,
+    /// Re-linearisations whose step is followed by a re-estimate of τ, ψ and σ.
+    pub em_iterations: usize,
+    /// Relative gain of the fixed objective under which the fit has converged.
+    pub tolerance: f64,
 }
 
 impl Default for HierarchyOptions {
     fn default() -> Self {
-        HierarchyOptions { max_iterations: 6 }
+        HierarchyOptions {
+            max_iterations: 12,
+            em_iterations: 3,
+            tolerance: 1e-3,
+        }
     }
 }
 
@@ -1097,14 +1118,17 @@ impl Hierarchy {
         let mut solution: Option<Solution> = None;
         let mut best_f = f64::INFINITY;
         let mut iterations = 0;
+        let mut converged = false;
         for it in 0..opts.max_iterations {
             iterations = it + 1;
             progress("linearising the corpus", it, opts.max_iterations);
             lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
             simulations += linearization_simulations(&setups);
             if let Some(sol) = &solution {
+                // The spreads may have moved since the last step: the same point, re-scored.
                 best_f = objective(&setups, &layout, &residuals, sol, &tau, &psi, &eta, &sigma);
             }
+            let mut gain = 0.0;
             let mut accepted = false;
             for _ in 0..5 {
                 let sol = solve(
@@ -1113,60 +1137,86 @@ impl Hierarchy {
                 let trial: Vec<Vec<f64>> = setups.par_iter().zip(&sol.z).map(|(s, z)| s.residuals(z)).collect();
                 simulations += setups.len();
                 let f = objective(&setups, &layout, &trial, &sol, &tau, &psi, &eta, &sigma);
-                if f < best_f || solution.is_none() {
-                    let gain = (best_f - f) / best_f.abs().max(1e-12);
+                if solution.is_none() {
                     best_f = f;
-                    z = sol.z.clone();
-                    residuals = trial;
-                    solution = Some(sol);
-                    damping = (damping / 3.0).max(1e-3);
-                    accepted = gain > 1e-3 || it == 0;
-                    break;
+                    gain = 1.0;
+                } else if f < best_f {
+                    // Trust region: how much of the gain the linear model promised the
+                    // simulator delivered. A step that gains little of it is too long for the
+                    // linearisation (finite differences of a discrete-event simulator), so the
+                    // next one is damped more; one that delivers is allowed to grow.
+                    let predicted: Vec<Vec<f64>> = lin.iter().zip(&sol.z).map(|(l, z)| l.at(z)).collect();
+                    let f_lin = objective(&setups, &layout, &predicted, &sol, &tau, &psi, &eta, &sigma);
+                    let promised = best_f - f_lin;
+                    let ratio = if promised > 0.0 { (best_f - f) / promised } else { 1.0 };
+                    damping = if ratio > 0.75 {
+                        damping / 3.0
+                    } else if ratio < 0.25 {
+                        damping * 2.0
+                    } else {
+                        damping
+                    }
+                    .clamp(1e-3, 1e3);
+                    gain = (best_f - f) / best_f.abs().max(1e-12);
+                    best_f = f;
+                } else {
+                    damping *= 5.0;
+                    continue;
                 }
-                damping *= 5.0;
+                z = sol.z.clone();
+                residuals = trial;
+                solution = Some(sol);
+                accepted = true;
+                break;
             }
-            // Empirical Bayes: spreads and residual scale from where the setups landed, with the
-            // posterior spreads of the undamped normal matrix (damping only shortens the step; it
-            // would shrink the spreads and with them τ, ψ and the σ correction).
             if let Some(sol) = solution.as_mut() {
-                let spreads = solve(
-                    &setups, &layout, &lin, &weights, &tau, &psi, &eta, &sigma, 0.0, &mask, true,
-                )?;
-                sol.take_spreads(spreads);
+                // Huber weights follow the residuals in both phases (iteratively reweighted least
+                // squares of the one Huber objective).
                 weights = residuals
                     .iter()
                     .map(|r| r.iter().map(|&x| huber_weight(x)).collect())
                     .collect();
-                sigma = em_sigma(&setups, &lin, &residuals, &weights, sol);
-                for k in 0..P {
-                    // The expected squared deviation from the centre: the deviation's estimate
-                    // plus its posterior variance (of z − centre: centre and term are estimated
-                    // together, so their errors partly cancel).
-                    let acc: f64 = (0..setups.len())
-                        .map(|s| {
-                            let c = sol.own_centre(&layout, &setups, s);
-                            let d = sol.z[s][k] - c[k];
-                            d * d + sol.dev_var[s][k]
-                        })
-                        .sum();
-                    tau[k] = (acc / setups.len() as f64).sqrt().clamp(0.1, 1.5);
-                    // Each effect's square plus its posterior variance (without the variance the
-                    // estimate collapses: shrunk effects make a small spread, which shrinks them more).
-                    let (effects, sds) = match Term::ALL[k].group() {
-                        TermGroup::Gpu => (&sol.gpu_effect, &sol.gpu_effect_sd),
-                        TermGroup::Host => (&sol.machine_effect, &sol.machine_effect_sd),
-                    };
-                    let e2: f64 = effects
-                        .iter()
-                        .zip(sds)
-                        .map(|(e, sd)| e[k] * e[k] + sd[k] * sd[k])
-                        .sum::<f64>()
-                        / effects.len().max(1) as f64;
-                    psi[k] = e2.sqrt().clamp(0.1, 1.0);
+                if it < opts.em_iterations {
+                    // Empirical Bayes: spreads and residual scale from where the setups landed,
+                    // with the posterior spreads of the undamped normal matrix (damping only
+                    // shortens the step; it would shrink the spreads and with them τ, ψ and the
+                    // σ correction).
+                    let spreads = solve(
+                        &setups, &layout, &lin, &weights, &tau, &psi, &eta, &sigma, 0.0, &mask, true,
+                    )?;
+                    sol.take_spreads(spreads);
+                    sigma = em_sigma(&setups, &lin, &residuals, &weights, sol);
+                    for k in 0..P {
+                        // The expected squared deviation from the centre: the deviation's
+                        // estimate plus its posterior variance (of z − centre: centre and term
+                        // are estimated together, so their errors partly cancel).
+                        let acc: f64 = (0..setups.len())
+                            .map(|s| {
+                                let c = sol.own_centre(&layout, &setups, s);
+                                let d = sol.z[s][k] - c[k];
+                                d * d + sol.dev_var[s][k]
+                            })
+                            .sum();
+                        tau[k] = (acc / setups.len() as f64).sqrt().clamp(0.1, 1.5);
+                        // Each effect's square plus its posterior variance (without the
+                        // variance the estimate collapses: shrunk effects make a small spread,
+                        // which shrinks them more).
+                        let (effects, sds) = match Term::ALL[k].group() {
+                            TermGroup::Gpu => (&sol.gpu_effect, &sol.gpu_effect_sd),
+                            TermGroup::Host => (&sol.machine_effect, &sol.machine_effect_sd),
+                        };
+                        let e2: f64 = effects
+                            .iter()
+                            .zip(sds)
+                            .map(|(e, sd)| e[k] * e[k] + sd[k] * sd[k])
+                            .sum::<f64>()
+                            / effects.len().max(1) as f64;
+                        psi[k] = e2.sqrt().clamp(0.1, 1.0);
+                    }
+                } else if !accepted || gain < opts.tolerance {
+                    converged = accepted;
+                    break;
                 }
-            }
-            if !accepted && it > 0 {
-                break;
             }
         }
         progress("linearising the corpus", opts.max_iterations, opts.max_iterations);
@@ -1235,6 +1285,7 @@ impl Hierarchy {
             solution,
             simulations,
             iterations,
+            converged,
             final_step,
         })
     }

@@ -193,6 +193,13 @@ fn generalisation_classes_within_bounds_and_the_shipped_priors_reproduced() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measured");
     let reports = servecast::measured::corpus_reports(&dir).unwrap();
     let h = Hierarchy::fit(&reports, &HierarchyOptions::default(), &|_, _, _| {}).unwrap();
+    // The fit stopped because a step on its fixed objective gained less than the tolerance, not
+    // because its iteration budget ran out (else the learned centres are wherever it stopped).
+    assert!(
+        h.converged,
+        "the pooled fit did not converge in {} re-linearisations",
+        h.iterations
+    );
     // The shipped priors are what the fit produces (nobody edited them by hand).
     let fresh = h.learned_priors("test");
     let shipped = LearnedPriors::builtin().expect("data/priors.yaml holds learned priors");
@@ -230,14 +237,14 @@ fn generalisation_classes_within_bounds_and_the_shipped_priors_reproduced() {
     ];
     // (class, [median, p90] bound per metric), percent.
     let bounds: [(Class, [[f64; 2]; 3]); 8] = [
-        (Class::Fitted, [[3.2, 8.9], [2.9, 12.6], [9.1, 42.8]]),
-        (Class::InPlace, [[5.1, 17.5], [4.4, 27.5], [11.1, 68.0]]),
-        (Class::NewWorkload, [[8.9, 29.7], [8.2, 22.7], [14.2, 51.2]]),
-        (Class::NewFlags, [[8.0, 28.8], [6.1, 24.4], [15.5, 65.3]]),
-        (Class::UnseenSetup, [[11.4, 40.3], [11.2, 33.6], [21.1, 91.8]]),
-        (Class::UnseenGpu, [[19.1, 72.6], [27.9, 70.7], [40.2, 102.3]]),
-        (Class::UnseenReleaseLine, [[21.3, 88.7], [25.6, 64.7], [41.8, 99.2]]),
-        (Class::UnseenSource, [[17.8, 52.9], [12.0, 52.9], [32.7, 104.7]]),
+        (Class::Fitted, [[4.2, 12.9], [2.6, 15.3], [9.1, 46.3]]),
+        (Class::InPlace, [[5.6, 20.9], [4.3, 28.9], [11.0, 65.5]]),
+        (Class::NewWorkload, [[8.6, 29.7], [5.2, 23.9], [13.0, 51.8]]),
+        (Class::NewFlags, [[8.0, 29.4], [4.6, 25.6], [15.1, 64.4]]),
+        (Class::UnseenSetup, [[11.1, 42.1], [10.9, 36.2], [20.2, 87.9]]),
+        (Class::UnseenGpu, [[19.8, 70.0], [26.4, 71.0], [41.7, 108.3]]),
+        (Class::UnseenReleaseLine, [[20.7, 74.6], [22.8, 63.0], [39.8, 104.0]]),
+        (Class::UnseenSource, [[15.7, 47.9], [14.0, 54.2], [28.8, 107.2]]),
     ];
     let targets = [[8.0, 20.0], [10.0, 25.0], [20.0, 40.0]];
     for (class, b) in bounds {
