@@ -515,10 +515,11 @@ impl ScenarioBuilder {
         let profile = match self.profile {
             Some(p) => p,
             None if self.roofline_profile => {
-                Profile::learned_prior(version, engine.release_line, engine.usage_context, &gpu)
+                Profile::learned_prior(version, engine.release_line, engine.usage_context, &gpu, &model.id)
             }
-            None => builtin_profile_or_transfer(&gpu, &model.id, version, engine.release_line)?
-                .unwrap_or_else(|| Profile::learned_prior(version, engine.release_line, engine.usage_context, &gpu)),
+            None => builtin_profile_or_transfer(&gpu, &model.id, version, engine.release_line)?.unwrap_or_else(|| {
+                Profile::learned_prior(version, engine.release_line, engine.usage_context, &gpu, &model.id)
+            }),
         };
         if profile.engine != version {
             let how = match profile.kind {

@@ -117,10 +117,11 @@ pub fn priors(corpus: &Path, output: Option<&Path>, progress: bool) -> Result<Ou
         None => "servecast priors".to_string(),
     };
     let learned = h.learned_priors(&format!(
-        "pooled fit of {} measured setups ({} simulations, {} re-linearisations, {}, last step {}) by `{command}`",
+        "pooled fit of {} measured setups ({} simulations, {} steps on {} linearisations, {}, last step {}) by `{command}`",
         h.setups.len(),
         h.simulations,
         h.iterations,
+        h.linearisations,
         if h.converged {
             "converged"
         } else {

@@ -312,6 +312,31 @@ pub struct GroupPriors {
     pub terms: std::collections::BTreeMap<String, TermPrior>,
 }
 
+/// One model's learned deviation of the GPU-side efficiencies from the centres, shared by its
+/// deployments on every GPU type and release (its kernels' shapes: GEMM and expert sizes, head
+/// layout, top-k routing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEffect {
+    /// Catalog model id.
+    pub model: String,
+    /// Corpus setups of the model.
+    pub setups: usize,
+    /// Per GPU-side term (by name): the shift of its centre, z units (log-odds of the
+    /// efficiency), and that shift's posterior σ.
+    pub terms: std::collections::BTreeMap<String, EffectPrior>,
+}
+
+/// A model's shift of one term.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectPrior {
+    /// Added to the centre, z units.
+    pub shift: f64,
+    /// Posterior σ of the shift, z units.
+    pub shift_sd: f64,
+}
+
 /// `data/priors.yaml`: the learned prior.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -331,6 +356,9 @@ pub struct LearnedPriors {
     /// own setups showed (clocks, power limits, memory system of that card).
     #[serde(default)]
     pub gpus: Vec<GroupPriors>,
+    /// Per model the corpus measured: how its kernels ran against the centres (GPU-side terms).
+    #[serde(default)]
+    pub models: Vec<ModelEffect>,
 }
 
 /// One term's prior for a scenario: its centre in z space and the σ a setup may move.
@@ -380,6 +408,27 @@ impl LearnedPriors {
                 }
             }
         }
+        for m in &p.models {
+            for (name, e) in &m.terms {
+                match Term::by_name(name) {
+                    Some(t) if t.group() == TermGroup::Gpu => {}
+                    _ => {
+                        return Err(Error::invalid(
+                            origin,
+                            format!("models.{}.terms", m.model),
+                            format!("'{name}' is not a learnable GPU-side term"),
+                        ))
+                    }
+                }
+                if !(e.shift.is_finite() && e.shift_sd.is_finite() && e.shift_sd >= 0.0) {
+                    return Err(Error::invalid(
+                        origin,
+                        format!("models.{}.terms.{name}", m.model),
+                        "shift must be finite and shift_sd finite and ≥ 0",
+                    ));
+                }
+            }
+        }
         if p.residual_sd.values().any(|v| !(v.is_finite() && *v > 0.0)) {
             return Err(Error::invalid(origin, "residual_sd", "every σ must be finite and > 0"));
         }
@@ -395,6 +444,13 @@ impl LearnedPriors {
     /// [`LearnedPriors::for_scenario`] for one GPU type: its own learned efficiencies where the
     /// corpus measured it, else its architecture's.
     pub fn for_gpu(&self, line: ReleaseLine, arch: GpuArch, gpu_id: &str) -> Vec<ScenarioPrior> {
+        self.for_deployment(line, arch, gpu_id, "")
+    }
+
+    /// [`LearnedPriors::for_gpu`] for one model too: its GPU-side centres shifted by the model's
+    /// learned effect where the corpus measured it (`model_id` empty or unmeasured: no shift).
+    pub fn for_deployment(&self, line: ReleaseLine, arch: GpuArch, gpu_id: &str, model_id: &str) -> Vec<ScenarioPrior> {
+        let model = self.model_effect(model_id);
         let host = self.release_lines.iter().find(|g| g.group == line.as_str());
         let gpu = self
             .gpus
@@ -409,23 +465,29 @@ impl LearnedPriors {
                     TermGroup::Host => host,
                     TermGroup::Gpu => gpu,
                 };
+                let shift = model.and_then(|m| m.terms.get(term.name())).map_or(0.0, |e| e.shift);
                 match group.and_then(|g| g.terms.get(term.name())) {
                     Some(p) => ScenarioPrior {
                         term,
-                        centre_z: term.to_z(p.centre),
+                        centre_z: term.to_z(p.centre) + shift,
                         sd_z: (p.spread * p.spread + p.between * p.between + p.centre_sd * p.centre_sd).sqrt(),
                     },
                     None => {
                         let (c, w) = term.hyperprior(line);
                         ScenarioPrior {
                             term,
-                            centre_z: c,
+                            centre_z: c + shift,
                             sd_z: w,
                         }
                     }
                 }
             })
             .collect()
+    }
+
+    /// The learned effect of a model, if the corpus measured it.
+    pub fn model_effect(&self, model_id: &str) -> Option<&ModelEffect> {
+        self.models.iter().find(|m| m.model == model_id)
     }
 
     /// Cost parameters at the prior's centres for a release line on an architecture (the engine
@@ -437,11 +499,12 @@ impl LearnedPriors {
         usage: crate::spec::engine::UsageContext,
         arch: GpuArch,
         gpu_id: &str,
+        model_id: &str,
     ) -> CostParams {
         let mut c = CostParams::prior(version);
         c.api_server_token_s = API_SERVER_TOKEN_S;
         c.frontend_jitter_sigma = FRONTEND_JITTER_SIGMA;
-        for p in self.for_gpu(line, arch, gpu_id) {
+        for p in self.for_deployment(line, arch, gpu_id, model_id) {
             p.term.set(&mut c, p.term.from_z(p.centre_z));
         }
         for t in [Term::ApiServerItemS, Term::ApiServerRequestS] {

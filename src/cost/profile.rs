@@ -374,6 +374,7 @@ impl Profile {
         line: crate::spec::engine::ReleaseLine,
         usage: crate::spec::engine::UsageContext,
         gpu: &crate::spec::GpuSpec,
+        model_id: &str,
     ) -> Profile {
         let arch = gpu.architecture;
         let Some(priors) = super::prior::LearnedPriors::builtin() else {
@@ -390,7 +391,7 @@ impl Profile {
             gpu: None,
             model: None,
             engine: version,
-            cost: priors.cost_params(version, line, usage, arch, &gpu.id),
+            cost: priors.cost_params(version, line, usage, arch, &gpu.id, model_id),
             memory: MemoryCalibration::default(),
             source: {
                 let arch_setups = count(arch.as_str());
@@ -420,8 +421,15 @@ impl Profile {
                         }
                     )
                 };
+                let model_part = match priors.model_effect(model_id) {
+                    Some(m) => format!(
+                        ", the GPU-side terms shifted by what {} measured setups of {model_id} showed",
+                        m.setups
+                    ),
+                    None => String::new(),
+                };
                 format!(
-                    "learned prior: the centres of {} measured setups of {line} (host-side terms) and {gpu_part}, \
+                    "learned prior: the centres of {} measured setups of {line} (host-side terms) and {gpu_part}{model_part}, \
                      from data/priors.yaml (servecast priors); nothing fitted to this setup",
                     count(line.as_str()),
                 )
@@ -435,8 +443,14 @@ impl Profile {
     /// efficiencies for that GPU, no memory calibration): see [`ProfileKind::Transferred`].
     pub fn transferred_to(&self, gpu: &crate::spec::GpuSpec, line: crate::spec::engine::ReleaseLine) -> Profile {
         let gpu_id = gpu.id.as_str();
-        let mut cost =
-            Profile::learned_prior(self.engine, line, crate::spec::engine::UsageContext::default(), gpu).cost;
+        let mut cost = Profile::learned_prior(
+            self.engine,
+            line,
+            crate::spec::engine::UsageContext::default(),
+            gpu,
+            self.model.as_deref().unwrap_or(""),
+        )
+        .cost;
         for (name, value) in self.cost.overhead_terms() {
             if let Some(slot) = cost.fitted_mut(name) {
                 *slot = value;

@@ -40,6 +40,9 @@ pub enum Class {
     UnseenGpu,
     /// Leave every setup of one release line out.
     UnseenReleaseLine,
+    /// Leave every setup of one model out (every GPU, release and tester that ran it), and
+    /// predict each with no fit: what a planner gets for a model the corpus never measured.
+    UnseenModel,
     /// Leave every setup of one source out (one repository, issue or page: a tester's machines
     /// and harness), and predict each with no fit from what the other sources taught: what a
     /// planner gets for a lab the corpus never saw.
@@ -48,13 +51,14 @@ pub enum Class {
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 7] = [
+    pub const ALL: [Class; 8] = [
         Class::InPlace,
         Class::NewWorkload,
         Class::NewFlags,
         Class::UnseenSetup,
         Class::UnseenGpu,
         Class::UnseenReleaseLine,
+        Class::UnseenModel,
         Class::UnseenSource,
     ];
 
@@ -68,6 +72,7 @@ impl Class {
             Class::UnseenSetup => "unseen setup",
             Class::UnseenGpu => "unseen GPU",
             Class::UnseenReleaseLine => "unseen release line",
+            Class::UnseenModel => "unseen model",
             Class::UnseenSource => "unseen source",
         }
     }
@@ -82,6 +87,7 @@ impl Class {
             Class::UnseenSetup => "Unseen setup (leave one setup out, no fit)",
             Class::UnseenGpu => "Unseen GPU (leave every setup on the GPU out)",
             Class::UnseenReleaseLine => "Unseen release line (leave every setup of the line out)",
+            Class::UnseenModel => "Unseen model (leave every setup of the model out, no fit)",
             Class::UnseenSource => {
                 "Unseen source (leave every setup of one tester's repository, issue or page out, no fit)"
             }
@@ -285,11 +291,12 @@ pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassRepor
                 Ok(predict(h, s, &z, &fitted_levels(&h.setups[s])))
             })
             .collect::<crate::error::Result<Vec<_>>>()?,
-        Class::UnseenGpu | Class::UnseenReleaseLine | Class::UnseenSource => {
+        Class::UnseenGpu | Class::UnseenReleaseLine | Class::UnseenModel | Class::UnseenSource => {
             let key = |s: usize| -> String {
                 match class {
                     Class::UnseenGpu => h.setups[s].scenario.gpu.id.clone(),
                     Class::UnseenSource => super::hierarchy::source_key(&h.setups[s].report),
+                    Class::UnseenModel => h.setups[s].scenario.model.id.clone(),
                     _ => h.setups[s].line.to_string(),
                 }
             };
@@ -304,13 +311,12 @@ pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassRepor
                     Ok((0..n)
                         .filter(|&s| key(s) == *g)
                         .flat_map(|s| {
-                            // A new source's setup gets what a planner gets: its line's and
-                            // architecture's centres plus its GPU type's effect where other
-                            // sources measured that GPU (the others: no GPU effect is left).
-                            let z = if class == Class::UnseenSource {
-                                sol.prior_for(&h.layout, &h.setups, s)
-                            } else {
-                                sol.centre_for(h.setups[s].line, h.setups[s].arch)
+                            // What a planner gets: the line's and architecture's centres plus
+                            // the GPU type's and the model's learned effects where the rest of
+                            // the corpus measured them (a GPU or model left out whole has none).
+                            let z = match class {
+                                Class::UnseenSource | Class::UnseenModel => sol.prior_for(&h.layout, &h.setups, s),
+                                _ => sol.centre_with_model(&h.layout, &h.setups, s),
                             };
                             predict(h, s, &z, &fitted_levels(&h.setups[s]))
                         })
@@ -334,10 +340,11 @@ fn cell(s: Option<ErrorStats>) -> String {
 pub fn to_markdown(h: &Hierarchy, reports: &[ClassReport]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "\n## Per level\n\nPooled fit: {} setups, {} simulations of a setup's levels, {} re-linearisations ({}); residual σ (log error of one figure) {}.\n",
+        "\n## Per level\n\nPooled fit: {} setups, {} simulations of a setup's levels, {} steps on {} linearisations ({}); residual σ (log error of one figure) {}.\n",
         h.setups.len(),
         h.simulations,
         h.iterations,
+        h.linearisations,
         if h.converged { "converged" } else { "iteration budget spent" },
         super::hierarchy::Metric::ALL
             .iter()

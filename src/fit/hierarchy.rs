@@ -66,6 +66,12 @@ const MISSING_RESIDUAL: f64 = 3.0;
 /// at 0.35 and 20.4% at 0.5, and E2E 11.3% against 14.6% and 18.5%; 0.1 was within 0.2 points
 /// on throughput and worse on E2E and TTFT (a corpus of 167 setups).
 const MACHINE_SPREAD: f64 = 0.2;
+/// Spread of models around the centres, GPU terms, z units: about 20% in an efficiency between
+/// one model's kernels and another's on the same GPU (GEMM and expert shapes, head layout, top-k
+/// routing). Fixed a priori, not estimated, for the reason [`MACHINE_SPREAD`] gives: most models
+/// were measured by one or two sources, and an EM estimate stays where it starts (it moved 0.20
+/// to 0.20–0.24 in three steps).
+const MODEL_SPREAD: f64 = 0.2;
 /// Huber threshold on a figure's log error: beyond it, a figure counts linearly, not squared.
 pub const HUBER_DELTA: f64 = 0.25;
 
@@ -460,6 +466,10 @@ pub struct Layout {
     pub gpu_of: Vec<usize>,
     /// Per setup: index into `machines`.
     pub machine_of: Vec<usize>,
+    /// Model ids (the catalog's) with at least one setup.
+    pub models: Vec<String>,
+    /// Per setup: index into `models`.
+    pub model_of: Vec<usize>,
 }
 
 /// The source a setup's numbers come from: setups of one source were measured on one machine by
@@ -481,7 +491,14 @@ impl Layout {
         let mut machines: Vec<String> = Vec::new();
         let mut gpu_of = Vec::new();
         let mut machine_of = Vec::new();
+        let mut models: Vec<String> = Vec::new();
+        let mut model_of = Vec::new();
         for s in setups {
+            let m = s.scenario.model.id.clone();
+            model_of.push(models.iter().position(|x| *x == m).unwrap_or_else(|| {
+                models.push(m);
+                models.len() - 1
+            }));
             let g = s.scenario.gpu.id.clone();
             // One source's setups on one GPU type ran on one machine (a lab's H100 box and its
             // A100 box are two machines): that is the unit a machine effect belongs to.
@@ -500,6 +517,8 @@ impl Layout {
             machines,
             gpu_of,
             machine_of,
+            models,
+            model_of,
         }
     }
 }
@@ -519,6 +538,11 @@ pub struct Solution {
     pub gpu_effect_sd: Vec<[f64; P]>,
     /// Posterior standard deviations of `machine_effect` (0 when not computed).
     pub machine_effect_sd: Vec<[f64; P]>,
+    /// Per model: its GPU terms' deviation from the centres, shared by every deployment of it on
+    /// any GPU (kernel shapes: hidden and expert sizes, head layout, top-k), z units; host slots 0.
+    pub model_effect: Vec<[f64; P]>,
+    /// Posterior standard deviations of `model_effect` (0 when not computed).
+    pub model_effect_sd: Vec<[f64; P]>,
     /// Group centres (see `host_index` / `gpu_index`), z units.
     pub mu: Vec<f64>,
     /// Their posterior standard deviations, z units.
@@ -544,9 +568,23 @@ impl Solution {
     pub fn prior_for(&self, layout: &Layout, setups: &[CorpusSetup], s: usize) -> [f64; P] {
         let mut z = self.centre_for(setups[s].line, setups[s].arch);
         let g = self.gpu_effect.get(layout.gpu_of[s]);
+        let m = self.model_effect.get(layout.model_of[s]);
         for (k, zk) in z.iter_mut().enumerate() {
             if Term::ALL[k].group() == TermGroup::Gpu {
-                *zk += g.map_or(0.0, |g| g[k]);
+                *zk += g.map_or(0.0, |g| g[k]) + m.map_or(0.0, |m| m[k]);
+            }
+        }
+        z
+    }
+
+    /// The line's and architecture's centres plus the learned deviation of setup `s`'s model
+    /// (what a planner gets for a model the corpus measured on a GPU type it did not).
+    pub fn centre_with_model(&self, layout: &Layout, setups: &[CorpusSetup], s: usize) -> [f64; P] {
+        let mut z = self.centre_for(setups[s].line, setups[s].arch);
+        let m = self.model_effect.get(layout.model_of[s]);
+        for (k, zk) in z.iter_mut().enumerate() {
+            if Term::ALL[k].group() == TermGroup::Gpu {
+                *zk += m.map_or(0.0, |m| m[k]);
             }
         }
         z
@@ -569,7 +607,10 @@ impl Solution {
         let Some(c) = &self.shared_cov else {
             return 0.0;
         };
-        let e = GROUPS + P + g * P + k;
+        let Some(slot) = gpu_slot(k) else {
+            return 0.0;
+        };
+        let e = GROUPS + P + g * gpu_terms() + slot;
         if gi >= c.nrows() || e >= c.nrows() {
             return 0.0;
         }
@@ -584,6 +625,7 @@ impl Solution {
         self.dev_var = other.dev_var;
         self.gpu_effect_sd = other.gpu_effect_sd;
         self.machine_effect_sd = other.machine_effect_sd;
+        self.model_effect_sd = other.model_effect_sd;
         self.mu_sd = other.mu_sd;
         self.shared_cov = other.shared_cov;
     }
@@ -634,16 +676,21 @@ pub struct Hierarchy {
     /// terms, z units ([`MACHINE_SPREAD`]; unused for host terms, whose machine effect spreads
     /// by `psi`).
     pub eta: [f64; P],
+    /// Spread of models around the centres, GPU terms, z units ([`MODEL_SPREAD`]; unused for
+    /// host terms).
+    pub chi: [f64; P],
     /// Typical misfit of one figure (σ of its log error).
     pub sigma: Sigma,
     /// The final solution with every setup.
     pub solution: Solution,
     /// Simulations of a setup's level set run.
     pub simulations: usize,
-    /// Outer iterations run.
+    /// Steps taken (outer iterations).
     pub iterations: usize,
-    /// Whether the last step on the fixed objective gained less than the tolerance (else the
-    /// iteration budget ran out, or no step improved the objective).
+    /// Full linearisations among them (the rest were chord steps on the last Jacobian).
+    pub linearisations: usize,
+    /// Whether a step from a fresh linearisation of the fixed objective gained less than the
+    /// tolerance or could not improve it at all (else the iteration budget ran out).
     pub converged: bool,
     /// What the last step from the final linearisation did.
     pub final_step: FinalStep,
@@ -707,6 +754,7 @@ fn solve(
     tau: &[f64; P],
     psi: &[f64; P],
     eta: &[f64; P],
+    chi: &[f64; P],
     sigma: &Sigma,
     damping: f64,
     mask: &Mask<'_>,
@@ -714,9 +762,12 @@ fn solve(
 ) -> Result<Solution> {
     let s_n = setups.len();
     let nu0 = s_n * P + GROUPS;
+    // GPU types' and models' effects have GPU-side slots only (NG of them); machines' have all P.
+    let ng = gpu_terms();
     let gpu0 = nu0 + P;
-    let src0 = gpu0 + layout.gpus.len() * P;
-    let n = src0 + layout.machines.len() * P;
+    let src0 = gpu0 + layout.gpus.len() * ng;
+    let model0 = src0 + layout.machines.len() * P;
+    let n = model0 + layout.models.len() * ng;
     // The normal equations have a block structure: each setup's terms couple only to themselves
     // and to the few shared unknowns of its groups and effects. They are accumulated as per-setup
     // blocks A_s (P × P), their sparse couplings B_s to the shared unknowns y, and the shared block
@@ -789,8 +840,9 @@ fn solve(
             let w = 1.0 / (tau[k] * tau[k]);
             let machine = src0 + layout.machine_of[s] * P + k;
             let mut coef = vec![(base + k, 1.0), (machine, -1.0)];
-            if t.group() == TermGroup::Gpu {
-                coef.push((gpu0 + layout.gpu_of[s] * P + k, -1.0));
+            if let Some(slot) = gpu_slot(k) {
+                coef.push((gpu0 + layout.gpu_of[s] * ng + slot, -1.0));
+                coef.push((model0 + layout.model_of[s] * ng + slot, -1.0));
             }
             match group {
                 Some(gi) => {
@@ -801,16 +853,17 @@ fn solve(
             }
         }
     }
-    // Shared effects: a GPU type's deviation on GPU terms (its host slots unused and pinned to
-    // 0), and a machine's on both kinds of term (GPU terms around its GPU type's, spread η: so
-    // one lab's many setups on one box count as one box when they teach the GPU type).
+    // Shared effects: a GPU type's deviation on GPU terms, a model's on GPU terms, and a
+    // machine's on both kinds of term (GPU terms around its GPU type's, spread η: so one lab's
+    // many setups on one box count as one box when they teach the GPU type).
     for (k, t) in Term::ALL.iter().enumerate() {
         let w = 1.0 / (psi[k] * psi[k]);
-        for g in 0..layout.gpus.len() {
-            let i = gpu0 + g * P + k;
-            match t.group() {
-                TermGroup::Gpu => add_row(&[(i, 1.0)], 0.0, w),
-                TermGroup::Host => add_row(&[(i, 1.0)], 0.0, 1e4),
+        if let Some(slot) = gpu_slot(k) {
+            for g in 0..layout.gpus.len() {
+                add_row(&[(gpu0 + g * ng + slot, 1.0)], 0.0, w);
+            }
+            for model in 0..layout.models.len() {
+                add_row(&[(model0 + model * ng + slot, 1.0)], 0.0, 1.0 / (chi[k] * chi[k]));
             }
         }
         for src in 0..layout.machines.len() {
@@ -908,8 +961,14 @@ fn solve(
                     TermGroup::Gpu => gpu_index(setups[s].arch, k),
                 };
                 let machine = src0 + layout.machine_of[s] * P + k - zn;
-                let gpu_type = (t.group() == TermGroup::Gpu).then(|| gpu0 + layout.gpu_of[s] * P + k - zn);
-                for col in group.into_iter().chain(std::iter::once(machine)).chain(gpu_type) {
+                let gpu_type = gpu_slot(k).map(|slot| gpu0 + layout.gpu_of[s] * ng + slot - zn);
+                let model = gpu_slot(k).map(|slot| model0 + layout.model_of[s] * ng + slot - zn);
+                for col in group
+                    .into_iter()
+                    .chain(std::iter::once(machine))
+                    .chain(gpu_type)
+                    .chain(model)
+                {
                     match m.iter_mut().find(|(c, _)| *c == col) {
                         Some((_, v)) => *v += 1.0,
                         None => m.push((col, 1.0)),
@@ -928,25 +987,29 @@ fn solve(
         z_cov.push(cov);
         dev_var.push(dv);
     }
-    let block = |start: usize, count: usize| -> Vec<[f64; P]> {
+    // An effect block's unknown for term k of member j (None: a host slot of a GPU-side block).
+    let index = |start: usize, width: usize, j: usize, k: usize| -> Option<usize> {
+        let slot = if start == src0 { Some(k) } else { gpu_slot(k) };
+        slot.map(|slot| start - zn + j * width + slot)
+    };
+    let block = |start: usize, width: usize, count: usize| -> Vec<[f64; P]> {
         (0..count)
             .map(|j| {
                 let mut v = [0.0; P];
                 for (k, vk) in v.iter_mut().enumerate() {
-                    *vk = y[start - zn + j * P + k];
+                    *vk = index(start, width, j, k).map_or(0.0, |i| y[i]);
                 }
                 v
             })
             .collect()
     };
-    let block_sd = |start: usize, count: usize| -> Vec<[f64; P]> {
+    let block_sd = |start: usize, width: usize, count: usize| -> Vec<[f64; P]> {
         (0..count)
             .map(|j| {
                 let mut v = [0.0; P];
                 if let Some(si) = &s_inv {
                     for (k, vk) in v.iter_mut().enumerate() {
-                        let i = start - zn + j * P + k;
-                        *vk = si[(i, i)].max(0.0).sqrt();
+                        *vk = index(start, width, j, k).map_or(0.0, |i| si[(i, i)].max(0.0).sqrt());
                     }
                 }
                 v
@@ -955,10 +1018,12 @@ fn solve(
     };
     Ok(Solution {
         z,
-        gpu_effect: block(gpu0, layout.gpus.len()),
-        machine_effect: block(src0, layout.machines.len()),
-        gpu_effect_sd: block_sd(gpu0, layout.gpus.len()),
-        machine_effect_sd: block_sd(src0, layout.machines.len()),
+        gpu_effect: block(gpu0, ng, layout.gpus.len()),
+        machine_effect: block(src0, P, layout.machines.len()),
+        gpu_effect_sd: block_sd(gpu0, ng, layout.gpus.len()),
+        machine_effect_sd: block_sd(src0, P, layout.machines.len()),
+        model_effect: block(model0, ng, layout.models.len()),
+        model_effect_sd: block_sd(model0, ng, layout.models.len()),
         mu: (0..GROUPS).map(|i| y[i]).collect(),
         mu_sd: (0..GROUPS)
             .map(|i| s_inv.as_ref().map_or(0.0, |si| si[(i, i)].max(0.0).sqrt()))
@@ -977,6 +1042,18 @@ fn solve(
     })
 }
 
+/// Position of term `k` among the GPU-side terms (the slots of a GPU type's or a model's effect,
+/// which have no host-side ones), if it is one.
+fn gpu_slot(k: usize) -> Option<usize> {
+    (Term::ALL[k].group() == TermGroup::Gpu)
+        .then(|| Term::ALL[..k].iter().filter(|t| t.group() == TermGroup::Gpu).count())
+}
+
+/// How many of the terms are GPU-side.
+fn gpu_terms() -> usize {
+    Term::ALL.iter().filter(|t| t.group() == TermGroup::Gpu).count()
+}
+
 /// Options of the pooled fit.
 ///
 /// The fit has two phases. In the first `em_iterations` re-linearisations the spreads τ, ψ and
@@ -988,7 +1065,8 @@ fn solve(
 /// setup to the corpus moved the learned centres by as much as the data does.
 #[derive(Debug, Clone)]
 pub struct HierarchyOptions {
-    /// Most re-linearisations in all (each costs P + 1 simulations of every setup).
+    /// Most steps in all (a step on a fresh linearisation costs P + 1 simulations of every
+    /// setup, a chord step one, for its trial).
     pub max_iterations: usize,
     /// Re-linearisations whose step is followed by a re-estimate of τ, ψ and σ.
     pub em_iterations: usize,
@@ -999,7 +1077,7 @@ pub struct HierarchyOptions {
 impl Default for HierarchyOptions {
     fn default() -> Self {
         HierarchyOptions {
-            max_iterations: 12,
+            max_iterations: 24,
             em_iterations: 3,
             tolerance: 1e-3,
         }
@@ -1018,6 +1096,7 @@ fn objective(
     tau: &[f64; P],
     psi: &[f64; P],
     eta: &[f64; P],
+    chi: &[f64; P],
     sigma: &Sigma,
 ) -> f64 {
     let mut f = 0.0;
@@ -1047,6 +1126,7 @@ fn objective(
             TermGroup::Gpu => {
                 f += sol.gpu_effect.iter().map(|e| (e[k] / psi[k]).powi(2)).sum::<f64>();
                 f += sol.machine_effect.iter().map(|e| (e[k] / eta[k]).powi(2)).sum::<f64>();
+                f += sol.model_effect.iter().map(|e| (e[k] / chi[k]).powi(2)).sum::<f64>();
             }
             TermGroup::Host => f += sol.machine_effect.iter().map(|e| (e[k] / psi[k]).powi(2)).sum::<f64>(),
         }
@@ -1098,6 +1178,7 @@ impl Hierarchy {
         let layout = Layout::of(&setups);
         let mut psi = [0.5; P];
         let eta = [MACHINE_SPREAD; P];
+        let chi = [MODEL_SPREAD; P];
         let mut sigma: Sigma = [0.15; 5];
         let mut z: Vec<[f64; P]> = setups.iter().map(|s| s.prior_z()).collect();
         let mut simulations = 0usize;
@@ -1118,25 +1199,42 @@ impl Hierarchy {
         let mut solution: Option<Solution> = None;
         let mut best_f = f64::INFINITY;
         let mut iterations = 0;
+        let mut linearisations = 0;
         let mut converged = false;
+        let mut relinearise = true;
+        lin = Vec::new();
         for it in 0..opts.max_iterations {
             iterations = it + 1;
-            progress("linearising the corpus", it, opts.max_iterations);
-            lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
-            simulations += linearization_simulations(&setups);
+            progress("stepping through the corpus", it, opts.max_iterations);
+            // A full linearisation (P + 1 simulations a setup) while the spreads move and
+            // whenever the last step delivered less than half of what its linear model promised;
+            // else a chord step: the last Jacobian at the new point, whose residuals the last
+            // step's trial already simulated (no simulation at all).
+            let full = relinearise || it < opts.em_iterations;
+            if full {
+                lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
+                simulations += linearization_simulations(&setups);
+                linearisations += 1;
+            } else {
+                for (l, (zs, r)) in lin.iter_mut().zip(z.iter().zip(&residuals)) {
+                    l.z0 = *zs;
+                    l.r0.clone_from(r);
+                }
+            }
+            relinearise = true;
             if let Some(sol) = &solution {
                 // The spreads may have moved since the last step: the same point, re-scored.
-                best_f = objective(&setups, &layout, &residuals, sol, &tau, &psi, &eta, &sigma);
+                best_f = objective(&setups, &layout, &residuals, sol, &tau, &psi, &eta, &chi, &sigma);
             }
             let mut gain = 0.0;
             let mut accepted = false;
             for _ in 0..5 {
                 let sol = solve(
-                    &setups, &layout, &lin, &weights, &tau, &psi, &eta, &sigma, damping, &mask, false,
+                    &setups, &layout, &lin, &weights, &tau, &psi, &eta, &chi, &sigma, damping, &mask, false,
                 )?;
                 let trial: Vec<Vec<f64>> = setups.par_iter().zip(&sol.z).map(|(s, z)| s.residuals(z)).collect();
                 simulations += setups.len();
-                let f = objective(&setups, &layout, &trial, &sol, &tau, &psi, &eta, &sigma);
+                let f = objective(&setups, &layout, &trial, &sol, &tau, &psi, &eta, &chi, &sigma);
                 if solution.is_none() {
                     best_f = f;
                     gain = 1.0;
@@ -1146,9 +1244,10 @@ impl Hierarchy {
                     // linearisation (finite differences of a discrete-event simulator), so the
                     // next one is damped more; one that delivers is allowed to grow.
                     let predicted: Vec<Vec<f64>> = lin.iter().zip(&sol.z).map(|(l, z)| l.at(z)).collect();
-                    let f_lin = objective(&setups, &layout, &predicted, &sol, &tau, &psi, &eta, &sigma);
+                    let f_lin = objective(&setups, &layout, &predicted, &sol, &tau, &psi, &eta, &chi, &sigma);
                     let promised = best_f - f_lin;
                     let ratio = if promised > 0.0 { (best_f - f) / promised } else { 1.0 };
+                    relinearise = ratio < 0.5;
                     damping = if ratio > 0.75 {
                         damping / 3.0
                     } else if ratio < 0.25 {
@@ -1182,7 +1281,7 @@ impl Hierarchy {
                     // shortens the step; it would shrink the spreads and with them τ, ψ and the
                     // σ correction).
                     let spreads = solve(
-                        &setups, &layout, &lin, &weights, &tau, &psi, &eta, &sigma, 0.0, &mask, true,
+                        &setups, &layout, &lin, &weights, &tau, &psi, &eta, &chi, &sigma, 0.0, &mask, true,
                     )?;
                     sol.take_spreads(spreads);
                     sigma = em_sigma(&setups, &lin, &residuals, &weights, sol);
@@ -1214,12 +1313,21 @@ impl Hierarchy {
                         psi[k] = e2.sqrt().clamp(0.1, 1.0);
                     }
                 } else if !accepted || gain < opts.tolerance {
-                    converged = accepted;
+                    if !full {
+                        // A chord step that gains nothing says the old Jacobian is spent, not
+                        // that the fit converged: linearise again and see.
+                        relinearise = true;
+                        continue;
+                    }
+                    // Converged: the step gained less than the tolerance, or no step at all
+                    // (damped down to a few thousandths of its length) lowered the objective
+                    // from a fresh linearisation — the simulator's resolution.
+                    converged = true;
                     break;
                 }
             }
         }
-        progress("linearising the corpus", opts.max_iterations, opts.max_iterations);
+        progress("stepping through the corpus", opts.max_iterations, opts.max_iterations);
         let Some(mut best) = solution else {
             return Err(Error::Fit("the pooled fit found no solution".into()));
         };
@@ -1228,9 +1336,9 @@ impl Hierarchy {
         // point so far (else the shortest damped step that does, else the best point).
         lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
         simulations += linearization_simulations(&setups);
-        best_f = objective(&setups, &layout, &residuals, &best, &tau, &psi, &eta, &sigma);
+        best_f = objective(&setups, &layout, &residuals, &best, &tau, &psi, &eta, &chi, &sigma);
         let spreads = solve(
-            &setups, &layout, &lin, &weights, &tau, &psi, &eta, &sigma, 0.0, &mask, true,
+            &setups, &layout, &lin, &weights, &tau, &psi, &eta, &chi, &sigma, 0.0, &mask, true,
         )?;
         let mut step_damping = 0.0;
         let mut final_step = FinalStep::Kept;
@@ -1246,6 +1354,7 @@ impl Hierarchy {
                     &tau,
                     &psi,
                     &eta,
+                    &chi,
                     &sigma,
                     step_damping,
                     &mask,
@@ -1254,7 +1363,7 @@ impl Hierarchy {
             };
             let trial: Vec<Vec<f64>> = setups.par_iter().zip(&sol.z).map(|(s, z)| s.residuals(z)).collect();
             simulations += setups.len();
-            let f = objective(&setups, &layout, &trial, &sol, &tau, &psi, &eta, &sigma);
+            let f = objective(&setups, &layout, &trial, &sol, &tau, &psi, &eta, &chi, &sigma);
             if f <= best_f {
                 final_step = if attempt == 0 {
                     FinalStep::Undamped
@@ -1281,10 +1390,12 @@ impl Hierarchy {
             tau,
             psi,
             eta,
+            chi,
             sigma,
             solution,
             simulations,
             iterations,
+            linearisations,
             converged,
             final_step,
         })
@@ -1319,6 +1430,7 @@ impl Hierarchy {
             &self.tau,
             &self.psi,
             &self.eta,
+            &self.chi,
             &self.sigma,
             0.0,
             mask,
@@ -1439,6 +1551,38 @@ impl Hierarchy {
             release_lines,
             architectures,
             gpus,
+            // Per model: its effect on the GPU-side terms its setups exercise (the routed-expert
+            // terms only for a mixture of experts, …).
+            models: self
+                .layout
+                .models
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    let members: Vec<usize> = (0..self.setups.len())
+                        .filter(|&s| self.layout.model_of[s] == i)
+                        .collect();
+                    crate::cost::prior::ModelEffect {
+                        model: id.clone(),
+                        setups: members.len(),
+                        terms: Term::ALL
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, t)| t.group() == TermGroup::Gpu)
+                            .filter(|(_, t)| members.iter().any(|&s| self.setups[s].moves(**t)))
+                            .map(|(k, t)| {
+                                (
+                                    t.name().to_string(),
+                                    crate::cost::prior::EffectPrior {
+                                        shift: sol.model_effect[i][k],
+                                        shift_sd: sol.model_effect_sd[i][k],
+                                    },
+                                )
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
         }
     }
 

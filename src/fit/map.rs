@@ -109,9 +109,10 @@ pub(crate) fn scenario_prior(
     line: ReleaseLine,
     arch: crate::spec::GpuArch,
     gpu_id: &str,
+    model_id: &str,
 ) -> ([f64; P], [f64; P]) {
     let priors: Vec<ScenarioPrior> = match learned {
-        Some(p) => p.for_gpu(line, arch, gpu_id),
+        Some(p) => p.for_deployment(line, arch, gpu_id, model_id),
         None => Term::ALL
             .iter()
             .map(|&term| {

@@ -662,7 +662,7 @@ fn fit_map(
     let version = first.engine.version;
     let line = first.engine.release_line;
     let prior = opts.prior.as_deref().or(crate::cost::prior::LearnedPriors::builtin());
-    let (centre, sd) = map::scenario_prior(prior, line, first.gpu.architecture, &first.gpu.id);
+    let (centre, sd) = map::scenario_prior(prior, line, first.gpu.architecture, &first.gpu.id, &first.model.id);
     let sigma = map::learned_sigma(prior);
     let map_parts: Vec<map::MapPart<'_>> = parts
         .iter()

@@ -13,7 +13,7 @@ fn report(file: &str) -> servecast::measured::MeasuredReport {
 /// vLLM's Nemotron-3-Nano recipe (FP8 on one H200, 0.12.0, random 1024 / 1024, 1024 in flight)
 /// predicted with the shipped prior, which pooled it with the corpus but fitted nothing to it
 /// alone (its unseen-setup figures, the prior learned without it, are in docs/validation.md:
-/// throughput −25.2%, mean TTFT +86%), as predicted ÷ measured − 1 of output throughput, mean
+/// throughput −19.7%, mean TTFT +79%), as predicted ÷ measured − 1 of output throughput, mean
 /// TTFT and mean TPOT. The step comes out slow: the routed experts' FP8 GEMMs at the Hopper
 /// prior's expert efficiency, learned from Triton fused-MoE runs, where this one ran FlashInfer's
 /// CUTLASS FP8 MoE (`VLLM_USE_FLASHINFER_MOE_FP8=1`).

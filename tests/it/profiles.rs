@@ -199,10 +199,73 @@ fn a_gpu_prior_names_the_machines_behind_it() {
         servecast::spec::engine::ReleaseLine::V1,
         UsageContext::default(),
         &gpu,
+        "",
     );
     let expected = format!(
         "corrected by {} on this GPU from {} testers' machines, {} of them from one",
         g.setups, g.machines, g.largest_machine_setups
     );
     assert!(p.source.contains(&expected), "{}", p.source);
+}
+
+/// A model the corpus measured starts from its learned effect: the GPU-side centres shifted by
+/// what its setups showed (gpt-oss-20b's routed-expert GEMMs ran faster than the centres in
+/// GPUStack's runs on A100 and H100), the host-side terms untouched; an unmeasured model gets no
+/// shift.
+#[test]
+fn a_measured_model_starts_from_its_learned_effect() {
+    use servecast::cost::prior::{LearnedPriors, Term};
+    use servecast::spec::engine::{ReleaseLine, UsageContext};
+    let priors = LearnedPriors::builtin().expect("data/priors.yaml holds learned priors");
+    let effect = priors.model_effect("gpt-oss-20b").expect("gpt-oss-20b is measured");
+    let shift = effect.terms["expert_compute_efficiency"].shift;
+    assert!(shift > 0.1, "gpt-oss-20b's routed-expert shift {shift}");
+    assert!(
+        !effect.terms.contains_key("step_overhead_s"),
+        "a model effect has GPU-side terms only"
+    );
+    let gpu = servecast::spec::Catalog::builtin()
+        .unwrap()
+        .gpu("h100-sxm")
+        .unwrap()
+        .clone();
+    let prior = |model: &str| {
+        servecast::cost::Profile::learned_prior(
+            EngineVersion::Vllm010,
+            ReleaseLine::V1,
+            UsageContext::default(),
+            &gpu,
+            model,
+        )
+    };
+    let (with, without) = (prior("gpt-oss-20b"), prior(""));
+    let t = Term::ExpertComputeEfficiency;
+    let moved = t.to_z(with.cost.expert_compute_efficiency) - t.to_z(without.cost.expert_compute_efficiency);
+    assert!((moved - shift).abs() < 1e-9, "moved {moved} z, shift {shift}");
+    assert_eq!(with.cost.step_overhead_s, without.cost.step_overhead_s);
+    assert!(with.source.contains("setups of gpt-oss-20b"), "{}", with.source);
+    let unmeasured = prior("no-such-model");
+    assert_eq!(
+        unmeasured.cost.expert_compute_efficiency,
+        without.cost.expert_compute_efficiency
+    );
+}
+
+/// A priors file whose model effect names a host-side term is refused, naming the field.
+#[test]
+fn a_model_effect_on_a_host_term_is_refused() {
+    use servecast::cost::prior::LearnedPriors;
+    let text =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/priors.yaml")).unwrap();
+    let at = "models:\n- model: indextts2-gpt\n  setups: 1\n  terms:\n";
+    assert!(text.contains(at));
+    let bad = text.replace(
+        at,
+        &format!("{at}    step_overhead_s:\n      shift: 0.1\n      shift_sd: 0.1\n"),
+    );
+    let err = LearnedPriors::from_yaml(&bad, "priors.yaml").unwrap_err().to_string();
+    assert!(
+        err.contains("models.indextts2-gpt.terms") && err.contains("step_overhead_s"),
+        "{err}"
+    );
 }
