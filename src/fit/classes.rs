@@ -425,20 +425,23 @@ pub fn validate_corpus(
             files.push(r.provenance.file.as_str());
         }
     }
-    let mut seed_validations = Vec::new();
-    for file in files {
-        let own: Vec<crate::measured::MeasuredReport> =
-            seeds.iter().filter(|r| r.provenance.file == file).cloned().collect();
-        let without = |s: usize| hierarchy.setups[s].report.provenance.file != file;
-        let sol = hierarchy.solve_setups(&without, true)?;
-        let prior = hierarchy.learned_priors_of(&sol, &format!("the corpus without {file}"));
-        let base = super::FitOptions {
-            prior: Some(std::sync::Arc::new(prior)),
-            ..super::FitOptions::default()
-        };
-        seed_validations.extend(super::validate::validate_all_with(&own, 0, &base)?);
-    }
-    let seeds = seed_validations;
+    // The files are independent: fitted side by side (each fit parallel inside as well).
+    let per_file: Vec<Vec<super::validate::ReportValidation>> = files
+        .par_iter()
+        .map(|file| {
+            let own: Vec<crate::measured::MeasuredReport> =
+                seeds.iter().filter(|r| r.provenance.file == *file).cloned().collect();
+            let without = |s: usize| hierarchy.setups[s].report.provenance.file != *file;
+            let sol = hierarchy.solve_setups(&without, true)?;
+            let prior = hierarchy.learned_priors_of(&sol, &format!("the corpus without {file}"));
+            let base = super::FitOptions {
+                prior: Some(std::sync::Arc::new(prior)),
+                ..super::FitOptions::default()
+            };
+            super::validate::validate_all_with(&own, 0, &base)
+        })
+        .collect::<crate::error::Result<_>>()?;
+    let seeds = per_file.into_iter().flatten().collect();
     progress("done", total, total);
     Ok(CorpusValidation {
         hierarchy,
