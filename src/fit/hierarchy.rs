@@ -5,9 +5,9 @@
 //!
 //! ```text
 //! data      log(predicted ÷ measured) of each figure ≈ 0        (σ: the figures' typical misfit)
-//! setup     z_s,t ≈ μ_g,t + e_m,t (+ d_G,t)   g = the setup's release line (host terms) or
-//!                              architecture (GPU terms); m its machine (one source's setups on
-//!                              one GPU type); G its GPU type (GPU terms)
+//! setup     z_s,t ≈ μ_g,t + e_m,t (+ d_G,t + c_M,t)   g = the setup's release line (host terms)
+//!                              or architecture (GPU terms); m its machine (one source's setups
+//!                              on one GPU type); G its GPU type and M its model (GPU terms)
 //! group     μ_g,t ≈ ν_t + the hyperprior's offset for g        (ω: how far lines / architectures differ)
 //! hyper     ν_t ≈ the physics centre of Term::hyperprior       (broad)
 //! ```
