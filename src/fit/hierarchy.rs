@@ -563,28 +563,31 @@ pub struct Solution {
 
 impl Solution {
     /// What setup `s` would take with no data of its own: its release line's and architecture's
-    /// centres plus the learned deviation of its GPU type (the GPU's own physics, shared by every
-    /// setup on it); not its machine's, which says how fast that tester's box was.
+    /// centres plus the learned deviations of its GPU type (the GPU's own physics, shared by every
+    /// setup on it) and of its model (its kernels' shapes); not its machine's, which says how fast
+    /// that tester's box was.
     pub fn prior_for(&self, layout: &Layout, setups: &[CorpusSetup], s: usize) -> [f64; P] {
-        let mut z = self.centre_for(setups[s].line, setups[s].arch);
-        let g = self.gpu_effect.get(layout.gpu_of[s]);
-        let m = self.model_effect.get(layout.model_of[s]);
-        for (k, zk) in z.iter_mut().enumerate() {
-            if Term::ALL[k].group() == TermGroup::Gpu {
-                *zk += g.map_or(0.0, |g| g[k]) + m.map_or(0.0, |m| m[k]);
-            }
-        }
-        z
+        self.centre_plus_effects(layout, setups, s, true)
     }
 
     /// The line's and architecture's centres plus the learned deviation of setup `s`'s model
     /// (what a planner gets for a model the corpus measured on a GPU type it did not).
     pub fn centre_with_model(&self, layout: &Layout, setups: &[CorpusSetup], s: usize) -> [f64; P] {
+        self.centre_plus_effects(layout, setups, s, false)
+    }
+
+    /// The centres plus the model's effect, and the GPU type's too with `gpu`, on GPU terms.
+    fn centre_plus_effects(&self, layout: &Layout, setups: &[CorpusSetup], s: usize, gpu: bool) -> [f64; P] {
         let mut z = self.centre_for(setups[s].line, setups[s].arch);
+        let g = if gpu {
+            self.gpu_effect.get(layout.gpu_of[s])
+        } else {
+            None
+        };
         let m = self.model_effect.get(layout.model_of[s]);
         for (k, zk) in z.iter_mut().enumerate() {
             if Term::ALL[k].group() == TermGroup::Gpu {
-                *zk += m.map_or(0.0, |m| m[k]);
+                *zk += g.map_or(0.0, |g| g[k]) + m.map_or(0.0, |m| m[k]);
             }
         }
         z
