@@ -334,6 +334,33 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
             }
         }
     }
+    if let Some(first) = &replay {
+        // A measured report names its own GPU and model: simulated on others, its load is a
+        // what-if and its figures are no yardstick.
+        let catalog = Catalog::builtin()?;
+        let asked_gpu = catalog.gpu(&o.gpu)?.id.clone();
+        let gpu_of = |r: &MeasuredReport| catalog.gpu(&r.gpu).map_or(r.gpu.clone(), |g| g.id.clone());
+        let asked_model = o
+            .model
+            .as_deref()
+            .map(|m| catalog.model(m).map_or(m.to_string(), |x| x.id.clone()));
+        let model_of = |r: &MeasuredReport| catalog.model(&r.model).map_or(r.model.clone(), |x| x.id.clone());
+        let other = std::iter::once(first)
+            .chain(&more_reports)
+            .find(|r| gpu_of(r) != asked_gpu || asked_model.as_ref().is_some_and(|m| *m != model_of(r)));
+        if let Some(r) = other {
+            notes.push(format!(
+                "note: '{}' was measured with {} on {}; simulated with {} on {asked_gpu}, so no measured figures are \
+                 shown beside the prediction",
+                r.id,
+                model_of(r),
+                gpu_of(r),
+                asked_model.clone().unwrap_or_else(|| model_of(r)),
+            ));
+            replay = None;
+            more_reports.clear();
+        }
+    }
     if model.is_none() || o.workload.is_none() {
         b = b.from_builtin_report()?;
         if let Some(id) = b.report_id() {
@@ -503,6 +530,20 @@ fn workload_file(
         )));
     }
     let text = read(path)?;
+    if is_measured_report(&text) {
+        // servecast's own measured-report format (data/measured): every setup it holds is
+        // replayed with its server flags and load, its measured figures beside.
+        let reports = MeasuredReport::from_yaml_documents(&text, &origin)?;
+        notes.push(format!(
+            "note: replaying {origin} ({} measured setup(s)): each runs with its own model, engine and flags, its \
+             measured figures beside the predicted ones",
+            reports.len()
+        ));
+        return Ok(WorkloadFile::Replay {
+            reports,
+            workload: None,
+        });
+    }
     if matches!(ext.as_deref(), Some("yaml" | "yml")) || import::detect(&origin, &text).is_err() {
         if ext.as_deref() == Some("json") {
             // A JSON file that is no known result format: say which formats are read.
@@ -585,6 +626,16 @@ fn workload_file(
         reports,
         workload: trace,
     })
+}
+
+/// Whether a YAML text is one of servecast's measured reports (`data/measured`'s format: `id`,
+/// `provenance` and `levels` at the top level of a document) rather than a workload.
+fn is_measured_report(text: &str) -> bool {
+    let top = |key: &str| {
+        text.lines()
+            .any(|l| l.strip_prefix(key).is_some_and(|r| r.starts_with(':')))
+    };
+    top("levels") && top("provenance") && top("id")
 }
 
 /// The catalog id a `--model` argument names (a config.json path keeps its own name).

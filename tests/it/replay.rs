@@ -127,3 +127,66 @@ fn a_vllm_bench_file_replays_the_fitted_report() {
         }
     }
 }
+
+/// servecast's own measured-report YAML (`data/measured`) given to `simulate --workload` runs the
+/// report's server flags and load and shows its measured figures beside: the same errors as the
+/// report compared directly.
+#[test]
+fn a_measured_report_file_replays_with_its_own_flags() {
+    let report = builtin_reports().unwrap().into_iter().find(|r| r.id == REPORT).unwrap();
+    let profile = load_profile(manifest(PROFILE).to_str().unwrap()).unwrap();
+    let direct = Scenario::builder()
+        .from_report(&report)
+        .profile(profile)
+        .build()
+        .unwrap();
+    let direct_errors = compare(&report, &direct.run().unwrap().levels);
+    let run = |gpu: &str| {
+        simulate(
+            &DeploymentOptions {
+                gpu: gpu.into(),
+                workload: Some(manifest("data/measured/a10-qwen2.5-7b-vllm0.6.yaml")),
+                profile: Some(manifest(PROFILE).display().to_string()),
+                ..DeploymentOptions::default()
+            },
+            &SimulateOptions {
+                format: Format::Json,
+                ..SimulateOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let out = run("a10");
+    assert!(
+        out.notes.iter().any(|n| n.contains("1 measured setup")),
+        "{:?}",
+        out.notes
+    );
+    let doc: Value = serde_json::from_str(&out.text).unwrap();
+    assert_eq!(doc["scenario"]["engine"]["max_num_seqs"], 256);
+    let replayed = doc["measured"]["levels"].as_array().expect("measured figures beside");
+    assert_eq!(replayed.len(), 5, "the report's five max-concurrency levels");
+    for (r, d) in replayed.iter().zip(&direct_errors) {
+        let (Some(replay), Some(direct)) = (
+            error_of(r, "request_throughput_req_s"),
+            d.figure("request_throughput_req_s").map(|f| f.error_pct),
+        ) else {
+            panic!("throughput missing");
+        };
+        assert!(
+            (replay - direct).abs() < 1e-9,
+            "replay {replay:+.3}% vs direct {direct:+.3}%"
+        );
+    }
+    // On another GPU the load is a what-if: no measured figures, and a note saying why.
+    let out = run("l4");
+    let doc: Value = serde_json::from_str(&out.text).unwrap();
+    assert!(doc["measured"].is_null(), "{}", doc["measured"]);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("was measured with qwen2.5-7b-instruct on a10")),
+        "{:?}",
+        out.notes
+    );
+}

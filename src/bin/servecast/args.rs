@@ -263,8 +263,9 @@ pub struct SimulateArgs {
     /// Output length, same syntax as --input-len.
     #[arg(long)]
     pub output_len: Option<String>,
-    /// Workload: a YAML file (load, input_len, output_len), a CSV / JSON Lines trace, or a
-    /// load-test result of any format servecast imports (replayed, measured figures beside).
+    /// Workload: a YAML file (load, input_len, output_len), a CSV / JSON Lines trace, a
+    /// load-test result of any format servecast imports, or a measured report of data/measured's
+    /// format (replayed, measured figures beside).
     #[arg(long)]
     pub workload: Option<PathBuf>,
     /// The levels ran in order against one long-lived server with the same prompts (one client
