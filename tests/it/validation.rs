@@ -249,15 +249,15 @@ fn generalisation_classes_within_bounds_and_the_shipped_priors_reproduced() {
     ];
     // (class, [median, p90] bound per metric), percent.
     let bounds: [(Class, [[f64; 2]; 3]); 9] = [
-        (Class::Fitted, [[3.6, 11.5], [2.6, 13.2], [10.2, 47.9]]),
-        (Class::InPlace, [[5.3, 20.2], [4.5, 28.5], [12.0, 68.5]]),
-        (Class::NewWorkload, [[8.0, 28.9], [5.5, 21.1], [12.7, 50.4]]),
-        (Class::NewFlags, [[7.4, 26.8], [5.3, 24.3], [15.6, 68.6]]),
-        (Class::UnseenSetup, [[10.4, 38.7], [10.9, 32.2], [20.1, 87.2]]),
-        (Class::UnseenGpu, [[19.7, 69.2], [25.0, 70.2], [40.6, 96.3]]),
-        (Class::UnseenReleaseLine, [[22.1, 81.1], [24.3, 62.3], [41.1, 104.6]]),
-        (Class::UnseenModel, [[18.2, 53.6], [18.8, 42.6], [30.9, 107.3]]),
-        (Class::UnseenSource, [[17.8, 47.8], [14.8, 47.9], [29.8, 106.5]]),
+        (Class::Fitted, [[3.8, 13.3], [2.9, 19.1], [7.6, 33.6]]),
+        (Class::InPlace, [[5.5, 20.3], [4.3, 25.9], [8.1, 59.4]]),
+        (Class::NewWorkload, [[8.6, 27.1], [5.9, 20.7], [12.1, 46.2]]),
+        (Class::NewFlags, [[7.9, 25.6], [5.9, 24.4], [13.4, 48.3]]),
+        (Class::UnseenSetup, [[8.8, 34.4], [7.8, 31.6], [15.0, 75.0]]),
+        (Class::UnseenGpu, [[12.8, 61.6], [10.9, 62.0], [27.4, 87.9]]),
+        (Class::UnseenReleaseLine, [[13.6, 68.4], [7.1, 56.6], [30.2, 88.1]]),
+        (Class::UnseenModel, [[13.3, 47.7], [10.2, 42.3], [26.5, 87.0]]),
+        (Class::UnseenSource, [[13.7, 51.8], [8.1, 45.8], [24.5, 90.4]]),
     ];
     let targets = [[8.0, 20.0], [10.0, 25.0], [20.0, 40.0]];
     for (class, b) in bounds {
