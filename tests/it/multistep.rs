@@ -258,6 +258,32 @@ fn pr7921_multi_step_at_ten_requests_per_second_is_predicted_out_of_sample() {
     );
 }
 
+/// vLLM issue #9476 (@stas00: Llama-3-8B-Instruct on two H100s at TP 2, vLLM 0.6.2,
+/// `--num-scheduler-steps 8`, 2,000 ShareGPT prompts at once): predicted with the learned prior
+/// (multi-step setups are held out of the pooled fit). The issue's stored copy keeps the counts,
+/// the duration and the throughputs, not the latencies; the GPU is the same author's statement
+/// five days earlier (sglang #1639), an assumption the file records.
+#[test]
+fn issue9476_multi_step_burst_on_two_h100s_is_predicted_out_of_sample() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/measured/corpus/h100-sxm-llama-3-8b-tp2-multistep8-vllm0.6.2-vllm9476.yaml");
+    let report = servecast::measured::MeasuredReport::from_path(&path).unwrap();
+    let held_out = servecast::fit::hierarchy::CorpusSetup::new(&report).unwrap_err();
+    assert_eq!(held_out, "multi-step: predicted out of sample, not fitted");
+    let scenario = Scenario::builder().from_report(&report).build().unwrap();
+    assert_eq!(scenario.engine.num_scheduler_steps, 8);
+    assert_eq!(scenario.engine.tensor_parallel_size, 2);
+    let run = scenario.run().unwrap();
+    let c = servecast::report::compare::compare_level(&report.levels[0], &run.levels[0]);
+    let thr = c.figure("output_throughput_tok_s").unwrap().error_pct;
+    println!(
+        "issue #9476 output throughput {thr:+.1}%; duration {:.2} s (measured 37.56)",
+        run.levels[0].duration_s
+    );
+    // Issue 12's bound for a multi-step measurement: 15% on throughput.
+    assert!(thr.abs() <= 15.0, "throughput {thr:+.1}%");
+}
+
 /// How each release hands a pass's tokens to the clients (docs/research/vllm-memory-current.md
 /// §7; 0.5.5 read from its sdist): 0.5.5 processes a pass's outputs after its last step; 0.6.0–0.6.2
 /// create them at the pass's end but emit a finished request at once; 0.6.3 streams every step
