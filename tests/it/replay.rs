@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 use servecast::app::simulate::{simulate, SimulateOptions};
 use servecast::app::{load_profile, DeploymentOptions};
-use servecast::measured::builtin_reports;
-use servecast::report::{compare, Format};
+use servecast::measured::{builtin_reports, MeasuredReport};
+use servecast::report::{compare, Format, LevelComparison};
 use servecast::scenario::Scenario;
 
 const REPORT: &str = "a10-qwen2.5-7b-vllm0.6";
@@ -32,8 +32,9 @@ fn error_of(level: &Value, name: &str) -> Option<f64> {
         .and_then(|f| f["error_pct"].as_f64())
 }
 
-#[test]
-fn a_vllm_bench_file_replays_the_fitted_report() {
+/// Seed 002's report, its scenario under the fitted profile, and the errors of that scenario's
+/// prediction against the report (what a replay must reproduce).
+fn fitted_report() -> (MeasuredReport, Scenario, Vec<LevelComparison>) {
     let report = builtin_reports().unwrap().into_iter().find(|r| r.id == REPORT).unwrap();
     let profile = load_profile(manifest(PROFILE).to_str().unwrap()).unwrap();
     let direct = Scenario::builder()
@@ -41,8 +42,13 @@ fn a_vllm_bench_file_replays_the_fitted_report() {
         .profile(profile)
         .build()
         .unwrap();
-    let predicted = direct.run().unwrap();
-    let direct_errors = compare(&report, &predicted.levels);
+    let errors = compare(&report, &direct.run().unwrap().levels);
+    (report, direct, errors)
+}
+
+#[test]
+fn a_vllm_bench_file_replays_the_fitted_report() {
+    let (report, direct, direct_errors) = fitted_report();
 
     // One vllm bench result per level, appended one per line.
     let memory = direct.memory().unwrap();
@@ -133,14 +139,7 @@ fn a_vllm_bench_file_replays_the_fitted_report() {
 /// report compared directly.
 #[test]
 fn a_measured_report_file_replays_with_its_own_flags() {
-    let report = builtin_reports().unwrap().into_iter().find(|r| r.id == REPORT).unwrap();
-    let profile = load_profile(manifest(PROFILE).to_str().unwrap()).unwrap();
-    let direct = Scenario::builder()
-        .from_report(&report)
-        .profile(profile)
-        .build()
-        .unwrap();
-    let direct_errors = compare(&report, &direct.run().unwrap().levels);
+    let (_, _, direct_errors) = fitted_report();
     let run = |gpu: &str| {
         simulate(
             &DeploymentOptions {
