@@ -339,6 +339,13 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         // what-if and its figures are no yardstick.
         let catalog = Catalog::builtin()?;
         let asked_gpu = catalog.gpu(&o.gpu)?.id.clone();
+        let origin = o.workload.as_ref().map_or(String::new(), |p| p.display().to_string());
+        for r in std::iter::once(first).chain(&more_reports) {
+            // A report naming a GPU or model the catalog lacks is a broken file, not a what-if.
+            let at = format!("{origin} ({})", r.id);
+            catalog.gpu(&r.gpu).map_err(|e| e.located(&at))?;
+            catalog.model(&r.model).map_err(|e| e.located(&at))?;
+        }
         let gpu_of = |r: &MeasuredReport| catalog.gpu(&r.gpu).map_or(r.gpu.clone(), |g| g.id.clone());
         let asked_model = o
             .model

@@ -188,4 +188,24 @@ fn a_measured_report_file_replays_with_its_own_flags() {
         "{:?}",
         out.notes
     );
+    // A report naming a GPU the catalog lacks is refused, naming the file and the field.
+    let text = std::fs::read_to_string(manifest("data/measured/a10-qwen2.5-7b-vllm0.6.yaml")).unwrap();
+    let bad = std::env::temp_dir().join(format!("servecast-bad-gpu-{}.yaml", std::process::id()));
+    std::fs::write(&bad, text.replacen("\ngpu: a10\n", "\ngpu: a99\n", 1)).unwrap();
+    let err = simulate(
+        &DeploymentOptions {
+            gpu: "a10".into(),
+            workload: Some(bad.clone()),
+            ..DeploymentOptions::default()
+        },
+        &SimulateOptions::default(),
+    )
+    .unwrap_err();
+    std::fs::remove_file(&bad).ok();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("servecast-bad-gpu") && msg.contains("field `gpu`") && msg.contains("'a99'"),
+        "{msg}"
+    );
+    assert_eq!(err.exit_code(), 2);
 }
