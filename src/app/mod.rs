@@ -315,12 +315,18 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         }
     }
     let mut replay = None;
+    let mut measured_flags = false;
     let mut more_reports = Vec::new();
     let before_replay = b.clone();
     if let Some(path) = &o.workload {
         match workload_file(path, o, model.as_deref(), notes)? {
             WorkloadFile::Spec(w) => b = b.workload(w),
-            WorkloadFile::Replay { mut reports, workload } => {
+            WorkloadFile::Replay {
+                mut reports,
+                workload,
+                own_flags,
+            } => {
+                measured_flags = own_flags;
                 let first = reports.remove(0);
                 b = b.from_report(&first);
                 if let Some(w) = workload {
@@ -355,7 +361,15 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         let other = std::iter::once(first)
             .chain(&more_reports)
             .find(|r| gpu_of(r) != asked_gpu || asked_model.as_ref().is_some_and(|m| *m != model_of(r)));
-        if let Some(r) = other {
+        let flags_changed = measured_flags && o.flags != EngineFlags::default();
+        if other.is_none() && flags_changed {
+            notes.push(format!(
+                "note: the command line changes '{}''s server flags, so no measured figures are shown beside the prediction",
+                first.id
+            ));
+            replay = None;
+            more_reports.clear();
+        } else if let Some(r) = other {
             notes.push(format!(
                 "note: '{}' was measured with {} on {}; simulated with {} on {asked_gpu}, so no measured figures are \
                  shown beside the prediction",
@@ -486,6 +500,9 @@ enum WorkloadFile {
     Replay {
         reports: Vec<MeasuredReport>,
         workload: Option<WorkloadSpec>,
+        /// The reports carry their own server flags (a measured report); an imported load
+        /// test's reports take the command line's.
+        own_flags: bool,
     },
 }
 
@@ -549,6 +566,7 @@ fn workload_file(
         return Ok(WorkloadFile::Replay {
             reports,
             workload: None,
+            own_flags: true,
         });
     }
     if matches!(ext.as_deref(), Some("yaml" | "yml")) || import::detect(&origin, &text).is_err() {
@@ -632,6 +650,7 @@ fn workload_file(
     Ok(WorkloadFile::Replay {
         reports,
         workload: trace,
+        own_flags: false,
     })
 }
 

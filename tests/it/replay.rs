@@ -188,6 +188,26 @@ fn a_measured_report_file_replays_with_its_own_flags() {
         "{:?}",
         out.notes
     );
+    // With its server flags changed, likewise.
+    let out = simulate(
+        &DeploymentOptions {
+            gpu: "a10".into(),
+            workload: Some(manifest("data/measured/a10-qwen2.5-7b-vllm0.6.yaml")),
+            flags: servecast::spec::engine::EngineFlags {
+                max_num_seqs: Some(8),
+                ..Default::default()
+            },
+            ..DeploymentOptions::default()
+        },
+        &SimulateOptions {
+            format: Format::Json,
+            ..SimulateOptions::default()
+        },
+    )
+    .unwrap();
+    let doc: Value = serde_json::from_str(&out.text).unwrap();
+    assert!(doc["measured"].is_null(), "{}", doc["measured"]);
+    assert_eq!(doc["scenario"]["engine"]["max_num_seqs"], 8);
     // A report naming a GPU the catalog lacks is refused, naming the file and the field.
     let text = std::fs::read_to_string(manifest("data/measured/a10-qwen2.5-7b-vllm0.6.yaml")).unwrap();
     let bad = std::env::temp_dir().join(format!("servecast-bad-gpu-{}.yaml", std::process::id()));
