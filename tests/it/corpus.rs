@@ -101,10 +101,15 @@ fn every_corpus_file_names_its_source_and_none_is_reserved() {
         "llmservingsim",
         "llama 3 8b instruct on nvidia a10g",
     ];
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measured/corpus");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measured");
     let mut files = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
+    // The corpus, and the measurements staged to join it (data/measured/staged/README.md).
+    let entries = ["corpus", "staged"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"));
+    for path in entries {
         let text = std::fs::read_to_string(&path).unwrap().to_ascii_lowercase();
         for r in RESERVED {
             assert!(
