@@ -346,21 +346,22 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         let catalog = Catalog::builtin()?;
         let asked_gpu = catalog.gpu(&o.gpu)?.id.clone();
         let origin = o.workload.as_ref().map_or(String::new(), |p| p.display().to_string());
+        // Catalog ids of each report's GPU and model; one the catalog lacks is a broken file,
+        // not a what-if.
+        let mut ids = Vec::new();
         for r in std::iter::once(first).chain(&more_reports) {
-            // A report naming a GPU or model the catalog lacks is a broken file, not a what-if.
             let at = format!("{origin} ({})", r.id);
-            catalog.gpu(&r.gpu).map_err(|e| e.located(&at))?;
-            catalog.model(&r.model).map_err(|e| e.located(&at))?;
+            let gpu = catalog.gpu(&r.gpu).map_err(|e| e.located(&at))?.id.clone();
+            let model = catalog.model(&r.model).map_err(|e| e.located(&at))?.id.clone();
+            ids.push((r.id.clone(), gpu, model));
         }
-        let gpu_of = |r: &MeasuredReport| catalog.gpu(&r.gpu).map_or(r.gpu.clone(), |g| g.id.clone());
         let asked_model = o
             .model
             .as_deref()
             .map(|m| catalog.model(m).map_or(m.to_string(), |x| x.id.clone()));
-        let model_of = |r: &MeasuredReport| catalog.model(&r.model).map_or(r.model.clone(), |x| x.id.clone());
-        let other = std::iter::once(first)
-            .chain(&more_reports)
-            .find(|r| gpu_of(r) != asked_gpu || asked_model.as_ref().is_some_and(|m| *m != model_of(r)));
+        let other = ids
+            .iter()
+            .find(|(_, gpu, model)| *gpu != asked_gpu || asked_model.as_ref().is_some_and(|m| m != model));
         let flags_changed = measured_flags && o.flags != EngineFlags::default();
         if other.is_none() && flags_changed {
             notes.push(format!(
@@ -369,14 +370,11 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
             ));
             replay = None;
             more_reports.clear();
-        } else if let Some(r) = other {
+        } else if let Some((id, gpu, model)) = other {
             notes.push(format!(
-                "note: '{}' was measured with {} on {}; simulated with {} on {asked_gpu}, so no measured figures are \
-                 shown beside the prediction",
-                r.id,
-                model_of(r),
-                gpu_of(r),
-                asked_model.clone().unwrap_or_else(|| model_of(r)),
+                "note: '{id}' was measured with {model} on {gpu}; simulated with {} on {asked_gpu}, so no measured \
+                 figures are shown beside the prediction",
+                asked_model.as_deref().unwrap_or(model),
             ));
             replay = None;
             more_reports.clear();

@@ -215,18 +215,26 @@ fn pr8804_multi_step_is_predicted_out_of_sample() {
     );
 }
 
-/// vLLM PR #7921 / #7743 (H100, Llama-3.1-8B-Instruct, `--num-scheduler-steps 8` without the
-/// async output processor, 200 sonnet prompts of ~955 tokens with 512 outputs at 10 requests/s):
-/// predicted with the learned prior (held out of the pooled fit like every multi-step setup).
-#[test]
-fn pr7921_multi_step_at_ten_requests_per_second_is_predicted_out_of_sample() {
+/// A corpus multi-step-8 setup: its report, checked to be held out of the pooled fit, and its
+/// scenario under the learned prior.
+fn held_out_multistep8(file: &str) -> (servecast::measured::MeasuredReport, Scenario) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/measured/corpus/h100-sxm-llama-3.1-8b-vllm0.5.5-multistep8-vllm-pr7921.yaml");
+        .join("data/measured/corpus")
+        .join(file);
     let report = servecast::measured::MeasuredReport::from_path(&path).unwrap();
     let held_out = servecast::fit::hierarchy::CorpusSetup::new(&report).unwrap_err();
     assert_eq!(held_out, "multi-step: predicted out of sample, not fitted");
     let scenario = Scenario::builder().from_report(&report).build().unwrap();
     assert_eq!(scenario.engine.num_scheduler_steps, 8);
+    (report, scenario)
+}
+
+/// vLLM PR #7921 / #7743 (H100, Llama-3.1-8B-Instruct, `--num-scheduler-steps 8` without the
+/// async output processor, 200 sonnet prompts of ~955 tokens with 512 outputs at 10 requests/s):
+/// predicted with the learned prior (held out of the pooled fit like every multi-step setup).
+#[test]
+fn pr7921_multi_step_at_ten_requests_per_second_is_predicted_out_of_sample() {
+    let (report, scenario) = held_out_multistep8("h100-sxm-llama-3.1-8b-vllm0.5.5-multistep8-vllm-pr7921.yaml");
     assert_eq!(scenario.profile.kind, servecast::cost::ProfileKind::Roofline);
     let run = scenario.run().unwrap();
     let c = servecast::report::compare::compare_level(&report.levels[0], &run.levels[0]);
@@ -265,13 +273,7 @@ fn pr7921_multi_step_at_ten_requests_per_second_is_predicted_out_of_sample() {
 /// five days earlier (sglang #1639), an assumption the file records.
 #[test]
 fn issue9476_multi_step_burst_on_two_h100s_is_predicted_out_of_sample() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/measured/corpus/h100-sxm-llama-3-8b-tp2-multistep8-vllm0.6.2-vllm9476.yaml");
-    let report = servecast::measured::MeasuredReport::from_path(&path).unwrap();
-    let held_out = servecast::fit::hierarchy::CorpusSetup::new(&report).unwrap_err();
-    assert_eq!(held_out, "multi-step: predicted out of sample, not fitted");
-    let scenario = Scenario::builder().from_report(&report).build().unwrap();
-    assert_eq!(scenario.engine.num_scheduler_steps, 8);
+    let (report, scenario) = held_out_multistep8("h100-sxm-llama-3-8b-tp2-multistep8-vllm0.6.2-vllm9476.yaml");
     assert_eq!(scenario.engine.tensor_parallel_size, 2);
     let run = scenario.run().unwrap();
     let c = servecast::report::compare::compare_level(&report.levels[0], &run.levels[0]);
