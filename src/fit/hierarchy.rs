@@ -303,13 +303,18 @@ impl CorpusSetup {
         slot_residuals(&self.report, &self.scenario, &self.memory, &self.slots, &self.params(z))
     }
 
-    /// Whether `term` enters this setup's step cost at all: the routed-expert terms only for a
+    /// Whether `term` enters this setup's simulation at all: the routed-expert terms only for a
     /// MoE model, the dequantising GEMMs' only for quantized weights, the Triton attention's only
-    /// where vLLM runs it. A term that does not enter has a Jacobian column of exact zeros, so
-    /// its simulation is skipped.
+    /// where vLLM runs it, the chat template's only for chat requests rendered in Jinja, and no
+    /// term its release line or front end lacks ([`Term::applies`]). A term that does not enter
+    /// has a Jacobian column of exact zeros, so its simulation is skipped.
     pub fn moves(&self, term: Term) -> bool {
         let s = &self.scenario;
+        if !term.applies(self.line, s.engine.usage_context) {
+            return false;
+        }
         match term {
+            Term::ApiServerChatRequestS => s.workload.renders_jinja_chat(),
             Term::ExpertBandwidthEfficiency | Term::ExpertComputeEfficiency => s.model.moe.is_some(),
             Term::QuantizedComputeEfficiency => {
                 !matches!(s.engine.quantization, None | Some(Quantization::Unquantized))

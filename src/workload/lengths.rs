@@ -501,21 +501,7 @@ impl LengthDist {
                 let entry = rng.uniform();
                 self.dataset_value(entry).unwrap_or(1)
             }
-            LengthDist::Capped { cap, mean } => {
-                let h = capped_hazard(*cap, *mean);
-                if h <= 0.0 {
-                    return *cap;
-                }
-                // Geometric on 1, 2, …: P(length ≥ k) = (1 − h)^(k − 1), then capped; inverted
-                // with the libm-free logarithm so the draw is the same on every platform.
-                let u = rng.uniform().max(f64::MIN_POSITIVE);
-                let k = 1.0 + (portable_ln(u) / portable_ln(1.0 - h)).floor();
-                if k.is_finite() && k < f64::from(*cap) {
-                    k.max(1.0) as u32
-                } else {
-                    *cap
-                }
-            }
+            LengthDist::Capped { cap, mean } => capped_draw(rng, *cap, capped_hazard(*cap, *mean)),
         }
     }
 
@@ -539,6 +525,38 @@ impl LengthDist {
         let LengthDist::Dataset { name, part, mean, max } = self else {
             return None;
         };
+        // A pure function of its four fields, and a bisection over every entry of the preset:
+        // remembered per key, since every simulated level asks for it (the pooled fit runs
+        // tens of thousands of simulations).
+        type Key = (String, bool, Option<u64>, Option<u32>);
+        static SCALES: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<Key, Option<f64>>>> =
+            std::sync::OnceLock::new();
+        let key: Key = (
+            name.trim().to_ascii_lowercase(),
+            part.unwrap_or(DatasetPart::Input) == DatasetPart::Input,
+            mean.map(f64::to_bits),
+            *max,
+        );
+        let cache = SCALES.get_or_init(Default::default);
+        if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).copied()) {
+            return v;
+        }
+        let v = self.dataset_scale_uncached(name, *part, *mean, *max);
+        if let Ok(mut c) = cache.lock() {
+            c.insert(key, v);
+        }
+        v
+    }
+
+    /// [`LengthDist::dataset_scale`], computed.
+    fn dataset_scale_uncached(
+        &self,
+        name: &str,
+        part: Option<DatasetPart>,
+        mean: Option<f64>,
+        max: Option<u32>,
+    ) -> Option<f64> {
+        let (mean, max) = (&mean, &max);
         let preset = super::datasets::preset(name).ok()?;
         let part = part.unwrap_or(DatasetPart::Input);
         let Some(m) = *mean else {
@@ -614,6 +632,11 @@ impl LengthDist {
                 (0..n)
                     .map(|_| self.dataset_value_scaled(rng.uniform(), scale).unwrap_or(1))
                     .collect()
+            }
+            LengthDist::Capped { cap, mean } => {
+                // The hazard is a bisection of 100 exp/ln steps: once for all n draws.
+                let h = capped_hazard(*cap, *mean);
+                (0..n).map(|_| capped_draw(rng, *cap, h)).collect()
             }
             _ => (0..n).map(|_| self.sample(rng)).collect(),
         }
@@ -738,6 +761,22 @@ fn capped_hazard(cap: u32, mean: f64) -> f64 {
         }
     }
     0.5 * (lo + hi)
+}
+
+/// One draw of [`LengthDist::Capped`] with its hazard `h` ([`capped_hazard`]): geometric on
+/// 1, 2, … with P(length ≥ k) = (1 − h)^(k − 1), then capped at `cap`; inverted with the
+/// libm-free logarithm so the draw is the same on every platform.
+fn capped_draw(rng: &mut SimRng, cap: u32, h: f64) -> u32 {
+    if h <= 0.0 {
+        return cap;
+    }
+    let u = rng.uniform().max(f64::MIN_POSITIVE);
+    let k = 1.0 + (portable_ln(u) / portable_ln(1.0 - h)).floor();
+    if k.is_finite() && k < f64::from(cap) {
+        k.max(1.0) as u32
+    } else {
+        cap
+    }
 }
 
 impl fmt::Display for LengthDist {
