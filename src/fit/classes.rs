@@ -28,11 +28,13 @@ pub enum Class {
     Fitted,
     /// Leave one level out of a setup.
     InPlace,
-    /// Leave one setup of a deployment out; predict it with the fit of the deployment's setups
-    /// that ran the same server configuration under other workloads.
+    /// Leave one setup of a deployment out; predict it with one set of terms fitted jointly to
+    /// the deployment's setups that ran the same server configuration under other workloads (as
+    /// `servecast fit` of those reports under the prior learned without this one would).
     NewWorkload,
-    /// Leave one setup out; predict it with the fit of setups of the same GPU, model, release and
-    /// tester that ran other engine flags (max_num_seqs, token budget, …) or workloads.
+    /// Leave one setup out; predict it with one set of terms fitted jointly to the setups of the
+    /// same GPU, model, release and tester that ran other engine flags (max_num_seqs, token
+    /// budget, …) or workloads.
     NewFlags,
     /// Leave one setup out; predict it with no fit.
     UnseenSetup,
@@ -186,6 +188,47 @@ fn predict(h: &Hierarchy, s: usize, z: &[f64; P], levels: &[usize]) -> Vec<Class
         .collect()
 }
 
+/// One set of cost terms fitted to the `siblings` together (the deployment's other reports, as
+/// `servecast fit` of them would give it): the MAP point of their linearised residuals under the
+/// prior the corpus without `s` gives `s` (centre from `sol`, spread τ per term), z units.
+fn joint_fit(h: &Hierarchy, sol: &super::hierarchy::Solution, s: usize, siblings: &[usize]) -> [f64; P] {
+    let centre = sol.prior_for(&h.layout, &h.setups, s);
+    let mut a = nalgebra::SMatrix::<f64, P, P>::zeros();
+    let mut b = nalgebra::SVector::<f64, P>::zeros();
+    for k in 0..P {
+        let w = 1.0 / (h.tau[k] * h.tau[k]);
+        a[(k, k)] += w;
+        b[k] += w * centre[k];
+    }
+    for &t in siblings {
+        let l = &h.lin[t];
+        for (j, slot) in h.setups[t].slots.iter().enumerate() {
+            let sd = h.sigma[slot.metric.index()];
+            let w = h.weights[t][j] * slot.metric.weight() / (sd * sd);
+            // r(z) ≈ r0 + J (z − z0) = (r0 − J z0) + J z: rows J z ≈ J z0 − r0.
+            let jz0: f64 = (0..P).map(|k| l.jac[(j, k)] * l.z0[k]).sum();
+            let rhs = jz0 - l.r0[j];
+            for p in 0..P {
+                b[p] += w * l.jac[(j, p)] * rhs;
+                for q in 0..P {
+                    a[(p, q)] += w * l.jac[(j, p)] * l.jac[(j, q)];
+                }
+            }
+        }
+    }
+    match a.cholesky() {
+        Some(c) => {
+            let z = c.solve(&b);
+            let mut out = [0.0; P];
+            for k in 0..P {
+                out[k] = if z[k].is_finite() { z[k] } else { centre[k] };
+            }
+            out
+        }
+        None => centre,
+    }
+}
+
 /// The levels of a setup that were fitted (they have slots).
 fn fitted_levels(setup: &CorpusSetup) -> Vec<usize> {
     let mut v: Vec<usize> = setup.slots.iter().map(|s| s.level).collect();
@@ -274,10 +317,7 @@ pub fn run_class(h: &Hierarchy, class: Class) -> crate::error::Result<ClassRepor
                     let without = |t: usize| t != s;
                     let sol = h.solve_setups(&without, false)?;
                     let siblings: Vec<usize> = (0..n).filter(|&t| t != s && keys[t] == keys[s]).collect();
-                    let mut z = [0.0; P];
-                    for (k, zk) in z.iter_mut().enumerate() {
-                        *zk = siblings.iter().map(|&t| sol.z[t][k]).sum::<f64>() / siblings.len() as f64;
-                    }
+                    let z = joint_fit(h, &sol, s, &siblings);
                     Ok(predict(h, s, &z, &fitted_levels(&h.setups[s])))
                 })
                 .collect::<crate::error::Result<Vec<_>>>()?

@@ -251,8 +251,8 @@ fn generalisation_classes_within_bounds_and_the_shipped_priors_reproduced() {
     let bounds: [(Class, [[f64; 2]; 3]); 9] = [
         (Class::Fitted, [[3.8, 13.3], [2.9, 19.1], [7.6, 33.6]]),
         (Class::InPlace, [[5.5, 20.3], [4.3, 25.9], [8.1, 59.4]]),
-        (Class::NewWorkload, [[8.6, 27.1], [5.9, 20.7], [12.1, 46.2]]),
-        (Class::NewFlags, [[7.9, 25.6], [5.9, 24.4], [13.4, 48.3]]),
+        (Class::NewWorkload, [[8.0, 27.6], [5.7, 20.7], [12.7, 47.1]]),
+        (Class::NewFlags, [[7.4, 26.5], [5.1, 24.3], [12.8, 56.1]]),
         (Class::UnseenSetup, [[8.8, 34.4], [7.8, 31.6], [15.0, 75.0]]),
         (Class::UnseenGpu, [[12.8, 61.6], [10.9, 62.0], [27.4, 87.9]]),
         (Class::UnseenReleaseLine, [[13.6, 68.4], [7.1, 56.6], [30.2, 88.1]]),
