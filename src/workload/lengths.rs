@@ -541,7 +541,7 @@ impl LengthDist {
         if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).copied()) {
             return v;
         }
-        let v = self.dataset_scale_uncached(name, *part, *mean, *max);
+        let v = Self::dataset_scale_uncached(name, *part, *mean, *max);
         if let Ok(mut c) = cache.lock() {
             c.insert(key, v);
         }
@@ -550,20 +550,18 @@ impl LengthDist {
 
     /// [`LengthDist::dataset_scale`], computed.
     fn dataset_scale_uncached(
-        &self,
         name: &str,
         part: Option<DatasetPart>,
         mean: Option<f64>,
         max: Option<u32>,
     ) -> Option<f64> {
-        let (mean, max) = (&mean, &max);
         let preset = super::datasets::preset(name).ok()?;
         let part = part.unwrap_or(DatasetPart::Input);
-        let Some(m) = *mean else {
+        let Some(m) = mean else {
             return Some(1.0);
         };
         let base = m / preset.mean(part);
-        let Some(cap) = *max else {
+        let Some(cap) = max else {
             return Some(base);
         };
         let n = preset.len().max(1);
