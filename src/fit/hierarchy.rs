@@ -1210,6 +1210,8 @@ impl Hierarchy {
         let mut linearisations = 0;
         let mut converged = false;
         let mut relinearise = true;
+        // The point of the last full linearisation.
+        let mut full_at: Option<Vec<[f64; P]>> = None;
         lin = Vec::new();
         for it in 0..opts.max_iterations {
             iterations = it + 1;
@@ -1223,6 +1225,7 @@ impl Hierarchy {
                 lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
                 simulations += linearization_simulations(&setups);
                 linearisations += 1;
+                full_at = Some(z.clone());
             } else {
                 for (l, (zs, r)) in lin.iter_mut().zip(z.iter().zip(&residuals)) {
                     l.z0 = *zs;
@@ -1342,8 +1345,13 @@ impl Hierarchy {
         // Final linearisation at the solution, for the held-out solves, and a last undamped step
         // from it — kept only when the simulated objective agrees that it improves on the best
         // point so far (else the shortest damped step that does, else the best point).
-        lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
-        simulations += linearization_simulations(&setups);
+        // (Unless the last full linearisation is at this very point: the fit converged on a step
+        // that no damping made better, so the point did not move.)
+        let fresh = full_at.as_ref().is_some_and(|at| *at == z);
+        if !fresh {
+            lin = setups.par_iter().zip(&z).map(|(s, z)| s.linearize(z)).collect();
+            simulations += linearization_simulations(&setups);
+        }
         best_f = objective(&setups, &layout, &residuals, &best, &tau, &psi, &eta, &chi, &sigma);
         let spreads = solve(
             &setups, &layout, &lin, &weights, &tau, &psi, &eta, &chi, &sigma, 0.0, &mask, true,

@@ -20,6 +20,7 @@ pub mod validate;
 use std::time::Instant;
 
 use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cost::{CostParams, Profile, ProfileKind, StepBatch};
@@ -445,19 +446,40 @@ pub fn fit_reports(inputs: &[(&MeasuredReport, &Scenario)], opts: &FitOptions) -
     let ttft_weight = opts.ttft_weight;
     let ttfb_weight = opts.ttfb_weight;
     let mut evaluations = 0usize;
+    // Every level of every part is independent (each runs from its own seed): simulated side by
+    // side, with results identical to a sequential run (a Nelder–Mead fit is sequential in its
+    // evaluations, so this is where its parallelism is).
     let simulate = |x: &[f64]| -> Vec<Vec<(usize, LevelResult)>> {
-        parts
+        let cost_params = apply(&prior, &knobs, x);
+        let scenarios: Vec<(Scenario, crate::cost::StepCostModel)> = parts
             .iter()
             .map(|part| {
                 let mut s = part.scenario.clone();
-                s.profile.cost = apply(&prior, &knobs, x);
+                s.profile.cost = cost_params;
                 let cost = s.cost_model();
-                part.fit_levels
-                    .iter()
-                    .map(|&i| (i, s.run_level_with(i, &part.memory, &cost)))
-                    .collect()
+                (s, cost)
             })
-            .collect()
+            .collect();
+        let jobs: Vec<(usize, usize)> = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(p, part)| part.fit_levels.iter().map(move |&i| (p, i)))
+            .collect();
+        let mut results: Vec<(usize, usize, LevelResult)> = jobs
+            .par_iter()
+            .map(|&(p, i)| {
+                let (s, cost) = &scenarios[p];
+                (p, i, s.run_level_with(i, &parts[p].memory, cost))
+            })
+            .collect();
+        let mut out: Vec<Vec<(usize, LevelResult)>> = parts
+            .iter()
+            .map(|part| Vec::with_capacity(part.fit_levels.len()))
+            .collect();
+        for (p, i, r) in results.drain(..) {
+            out[p].push((i, r));
+        }
+        out
     };
     let all_residuals = |results: &[Vec<(usize, LevelResult)>]| -> Vec<f64> {
         parts

@@ -1,6 +1,7 @@
 //! Validation: how well each measured report is reproduced when fitted, and when a level is held
 //! out of the fit (leave-one-level-out cross-validation).
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{fit_report, FitOptions};
@@ -108,13 +109,15 @@ pub fn validate_report_with(report: &MeasuredReport, seed: u64, base: &FitOption
     let scenario = Scenario::builder().from_report(report).seed(seed).build()?;
     let all = fit_report(report, &scenario, base)?;
     let mut simulations = all.evaluations;
-    let mut levels = Vec::with_capacity(report.levels.len());
     let scored = report.levels.iter().filter(|l| !l.cold_start).count();
-    for (i, m) in report.levels.iter().enumerate() {
-        // A level can be held out only if another one is left to fit.
-        let held_out = if m.cold_start || scored < 2 {
-            None
-        } else {
+    // The held-out fits are independent: run side by side (each fit is parallel inside as well).
+    let held: Vec<Option<(Headline, usize)>> = (0..report.levels.len())
+        .into_par_iter()
+        .map(|i| {
+            // A level can be held out only if another one is left to fit.
+            if report.levels[i].cold_start || scored < 2 {
+                return Ok(None);
+            }
             let fit = fit_report(
                 report,
                 &scenario,
@@ -123,9 +126,15 @@ pub fn validate_report_with(report: &MeasuredReport, seed: u64, base: &FitOption
                     ..base.clone()
                 },
             )?;
-            simulations += fit.evaluations;
-            Some(Headline::of(&fit.levels[i].comparison))
-        };
+            Ok(Some((Headline::of(&fit.levels[i].comparison), fit.evaluations)))
+        })
+        .collect::<Result<_>>()?;
+    let mut levels = Vec::with_capacity(report.levels.len());
+    for (i, (m, h)) in report.levels.iter().zip(held).enumerate() {
+        let held_out = h.map(|(headline, evaluations)| {
+            simulations += evaluations;
+            headline
+        });
         levels.push(LevelValidation {
             setup: None,
             concurrency: m.concurrency,
@@ -217,35 +226,39 @@ pub fn validate_group_with(reports: &[MeasuredReport], seed: u64, base: &FitOpti
     let all_inputs: Vec<(&MeasuredReport, &Scenario)> = reports.iter().zip(&scenarios).collect();
     let all = super::fit_reports(&all_inputs, base)?;
     let mut simulations = all.evaluations;
-    let mut levels = Vec::new();
-    let mut offset = 0;
-    for (k, r) in reports.iter().enumerate() {
-        let others: Vec<(&MeasuredReport, &Scenario)> = all_inputs
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != k)
-            .map(|(_, x)| *x)
-            .collect();
-        // Predict report k with the profile fitted on the others.
-        let held = if others.is_empty() {
-            None
-        } else {
+    // Each report's fit on the others is independent: run side by side.
+    let held_all: Vec<(Option<Vec<Headline>>, usize)> = (0..reports.len())
+        .into_par_iter()
+        .map(|k| {
+            let r = &reports[k];
+            let others: Vec<(&MeasuredReport, &Scenario)> = all_inputs
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != k)
+                .map(|(_, x)| *x)
+                .collect();
+            // Predict report k with the profile fitted on the others.
+            if others.is_empty() {
+                return Ok((None, 0));
+            }
             let fit = super::fit_reports(&others, base)?;
-            simulations += fit.evaluations;
             let mut s = scenarios[k].clone();
             s.profile = fit.profile;
             let memory = s.memory()?;
             let cost = s.cost_model();
-            Some(
-                (0..r.levels.len())
-                    .map(|i| {
-                        let c =
-                            crate::report::compare::compare_level(&r.levels[i], &s.run_level_with(i, &memory, &cost));
-                        Headline::of(&c)
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        };
+            let h = (0..r.levels.len())
+                .map(|i| {
+                    let c = crate::report::compare::compare_level(&r.levels[i], &s.run_level_with(i, &memory, &cost));
+                    Headline::of(&c)
+                })
+                .collect::<Vec<_>>();
+            Ok((Some(h), fit.evaluations))
+        })
+        .collect::<Result<_>>()?;
+    let mut levels = Vec::new();
+    let mut offset = 0;
+    for (r, (held, evaluations)) in reports.iter().zip(held_all) {
+        simulations += evaluations;
         for (i, m) in r.levels.iter().enumerate() {
             levels.push(LevelValidation {
                 setup: None,
@@ -355,35 +368,50 @@ pub fn validate_sections_with(reports: &[MeasuredReport], seed: u64, base: &FitO
             sections.push(key(r));
         }
     }
-    let mut held: Vec<Option<Vec<Headline>>> = vec![None; reports.len()];
-    for section in &sections {
-        let train: Vec<(&MeasuredReport, &Scenario)> = inputs
-            .iter()
-            .filter(|(r, _)| r.levels.is_empty() || key(r) != *section)
-            .copied()
-            .collect();
-        if train.iter().all(|(r, _)| r.levels.is_empty()) {
-            continue;
-        }
-        let fit = super::fit_reports(&train, base)?;
-        simulations += fit.evaluations;
-        for (k, r) in reports.iter().enumerate() {
-            if r.levels.is_empty() || key(r) != *section {
-                continue;
+    // Each section's fit on the others is independent: run side by side.
+    type Held = Vec<(usize, Vec<Headline>)>;
+    let per_section: Vec<(Held, usize)> = sections
+        .par_iter()
+        .map(|section| {
+            let train: Vec<(&MeasuredReport, &Scenario)> = inputs
+                .iter()
+                .filter(|(r, _)| r.levels.is_empty() || key(r) != *section)
+                .copied()
+                .collect();
+            if train.iter().all(|(r, _)| r.levels.is_empty()) {
+                return Ok((Vec::new(), 0));
             }
-            let mut s = scenarios[k].clone();
-            s.profile = fit.profile.clone();
-            let memory = s.memory()?;
-            let cost = s.cost_model();
-            held[k] = Some(
-                (0..r.levels.len())
-                    .map(|i| {
-                        let c =
-                            crate::report::compare::compare_level(&r.levels[i], &s.run_level_with(i, &memory, &cost));
-                        Headline::of(&c)
-                    })
-                    .collect(),
-            );
+            let fit = super::fit_reports(&train, base)?;
+            let mut out = Vec::new();
+            for (k, r) in reports.iter().enumerate() {
+                if r.levels.is_empty() || key(r) != *section {
+                    continue;
+                }
+                let mut s = scenarios[k].clone();
+                s.profile = fit.profile.clone();
+                let memory = s.memory()?;
+                let cost = s.cost_model();
+                out.push((
+                    k,
+                    (0..r.levels.len())
+                        .map(|i| {
+                            let c = crate::report::compare::compare_level(
+                                &r.levels[i],
+                                &s.run_level_with(i, &memory, &cost),
+                            );
+                            Headline::of(&c)
+                        })
+                        .collect(),
+                ));
+            }
+            Ok((out, fit.evaluations))
+        })
+        .collect::<Result<_>>()?;
+    let mut held: Vec<Option<Vec<Headline>>> = vec![None; reports.len()];
+    for (out, evaluations) in per_section {
+        simulations += evaluations;
+        for (k, h) in out {
+            held[k] = Some(h);
         }
     }
     let mut levels = Vec::new();
