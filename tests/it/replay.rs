@@ -230,19 +230,13 @@ fn a_measured_report_file_replays_with_its_own_flags() {
     assert_eq!(err.exit_code(), 2);
 }
 
-/// The shipped prior, with no fit, on measurements no fit has seen: litkhai/runpod-hols's
-/// Qwen2.5-7B-Instruct sweeps on an H100 SXM under vLLM 0.31.0 (data/measured/staged: not in the
-/// corpus, so not in data/priors.yaml). Three workloads (512/256, 4096/256, 2048/1024 at 4–5
-/// Poisson rates each) replayed from the file; measured 2.9% median |error| of output throughput
-/// (worst +5.3%) when written.
-#[test]
-fn the_prior_predicts_unseen_h100_sweeps_of_a_recent_release() {
+/// |error| of output throughput, percent, of every level of a staged measurement file replayed on
+/// `gpu` with the shipped prior and no fit.
+fn replayed_throughput_errors(gpu: &str, path: &str) -> Vec<f64> {
     let out = simulate(
         &DeploymentOptions {
-            gpu: "h100-sxm".into(),
-            workload: Some(manifest(
-                "data/measured/staged/h100-sxm-qwen2.5-7b-instruct-vllm0.31.0-runpod-hols.yaml",
-            )),
+            gpu: gpu.into(),
+            workload: Some(manifest(path)),
             ..DeploymentOptions::default()
         },
         &SimulateOptions {
@@ -251,7 +245,7 @@ fn the_prior_predicts_unseen_h100_sweeps_of_a_recent_release() {
         },
     )
     .unwrap();
-    let mut errors: Vec<f64> = serde_json::Deserializer::from_str(&out.text)
+    serde_json::Deserializer::from_str(&out.text)
         .into_iter::<Value>()
         .flat_map(|doc| {
             let doc = doc.unwrap();
@@ -263,7 +257,20 @@ fn the_prior_predicts_unseen_h100_sweeps_of_a_recent_release() {
                 .collect::<Vec<_>>()
         })
         .map(f64::abs)
-        .collect();
+        .collect()
+}
+
+/// The shipped prior, with no fit, on measurements no fit has seen: litkhai/runpod-hols's
+/// Qwen2.5-7B-Instruct sweeps on an H100 SXM under vLLM 0.31.0 (data/measured/staged: not in the
+/// corpus, so not in data/priors.yaml). Three workloads (512/256, 4096/256, 2048/1024 at 4–5
+/// Poisson rates each) replayed from the file; measured 2.9% median |error| of output throughput
+/// (worst +5.3%) when written.
+#[test]
+fn the_prior_predicts_unseen_h100_sweeps_of_a_recent_release() {
+    let mut errors = replayed_throughput_errors(
+        "h100-sxm",
+        "data/measured/staged/h100-sxm-qwen2.5-7b-instruct-vllm0.31.0-runpod-hols.yaml",
+    );
     assert_eq!(errors.len(), 14, "three setups of 5, 5 and 4 levels");
     errors.sort_by(f64::total_cmp);
     let median = errors[errors.len() / 2];
@@ -309,31 +316,7 @@ fn the_prior_predicts_one_unseen_labs_sweeps_on_eight_more_gpus() {
         } else {
             format!("data/measured/staged/{file}-qwen2.5-7b-instruct-vllm0.31.0-runpod-hols.yaml")
         };
-        let out = simulate(
-            &DeploymentOptions {
-                gpu: gpu.into(),
-                workload: Some(manifest(&path)),
-                ..DeploymentOptions::default()
-            },
-            &SimulateOptions {
-                format: Format::Json,
-                ..SimulateOptions::default()
-            },
-        )
-        .unwrap();
-        let mut errors: Vec<f64> = serde_json::Deserializer::from_str(&out.text)
-            .into_iter::<Value>()
-            .flat_map(|doc| {
-                let doc = doc.unwrap();
-                doc["measured"]["levels"]
-                    .as_array()
-                    .expect("measured figures beside")
-                    .iter()
-                    .filter_map(|l| error_of(l, "output_throughput_tok_s"))
-                    .collect::<Vec<_>>()
-            })
-            .map(f64::abs)
-            .collect();
+        let mut errors = replayed_throughput_errors(gpu, &path);
         assert!(errors.len() >= 5, "{path}: {} levels", errors.len());
         all.extend(errors.iter().copied());
         let median = upper_median(&mut errors);
