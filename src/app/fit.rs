@@ -203,6 +203,19 @@ pub fn fit(a: &FitCommand) -> Result<Outcome> {
         .filter(|(_, l)| l.concurrency.is_some_and(|c| a.hold_out.contains(&c)))
         .map(|(i, _)| i)
         .collect();
+    // A held-out concurrency the report does not have would silently fit every level.
+    let levels: Vec<u32> = reports[0].levels.iter().filter_map(|l| l.concurrency).collect();
+    if let Some(c) = a.hold_out.iter().find(|c| !levels.contains(c)) {
+        return Err(Error::invalid(
+            "fit",
+            "--hold-out",
+            format!(
+                "{c} is not a concurrency level of {}; its levels are {}",
+                reports[0].id,
+                levels.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
     let inputs: Vec<(&MeasuredReport, &Scenario)> = reports.iter().zip(&scenarios).collect();
     let result = crate::fit::fit_reports(
         &inputs,

@@ -331,3 +331,22 @@ fn the_prior_predicts_one_unseen_labs_sweeps_on_eight_more_gpus() {
     assert_eq!(all.len(), 117);
     assert!(median <= 3.6, "median {median:.1}% over every level");
 }
+
+/// `servecast fit --hold-out` of a concurrency the report does not have is refused (exit 2, the
+/// flag and the report's levels named) instead of silently fitting every level.
+#[test]
+fn holding_out_a_level_the_report_lacks_is_refused() {
+    use servecast::app::fit::{fit, FitCommand};
+    let err = fit(&FitCommand {
+        inputs: vec!["rtx4090-indextts2-gpt-vllm0.10".into()],
+        hold_out: vec![999],
+        ..FitCommand::default()
+    })
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("--hold-out") && msg.contains("999") && msg.contains("1, 4, 8, 16, 32, 64"),
+        "{msg}"
+    );
+    assert_eq!(err.exit_code(), 2);
+}
