@@ -187,12 +187,19 @@ impl Scenario {
         })
     }
 
+    /// An empty accumulator for this scenario's levels: the model's audio rate, and a chat
+    /// workload's template tokens left out of the total throughput as a chat client counts it.
+    pub fn level_accumulator(&self) -> LevelAccumulator {
+        let (prefix, suffix) = self.workload.chat_template_tokens();
+        LevelAccumulator::new(self.model.audio_tokens_per_s).with_chat_template_tokens(prefix + suffix)
+    }
+
     /// Simulates level `index` with a given memory plan and cost model (used by fits and sweeps).
     ///
     /// The level is summarised as requests finish, in bounded memory (exact percentiles up to
     /// [`crate::metrics::stream::EXACT_LIMIT`] requests, within 0.5% beyond).
     pub fn run_level_with(&self, index: usize, memory: &MemoryPlan, cost: &StepCostModel) -> LevelResult {
-        let mut acc = LevelAccumulator::new(self.model.audio_tokens_per_s);
+        let mut acc = self.level_accumulator();
         let stats = self.simulate_level_into(index, memory, cost, &mut acc);
         acc.finish(self.workload.levels()[index], stats)
     }
@@ -206,7 +213,7 @@ impl Scenario {
         cost: &StepCostModel,
         extra: &mut dyn RecordSink,
     ) -> LevelResult {
-        let mut acc = LevelAccumulator::new(self.model.audio_tokens_per_s);
+        let mut acc = self.level_accumulator();
         let stats = self.simulate_level_into(index, memory, cost, &mut TeeSink(&mut acc, extra));
         acc.finish(self.workload.levels()[index], stats)
     }

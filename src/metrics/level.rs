@@ -27,7 +27,8 @@ pub struct LevelResult {
     pub request_throughput_req_s: f64,
     /// Generated tokens per second.
     pub output_throughput_tok_s: f64,
-    /// Prompt + generated tokens per second.
+    /// Prompt + generated tokens per second, the prompt counted as the client counts it (a chat
+    /// endpoint's template tokens left out, as `vllm bench serve`'s "Total Token throughput").
     pub total_throughput_tok_s: f64,
     /// Time to first token, ms.
     pub ttft_ms: Summary,
@@ -134,6 +135,7 @@ pub struct LevelAccumulator {
     max_replica: u32,
     output_token_sum: u64,
     input_token_sum: u64,
+    template_tokens: u32,
     ttft: ValueStream,
     e2e: ValueStream,
     queue: ValueStream,
@@ -166,6 +168,7 @@ impl LevelAccumulator {
             max_replica: 0,
             output_token_sum: 0,
             input_token_sum: 0,
+            template_tokens: 0,
             ttft: ValueStream::with_exact_limit(limit),
             e2e: ValueStream::with_exact_limit(limit),
             queue: ValueStream::with_exact_limit(limit),
@@ -178,6 +181,15 @@ impl LevelAccumulator {
             itl: WeightedStream::with_exact_limit(limit),
             replicas: Vec::new(),
         }
+    }
+
+    /// Counts each request's prompt as a chat client does: without the `tokens` a chat template
+    /// adds on the server (prefix + suffix). `vllm bench serve` and `benchmark_serving.py` sum
+    /// their dataset prompts' own lengths into "Total input tokens", so their "Total Token
+    /// throughput" leaves the template out, and so does [`LevelResult::total_throughput_tok_s`].
+    pub fn with_chat_template_tokens(mut self, tokens: u32) -> LevelAccumulator {
+        self.template_tokens = tokens;
+        self
     }
 
     /// Requests recorded so far.
@@ -214,7 +226,7 @@ impl LevelAccumulator {
         self.outputs.push(f64::from(r.output_tokens));
         self.inputs.push(f64::from(r.input_tokens));
         self.output_token_sum += u64::from(r.output_tokens);
-        self.input_token_sum += u64::from(r.input_tokens);
+        self.input_token_sum += u64::from(r.input_tokens.saturating_sub(self.template_tokens));
         if r.e2e_ns() > 0 {
             self.rates.push(f64::from(r.output_tokens) / nanos_to_s(r.e2e_ns()));
         }
@@ -325,9 +337,16 @@ impl RecordSink for LevelAccumulator {
 impl LevelResult {
     /// Summarises one simulation of `level`.
     ///
-    /// `audio_tokens_per_s` (a TTS model's token rate) adds the audio figures.
-    pub fn from_output(level: Level, out: SimOutput, audio_tokens_per_s: Option<f64>) -> LevelResult {
-        let mut acc = LevelAccumulator::new(audio_tokens_per_s);
+    /// `audio_tokens_per_s` (a TTS model's token rate) adds the audio figures; `template_tokens`
+    /// are a chat template's tokens in every prompt, left out of the total throughput
+    /// ([`LevelAccumulator::with_chat_template_tokens`]).
+    pub fn from_output(
+        level: Level,
+        out: SimOutput,
+        audio_tokens_per_s: Option<f64>,
+        template_tokens: u32,
+    ) -> LevelResult {
+        let mut acc = LevelAccumulator::new(audio_tokens_per_s).with_chat_template_tokens(template_tokens);
         for r in &out.records {
             acc.add(r);
         }

@@ -283,7 +283,8 @@ pub fn header(p: &Prediction) -> String {
                 let (prefix, suffix) = w.chat_template_tokens();
                 extra += &format!(
                     "; chat endpoint: the chat template adds {} tokens to each prompt ({prefix} before \
-                     it, the same in every request, and {suffix} after)",
+                     it, the same in every request, and {suffix} after), prefilled by the engine but, \
+                     as vllm bench counts, not in the total token throughput",
                     prefix + suffix
                 );
             }
@@ -520,7 +521,7 @@ pub fn seed_layout(p: &Prediction, comparison: Option<&[LevelComparison]>, termi
 
 /// One CSV row per level with the headline figures; a level whose requests all failed has empty
 /// figure cells. `total_token_throughput_tok_s` counts prompt + output tokens (vLLM's "Total
-/// token throughput").
+/// token throughput": prompts as the client counts them, a chat template's tokens left out).
 pub fn csv(p: &Prediction) -> String {
     let mut out = String::from(
         "gpu,model,engine,tensor_parallel_size,replicas,concurrency,qps,requests,failed,duration_s,request_throughput_req_s,\

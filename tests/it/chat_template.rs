@@ -70,6 +70,22 @@ fn gpt_oss_chat_prompts_carry_the_harmony_system_message() {
 }
 
 #[test]
+fn the_total_token_throughput_counts_prompts_as_the_client_does() {
+    // `vllm bench serve` sums its dataset prompts' own lengths into "Total input tokens", so its
+    // "Total Token throughput" leaves out the 67 tokens harmony adds to each gpt-oss prompt.
+    let chat = run("gpt-oss-20b", Endpoint::Chat, true).unwrap();
+    let level = &chat.levels[0];
+    let tokens = level.total_throughput_tok_s * level.duration_s;
+    let client = f64::from(USERS * REQUESTS_PER_USER * (PROMPT + 32));
+    assert!(
+        (tokens - client).abs() < 1e-6 * client,
+        "total throughput × duration = {tokens} tokens, the client counts {client}"
+    );
+    // The engine still prefilled them: the template makes each request slower, not the count larger.
+    assert_eq!(level.input_tokens.mean, f64::from(PROMPT + 67));
+}
+
+#[test]
 fn a_model_without_a_catalogued_chat_template_is_refused_for_chat() {
     // A model read from its config.json alone: servecast does not know what its template adds.
     let path = "data/hf-configs/deepseek-ai--DeepSeek-R1-Distill-Qwen-32B.json";
