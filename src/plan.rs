@@ -429,10 +429,7 @@ pub fn evaluate(base: &Scenario, slo: &Slo, kind: LoadKind, load: f64, opts: &Pl
     let cost = s.cost_model();
     let out = s.simulate_level(0, &memory, &cost);
     let bottleneck = saturation_reason(&s, &out);
-    let level = LevelResult::from_output(s.workload.levels()[0], out.clone(), s.model.audio_tokens_per_s, {
-        let (prefix, suffix) = s.workload.chat_template_tokens();
-        prefix + suffix
-    });
+    let level = LevelResult::from_output(s.workload.levels()[0], out.clone(), s.level_accumulator());
     let check = slo.check(&level, &out);
     Ok(LoadPoint {
         load,

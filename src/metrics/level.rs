@@ -335,18 +335,10 @@ impl RecordSink for LevelAccumulator {
 }
 
 impl LevelResult {
-    /// Summarises one simulation of `level`.
-    ///
-    /// `audio_tokens_per_s` (a TTS model's token rate) adds the audio figures; `template_tokens`
-    /// are a chat template's tokens in every prompt, left out of the total throughput
-    /// ([`LevelAccumulator::with_chat_template_tokens`]).
-    pub fn from_output(
-        level: Level,
-        out: SimOutput,
-        audio_tokens_per_s: Option<f64>,
-        template_tokens: u32,
-    ) -> LevelResult {
-        let mut acc = LevelAccumulator::new(audio_tokens_per_s).with_chat_template_tokens(template_tokens);
+    /// Summarises one simulation of `level` into `acc`, an empty accumulator made for its
+    /// scenario ([`crate::scenario::Scenario::level_accumulator`]: a TTS model's audio figures, a
+    /// chat template's tokens left out of the total throughput).
+    pub fn from_output(level: Level, out: SimOutput, mut acc: LevelAccumulator) -> LevelResult {
         for r in &out.records {
             acc.add(r);
         }
