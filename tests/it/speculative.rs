@@ -166,12 +166,11 @@ fn what_vllm_refuses_with_speculation() {
 /// online-throughput/k3 (data/measured/corpus/h100-pcie-llama-3.3-70b-eagle3-k3-vllm0.14-tomasruizt.yaml).
 /// Each level is simulated with the learned prior (the setup is left out of the pooled fit) and
 /// the level's printed per-position acceptance; nothing is fitted to it. Output throughput,
-/// predicted ÷ measured − 1 at C = 1, 2, 4, 8, 16, 32, 64: −5.4%, −4.0%, +4.8%, +5.8%, +11.1%,
-/// +15.2%, +8.4% (2026-12-06, tenth session). Bounds: issue 12's 15% on the median level
-/// and on six of the seven; 16% on the worst. The C = 32 level sits at the edge of what the pooled
-/// fit resolves: it was +12.5% before this session, +12.4% with this session's prior before the
-/// corpus gained its first B200 setup (vllm-project/recipes PR #58) and +15.2% after, a shift of
-/// the shared hyper-centres, not of anything that models speculation. C = 32 was +20.0% until two
+/// predicted ÷ measured − 1 at C = 1, 2, 4, 8, 16, 32, 64: −4.7%, −3.3%, +5.5%, +7.4%, +9.6%,
+/// +11.8%, +3.3% (2026-12-06; bound 15% at every level, issue 12's figure). The C = 32 level sits
+/// nearest the edge and moves with the pooled fit's shared centres: +12.5% before that day's corpus
+/// additions, +15.2% with only the first B200 setup added, +11.8% with the day's A100 and RTX
+/// setups too; nothing that models speculation changed. C = 32 was +20.0% until two
 /// other sources' sweeps were simulated with the prefix cache their repeated prompts warmed
 /// (`workload.warm_prefix_cache`): their fast later levels had inflated the learned Ampere and
 /// Hopper dense-GEMM efficiencies (Hopper centre 0.56 → 0.47). At C = 64 the server queued 13–21
@@ -216,10 +215,7 @@ fn eagle3_llama_70b_tp2_instructcoder_predicted_out_of_sample() {
             b.levels[0].tpot_ms.mean
         );
     }
-    errors.sort_by(f64::total_cmp);
-    assert!(errors[3] <= 15.0, "median level {:.1}% ({errors:?})", errors[3]);
-    assert!(errors[5] <= 15.0, "second worst level {:.1}% ({errors:?})", errors[5]);
-    assert!(errors[6] <= 16.0, "worst level {:.1}% ({errors:?})", errors[6]);
+    assert!(errors.iter().all(|e| *e <= 15.0), "throughput errors {errors:?}");
 }
 
 /// An EAGLE-3 head takes its weights and one more KV layer out of the KV budget: for
