@@ -215,6 +215,9 @@ pub struct StepCostModel {
     /// Async scheduling: the host prepares the next step while the GPU runs this one, so a
     /// step lasts the longer of the two instead of their sum.
     overlap_host: bool,
+    /// Fixed GPU time of a step's MoE layers (their count × `moe_layer_floor_s`), seconds; 0 for
+    /// dense models.
+    moe_floor_s: f64,
 }
 
 /// Whether vLLM runs this model's attention in its Triton kernels on this GPU: a model with
@@ -356,6 +359,9 @@ impl StepCostModel {
             draft_weights_s: draft_weight_bytes(model, engine) / tp_f / weights_bandwidth,
             draft_s_per_seq: draft_flops_per_token(model, engine) / tp_f / flops,
             overlap_host: engine.async_scheduling,
+            moe_floor_s: model
+                .moe
+                .map_or(0.0, |m| f64::from(m.moe_layers) * params.moe_layer_floor_s),
         }
     }
 
@@ -402,6 +408,7 @@ impl StepCostModel {
         };
         let host = self.host_seconds(b);
         let gpu = linear
+            + self.moe_floor_s
             + self.draft_seconds(b.decode_seqs)
             + attention
             + self.head_seconds(b.output_seqs.max(b.graph_seqs))

@@ -51,6 +51,8 @@ pub enum Term {
     /// Fraction of dense 16-bit tensor FLOP/s reached by prefill attention in vLLM's Triton
     /// kernels (models with attention sinks on GPUs without a FlashAttention that takes them).
     TritonAttentionComputeEfficiency,
+    /// Fixed GPU time of one MoE layer's routing per step (MoE models only), seconds.
+    MoeLayerFloorS,
 }
 
 /// How a term is made unbounded for learning and fitting.
@@ -73,7 +75,7 @@ pub enum TermGroup {
 
 impl Term {
     /// Every learnable term, host-side first.
-    pub const ALL: [Term; 14] = [
+    pub const ALL: [Term; 15] = [
         Term::StepOverheadS,
         Term::PerSeqOverheadS,
         Term::FrontendLatencyS,
@@ -88,6 +90,7 @@ impl Term {
         Term::ExpertBandwidthEfficiency,
         Term::ExpertComputeEfficiency,
         Term::TritonAttentionComputeEfficiency,
+        Term::MoeLayerFloorS,
     ];
 
     /// The field name in a profile's `cost`.
@@ -107,6 +110,7 @@ impl Term {
             Term::ExpertBandwidthEfficiency => "expert_bandwidth_efficiency",
             Term::ExpertComputeEfficiency => "expert_compute_efficiency",
             Term::TritonAttentionComputeEfficiency => "triton_attention_compute_efficiency",
+            Term::MoeLayerFloorS => "moe_layer_floor_s",
         }
     }
 
@@ -125,16 +129,21 @@ impl Term {
             | Term::AttentionComputeEfficiency
             | Term::ExpertBandwidthEfficiency
             | Term::ExpertComputeEfficiency
-            | Term::TritonAttentionComputeEfficiency => TermGroup::Gpu,
+            | Term::TritonAttentionComputeEfficiency
+            | Term::MoeLayerFloorS => TermGroup::Gpu,
             _ => TermGroup::Host,
         }
     }
 
     /// Its transform.
     pub fn transform(self) -> Transform {
-        match self.group() {
-            TermGroup::Gpu => Transform::Logit,
-            TermGroup::Host => Transform::Log,
+        match self {
+            // A GPU-side time, not a fraction.
+            Term::MoeLayerFloorS => Transform::Log,
+            _ => match self.group() {
+                TermGroup::Gpu => Transform::Logit,
+                TermGroup::Host => Transform::Log,
+            },
         }
     }
 
@@ -183,6 +192,7 @@ impl Term {
             Term::ExpertBandwidthEfficiency => c.expert_bandwidth_efficiency,
             Term::ExpertComputeEfficiency => c.expert_compute_efficiency,
             Term::TritonAttentionComputeEfficiency => c.triton_attention_compute_efficiency,
+            Term::MoeLayerFloorS => c.moe_layer_floor_s,
         }
     }
 
@@ -203,6 +213,7 @@ impl Term {
             Term::ExpertBandwidthEfficiency => c.expert_bandwidth_efficiency = v,
             Term::ExpertComputeEfficiency => c.expert_compute_efficiency = v,
             Term::TritonAttentionComputeEfficiency => c.triton_attention_compute_efficiency = v,
+            Term::MoeLayerFloorS => c.moe_layer_floor_s = v,
         }
     }
 
@@ -258,6 +269,10 @@ impl Term {
                     .to_z(super::profile::default_triton_attention_compute_efficiency()),
                 1.0,
             ),
+            // Routing kernels a fused-MoE layer launches whatever the batch (gate GEMM, top-k,
+            // the expert-sorting alignment, the weighted sum), a few microseconds each, and the
+            // grouped GEMMs' own launch and tail at a few rows per expert.
+            Term::MoeLayerFloorS => (super::profile::default_moe_layer_floor_s(), 1.0),
         };
         match self.transform() {
             Transform::Log => (self.to_z(centre), width),

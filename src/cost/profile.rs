@@ -58,6 +58,11 @@ pub struct CostParams {
     /// (gpt-oss) on Ampere and Ada, where its FlashAttention takes no sinks; unused elsewhere.
     #[serde(default = "default_triton_attention_compute_efficiency")]
     pub triton_attention_compute_efficiency: f64,
+    /// Fixed GPU time of one MoE layer per step, whatever the batch, seconds: the routing kernels
+    /// (gate GEMM, top-k, the sort that aligns tokens to experts, the weighted sum) and the
+    /// grouped GEMMs' launch and tail; unused by dense models.
+    #[serde(default = "default_moe_layer_floor_s")]
+    pub moe_layer_floor_s: f64,
     /// Fraction of the interconnect bandwidth reached by all-reduces, in (0, 1].
     pub link_efficiency: f64,
     /// Latency of one all-reduce, seconds.
@@ -131,6 +136,7 @@ impl CostParams {
             "expert_bandwidth_efficiency" => Some(&mut self.expert_bandwidth_efficiency),
             "expert_compute_efficiency" => Some(&mut self.expert_compute_efficiency),
             "triton_attention_compute_efficiency" => Some(&mut self.triton_attention_compute_efficiency),
+            "moe_layer_floor_s" => Some(&mut self.moe_layer_floor_s),
             _ => None,
         }
     }
@@ -156,6 +162,7 @@ impl CostParams {
             expert_bandwidth_efficiency: default_expert_bandwidth_efficiency(),
             expert_compute_efficiency: default_expert_compute_efficiency(),
             triton_attention_compute_efficiency: default_triton_attention_compute_efficiency(),
+            moe_layer_floor_s: default_moe_layer_floor_s(),
             link_efficiency: 0.7,
             allreduce_latency_s: 15e-6,
             attention_kernel_floor_s: default_attention_kernel_floor_s(),
@@ -214,6 +221,7 @@ impl CostParams {
         for (field, v) in [
             ("allreduce_latency_s", self.allreduce_latency_s),
             ("attention_kernel_floor_s", self.attention_kernel_floor_s),
+            ("moe_layer_floor_s", self.moe_layer_floor_s),
             ("step_overhead_s", self.step_overhead_s),
             ("per_seq_overhead_s", self.per_seq_overhead_s),
             ("frontend_latency_s", self.frontend_latency_s),
@@ -272,6 +280,13 @@ pub fn default_attention_compute_efficiency() -> f64 {
 /// with a broad spread, learned from the corpus' gpt-oss setups on Ampere.
 pub fn default_triton_attention_compute_efficiency() -> f64 {
     0.25
+}
+
+/// Physics prior of [`CostParams::moe_layer_floor_s`]: four routing kernels of a few
+/// microseconds each under CUDA graphs, plus the two grouped GEMMs' launch and tail: 20 µs,
+/// learned per architecture from the corpus' MoE setups at small batches.
+pub fn default_moe_layer_floor_s() -> f64 {
+    20e-6
 }
 
 /// Prior per-layer attention kernel floor: FlashAttention's split-KV decode is a main and a combine

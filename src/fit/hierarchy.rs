@@ -72,6 +72,12 @@ const MACHINE_SPREAD: f64 = 0.2;
 /// were measured by one or two sources, and an EM estimate stays where it starts (it moved 0.20
 /// to 0.20–0.24 in three steps).
 const MODEL_SPREAD: f64 = 0.2;
+/// Spread of models around the centres for the MoE layer floor, log units: about a factor 2. The
+/// routing kernels differ by family far more than a GEMM's efficiency does (DeepSeek's grouped
+/// top-k over 256 experts with a shared expert and block-FP8 quantisation kernels; gpt-oss's
+/// MXFP4 experts; FlashInfer's CUTLASS MoE for Nemotron), so one family's floor must not become
+/// its GPU type's.
+const MOE_FLOOR_MODEL_SPREAD: f64 = 0.7;
 /// Huber threshold on a figure's log error: beyond it, a figure counts linearly, not squared.
 pub const HUBER_DELTA: f64 = 0.25;
 
@@ -315,7 +321,9 @@ impl CorpusSetup {
         }
         match term {
             Term::ApiServerChatRequestS => s.workload.renders_jinja_chat(),
-            Term::ExpertBandwidthEfficiency | Term::ExpertComputeEfficiency => s.model.moe.is_some(),
+            Term::ExpertBandwidthEfficiency | Term::ExpertComputeEfficiency | Term::MoeLayerFloorS => {
+                s.model.moe.is_some()
+            }
             Term::QuantizedComputeEfficiency => {
                 !matches!(s.engine.quantization, None | Some(Quantization::Unquantized))
             }
@@ -1211,7 +1219,13 @@ impl Hierarchy {
         let layout = Layout::of(&setups);
         let mut psi = [0.5; P];
         let eta = [MACHINE_SPREAD; P];
-        let chi = [MODEL_SPREAD; P];
+        let chi: [f64; P] = std::array::from_fn(|k| {
+            if Term::ALL[k] == Term::MoeLayerFloorS {
+                MOE_FLOOR_MODEL_SPREAD
+            } else {
+                MODEL_SPREAD
+            }
+        });
         let mut sigma: Sigma = [0.15; 5];
         let mut z: Vec<[f64; P]> = setups.iter().map(|s| s.prior_z()).collect();
         let mut simulations = 0usize;

@@ -367,3 +367,44 @@ fn routed_experts_read_and_compute_add_up_dense_layers_overlap() {
         "a compute-bound dense prefill hides its weight read"
     );
 }
+
+/// A MoE step pays a fixed GPU time per MoE layer (`moe_layer_floor_s`: the routing kernels and
+/// the grouped GEMMs' launch and tail), whatever its batch; a dense model pays none. Qwen3-30B-A3B
+/// has 48 MoE layers (every layer), so 30 µs a layer is 1.44 ms a step.
+#[test]
+fn a_moe_step_pays_its_layers_routing_floor_and_a_dense_step_does_not() {
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu("h100-sxm").unwrap();
+    let step = |model: &ModelSpec, floor_s: f64, seqs: u64| {
+        let flags = EngineFlags {
+            max_model_len: Some(8192),
+            ..EngineFlags::default()
+        };
+        let cfg = flags
+            .resolve_release(EngineVersion::Vllm010, Some("0.11.0"), model, gpu, "test")
+            .unwrap();
+        let params = CostParams {
+            moe_layer_floor_s: floor_s,
+            ..CostParams::prior(EngineVersion::Vllm010)
+        };
+        let batch = StepBatch {
+            decode_seqs: seqs,
+            output_seqs: seqs,
+            context_tokens: seqs * 100,
+            windowed_context_tokens: seqs * 100,
+            ..StepBatch::default()
+        };
+        StepCostModel::new(gpu, model, &cfg, &params).roofline_seconds(&batch)
+    };
+    let moe = config("Qwen--Qwen3-30B-A3B.json");
+    assert_eq!(moe.moe.unwrap().moe_layers, 48);
+    for seqs in [1, 256] {
+        let added = step(&moe, 30e-6, seqs) - step(&moe, 0.0, seqs);
+        assert!(
+            (added - 48.0 * 30e-6).abs() < 1e-12,
+            "{seqs} sequences: {added} s added"
+        );
+    }
+    let dense = catalog.model("llama-3.1-8b").unwrap();
+    assert_eq!(step(dense, 30e-6, 4), step(dense, 0.0, 4));
+}

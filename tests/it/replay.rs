@@ -287,12 +287,11 @@ fn the_prior_predicts_unseen_h100_sweeps_of_a_recent_release() {
 /// prior's median |error| of output throughput per file, and over all their levels. When written:
 /// A100 PCIe 5.1%, A100 SXM 5.2%, H100 NVL 2.9%, H100 PCIe 2.7%, H200 3.0%, L4 5.8%, L40 3.0%,
 /// RTX 4090 4.9% and 2.6% (the second host's repeat of one workload); 3.1% over the 117 levels
-/// (the upper median; excluded levels counted). Bounds 1.15× those, but for the L4: 7.0% with the
-/// prior of 2026-12-06 (every other GPU within 1 point of the above, 3.3% over the 117 levels),
-/// 1.15× that. The L4's learned efficiencies rest on one setup in the corpus, Qwen2.5-0.5B under
-/// vLLM 0.23, whose step time is mostly host time, so they move with any change to the pooled fit:
-/// 7.5% and 8.8% in that day's trial fits with part of its corpus additions, 11.8–14.0% with six
-/// EM iterations instead of three.
+/// (the upper median; excluded levels counted). Bounds 1.15× those. The L4 is the fragile one:
+/// its learned efficiencies rest on one setup in the corpus, Qwen2.5-0.5B under vLLM 0.23, whose
+/// step time is mostly host time, so they move with any change to the pooled fit (2026-12-06:
+/// 7.0–8.8% with that day's intermediate priors, 11.8–14.0% with six EM iterations instead of
+/// three, 5.1% with the MoE layer floor that took MoE-only time out of the shared terms).
 #[test]
 fn the_prior_predicts_one_unseen_labs_sweeps_on_eight_more_gpus() {
     let files = [
@@ -301,7 +300,7 @@ fn the_prior_predicts_one_unseen_labs_sweeps_on_eight_more_gpus() {
         ("h100-nvl", "h100-nvl", 3.4),
         ("h100-pcie", "h100-pcie", 3.2),
         ("h200", "h200", 3.5),
-        ("l4", "l4", 8.1),
+        ("l4", "l4", 6.7),
         ("l40", "l40", 3.5),
         ("rtx-4090", "4090", 5.7),
         (

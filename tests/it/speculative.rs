@@ -166,11 +166,11 @@ fn what_vllm_refuses_with_speculation() {
 /// online-throughput/k3 (data/measured/corpus/h100-pcie-llama-3.3-70b-eagle3-k3-vllm0.14-tomasruizt.yaml).
 /// Each level is simulated with the learned prior (the setup is left out of the pooled fit) and
 /// the level's printed per-position acceptance; nothing is fitted to it. Output throughput,
-/// predicted ÷ measured − 1 at C = 1, 2, 4, 8, 16, 32, 64: −4.7%, −3.3%, +5.5%, +7.4%, +9.6%,
-/// +11.8%, +3.3% (2026-12-06; bound 15% at every level, issue 12's figure). The C = 32 level sits
+/// predicted ÷ measured − 1 at C = 1, 2, 4, 8, 16, 32, 64: −4.8%, −3.4%, +5.4%, +6.3%, +9.9%,
+/// +12.4%, +4.0% (2026-12-06; bound 15% at every level, issue 12's figure). The C = 32 level sits
 /// nearest the edge and moves with the pooled fit's shared centres: +12.5% before that day's corpus
-/// additions, +15.2% with only the first B200 setup added, +11.8% with the day's A100 and RTX
-/// setups too; nothing that models speculation changed. C = 32 was +20.0% until two
+/// additions, +15.2% in a trial with only its first B200 setup added; nothing that models
+/// speculation changed. C = 32 was +20.0% until two
 /// other sources' sweeps were simulated with the prefix cache their repeated prompts warmed
 /// (`workload.warm_prefix_cache`): their fast later levels had inflated the learned Ampere and
 /// Hopper dense-GEMM efficiencies (Hopper centre 0.56 → 0.47). At C = 64 the server queued 13–21
