@@ -35,7 +35,8 @@ pub struct Outcome {
 /// A deployment and its workload, as `simulate` (and `sweep` and `plan` as their base) takes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeploymentOptions {
-    /// GPU (catalog name, matched loosely: 4090, "RTX 4090", a100-80g).
+    /// GPU (catalog name, matched loosely: 4090, "RTX 4090", a100-80g; whole words only, so "GH200" is
+    /// never taken for an H200).
     pub gpu: String,
     /// Model: catalog id or path to a Hugging Face config.json.
     pub model: Option<String>,

@@ -179,6 +179,33 @@ fn name_variants(raw: &str) -> Vec<String> {
     out
 }
 
+/// The query's words as [`normalize_name`] keeps them (lowercase letters and digits, without
+/// "nvidia" and "geforce"): of the whole query, and of the part after an `org/` prefix.
+fn word_variants(raw: &str) -> Vec<Vec<String>> {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .map(str::to_lowercase)
+            .filter(|w| !w.is_empty() && w != "nvidia" && w != "geforce")
+            .collect()
+    };
+    let mut out = vec![words(raw)];
+    if let Some((_, tail)) = raw.trim_end_matches('/').rsplit_once('/') {
+        out.push(words(tail));
+    }
+    out
+}
+
+/// Whether some run of consecutive `words` concatenates to exactly `key`.
+fn spelled_by_words(words: &[String], key: &str) -> bool {
+    (0..words.len()).any(|start| {
+        let mut spelled = String::new();
+        words[start..].iter().any(|w| {
+            spelled.push_str(w);
+            spelled == key
+        })
+    })
+}
+
 /// Refuses duplicate ids and names that would match two entries exactly.
 fn check_names<'a>(entries: impl Iterator<Item = (&'a str, Vec<String>)>, origin: &str) -> Result<()> {
     let mut owner: HashMap<String, &str> = HashMap::new();
@@ -206,8 +233,8 @@ fn check_names<'a>(entries: impl Iterator<Item = (&'a str, Vec<String>)>, origin
 ///
 /// Order: exact normalized match on id, name or alias (also after an `org/` prefix); then the
 /// entries with a name containing the query, if they are one entry; then the entry whose longest
-/// name is contained in the query, if unique. Ambiguous queries suggest the entries they matched;
-/// others the closest ids by edit distance.
+/// name is spelled by consecutive whole words of the query, if unique. Ambiguous queries suggest
+/// the entries they matched; others the closest ids by edit distance.
 fn lookup<'c, T>(
     items: &'c [T],
     query: &str,
@@ -236,13 +263,14 @@ fn lookup<'c, T>(
         }
     }
 
-    // 3. A name contained in the query ("nvidia geforce rtx 4090 24gb" contains "rtx4090").
-    for q in &variants {
+    // 3. A name spelled by whole words of the query ("nvidia geforce rtx 4090 24gb" has "rtx" and
+    // "4090" side by side). Whole words only: "GH200" is not an "H200", nor "RTX 4090D" an "RTX 4090".
+    for words in word_variants(query) {
         let mut best: Vec<(usize, usize)> = Vec::new(); // (key length, item)
         for (i, ks) in all_keys.iter().enumerate() {
             if let Some(len) = ks
                 .iter()
-                .filter(|k| k.len() >= 3 && q.contains(k.as_str()))
+                .filter(|k| k.len() >= 3 && spelled_by_words(&words, k))
                 .map(String::len)
                 .max()
             {
@@ -442,6 +470,31 @@ mod tests {
         for (name, id) in cases {
             assert_eq!(c.gpu(name).map(|g| g.id.as_str()).ok(), Some(id), "{name}");
         }
+    }
+
+    #[test]
+    fn a_gpu_whose_name_holds_another_gpus_is_not_taken_for_it() {
+        let c = catalog();
+        // "GH200" holds "H200" and "RTX 4090D" holds "RTX 4090" as letters, not as words.
+        for (name, id) in [
+            ("GH200", "gh200"),
+            ("NVIDIA GH200 480GB", "gh200"),
+            ("NVIDIA GH200 144G HBM3e", "gh200-144g"),
+            ("H200", "h200"),
+        ] {
+            assert_eq!(c.gpu(name).map(|g| g.id.as_str()).ok(), Some(id), "{name}");
+        }
+        match c.gpu("RTX 4090D") {
+            Err(Error::UnknownGpu { suggestions, .. }) => {
+                assert!(suggestions.contains(&"rtx-4090".to_string()), "{suggestions:?}");
+            }
+            other => panic!("expected UnknownGpu for a 4090D, got {other:?}"),
+        }
+        assert!(spelled_by_words(
+            &["rtx".into(), "4090".into(), "24gb".into()],
+            "rtx4090"
+        ));
+        assert!(!spelled_by_words(&["gh200".into()], "h200"));
     }
 
     #[test]

@@ -408,3 +408,56 @@ fn a_moe_step_pays_its_layers_routing_floor_and_a_dense_step_does_not() {
     let dense = catalog.model("llama-3.1-8b").unwrap();
     assert_eq!(step(dense, 30e-6, 4), step(dense, 0.0, 4));
 }
+
+/// Gemma 3's multimodal checkpoints keep the language model in `text_config` and leave out keys
+/// `transformers` fills in (`Gemma3TextConfig`: vocab_size 262,208, max_position_embeddings
+/// 131,072, a local:global pattern of 5:1); vLLM keeps their 128K length unscaled by the linear
+/// RoPE factor 8 ("Gemma3's max_model_len (128K) is already scaled"). 27B: 62 layers, 52 of them
+/// on a 1,024-token window, grouped by vLLM's hybrid allocator in groups of 10 (1 full, 6 sliding).
+#[test]
+fn gemma_3_takes_transformers_defaults_and_keeps_its_128k_length() {
+    let m = config("google--gemma-3-27b-it.json");
+    assert_eq!(m.vocab_size, 262_208);
+    assert_eq!(m.max_position_embeddings, 131_072);
+    let window = m.sliding_window.as_ref().map(|w| (w.window, w.layers));
+    assert_eq!(window, Some((1024, 52)));
+    // Google's model card and the checkpoint: 27.4B parameters with the SigLIP tower (0.4B).
+    let total = m.params_total() as f64 / 1e9;
+    assert!(within(total, 27.4, 0.01), "total {total:.3}B");
+    let counts = servecast::spec::engine::kv_group_counts(&m, EngineVersion::Vllm010, Some("0.11.0"));
+    assert_eq!(
+        (counts.group_size, counts.full, counts.sliding, counts.window),
+        (10, 1, 6, 1024)
+    );
+}
+
+/// Catalog entries built from a vendored config.json hold exactly what the reader makes of that
+/// file (shapes, window, extra parameters, vLLM class), and their parameter counts are the
+/// publishers' (Google's, Meta's and Microsoft's model pages, in billions).
+#[test]
+fn catalog_entries_match_their_config_json() {
+    let catalog = Catalog::builtin().expect("catalog");
+    for (id, file, billions) in [
+        ("gemma-3-1b", "google--gemma-3-1b-it.json", 1.0),
+        ("gemma-3-4b", "google--gemma-3-4b-it.json", 4.30),
+        ("gemma-3-27b", "google--gemma-3-27b-it.json", 27.43),
+        ("llama-3.2-1b", "meta-llama--Llama-3.2-1B-Instruct.json", 1.24),
+        ("llama-3.2-3b", "meta-llama--Llama-3.2-3B-Instruct.json", 3.21),
+        ("phi-4", "microsoft--phi-4.json", 14.66),
+        ("llama-3.1-405b", "meta-llama--Meta-Llama-3.1-405B.json", 405.85),
+    ] {
+        let entry = catalog.model(id).expect("in the catalog").clone();
+        let mut parsed = config(file);
+        parsed.id = entry.id.clone();
+        parsed.name = entry.name.clone();
+        parsed.aliases = entry.aliases.clone();
+        parsed.chat_template = entry.chat_template;
+        parsed.source = entry.source.clone();
+        assert_eq!(entry, parsed, "{id}");
+        let total = entry.params_total() as f64 / 1e9;
+        assert!(
+            within(total, billions, 0.005),
+            "{id}: {total:.3}B, published {billions}B"
+        );
+    }
+}

@@ -36,6 +36,16 @@ pub fn parse(text: &str, origin: &str) -> Result<ModelSpec> {
         Some(Value::Object(text)) if family.nests_text_config() => text,
         _ => &top,
     };
+    // Keys a checkpoint leaves out take the `transformers` configuration class's defaults, as
+    // vLLM (which loads the file through that class) sees them.
+    let with_defaults;
+    let map = match family.config_defaults() {
+        [] => map,
+        defaults => {
+            with_defaults = fill_defaults(map, defaults);
+            &with_defaults
+        }
+    };
     let cfg = Config { map, top: &top, origin };
     let spec = match family {
         Family::Gpt2 => dense::gpt2(&cfg)?,
@@ -55,6 +65,17 @@ pub fn parse(text: &str, origin: &str) -> Result<ModelSpec> {
     };
     spec.validate(origin)?;
     Ok(spec)
+}
+
+/// `map` with each of `defaults` added where the key is missing or null.
+fn fill_defaults(map: &Map<String, Value>, defaults: &[(&str, u64)]) -> Map<String, Value> {
+    let mut out = map.clone();
+    for &(key, value) in defaults {
+        if matches!(out.get(key), None | Some(Value::Null)) {
+            out.insert(key.to_string(), Value::from(value));
+        }
+    }
+    out
 }
 
 /// `text` with Python's non-JSON constants (`-Infinity`, `Infinity`, `NaN`) outside strings
@@ -149,6 +170,28 @@ impl Family {
          Glm4MoeForCausalLM, GptOssForCausalLM, Llama4ForConditionalGeneration, DeepseekV2ForCausalLM, \
          DeepseekV3ForCausalLM, Qwen3NextForCausalLM, Qwen3_5MoeForConditionalGeneration, NemotronHForCausalLM, \
          JambaForCausalLM, GraniteMoeHybridForCausalLM, BambaForCausalLM, FalconH1ForCausalLM";
+
+    /// Defaults of the family's `transformers` configuration class for the keys servecast reads
+    /// that checkpoints leave out. Gemma 3: `Gemma3TextConfig.__init__`
+    /// (transformers `src/transformers/models/gemma3/configuration_gemma3.py` @ 008f5c8c); the
+    /// 4B–27B checkpoints' `text_config` gives neither `vocab_size` nor `max_position_embeddings`.
+    fn config_defaults(self) -> &'static [(&'static str, u64)] {
+        match self {
+            Family::Gemma3 => &[
+                ("vocab_size", 262_208),
+                ("hidden_size", 2304),
+                ("intermediate_size", 9216),
+                ("num_hidden_layers", 26),
+                ("num_attention_heads", 8),
+                ("num_key_value_heads", 4),
+                ("head_dim", 256),
+                ("max_position_embeddings", 131_072),
+                ("sliding_window", 4096),
+                ("sliding_window_pattern", 6),
+            ],
+            _ => &[],
+        }
+    }
 
     /// Whether the language model's keys sit in `text_config`.
     fn nests_text_config(self) -> bool {
@@ -356,6 +399,16 @@ impl Config<'_> {
         let Some(mut len) = smallest else {
             return Ok(DEFAULT_MAX_MODEL_LEN);
         };
+        // vLLM: "Gemma3's max_model_len (128K) is already scaled by RoPE scaling, so we skip
+        // applying the scaling factor again" (any model_type containing "gemma3").
+        let gemma3 = [self.map, self.top].iter().any(|m| {
+            m.get("model_type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.contains("gemma3"))
+        });
+        if gemma3 {
+            return Ok(len);
+        }
         if let Some(Value::Object(rope)) = self.map.get("rope_scaling") {
             let kind = rope
                 .get("rope_type")
