@@ -271,7 +271,10 @@ impl StepCostModel {
         // A MoE step reads the routed experts its tokens touch; the rest of the weights every step
         // (tensor or expert parallelism: each GPU holds 1/tp of them either way).
         let experts = model.routed_expert_bytes_with(engine.quantization) as f64 / tp_f;
-        let weights = all_weights - experts;
+        // An untied input embedding and a vision tower stay in memory but are not streamed: a
+        // step gathers its tokens' embedding rows (16-bit, sharded over the TP ranks like the rest).
+        let unstreamed = (model.unstreamed_weights() as f64 * model.dtype.bytes() as f64 / tp_f).min(0.5 * all_weights);
+        let weights = all_weights - experts - unstreamed;
         let expert_idle_per_token = model.moe.map_or(1.0, |m| {
             1.0 - f64::from(m.num_experts_per_tok.min(m.num_experts)) / f64::from(m.num_experts.max(1))
         });

@@ -133,6 +133,10 @@ pub struct ModelSpec {
     /// but no per-token text FLOPs.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub extra_params: u64,
+    /// The part of `extra_params` a text step never reads (count): a vision tower, which runs
+    /// only on images.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub unstreamed_params: u64,
     /// Whether attention adds a learned sink logit per head (gpt-oss). vLLM then picks an
     /// attention backend that supports sinks: FlashAttention 3 on Hopper, FlashInfer on Blackwell,
     /// its Triton kernels on Ampere and Ada (vllm/platforms/cuda.py, 0.10.1+).
@@ -450,6 +454,18 @@ impl ModelSpec {
             Some(q) => (experts as f64 * q.bytes_per_weight()).round() as u64,
             None => experts.saturating_mul(self.dtype.bytes()),
         }
+    }
+
+    /// Weights a text step keeps in memory but does not stream (count): an untied model's input
+    /// embedding table (`vocab × hidden`; a step gathers one row per token, while a tied table
+    /// is read whole as the LM head) and a vision tower ([`ModelSpec::unstreamed_params`]).
+    pub fn unstreamed_weights(&self) -> u64 {
+        let embedding = if self.tie_word_embeddings {
+            0
+        } else {
+            u64::from(self.vocab_size) * u64::from(self.hidden_size)
+        };
+        embedding + self.unstreamed_params
     }
 
     /// Layers that own paged KV cache (count).
@@ -873,6 +889,7 @@ mod tests {
             mla: None,
             sliding_window: None,
             extra_params: 0,
+            unstreamed_params: 0,
             attention_sinks: false,
             chat_template: None,
             recurrent: None,

@@ -461,3 +461,42 @@ fn catalog_entries_match_their_config_json() {
         );
     }
 }
+
+/// A decode step streams the LM head but not an untied input embedding (vLLM gathers one row of
+/// it per token): untying Qwen2.5-7B's 152,064 × 3,584 table adds 1.09 GB of memory and not one
+/// streamed byte, so a one-token decode costs the same tied or untied; and Gemma 3's SigLIP
+/// tower (0.42B parameters) takes memory but no time in a text step.
+#[test]
+fn a_decode_step_streams_neither_an_untied_input_embedding_nor_a_vision_tower() {
+    let catalog = Catalog::builtin().unwrap();
+    let untied = catalog.model("qwen2.5-7b-instruct").unwrap().clone();
+    assert!(!untied.tie_word_embeddings);
+    let mut tied = untied.clone();
+    tied.tie_word_embeddings = true;
+    assert_eq!(untied.weight_bytes() - tied.weight_bytes(), 2 * 152_064 * 3_584);
+    let decode = StepBatch {
+        decode_seqs: 1,
+        output_seqs: 1,
+        context_tokens: 16,
+        windowed_context_tokens: 16,
+        ..StepBatch::default()
+    };
+    let (a, b) = (
+        gpu_step_with("h100-sxm", 4096, &untied, &decode),
+        gpu_step_with("h100-sxm", 4096, &tied, &decode),
+    );
+    assert!((a / b - 1.0).abs() < 1e-9, "untied {a} s, tied {b} s");
+    let gemma = catalog.model("gemma-3-27b").unwrap().clone();
+    let mut text_only = gemma.clone();
+    text_only.extra_params -= gemma.unstreamed_params;
+    text_only.unstreamed_params = 0;
+    let (with_tower, without) = (
+        gpu_step_with("h100-sxm", 4096, &gemma, &decode),
+        gpu_step_with("h100-sxm", 4096, &text_only, &decode),
+    );
+    assert!(gemma.unstreamed_params > 400_000_000);
+    assert!(
+        (with_tower / without - 1.0).abs() < 1e-9,
+        "{with_tower} s vs {without} s"
+    );
+}

@@ -285,9 +285,11 @@ fn the_prior_predicts_unseen_h100_sweeps_of_a_recent_release() {
 /// The same lab's sweeps on its eight other GPUs and hosts (L4, L40, A100 80 GB SXM and PCIe,
 /// H100 PCIe and NVL, H200, two RTX 4090 hosts; vLLM 0.31.0, staged, so in no fit): the shipped
 /// prior's median |error| of output throughput per file, and over all their levels. When written:
-/// A100 PCIe 5.1%, A100 SXM 5.2%, H100 NVL 2.9%, H100 PCIe 2.7%, H200 3.0%, L4 5.8%, L40 3.0%,
-/// RTX 4090 4.9% and 2.6% (the second host's repeat of one workload); 3.1% over the 117 levels
-/// (the upper median; excluded levels counted). Bounds 1.15× those. The L4 is the fragile one:
+/// A100 PCIe 5.2%, A100 SXM 5.3%, H100 NVL 3.5%, H100 PCIe 2.8%, H200 3.1%, L4 7.3%, L40 3.3%,
+/// RTX 4090 4.5% and 2.6% (the second host's repeat of one workload); 3.3% over the 117 levels
+/// (the upper median; excluded levels counted). Bounds 1.15× those. (Before the untied input
+/// embedding left the streamed weights, 2026-12-06: 5.1, 5.2, 2.9, 2.7, 3.0, 5.8, 3.0, 4.9, 2.6;
+/// 3.1% over all.) The L4 is the fragile one:
 /// its learned efficiencies rest on one setup in the corpus, Qwen2.5-0.5B under vLLM 0.23, whose
 /// step time is mostly host time, so they move with any change to the pooled fit (2026-12-06:
 /// 7.0–8.8% with that day's intermediate priors, 11.8–14.0% with six EM iterations instead of
@@ -295,14 +297,14 @@ fn the_prior_predicts_unseen_h100_sweeps_of_a_recent_release() {
 #[test]
 fn the_prior_predicts_one_unseen_labs_sweeps_on_eight_more_gpus() {
     let files = [
-        ("a100-80g-pcie", "a100-80g-pcie", 5.9),
-        ("a100-80g-sxm", "a100-80g-sxm", 6.0),
-        ("h100-nvl", "h100-nvl", 3.4),
-        ("h100-pcie", "h100-pcie", 3.2),
-        ("h200", "h200", 3.5),
-        ("l4", "l4", 6.7),
-        ("l40", "l40", 3.5),
-        ("rtx-4090", "4090", 5.7),
+        ("a100-80g-pcie", "a100-80g-pcie", 6.0),
+        ("a100-80g-sxm", "a100-80g-sxm", 6.1),
+        ("h100-nvl", "h100-nvl", 4.1),
+        ("h100-pcie", "h100-pcie", 3.3),
+        ("h200", "h200", 3.6),
+        ("l4", "l4", 8.4),
+        ("l40", "l40", 3.8),
+        ("rtx-4090", "4090", 5.2),
         (
             "rtx-4090-qwen2.5-7b-instruct-vllm0.31.0-runpod-hols-repeat",
             "4090",
@@ -333,7 +335,7 @@ fn the_prior_predicts_one_unseen_labs_sweeps_on_eight_more_gpus() {
     let median = upper_median(&mut all);
     println!("all: median {median:.1}% over {} levels", all.len());
     assert_eq!(all.len(), 117);
-    assert!(median <= 3.6, "median {median:.1}% over every level");
+    assert!(median <= 3.8, "median {median:.1}% over every level");
 }
 
 /// `servecast fit --hold-out` of a concurrency the report does not have is refused (exit 2, the

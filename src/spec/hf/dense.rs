@@ -94,7 +94,9 @@ pub(super) fn gemma(cfg: &Config<'_>, family: Family) -> Result<ModelSpec> {
     if family == Family::Gemma3 {
         spec.extra_params += layers * 2 * u64::from(spec.head_dim);
         if let Some(Value::Object(vision)) = cfg.top.get("vision_config") {
-            spec.extra_params += vision_tower_params(vision, d);
+            let vision = vision_tower_params(vision, d);
+            spec.extra_params += vision;
+            spec.unstreamed_params += vision;
         }
     }
     spec.sliding_window = sliding_window(cfg, spec.num_hidden_layers, family)?;

@@ -151,7 +151,9 @@ pub(super) fn qwen3_next(cfg: &Config<'_>) -> Result<ModelSpec> {
     };
     spec.extra_params += u64::from(attention) * (gate + 2 * u64::from(spec.head_dim)) + u64::from(moe_layers) * d;
     if let Some(Value::Object(vision)) = cfg.top.get("vision_config") {
-        spec.extra_params += super::dense::vision_tower_params(vision, d);
+        let vision = super::dense::vision_tower_params(vision, d);
+        spec.extra_params += vision;
+        spec.unstreamed_params += vision;
     }
     Ok(spec)
 }

@@ -573,6 +573,7 @@ impl Config<'_> {
             mla: None,
             sliding_window: None,
             extra_params: 0,
+            unstreamed_params: 0,
             attention_sinks: false,
             chat_template: None,
             recurrent: None,
