@@ -65,6 +65,11 @@ pub struct Prediction {
     /// Intervals per level from replications (empty unless asked for: see [`crate::uncertainty`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub intervals: Vec<crate::uncertainty::LevelIntervals>,
+    /// For a prediction from the unfitted prior: how far measurements fell from such predictions
+    /// on the corpus's setups (the unseen-setup class's signed-error bands, percent, error =
+    /// predicted ÷ measured − 1; data/calibration.yaml). None for a fitted profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unmeasured_error_band: Option<crate::fit::classes::Calibration>,
 }
 
 /// Builds a [`Scenario`] from names and flags, as the CLI does.
@@ -123,6 +128,14 @@ impl Scenario {
         }
     }
 
+    /// The embedded calibration when the profile is the unfitted prior (see
+    /// [`Prediction::unmeasured_error_band`]).
+    pub fn unmeasured_error_band(&self) -> Option<crate::fit::classes::Calibration> {
+        (self.profile.kind == ProfileKind::Roofline)
+            .then(crate::fit::classes::builtin_calibration)
+            .and_then(|c| c.ok())
+    }
+
     /// The step-cost model for this scenario.
     pub fn cost_model(&self) -> StepCostModel {
         StepCostModel::new(&self.gpu, &self.model, &self.engine, &self.profile.cost)
@@ -141,6 +154,7 @@ impl Scenario {
             memory,
             levels,
             intervals: Vec::new(),
+            unmeasured_error_band: self.unmeasured_error_band(),
         })
     }
 
@@ -184,6 +198,7 @@ impl Scenario {
             memory,
             levels,
             intervals: Vec::new(),
+            unmeasured_error_band: self.unmeasured_error_band(),
         })
     }
 

@@ -88,8 +88,10 @@ def simulate(
 
     Returns a dict with ``scenario``, ``profile``, ``memory``, ``levels`` (one dict per level:
     ``ttft_ms``, ``tpot_ms``, ``itl_ms``, ``e2e_latency_ms`` with mean/min/max/p50/p90/p95/p99,
-    throughputs, requests, failed, …) and, for a measured setup, ``measured``; a list of such
-    dicts when a replayed file holds several groups of runs. Raises ServecastError.
+    throughputs, requests, failed, …), for a measured setup ``measured``, and for a prediction
+    from the unfitted prior ``unmeasured_error_band`` (how far measurements fell from such
+    predictions on the corpus: 5th–95th percentiles of the signed error per headline metric); a
+    list of such dicts when a replayed file holds several groups of runs. Raises ServecastError.
     """
 
 def memory(

@@ -66,8 +66,16 @@ impl StageProgress {
 }
 
 /// Fitted and cross-validated error of every measured report of the corpus, as markdown (also
-/// written to `output`), with each class's error distribution drawn to `plot`.
-pub fn validate(corpus: &Path, output: Option<&Path>, plot: Option<&Path>, progress: bool) -> Result<Outcome> {
+/// written to `output`), with each class's error distribution drawn to `plot` and the unseen-setup
+/// class's signed-error bands written to `calibration` (YAML; data/calibration.yaml is the one
+/// servecast embeds and prints beside unfitted predictions).
+pub fn validate(
+    corpus: &Path,
+    output: Option<&Path>,
+    plot: Option<&Path>,
+    calibration: Option<&Path>,
+    progress: bool,
+) -> Result<Outcome> {
     let mut notes = Vec::new();
     use crate::fit::classes::validate_corpus;
     use crate::fit::hierarchy::HierarchyOptions;
@@ -83,6 +91,20 @@ pub fn validate(corpus: &Path, output: Option<&Path>, plot: Option<&Path>, progr
     let md = v.to_markdown(&command);
     if let Some(path) = output {
         write_file(path, &md)?;
+    }
+    if let Some(path) = calibration {
+        let mut cmd = String::from("servecast validate");
+        cmd.push_str(&format!(" --calibration {}", path.display()));
+        let c = v
+            .calibration(&cmd)
+            .ok_or_else(|| Error::Fit("the unseen-setup class has a metric with no level".into()))?;
+        let yaml = format!(
+            "# Written by: cargo run --release -- {}\n# Do not edit by hand: signed errors (predicted ÷ measured − 1, percent) of the unseen-setup\n# class; tests/it/validation.rs checks them against a fresh validation.\n{}",
+            cmd.trim_start_matches("servecast "),
+            serde_saphyr::to_string(&c).map_err(|e| Error::Fit(format!("cannot write the calibration as YAML: {e}")))?
+        );
+        write_file(path, &yaml)?;
+        notes.push(format!("calibration written to {}", path.display()));
     }
     if let Some(path) = plot {
         let mut classes = vec![&v.fitted];

@@ -14,7 +14,7 @@
 //! Errors are predicted ÷ measured − 1 of each level's headline figures ([`Headline`]).
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::hierarchy::{CorpusSetup, Hierarchy, Mask, P};
 use super::validate::{median_and_worst, Headline};
@@ -546,4 +546,125 @@ fn summary_table(reports: &[&ClassReport]) -> String {
         ));
     }
     out
+}
+
+/// Signed-error quantiles of one headline metric over a class's levels, percent (error =
+/// predicted ÷ measured − 1): how far measurements fell from servecast's predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBand {
+    /// Levels with the figure.
+    pub levels: usize,
+    /// 5th percentile of the signed error, percent.
+    pub p05: f64,
+    /// 25th percentile, percent.
+    pub p25: f64,
+    /// Median, percent.
+    pub p50: f64,
+    /// 75th percentile, percent.
+    pub p75: f64,
+    /// 95th percentile, percent.
+    pub p95: f64,
+}
+
+impl ErrorBand {
+    /// The quantiles of `errors` (percent; non-finite values skipped), None when there are none.
+    pub fn of(errors: &[f64]) -> Option<ErrorBand> {
+        let mut e: Vec<f64> = errors.iter().copied().filter(|x| x.is_finite()).collect();
+        if e.is_empty() {
+            return None;
+        }
+        e.sort_by(f64::total_cmp);
+        let q = |p: f64| crate::metrics::percentile_linear(&e, p);
+        Some(ErrorBand {
+            levels: e.len(),
+            p05: q(5.0),
+            p25: q(25.0),
+            p50: q(50.0),
+            p75: q(75.0),
+            p95: q(95.0),
+        })
+    }
+
+    /// Where 90% of the measurements fell relative to the prediction (measured ÷ predicted − 1,
+    /// percent, low and high): the 5–95% error band inverted.
+    pub fn measured_range_pct(&self) -> (f64, f64) {
+        let inv = |e: f64| (1.0 / (1.0 + e / 100.0) - 1.0) * 100.0;
+        (inv(self.p95), inv(self.p05))
+    }
+}
+
+/// How far measurements fell from servecast's predictions where it had no fit: the signed-error
+/// bands of the *unseen setup* class (each setup predicted by the prior learned without it),
+/// written by `servecast validate --calibration` and printed beside unfitted predictions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// What produced it (the command and the corpus size).
+    pub source: String,
+    /// The class the bands come from.
+    pub class: String,
+    /// Output throughput (else request throughput, else total time).
+    pub throughput: ErrorBand,
+    /// Mean end-to-end latency (else its median).
+    pub e2e_latency: ErrorBand,
+    /// Mean TTFT (else its median).
+    pub ttft: ErrorBand,
+}
+
+impl ClassReport {
+    /// The class's signed-error bands (None when a metric has no level).
+    pub fn calibration(&self, source: &str) -> Option<Calibration> {
+        Some(Calibration {
+            source: source.to_string(),
+            class: self.class.title().to_string(),
+            throughput: ErrorBand::of(&self.errors(|h| &h.throughput))?,
+            e2e_latency: ErrorBand::of(&self.errors(|h| &h.e2e_latency))?,
+            ttft: ErrorBand::of(&self.errors(|h| &h.ttft))?,
+        })
+    }
+}
+
+impl CorpusValidation {
+    /// The unseen-setup class's calibration (see [`Calibration`]).
+    pub fn calibration(&self, command: &str) -> Option<Calibration> {
+        self.classes
+            .iter()
+            .find(|c| c.class == Class::UnseenSetup)?
+            .calibration(&format!("{command} on {} pooled setups", self.hierarchy.setups.len()))
+    }
+}
+
+/// The calibration servecast embeds (data/calibration.yaml, written by `servecast validate
+/// --calibration data/calibration.yaml`).
+pub fn builtin_calibration() -> crate::error::Result<Calibration> {
+    serde_saphyr::from_str(include_str!("../../data/calibration.yaml"))
+        .map_err(|e| crate::error::Error::invalid("data/calibration.yaml", "calibration", e.to_string()))
+}
+
+#[cfg(test)]
+mod calibration_tests {
+    use super::*;
+
+    #[test]
+    fn an_error_band_inverts_to_where_measurements_fall() {
+        // Errors of +25% and −20% (predicted ÷ measured − 1) mean measurements at 0.8× and
+        // 1.25× the prediction.
+        let band = ErrorBand::of(&[-20.0, -20.0, 0.0, 25.0, 25.0]).expect("values");
+        assert_eq!(band.levels, 5);
+        assert!((band.p05 + 20.0).abs() < 1e-9 && (band.p95 - 25.0).abs() < 1e-9);
+        let (lo, hi) = band.measured_range_pct();
+        assert!((lo + 20.0).abs() < 1e-9, "{lo}");
+        assert!((hi - 25.0).abs() < 1e-9, "{hi}");
+        assert!(ErrorBand::of(&[f64::NAN]).is_none());
+    }
+
+    #[test]
+    fn the_embedded_calibration_loads_and_is_ordered() {
+        let c = builtin_calibration().expect("data/calibration.yaml");
+        for b in [c.throughput, c.e2e_latency, c.ttft] {
+            assert!(b.levels > 100);
+            assert!(b.p05 <= b.p25 && b.p25 <= b.p50 && b.p50 <= b.p75 && b.p75 <= b.p95);
+        }
+    }
 }

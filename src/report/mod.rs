@@ -72,6 +72,10 @@ pub struct JsonReport<'a> {
     /// Per-level intervals from replications (`--replications N`), when asked for.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub intervals: &'a [crate::uncertainty::LevelIntervals],
+    /// For a prediction from the unfitted prior: how far measurements fell from such predictions
+    /// on the corpus (data/calibration.yaml).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unmeasured_error_band: Option<&'a crate::fit::classes::Calibration>,
 }
 
 /// Measured comparison in the JSON output.
@@ -147,6 +151,7 @@ pub fn render(
                 levels: &prediction.levels,
                 measured: comparison.map(|(report, levels)| MeasuredSection { report, levels }),
                 intervals: &prediction.intervals,
+                unmeasured_error_band: prediction.unmeasured_error_band.as_ref(),
             };
             let mut value = serde_json::to_value(&doc).map_err(|e| Error::Fit(format!("cannot write JSON: {e}")))?;
             json_fix_non_finite(&mut value, prediction);

@@ -252,6 +252,11 @@ pub fn header(p: &Prediction) -> String {
         ProfileKind::Transferred => "host-side terms fitted on another GPU",
     };
     let _ = writeln!(out, "- Profile: {} ({kind}) — {}", s.profile.id, s.profile.source);
+    if s.profile.kind == ProfileKind::Roofline {
+        if let Some(band) = unmeasured_band_line() {
+            let _ = writeln!(out, "- {band}");
+        }
+    }
     let w = &s.workload;
     let _ = writeln!(
         out,
@@ -614,4 +619,20 @@ pub fn intervals_table(intervals: &[crate::uncertainty::LevelIntervals]) -> Stri
         out.push('\n');
     }
     out
+}
+
+/// How far measurements fell from unfitted predictions in the corpus (the embedded calibration,
+/// data/calibration.yaml), as one sentence; None if it does not load.
+pub fn unmeasured_band_line() -> Option<String> {
+    let c = crate::fit::classes::builtin_calibration().ok()?;
+    let range = |b: &crate::fit::classes::ErrorBand| {
+        let (lo, hi) = b.measured_range_pct();
+        format!("{lo:+.0}…{hi:+.0}% ({} levels)", b.levels)
+    };
+    Some(format!(
+        "Where nobody measured: on the corpus's setups, each predicted by the prior learned without it, 90% of measurements fell within {} of the predicted throughput, {} of the mean E2E latency and {} of the mean TTFT (data/calibration.yaml, `servecast validate --calibration`)",
+        range(&c.throughput),
+        range(&c.e2e_latency),
+        range(&c.ttft),
+    ))
 }

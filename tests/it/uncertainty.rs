@@ -51,3 +51,39 @@ fn intervals_are_ordered_reproducible_and_carry_the_fit_uncertainty() {
     // The first replication is the plain prediction.
     assert_eq!(with.levels, scenario.run().unwrap().levels);
 }
+
+/// A prediction from the unfitted prior carries the corpus's unseen-setup error band (and its
+/// text says so in a sentence); a fitted one does not, its own fit standing behind it.
+#[test]
+fn an_unfitted_prediction_carries_the_corpus_error_band_and_a_fitted_one_does_not() {
+    let unfitted = Scenario::builder()
+        .gpu("gh200")
+        .model("llama-3.1-8b")
+        .workload(servecast::workload::arrivals::WorkloadSpec::closed_loop(
+            vec![4],
+            4,
+            servecast::workload::lengths::LengthDist::Fixed { tokens: 512 },
+            servecast::workload::lengths::LengthDist::Fixed { tokens: 64 },
+        ))
+        .build()
+        .unwrap()
+        .run()
+        .unwrap();
+    let band = unfitted.unmeasured_error_band.as_ref().expect("a band for the prior");
+    assert!(band.throughput.levels > 100);
+    let (lo, hi) = band.throughput.measured_range_pct();
+    assert!(lo < 0.0 && hi > 0.0, "{lo} … {hi}");
+    let text = servecast::report::render(&unfitted, None, servecast::report::Format::Markdown).unwrap();
+    assert!(text.contains("Where nobody measured"), "{text}");
+    let fitted = Scenario::builder()
+        .gpu("a10")
+        .from_builtin_report()
+        .unwrap()
+        .build()
+        .unwrap()
+        .run()
+        .unwrap();
+    assert!(fitted.unmeasured_error_band.is_none());
+    let text = servecast::report::render(&fitted, None, servecast::report::Format::Markdown).unwrap();
+    assert!(!text.contains("Where nobody measured"));
+}

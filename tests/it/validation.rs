@@ -262,6 +262,35 @@ fn generalisation_classes_within_bounds_and_the_shipped_priors_reproduced() {
     let targets = [[8.0, 20.0], [10.0, 25.0], [20.0, 40.0]];
     for (class, b) in bounds {
         let r = run_class(&h, class).unwrap();
+        if class == Class::UnseenSetup {
+            // The error bands printed beside unfitted predictions are this class's (nobody
+            // edited data/calibration.yaml by hand).
+            let fresh = r.calibration("test").expect("every metric has levels");
+            let shipped = servecast::fit::classes::builtin_calibration().expect("data/calibration.yaml loads");
+            for (name, x, y) in [
+                ("throughput", fresh.throughput, shipped.throughput),
+                ("e2e_latency", fresh.e2e_latency, shipped.e2e_latency),
+                ("ttft", fresh.ttft, shipped.ttft),
+            ] {
+                assert_eq!(
+                    x.levels, y.levels,
+                    "{name}: re-run `servecast validate --calibration data/calibration.yaml`"
+                );
+                for (a, b) in [
+                    (x.p05, y.p05),
+                    (x.p25, y.p25),
+                    (x.p50, y.p50),
+                    (x.p75, y.p75),
+                    (x.p95, y.p95),
+                ] {
+                    assert!((a - b).abs() < 1e-6, "{name}: fresh {x:?} vs shipped {y:?}");
+                }
+            }
+            // A 90% band of this class holds 90% of its levels, by construction; what matters to
+            // a planner is its width, and that the measured values fall inside it as often.
+            let (lo, hi) = shipped.throughput.measured_range_pct();
+            assert!(lo < -5.0 && hi > 5.0, "throughput band {lo:+.1}…{hi:+.1}%");
+        }
         for ((pick, name), [median_bound, p90_bound]) in metrics.iter().zip(b) {
             let s = r.stats(*pick).unwrap();
             println!(

@@ -43,6 +43,10 @@ pub enum Command {
         /// Also draw each class's cumulative error distribution (.png or .svg).
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Also write the unseen-setup class's signed-error bands here (YAML;
+        /// data/calibration.yaml is the one servecast prints beside unfitted predictions).
+        #[arg(long)]
+        calibration: Option<PathBuf>,
     },
     /// Learn the prior (host-side terms per vLLM release line, roofline efficiencies per GPU
     /// architecture) from the measured corpus in one pooled fit.

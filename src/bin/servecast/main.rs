@@ -41,9 +41,18 @@ fn run(command: Command) -> Result<Outcome> {
         } => app::corpus::plot(&what, &output, replications, &formats),
         Command::Fit(a) => app::fit::fit(&a.command()?),
         Command::List { what } => app::list(&what),
-        Command::Validate { corpus, output, plot } => {
-            app::corpus::validate(&corpus, output.as_deref(), plot.as_deref(), true)
-        }
+        Command::Validate {
+            corpus,
+            output,
+            plot,
+            calibration,
+        } => app::corpus::validate(
+            &corpus,
+            output.as_deref(),
+            plot.as_deref(),
+            calibration.as_deref(),
+            true,
+        ),
         Command::Priors { corpus, output } => app::corpus::priors(&corpus, output.as_deref(), true),
     }
 }
