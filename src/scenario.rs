@@ -66,7 +66,7 @@ pub struct Prediction {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub intervals: Vec<crate::uncertainty::LevelIntervals>,
     /// For a prediction from the unfitted prior: how far measurements fell from such predictions
-    /// on the corpus's setups (the unseen-setup class's signed-error bands, percent, error =
+    /// on the corpus's sources (the unseen-source class's signed-error bands, percent, error =
     /// predicted ÷ measured − 1; data/calibration.yaml). None for a fitted profile.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unmeasured_error_band: Option<crate::fit::classes::Calibration>,

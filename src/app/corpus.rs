@@ -66,7 +66,7 @@ impl StageProgress {
 }
 
 /// Fitted and cross-validated error of every measured report of the corpus, as markdown (also
-/// written to `output`), with each class's error distribution drawn to `plot` and the unseen-setup
+/// written to `output`), with each class's error distribution drawn to `plot` and the unseen-source
 /// class's signed-error bands written to `calibration` (YAML; data/calibration.yaml is the one
 /// servecast embeds and prints beside unfitted predictions).
 pub fn validate(
@@ -97,9 +97,9 @@ pub fn validate(
         cmd.push_str(&format!(" --calibration {}", path.display()));
         let c = v
             .calibration(&cmd)
-            .ok_or_else(|| Error::Fit("the unseen-setup class has a metric with no level".into()))?;
+            .ok_or_else(|| Error::Fit("the unseen-source class has a metric with no level".into()))?;
         let yaml = format!(
-            "# Written by: cargo run --release -- {}\n# Do not edit by hand: signed errors (predicted ÷ measured − 1, percent) of the unseen-setup\n# class; tests/it/validation.rs checks them against a fresh validation.\n{}",
+            "# Written by: cargo run --release -- {}\n# Do not edit by hand: signed errors (predicted ÷ measured − 1, percent) of the unseen-source\n# class; tests/it/validation.rs checks them against a fresh validation.\n{}",
             cmd.trim_start_matches("servecast "),
             serde_saphyr::to_string(&c).map_err(|e| Error::Fit(format!("cannot write the calibration as YAML: {e}")))?
         );

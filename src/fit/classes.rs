@@ -595,8 +595,10 @@ impl ErrorBand {
 }
 
 /// How far measurements fell from servecast's predictions where it had no fit: the signed-error
-/// bands of the *unseen setup* class (each setup predicted by the prior learned without it),
-/// written by `servecast validate --calibration` and printed beside unfitted predictions.
+/// bands of the *unseen source* class (every setup of one tester's repository, issue or page
+/// predicted by the prior learned without any of them: a planner's own machine is a source the
+/// corpus never saw), written by `servecast validate --calibration` and printed beside unfitted
+/// predictions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Calibration {
@@ -626,11 +628,11 @@ impl ClassReport {
 }
 
 impl CorpusValidation {
-    /// The unseen-setup class's calibration (see [`Calibration`]).
+    /// The unseen-source class's calibration (see [`Calibration`]).
     pub fn calibration(&self, command: &str) -> Option<Calibration> {
         self.classes
             .iter()
-            .find(|c| c.class == Class::UnseenSetup)?
+            .find(|c| c.class == Class::UnseenSource)?
             .calibration(&format!("{command} on {} pooled setups", self.hierarchy.setups.len()))
     }
 }

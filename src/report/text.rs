@@ -630,7 +630,7 @@ pub fn unmeasured_band_line() -> Option<String> {
         format!("{lo:+.0}…{hi:+.0}% ({} levels)", b.levels)
     };
     Some(format!(
-        "Where nobody measured: on the corpus's setups, each predicted by the prior learned without it, 90% of measurements fell within {} of the predicted throughput, {} of the mean E2E latency and {} of the mean TTFT (data/calibration.yaml, `servecast validate --calibration`)",
+        "Where nobody measured: on the corpus's sources, each predicted by the prior learned without it, 90% of measurements fell within {} of the predicted throughput, {} of the mean E2E latency and {} of the mean TTFT (data/calibration.yaml, `servecast validate --calibration`)",
         range(&c.throughput),
         range(&c.e2e_latency),
         range(&c.ttft),

@@ -43,7 +43,7 @@ pub enum Command {
         /// Also draw each class's cumulative error distribution (.png or .svg).
         #[arg(long)]
         plot: Option<PathBuf>,
-        /// Also write the unseen-setup class's signed-error bands here (YAML;
+        /// Also write the unseen-source class's signed-error bands here (YAML;
         /// data/calibration.yaml is the one servecast prints beside unfitted predictions).
         #[arg(long)]
         calibration: Option<PathBuf>,
