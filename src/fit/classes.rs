@@ -640,8 +640,12 @@ impl CorpusValidation {
 /// The calibration servecast embeds (data/calibration.yaml, written by `servecast validate
 /// --calibration data/calibration.yaml`).
 pub fn builtin_calibration() -> crate::error::Result<Calibration> {
-    serde_saphyr::from_str(include_str!("../../data/calibration.yaml"))
-        .map_err(|e| crate::error::Error::invalid("data/calibration.yaml", "calibration", e.to_string()))
+    // Parsed once: every prediction from the prior carries it, and sweeps make thousands.
+    static PARSED: std::sync::OnceLock<std::result::Result<Calibration, String>> = std::sync::OnceLock::new();
+    PARSED
+        .get_or_init(|| serde_saphyr::from_str(include_str!("../../data/calibration.yaml")).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(|e| crate::error::Error::invalid("data/calibration.yaml", "calibration", e))
 }
 
 #[cfg(test)]
