@@ -77,6 +77,11 @@ pub fn validate(
     progress: bool,
 ) -> Result<Outcome> {
     let mut notes = Vec::new();
+    for (flag, path) in [("--output", output), ("--plot", plot), ("--calibration", calibration)] {
+        if let Some(p) = path {
+            super::check_output_dir(flag, p)?;
+        }
+    }
     use crate::fit::classes::validate_corpus;
     use crate::fit::hierarchy::HierarchyOptions;
     let reports = crate::measured::corpus_reports(corpus)?;
@@ -127,6 +132,9 @@ pub fn validate(
 /// outcome's text).
 pub fn priors(corpus: &Path, output: Option<&Path>, progress: bool) -> Result<Outcome> {
     let mut notes = Vec::new();
+    if let Some(p) = output {
+        super::check_output_dir("--output", p)?;
+    }
     use crate::fit::hierarchy::{Hierarchy, HierarchyOptions};
     let reports = crate::measured::corpus_reports(corpus)?;
     let bar = StageProgress::new(progress);

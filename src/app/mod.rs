@@ -130,6 +130,28 @@ pub fn write_file(path: &Path, text: &str) -> Result<()> {
     })
 }
 
+/// Refuses an output path whose directory does not exist, before a long run would fail to write
+/// it (exit 2, naming the flag).
+pub fn check_output_dir(flag: &str, path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => return Ok(()),
+    };
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            flag,
+            flag.trim_start_matches('-'),
+            format!(
+                "cannot write {}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            ),
+        ))
+    }
+}
+
 /// A profile: a YAML file, a built-in profile id, or `roofline` / `roofline-<engine>`.
 pub fn load_profile(arg: &str) -> Result<Profile> {
     let path = Path::new(arg);
@@ -835,4 +857,25 @@ pub fn serve_line(line: &str) -> Result<Outcome> {
         text: to_json(&crate::spec::cmdline::parse_vllm_serve(line)?)?,
         notes: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod output_dir_tests {
+    use super::*;
+
+    #[test]
+    fn an_output_in_a_missing_directory_is_refused_before_the_run() {
+        let err = check_output_dir("--calibration", Path::new("/no/such/dir/calibration.yaml"))
+            .expect_err("a missing directory");
+        assert_eq!(err.exit_code(), 2);
+        let text = err.to_string();
+        assert!(
+            text.contains("--calibration") && text.contains("/no/such/dir"),
+            "{text}"
+        );
+        // A bare file name writes to the working directory; an existing directory is fine.
+        assert!(check_output_dir("--output", Path::new("validation.md")).is_ok());
+        let tmp = std::env::temp_dir().join("servecast-out.md");
+        assert!(check_output_dir("--output", &tmp).is_ok());
+    }
 }
