@@ -233,6 +233,15 @@ fn a_measured_report_file_replays_with_its_own_flags() {
 /// |error| of output throughput, percent, of every level of a staged measurement file replayed on
 /// `gpu` with the shipped prior and no fit.
 fn replayed_throughput_errors(gpu: &str, path: &str) -> Vec<f64> {
+    replayed_errors(gpu, path, "output_throughput_tok_s")
+        .into_iter()
+        .map(f64::abs)
+        .collect()
+}
+
+/// Signed error of `figure`, percent, of every level (that has it) of a staged measurement file
+/// replayed on `gpu` with the shipped prior and no fit.
+fn replayed_errors(gpu: &str, path: &str, figure: &str) -> Vec<f64> {
     let out = simulate(
         &DeploymentOptions {
             gpu: gpu.into(),
@@ -253,10 +262,9 @@ fn replayed_throughput_errors(gpu: &str, path: &str) -> Vec<f64> {
                 .as_array()
                 .expect("measured figures beside")
                 .iter()
-                .filter_map(|l| error_of(l, "output_throughput_tok_s"))
+                .filter_map(|l| error_of(l, figure))
                 .collect::<Vec<_>>()
         })
-        .map(f64::abs)
         .collect()
 }
 
@@ -272,6 +280,19 @@ fn the_prior_predicts_unseen_h100_sweeps_of_a_recent_release() {
         "data/measured/staged/h100-sxm-qwen2.5-7b-instruct-vllm0.31.0-runpod-hols.yaml",
     );
     assert_eq!(errors.len(), 14, "three setups of 5, 5 and 4 levels");
+    // Reported, not bounded: the decode on 0.31 comes out fast (mean TPOT −2…−14% when written).
+    let mut tpot = replayed_errors(
+        "h100-sxm",
+        "data/measured/staged/h100-sxm-qwen2.5-7b-instruct-vllm0.31.0-runpod-hols.yaml",
+        "tpot_ms.mean",
+    );
+    tpot.sort_by(f64::total_cmp);
+    println!(
+        "h100-sxm: mean TPOT error {:+.1}…{:+.1}% over {} levels",
+        tpot[0],
+        tpot[tpot.len() - 1],
+        tpot.len()
+    );
     errors.sort_by(f64::total_cmp);
     let median = errors[errors.len() / 2];
     assert!(median <= 5.0, "median |error| {median:.1}% ({errors:?})");
@@ -326,8 +347,15 @@ fn the_prior_predicts_one_unseen_labs_sweeps_on_eight_more_gpus() {
         assert!(errors.len() >= 5, "{path}: {} levels", errors.len());
         all.extend(errors.iter().copied());
         let median = upper_median(&mut errors);
+        // Mean E2E, reported, not bounded (3.0–23.5% median per file when written).
+        let mut e2e: Vec<f64> = replayed_errors(gpu, &path, "e2e_latency_ms.mean")
+            .into_iter()
+            .map(f64::abs)
+            .collect();
+        e2e.sort_by(f64::total_cmp);
+        let e2e_median = (e2e[(e2e.len() - 1) / 2] + e2e[e2e.len() / 2]) / 2.0;
         println!(
-            "{file}: median |throughput error| {median:.1}% over {} levels",
+            "{file}: median |throughput error| {median:.1}% over {} levels; median |mean E2E error| {e2e_median:.1}%",
             errors.len()
         );
         assert!(median <= bound, "{path}: median {median:.1}% > {bound}% ({errors:?})");
