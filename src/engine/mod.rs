@@ -1337,6 +1337,7 @@ mod graph_tests {
             usage_context: UsageContext::OpenaiApiServer,
             scheduler_delay_factor: 0.0,
             kv_cache_dtype: crate::spec::Dtype::Bf16,
+            dtype: crate::spec::Dtype::Bf16,
             quantization: None,
             release_line: crate::spec::engine::ReleaseLine::of(version, None),
             async_scheduling: false,

@@ -244,7 +244,7 @@ pub fn header(p: &Prediction) -> String {
         if e.enable_chunked_prefill { "on" } else { "off" },
         if e.enable_prefix_caching { "on" } else { "off" },
         e.kv_cache_dtype.name(),
-        e.quantization.map_or(s.model.dtype.name(), |q| q.name()),
+        e.quantization.map_or(e.dtype.name(), |q| q.name()),
     );
     let kind = match s.profile.kind {
         ProfileKind::Fitted => "fitted",

@@ -424,19 +424,14 @@ pub fn parse_vllm_serve_args<S: AsRef<str>>(args: &[S]) -> Result<ServeCommand> 
                         Some(super::speculative::SpeculativeConfig::parse(value(w, &mut it)?, w)?)
                 }
                 "--dtype" => {
-                    let v = value(w, &mut it)?;
-                    match v.to_ascii_lowercase().as_str() {
-                        "auto" | "bfloat16" | "float16" | "half" => ignored.push(format!("{w} {v}")),
-                        other => {
-                            return Err(Error::invalid(
-                                "vllm serve",
-                                w,
-                                format!(
-                                    "'{other}': servecast models 16-bit weights and activations (auto, bfloat16, \
-                                     float16, half); quantized weights are set with --quantization"
-                                ),
-                            ))
-                        }
+                    flags.dtype = Some(super::engine::DtypeFlag::parse(value(w, &mut it)?, w)?);
+                    if flags.dtype == Some(super::engine::DtypeFlag::Float32) {
+                        return Err(Error::invalid(
+                            "vllm serve",
+                            w,
+                            "'float32': servecast models 16-bit weights and activations (auto, bfloat16, float16, \
+                             half); quantized weights are set with --quantization",
+                        ));
                     }
                 }
                 other => ignored.push(other.to_string()),
@@ -546,7 +541,8 @@ mod tests {
         assert_eq!(api.flags.enable_chunked_prefill, Some(false));
         assert_eq!(api.data_parallel_size, Some(2));
         assert!(api.flags.speculative_config.is_some());
-        assert_eq!(api.ignored, ["--dtype bfloat16", "--port 8000"]);
+        assert_eq!(api.flags.dtype, Some(super::super::engine::DtypeFlag::Bfloat16));
+        assert_eq!(api.ignored, ["--port 8000"]);
     }
 
     #[test]

@@ -272,6 +272,133 @@ pub struct EngineFlags {
     /// `--speculative-config` (V1): the proposer, draft tokens per step and their acceptance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speculative_config: Option<crate::spec::speculative::SpeculativeConfig>,
+    /// `--dtype`: the weights' and activations' element type (`auto`: the checkpoint's, as each
+    /// release resolves it on this GPU; see [`resolve_dtype`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtype: Option<DtypeFlag>,
+}
+
+/// vLLM's `--dtype` choices servecast takes. `float32` is parsed and refused: servecast models
+/// 16-bit serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DtypeFlag {
+    /// The checkpoint's dtype, or what the release falls back to on this GPU.
+    #[default]
+    Auto,
+    /// `half` / `float16`.
+    #[serde(alias = "half", alias = "fp16")]
+    Float16,
+    /// `bfloat16`.
+    #[serde(alias = "bf16")]
+    Bfloat16,
+    /// `float` / `float32`.
+    #[serde(alias = "float", alias = "fp32")]
+    Float32,
+}
+
+impl DtypeFlag {
+    /// Parses vLLM's spelling (`auto`, `half`, `float16`, `bfloat16`, `float`, `float32`).
+    pub fn parse(text: &str, origin: &str) -> Result<DtypeFlag> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(DtypeFlag::Auto),
+            "half" | "float16" | "fp16" => Ok(DtypeFlag::Float16),
+            "bfloat16" | "bf16" => Ok(DtypeFlag::Bfloat16),
+            "float" | "float32" | "fp32" => Ok(DtypeFlag::Float32),
+            other => Err(Error::invalid(
+                origin,
+                "dtype",
+                format!("'{other}' is not one of auto, half, float16, bfloat16, float, float32"),
+            )),
+        }
+    }
+}
+
+/// The release from which `--dtype auto` falls back to float16 on a GPU without bfloat16
+/// instead of refusing: vLLM PR #17265 ("Auto fallback to float16 for pre-Ampere GPUs when
+/// detected bfloat16 config", merged 2025-04-27). A 0.8.5.post1 engine on a Colab T4 still
+/// resolved auto to `torch.bfloat16` (unsloth issue #2887, 2025-07), and 0.9.2 logs print the
+/// fallback ("Your device 'Tesla T4' (with compute capability 7.5) doesn't support
+/// torch.bfloat16. Falling back to torch.float16 for compatibility."), so 0.9.0 is the first.
+pub const DTYPE_AUTO_FALLBACK_FROM: (u32, u32, u32) = (0, 9, 0);
+
+/// The weights' and activations' dtype vLLM serves `model` in on `gpu` for `--dtype flag`, or
+/// its start-up refusal:
+/// - `auto`: the checkpoint's dtype (a float32 checkpoint is cast down to float16). On a GPU
+///   without bfloat16 (compute capability below 8.0: Volta, Turing) a bfloat16 checkpoint is
+///   refused before 0.9.0 and served as float16 from 0.9.0 ([`DTYPE_AUTO_FALLBACK_FROM`]);
+///   Gemma 2/3 and GLM-4, which vLLM will not run in float16, fall back to float32 there, which
+///   servecast refuses (it models 16-bit serving);
+/// - `bfloat16` on such a GPU: refused by every release, with vLLM's message
+///   (`_check_if_gpu_supports_dtype`, later `CudaPlatform.check_if_supports_dtype`);
+/// - `float32`: refused (servecast models 16-bit serving).
+///
+/// No release given: the current rule.
+pub fn resolve_dtype(flag: DtypeFlag, model: &ModelSpec, gpu: &GpuSpec, release: Option<&str>) -> Result<Dtype> {
+    use crate::spec::GpuArch;
+    let no_bf16 = matches!(gpu.architecture, GpuArch::Volta | GpuArch::Turing);
+    let refusal = || {
+        let capability = if gpu.architecture == GpuArch::Volta {
+            "7.0"
+        } else {
+            "7.5"
+        };
+        value_error(
+            RefusalKind::InvalidConfig,
+            format!(
+                "Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your {} GPU has \
+                 compute capability {capability}. You can use float16 instead by explicitly setting the`dtype` \
+                 flag in CLI, for example: --dtype=half.",
+                gpu.name
+            ),
+        )
+    };
+    let float32 = |why: &str| {
+        Error::invalid(
+            "engine",
+            "dtype",
+            format!(
+                "{why}: vLLM would serve {} in float32, and servecast models 16-bit serving only",
+                model.id
+            ),
+        )
+    };
+    match flag {
+        DtypeFlag::Float16 => Ok(Dtype::F16),
+        DtypeFlag::Bfloat16 if no_bf16 => Err(refusal()),
+        DtypeFlag::Bfloat16 => Ok(Dtype::Bf16),
+        DtypeFlag::Float32 => Err(float32("--dtype float32")),
+        DtypeFlag::Auto => {
+            let config = match model.dtype {
+                Dtype::F32 => Dtype::F16,
+                d => d,
+            };
+            if config != Dtype::Bf16 || !no_bf16 {
+                return Ok(config);
+            }
+            let falls_back = release
+                .and_then(release_patch)
+                .is_none_or(|r| r >= DTYPE_AUTO_FALLBACK_FROM);
+            if !falls_back {
+                return Err(refusal());
+            }
+            // vllm/config `_FLOAT16_NOT_SUPPORTED_MODELS` ("Numerical instability").
+            let no_f16 = model.vllm_architecture.as_deref().and_then(|a| match a {
+                "Gemma2ForCausalLM" => Some("gemma2"),
+                "Gemma3ForCausalLM" => Some("gemma3_text"),
+                "Gemma3ForConditionalGeneration" => Some("gemma3"),
+                "Glm4ForCausalLM" => Some("glm4"),
+                _ => None,
+            });
+            if let Some(model_type) = no_f16 {
+                return Err(float32(&format!(
+                    "{} has no bfloat16, and vLLM will not run model type '{model_type}' in float16",
+                    gpu.name
+                )));
+            }
+            Ok(Dtype::F16)
+        }
+    }
 }
 
 /// Parses a byte count as vLLM's `human_readable_int` does for `--kv-cache-memory`: digits with
@@ -518,6 +645,7 @@ impl EngineFlags {
                 .speculative_config
                 .clone()
                 .or_else(|| other.speculative_config.clone()),
+            dtype: self.dtype.or(other.dtype),
         }
     }
 }
@@ -550,8 +678,11 @@ pub struct EngineConfig {
     pub usage_context: UsageContext,
     /// vLLM V0's `--scheduler-delay-factor` (0: no delay).
     pub scheduler_delay_factor: f64,
-    /// Element type of the KV cache (`--kv-cache-dtype`; the model's dtype unless fp8).
+    /// Element type of the KV cache (`--kv-cache-dtype`; the served dtype unless fp8).
     pub kv_cache_dtype: Dtype,
+    /// Element type the weights and activations are served in (`--dtype`, resolved for this GPU
+    /// and release by [`resolve_dtype`]); float16 and bfloat16 take the same bytes.
+    pub dtype: Dtype,
     /// How the linear layers' weights are stored (`--quantization`, or the checkpoint's own).
     pub quantization: Option<Quantization>,
     /// The release line whose host-side code runs (and whose learned priors apply).
@@ -938,8 +1069,9 @@ impl EngineFlags {
                 format!("{version} has no scheduler delay; only vLLM V0 (vllm-0.5, vllm-0.6) delays prompts"),
             ));
         }
+        let dtype = resolve_dtype(self.dtype.unwrap_or_default(), model, gpu, release)?;
         let kv_cache_dtype = match (version, self.kv_cache_dtype.unwrap_or_default()) {
-            (_, KvCacheDtype::Auto) => model.dtype,
+            (_, KvCacheDtype::Auto) => dtype,
             (EngineVersion::NanoVllm, _) => {
                 return Err(Error::invalid(
                     origin,
@@ -947,7 +1079,7 @@ impl EngineFlags {
                     "nano-vllm has no --kv-cache-dtype: its KV cache holds the model's dtype",
                 ))
             }
-            (_, fp8) => fp8.resolve(model.dtype),
+            (_, fp8) => fp8.resolve(dtype),
         };
         // vllm/config.py ModelConfig._verify_quantization: a checkpoint's own method wins; a flag
         // that names another method (other than its Marlin kernel) stops the start-up.
@@ -974,6 +1106,35 @@ impl EngineFlags {
                     q.name()
                 ),
             ));
+        }
+        // The model loader checks each method's `get_min_capability()` against the GPU's compute
+        // capability. The minimums servecast checks have held in every release it models: AWQ
+        // 75 (a V100 log under 0.8.5.post1: "Minimum capability: 75. Current capability: 70."),
+        // MXFP4 80 (0.10.1+). The Marlin and FP8 minimums moved between releases (90, 89, 80,
+        // 75) and are left unchecked.
+        if let Some(q) = quantization {
+            let capability = match gpu.architecture {
+                crate::spec::GpuArch::Volta => Some(70),
+                crate::spec::GpuArch::Turing => Some(75),
+                _ => None,
+            };
+            let minimum = match q {
+                Quantization::Awq => Some(75),
+                Quantization::Mxfp4 => Some(80),
+                _ => None,
+            };
+            if let (Some(c), Some(m)) = (capability, minimum) {
+                if c < m {
+                    return Err(value_error(
+                        RefusalKind::InvalidConfig,
+                        format!(
+                            "The quantization method {} is not supported for the current GPU. Minimum capability: \
+                             {m}. Current capability: {c}.",
+                            q.name()
+                        ),
+                    ));
+                }
+            }
         }
         // 0.92 from 0.20.0, when CUDA-graph memory moved into the budget (config/cache.py).
         let default_util = match release.and_then(release_number) {
@@ -1255,6 +1416,7 @@ impl EngineFlags {
             usage_context: usage,
             scheduler_delay_factor: delay,
             kv_cache_dtype,
+            dtype,
             quantization,
             release_line,
             async_scheduling,

@@ -156,6 +156,7 @@ fn run_deployment(
         usage_context: UsageContext::OpenaiApiServer,
         scheduler_delay_factor: c.delay_factor,
         kv_cache_dtype: model.dtype,
+        dtype: model.dtype,
         quantization: None,
         release_line: servecast::spec::engine::ReleaseLine::of(c.version, None),
         async_scheduling: d.async_scheduling && c.version == EngineVersion::Vllm010,

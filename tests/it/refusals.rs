@@ -377,3 +377,131 @@ fn quantization_methods_follow_the_release() {
         "0.10 may be 0.10.1 or later"
     );
 }
+
+/// A bfloat16 checkpoint on a GPU without bfloat16 (Turing, Volta), as each release treats
+/// `--dtype`: vLLM before 0.9 stops with `_check_if_gpu_supports_dtype`'s message (text from
+/// vLLM issue #946 / #1157 and gpustack #1774 logs: "… Your Tesla T4 GPU has compute capability
+/// 7.5. You can use float16 instead …"); from 0.9 `auto` falls back to float16 (0.9.2 and 0.11.0
+/// T4 logs: "doesn't support torch.bfloat16. Falling back to torch.float16"); an explicit
+/// `--dtype bfloat16` stays refused everywhere.
+#[test]
+fn a_bfloat16_checkpoint_on_turing_or_volta_is_refused_or_cast_as_each_release_does() {
+    use servecast::spec::engine::{resolve_dtype, DtypeFlag};
+    use servecast::spec::{catalog::Catalog, Dtype};
+    let catalog = Catalog::builtin().unwrap();
+    let t4 = catalog.gpu("t4").unwrap().clone();
+    let v100 = catalog.gpu("v100-16g").unwrap().clone();
+    let a10 = catalog.gpu("a10").unwrap().clone();
+    let qwen = catalog.model("qwen2.5-3b-instruct").unwrap().clone();
+    assert_eq!(qwen.dtype, Dtype::Bf16);
+    let t4_text = "ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your \
+                   Tesla T4 GPU has compute capability 7.5. You can use float16 instead by explicitly setting \
+                   the`dtype` flag in CLI, for example: --dtype=half.";
+    for release in ["0.4.3", "0.6.3.post1", "0.8.5.post1"] {
+        let e = resolve_dtype(DtypeFlag::Auto, &qwen, &t4, Some(release)).unwrap_err();
+        assert_eq!(e.to_string(), t4_text, "{release}");
+        assert!(matches!(
+            e,
+            Error::EngineRefused {
+                kind: RefusalKind::InvalidConfig,
+                ..
+            }
+        ));
+        assert_eq!(
+            resolve_dtype(DtypeFlag::Float16, &qwen, &t4, Some(release)).unwrap(),
+            Dtype::F16
+        );
+    }
+    for release in ["0.9.0", "0.9.2", "0.23.0", "0.31.0"] {
+        assert_eq!(
+            resolve_dtype(DtypeFlag::Auto, &qwen, &t4, Some(release)).unwrap(),
+            Dtype::F16
+        );
+        assert_eq!(
+            resolve_dtype(DtypeFlag::Bfloat16, &qwen, &t4, Some(release))
+                .unwrap_err()
+                .to_string(),
+            t4_text
+        );
+    }
+    let e = resolve_dtype(DtypeFlag::Auto, &qwen, &v100, Some("0.6.3"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("has compute capability 7.0."), "{e}");
+    // Ampere serves the checkpoint as it is, whatever the release.
+    assert_eq!(
+        resolve_dtype(DtypeFlag::Auto, &qwen, &a10, Some("0.6.3")).unwrap(),
+        Dtype::Bf16
+    );
+    assert_eq!(
+        resolve_dtype(DtypeFlag::Float16, &qwen, &a10, Some("0.6.3")).unwrap(),
+        Dtype::F16
+    );
+    // Gemma 3 has no float16 in vLLM: on a T4 from 0.9 `auto` would load it in float32.
+    let gemma = catalog.model("gemma-3-1b").unwrap().clone();
+    let e = resolve_dtype(DtypeFlag::Auto, &gemma, &t4, Some("0.31.0"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("float32") && e.contains("gemma3_text"), "{e}");
+    // Through a scenario: the KV cache follows the served dtype, and so does the engine line.
+    let scenario = |release: &str, dtype: Option<DtypeFlag>| {
+        Scenario::builder()
+            .gpu("t4")
+            .model("qwen2.5-3b-instruct")
+            .engine(EngineVersion::Vllm010)
+            .release(release)
+            .flags(EngineFlags {
+                dtype,
+                max_model_len: Some(4096),
+                ..Default::default()
+            })
+            .workload(tiny_workload())
+            .build()
+    };
+    let s = scenario("0.31.0", None).unwrap();
+    assert_eq!((s.engine.dtype, s.engine.kv_cache_dtype), (Dtype::F16, Dtype::F16));
+    assert_eq!(scenario("0.8.3", None).unwrap_err().to_string(), t4_text);
+    assert_eq!(
+        scenario("0.8.3", Some(DtypeFlag::Float16)).unwrap().engine.dtype,
+        Dtype::F16
+    );
+}
+
+/// Quantization methods a pre-Ampere GPU cannot run stop the start-up in the model loader's
+/// words: AWQ needs compute capability 7.5 (a V100 under 0.8.5.post1 logged "The quantization
+/// method awq is not supported for the current GPU. Minimum capability: 75. Current capability:
+/// 70."), MXFP4 8.0. A T4 serves AWQ (the corpus' FXAssist runs under 0.31).
+#[test]
+fn awq_on_volta_and_mxfp4_before_ampere_are_refused_in_the_loaders_words() {
+    use servecast::spec::engine::{DtypeFlag, Quantization};
+    let build = |gpu: &str, model: &str, quantization: Option<Quantization>| {
+        Scenario::builder()
+            .gpu(gpu)
+            .model(model)
+            .engine(EngineVersion::Vllm010)
+            .release("0.10.2")
+            .flags(EngineFlags {
+                dtype: Some(DtypeFlag::Float16),
+                quantization,
+                max_model_len: Some(4096),
+                ..Default::default()
+            })
+            .workload(tiny_workload())
+            .build()
+    };
+    assert_eq!(
+        build("v100-16g", "qwen2.5-3b-instruct", Some(Quantization::Awq))
+            .unwrap_err()
+            .to_string(),
+        "ValueError: The quantization method awq is not supported for the current GPU. Minimum capability: 75. \
+         Current capability: 70."
+    );
+    assert!(build("t4", "qwen2.5-3b-instruct", Some(Quantization::Awq)).is_ok());
+    assert!(build("v100-16g", "qwen2.5-3b-instruct", Some(Quantization::Gptq)).is_ok());
+    assert_eq!(
+        build("t4", "gpt-oss-20b", None).unwrap_err().to_string(),
+        "ValueError: The quantization method mxfp4 is not supported for the current GPU. Minimum capability: 80. \
+         Current capability: 75."
+    );
+    assert!(build("a10g", "gpt-oss-20b", None).is_ok());
+}

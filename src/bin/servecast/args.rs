@@ -12,7 +12,7 @@ use servecast::app::DeploymentOptions;
 use servecast::error::{Error, Result};
 use servecast::fit::FitOptions;
 use servecast::report::Format;
-use servecast::spec::engine::{EngineFlags, KvCacheDtype, Quantization};
+use servecast::spec::engine::{DtypeFlag, EngineFlags, KvCacheDtype, Quantization};
 use servecast::workload::arrivals::Endpoint;
 
 #[derive(Parser, Debug)]
@@ -127,9 +127,13 @@ pub struct FlagArgs {
     /// vLLM V0: delay waiting prompts until the oldest waited this × the last prompt step's latency.
     #[arg(long)]
     pub scheduler_delay_factor: Option<f64>,
-    /// KV cache element type: auto (the model's dtype), fp8, fp8_e4m3, fp8_e5m2.
+    /// KV cache element type: auto (the served dtype), fp8, fp8_e4m3, fp8_e5m2.
     #[arg(long, value_parser = parse_kv_cache_dtype)]
     pub kv_cache_dtype: Option<KvCacheDtype>,
+    /// Weights' and activations' element type: auto (the checkpoint's; on a GPU without bfloat16,
+    /// Volta or Turing, refused before vLLM 0.9 and float16 from 0.9), half / float16, bfloat16.
+    #[arg(long, value_parser = parse_dtype)]
+    pub dtype: Option<DtypeFlag>,
     /// Weight quantization of the linear layers: none, fp8, awq, awq_marlin, gptq, gptq_marlin,
     /// gptq_int8 (default: the checkpoint's own, else none).
     #[arg(long, value_parser = parse_quantization)]
@@ -179,6 +183,11 @@ fn parse_quantization(text: &str) -> std::result::Result<Quantization, String> {
     Quantization::parse(text, "--quantization").map_err(|e| e.to_string())
 }
 
+/// clap's parser for `--dtype`, in the library's words.
+fn parse_dtype(text: &str) -> std::result::Result<DtypeFlag, String> {
+    DtypeFlag::parse(text, "--dtype").map_err(|e| e.to_string())
+}
+
 /// clap's parser for `--kv-cache-dtype`, in the library's words.
 fn parse_kv_cache_dtype(text: &str) -> std::result::Result<KvCacheDtype, String> {
     KvCacheDtype::parse(text, "--kv-cache-dtype").map_err(|e| e.to_string())
@@ -206,6 +215,7 @@ impl FlagArgs {
             multi_step_stream_outputs: self.multi_step_stream_outputs,
             enable_expert_parallel: self.enable_expert_parallel.then_some(true),
             speculative_config: self.speculative_config.clone(),
+            dtype: self.dtype,
         }
     }
 }
