@@ -221,18 +221,20 @@ pub struct StepCostModel {
 }
 
 /// Whether vLLM runs this model's attention in its Triton kernels on this GPU: a model with
-/// attention sinks (gpt-oss) on Ampere or Ada, where the bundled FlashAttention takes no sinks
-/// (vllm/platforms/cuda.py from 0.10.1: "Using Triton backend on V1 engine."). Hopper runs
-/// FlashAttention 3 and datacenter Blackwell FlashInfer, both with sinks. (Consumer Blackwell,
-/// sm_120, also takes the Triton path in vLLM; servecast's one Blackwell architecture does not
-/// tell it apart yet.)
+/// attention sinks (gpt-oss) on Ampere, Ada or consumer Blackwell (sm_120: RTX 50-series, RTX
+/// PRO 6000 Blackwell), where the bundled FlashAttention takes no sinks. vllm/platforms/cuda.py
+/// (from 0.10.1) picks FlashInfer first on sm_100 only, then "if has_sink … and not
+/// is_device_capability(90): Using Triton backend." for every device of capability 8.0 or more.
+/// Hopper runs FlashAttention 3 and datacenter Blackwell (B200, B300, GB200) FlashInfer, both
+/// with sinks.
 pub fn uses_triton_attention(model: &ModelSpec, gpu: &GpuSpec) -> bool {
     use crate::spec::GpuArch;
     model.attention_sinks
-        && matches!(
-            gpu.architecture,
-            GpuArch::Volta | GpuArch::Turing | GpuArch::Ampere | GpuArch::Ada
-        )
+        && match gpu.architecture {
+            GpuArch::Volta | GpuArch::Turing | GpuArch::Ampere | GpuArch::Ada => true,
+            GpuArch::Blackwell => gpu.is_consumer_blackwell(),
+            _ => false,
+        }
 }
 
 impl StepCostModel {

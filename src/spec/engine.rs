@@ -343,11 +343,17 @@ pub fn resolve_dtype(flag: DtypeFlag, model: &ModelSpec, gpu: &GpuSpec, release:
         } else {
             "7.5"
         };
+        // The V0 worker's `_check_if_gpu_supports_dtype` joins "the" and "`dtype`" without a
+        // space; V1's `CudaPlatform.check_if_supports_dtype` has one. Up to 0.9 a GPU below
+        // compute capability 8.0 runs V0 ("Compute Capability < 8.0 is not supported by the V1
+        // Engine. Falling back to V0."); from 0.10 V1 serves it (FlexAttention, later Triton).
+        let v1 = release.and_then(release_patch).is_none_or(|r| r >= (0, 10, 0));
+        let the = if v1 { "the " } else { "the" };
         value_error(
             RefusalKind::InvalidConfig,
             format!(
                 "Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your {} GPU has \
-                 compute capability {capability}. You can use float16 instead by explicitly setting the`dtype` \
+                 compute capability {capability}. You can use float16 instead by explicitly setting {the}`dtype` \
                  flag in CLI, for example: --dtype=half.",
                 gpu.name
             ),

@@ -145,6 +145,13 @@ pub struct GpuSpec {
 }
 
 impl GpuSpec {
+    /// Whether this is a consumer / workstation Blackwell part (compute capability 12.x: the RTX
+    /// 50-series and RTX PRO Blackwell cards, named "RTX"), which vLLM's kernel choices treat
+    /// apart from the datacenter sm_100 parts (B200, B300, GB200) that share its architecture.
+    pub fn is_consumer_blackwell(&self) -> bool {
+        self.architecture == GpuArch::Blackwell && self.name.to_ascii_uppercase().contains("RTX")
+    }
+
     /// Checks that sizes, rates and prices are positive and finite; `origin` names the file or flag.
     pub fn validate(&self, origin: &str) -> Result<()> {
         let who = format!("GPU '{}'", self.id);

@@ -500,3 +500,27 @@ fn a_decode_step_streams_neither_an_untied_input_embedding_nor_a_vision_tower() 
         "{with_tower} s vs {without} s"
     );
 }
+
+/// gpt-oss's attention sinks send its prefill attention to vLLM's Triton kernels wherever the
+/// bundled FlashAttention lacks sinks: Ampere, Ada and consumer Blackwell (sm_120), not Hopper
+/// (FlashAttention 3) nor datacenter Blackwell (FlashInfer).
+#[test]
+fn attention_sinks_take_the_triton_kernels_on_consumer_blackwell_but_not_on_b200() {
+    use servecast::cost::uses_triton_attention;
+    let catalog = Catalog::builtin().unwrap();
+    let gpt_oss = catalog.model("gpt-oss-20b").unwrap();
+    let llama = catalog.model("llama-3.1-8b").unwrap();
+    for (gpu, triton) in [
+        ("rtx-5090", true),
+        ("rtx-pro-6000-blackwell-server", true),
+        ("rtx-4090", true),
+        ("a100-80g-sxm", true),
+        ("h100-sxm", false),
+        ("b200", false),
+        ("gb200", false),
+    ] {
+        let g = catalog.gpu(gpu).unwrap();
+        assert_eq!(uses_triton_attention(gpt_oss, g), triton, "{gpu}");
+        assert!(!uses_triton_attention(llama, g), "{gpu}");
+    }
+}

@@ -381,9 +381,10 @@ fn quantization_methods_follow_the_release() {
 /// A bfloat16 checkpoint on a GPU without bfloat16 (Turing, Volta), as each release treats
 /// `--dtype`: vLLM before 0.9 stops with `_check_if_gpu_supports_dtype`'s message (text from
 /// vLLM issue #946 / #1157 and gpustack #1774 logs: "… Your Tesla T4 GPU has compute capability
-/// 7.5. You can use float16 instead …"); from 0.9 `auto` falls back to float16 (0.9.2 and 0.11.0
-/// T4 logs: "doesn't support torch.bfloat16. Falling back to torch.float16"); an explicit
-/// `--dtype bfloat16` stays refused everywhere.
+/// 7.5. You can use float16 instead by explicitly setting the`dtype` flag …"); from 0.9 `auto`
+/// falls back to float16 (0.9.2 and 0.11.0 T4 logs: "doesn't support torch.bfloat16. Falling
+/// back to torch.float16"); an explicit `--dtype bfloat16` stays refused everywhere, from 0.10 by
+/// V1's `check_if_supports_dtype`, whose text has "the `dtype`" with a space.
 #[test]
 fn a_bfloat16_checkpoint_on_turing_or_volta_is_refused_or_cast_as_each_release_does() {
     use servecast::spec::engine::{resolve_dtype, DtypeFlag};
@@ -412,7 +413,14 @@ fn a_bfloat16_checkpoint_on_turing_or_volta_is_refused_or_cast_as_each_release_d
             Dtype::F16
         );
     }
-    for release in ["0.9.0", "0.9.2", "0.23.0", "0.31.0"] {
+    // V1's platform check (0.10+, which serves Turing itself) spells "the `dtype`" with a space.
+    let t4_text_v1 = t4_text.replace("the`dtype`", "the `dtype`");
+    for (release, text) in [
+        ("0.9.0", t4_text),
+        ("0.9.2", t4_text),
+        ("0.23.0", t4_text_v1.as_str()),
+        ("0.31.0", t4_text_v1.as_str()),
+    ] {
         assert_eq!(
             resolve_dtype(DtypeFlag::Auto, &qwen, &t4, Some(release)).unwrap(),
             Dtype::F16
@@ -421,7 +429,7 @@ fn a_bfloat16_checkpoint_on_turing_or_volta_is_refused_or_cast_as_each_release_d
             resolve_dtype(DtypeFlag::Bfloat16, &qwen, &t4, Some(release))
                 .unwrap_err()
                 .to_string(),
-            t4_text
+            text
         );
     }
     let e = resolve_dtype(DtypeFlag::Auto, &qwen, &v100, Some("0.6.3"))
