@@ -512,6 +512,8 @@ impl ScenarioBuilder {
         let version = self.engine.unwrap_or_default();
         let flags = self.flags.or(&self.base_flags);
         let engine = flags.resolve_release(version, self.release.as_deref(), &model, &gpu, "engine flags")?;
+        // A release may run another engine on this GPU than its number says (V0 on Turing).
+        let version = engine.version;
         if engine.max_num_seqs > MAX_NUM_SEQS {
             return Err(Error::invalid(
                 "engine flags",

@@ -314,6 +314,26 @@ impl DtypeFlag {
     }
 }
 
+/// The engine a release really runs on this GPU: from 0.8 (V1 by default) to 0.10, a GPU below
+/// compute capability 8.0 (Volta, Turing) runs V0 instead ("Compute Capability < 8.0 is not
+/// supported by the V1 Engine. Falling back to V0.", logged by 0.8.2 and 0.10.1.1 on T4s, which
+/// then serve with XFormers); 0.11 removed V0, and V1 serves these GPUs itself (FlexAttention,
+/// later Triton). Every other case keeps `version`.
+pub fn v0_fallback(version: EngineVersion, gpu: &GpuSpec, release: Option<&str>) -> EngineVersion {
+    let pre_ampere = matches!(
+        gpu.architecture,
+        crate::spec::GpuArch::Volta | crate::spec::GpuArch::Turing
+    );
+    let v1_default_with_v0 = release
+        .and_then(release_patch)
+        .is_some_and(|r| ((0, 8, 0)..(0, 11, 0)).contains(&r));
+    if version == EngineVersion::Vllm010 && pre_ampere && v1_default_with_v0 {
+        EngineVersion::Vllm06
+    } else {
+        version
+    }
+}
+
 /// The release from which `--dtype auto` falls back to float16 on a GPU without bfloat16
 /// instead of refusing: vLLM PR #17265 ("Auto fallback to float16 for pre-Ampere GPUs when
 /// detected bfloat16 config", merged 2025-04-27). A 0.8.5.post1 engine on a Colab T4 still
@@ -396,7 +416,10 @@ pub fn resolve_dtype(flag: DtypeFlag, model: &ModelSpec, gpu: &GpuSpec, release:
                 "Glm4ForCausalLM" => Some("glm4"),
                 _ => None,
             });
-            if let Some(model_type) = no_f16 {
+            // The list grew over releases (a 0.10.1.1 T4 served Gemma-3-1B in float16; 0.23's
+            // fell back to float32 for Gemma 2): applied from 0.11, as the current source has it.
+            let listed = release.and_then(release_patch).is_none_or(|r| r >= (0, 11, 0));
+            if let Some(model_type) = no_f16.filter(|_| listed) {
                 return Err(float32(&format!(
                     "{} has no bfloat16, and vLLM will not run model type '{model_type}' in float16",
                     gpu.name
@@ -979,6 +1002,7 @@ impl EngineFlags {
         gpu: &GpuSpec,
         origin: &str,
     ) -> Result<EngineConfig> {
+        let version = v0_fallback(version, gpu, release);
         let release_line = ReleaseLine::of(version, release);
         crate::spec::registry::check(model.vllm_architecture.as_deref(), version, release)?;
         crate::spec::registry::check_layer_kinds(model, release)?;
