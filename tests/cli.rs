@@ -1726,3 +1726,27 @@ fn client_seed_sends_requests_when_vllms_client_did() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("client_draws") && err.contains("burstiness 0.5"), "{err}");
 }
+
+#[test]
+fn a_release_that_falls_back_to_v0_on_a_t4_says_so_on_the_engine_line() {
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "t4",
+        "--model",
+        "qwen2.5-3b-instruct",
+        "--engine",
+        "0.9.2",
+        "--concurrency",
+        "1",
+        "--requests-per-user",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("- Engine: vllm-0.6, the V0 engine vLLM 0.9.2 falls back to on t4")
+            && out.contains("release line vllm-0.6-0.7")
+            && out.contains("weights float16"),
+        "{out}"
+    );
+}

@@ -232,8 +232,13 @@ pub fn header(p: &Prediction) -> String {
     let e = &s.engine;
     let _ = writeln!(
         out,
-        "- Engine: {} (release line {}{}) — gpu_memory_utilization {}, max_num_seqs {}, max_model_len {}, max_num_batched_tokens {}, block_size {}, chunked prefill {}, prefix caching {}, KV cache {}, weights {}",
+        "- Engine: {}{} (release line {}{}) — gpu_memory_utilization {}, max_num_seqs {}, max_model_len {}, max_num_batched_tokens {}, block_size {}, chunked prefill {}, prefix caching {}, KV cache {}, weights {}",
         e.version,
+        match e.release.as_deref() {
+            Some(r) if e.version.is_v0() && crate::spec::engine::v0_fallback(crate::spec::engine::EngineVersion::Vllm010, &s.gpu, Some(r)) != crate::spec::engine::EngineVersion::Vllm010 =>
+                format!(", the V0 engine vLLM {r} falls back to on {} (\"Compute Capability < 8.0 is not supported by the V1 Engine\")", s.gpu.id),
+            _ => String::new(),
+        },
         e.release_line,
         if e.async_scheduling { ", async scheduling" } else { "" },
         e.gpu_memory_utilization,
