@@ -220,16 +220,24 @@ pub struct StepCostModel {
     moe_floor_s: f64,
 }
 
-/// Whether vLLM runs this model's attention in its Triton kernels on this GPU: a model with
-/// attention sinks (gpt-oss) on Ampere, Ada or consumer Blackwell (sm_120: RTX 50-series, RTX
-/// PRO 6000 Blackwell), where the bundled FlashAttention takes no sinks. vllm/platforms/cuda.py
-/// (from 0.10.1) picks FlashInfer first on sm_100 only, then "if has_sink … and not
-/// is_device_capability(90): Using Triton backend." for every device of capability 8.0 or more.
+/// Whether vLLM runs this model's attention in kernels other than FlashAttention on this GPU,
+/// charged at [`CostParams::triton_attention_compute_efficiency`]:
+/// - a model with attention sinks (gpt-oss) on Ampere, Ada or consumer Blackwell (sm_120: RTX
+///   50-series, RTX PRO 6000 Blackwell), where the bundled FlashAttention takes no sinks.
+///   vllm/platforms/cuda.py (from 0.10.1) picks FlashInfer first on sm_100 only, then "if
+///   (has_sink or use_fp8_kv_cache) and not is_device_capability(90): Using Triton backend." for
+///   every device of capability 8.0 or more;
+/// - an FP8 KV cache (`kv_cache_dtype` fp8) on those GPUs, by the same rule since vLLM PR #24577
+///   (2025-09), and before it by "Cannot use FlashAttention backend for FP8 KV cache. Using
+///   XFormers backend." (V0 and early V1): no release ran FlashAttention on an FP8 KV cache below
+///   Hopper.
+///
 /// Hopper runs FlashAttention 3 and datacenter Blackwell (B200, B300, GB200) FlashInfer, both
-/// with sinks.
-pub fn uses_triton_attention(model: &ModelSpec, gpu: &GpuSpec) -> bool {
+/// with sinks and FP8 KV caches.
+pub fn uses_triton_attention(model: &ModelSpec, gpu: &GpuSpec, kv_cache_dtype: crate::spec::Dtype) -> bool {
     use crate::spec::GpuArch;
-    model.attention_sinks
+    let no_flash_attention = model.attention_sinks || kv_cache_dtype == crate::spec::Dtype::Fp8;
+    no_flash_attention
         && match gpu.architecture {
             GpuArch::Volta | GpuArch::Turing | GpuArch::Ampere | GpuArch::Ada => true,
             GpuArch::Blackwell => gpu.is_consumer_blackwell(),
@@ -252,7 +260,7 @@ impl StepCostModel {
         // FP8 weights on FP8 tensor cores and MXFP4 / NVFP4 weights on FP4 tensor cores
         // (Blackwell, CDNA 4) run at that format's peak.
         // Prefill attention runs in the backend vLLM picks for this model on this GPU.
-        let attention_efficiency = if uses_triton_attention(model, gpu) {
+        let attention_efficiency = if uses_triton_attention(model, gpu, engine.kv_cache_dtype) {
             params.triton_attention_compute_efficiency
         } else {
             params.attention_compute_efficiency

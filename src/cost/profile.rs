@@ -54,8 +54,9 @@ pub struct CostParams {
     #[serde(default = "default_expert_compute_efficiency")]
     pub expert_compute_efficiency: f64,
     /// Fraction of dense FP16/BF16 tensor FLOP/s reached by prefill attention in vLLM's Triton
-    /// attention kernels, in (0, 1]: the backend vLLM picks for models with attention sinks
-    /// (gpt-oss) on Ampere and Ada, where its FlashAttention takes no sinks; unused elsewhere.
+    /// (or other non-FlashAttention) attention kernels, in (0, 1]: the backend vLLM picks below
+    /// Hopper for models with attention sinks (gpt-oss) and for FP8 KV caches, which its
+    /// FlashAttention does not take there ([`crate::cost::uses_triton_attention`]); unused elsewhere.
     #[serde(default = "default_triton_attention_compute_efficiency")]
     pub triton_attention_compute_efficiency: f64,
     /// Fixed GPU time of one MoE layer per step, whatever the batch, seconds: the routing kernels

@@ -327,7 +327,9 @@ impl CorpusSetup {
             Term::QuantizedComputeEfficiency => {
                 !matches!(s.engine.quantization, None | Some(Quantization::Unquantized))
             }
-            Term::TritonAttentionComputeEfficiency => crate::cost::uses_triton_attention(&s.model, &s.gpu),
+            Term::TritonAttentionComputeEfficiency => {
+                crate::cost::uses_triton_attention(&s.model, &s.gpu, s.engine.kv_cache_dtype)
+            }
             _ => true,
         }
     }

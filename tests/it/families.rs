@@ -5,7 +5,7 @@
 
 use servecast::cost::{CostParams, StepBatch, StepCostModel};
 use servecast::spec::engine::{EngineFlags, EngineVersion, Quantization};
-use servecast::spec::{Catalog, ModelSpec};
+use servecast::spec::{Catalog, Dtype, ModelSpec};
 
 fn config(file: &str) -> ModelSpec {
     let path = format!("{}/data/hf-configs/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -501,9 +501,9 @@ fn a_decode_step_streams_neither_an_untied_input_embedding_nor_a_vision_tower() 
     );
 }
 
-/// gpt-oss's attention sinks send its prefill attention to vLLM's Triton kernels wherever the
-/// bundled FlashAttention lacks sinks: Ampere, Ada and consumer Blackwell (sm_120), not Hopper
-/// (FlashAttention 3) nor datacenter Blackwell (FlashInfer).
+/// gpt-oss's attention sinks, and any model's FP8 KV cache, send prefill attention to vLLM's
+/// Triton kernels wherever the bundled FlashAttention lacks them: Ampere, Ada and consumer
+/// Blackwell (sm_120), not Hopper (FlashAttention 3) nor datacenter Blackwell (FlashInfer).
 #[test]
 fn attention_sinks_take_the_triton_kernels_on_consumer_blackwell_but_not_on_b200() {
     use servecast::cost::uses_triton_attention;
@@ -520,7 +520,9 @@ fn attention_sinks_take_the_triton_kernels_on_consumer_blackwell_but_not_on_b200
         ("gb200", false),
     ] {
         let g = catalog.gpu(gpu).unwrap();
-        assert_eq!(uses_triton_attention(gpt_oss, g), triton, "{gpu}");
-        assert!(!uses_triton_attention(llama, g), "{gpu}");
+        assert_eq!(uses_triton_attention(gpt_oss, g, Dtype::Bf16), triton, "{gpu}");
+        assert!(!uses_triton_attention(llama, g, Dtype::Bf16), "{gpu}");
+        // An FP8 KV cache takes the same path as the sinks do.
+        assert_eq!(uses_triton_attention(llama, g, Dtype::Fp8), triton, "{gpu}");
     }
 }
