@@ -196,6 +196,18 @@ fn word_variants(raw: &str) -> Vec<Vec<String>> {
 }
 
 /// Whether some run of consecutive `words` concatenates to exactly `key`.
+/// Words that, following a product number, name another product of that number ("RTX 6000"
+/// then "RTX 6000 Ada Generation"; "RTX PRO 6000 Blackwell").
+const GENERATION_WORDS: [&str; 4] = ["ada", "blackwell", "hopper", "ampere"];
+
+/// Whether `key` contains `query` and does not go on, right after it, with a generation word.
+fn contains_same_product(key: &str, query: &str) -> bool {
+    key.match_indices(query).any(|(at, _)| {
+        let rest = &key[at + query.len()..];
+        !GENERATION_WORDS.iter().any(|g| rest.starts_with(g))
+    })
+}
+
 fn spelled_by_words(words: &[String], key: &str) -> bool {
     (0..words.len()).any(|start| {
         let mut spelled = String::new();
@@ -251,10 +263,12 @@ fn lookup<'c, T>(
         }
     }
 
-    // 2. A name containing the query ("4090" in "rtx4090", "qwen257b" in "qwen257binstruct").
+    // 2. A name containing the query ("4090" in "rtx4090", "qwen257b" in "qwen257binstruct"),
+    // unless the name goes on with a generation word: "RTX 6000" is a Turing Quadro of its own,
+    // not the "RTX 6000 Ada" it is a prefix of.
     for q in variants.iter().filter(|q| q.len() >= 3) {
         let hits: Vec<usize> = (0..items.len())
-            .filter(|&i| all_keys[i].iter().any(|k| k.contains(q.as_str())))
+            .filter(|&i| all_keys[i].iter().any(|k| contains_same_product(k, q)))
             .collect();
         match hits.as_slice() {
             [] => {}
@@ -287,12 +301,17 @@ fn lookup<'c, T>(
         }
     }
 
-    // 4. Nothing matched: the closest ids by edit distance over every name of an entry.
+    // 4. Nothing matched: the closest ids by edit distance over every name of an entry, those
+    // that hold the query as letters (another generation of its number) first.
     let q = variants.first().cloned().unwrap_or_default();
+    let holds = |ks: &Vec<String>| q.len() >= 3 && ks.iter().any(|k| k.contains(q.as_str()));
     let mut scored: Vec<(usize, usize)> = all_keys
         .iter()
         .enumerate()
-        .map(|(i, ks)| (ks.iter().map(|k| levenshtein(&q, k)).min().unwrap_or(usize::MAX), i))
+        .map(|(i, ks)| {
+            let distance = ks.iter().map(|k| levenshtein(&q, k)).min().unwrap_or(usize::MAX);
+            (if holds(ks) { 0 } else { distance.max(1) }, i)
+        })
         .collect();
     scored.sort();
     Err(scored
@@ -495,6 +514,27 @@ mod tests {
             "rtx4090"
         ));
         assert!(!spelled_by_words(&["gh200".into()], "h200"));
+        // "RTX 6000" (a Turing Quadro, not catalogued) is a prefix of "RTX 6000 Ada": refused
+        // with the Ada card as a suggestion, never run as it; the Ada card's own names still work.
+        for name in ["RTX 6000", "rtx6000", "Quadro RTX 6000"] {
+            match c.gpu(name) {
+                Err(Error::UnknownGpu { suggestions, .. }) => {
+                    assert!(
+                        name.starts_with("Quadro") || suggestions.first().map(String::as_str) == Some("rtx-6000-ada"),
+                        "{name}: {suggestions:?}"
+                    );
+                }
+                other => panic!("expected UnknownGpu for {name}, got {other:?}"),
+            }
+        }
+        for name in [
+            "RTX 6000 Ada",
+            "rtx-6000-ada",
+            "NVIDIA RTX 6000 Ada Generation",
+            "6000 ada",
+        ] {
+            assert_eq!(c.gpu(name).map(|g| g.id.as_str()).ok(), Some("rtx-6000-ada"), "{name}");
+        }
     }
 
     #[test]
