@@ -444,6 +444,22 @@ pub fn plan_memory(
     }
     let graphs_in_budget = cuda_graph_in_budget_bytes(model, gpu, cfg, calibration);
     let non_kv = weights + activation + non_torch;
+    // Weights larger than the device never finish loading: PyTorch stops the start-up with its
+    // out-of-memory error (whose byte counts depend on the tensor it was allocating) before vLLM
+    // sizes any KV cache, so vLLM's "No available memory for the cache blocks" never prints.
+    if weights > total {
+        return Err(Error::EngineRefused {
+            kind: RefusalKind::NoMemoryForCache,
+            message: format!(
+                "torch.OutOfMemoryError: CUDA out of memory while loading the weights: {:.2} GiB per GPU \
+                 (tensor parallel size {}) on {}, which holds {:.2} GiB",
+                weights as f64 / GIB,
+                cfg.tensor_parallel_size,
+                gpu.name,
+                total as f64 / GIB
+            ),
+        });
+    }
     if let Some(kv) = cfg.kv_cache_memory_bytes {
         // vLLM takes the size as given and fails allocating it (CUDA out of memory) when the
         // device cannot hold it at all.

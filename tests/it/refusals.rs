@@ -513,3 +513,40 @@ fn awq_on_volta_and_mxfp4_before_ampere_are_refused_in_the_loaders_words() {
     );
     assert!(build("a10g", "gpt-oss-20b", None).is_ok());
 }
+
+/// Weights larger than the device stop the start-up in PyTorch's loader, before vLLM sizes a KV
+/// cache: servecast says so (naming the GiB per GPU and the device) rather than printing vLLM's
+/// "No available memory for the cache blocks", which only weights that fit but leave no room get.
+#[test]
+fn weights_larger_than_the_device_fail_while_loading_not_at_the_kv_cache() {
+    let build = |model: &str, tp: u32, util: f64| {
+        Scenario::builder()
+            .gpu("4090")
+            .model(model)
+            .flags(EngineFlags {
+                tensor_parallel_size: Some(tp),
+                gpu_memory_utilization: Some(util),
+                max_model_len: Some(4096),
+                ..Default::default()
+            })
+            .workload(tiny_workload())
+            .build()
+            .and_then(|s| s.memory())
+    };
+    // Llama-3.1-70B in bf16: 70.55e9 parameters × 2 bytes = 131.4 GiB, 32.9 GiB per GPU at TP 4.
+    for tp in [1, 4] {
+        let e = build("llama-3.1-70b", tp, 0.9).unwrap_err().to_string();
+        assert!(
+            e.starts_with("torch.OutOfMemoryError: CUDA out of memory while loading the weights")
+                && e.contains(&format!("(tensor parallel size {tp})"))
+                && e.contains("which holds 23.53 GiB"),
+            "{e}"
+        );
+    }
+    // 15 GiB of Llama-3.1-8B fit the card but not 30% of it.
+    let e = build("llama-3.1-8b", 1, 0.3).unwrap_err().to_string();
+    assert!(
+        e.starts_with("ValueError: No available memory for the cache blocks."),
+        "{e}"
+    );
+}
