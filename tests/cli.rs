@@ -1750,3 +1750,52 @@ fn a_release_that_falls_back_to_v0_on_a_t4_says_so_on_the_engine_line() {
         "{out}"
     );
 }
+
+/// A GPU the catalog lacks is planned for from a file named by `SERVECAST_GPUS`, in
+/// `data/gpus.yaml`'s format: here the Turing Quadro RTX 6000 (NVIDIA's datasheet: 24 GB
+/// GDDR6 at 672 GB/s, 130.5 tensor TFLOPS). Its efficiencies come from the Turing prior; a bad
+/// file or an id that clashes with the catalog exits 2 naming the variable.
+#[test]
+fn a_gpu_file_named_by_servecast_gpus_joins_the_catalog() {
+    let dir = std::env::temp_dir().join(format!("servecast-gpus-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gpus.yaml");
+    let entry = |id: &str| {
+        format!(
+            "gpus:\n  - id: {id}\n    name: Quadro RTX 6000\n    architecture: turing\n    memory_total_gib_cuda: 23.65\n    \
+             memory_bandwidth_gb_s: 672\n    dense_fp16_tflops: 130.5\n    interconnect: {{kind: pcie, bandwidth_gb_s: 16}}\n    \
+             source: datasheet\n"
+        )
+    };
+    let run = |yaml: &str| {
+        std::fs::write(&file, yaml).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_servecast"))
+            .args(["simulate", "--gpu", "Quadro RTX 6000", "--model", "qwen2.5-7b-instruct"])
+            .args(["--dtype", "half", "--concurrency", "1", "--requests-per-user", "2"])
+            .env("SERVECAST_GPUS", &file)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&entry("quadro-rtx-6000"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("- GPU: Quadro RTX 6000 (quadro-rtx-6000, 23.65 GiB as CUDA reports it)")
+            && out.contains("prior.vllm-0.8-0.13.turing"),
+        "{out}"
+    );
+    let (code, _, err) = run(&entry("rtx-4090"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("SERVECAST_GPUS=") && err.contains("duplicate id 'rtx-4090'"),
+        "{err}"
+    );
+    let (code, _, err) = run("gpus:\n  - id: x\n");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("SERVECAST_GPUS="), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -14,6 +14,13 @@ const BUILTIN_MODELS: &str = "<builtin data/models.yaml>";
 /// How many suggestions an unknown name gets.
 const SUGGESTIONS: usize = 3;
 
+/// Environment variable naming a YAML file of GPUs the catalog adds to its own, in
+/// `data/gpus.yaml`'s format and units (`gpus:` with `id`, `name`, `architecture`,
+/// `memory_total_gib_cuda`, `memory_bandwidth_gb_s`, `dense_fp16_tflops`, `interconnect`,
+/// `source`, …): how a GPU servecast does not list is planned for. Its efficiencies come from its
+/// architecture's learned prior. An id or name that clashes with the catalog is refused.
+pub const USER_GPUS_ENV: &str = "SERVECAST_GPUS";
+
 /// GPUs and models known to servecast.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catalog {
@@ -38,12 +45,21 @@ impl Catalog {
     }
 
     fn parse_builtin() -> Result<Catalog> {
-        Catalog::from_yaml(
+        let mut catalog = Catalog::from_yaml(
             include_str!("../../data/gpus.yaml"),
             BUILTIN_GPUS,
             include_str!("../../data/models.yaml"),
             BUILTIN_MODELS,
-        )
+        )?;
+        if let Some(path) = std::env::var_os(USER_GPUS_ENV).filter(|p| !p.is_empty()) {
+            let path = std::path::PathBuf::from(path);
+            let origin = format!("{USER_GPUS_ENV}={}", path.display());
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Error::invalid(&origin, "path", format!("cannot read the GPU file: {e}")))?;
+            catalog.gpus.extend(gpus_from_yaml(&text, &origin)?);
+            check_names(catalog.gpus.iter().map(|g| (g.id.as_str(), gpu_keys(g))), &origin)?;
+        }
+        Ok(catalog)
     }
 
     /// Parses and validates a catalog from GPU and model YAML texts; the origins name the files.
