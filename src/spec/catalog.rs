@@ -78,11 +78,32 @@ impl Catalog {
 
     /// The GPU a loosely written name means ("4090", "RTX 4090", "NVIDIA GeForce RTX 4090",
     /// "rtx-4090"); unknown or ambiguous names give [`Error::UnknownGpu`] with suggestions.
+    ///
+    /// A memory size written in the query ("Tesla V100-SXM2-32GB") must be the entry's, within
+    /// 15% of the total CUDA reports, unless the entry's own names carry it ("GH200 480GB" counts
+    /// the CPU's memory): a 32 GB V100 is refused, with the 16 GB one suggested, never run as it.
     pub fn gpu(&self, name: &str) -> Result<&GpuSpec> {
-        lookup(&self.gpus, name, |g| g.id.as_str(), gpu_keys).map_err(|suggestions| Error::UnknownGpu {
+        let unknown = |suggestions| Error::UnknownGpu {
             name: name.to_string(),
             suggestions,
-        })
+        };
+        let gpu = lookup(&self.gpus, name, |g| g.id.as_str(), gpu_keys).map_err(unknown)?;
+        let own_words: BTreeSet<String> = std::iter::once(gpu.name.as_str())
+            .chain(gpu.aliases.iter().map(String::as_str))
+            .flat_map(words_of)
+            .collect();
+        let total_gib = gpu.memory_total_bytes as f64 / (1u64 << 30) as f64;
+        for word in words_of(name) {
+            if own_words.contains(&word) {
+                continue;
+            }
+            if let Some(stated) = memory_size_gib(&word) {
+                if (stated - total_gib).abs() > 0.15 * stated {
+                    return Err(unknown(vec![gpu.id.clone()]));
+                }
+            }
+        }
+        Ok(gpu)
     }
 
     /// The model a loosely written name means ("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b",
@@ -212,6 +233,24 @@ fn word_variants(raw: &str) -> Vec<Vec<String>> {
 }
 
 /// Whether some run of consecutive `words` concatenates to exactly `key`.
+/// Lower-case alphanumeric words of a name ("Tesla V100-SXM2-32GB" → tesla, v100, sxm2, 32gb).
+fn words_of(name: &str) -> Vec<String> {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+/// The memory size a word states, GiB ("32gb", "80g", "48gib"); None for any other word.
+fn memory_size_gib(word: &str) -> Option<f64> {
+    let digits = word.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &word[digits.len()..];
+    if digits.is_empty() || !matches!(unit, "gb" | "g" | "gib") {
+        return None;
+    }
+    digits.parse::<f64>().ok().filter(|v| *v > 0.0)
+}
+
 /// Words that, following a product number, name another product of that number ("RTX 6000"
 /// then "RTX 6000 Ada Generation"; "RTX PRO 6000 Blackwell").
 const GENERATION_WORDS: [&str; 4] = ["ada", "blackwell", "hopper", "ampere"];
@@ -542,6 +581,21 @@ mod tests {
                 }
                 other => panic!("expected UnknownGpu for {name}, got {other:?}"),
             }
+        }
+        // A memory size the entry does not have: the 32 GB V100 is not the catalog's 16 GB one.
+        match c.gpu("Tesla V100-SXM2-32GB") {
+            Err(Error::UnknownGpu { suggestions, .. }) => assert_eq!(suggestions, ["v100-16g"]),
+            other => panic!("expected UnknownGpu for a 32 GB V100, got {other:?}"),
+        }
+        for (name, id) in [
+            ("Tesla V100-SXM2-16GB", "v100-16g"),
+            ("NVIDIA GeForce RTX 4090 24GB", "rtx-4090"),
+            ("NVIDIA A100-SXM4-80GB", "a100-80g-sxm"),
+            ("NVIDIA A100-SXM4-40GB", "a100-40g-sxm"),
+            ("NVIDIA H100 80GB HBM3", "h100-sxm"),
+            ("NVIDIA H200 141GB", "h200"),
+        ] {
+            assert_eq!(c.gpu(name).map(|g| g.id.as_str()).ok(), Some(id), "{name}");
         }
         for name in [
             "RTX 6000 Ada",
