@@ -582,11 +582,12 @@ mod tests {
                 other => panic!("expected UnknownGpu for {name}, got {other:?}"),
             }
         }
-        // A memory size the entry does not have: the 32 GB V100 is not the catalog's 16 GB one.
-        match c.gpu("Tesla V100-SXM2-32GB") {
-            Err(Error::UnknownGpu { suggestions, .. }) => assert_eq!(suggestions, ["v100-16g"]),
-            other => panic!("expected UnknownGpu for a 32 GB V100, got {other:?}"),
+        // A memory size the entry does not have is refused; the 32 GB V100 is its own entry.
+        match c.gpu("Tesla V100 48GB") {
+            Err(Error::UnknownGpu { suggestions, .. }) => assert_eq!(suggestions.len(), 1),
+            other => panic!("expected UnknownGpu for a 48 GB V100, got {other:?}"),
         }
+        assert_eq!(c.gpu("Tesla V100-SXM2-32GB").map(|g| g.id.as_str()).ok(), Some("v100-32g"));
         for (name, id) in [
             ("Tesla V100-SXM2-16GB", "v100-16g"),
             ("NVIDIA GeForce RTX 4090 24GB", "rtx-4090"),
