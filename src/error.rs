@@ -31,7 +31,10 @@ pub enum RefusalKind {
 #[non_exhaustive]
 pub enum Error {
     /// A GPU name not in the catalog.
-    #[error("unknown GPU '{name}'{}", suggestion_text(.suggestions))]
+    #[error(
+        "unknown GPU '{name}'{}; servecast list gpus names the catalog, and SERVECAST_GPUS=file.yaml adds one it lacks",
+        suggestion_text(.suggestions)
+    )]
     UnknownGpu {
         /// The name as given.
         name: String,

@@ -223,7 +223,8 @@ impl FlagArgs {
 #[derive(Args, Debug)]
 pub struct SimulateArgs {
     /// GPU (catalog name, matched loosely: 4090, "RTX 4090", a100-80g; whole words only, so "GH200" is
-    /// never taken for an H200).
+    /// never taken for an H200; a GPU the catalog lacks: add it with SERVECAST_GPUS=file.yaml, in
+    /// data/gpus.yaml's format).
     #[arg(long)]
     pub gpu: String,
     /// Model: catalog id or path to a Hugging Face config.json.
