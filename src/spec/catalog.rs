@@ -587,7 +587,10 @@ mod tests {
             Err(Error::UnknownGpu { suggestions, .. }) => assert_eq!(suggestions.len(), 1),
             other => panic!("expected UnknownGpu for a 48 GB V100, got {other:?}"),
         }
-        assert_eq!(c.gpu("Tesla V100-SXM2-32GB").map(|g| g.id.as_str()).ok(), Some("v100-32g"));
+        assert_eq!(
+            c.gpu("Tesla V100-SXM2-32GB").map(|g| g.id.as_str()).ok(),
+            Some("v100-32g")
+        );
         for (name, id) in [
             ("Tesla V100-SXM2-16GB", "v100-16g"),
             ("NVIDIA GeForce RTX 4090 24GB", "rtx-4090"),
