@@ -1797,5 +1797,13 @@ fn a_gpu_file_named_by_servecast_gpus_joins_the_catalog() {
     let (code, _, err) = run("gpus:\n  - id: x\n");
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("SERVECAST_GPUS="), "{err}");
+    // A rate out of any device's range is named in the file's own field and units.
+    let (code, _, err) =
+        run(&entry("quadro-rtx-6000").replace("memory_bandwidth_gb_s: 672", "memory_bandwidth_gb_s: -672"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("field `memory_bandwidth_gb_s`") && err.contains("-672 is outside"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

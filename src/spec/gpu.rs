@@ -297,6 +297,38 @@ struct InterconnectEntry {
 impl GpuEntry {
     fn into_spec(self, origin: &str) -> Result<GpuSpec> {
         let who = format!("GPU '{}'", self.id);
+        // Each rate in the file's own units, within what any device could have (a hundred times
+        // a B300's), so a typo in a user's file is named, not simulated.
+        let memory_gib = self
+            .memory_total_gib_cuda
+            .or(self.memory_total_mib_cuda.map(|m| m as f64 / 1024.0));
+        // The optional tensor rates may be 0 (no such tensor cores), as before.
+        for (field, value, zero_ok, max) in [
+            ("memory_total_gib_cuda", memory_gib, false, 4096.0),
+            ("memory_bandwidth_gb_s", Some(self.memory_bandwidth_gb_s), false, 1.0e6),
+            ("dense_fp16_tflops", Some(self.dense_fp16_tflops), false, 1.0e6),
+            ("dense_fp32_tflops", self.dense_fp32_tflops, false, 1.0e6),
+            ("dense_fp8_tflops", self.dense_fp8_tflops, true, 2.0e6),
+            ("dense_fp4_tflops", self.dense_fp4_tflops, true, 4.0e6),
+            (
+                "interconnect.bandwidth_gb_s",
+                Some(self.interconnect.bandwidth_gb_s),
+                false,
+                1.0e6,
+            ),
+        ] {
+            if let Some(v) = value {
+                let above_min = v > 0.0 || (zero_ok && v == 0.0);
+                if !(v.is_finite() && above_min && v <= max) {
+                    let low = if zero_ok { "[0" } else { "(0" };
+                    return Err(Error::invalid(
+                        origin,
+                        field,
+                        format!("{who}: {v} is outside {low}, {max}]"),
+                    ));
+                }
+            }
+        }
         let memory_total_bytes = match (self.memory_total_gib_cuda, self.memory_total_mib_cuda) {
             (Some(gib), None) => {
                 if !(gib.is_finite() && gib > 0.0) {
@@ -483,7 +515,7 @@ gpus:
         );
         assert!(matches!(
             gpus_from_yaml(&negative, "t"),
-            Err(Error::InvalidField { field, .. }) if field == "dense_fp4_flops"
+            Err(Error::InvalidField { field, .. }) if field == "dense_fp4_tflops"
         ));
         let zero = ONE.replace(
             "dense_fp16_tflops: 165.2",
