@@ -1802,7 +1802,15 @@ fn a_gpu_file_named_by_servecast_gpus_joins_the_catalog() {
         run(&entry("quadro-rtx-6000").replace("memory_bandwidth_gb_s: 672", "memory_bandwidth_gb_s: -672"));
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("field `memory_bandwidth_gb_s`") && err.contains("-672 is outside"),
+        err.contains("field `memory_bandwidth_gb_s`") && err.contains("-672 is outside [1, 1000000]"),
+        "{err}"
+    );
+    // A rate so small that the simulated clock would overflow is named too, written as given.
+    let (code, _, err) =
+        run(&entry("quadro-rtx-6000").replace("dense_fp16_tflops: 130.5", "dense_fp16_tflops: 1e-300"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("field `dense_fp16_tflops`") && err.contains("1e-300 is outside [0.1, 1000000]"),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).ok();

@@ -294,37 +294,55 @@ struct InterconnectEntry {
     bandwidth_gb_s: f64,
 }
 
+/// A number as a user would write it: plain, or in exponent form when plain would run to dozens
+/// of digits (1e-300, 1e12).
+fn readable(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && (v.abs() < 1e-3 || v.abs() >= 1e7) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
 impl GpuEntry {
     fn into_spec(self, origin: &str) -> Result<GpuSpec> {
         let who = format!("GPU '{}'", self.id);
-        // Each rate in the file's own units, within what any device could have (a hundred times
-        // a B300's), so a typo in a user's file is named, not simulated.
+        // Each rate in the file's own units, within what any device could have (from a tenth of a
+        // TFLOP/s and 1 GB/s to a hundred times a B300's), so a typo in a user's file is named,
+        // not simulated into an overflowing clock.
         let memory_gib = self
             .memory_total_gib_cuda
             .or(self.memory_total_mib_cuda.map(|m| m as f64 / 1024.0));
         // The optional tensor rates may be 0 (no such tensor cores), as before.
-        for (field, value, zero_ok, max) in [
-            ("memory_total_gib_cuda", memory_gib, false, 4096.0),
-            ("memory_bandwidth_gb_s", Some(self.memory_bandwidth_gb_s), false, 1.0e6),
-            ("dense_fp16_tflops", Some(self.dense_fp16_tflops), false, 1.0e6),
-            ("dense_fp32_tflops", self.dense_fp32_tflops, false, 1.0e6),
-            ("dense_fp8_tflops", self.dense_fp8_tflops, true, 2.0e6),
-            ("dense_fp4_tflops", self.dense_fp4_tflops, true, 4.0e6),
+        for (field, value, zero_ok, min, max) in [
+            ("memory_total_gib_cuda", memory_gib, false, 0.25, 4096.0),
+            (
+                "memory_bandwidth_gb_s",
+                Some(self.memory_bandwidth_gb_s),
+                false,
+                1.0,
+                1.0e6,
+            ),
+            ("dense_fp16_tflops", Some(self.dense_fp16_tflops), false, 0.1, 1.0e6),
+            ("dense_fp32_tflops", self.dense_fp32_tflops, false, 0.01, 1.0e6),
+            ("dense_fp8_tflops", self.dense_fp8_tflops, true, 0.1, 2.0e6),
+            ("dense_fp4_tflops", self.dense_fp4_tflops, true, 0.1, 4.0e6),
             (
                 "interconnect.bandwidth_gb_s",
                 Some(self.interconnect.bandwidth_gb_s),
                 false,
+                0.1,
                 1.0e6,
             ),
         ] {
             if let Some(v) = value {
-                let above_min = v > 0.0 || (zero_ok && v == 0.0);
-                if !(v.is_finite() && above_min && v <= max) {
-                    let low = if zero_ok { "[0" } else { "(0" };
+                let in_range = v.is_finite() && ((zero_ok && v == 0.0) || (min..=max).contains(&v));
+                if !in_range {
+                    let zero = if zero_ok { "0 or " } else { "" };
                     return Err(Error::invalid(
                         origin,
                         field,
-                        format!("{who}: {v} is outside {low}, {max}]"),
+                        format!("{who}: {} is outside {zero}[{min}, {max}]", readable(v)),
                     ));
                 }
             }
