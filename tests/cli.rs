@@ -1815,3 +1815,50 @@ fn a_gpu_file_named_by_servecast_gpus_joins_the_catalog() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_pre_quantized_checkpoints_name_serves_its_weights_and_refuses_another_method() {
+    let base = [
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--concurrency",
+        "1",
+        "--requests-per-user",
+        "2",
+        "--model",
+    ];
+    let args: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["neuralmagic/Meta-Llama-3.1-8B-Instruct-FP8"])
+        .collect();
+    let (code, out, err) = servecast(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("(llama-3.1-8b; not listed: the catalog's llama-3.1-8b"),
+        "{out}"
+    );
+    assert!(out.contains("weights fp8"), "{out}");
+    // 8.03 B parameters: the linear layers in one byte each, embeddings and head in two.
+    assert!(out.contains("weights 8.46 GiB"), "{out}");
+    // vLLM's ModelConfig._verify_quantization: the checkpoint's method against the flag's.
+    let refused: Vec<&str> = args.iter().copied().chain(["--quantization", "awq"]).collect();
+    let (code, _, err) = servecast(&refused);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "Quantization method specified in the model config (fp8) does not match the quantization method \
+             specified in the `quantization` argument (awq)."
+        ),
+        "{err}"
+    );
+    let args: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["unsloth/Meta-Llama-3.1-8B-Instruct-bnb-4bit"])
+        .collect();
+    let (code, _, err) = servecast(&args);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bitsandbytes, which servecast does not cost"), "{err}");
+}

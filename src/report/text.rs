@@ -228,7 +228,14 @@ pub fn header(p: &Prediction) -> String {
             s.replicas * s.engine.tensor_parallel_size
         );
     }
-    let _ = writeln!(out, "- Model: {} ({})", s.model.name, s.model.id);
+    match &s.model.resolved_from {
+        Some(how) => {
+            let _ = writeln!(out, "- Model: {} ({}; {how})", s.model.name, s.model.id);
+        }
+        None => {
+            let _ = writeln!(out, "- Model: {} ({})", s.model.name, s.model.id);
+        }
+    }
     let e = &s.engine;
     let _ = writeln!(
         out,

@@ -113,18 +113,71 @@ impl Catalog {
     /// without the `org/` prefix): a near miss (`lama-3.1-8b`, or the base `Qwen/Qwen2.5-7B` for
     /// the catalog's Instruct model) is refused with the entries it resembles as suggestions,
     /// never run silently as another model.
+    ///
+    /// A pre-quantized checkpoint of a listed model, named as its publishers name them (the
+    /// listed name, exactly, then the method: `Meta-Llama-3.1-8B-Instruct-FP8`,
+    /// `Qwen2.5-7B-Instruct-AWQ`, `…-GPTQ-Int8`, `…-quantized.w4a16`), is that entry with the
+    /// checkpoint's weight format, as vLLM reads it from the checkpoint's `quantization_config`;
+    /// a format servecast does not cost (bitsandbytes, GGUF, INT8 W8A8) is refused, naming it.
     pub fn model(&self, name: &str) -> Result<&ModelSpec> {
-        match lookup(&self.models, name, |m| m.id.as_str(), model_keys) {
-            Ok(m) if is_exact(name, &model_keys(m)) => Ok(m),
-            Ok(m) => Err(Error::UnknownModel {
-                name: name.to_string(),
-                suggestions: vec![m.id.clone()],
-            }),
-            Err(suggestions) => Err(Error::UnknownModel {
-                name: name.to_string(),
-                suggestions,
-            }),
+        let found = lookup(&self.models, name, |m| m.id.as_str(), model_keys);
+        if let Ok(m) = found {
+            if names_model(name, m) {
+                return Ok(m);
+            }
         }
+        if let Some(m) = self.quantized_checkpoint(name)? {
+            return Ok(m);
+        }
+        Err(Error::UnknownModel {
+            name: name.to_string(),
+            suggestions: match found {
+                Ok(m) => vec![m.id.clone()],
+                Err(suggestions) => suggestions,
+            },
+        })
+    }
+
+    /// A listed model's pre-quantized checkpoint, if `name` is a listed name followed by
+    /// quantization words (see [`Catalog::model`]).
+    fn quantized_checkpoint(&self, name: &str) -> Result<Option<&ModelSpec>> {
+        for words in word_variants(name) {
+            let Some((base_words, method)) = split_quantization(&words) else {
+                continue;
+            };
+            let base_name = base_words.join("-");
+            let Some(base) = self.models.iter().find(|m| names_model(&base_name, m)) else {
+                continue;
+            };
+            let quantization = method.map_err(|format| {
+                Error::invalid(
+                    "model",
+                    "model",
+                    format!(
+                        "'{name}' is {}'s checkpoint in {format}, which servecast does not cost; it costs \
+                         FP8, AWQ, GPTQ (4- and 8-bit), W4A16, MXFP4 and NVFP4 checkpoints, or {} itself",
+                        base.id, base.id
+                    ),
+                )
+            })?;
+            if base.checkpoint_quantization == Some(quantization) {
+                return Ok(Some(base));
+            }
+            if let Some(own) = base.checkpoint_quantization {
+                return Err(Error::invalid(
+                    "model",
+                    "model",
+                    format!(
+                        "'{name}' names {} weights, but the catalog's {} is a {} checkpoint",
+                        quantization.name(),
+                        base.id,
+                        own.name()
+                    ),
+                ));
+            }
+            return Ok(Some(derived_checkpoint(base, name, quantization)));
+        }
+        Ok(None)
     }
 
     /// Every GPU id, in file order.
@@ -136,6 +189,150 @@ impl Catalog {
     pub fn model_ids(&self) -> Vec<&str> {
         self.models.iter().map(|m| m.id.as_str()).collect()
     }
+}
+
+/// Whether `query` is one of model `m`'s names exactly: equal once normalized (case and
+/// punctuation ignored, with or without an `org/` prefix) and with the same runs of digits, so
+/// "Qwen2.5-15B" is not "Qwen2.5-1.5B" though both normalize to "qwen2515b".
+fn names_model(query: &str, m: &ModelSpec) -> bool {
+    let queries = name_variants_raw(query);
+    std::iter::once(m.id.as_str())
+        .chain(std::iter::once(m.name.as_str()))
+        .chain(m.aliases.iter().map(String::as_str))
+        .flat_map(name_variants_raw)
+        .any(|own| {
+            queries.iter().any(|q| {
+                let n = normalize_name(q);
+                !n.is_empty() && n == normalize_name(own) && digit_runs(q) == digit_runs(own)
+            })
+        })
+}
+
+/// A name, and its part after the last `/` (an `org/` prefix), as written.
+fn name_variants_raw(raw: &str) -> Vec<&str> {
+    let mut out = vec![raw];
+    if let Some((_, tail)) = raw.trim_end_matches('/').rsplit_once('/') {
+        out.push(tail);
+    }
+    out
+}
+
+/// The maximal runs of digits in a name, in order ("Qwen2.5-1.5B" → 2, 5, 1, 5).
+fn digit_runs(name: &str) -> Vec<&str> {
+    name.split(|c: char| !c.is_ascii_digit())
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// Words a checkpoint's name ends with to say how its weights are quantized.
+const QUANTIZATION_WORDS: [&str; 21] = [
+    "fp8",
+    "dynamic",
+    "static",
+    "awq",
+    "gptq",
+    "int4",
+    "int8",
+    "w4a16",
+    "w8a8",
+    "w8a16",
+    "marlin",
+    "quantized",
+    "nvfp4",
+    "fp4",
+    "mxfp4",
+    "gguf",
+    "bnb",
+    "4bit",
+    "8bit",
+    "exl2",
+    "hqq",
+];
+
+/// Splits a name's trailing quantization words from the rest: the rest, and the weight format
+/// they name (vLLM's method), or the format's own name when servecast does not cost it. None
+/// when the name ends with no such word.
+fn split_quantization(
+    words: &[String],
+) -> Option<(
+    &[String],
+    std::result::Result<crate::spec::engine::Quantization, &'static str>,
+)> {
+    use crate::spec::engine::Quantization;
+    let cut = words
+        .iter()
+        .rposition(|w| !QUANTIZATION_WORDS.contains(&w.as_str()))
+        .map_or(0, |i| i + 1);
+    if cut == words.len() || cut == 0 {
+        return None;
+    }
+    let tail: BTreeSet<&str> = words[cut..].iter().map(String::as_str).collect();
+    let has = |w: &str| tail.contains(w);
+    let method = if has("gguf") {
+        Err("GGUF")
+    } else if has("bnb") || has("4bit") || has("8bit") {
+        Err("bitsandbytes")
+    } else if has("exl2") {
+        Err("EXL2")
+    } else if has("hqq") {
+        Err("HQQ")
+    } else if has("nvfp4") || has("fp4") {
+        Ok(Quantization::Nvfp4)
+    } else if has("mxfp4") {
+        Ok(Quantization::Mxfp4)
+    } else if has("fp8") {
+        Ok(Quantization::Fp8)
+    } else if has("awq") {
+        Ok(Quantization::Awq)
+    } else if has("gptq") && has("int8") {
+        Ok(Quantization::GptqInt8)
+    } else if has("gptq") {
+        Ok(Quantization::Gptq)
+    } else if has("w4a16") {
+        Ok(Quantization::GptqMarlin)
+    } else if has("w8a8") || has("int8") {
+        Err("INT8 (W8A8)")
+    } else if has("w8a16") {
+        Err("INT8 weights (W8A16)")
+    } else {
+        Err("an unnamed format")
+    };
+    Some((&words[..cut], method))
+}
+
+/// `base` served from its `quantization` checkpoint called `name`: interned, so a name costs one
+/// copy however often it is looked up (a sweep over many names keeps one each).
+fn derived_checkpoint(
+    base: &ModelSpec,
+    name: &str,
+    quantization: crate::spec::engine::Quantization,
+) -> &'static ModelSpec {
+    type Interned = Vec<(ModelSpec, String, &'static ModelSpec)>;
+    static INTERNED: OnceLock<std::sync::Mutex<Interned>> = OnceLock::new();
+    let mut interned = INTERNED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, _, spec)) = interned
+        .iter()
+        .find(|(b, n, spec)| b == base && n == name && spec.checkpoint_quantization == Some(quantization))
+    {
+        return spec;
+    }
+    let mut spec = base.clone();
+    spec.name = name.to_string();
+    spec.aliases.clear();
+    spec.checkpoint_quantization = Some(quantization);
+    spec.resolved_from = Some(format!(
+        "not listed: the catalog's {} ({}) with {} weights, as the name's suffix says and vLLM reads them \
+         from the checkpoint's quantization_config",
+        base.id,
+        base.name,
+        quantization.name()
+    ));
+    let spec: &'static ModelSpec = Box::leak(Box::new(spec));
+    interned.push((base.clone(), name.to_string(), spec));
+    spec
 }
 
 /// Lowercases and keeps letters and digits only, dropping the words "nvidia" and "geforce"
@@ -175,11 +372,6 @@ fn levenshtein(a: &str, b: &str) -> usize {
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
-}
-
-/// Whether `query` is one of `keys` exactly (after normalisation, with or without an org prefix).
-fn is_exact(query: &str, keys: &[String]) -> bool {
-    name_variants(query).iter().any(|v| !v.is_empty() && keys.contains(v))
 }
 
 /// Normalized names a GPU answers to.
@@ -781,6 +973,102 @@ gpus:
         match Catalog::from_yaml("gpus: [ {", "g.yaml", "models: []", "m.yaml") {
             Err(Error::Parse { origin, .. }) => assert_eq!(origin, "g.yaml"),
             other => panic!("expected Parse, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_pre_quantized_checkpoint_is_its_listed_model_with_its_weight_format() {
+        use crate::spec::engine::Quantization;
+        let c = catalog();
+        for (name, id, q) in [
+            (
+                "neuralmagic/Meta-Llama-3.1-8B-Instruct-FP8",
+                "llama-3.1-8b",
+                Quantization::Fp8,
+            ),
+            (
+                "RedHatAI/Meta-Llama-3.1-8B-Instruct-FP8-dynamic",
+                "llama-3.1-8b",
+                Quantization::Fp8,
+            ),
+            ("Qwen/Qwen2.5-7B-Instruct-AWQ", "qwen2.5-7b-instruct", Quantization::Awq),
+            (
+                "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4",
+                "llama-3.1-70b",
+                Quantization::Awq,
+            ),
+            (
+                "Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4",
+                "qwen2.5-7b-instruct",
+                Quantization::Gptq,
+            ),
+            (
+                "Qwen/Qwen2.5-7B-Instruct-GPTQ-Int8",
+                "qwen2.5-7b-instruct",
+                Quantization::GptqInt8,
+            ),
+            (
+                "RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w4a16",
+                "llama-3.1-8b",
+                Quantization::GptqMarlin,
+            ),
+            ("Qwen/Qwen3-32B-FP8", "qwen3-32b", Quantization::Fp8),
+            ("Qwen/Qwen3-14B-AWQ", "qwen3-14b", Quantization::Awq),
+            (
+                "Qwen/Qwen2-72B-Instruct-GPTQ-Int4",
+                "qwen2-72b-instruct",
+                Quantization::Gptq,
+            ),
+        ] {
+            let m = c.model(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(m.id, id, "{name}");
+            assert_eq!(m.checkpoint_quantization, Some(q), "{name}");
+            assert_eq!(m.name, name);
+            let note = m.resolved_from.as_deref().unwrap_or("");
+            assert!(note.contains(id) && note.contains(q.name()), "{name}: {note}");
+            // Everything but the weight format is the listed entry's.
+            let base = c.model(id).unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert_eq!(m.num_hidden_layers, base.num_hidden_layers);
+            assert_eq!(m.max_position_embeddings, base.max_position_embeddings);
+            assert_eq!(base.checkpoint_quantization, None);
+            // One copy per name, however often it is asked for.
+            assert!(std::ptr::eq(m, c.model(name).unwrap_or(base)));
+        }
+        // A listed FP8 checkpoint stays its own entry.
+        let fp8 = c.model("Qwen/Qwen3-30B-A3B-FP8").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fp8.id, "qwen3-30b-a3b-fp8");
+        assert_eq!(fp8.resolved_from, None);
+    }
+
+    #[test]
+    fn a_checkpoint_in_a_format_servecast_does_not_cost_is_refused_naming_it() {
+        let c = catalog();
+        for (name, words) in [
+            ("unsloth/Meta-Llama-3.1-8B-Instruct-bnb-4bit", "bitsandbytes"),
+            ("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w8a8", "INT8 (W8A8)"),
+            ("Qwen/Qwen2.5-7B-Instruct-GGUF", "GGUF"),
+            ("openai/gpt-oss-20b-FP8", "mxfp4 checkpoint"),
+        ] {
+            match c.model(name) {
+                Err(Error::InvalidField { message, .. }) => assert!(message.contains(words), "{name}: {message}"),
+                other => panic!("{name}: expected InvalidField, got {other:?}"),
+            }
+        }
+        // The rest of the name must be a listed name exactly: digits are not run together
+        // ("15B" is not "1.5B"), and an unlisted base is no entry's checkpoint.
+        for (name, suggestion) in [
+            ("Qwen/Qwen2.5-15B-Instruct-AWQ", "qwen2.5-1.5b-instruct"),
+            ("Qwen/Qwen2.5-15B-Instruct", "qwen2.5-1.5b-instruct"),
+            ("Qwen/Qwen2.5-8B-Instruct-AWQ", ""),
+        ] {
+            match c.model(name) {
+                Err(Error::UnknownModel { suggestions, .. }) => {
+                    if !suggestion.is_empty() {
+                        assert_eq!(suggestions.first().map(String::as_str), Some(suggestion), "{name}");
+                    }
+                }
+                other => panic!("{name}: expected UnknownModel, got {other:?}"),
+            }
         }
     }
 }

@@ -162,6 +162,11 @@ pub struct ModelSpec {
     pub vllm_architecture: Option<String>,
     /// Where the numbers come from.
     pub source: String,
+    /// How a name the catalog does not list was read as one of its entries (a pre-quantized
+    /// checkpoint of a listed model: "llama-3.1-8b with fp8 weights, from the name's -FP8"), for
+    /// the report to say; `None` for a listed name or a config.json.
+    #[serde(skip)]
+    pub resolved_from: Option<String>,
 }
 
 /// The recurrent mixer of a hybrid model's non-attention layers.
@@ -893,6 +898,7 @@ mod tests {
             attention_sinks: false,
             chat_template: None,
             recurrent: None,
+            resolved_from: None,
             mlp_layers_override: None,
             vllm_architecture: None,
             source: "test".into(),

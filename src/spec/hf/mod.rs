@@ -577,6 +577,7 @@ impl Config<'_> {
             attention_sinks: false,
             chat_template: None,
             recurrent: None,
+            resolved_from: None,
             mlp_layers_override: None,
             vllm_architecture: match self.top.get("architectures") {
                 Some(Value::Array(list)) => list.first().and_then(Value::as_str).map(str::to_string),
