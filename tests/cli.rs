@@ -1862,3 +1862,45 @@ fn a_pre_quantized_checkpoints_name_serves_its_weights_and_refuses_another_metho
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("bitsandbytes, which servecast does not cost"), "{err}");
 }
+
+#[test]
+fn vllm_bench_serves_load_flags_are_aliases() {
+    let common = [
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--format",
+        "json",
+    ];
+    let ours = json_of(
+        &common,
+        &[
+            "--qps",
+            "2,4",
+            "--num-requests",
+            "40",
+            "--input-len",
+            "1024",
+            "--output-len",
+            "128",
+        ],
+    );
+    let bench = json_of(
+        &common,
+        &[
+            "--request-rate",
+            "2,4",
+            "--num-prompts",
+            "40",
+            "--random-input-len",
+            "1024",
+            "--random-output-len",
+            "128",
+        ],
+    );
+    assert_eq!(ours, bench);
+    let levels = ours["levels"].as_array().map_or(0, Vec::len);
+    assert_eq!(levels, 2, "{ours}");
+}

@@ -257,10 +257,10 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub requests_per_user: Option<u32>,
     /// Open-loop Poisson request rates (req/s), e.g. 2,4,8.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', visible_alias = "request-rate")]
     pub qps: Option<Vec<f64>>,
     /// Requests per open-loop level.
-    #[arg(long)]
+    #[arg(long, visible_alias = "num-prompts")]
     pub num_requests: Option<u32>,
     /// Most requests outstanding at once with --qps (vllm bench serve --max-concurrency); --qps inf sends as fast as allowed.
     #[arg(long)]
@@ -274,10 +274,10 @@ pub struct SimulateArgs {
     #[arg(long, requires = "client_seed")]
     pub client_normalized_span: bool,
     /// Prompt length: 512, 100..900, normal:800,200, lognormal:500,0.8, empirical:1,2,3.
-    #[arg(long)]
+    #[arg(long, visible_alias = "random-input-len")]
     pub input_len: Option<String>,
     /// Output length, same syntax as --input-len.
-    #[arg(long)]
+    #[arg(long, visible_alias = "random-output-len")]
     pub output_len: Option<String>,
     /// Workload: a YAML file (load, input_len, output_len), a CSV / JSON Lines trace, a
     /// load-test result of any format servecast imports, or a measured report of data/measured's
