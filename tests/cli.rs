@@ -1904,3 +1904,55 @@ fn vllm_bench_serves_load_flags_are_aliases() {
     let levels = ours["levels"].as_array().map_or(0, Vec::len);
     assert_eq!(levels, 2, "{ours}");
 }
+
+#[test]
+fn random_range_ratio_draws_lengths_as_the_releases_client_did() {
+    let base = [
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--request-rate",
+        "2",
+        "--num-prompts",
+        "20",
+        "--random-input-len",
+        "1000",
+        "--random-output-len",
+        "100",
+        "--random-range-ratio",
+        "0.5",
+        "--engine",
+    ];
+    for (release, workload) in [
+        (
+            "0.6.3",
+            "prompts uniform 500–1000 tokens, outputs uniform 50–100 tokens",
+        ),
+        (
+            "0.11.0",
+            "prompts uniform 500–1500 tokens, outputs uniform 50–150 tokens",
+        ),
+    ] {
+        let args: Vec<&str> = base.iter().copied().chain([release]).collect();
+        let (code, out, err) = servecast(&args);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(workload), "{release}: {out}");
+    }
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--qps",
+        "2",
+        "--random-range-ratio",
+        "1",
+        "--engine",
+        "0.11.0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("random_range_ratio must be in [0, 1)."), "{err}");
+}

@@ -69,6 +69,10 @@ pub struct DeploymentOptions {
     pub input_len: Option<String>,
     /// Output length, same syntax.
     pub output_len: Option<String>,
+    /// vLLM bench's `--random-range-ratio`: prompt and output lengths drawn around the plain
+    /// `input_len` / `output_len` (default 1024 and 128, its `random` dataset's) as the client
+    /// of the engine's release draws them.
+    pub random_range_ratio: Option<f64>,
     /// Workload YAML file.
     pub workload: Option<PathBuf>,
     /// The levels replay one sample of prompts to one long-lived server (a sweep with one client
@@ -103,6 +107,7 @@ impl Default for DeploymentOptions {
             max_concurrency: None,
             client_draws: None,
             input_len: None,
+            random_range_ratio: None,
             output_len: None,
             workload: None,
             warm_prefix_cache: false,
@@ -428,16 +433,54 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
             LengthDist::Fixed { tokens: 256 },
         ));
     }
-    let input = o
-        .input_len
-        .as_deref()
-        .map(|t| LengthDist::parse(t, "--input-len"))
-        .transpose()?;
-    let output = o
-        .output_len
-        .as_deref()
-        .map(|t| LengthDist::parse(t, "--output-len"))
-        .transpose()?;
+    let (input, output) = match o.random_range_ratio {
+        None => (
+            o.input_len
+                .as_deref()
+                .map(|t| LengthDist::parse(t, "--input-len"))
+                .transpose()?,
+            o.output_len
+                .as_deref()
+                .map(|t| LengthDist::parse(t, "--output-len"))
+                .transpose()?,
+        ),
+        Some(ratio) => {
+            use crate::workload::datasets::{random_range_lengths, RandomRangeEra};
+            let release = o.engine.as_deref().and_then(crate::spec::engine::release_patch);
+            let v0_line = o
+                .engine
+                .as_deref()
+                .and_then(|e| EngineVersion::parse(e, "--engine").ok())
+                .is_some_and(|v| {
+                    matches!(
+                        v,
+                        EngineVersion::Vllm05 | EngineVersion::Vllm06 | EngineVersion::Vllm0600
+                    )
+                });
+            let era = RandomRangeEra::of(release, v0_line);
+            let plain = |text: Option<&str>, default: u32, flag: &str| -> Result<u32> {
+                match text {
+                    None => Ok(default),
+                    Some(t) => t.trim().parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                        Error::invalid(
+                            flag,
+                            flag.trim_start_matches('-'),
+                            format!(
+                                "'{t}': with --random-range-ratio, a whole number of tokens ≥ 1 (vLLM's --random-{})",
+                                flag.trim_start_matches("--")
+                            ),
+                        )
+                    }),
+                }
+            };
+            let input_len = plain(o.input_len.as_deref(), 1024, "--input-len")?;
+            let output_len = plain(o.output_len.as_deref(), 128, "--output-len")?;
+            (
+                Some(random_range_lengths(input_len, ratio, era, "--random-range-ratio")?),
+                Some(random_range_lengths(output_len, ratio, era, "--random-range-ratio")?),
+            )
+        }
+    };
     let concurrency = o.concurrency.clone();
     let qps = o.qps.clone();
     let (rpu, num_requests, max_concurrency) = (o.requests_per_user, o.num_requests, o.max_concurrency);
@@ -486,6 +529,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         || o.num_requests.is_some()
         || o.input_len.is_some()
         || o.output_len.is_some()
+        || o.random_range_ratio.is_some()
         || o.text_chars.is_some();
     if changed && replay.is_some() {
         notes.push(

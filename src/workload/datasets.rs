@@ -108,3 +108,120 @@ pub fn preset(name: &str) -> std::result::Result<&'static DatasetPreset, String>
 pub fn names() -> Vec<&'static str> {
     presets().iter().map(|d| d.name.as_str()).collect()
 }
+
+/// Which vLLM client's rule the `random` dataset's `--random-range-ratio` follows
+/// (`data/datasets.yaml`, dataset `random`, its eras).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RandomRangeEra {
+    /// `benchmark_serving.py` up to 0.8.3 and `vllm bench serve` up to 0.9.0: lengths uniform in
+    /// [int(L·r), L], r in [0, 1], default 1 (fixed lengths).
+    Y2024,
+    /// 0.8.4 to 0.10.1: uniform in [int(L·(1 − r)), int(L·(1 + r))], r in [0, 1), default 0.
+    Y2025,
+    /// 0.10.2 on: uniform in [⌊L·(1 − r)⌋, ⌈L·(1 + r)⌉] (outputs at least 1), r in [0, 1), default 0.
+    Current,
+}
+
+impl RandomRangeEra {
+    /// The era of a client release (`(major, minor, patch)`); None (no release named): the
+    /// current client, unless the engine line is a V0 one (`v0_line`), whose users ran the 2024
+    /// client.
+    pub fn of(release: Option<(u32, u32, u32)>, v0_line: bool) -> RandomRangeEra {
+        match release {
+            Some(r) if r < (0, 8, 4) => RandomRangeEra::Y2024,
+            Some(r) if r < (0, 10, 2) => RandomRangeEra::Y2025,
+            Some(_) => RandomRangeEra::Current,
+            None if v0_line => RandomRangeEra::Y2024,
+            None => RandomRangeEra::Current,
+        }
+    }
+}
+
+/// The lengths vLLM's `random` dataset draws for `--random-input-len` (or `-output-len`) `len`
+/// with `--random-range-ratio` `ratio`, by the client's era: a uniform integer range (a fixed
+/// length when it collapses). Prompts and outputs are at least 1 token. A ratio outside the
+/// era's range is refused in the client's words.
+pub fn random_range_lengths(
+    len: u32,
+    ratio: f64,
+    era: RandomRangeEra,
+    origin: &str,
+) -> crate::Result<super::lengths::LengthDist> {
+    let bad = |message: &str| Err(crate::Error::invalid(origin, "random_range_ratio", message));
+    if !ratio.is_finite() || ratio < 0.0 {
+        return bad("must be a number ≥ 0");
+    }
+    let l = f64::from(len);
+    let (low, high) = match era {
+        RandomRangeEra::Y2024 => {
+            if ratio > 1.0 {
+                return bad("must be in [0, 1] for this client (lengths are drawn in [int(len × ratio), len])");
+            }
+            ((l * ratio).trunc(), l)
+        }
+        RandomRangeEra::Y2025 => {
+            if ratio >= 1.0 {
+                return bad("random_range_ratio must be < 1.0 to ensure a valid sampling range");
+            }
+            ((l * (1.0 - ratio)).trunc(), (l * (1.0 + ratio)).trunc())
+        }
+        RandomRangeEra::Current => {
+            if ratio >= 1.0 {
+                return bad("random_range_ratio must be in [0, 1).");
+            }
+            ((l * (1.0 - ratio)).floor(), (l * (1.0 + ratio)).ceil())
+        }
+    };
+    // Both bounds lie in [0, 2 × len] ⊂ u32 once len ≤ u32::MAX / 2; beyond, they saturate.
+    let low = (low.max(1.0).min(f64::from(u32::MAX))) as u32;
+    let high = (high.max(1.0).min(f64::from(u32::MAX))) as u32;
+    Ok(if low >= high {
+        super::lengths::LengthDist::Fixed { tokens: high }
+    } else {
+        super::lengths::LengthDist::Uniform { min: low, max: high }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::lengths::LengthDist;
+
+    fn range(len: u32, ratio: f64, era: RandomRangeEra) -> LengthDist {
+        random_range_lengths(len, ratio, era, "t").unwrap_or(LengthDist::Fixed { tokens: 0 })
+    }
+
+    #[test]
+    fn the_random_datasets_range_ratio_follows_each_clients_rule() {
+        use RandomRangeEra::*;
+        // 2024: randint(int(L·r), L + 1); r = 1 (its default) is a fixed length.
+        assert_eq!(range(1000, 0.5, Y2024), LengthDist::Uniform { min: 500, max: 1000 });
+        assert_eq!(range(1000, 1.0, Y2024), LengthDist::Fixed { tokens: 1000 });
+        // 2025: both bounds truncated; current: the upper one rounded up.
+        assert_eq!(range(1001, 0.3, Y2025), LengthDist::Uniform { min: 700, max: 1301 });
+        assert_eq!(range(1001, 0.3, Current), LengthDist::Uniform { min: 700, max: 1302 });
+        assert_eq!(range(128, 0.0, Current), LengthDist::Fixed { tokens: 128 });
+        // A length never falls below one token.
+        assert_eq!(range(1, 0.9, Current), LengthDist::Uniform { min: 1, max: 2 });
+        // Out of range, in the client's words.
+        for (ratio, era, words) in [
+            (1.0, Y2025, "random_range_ratio must be < 1.0"),
+            (1.0, Current, "random_range_ratio must be in [0, 1)."),
+            (1.5, Y2024, "must be in [0, 1]"),
+            (-0.1, Current, "≥ 0"),
+            (f64::NAN, Current, "≥ 0"),
+        ] {
+            match random_range_lengths(100, ratio, era, "t") {
+                Err(crate::Error::InvalidField { message, .. }) => assert!(message.contains(words), "{message}"),
+                other => panic!("{ratio} {era:?}: {other:?}"),
+            }
+        }
+        // The era of a release.
+        assert_eq!(RandomRangeEra::of(Some((0, 6, 3)), false), Y2024);
+        assert_eq!(RandomRangeEra::of(Some((0, 8, 4)), false), Y2025);
+        assert_eq!(RandomRangeEra::of(Some((0, 10, 1)), false), Y2025);
+        assert_eq!(RandomRangeEra::of(Some((0, 10, 2)), false), Current);
+        assert_eq!(RandomRangeEra::of(None, true), Y2024);
+        assert_eq!(RandomRangeEra::of(None, false), Current);
+    }
+}

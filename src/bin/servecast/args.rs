@@ -279,6 +279,12 @@ pub struct SimulateArgs {
     /// Output length, same syntax as --input-len.
     #[arg(long, visible_alias = "random-output-len")]
     pub output_len: Option<String>,
+    /// vLLM bench's random dataset: draw each prompt and output length around --input-len and
+    /// --output-len (default 1024 and 128) as that release's client does: up to 0.8.3
+    /// [len × R, len]; 0.8.4–0.10.1 [len × (1 − R), len × (1 + R)]; from 0.10.2 the same with the
+    /// upper bound rounded up. The release is --engine's (none: the current client).
+    #[arg(long)]
+    pub random_range_ratio: Option<f64>,
     /// Workload: a YAML file (load, input_len, output_len), a CSV / JSON Lines trace, a
     /// load-test result of any format servecast imports, or a measured report of data/measured's
     /// format (replayed, measured figures beside).
@@ -524,6 +530,7 @@ impl SimulateArgs {
             }),
             input_len: self.input_len.clone(),
             output_len: self.output_len.clone(),
+            random_range_ratio: self.random_range_ratio,
             workload: self.workload.clone(),
             warm_prefix_cache: self.warm_prefix_cache,
             endpoint: self.endpoint.as_deref().map(endpoint),
