@@ -874,7 +874,7 @@ mod tests {
             ("qwen2.5-7b", "qwen2.5-7b-instruct"),
             ("Qwen/Qwen2.5-7B", "qwen2.5-7b-instruct"),
             ("qwen2.5-0.5b", "qwen2.5-0.5b-instruct"),
-            ("Qwen/Qwen2.5-14B-Instruct", "qwen2.5-14b"),
+            ("Qwen/Qwen2.5-3B", "qwen2.5-3b-instruct"),
             ("lama-3.1-8b", "llama-3.1-8b"),
         ] {
             match c.model(name) {

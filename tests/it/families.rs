@@ -526,3 +526,26 @@ fn attention_sinks_take_the_triton_kernels_on_consumer_blackwell_but_not_on_b200
         assert_eq!(uses_triton_attention(llama, g, Dtype::Fp8), triton, "{gpu}");
     }
 }
+
+/// The catalog entries transcribed from copies of their checkpoints' `config.json` give the
+/// parameter counts their publishers state: exactly where a source prints the total (a model
+/// inspector's dump of Qwen2.5-72B-Instruct, 72,706,203,648; QwQ-32B's, 32,763,876,352), else
+/// within the rounding of the model card's figure (Qwen2.5-14B "14.7B"; Phi-3-medium
+/// "14B"; Phi-3.5-mini "3.8B"; Mistral-Nemo "12B"; Gemma 2 "27B").
+#[test]
+fn transcribed_catalog_entries_match_their_publishers_parameter_counts() {
+    let c = Catalog::builtin().unwrap();
+    let total = |id: &str| c.model(id).map(|m| m.params_total()).unwrap_or(0);
+    assert_eq!(total("qwen2.5-72b-instruct"), 72_706_203_648);
+    assert_eq!(total("qwq-32b"), 32_763_876_352);
+    for (id, card_b, rounding) in [
+        ("qwen2.5-14b-instruct", 14.7, 0.1),
+        ("phi-3-medium-4k-instruct", 14.0, 0.05),
+        ("phi-3.5-mini-instruct", 3.8, 0.05),
+        ("mistral-nemo-12b", 12.0, 0.5),
+        ("gemma-2-27b", 27.0, 0.5),
+    ] {
+        let b = total(id) as f64 / 1e9;
+        assert!((b - card_b).abs() <= rounding, "{id}: {b:.3}B, card {card_b}B");
+    }
+}
