@@ -268,7 +268,18 @@ fn split_quantization(
     }
     let tail: BTreeSet<&str> = words[cut..].iter().map(String::as_str).collect();
     let has = |w: &str| tail.contains(w);
-    let method = if has("gguf") {
+    let methods = [
+        has("nvfp4") || has("fp4"),
+        has("mxfp4"),
+        has("fp8"),
+        has("awq"),
+        has("gptq"),
+        has("w4a16"),
+        has("w8a8") && !has("fp8"),
+    ];
+    let method = if methods.iter().filter(|m| **m).count() > 1 {
+        Err("two formats at once (its name says more than one method)")
+    } else if has("gguf") {
         Err("GGUF")
     } else if has("bnb") || has("4bit") || has("8bit") {
         Err("bitsandbytes")
@@ -290,12 +301,12 @@ fn split_quantization(
         Ok(Quantization::Gptq)
     } else if has("w4a16") {
         Ok(Quantization::GptqMarlin)
-    } else if has("w8a8") || has("int8") {
+    } else if has("w8a8") {
         Err("INT8 (W8A8)")
     } else if has("w8a16") {
         Err("INT8 weights (W8A16)")
     } else {
-        Err("an unnamed format")
+        Err("a format its name does not say (INT4 or INT8 of which method: AWQ, GPTQ, W8A8?)")
     };
     Some((&words[..cut], method))
 }
@@ -1048,6 +1059,8 @@ gpus:
             ("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w8a8", "INT8 (W8A8)"),
             ("Qwen/Qwen2.5-7B-Instruct-GGUF", "GGUF"),
             ("openai/gpt-oss-20b-FP8", "mxfp4 checkpoint"),
+            ("Qwen/Qwen2.5-7B-Instruct-AWQ-GPTQ", "two formats at once"),
+            ("Qwen/Qwen2.5-7B-Instruct-Int4", "does not say"),
         ] {
             match c.model(name) {
                 Err(Error::InvalidField { message, .. }) => assert!(message.contains(words), "{name}: {message}"),
