@@ -66,6 +66,7 @@ _OWN_KEYWORDS = (
     "first_chunk_tokens",
     "requests_per_user",
     "max_concurrency",
+    "random_range_ratio",
     "client_draws",
     "warm_prefix_cache",
     "endpoint",

@@ -53,6 +53,7 @@ def simulate(
     first_chunk_tokens: int = ...,
     requests_per_user: Optional[int] = ...,
     max_concurrency: Optional[int] = ...,
+    random_range_ratio: Optional[float] = ...,
     client_draws: Optional[Dict[str, Any]] = ...,
     warm_prefix_cache: bool = ...,
     endpoint: Optional[str] = ...,
@@ -69,6 +70,9 @@ def simulate(
     workload: YAML workload, CSV / JSON Lines trace, or a load-test result file (replayed).
     client_draws: ``{"numpy_seed": S, "normalized_span": bool}``: Poisson levels sent when vLLM's
         own client with ``--seed S`` sends them (``--client-seed``, ``--client-normalized-span``).
+    random_range_ratio: vLLM bench's ``--random-range-ratio``: each prompt and output length drawn
+        around ``input_len`` / ``output_len`` (whole numbers; default 1024 and 128) as the
+        ``engine`` release's client draws them.
     warm_prefix_cache: the levels replay one sample of prompts to one long-lived server (a sweep
         with one client seed): with prefix caching on, each level from the second finds the level
         before's prompts in the cache, as far as it kept them.

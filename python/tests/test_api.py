@@ -414,3 +414,12 @@ def test_simulate_writes_per_request_records_and_charts(tmp_path):
     assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(servecast.ServecastError):
         servecast.simulate(gpu="4090", util=0.5, seqs=50, per_request=tmp_path / "records.txt")
+
+
+def test_random_range_ratio_draws_lengths_as_the_cli_does():
+    p = servecast.simulate(
+        gpu="h100-sxm", model="llama-3.1-8b", engine="0.11.0", qps=[2], num_requests=30,
+        input_len=1000, output_len=100, random_range_ratio=0.5,
+    )  # fmt: skip
+    assert p["scenario"]["workload"]["input_len"] == {"kind": "uniform", "min": 500, "max": 1500}
+    assert p["scenario"]["workload"]["output_len"] == {"kind": "uniform", "min": 50, "max": 150}
