@@ -113,6 +113,7 @@ pub fn describe_length(d: &crate::workload::lengths::LengthDist) -> String {
             values.len(),
             d.mean()
         ),
+        LengthDist::Dataset { name, .. } => format!("mean {:.1} tokens (dataset {name})", d.mean()),
         other => format!(
             "mean {:.1} tokens ({})",
             other.mean(),
