@@ -1956,3 +1956,71 @@ fn random_range_ratio_draws_lengths_as_the_releases_client_did() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("random_range_ratio must be in [0, 1)."), "{err}");
 }
+
+#[test]
+fn a_pasted_vllm_bench_serve_command_is_the_load_it_sends() {
+    let client = "vllm bench serve --model meta-llama/Llama-3.1-8B-Instruct --dataset-name random \
+                  --random-input-len 2000 --random-output-len 200 --num-prompts 300 --request-rate 8 \
+                  --max-concurrency 64 --port 8000";
+    let common = [
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--format",
+        "json",
+    ];
+    let pasted = json_of(&common, &["--client", client]);
+    let spelled = json_of(
+        &common,
+        &[
+            "--qps",
+            "8",
+            "--num-requests",
+            "300",
+            "--max-concurrency",
+            "64",
+            "--input-len",
+            "2000",
+            "--output-len",
+            "200",
+        ],
+    );
+    assert_eq!(pasted, spelled);
+    // The command line wins over the pasted command; flags without effect are named.
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--client",
+        client,
+        "--qps",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Poisson arrivals at 2 req/s, 300 requests per rate, at most 64 in flight"),
+        "{out}"
+    );
+    assert!(
+        err.contains("without effect on the simulation: --model meta-llama/Llama-3.1-8B-Instruct, --port 8000"),
+        "{err}"
+    );
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--client",
+        "vllm bench serve --dataset-name sonnet",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("'sonnet': servecast reads the sharegpt and random datasets"),
+        "{err}"
+    );
+}

@@ -67,6 +67,7 @@ _OWN_KEYWORDS = (
     "requests_per_user",
     "max_concurrency",
     "random_range_ratio",
+    "client",
     "client_draws",
     "warm_prefix_cache",
     "endpoint",

@@ -54,6 +54,7 @@ def simulate(
     requests_per_user: Optional[int] = ...,
     max_concurrency: Optional[int] = ...,
     random_range_ratio: Optional[float] = ...,
+    client: Optional[str] = ...,
     client_draws: Optional[Dict[str, Any]] = ...,
     warm_prefix_cache: bool = ...,
     endpoint: Optional[str] = ...,
@@ -73,6 +74,9 @@ def simulate(
     random_range_ratio: vLLM bench's ``--random-range-ratio``: each prompt and output length drawn
         around ``input_len`` / ``output_len`` (whole numbers; default 1024 and 128) as the
         ``engine`` release's client draws them.
+    client: a pasted ``vllm bench serve …`` (or ``benchmark_serving.py …``) command: its dataset,
+        lengths, prompts, rate, ``--max-concurrency``, ``--burstiness`` and endpoint, for what the
+        other keywords leave unset (``--client``).
     warm_prefix_cache: the levels replay one sample of prompts to one long-lived server (a sweep
         with one client seed): with prefix caching on, each level from the second finds the level
         before's prompts in the cache, as far as it kept them.

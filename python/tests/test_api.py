@@ -423,3 +423,12 @@ def test_random_range_ratio_draws_lengths_as_the_cli_does():
     )  # fmt: skip
     assert p["scenario"]["workload"]["input_len"] == {"kind": "uniform", "min": 500, "max": 1500}
     assert p["scenario"]["workload"]["output_len"] == {"kind": "uniform", "min": 50, "max": 150}
+
+
+def test_a_pasted_client_command_is_the_load_it_sends():
+    line = "vllm bench serve --dataset-name random --random-input-len 700 --num-prompts 40 --request-rate 3"
+    p = servecast.simulate(gpu="h100-sxm", model="llama-3.1-8b", client=line)
+    q = servecast.simulate(
+        gpu="h100-sxm", model="llama-3.1-8b", qps=[3], num_requests=40, input_len=700, output_len=128,
+    )  # fmt: skip
+    assert p["levels"] == q["levels"]

@@ -73,6 +73,9 @@ pub struct DeploymentOptions {
     /// `input_len` / `output_len` (default 1024 and 128, its `random` dataset's) as the client
     /// of the engine's release draws them.
     pub random_range_ratio: Option<f64>,
+    /// A pasted `vllm bench serve …` / `benchmark_serving.py …` command: the load it sends, for
+    /// whatever the other workload options leave unset.
+    pub client: Option<String>,
     /// Workload YAML file.
     pub workload: Option<PathBuf>,
     /// The levels replay one sample of prompts to one long-lived server (a sweep with one client
@@ -108,6 +111,7 @@ impl Default for DeploymentOptions {
             client_draws: None,
             input_len: None,
             random_range_ratio: None,
+            client: None,
             output_len: None,
             workload: None,
             warm_prefix_cache: false,
@@ -418,7 +422,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     }
     if b.report_id().is_none() && o.workload.is_none() {
         // No report and no workload file: a default closed-loop sweep.
-        if o.qps.is_none() && o.concurrency.is_none() {
+        if o.qps.is_none() && o.concurrency.is_none() && o.client.is_none() {
             notes.push(
                 "note: no workload given: servecast's default closed loop (1, 4, 8, 16, 32, 64 users × 10 requests each; \
                  512-token prompts, 256-token outputs, lengths overridable with --input-len/--output-len); set \
@@ -433,6 +437,26 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
             LengthDist::Fixed { tokens: 256 },
         ));
     }
+    // The client whose rules the random dataset's lengths follow: the --engine release's.
+    let era = {
+        let release = o.engine.as_deref().and_then(crate::spec::engine::release_patch);
+        let v0_line = o
+            .engine
+            .as_deref()
+            .and_then(|e| EngineVersion::parse(e, "--engine").ok())
+            .is_some_and(|v| {
+                matches!(
+                    v,
+                    EngineVersion::Vllm05 | EngineVersion::Vllm06 | EngineVersion::Vllm0600
+                )
+            });
+        crate::workload::datasets::RandomRangeEra::of(release, v0_line)
+    };
+    let bench = o
+        .client
+        .as_deref()
+        .map(crate::workload::bench_command::BenchCommand::parse)
+        .transpose()?;
     let (input, output) = match o.random_range_ratio {
         None => (
             o.input_len
@@ -445,19 +469,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
                 .transpose()?,
         ),
         Some(ratio) => {
-            use crate::workload::datasets::{random_range_lengths, RandomRangeEra};
-            let release = o.engine.as_deref().and_then(crate::spec::engine::release_patch);
-            let v0_line = o
-                .engine
-                .as_deref()
-                .and_then(|e| EngineVersion::parse(e, "--engine").ok())
-                .is_some_and(|v| {
-                    matches!(
-                        v,
-                        EngineVersion::Vllm05 | EngineVersion::Vllm06 | EngineVersion::Vllm0600
-                    )
-                });
-            let era = RandomRangeEra::of(release, v0_line);
+            use crate::workload::datasets::random_range_lengths;
             let plain = |text: Option<&str>, default: u32, flag: &str| -> Result<u32> {
                 match text {
                     None => Ok(default),
@@ -481,11 +493,33 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
             )
         }
     };
+    // A pasted client command sets what the command line leaves unset.
+    let (mut input, mut output) = (input, output);
+    let (mut qps, mut num_requests, mut max_concurrency) = (o.qps.clone(), o.num_requests, o.max_concurrency);
+    let (mut endpoint, mut burstiness) = (o.endpoint, None);
+    if let Some(c) = &bench {
+        let (i, out) = c.lengths(era)?;
+        let explicit = o.input_len.is_some() || o.output_len.is_some() || o.random_range_ratio.is_some();
+        if !explicit {
+            (input, output) = (Some(i), Some(out));
+        }
+        if qps.is_none() && o.concurrency.is_none() {
+            qps = Some(vec![c.request_rate]);
+            burstiness = Some(c.burstiness);
+        }
+        num_requests = num_requests.or(Some(c.num_prompts));
+        max_concurrency = max_concurrency.or(c.max_concurrency);
+        endpoint = endpoint.or(Some(c.endpoint));
+        if !c.ignored.is_empty() {
+            notes.push(format!(
+                "note: --client: without effect on the simulation: {}",
+                c.ignored.join(", ")
+            ));
+        }
+    }
     let concurrency = o.concurrency.clone();
-    let qps = o.qps.clone();
-    let (rpu, num_requests, max_concurrency) = (o.requests_per_user, o.num_requests, o.max_concurrency);
+    let (rpu, num_requests, max_concurrency) = (o.requests_per_user, num_requests, max_concurrency);
     let warm = o.warm_prefix_cache;
-    let endpoint = o.endpoint;
     let draws = o.client_draws;
     b = b.edit_workload(|w| {
         w.warm_prefix_cache |= warm;
@@ -501,6 +535,9 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         }
         if let Some(q) = qps {
             w.set_poisson(q, num_requests.unwrap_or(1000), max_concurrency);
+            if let (Some(b), LoadSpec::Poisson { burstiness, .. }) = (burstiness, &mut w.load) {
+                *burstiness = b;
+            }
         } else if let Some(c) = concurrency {
             w.set_concurrency(c, rpu);
         } else if let (Some(n), LoadSpec::ClosedLoop { concurrency, .. }) = (rpu, &w.load) {
@@ -530,6 +567,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         || o.input_len.is_some()
         || o.output_len.is_some()
         || o.random_range_ratio.is_some()
+        || o.client.is_some()
         || o.text_chars.is_some();
     if changed && replay.is_some() {
         notes.push(

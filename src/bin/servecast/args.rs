@@ -285,6 +285,13 @@ pub struct SimulateArgs {
     /// upper bound rounded up. The release is --engine's (none: the current client).
     #[arg(long)]
     pub random_range_ratio: Option<f64>,
+    /// A load-test command as the team will run it, quoted: `--client "vllm bench serve
+    /// --dataset-name random --random-input-len 2000 --num-prompts 500 --request-rate 8"` (or
+    /// `python benchmarks/benchmark_serving.py …`): its dataset and lengths, prompts, rate,
+    /// --max-concurrency, --burstiness and endpoint, each program's defaults for what it leaves
+    /// out; --qps, --num-requests, --input-len, … given here win.
+    #[arg(long)]
+    pub client: Option<String>,
     /// Workload: a YAML file (load, input_len, output_len), a CSV / JSON Lines trace, a
     /// load-test result of any format servecast imports, or a measured report of data/measured's
     /// format (replayed, measured figures beside).
@@ -531,6 +538,7 @@ impl SimulateArgs {
             input_len: self.input_len.clone(),
             output_len: self.output_len.clone(),
             random_range_ratio: self.random_range_ratio,
+            client: self.client.clone(),
             workload: self.workload.clone(),
             warm_prefix_cache: self.warm_prefix_cache,
             endpoint: self.endpoint.as_deref().map(endpoint),
