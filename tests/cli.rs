@@ -2005,10 +2005,15 @@ fn a_pasted_vllm_bench_serve_command_is_the_load_it_sends() {
         out.contains("Poisson arrivals at 2 req/s, 300 requests per rate, at most 64 in flight"),
         "{out}"
     );
+    assert!(err.contains("without effect on the simulation: --port 8000"), "{err}");
+    // Without --model, the client's is the model.
+    let (code, out, err) = servecast(&["simulate", "--gpu", "h100-sxm", "--client", client]);
+    assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("without effect on the simulation: --model meta-llama/Llama-3.1-8B-Instruct, --port 8000"),
-        "{err}"
+        out.contains("- Model: meta-llama/Llama-3.1-8B-Instruct (llama-3.1-8b)"),
+        "{out}"
     );
+    assert!(err.contains("the model is the --client command's --model"), "{err}");
     let (code, _, err) = servecast(&[
         "simulate",
         "--gpu",

@@ -320,6 +320,15 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
             ));
         }
     }
+    let bench = o
+        .client
+        .as_deref()
+        .map(crate::workload::bench_command::BenchCommand::parse)
+        .transpose()?;
+    if let (None, Some(m)) = (&model, bench.as_ref().and_then(|c| c.model.as_ref())) {
+        notes.push(format!("note: the model is the --client command's --model, {m}"));
+        model = Some(m.clone());
+    }
     let mut b = Scenario::builder()
         .gpu(&o.gpu)
         .flags(flags)
@@ -452,11 +461,6 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
             });
         crate::workload::datasets::RandomRangeEra::of(release, v0_line)
     };
-    let bench = o
-        .client
-        .as_deref()
-        .map(crate::workload::bench_command::BenchCommand::parse)
-        .transpose()?;
     let (input, output) = match o.random_range_ratio {
         None => (
             o.input_len

@@ -1127,6 +1127,30 @@ impl EngineFlags {
             }
             (flag, ckpt) => flag.or(ckpt).filter(|q| *q != Quantization::Unquantized),
         };
+        // An AWQ or GPTQ checkpoint served without `--quantization` runs on the Marlin kernels
+        // where the GPU has them (NVIDIA, compute capability ≥ 8.0) and the release offers them:
+        // vLLM logs "The model is convertible to awq_marlin during runtime. Using awq_marlin
+        // kernel." (`AWQMarlinConfig.override_quantization_method`, likewise GPTQ's). A flag
+        // naming the base method keeps it ("forcing awq").
+        let quantization = match (self.quantization, quantization) {
+            (None, Some(base @ (Quantization::Awq | Quantization::Gptq))) => {
+                let marlin = if base == Quantization::Awq {
+                    Quantization::AwqMarlin
+                } else {
+                    Quantization::GptqMarlin
+                };
+                let capable = !matches!(
+                    gpu.architecture,
+                    crate::spec::GpuArch::Volta
+                        | crate::spec::GpuArch::Turing
+                        | crate::spec::GpuArch::Cdna3
+                        | crate::spec::GpuArch::Cdna4
+                );
+                let offered = crate::spec::registry::offers_quantization(marlin, version, release);
+                Some(if capable && offered { marlin } else { base })
+            }
+            (_, q) => q,
+        };
         if let (EngineVersion::NanoVllm, Some(q)) = (version, quantization) {
             return Err(Error::invalid(
                 origin,

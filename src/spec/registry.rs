@@ -145,6 +145,11 @@ fn quantization_first(method: Quantization) -> Release {
     }
 }
 
+/// Whether the release offers `method` (true when the release is not known).
+pub fn offers_quantization(method: Quantization, version: EngineVersion, release: Option<&str>) -> bool {
+    run_release(version, release).is_none_or(|(at, _)| at >= quantization_first(method))
+}
+
 /// Refuses `--quantization` naming a method the release's argument parser does not offer, in
 /// argparse's words (its choices were `QUANTIZATION_METHODS` up to 0.10; every method servecast
 /// models is offered from 0.10.1).

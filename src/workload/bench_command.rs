@@ -52,6 +52,8 @@ pub struct BenchCommand {
     pub burstiness: f64,
     /// The endpoint (`--backend openai-chat` or an `--endpoint …/chat/completions`: chat).
     pub endpoint: Endpoint,
+    /// `--model`: the model the command asks the server for.
+    pub model: Option<String>,
     /// Flags read but without effect on the simulation (host, result files, …), as written.
     pub ignored: Vec<String>,
 }
@@ -89,6 +91,7 @@ impl BenchCommand {
             max_concurrency: None,
             burstiness: 1.0,
             endpoint: Endpoint::Completions,
+            model: None,
             ignored: Vec::new(),
         };
         let (mut random_input, mut random_output, mut range_ratio) = (1024u32, 128u32, None);
@@ -115,6 +118,7 @@ impl BenchCommand {
             };
             match flag.as_str() {
                 "--dataset-name" => dataset_name = need(&mut it)?.to_ascii_lowercase(),
+                "--model" => cmd.model = Some(need(&mut it)?),
                 // benchmark_serving.py before 0.5: `--dataset PATH` was a ShareGPT file.
                 "--dataset" => {
                     need(&mut it)?;
@@ -280,14 +284,8 @@ mod tests {
         assert_eq!(c.max_concurrency, Some(64));
         assert_eq!(c.burstiness, 0.5);
         assert_eq!(c.endpoint, Endpoint::Chat);
-        assert_eq!(
-            c.ignored,
-            vec![
-                "--model meta-llama/Llama-3.1-8B-Instruct".to_string(),
-                "--save-result".into(),
-                "--port 8000".into()
-            ]
-        );
+        assert_eq!(c.model.as_deref(), Some("meta-llama/Llama-3.1-8B-Instruct"));
+        assert_eq!(c.ignored, vec!["--save-result".to_string(), "--port 8000".into()]);
         let (input, output) = c.lengths(RandomRangeEra::Current).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(input, LengthDist::Uniform { min: 1500, max: 2500 });
         assert_eq!(output, LengthDist::Uniform { min: 150, max: 250 });

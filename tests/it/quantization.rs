@@ -135,7 +135,8 @@ fn a_pre_quantized_checkpoint_is_served_quantized_and_nano_vllm_refuses_one() {
         .workload(closed_loop(1))
         .build()
         .unwrap();
-    assert_eq!(s.engine.quantization, Some(Quantization::Awq));
+    // Served, as vLLM converts an AWQ checkpoint on an Ampere-or-newer GPU, by the Marlin kernels.
+    assert_eq!(s.engine.quantization, Some(Quantization::AwqMarlin));
     // An llm-compressor FP8 checkpoint names its scheme in its config groups.
     let ct = json.replace(
         r#""quant_method":"awq""#,
@@ -199,4 +200,41 @@ fn a_pre_quantized_checkpoint_is_served_quantized_and_nano_vllm_refuses_one() {
         .workload(closed_loop(1))
         .build();
     assert!(nano.is_err_and(|e| e.to_string().contains("nano-vllm loads 16-bit weights only")));
+}
+
+/// An AWQ or GPTQ checkpoint served without `--quantization` runs on vLLM's Marlin kernels where
+/// the GPU has them (compute capability ≥ 8.0) and the release offers them (awq_marlin from
+/// 0.5.3, gptq_marlin from 0.4.2), as `AWQMarlinConfig.override_quantization_method` decides;
+/// `--quantization awq` forces the base kernels.
+#[test]
+fn an_awq_or_gptq_checkpoint_runs_on_marlin_where_vllm_converts_it() {
+    use servecast::spec::engine::EngineFlags;
+    let c = Catalog::builtin().unwrap();
+    let awq = c.model("Qwen/Qwen2.5-7B-Instruct-AWQ").unwrap();
+    let gptq = c.model("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4").unwrap();
+    let (a100, t4) = (c.gpu("a100-80g-sxm").unwrap(), c.gpu("t4").unwrap());
+    let resolved = |flags: &EngineFlags, model: &ModelSpec, gpu, release: &str| {
+        flags
+            .resolve_release(EngineVersion::Vllm010, Some(release), model, gpu, "t")
+            .map(|cfg| cfg.quantization)
+            .unwrap_or_else(|e| panic!("{release}: {e}"))
+    };
+    let none = EngineFlags::default();
+    assert_eq!(resolved(&none, awq, a100, "0.11.0"), Some(Quantization::AwqMarlin));
+    assert_eq!(resolved(&none, gptq, a100, "0.11.0"), Some(Quantization::GptqMarlin));
+    // Turing has no Marlin kernels; 0.5.2 had no awq_marlin.
+    assert_eq!(resolved(&none, awq, t4, "0.11.0"), Some(Quantization::Awq));
+    let v05 = |model| {
+        none.resolve_release(EngineVersion::Vllm05, Some("0.5.2"), model, a100, "t")
+            .map(|cfg| cfg.quantization)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(v05(awq), Some(Quantization::Awq));
+    assert_eq!(v05(gptq), Some(Quantization::GptqMarlin));
+    // A flag naming the base method keeps it.
+    let forced = EngineFlags {
+        quantization: Some(Quantization::Awq),
+        ..EngineFlags::default()
+    };
+    assert_eq!(resolved(&forced, awq, a100, "0.11.0"), Some(Quantization::Awq));
 }
