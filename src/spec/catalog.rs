@@ -70,7 +70,7 @@ impl Catalog {
         };
         check_names(catalog.gpus.iter().map(|g| (g.id.as_str(), gpu_keys(g))), gpus_origin)?;
         check_names(
-            catalog.models.iter().map(|m| (m.id.as_str(), model_keys(m))),
+            catalog.models.iter().map(|m| (m.id.as_str(), model_exact_keys(m))),
             models_origin,
         )?;
         Ok(catalog)
@@ -120,12 +120,11 @@ impl Catalog {
     /// checkpoint's weight format, as vLLM reads it from the checkpoint's `quantization_config`;
     /// a format servecast does not cost (bitsandbytes, GGUF, INT8 W8A8) is refused, naming it.
     pub fn model(&self, name: &str) -> Result<&ModelSpec> {
-        let found = lookup(&self.models, name, |m| m.id.as_str(), model_keys);
-        if let Ok(m) = found {
-            if names_model(name, m) {
-                return Ok(m);
-            }
+        // Exactly one of an entry's names, digits included ("OPT-1.3B" is not "OPT-13B").
+        if let Some(m) = self.models.iter().find(|m| names_model(name, m)) {
+            return Ok(m);
         }
+        let found = lookup(&self.models, name, |m| m.id.as_str(), model_keys);
         if let Some(m) = self.quantized_checkpoint(name)? {
             return Ok(m);
         }
@@ -206,6 +205,24 @@ fn names_model(query: &str, m: &ModelSpec) -> bool {
                 !n.is_empty() && n == normalize_name(own) && digit_runs(q) == digit_runs(own)
             })
         })
+}
+
+/// The names a model answers to exactly, each as its normalized form and its runs of digits
+/// ("opt-1.3b" → "opt13b 1.3", "opt-13b" → "opt13b 13"): two entries may not share one.
+fn model_exact_keys(m: &ModelSpec) -> Vec<String> {
+    let mut keys = BTreeSet::new();
+    for raw in std::iter::once(m.id.as_str())
+        .chain(std::iter::once(m.name.as_str()))
+        .chain(m.aliases.iter().map(String::as_str))
+    {
+        for v in name_variants_raw(raw) {
+            let n = normalize_name(v);
+            if !n.is_empty() {
+                keys.insert(format!("{n} {}", digit_runs(v).join(".")));
+            }
+        }
+    }
+    keys.into_iter().collect()
 }
 
 /// A name, and its part after the last `/` (an `org/` prefix), as written.

@@ -529,7 +529,8 @@ fn attention_sinks_take_the_triton_kernels_on_consumer_blackwell_but_not_on_b200
 
 /// The catalog entries transcribed from copies of their checkpoints' `config.json` give the
 /// parameter counts their publishers state: exactly where a source prints the total (a model
-/// inspector's dump of Qwen2.5-72B-Instruct, 72,706,203,648; QwQ-32B's, 32,763,876,352), else
+/// inspector's dump of Qwen2.5-72B-Instruct, 72,706,203,648; QwQ-32B's, 32,763,876,352; OPT's
+/// as Hugging Face counts them), else
 /// within the rounding of the model card's figure (Qwen2.5-14B "14.7B"; Phi-3-medium
 /// "14B"; Phi-3.5-mini "3.8B"; Mistral-Nemo "12B"; Gemma 2 "27B").
 #[test]
@@ -538,6 +539,12 @@ fn transcribed_catalog_entries_match_their_publishers_parameter_counts() {
     let total = |id: &str| c.model(id).map(|m| m.params_total()).unwrap_or(0);
     assert_eq!(total("qwen2.5-72b-instruct"), 72_706_203_648);
     assert_eq!(total("qwq-32b"), 32_763_876_352);
+    // OPT: Hugging Face's counts of facebook/opt-125m and opt-1.3b, the learned position table's
+    // two extra rows included; "OPT-1.3B" and "OPT-13B" are two entries.
+    assert_eq!(total("facebook/opt-125m"), 125_239_296);
+    assert_eq!(total("facebook/opt-1.3b"), 1_315_758_080);
+    assert_eq!(c.model("OPT-13B").map(|m| m.id.as_str()).ok(), Some("opt-13b"));
+    assert_eq!(c.model("opt-1.3b").map(|m| m.id.as_str()).ok(), Some("opt-1.3b"));
     for (id, card_b, rounding) in [
         ("qwen2.5-14b-instruct", 14.7, 0.1),
         ("phi-3-medium-4k-instruct", 14.0, 0.05),
