@@ -1101,4 +1101,38 @@ gpus:
             }
         }
     }
+
+    #[test]
+    fn the_chinese_market_a800_and_h800_are_their_twins_with_a_narrower_nvlink() {
+        use crate::spec::engine::large_batch_defaults;
+        let c = catalog();
+        let gpu = |name: &str| c.gpu(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (name, id, twin) in [
+            ("NVIDIA A800-SXM4-80GB", "a800-80g-sxm", "a100-80g-sxm"),
+            ("NVIDIA A800 80GB PCIe", "a800-80g-pcie", "a100-80g-pcie"),
+            ("NVIDIA H800", "h800", "h100-sxm"),
+            ("NVIDIA H800 PCIe", "h800-pcie", "h100-pcie"),
+        ] {
+            let (g, t) = (gpu(name), gpu(twin));
+            assert_eq!(g.id, id);
+            assert_eq!(
+                (g.dense_fp16_flops, g.memory_bandwidth_bytes_s, g.memory_total_bytes),
+                (t.dense_fp16_flops, t.memory_bandwidth_bytes_s, t.memory_total_bytes),
+                "{name}"
+            );
+        }
+        // NVLink 400 GB/s in all, against the A100's 600 and the H100's 900.
+        assert!(
+            gpu("a800-80g-sxm").interconnect.bandwidth_bytes_s < gpu("a100-80g-sxm").interconnect.bandwidth_bytes_s
+        );
+        assert!(gpu("h800").interconnect.bandwidth_bytes_s < gpu("h100-sxm").interconnect.bandwidth_bytes_s);
+        // "A800" alone is either form factor.
+        assert!(matches!(c.gpu("A800"), Err(Error::UnknownGpu { .. })));
+        // vLLM ≥ 0.9 keeps its smaller batch defaults for devices whose name holds "a100": the
+        // A800's does not, so it gets the H100's 1024 sequences and 8192 tokens.
+        assert!(large_batch_defaults(gpu("a800-80g-sxm"), Some("0.11.0")));
+        assert!(!large_batch_defaults(gpu("a100-80g-sxm"), Some("0.11.0")));
+        // Before 0.8.5 only names holding H100 or H200 had them: not the H800.
+        assert!(!large_batch_defaults(gpu("h800"), Some("0.8.4")));
+    }
 }
