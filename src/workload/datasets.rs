@@ -172,9 +172,19 @@ pub fn random_range_lengths(
             ((l * (1.0 - ratio)).floor(), (l * (1.0 + ratio)).ceil())
         }
     };
-    // Both bounds lie in [0, 2 × len] ⊂ u32 once len ≤ u32::MAX / 2; beyond, they saturate.
-    let low = (low.max(1.0).min(f64::from(u32::MAX))) as u32;
-    let high = (high.max(1.0).min(f64::from(u32::MAX))) as u32;
+    if high > f64::from(u32::MAX) {
+        return Err(crate::Error::invalid(
+            origin,
+            "random_range_ratio",
+            format!(
+                "{len} tokens × (1 + {ratio}) exceeds the longest length servecast takes, {} tokens",
+                u32::MAX
+            ),
+        ));
+    }
+    // Both bounds now lie in [0, u32::MAX].
+    let low = low.max(1.0) as u32;
+    let high = high.max(1.0) as u32;
     Ok(if low >= high {
         super::lengths::LengthDist::Fixed { tokens: high }
     } else {
@@ -216,6 +226,8 @@ mod tests {
                 other => panic!("{ratio} {era:?}: {other:?}"),
             }
         }
+        // No length is clipped to fit: one beyond u32 is refused.
+        assert!(random_range_lengths(u32::MAX, 0.5, Current, "t").is_err());
         // The era of a release.
         assert_eq!(RandomRangeEra::of(Some((0, 6, 3)), false), Y2024);
         assert_eq!(RandomRangeEra::of(Some((0, 8, 4)), false), Y2025);
