@@ -1958,6 +1958,159 @@ fn random_range_ratio_draws_lengths_as_the_releases_client_did() {
 }
 
 #[test]
+fn a_pasted_llmperf_or_genai_perf_command_is_the_load_it_sends() {
+    let dir = temp_dir("llmperf");
+    let common = ["simulate", "--gpu", "a10g", "--model", "llama-3-8b", "--format", "json"];
+    // llmperf: N threads, each with one request in flight, until M have completed; lengths drawn
+    // int(gauss(mean, sd)) ≥ 1, no upper clip; always chat.
+    let queue = dir.join("queue.yaml");
+    std::fs::write(
+        &queue,
+        "load: {kind: max_concurrency, levels: [{concurrency: 8, num_requests: 100}]}\n\
+         input_len: {kind: normal, mean: 550, sd: 150, min: 1, max: 4294967295}\n\
+         output_len: {kind: normal, mean: 150, sd: 10, min: 1, max: 4294967295}\n\
+         endpoint: chat\n",
+    )
+    .unwrap();
+    let llmperf = "python token_benchmark_ray.py --model meta-llama/Meta-Llama-3-8B-Instruct \
+                   --mean-input-tokens 550 --stddev-input-tokens 150 --mean-output-tokens 150 \
+                   --stddev-output-tokens 10 --max-num-completed-requests 100 --timeout 600 \
+                   --num-concurrent-requests 8 --results-dir result_outputs --llm-api openai";
+    assert_eq!(
+        json_of(&common, &["--client", llmperf]),
+        json_of(&common, &["--workload", queue.to_str().unwrap()])
+    );
+    // genai-perf: a request rate is evenly spaced, 10 requests unless counted.
+    let even = dir.join("even.yaml");
+    std::fs::write(
+        &even,
+        "load: {kind: poisson, qps: [2.0], num_requests: 40, burstiness: .inf}\n\
+         input_len: {kind: fixed, tokens: 300}\n\
+         output_len: {kind: fixed, tokens: 100}\n",
+    )
+    .unwrap();
+    let genai = "genai-perf profile -m meta-llama/Meta-Llama-3-8B-Instruct --endpoint-type completions \
+                 --streaming --synthetic-input-tokens-mean 300 --output-tokens-mean 100 --request-rate 2 \
+                 --request-count 40";
+    let pasted = json_of(&common, &["--client", genai]);
+    assert_eq!(pasted, json_of(&common, &["--workload", even.to_str().unwrap()]));
+    // Evenly spaced at 2 req/s, the 40 sends span 19.5 s.
+    let duration_s = pasted["levels"][0]["duration_s"].as_f64().unwrap();
+    assert!(duration_s > 19.5, "{duration_s}");
+    // No --output-tokens-mean: no max_tokens is sent, and servecast asks where answers end.
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "a10g",
+        "--client",
+        "aiperf profile --model meta-llama/Meta-Llama-3-8B-Instruct --concurrency 4",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("sets no output length") && err.contains("--output-len"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pasted_guidellm_or_sglang_command_is_the_load_it_sends() {
+    let common = [
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--format",
+        "json",
+    ];
+    // A sweep: 8 evenly spaced constant rates from the simulated synchronous rate (one request at
+    // a time) to the simulated throughput rate (all 200 at once), the last equal to it.
+    let sweep = json_of(
+        &common,
+        &[
+            "--client",
+            "guidellm benchmark --target http://localhost:8000 --max-requests 200 \
+             --data prompt_tokens=512,output_tokens=128",
+        ],
+    );
+    let levels = sweep["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 8);
+    let rates: Vec<f64> = levels.iter().map(|l| l["qps"].as_f64().unwrap()).collect();
+    let step = rates[1] - rates[0];
+    for w in rates.windows(2) {
+        assert!(((w[1] - w[0]) - step).abs() < 1e-3, "{rates:?}");
+    }
+    // One request at a time: 512-token prefill and 128 decode steps of an 8B model on an H100
+    // take ~1 s, so the synchronous rate (rates[0] − step) is ~1 req/s.
+    let sync = rates[0] - step;
+    assert!((0.5..2.0).contains(&sync), "{rates:?}");
+    let burst = json_of(
+        &common,
+        &[
+            "--endpoint",
+            "chat",
+            "--max-concurrency",
+            "512",
+            "--qps",
+            "inf",
+            "--num-requests",
+            "200",
+            "--input-len",
+            "512",
+            "--output-len",
+            "128",
+        ],
+    );
+    let throughput = burst["levels"][0]["request_throughput_req_s"].as_f64().unwrap();
+    assert!(
+        (rates[7] - throughput).abs() < 1e-3 * throughput,
+        "{rates:?} vs {throughput}"
+    );
+    // --max-seconds bounds a closed loop: the run lasts about that long.
+    let timed = json_of(
+        &common,
+        &[
+            "--client",
+            "guidellm benchmark --target u --rate-type concurrent --rate 8 --max-seconds 30 \
+             --data prompt_tokens=512,output_tokens=128",
+        ],
+    );
+    let duration_s = timed["levels"][0]["duration_s"].as_f64().unwrap();
+    assert!((27.0..36.0).contains(&duration_s), "{duration_s}");
+    // sglang.bench_serving's random dataset: ratio 0 by default, so lengths 1..=1024 each.
+    let pasted = json_of(
+        &common,
+        &[
+            "--client",
+            "python3 -m sglang.bench_serving --backend vllm --dataset-name random --num-prompts 200 --request-rate 8",
+        ],
+    );
+    let spelled = json_of(
+        &common,
+        &[
+            "--qps",
+            "8",
+            "--num-requests",
+            "200",
+            "--input-len",
+            "1..1024",
+            "--output-len",
+            "1..1024",
+        ],
+    );
+    assert_eq!(pasted, spelled);
+    let (code, _, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--client",
+        "python -m sglang.bench_serving --dataset-name random --model meta-llama/Llama-3.1-8B-Instruct",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--backend vllm"), "{err}");
+}
+
+#[test]
 fn a_pasted_vllm_bench_serve_command_is_the_load_it_sends() {
     let client = "vllm bench serve --model meta-llama/Llama-3.1-8B-Instruct --dataset-name random \
                   --random-input-len 2000 --random-output-len 200 --num-prompts 300 --request-rate 8 \

@@ -74,9 +74,11 @@ def simulate(
     random_range_ratio: vLLM bench's ``--random-range-ratio``: each prompt and output length drawn
         around ``input_len`` / ``output_len`` (whole numbers; default 1024 and 128) as the
         ``engine`` release's client draws them.
-    client: a pasted ``vllm bench serve …`` (or ``benchmark_serving.py …``) command: its dataset,
-        lengths, prompts, rate, ``--max-concurrency``, ``--burstiness`` and endpoint, for what the
-        other keywords leave unset (``--client``).
+    client: a pasted load-test command (``vllm bench serve …``, ``benchmark_serving.py …``,
+        ``python -m sglang.bench_serving …``, llmperf's ``token_benchmark_ray.py …``,
+        ``genai-perf profile …``, ``aiperf profile …``, ``guidellm benchmark …``): its prompts and
+        lengths, requests, rate or concurrency and endpoint, for what the other keywords leave
+        unset (``--client``).
     warm_prefix_cache: the levels replay one sample of prompts to one long-lived server (a sweep
         with one client seed): with prefix caching on, each level from the second finds the level
         before's prompts in the cache, as far as it kept them.

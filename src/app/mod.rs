@@ -20,6 +20,7 @@ use crate::scenario::{Scenario, ScenarioBuilder};
 use crate::spec::engine::{EngineFlags, EngineVersion};
 use crate::spec::{Catalog, ModelSpec};
 use crate::workload::arrivals::{Endpoint, LoadSpec, WorkloadSpec};
+use crate::workload::client_command::ClientLoad;
 use crate::workload::lengths::LengthDist;
 
 /// What a command produced: text for stdout, notes for stderr (progress, charts written, what
@@ -223,6 +224,121 @@ pub fn scenario_builder(o: &DeploymentOptions, notes: &mut Vec<String>) -> Resul
     resolve(o, notes).map(|r| r.builder)
 }
 
+/// Levels of a pasted client command that depend on what the server does: counts of runs the
+/// tester bounds by time, and GuideLLM's sweep rates. Each is set from a short simulation of the
+/// scenario first (the same model, engine, profile and lengths).
+enum ClientProbe {
+    /// Shared-queue levels bounded by `seconds` (their count 0): each sends what its simulated
+    /// request rate fits into them.
+    Timed {
+        levels: Vec<crate::workload::arrivals::ConcurrencyLevel>,
+        seconds: f64,
+    },
+    /// GuideLLM's sweep: the synchronous and throughput runs simulated, then `constant_rates`
+    /// evenly spaced rates from the one to the other.
+    Sweep {
+        constant_rates: u32,
+        max_concurrency: u32,
+        per_run: Option<u32>,
+        seconds: Option<f64>,
+    },
+}
+
+impl ClientProbe {
+    /// Simulated completed requests per second of one shared-queue level.
+    fn rate(b: &ScenarioBuilder, concurrency: u32, num_requests: u32) -> Result<f64> {
+        let level = crate::workload::arrivals::ConcurrencyLevel {
+            concurrency,
+            num_requests: num_requests.max(1),
+        };
+        let scenario = b
+            .clone()
+            .edit_workload(|w| w.set_shared_queue(vec![level]))
+            .build()
+            .map_err(at_flags)?;
+        let rate = scenario
+            .run()?
+            .levels
+            .first()
+            .map_or(0.0, |l| l.request_throughput_req_s);
+        if rate > 0.0 && rate.is_finite() {
+            Ok(rate)
+        } else {
+            Err(Error::invalid(
+                "--client",
+                "load",
+                format!(
+                    "no request completes at {concurrency} in flight (each is refused): nothing to time the run by"
+                ),
+            ))
+        }
+    }
+
+    /// Requests a run of `seconds` at `rate` req/s sends (at least `floor`).
+    fn count(rate: f64, seconds: f64, floor: u32) -> u32 {
+        ((rate * seconds).ceil().min(f64::from(u32::MAX)) as u32).max(floor)
+    }
+
+    fn resolve(self, b: ScenarioBuilder, notes: &mut Vec<String>) -> Result<ScenarioBuilder> {
+        match self {
+            ClientProbe::Timed { mut levels, seconds } => {
+                for l in levels.iter_mut().filter(|l| l.num_requests == 0) {
+                    let rate = Self::rate(&b, l.concurrency, l.concurrency.saturating_mul(4).max(40))?;
+                    l.num_requests = Self::count(rate, seconds, l.concurrency);
+                    notes.push(format!(
+                        "note: --client: {seconds} s at {} in flight: {} requests (the simulated {rate:.2} req/s)",
+                        l.concurrency, l.num_requests
+                    ));
+                }
+                Ok(b.edit_workload(|w| w.set_shared_queue(levels)))
+            }
+            ClientProbe::Sweep {
+                constant_rates,
+                max_concurrency,
+                per_run,
+                seconds,
+            } => {
+                let sync = Self::rate(&b, 1, per_run.unwrap_or(20).min(20))?;
+                let thr = Self::rate(
+                    &b,
+                    max_concurrency,
+                    per_run.unwrap_or(max_concurrency.saturating_mul(2)),
+                )?;
+                // np.linspace(sync, thr, n + 1)[1:]: the last at the throughput rate.
+                let n = f64::from(constant_rates);
+                let rates: Vec<f64> = (1..=constant_rates)
+                    .map(|k| {
+                        let r = sync + (thr - sync) * f64::from(k) / n;
+                        (r * 1e4).round() / 1e4
+                    })
+                    .collect();
+                let counts: Vec<u32> = match (per_run, seconds) {
+                    (Some(n), _) => vec![n; rates.len()],
+                    (None, Some(s)) => rates.iter().map(|r| Self::count(*r, s, 1)).collect(),
+                    (None, None) => vec![1000; rates.len()],
+                };
+                notes.push(format!(
+                    "note: --client: GuideLLM's sweep: its synchronous run simulated at {sync:.3} req/s and its \
+                     throughput run ({max_concurrency} in flight) at {thr:.3} req/s; shown are the {constant_rates} \
+                     constant rates between them (the two runs themselves: --rate-type synchronous / throughput)"
+                ));
+                Ok(b.edit_workload(|w| {
+                    w.set_poisson(rates, counts[0], Some(max_concurrency));
+                    if let LoadSpec::Poisson {
+                        burstiness,
+                        num_requests_per_level,
+                        ..
+                    } = &mut w.load
+                    {
+                        *burstiness = f64::INFINITY;
+                        *num_requests_per_level = counts.iter().any(|c| *c != counts[0]).then_some(counts);
+                    }
+                }))
+            }
+        }
+    }
+}
+
 /// A deployment resolved: its scenario builder, and the measured report a replayed load-test
 /// file became (its figures are shown beside the prediction while the levels are the file's).
 pub struct Resolved {
@@ -323,7 +439,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     let bench = o
         .client
         .as_deref()
-        .map(crate::workload::bench_command::BenchCommand::parse)
+        .map(crate::workload::client_command::ClientCommand::parse)
         .transpose()?;
     if let (None, Some(m)) = (&model, bench.as_ref().and_then(|c| c.model.as_ref())) {
         notes.push(format!("note: the model is the --client command's --model, {m}"));
@@ -501,19 +617,81 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     let (mut input, mut output) = (input, output);
     let (mut qps, mut num_requests, mut max_concurrency) = (o.qps.clone(), o.num_requests, o.max_concurrency);
     let (mut endpoint, mut burstiness) = (o.endpoint, None);
+    let mut shared_queue: Option<Vec<crate::workload::arrivals::ConcurrencyLevel>> = None;
+    let mut rate_counts: Option<Vec<u32>> = None;
+    let mut probe = None;
     if let Some(c) = &bench {
         let (i, out) = c.lengths(era)?;
-        let explicit = o.input_len.is_some() || o.output_len.is_some() || o.random_range_ratio.is_some();
-        if !explicit {
-            (input, output) = (Some(i), Some(out));
+        // Lengths given on the command line win, each on its own (both with --random-range-ratio).
+        let ranged = o.random_range_ratio.is_some();
+        if o.input_len.is_none() && !ranged {
+            input = Some(i);
         }
-        if qps.is_none() && o.concurrency.is_none() {
-            qps = Some(vec![c.request_rate]);
-            burstiness = Some(c.burstiness);
+        if o.output_len.is_none() && !ranged {
+            match out {
+                Some(out) => output = Some(out),
+                None => {
+                    return Err(Error::invalid(
+                        "--client",
+                        "max_tokens",
+                        format!(
+                            "the {} command sets no output length (no max_tokens is sent), so the answers are as \
+                             long as the model makes them: give --output-len",
+                            c.program.name()
+                        ),
+                    ))
+                }
+            }
         }
-        num_requests = num_requests.or(Some(c.num_prompts));
-        max_concurrency = max_concurrency.or(c.max_concurrency);
+        match &c.load {
+            ClientLoad::Rates {
+                qps: rates,
+                num_requests: n,
+                num_requests_per_level: per_level,
+                max_concurrency: cap,
+                burstiness: b,
+            } => {
+                if qps.is_none() && o.concurrency.is_none() {
+                    qps = Some(rates.clone());
+                    burstiness = Some(*b);
+                    if o.num_requests.is_none() {
+                        rate_counts.clone_from(per_level);
+                    }
+                }
+                num_requests = num_requests.or(Some(*n));
+                max_concurrency = max_concurrency.or(*cap);
+            }
+            ClientLoad::Concurrency { levels } => {
+                if qps.is_none() && o.concurrency.is_none() && o.requests_per_user.is_none() {
+                    let mut levels = levels.clone();
+                    if let Some(n) = o.num_requests {
+                        levels.iter_mut().for_each(|l| l.num_requests = n);
+                    }
+                    if levels.iter().any(|l| l.num_requests == 0) {
+                        probe = Some(ClientProbe::Timed {
+                            levels: levels.clone(),
+                            seconds: c.max_seconds_per_run.unwrap_or(60.0),
+                        });
+                    }
+                    shared_queue = Some(levels);
+                }
+            }
+            ClientLoad::Sweep {
+                constant_rates,
+                max_concurrency: cap,
+            } => {
+                if qps.is_none() && o.concurrency.is_none() && o.requests_per_user.is_none() {
+                    probe = Some(ClientProbe::Sweep {
+                        constant_rates: *constant_rates,
+                        max_concurrency: *cap,
+                        per_run: o.num_requests.or(c.max_requests_per_run),
+                        seconds: c.max_seconds_per_run,
+                    });
+                }
+            }
+        }
         endpoint = endpoint.or(Some(c.endpoint));
+        notes.extend(c.notes.iter().map(|n| format!("note: --client: {n}")));
         if !c.ignored.is_empty() {
             notes.push(format!(
                 "note: --client: without effect on the simulation: {}",
@@ -537,10 +715,18 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         if let Some(d) = output {
             w.set_output_len(d);
         }
-        if let Some(q) = qps {
+        if let Some(levels) = shared_queue {
+            w.set_shared_queue(levels);
+        } else if let Some(q) = qps {
             w.set_poisson(q, num_requests.unwrap_or(1000), max_concurrency);
             if let (Some(b), LoadSpec::Poisson { burstiness, .. }) = (burstiness, &mut w.load) {
                 *burstiness = b;
+            }
+            if let LoadSpec::Poisson {
+                num_requests_per_level, ..
+            } = &mut w.load
+            {
+                num_requests_per_level.clone_from(&rate_counts);
             }
         } else if let Some(c) = concurrency {
             w.set_concurrency(c, rpu);
@@ -563,6 +749,9 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     }
     if let Some(chars) = o.text_chars {
         b = b.text_chars(chars);
+    }
+    if let Some(p) = probe {
+        b = p.resolve(b, notes)?;
     }
     let changed = o.qps.is_some()
         || o.concurrency.is_some()

@@ -54,6 +54,8 @@ pub fn describe_load(load: &crate::workload::arrivals::LoadSpec) -> String {
             "{} at {} req/s, {} requests per rate{}{}",
             if (burstiness - 1.0).abs() < 1e-9 {
                 "Poisson arrivals".to_string()
+            } else if burstiness.is_infinite() {
+                "evenly spaced arrivals".to_string()
             } else {
                 format!("gamma arrivals (burstiness {burstiness})")
             },

@@ -80,7 +80,8 @@ pub enum LoadSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_concurrency: Option<u32>,
         /// `--burstiness`: shape of the gamma inter-arrival times (1: Poisson; below 1 burstier,
-        /// above 1 more regular), the mean gap staying 1 ÷ rate.
+        /// above 1 more regular; `.inf`: evenly spaced, GuideLLM's constant rate), the mean gap
+        /// staying 1 ÷ rate.
         #[serde(default = "one_f64", skip_serializing_if = "is_one_f64")]
         burstiness: f64,
         /// Requests sent at each level when they differ (overrides `num_requests` level by level).
@@ -374,11 +375,11 @@ impl WorkloadSpec {
                         "needs one or more request rates, each > 0 req/s (inf: all sent at once)",
                     ));
                 }
-                if !(burstiness.is_finite() && (0.01..=100.0).contains(burstiness)) {
+                if !((0.01..=100.0).contains(burstiness) || *burstiness == f64::INFINITY) {
                     return Err(Error::invalid(
                         origin,
                         "burstiness",
-                        format!("{burstiness} is outside [0.01, 100] (1 = Poisson)"),
+                        format!("{burstiness} is outside [0.01, 100] (1 = Poisson; .inf: evenly spaced)"),
                     ));
                 }
                 if let Some(per) = num_requests_per_level {
@@ -597,6 +598,15 @@ impl WorkloadSpec {
             requests_per_user: rpu,
             think_time_s: think,
         };
+    }
+
+    /// Replaces the load with a shared queue per level: `num_requests` requests, at most
+    /// `concurrency` outstanding (per-level data of the old load is dropped).
+    pub fn set_shared_queue(&mut self, levels: Vec<ConcurrencyLevel>) {
+        self.input_len_per_level = None;
+        self.output_len_per_level = None;
+        self.busiest_user_ratio_per_level = None;
+        self.load = LoadSpec::MaxConcurrency { levels };
     }
 
     /// Replaces the load with Poisson arrivals (per-level closed-loop data is dropped).
@@ -847,6 +857,8 @@ impl WorkloadSpec {
                                 if i > 0 {
                                     t += if *burstiness == 1.0 {
                                         arrival_rng.exponential(rate)
+                                    } else if burstiness.is_infinite() {
+                                        1.0 / rate
                                     } else {
                                         arrival_rng.gamma(*burstiness, 1.0 / (rate * burstiness))
                                     };

@@ -1,7 +1,7 @@
 //! Workload generation: random numbers and token-length distributions.
 
 pub mod arrivals;
-pub mod bench_command;
+pub mod client_command;
 pub mod datasets;
 pub mod lengths;
 pub mod numpy_draws;

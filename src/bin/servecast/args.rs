@@ -287,9 +287,11 @@ pub struct SimulateArgs {
     pub random_range_ratio: Option<f64>,
     /// A load-test command as the team will run it, quoted: `--client "vllm bench serve
     /// --dataset-name random --random-input-len 2000 --num-prompts 500 --request-rate 8"` (or
-    /// `python benchmarks/benchmark_serving.py …`): its dataset and lengths, prompts, rate,
-    /// --max-concurrency, --burstiness and endpoint, each program's defaults for what it leaves
-    /// out; --qps, --num-requests, --input-len, … given here win.
+    /// `python benchmarks/benchmark_serving.py …`, `python -m sglang.bench_serving …`, llmperf's
+    /// `python token_benchmark_ray.py …`, `genai-perf profile …`, `aiperf profile …`, `guidellm
+    /// benchmark …`): its prompts and their lengths, requests, rate or concurrency and endpoint,
+    /// each program's defaults for what it leaves out; --qps, --num-requests, --input-len, …
+    /// given here win.
     #[arg(long)]
     pub client: Option<String>,
     /// Workload: a YAML file (load, input_len, output_len), a CSV / JSON Lines trace, a

@@ -1,0 +1,416 @@
+//! A pasted load-test command, read into the load it sends: its prompts and their lengths, how
+//! many requests, at what rate or concurrency, and to which endpoint.
+//!
+//! A planner has the exact command the team will run; pasting it saves translating each flag
+//! (and getting a default wrong: `vllm bench serve` draws from `random` by default,
+//! `benchmark_serving.py` from ShareGPT, llmperf sends 550 ± 150-token prompts). One room per
+//! load tester:
+//!
+//! - [`vllm_bench`]: `vllm bench serve …` and `benchmarks/benchmark_serving.py …`.
+//! - [`sglang`]: `python -m sglang.bench_serving …`.
+//! - [`llmperf`]: ray-project llmperf's `token_benchmark_ray.py …`.
+//! - [`genai_perf`]: NVIDIA's `genai-perf profile …` and its successor `aiperf profile …`.
+//! - [`guidellm`]: `guidellm benchmark …`.
+//!
+//! Flags that change nothing the simulation models (host, port, result files, percentiles,
+//! sampling temperature) are listed, not refused; flags that change the load in a way servecast
+//! cannot read are refused naming the flag.
+
+pub mod genai_perf;
+pub mod guidellm;
+pub mod llmperf;
+pub mod sglang;
+pub mod vllm_bench;
+
+use crate::spec::cmdline::shell_words;
+use crate::workload::arrivals::{ConcurrencyLevel, Endpoint};
+use crate::workload::datasets::{random_range_lengths, RandomRangeEra};
+use crate::workload::lengths::LengthDist;
+use crate::{Error, Result};
+
+/// Where errors in a pasted client command are reported.
+pub(crate) const ORIGIN: &str = "--client";
+
+/// The load tester a command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientProgram {
+    /// `vllm bench serve` (vLLM ≥ 0.10).
+    VllmBenchServe,
+    /// `benchmarks/benchmark_serving.py` (vLLM's client before `vllm bench serve`).
+    BenchmarkServing,
+    /// SGLang's `python -m sglang.bench_serving`.
+    SglangBenchServing,
+    /// ray-project llmperf's `token_benchmark_ray.py`.
+    LlmPerf,
+    /// NVIDIA GenAI-Perf, `genai-perf profile`.
+    GenAiPerf,
+    /// NVIDIA AIPerf, `aiperf profile`.
+    AiPerf,
+    /// GuideLLM, `guidellm benchmark`.
+    GuideLlm,
+}
+
+impl ClientProgram {
+    /// The program a command line runs, from the words before its first flag.
+    fn of(program: &str) -> Option<ClientProgram> {
+        let p = program.to_ascii_lowercase();
+        Some(if p.contains("sglang") {
+            ClientProgram::SglangBenchServing
+        } else if p.contains("token_benchmark_ray") || p.contains("llmperf") {
+            ClientProgram::LlmPerf
+        } else if p.contains("genai-perf") || p.contains("genai_perf") {
+            ClientProgram::GenAiPerf
+        } else if p.contains("aiperf") {
+            ClientProgram::AiPerf
+        } else if p.contains("guidellm") {
+            ClientProgram::GuideLlm
+        } else if p.contains("benchmark_serving") {
+            ClientProgram::BenchmarkServing
+        } else if p.contains("bench") || p.is_empty() {
+            ClientProgram::VllmBenchServe
+        } else {
+            return None;
+        })
+    }
+
+    /// The program's name as its users call it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientProgram::VllmBenchServe => "vllm bench serve",
+            ClientProgram::BenchmarkServing => "benchmark_serving.py",
+            ClientProgram::SglangBenchServing => "sglang.bench_serving",
+            ClientProgram::LlmPerf => "llmperf",
+            ClientProgram::GenAiPerf => "genai-perf",
+            ClientProgram::AiPerf => "aiperf",
+            ClientProgram::GuideLlm => "guidellm",
+        }
+    }
+}
+
+/// The prompts a client command sends and the answers it asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientDataset {
+    /// First turns of ShareGPT conversations as vLLM's (and SGLang's) client samples them,
+    /// `max_tokens` the reference answer's length, or `output_len` for every request.
+    Sharegpt {
+        /// `--sharegpt-output-len`, tokens.
+        output_len: Option<u32>,
+    },
+    /// vLLM's `random` dataset: prompts of `input_len` tokens, answers of `output_len`, spread by
+    /// `--random-range-ratio` as the client release draws it ([`RandomRangeEra`]).
+    VllmRandom {
+        /// Prompt tokens.
+        input_len: u32,
+        /// Output tokens.
+        output_len: u32,
+        /// `--random-range-ratio` (none: the client's default).
+        range_ratio: Option<f64>,
+    },
+    /// Lengths the command fixes whatever the release: synthetic prompts of another tester.
+    Lengths {
+        /// Prompt lengths, tokens.
+        input: LengthDist,
+        /// Output lengths (`max_tokens`), tokens; none: the command sends no limit, so the
+        /// model's answers end where it chooses and `--output-len` must say where.
+        output: Option<LengthDist>,
+    },
+}
+
+/// How a client command offers its requests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientLoad {
+    /// Open loop: one level per rate (requests per second; infinity: all at once), gaps drawn
+    /// from a gamma of shape `burstiness` (1: Poisson), optionally behind a cap on requests
+    /// outstanding.
+    Rates {
+        /// Request rates, requests per second, one level each.
+        qps: Vec<f64>,
+        /// Requests sent per level.
+        num_requests: u32,
+        /// Requests sent at each level when they differ (a duration at several rates).
+        num_requests_per_level: Option<Vec<u32>>,
+        /// Most requests outstanding at once; none: unlimited.
+        max_concurrency: Option<u32>,
+        /// Gamma shape of the gaps (1: Poisson; `f64::INFINITY`: evenly spaced).
+        burstiness: f64,
+    },
+    /// A shared queue of requests, at most `concurrency` outstanding, one level each: a fixed
+    /// number of concurrent streams, each sending its next request when the last one ends.
+    Concurrency {
+        /// The levels; a level of 0 requests runs for [`ClientCommand::max_seconds_per_run`]
+        /// instead, its count set from the simulated request rate.
+        levels: Vec<ConcurrencyLevel>,
+    },
+    /// GuideLLM's sweep: constant rates evenly spaced from the synchronous run's request rate to
+    /// the throughput run's (both simulated first), the last at the throughput rate.
+    Sweep {
+        /// Constant-rate runs (the sweep's size less the synchronous and throughput runs).
+        constant_rates: u32,
+        /// Most requests in flight in the throughput and constant-rate runs.
+        max_concurrency: u32,
+    },
+}
+
+/// A client command as servecast reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientCommand {
+    /// The load tester.
+    pub program: ClientProgram,
+    /// Prompts and their lengths.
+    pub dataset: ClientDataset,
+    /// How requests are offered.
+    pub load: ClientLoad,
+    /// The endpoint (`/v1/chat/completions` or `/v1/completions`).
+    pub endpoint: Endpoint,
+    /// The model the command asks the server for.
+    pub model: Option<String>,
+    /// Flags read but without effect on the simulation (host, result files, …), as written.
+    pub ignored: Vec<String>,
+    /// What servecast assumed in reading the command (an approximation, a default of the
+    /// program's that the simulation cannot follow exactly).
+    pub notes: Vec<String>,
+    /// Requests per run when the tester counts them per run (GuideLLM's `--max-requests`).
+    pub max_requests_per_run: Option<u32>,
+    /// The tester's duration limit per run, seconds (GuideLLM's `--max-seconds`), where it and
+    /// not a count ends a run.
+    pub max_seconds_per_run: Option<f64>,
+}
+
+impl ClientCommand {
+    /// Parses a pasted command line (quoted as a shell would; `--flag=value` accepted), naming
+    /// the load tester from the words before its first flag.
+    pub fn parse(line: &str) -> Result<ClientCommand> {
+        let words = shell_words(line).map_err(|_| Error::invalid(ORIGIN, "command", "an unterminated quote"))?;
+        // `python -m sglang.bench_serving …`: the module is the program, not a flag's value.
+        let module = words
+            .iter()
+            .position(|w| w == "-m")
+            .filter(|&i| i > 0 && words[i - 1].contains("python") && i + 1 < words.len())
+            .map_or(0, |i| i + 2);
+        let first_flag = words
+            .iter()
+            .skip(module)
+            .position(|w| w.starts_with('-'))
+            .map_or(words.len(), |i| i + module);
+        let program_words = words[..first_flag].join(" ");
+        let Some(program) = ClientProgram::of(&program_words) else {
+            return Err(Error::invalid(
+                ORIGIN,
+                "command",
+                format!(
+                    "'{program_words}' is not a load tester servecast reads: paste a `vllm bench serve …`, \
+                     `python benchmarks/benchmark_serving.py …`, `python -m sglang.bench_serving …`, \
+                     `python token_benchmark_ray.py …` (llmperf), `genai-perf profile …`, `aiperf profile …` \
+                     or `guidellm benchmark …` command"
+                ),
+            ));
+        };
+        let flags = Flags::new(&words[first_flag..]);
+        match program {
+            ClientProgram::VllmBenchServe | ClientProgram::BenchmarkServing => vllm_bench::parse(program, flags),
+            ClientProgram::SglangBenchServing => sglang::parse(flags),
+            ClientProgram::LlmPerf => llmperf::parse(flags),
+            ClientProgram::GenAiPerf | ClientProgram::AiPerf => genai_perf::parse(program, flags),
+            ClientProgram::GuideLlm => guidellm::parse(flags),
+        }
+    }
+
+    /// Prompt and output length distributions; vLLM's random dataset spread as `era`'s client
+    /// draws it. No output lengths: the command sets no `max_tokens`.
+    pub fn lengths(&self, era: RandomRangeEra) -> Result<(LengthDist, Option<LengthDist>)> {
+        let sharegpt = || LengthDist::Dataset {
+            name: "sharegpt".into(),
+            part: None,
+            mean: None,
+            max: None,
+        };
+        match &self.dataset {
+            ClientDataset::Sharegpt { output_len } => Ok((
+                sharegpt(),
+                Some(match output_len {
+                    Some(n) => LengthDist::Fixed { tokens: *n },
+                    None => sharegpt(),
+                }),
+            )),
+            ClientDataset::VllmRandom {
+                input_len,
+                output_len,
+                range_ratio,
+            } => {
+                let ratio = range_ratio.unwrap_or(match era {
+                    RandomRangeEra::Y2024 => 1.0,
+                    _ => 0.0,
+                });
+                Ok((
+                    random_range_lengths(*input_len, ratio, era, ORIGIN)?,
+                    Some(random_range_lengths(*output_len, ratio, era, ORIGIN)?),
+                ))
+            }
+            ClientDataset::Lengths { input, output } => Ok((input.clone(), output.clone())),
+        }
+    }
+}
+
+/// One flag of a command line and its value as written.
+pub(crate) struct Flag {
+    /// The flag, `_` read as `-` (`--num_prompts` is `--num-prompts`).
+    pub name: String,
+    /// The value after `=`, if written so.
+    inline: Option<String>,
+}
+
+/// Walks a command line's flags: `--flag value`, `--flag=value` and bare switches.
+pub(crate) struct Flags<'a> {
+    words: std::iter::Peekable<std::slice::Iter<'a, String>>,
+}
+
+impl<'a> Flags<'a> {
+    fn new(words: &'a [String]) -> Flags<'a> {
+        Flags {
+            words: words.iter().peekable(),
+        }
+    }
+
+    /// The next flag; a word that is neither a flag nor a flag's value is refused.
+    pub fn next_flag(&mut self) -> Result<Option<Flag>> {
+        let Some(word) = self.words.next() else {
+            return Ok(None);
+        };
+        let (name, inline) = match word.split_once('=') {
+            Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
+            _ => (word.clone(), None),
+        };
+        if !name.starts_with('-') {
+            return Err(Error::invalid(
+                ORIGIN,
+                "command",
+                format!("'{word}' is no flag nor a flag's value"),
+            ));
+        }
+        Ok(Some(Flag {
+            name: name.replace('_', "-"),
+            inline,
+        }))
+    }
+
+    /// The flag's value if it has one: after `=`, else the next word unless that is a flag
+    /// (a negative number is a value).
+    pub fn value(&mut self, flag: &Flag) -> Option<String> {
+        flag.inline.clone().or_else(|| {
+            self.words
+                .next_if(|w| !w.starts_with('-') || w.parse::<f64>().is_ok())
+                .cloned()
+        })
+    }
+
+    /// The flag's value, which it needs.
+    pub fn need(&mut self, flag: &Flag) -> Result<String> {
+        self.value(flag)
+            .ok_or_else(|| Error::invalid(ORIGIN, &flag.name, "needs a value"))
+    }
+
+    /// The flag as written with its value, if any: for the list of flags without effect.
+    pub fn shown(&mut self, flag: &Flag) -> String {
+        match self.value(flag) {
+            Some(v) => format!("{} {v}", flag.name),
+            None => flag.name.clone(),
+        }
+    }
+}
+
+/// A whole number ≥ 1.
+pub(crate) fn count(flag: &str, text: &str) -> Result<u32> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| Error::invalid(ORIGIN, flag, format!("'{text}' must be a whole number ≥ 1")))
+}
+
+/// A whole number ≥ 0.
+pub(crate) fn count_or_zero(flag: &str, text: &str) -> Result<u32> {
+    text.trim()
+        .parse::<u32>()
+        .map_err(|_| Error::invalid(ORIGIN, flag, format!("'{text}' must be a whole number ≥ 0")))
+}
+
+/// A finite number.
+pub(crate) fn number(flag: &str, text: &str) -> Result<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| Error::invalid(ORIGIN, flag, format!("'{text}' is not a number")))
+}
+
+/// A rate in requests per second, > 0, or `inf`.
+pub(crate) fn rate(flag: &str, text: &str) -> Result<f64> {
+    if text.trim().eq_ignore_ascii_case("inf") {
+        return Ok(f64::INFINITY);
+    }
+    let r = number(flag, text)?;
+    if r <= 0.0 {
+        return Err(Error::invalid(ORIGIN, flag, format!("'{text}' must be > 0 or inf")));
+    }
+    Ok(r)
+}
+
+/// A length a synthetic-prompt generator draws from a normal of `mean` ± `sd` tokens, at least
+/// 1 (redrawn below it); a fixed length when `sd` is 0.
+pub(crate) fn normal_lengths(mean: u32, sd: f64) -> LengthDist {
+    if sd == 0.0 {
+        LengthDist::Fixed { tokens: mean.max(1) }
+    } else {
+        LengthDist::Normal {
+            mean: f64::from(mean),
+            sd,
+            min: 1,
+            max: u32::MAX,
+        }
+    }
+}
+
+/// A standard deviation in tokens: a finite number ≥ 0.
+pub(crate) fn std_dev(flag: &str, text: &str) -> Result<f64> {
+    let v = number(flag, text)?;
+    if v < 0.0 {
+        return Err(Error::invalid(ORIGIN, flag, format!("'{text}' must be ≥ 0")));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_program_is_named_by_the_words_before_the_first_flag() {
+        for (line, program) in [
+            ("vllm bench serve --model m", ClientProgram::VllmBenchServe),
+            (
+                "python3 benchmarks/benchmark_serving.py --model m",
+                ClientProgram::BenchmarkServing,
+            ),
+            (
+                "python -m sglang.bench_serving --backend vllm",
+                ClientProgram::SglangBenchServing,
+            ),
+            ("python token_benchmark_ray.py --model m", ClientProgram::LlmPerf),
+            ("genai-perf profile -m m --endpoint-type chat", ClientProgram::GenAiPerf),
+            ("aiperf profile --model m", ClientProgram::AiPerf),
+            (
+                "guidellm benchmark --target http://localhost:8000 --data prompt_tokens=8,output_tokens=8",
+                ClientProgram::GuideLlm,
+            ),
+        ] {
+            match ClientCommand::parse(line) {
+                Ok(c) => assert_eq!(c.program, program, "{line}"),
+                Err(e) => panic!("{line}: {e}"),
+            }
+        }
+        match ClientCommand::parse("locust -f load.py") {
+            Err(Error::InvalidField { message, .. }) => assert!(message.contains("not a load tester")),
+            other => panic!("{other:?}"),
+        }
+    }
+}

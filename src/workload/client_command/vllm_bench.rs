@@ -1,0 +1,198 @@
+//! vLLM's own load tester: `vllm bench serve …` (vLLM ≥ 0.10) and
+//! `benchmarks/benchmark_serving.py …` before it. Defaults: `vllm bench serve` draws from the
+//! `random` dataset (1024-token prompts, 128-token answers), `benchmark_serving.py` from
+//! ShareGPT; both send 1000 prompts at once (`--request-rate inf`) to `/v1/completions`.
+
+use super::{
+    count, count_or_zero, number, rate, ClientCommand, ClientDataset, ClientLoad, ClientProgram, Flags, ORIGIN,
+};
+use crate::workload::arrivals::Endpoint;
+use crate::{Error, Result};
+
+/// Reads the flags of a `vllm bench serve` or `benchmark_serving.py` command.
+pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<ClientCommand> {
+    // benchmark_serving.py drew ShareGPT unless told otherwise; `vllm bench serve` draws `random`.
+    let mut dataset_name = if program == ClientProgram::BenchmarkServing {
+        "sharegpt".to_string()
+    } else {
+        "random".to_string()
+    };
+    let (mut random_input, mut random_output, mut range_ratio) = (1024u32, 128u32, None);
+    let mut sharegpt_output = None;
+    let (mut num_prompts, mut request_rate, mut max_concurrency, mut burstiness) = (1000u32, f64::INFINITY, None, 1.0);
+    let (mut endpoint, mut model, mut ignored) = (Endpoint::Completions, None, Vec::new());
+    while let Some(flag) = flags.next_flag()? {
+        let f = flag.name.as_str();
+        match f {
+            "--dataset-name" => dataset_name = flags.need(&flag)?.to_ascii_lowercase(),
+            "--model" => model = Some(flags.need(&flag)?),
+            // benchmark_serving.py before 0.5: `--dataset PATH` was a ShareGPT file.
+            "--dataset" => {
+                flags.need(&flag)?;
+                dataset_name = "sharegpt".into();
+            }
+            "--random-input-len" => random_input = count(f, &flags.need(&flag)?)?,
+            "--random-output-len" => random_output = count(f, &flags.need(&flag)?)?,
+            "--random-range-ratio" => range_ratio = Some(number(f, &flags.need(&flag)?)?),
+            "--random-prefix-len" => {
+                if count_or_zero(f, &flags.need(&flag)?)? > 0 {
+                    return Err(Error::invalid(
+                        ORIGIN,
+                        "--random-prefix-len",
+                        "a shared prefix is not read from a client command: give the lengths with \
+                         --input-len and the workload's prefix in a workload file",
+                    ));
+                }
+            }
+            "--sharegpt-output-len" => sharegpt_output = Some(count(f, &flags.need(&flag)?)?),
+            "--num-prompts" => num_prompts = count(f, &flags.need(&flag)?)?,
+            "--request-rate" => request_rate = rate(f, &flags.need(&flag)?)?,
+            "--max-concurrency" => max_concurrency = Some(count(f, &flags.need(&flag)?)?),
+            "--burstiness" => {
+                let v = flags.need(&flag)?;
+                let b = number(f, &v)?;
+                if b <= 0.0 {
+                    return Err(Error::invalid(ORIGIN, f, format!("'{v}' must be > 0")));
+                }
+                burstiness = b;
+            }
+            "--backend" | "--endpoint-type" => {
+                if flags.need(&flag)?.eq_ignore_ascii_case("openai-chat") {
+                    endpoint = Endpoint::Chat;
+                }
+            }
+            "--endpoint" => {
+                if flags.need(&flag)?.contains("chat/completions") {
+                    endpoint = Endpoint::Chat;
+                }
+            }
+            _ => ignored.push(flags.shown(&flag)),
+        }
+    }
+    let dataset = match dataset_name.as_str() {
+        "sharegpt" => ClientDataset::Sharegpt {
+            output_len: sharegpt_output,
+        },
+        "random" => ClientDataset::VllmRandom {
+            input_len: random_input,
+            output_len: random_output,
+            range_ratio,
+        },
+        other => {
+            return Err(Error::invalid(
+                ORIGIN,
+                "--dataset-name",
+                format!(
+                    "'{other}': servecast reads the sharegpt and random datasets from a client command; \
+                     for another, give --input-len/--output-len, a workload file or the run's result file"
+                ),
+            ))
+        }
+    };
+    Ok(ClientCommand {
+        program,
+        dataset,
+        load: ClientLoad::Rates {
+            qps: vec![request_rate],
+            num_requests: num_prompts,
+            num_requests_per_level: None,
+            max_concurrency,
+            burstiness,
+        },
+        endpoint,
+        model,
+        ignored,
+        notes: Vec::new(),
+        max_requests_per_run: None,
+        max_seconds_per_run: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ClientCommand, ClientDataset, ClientLoad};
+    use crate::workload::arrivals::Endpoint;
+    use crate::workload::datasets::RandomRangeEra;
+    use crate::workload::lengths::LengthDist;
+    use crate::Error;
+
+    /// The load of a command with one rate level: (rate, prompts, cap, burstiness).
+    fn rates(c: &ClientCommand) -> (f64, u32, Option<u32>, f64) {
+        match &c.load {
+            ClientLoad::Rates {
+                qps,
+                num_requests,
+                max_concurrency,
+                burstiness,
+                ..
+            } if qps.len() == 1 => (qps[0], *num_requests, *max_concurrency, *burstiness),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_vllm_bench_serve_line_reads_as_the_load_it_sends() {
+        let c = ClientCommand::parse(
+            "vllm bench serve --model meta-llama/Llama-3.1-8B-Instruct --dataset-name random \
+             --random-input-len 2000 --random-output-len=200 --random-range-ratio 0.25 \
+             --num-prompts 500 --request-rate 8 --max-concurrency 64 --burstiness 0.5 \
+             --backend openai-chat --endpoint /v1/chat/completions --save-result --port 8000",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rates(&c), (8.0, 500, Some(64), 0.5));
+        assert_eq!(c.endpoint, Endpoint::Chat);
+        assert_eq!(c.model.as_deref(), Some("meta-llama/Llama-3.1-8B-Instruct"));
+        assert_eq!(c.ignored, vec!["--save-result".to_string(), "--port 8000".into()]);
+        let (input, output) = c.lengths(RandomRangeEra::Current).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(input, LengthDist::Uniform { min: 1500, max: 2500 });
+        assert_eq!(output, Some(LengthDist::Uniform { min: 150, max: 250 }));
+    }
+
+    #[test]
+    fn each_programs_defaults_hold() {
+        // vllm bench serve: random 1024/128, 1000 prompts, all at once.
+        let c = ClientCommand::parse("vllm bench serve --model m").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rates(&c), (f64::INFINITY, 1000, None, 1.0));
+        let (input, output) = c.lengths(RandomRangeEra::Current).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (input, output),
+            (
+                LengthDist::Fixed { tokens: 1024 },
+                Some(LengthDist::Fixed { tokens: 128 })
+            )
+        );
+        // benchmark_serving.py: ShareGPT; a fixed answer length when asked.
+        let c = ClientCommand::parse(
+            "python benchmarks/benchmark_serving.py --backend vllm --dataset-path x.json --sharegpt-output-len 256",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.dataset, ClientDataset::Sharegpt { output_len: Some(256) });
+        // 2024's client: range ratio r draws [L·r, L].
+        let c = ClientCommand::parse("vllm bench serve --dataset-name random --random-range-ratio 0.5")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (input, _) = c.lengths(RandomRangeEra::Y2024).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(input, LengthDist::Uniform { min: 512, max: 1024 });
+    }
+
+    #[test]
+    fn what_it_cannot_read_is_refused_naming_the_flag() {
+        for (line, words) in [
+            ("vllm serve m --max-num-seqs 8", "not a load tester"),
+            ("vllm bench serve --dataset-name sonnet", "sharegpt and random"),
+            ("vllm bench serve --num-prompts 0", "whole number ≥ 1"),
+            ("vllm bench serve --request-rate -1", "> 0 or inf"),
+            ("vllm bench serve --burstiness nan", "not a number"),
+            ("vllm bench serve --random-prefix-len 100", "shared prefix"),
+            ("vllm bench serve --num-prompts", "needs a value"),
+            ("vllm bench serve --num-prompts 5 stray", "no flag"),
+            ("vllm bench serve --model 'unterminated", "quote"),
+        ] {
+            match ClientCommand::parse(line) {
+                Err(Error::InvalidField { message, .. }) => assert!(message.contains(words), "{line}: {message}"),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        let c = ClientCommand::parse("vllm bench serve --random-range-ratio 1").unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.lengths(RandomRangeEra::Current).is_err());
+    }
+}
