@@ -125,6 +125,22 @@ fn the_chat_variants_of_base_catalog_entries_carry_their_templates() {
 }
 
 #[test]
+fn templates_counted_from_their_tokenizers_wrap_each_prompt() {
+    // Phi-3's role tokens fold the newline after them (rstrip), so <|user|>\n is one token and
+    // <|end|>\n<|assistant|>\n two; Mistral v0.3's <s>[INST] … [/INST] are control tokens; DeepSeek
+    // R1's distills add <｜begin▁of▁sentence｜><｜User｜> and <｜Assistant｜><think>\n.
+    for (model, added) in [
+        ("phi-3-mini-4k-instruct", 3.0),
+        ("phi-3.5-mini-instruct", 3.0),
+        ("mistral-7b-instruct-v0.3", 3.0),
+        ("deepseek-r1-distill-qwen-1.5b", 5.0),
+    ] {
+        let p = run(model, Endpoint::Chat, false).unwrap_or_else(|e| panic!("{model}: {e}"));
+        assert_eq!(p.levels[0].input_tokens.mean, f64::from(PROMPT) + added, "{model}");
+    }
+}
+
+#[test]
 fn a_jinja_chat_request_costs_the_api_server_its_render_and_a_harmony_one_does_not() {
     // One user, so the API server is idle when each request arrives: its intake time is in the
     // TTFT once per request. The same chat workload under the same profile, with the render time
