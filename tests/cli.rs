@@ -2108,6 +2108,20 @@ fn a_pasted_guidellm_or_sglang_command_is_the_load_it_sends() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--backend vllm"), "{err}");
+    // A sweep of configurations cannot share levels set from one server's rates.
+    let (code, _, err) = servecast(&[
+        "sweep",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--axis",
+        "seqs=64,128",
+        "--client",
+        "guidellm benchmark --target u --max-requests 100 --data prompt_tokens=512,output_tokens=128",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("each server's own simulated rates"), "{err}");
 }
 
 #[test]

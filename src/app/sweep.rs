@@ -108,6 +108,18 @@ pub fn sweep(d: &DeploymentOptions, a: &SweepCommand) -> Result<Outcome> {
     }
     let spec = SweepSpec { axes, design };
     let kind = a.output.as_deref().map(RowFileKind::of).transpose()?;
+    if let Some(line) = d.client.as_deref() {
+        if crate::workload::client_command::ClientCommand::parse(line)?.levels_depend_on_the_server() {
+            return Err(Error::invalid(
+                "--client",
+                "load",
+                "its levels come from each server's own simulated rates (GuideLLM's sweep, or a run bounded by \
+                 --max-seconds at a concurrency), so every configuration of the sweep would offer other load: \
+                 give the rates or counts (--rate-type constant --rate R, --max-requests N), or simulate each \
+                 configuration on its own",
+            ));
+        }
+    }
     let base = scenario_builder(d, &mut notes)?;
     // Fail fast on a base that does not build at all (unknown model, bad workload).
     if let Err(e) = base.clone().without_report().build() {

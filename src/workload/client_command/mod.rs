@@ -215,6 +215,16 @@ impl ClientCommand {
         }
     }
 
+    /// Whether the levels are set from the server's own simulated rates (GuideLLM's sweep, a run
+    /// bounded by time at a concurrency): each configuration of a sweep would offer other load.
+    pub fn levels_depend_on_the_server(&self) -> bool {
+        match &self.load {
+            ClientLoad::Sweep { .. } => true,
+            ClientLoad::Concurrency { levels } => levels.iter().any(|l| l.num_requests == 0),
+            ClientLoad::Rates { .. } => false,
+        }
+    }
+
     /// Prompt and output length distributions; vLLM's random dataset spread as `era`'s client
     /// draws it. No output lengths: the command sets no `max_tokens`.
     pub fn lengths(&self, era: RandomRangeEra) -> Result<(LengthDist, Option<LengthDist>)> {
