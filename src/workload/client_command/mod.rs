@@ -12,6 +12,8 @@
 //! - [`genai_perf`]: NVIDIA's `genai-perf profile …` and its successor `aiperf profile …`.
 //! - [`guidellm`]: `guidellm benchmark …`.
 //!
+//! Each tester's facts, with the source lines they come from: `docs/research/load-testers.md`.
+//!
 //! Flags that change nothing the simulation models (host, port, result files, percentiles,
 //! sampling temperature) are listed, not refused; flags that change the load in a way servecast
 //! cannot read are refused naming the flag.
