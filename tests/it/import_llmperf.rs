@@ -174,6 +174,14 @@ fn the_summary_alone_gives_means_and_its_own_quantiles() {
         .assumptions
         .iter()
         .any(|a| a.field == "workload.input_len" && a.value == "127 tokens, fixed"));
+    // Its timestamp 1718000000 (2024-06-10) predates llmperf's closed loop (2024-12-09): said.
+    assert!(
+        report.assumptions.iter().any(|a| a.field == "workload.load"
+            && a.reason.contains("timestamp 1718000000")
+            && a.reason.contains("waves")),
+        "{:?}",
+        report.assumptions
+    );
 }
 
 #[test]

@@ -32,6 +32,11 @@ use crate::error::{Error, Result};
 use crate::measured::{Assumption, MeasuredLevel, MetricStats};
 use crate::metrics::Summary;
 
+/// Unix time of llmperf's commit f1d6bed (2024-12-09 01:52 UTC, "subsequent requests cannot be
+/// sent until 'num_concurrent_requests' requests have all finished", PR #59): runs before it sent
+/// waves of requests, not a closed loop.
+const LLMPERF_CLOSED_LOOP_SINCE_S: f64 = 1_733_709_148.0;
+
 /// The llmperf summary / individual responses format.
 pub struct LlmPerf;
 
@@ -598,6 +603,26 @@ fn build_run(s: &SummaryFile, summary_origin: &str, responses: Option<(Vec<Respo
         },
         ..level
     };
+    // llmperf before f1d6bed (2024-12-09 UTC, PR #59) collected results every N launches and
+    // waited for all N: waves of N requests, the next wave sent when the whole last one ended.
+    if let Some(Num(t)) = head
+        .timestamp
+        .filter(|t| t.0.is_finite() && t.0 < LLMPERF_CLOSED_LOOP_SINCE_S)
+    {
+        assumptions.push(Assumption {
+            field: "workload.load".into(),
+            value: format!(
+                "a queue of {} in flight",
+                head.num_concurrent_requests.map_or(0.0, |n| n.0)
+            ),
+            reason: format!(
+                "the run's timestamp {t} predates llmperf's commit f1d6bed (2024-12-09), before which it sent \
+                 waves of num_concurrent_requests requests, each wave when the whole last one had ended; servecast \
+                 keeps that many in flight, which sends sooner when answer lengths differ"
+            ),
+            source: summary_origin.to_string(),
+        });
+    }
     if let Some(Num(r)) = head.results_error_rate.filter(|r| r.0.is_finite() && r.0 > 0.0) {
         assumptions.push(Assumption {
             field: "levels.requests".into(),

@@ -78,6 +78,11 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
         "llmperf counts prompt tokens with the Llama 2 tokenizer and reports the length it drew; \
          servecast sends {mean_in} ± {sd_in} tokens as drawn, which the served model's tokenizer may count otherwise"
     ));
+    notes.push(
+        "llmperf before commit f1d6bed (2024-12-09) sent waves of --num-concurrent-requests, each when the whole \
+         last wave had ended; servecast keeps that many in flight as llmperf does since"
+            .into(),
+    );
     notes.push(format!(
         "llmperf stops sending after --timeout ({timeout_s} s) even short of {completed} completed requests; \
          servecast sends them all (compare the simulated duration with it)"
