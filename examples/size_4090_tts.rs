@@ -35,6 +35,7 @@ fn main() -> Result<(), servecast::Error> {
                     concurrency: vec![1],
                     requests_per_user: 4,
                     think_time_s: 0.0,
+                    waves: false,
                 },
                 LengthDist::Fixed { tokens: 64 },
                 LengthDist::Fixed { tokens: 64 },

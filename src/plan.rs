@@ -399,6 +399,7 @@ pub fn at_load(base: &Scenario, kind: LoadKind, load: f64, opts: &PlanOptions) -
                 concurrency: vec![c],
                 requests_per_user: opts.requests_per_user,
                 think_time_s: 0.0,
+                waves: false,
             };
             s.workload.input_len_per_level = None;
             s.workload.output_len_per_level = None;

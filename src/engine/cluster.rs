@@ -329,6 +329,7 @@ pub fn simulate_cluster_into(
             users,
             requests_per_user,
             think_ns,
+            ..
         } => {
             let rpu = *requests_per_user;
             if rpu > 0 {
@@ -352,6 +353,10 @@ pub fn simulate_cluster_into(
             (rpu, *think_ns)
         }
     };
+    // Waves: requests of the current wave still out, and its latest end so far.
+    let waves = matches!(clients, Clients::Closed { waves: true, .. });
+    let mut wave_out: u64 = if waves { heap.len() as u64 } else { 0 };
+    let mut wave_end: Nanos = 0;
     let open_id = |k: usize| -> u32 { open_order.as_ref().map_or(k as u32, |o| o[k]) };
     let mut rng = SimRng::new(seed ^ 0x005E_ED0F_C1A5);
     let mut rr_next = 0usize;
@@ -564,6 +569,33 @@ pub fn simulate_cluster_into(
         for &(user, f) in &done {
             match clients {
                 Clients::Gated { .. } => slots.freed_at.push_back(f),
+                Clients::Closed { waves: true, .. } => {
+                    // The wave's last answer sends every user's next request.
+                    wave_out = wave_out.saturating_sub(1);
+                    wave_end = wave_end.max(f);
+                    if wave_out == 0 {
+                        let send = wave_end.saturating_add(think);
+                        for user in 0..next_of_user.len() as u32 {
+                            let j = next_of_user[user as usize];
+                            if j < rpu {
+                                let next = u64::from(user) * u64::from(rpu) + u64::from(j);
+                                if next < n_reqs as u64 {
+                                    let id = next as u32;
+                                    heap.push(Reverse(Pending {
+                                        t: send.saturating_add(fe.at(id)),
+                                        seq,
+                                        id,
+                                        send,
+                                        user,
+                                    }));
+                                    seq += 1;
+                                    wave_out += 1;
+                                }
+                                next_of_user[user as usize] = j + 1;
+                            }
+                        }
+                    }
+                }
                 Clients::Closed { .. } => {
                     let j = next_of_user[user as usize];
                     if j < rpu {

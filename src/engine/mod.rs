@@ -70,6 +70,11 @@ pub enum Clients {
         requests_per_user: u32,
         /// Pause between a response and the next request, nanoseconds.
         think_ns: Nanos,
+        /// Waves: every user's next request waits until all users' current ones have ended, and
+        /// they all go out together at the last end (plus the think time) — llmperf before its
+        /// commit f1d6bed (2024-12-09), which collected results every N launches and waited for
+        /// all N. False: each user sends when its own answer ends.
+        waves: bool,
     },
 }
 
@@ -1140,6 +1145,7 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
             users,
             requests_per_user,
             think_ns,
+            ..
         } => {
             let rpu = *requests_per_user;
             for u in 0..*users {
@@ -1182,6 +1188,9 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
         heap.peek().map_or(NEVER, |&Reverse((t, _, _))| t).min(due)
     };
     let mut pending_finishes: Vec<u32> = Vec::new();
+    // Waves: requests of the current wave still out, and its latest end so far.
+    let mut wave_out: u64 = heap.len() as u64;
+    let mut wave_end: Nanos = 0;
     loop {
         // Gated requests go out while slots are free and they are due.
         while let (Some(&(t, idx)), Some(&slot)) = (gate.front(), free_slots.front()) {
@@ -1221,7 +1230,29 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
                 if let Clients::Gated { .. } = clients {
                     free_slots.push_back(st.reqs[idx as usize].finish_ns);
                 }
-                if let Clients::Closed { .. } = clients {
+                if let Clients::Closed { waves: true, .. } = clients {
+                    // The wave's last answer sends every user's next request.
+                    wave_out = wave_out.saturating_sub(1);
+                    wave_end = wave_end.max(st.reqs[idx as usize].finish_ns);
+                    if wave_out == 0 {
+                        let send = wave_end.saturating_add(think);
+                        for user in 0..next_of_user.len() as u32 {
+                            let j = next_of_user[user as usize];
+                            if j < rpu {
+                                let next = user as u64 * rpu as u64 + j as u64;
+                                if (next as usize) < st.reqs.len() {
+                                    let r = &mut st.reqs[next as usize];
+                                    r.send_ns = send;
+                                    r.user = user;
+                                    heap.push(Reverse((send.saturating_add(fe[next as usize]), seq, next as u32)));
+                                    seq += 1;
+                                    wave_out += 1;
+                                }
+                                next_of_user[user as usize] = j + 1;
+                            }
+                        }
+                    }
+                } else if let Clients::Closed { .. } = clients {
                     let user = st.reqs[idx as usize].user;
                     let done_at = st.reqs[idx as usize].finish_ns;
                     let j = next_of_user[user as usize];

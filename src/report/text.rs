@@ -34,13 +34,19 @@ pub fn describe_load(load: &crate::workload::arrivals::LoadSpec) -> String {
             concurrency,
             requests_per_user,
             think_time_s,
+            waves,
         } => format!(
-            "closed loop of {} users, {requests_per_user} requests each{}",
+            "closed loop of {} users, {requests_per_user} requests each{}{}",
             list(concurrency.iter().map(|c| c.to_string()).collect()),
             if *think_time_s > 0.0 {
                 format!(", {think_time_s} s think time")
             } else {
                 String::new()
+            },
+            if *waves {
+                ", in waves (every user's next request waits for all users' last)"
+            } else {
+                ""
             }
         ),
         LoadSpec::Poisson {

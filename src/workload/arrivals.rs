@@ -67,6 +67,10 @@ pub enum LoadSpec {
         /// Pause between a response and the user's next request, seconds.
         #[serde(default)]
         think_time_s: f64,
+        /// Waves: each user's next request waits until every user's current one has ended, and
+        /// all go out together (llmperf before 2024-12-09). False: each user on its own.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        waves: bool,
     },
     /// Open loop: Poisson arrivals at each request rate (`inf`: all due at once), optionally
     /// behind a semaphore of `max_concurrency` outstanding requests (`vllm bench serve`'s flags).
@@ -252,6 +256,7 @@ impl WorkloadSpec {
             concurrency,
             requests_per_user,
             think_time_s: 0.0,
+            waves: false,
         };
         WorkloadSpec::new(load, input_len, output_len)
     }
@@ -320,6 +325,7 @@ impl WorkloadSpec {
                 concurrency,
                 requests_per_user,
                 think_time_s,
+                waves: _,
             } => {
                 if concurrency.is_empty() || concurrency.contains(&0) {
                     return Err(Error::invalid(
@@ -557,13 +563,14 @@ impl WorkloadSpec {
             };
             return;
         }
-        let (old_levels, old_rpu, think) = match &self.load {
+        let (old_levels, old_rpu, think, waves) = match &self.load {
             LoadSpec::ClosedLoop {
                 concurrency,
                 requests_per_user,
                 think_time_s,
-            } => (concurrency.clone(), *requests_per_user, *think_time_s),
-            _ => (Vec::new(), 10, 0.0),
+                waves,
+            } => (concurrency.clone(), *requests_per_user, *think_time_s, *waves),
+            _ => (Vec::new(), 10, 0.0, false),
         };
         let rpu = requests_per_user.unwrap_or(old_rpu);
         let position = |c: &u32| old_levels.iter().position(|o| o == c);
@@ -597,6 +604,7 @@ impl WorkloadSpec {
             concurrency: levels,
             requests_per_user: rpu,
             think_time_s: think,
+            waves,
         };
     }
 
@@ -804,6 +812,7 @@ impl WorkloadSpec {
                 concurrency,
                 requests_per_user,
                 think_time_s,
+                waves,
             } => {
                 let users = concurrency.get(index).copied().unwrap_or(1);
                 let n = users as usize * *requests_per_user as usize;
@@ -827,6 +836,7 @@ impl WorkloadSpec {
                         users,
                         requests_per_user: *requests_per_user,
                         think_ns: secs_to_nanos(*think_time_s),
+                        waves: *waves,
                     },
                 )
             }

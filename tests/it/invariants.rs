@@ -212,6 +212,8 @@ fn run_deployment(
             users,
             requests_per_user: (specs.len() as u32).div_ceil(users),
             think_ns: 0,
+            // The gate is unused by closed users: its presence draws llmperf's old waves.
+            waves: c.gate.is_some(),
         },
         None => {
             let mut t = 0;
@@ -277,6 +279,22 @@ proptest! {
         }
         // KV blocks in use never above capacity.
         prop_assert!(out.stats.peak_blocks_used <= out.stats.capacity_blocks);
+        // Waves: the j-th requests of all users go out together, when the last of the (j−1)-th
+        // has ended.
+        if let (Some(users), Some(_)) = (c.closed_users, c.gate) {
+            let rpu = (c.requests.len() as u32).div_ceil(users) as usize;
+            let wave = |j: usize| -> Vec<&servecast::engine::request::RequestRecord> {
+                (0..users as usize).filter_map(|u| out.records.get(u * rpu + j)).filter(|r| r.send_ns != u64::MAX).collect()
+            };
+            for j in 1..rpu {
+                let (before, now) = (wave(j - 1), wave(j));
+                if now.is_empty() { continue; }
+                let last_end = before.iter().map(|r| r.finish_ns).max().unwrap_or(0);
+                for r in &now {
+                    prop_assert_eq!(r.send_ns, last_end, "wave {} request {} sent at {} not at the last end {}", j, r.id, r.send_ns, last_end);
+                }
+            }
+        }
         // A gated client never has more than its limit outstanding.
         if let (None, Some(limit)) = (c.closed_users, c.gate) {
             let mut events: Vec<(u64, i32)> = out.records.iter().flat_map(|r| [(r.send_ns, 1), (r.finish_ns, -1)]).collect();

@@ -30,3 +30,4 @@ mod sweep;
 mod uncertainty;
 mod validation;
 mod warm_cache;
+mod waves;
