@@ -76,7 +76,7 @@ fn runs_ok(what: &str, runs: &[ImportedRun]) -> Result<(), String> {
         let at = format!("{what} {}", r.origin);
         figures_ok(&format!("{at}: level"), &r.level)?;
         match r.load {
-            RunLoad::Queue { concurrency } => {
+            RunLoad::Queue { concurrency } | RunLoad::Waves { concurrency } => {
                 if concurrency == 0 {
                     return Err(format!("{at}: a queue of 0 requests in flight"));
                 }

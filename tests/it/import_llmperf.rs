@@ -76,7 +76,8 @@ fn individual_responses_give_per_request_lengths_and_their_summary_the_load() {
     assert!(r.origin.ends_with(&responses_name()));
     assert_eq!(r.format, "llmperf individual responses");
     assert_eq!(r.model_id.as_deref(), Some("meta-llama/Llama-3.1-8B-Instruct"));
-    assert_eq!(r.load, RunLoad::Queue { concurrency: 2 });
+    // The summary's timestamp 1718000000 (2024-06-10) predates llmperf's closed loop: waves.
+    assert_eq!(r.load, RunLoad::Waves { concurrency: 2 });
     // Response 2 failed (error_code 500).
     assert_eq!(r.num_requests, 7);
     assert_eq!(r.failed, 1);
@@ -146,7 +147,15 @@ fn the_summary_alone_gives_means_and_its_own_quantiles() {
     let runs = LlmPerf.import(&Source::alone(&summary_name(), &t)).unwrap();
     let r = &runs[0];
     assert_eq!(r.format, "llmperf summary");
-    assert_eq!(r.load, RunLoad::Queue { concurrency: 2 });
+    assert_eq!(r.load, RunLoad::Waves { concurrency: 2 });
+    // The same run dated after llmperf's commit f1d6bed (2024-12-09 01:52 UTC) kept 2 in flight.
+    let later = t.replace("\"timestamp\": 1718000000", "\"timestamp\": 1733709148");
+    assert_ne!(later, t);
+    let queue = LlmPerf.import(&Source::alone(&summary_name(), &later)).unwrap();
+    assert_eq!(queue[0].load, RunLoad::Queue { concurrency: 2 });
+    let before = t.replace("\"timestamp\": 1718000000", "\"timestamp\": 1733709147");
+    let waves = LlmPerf.import(&Source::alone(&summary_name(), &before)).unwrap();
+    assert_eq!(waves[0].load, RunLoad::Waves { concurrency: 2 });
     assert_eq!(r.num_requests, 7);
     assert_eq!(r.failed, 1);
     assert!(r.requests.is_empty());
@@ -174,6 +183,16 @@ fn the_summary_alone_gives_means_and_its_own_quantiles() {
         .assumptions
         .iter()
         .any(|a| a.field == "workload.input_len" && a.value == "127 tokens, fixed"));
+    // 8 requests sent (7 completed, 1 failed) in waves of 2: 2 users, 4 requests each.
+    assert_eq!(
+        report.workload.load,
+        servecast::workload::arrivals::LoadSpec::ClosedLoop {
+            concurrency: vec![2],
+            requests_per_user: 4,
+            think_time_s: 0.0,
+            waves: true
+        }
+    );
     // Its timestamp 1718000000 (2024-06-10) predates llmperf's closed loop (2024-12-09): said.
     assert!(
         report.assumptions.iter().any(|a| a.field == "workload.load"

@@ -1097,7 +1097,7 @@ fn to_run(b: Bench, file: &str, run_origin: &str, format: &str) -> Result<Import
     });
 
     let rate_text = match load {
-        RunLoad::Queue { concurrency } => format!("concurrency {concurrency}"),
+        RunLoad::Queue { concurrency } | RunLoad::Waves { concurrency } => format!("concurrency {concurrency}"),
         RunLoad::Poisson { rate, .. } => format!("rate {rate} req/s"),
     };
     let summary = format!(

@@ -605,20 +605,18 @@ fn build_run(s: &SummaryFile, summary_origin: &str, responses: Option<(Vec<Respo
     };
     // llmperf before f1d6bed (2024-12-09 UTC, PR #59) collected results every N launches and
     // waited for all N: waves of N requests, the next wave sent when the whole last one ended.
-    if let Some(Num(t)) = head
+    let waves = head
         .timestamp
-        .filter(|t| t.0.is_finite() && t.0 < LLMPERF_CLOSED_LOOP_SINCE_S)
-    {
+        .is_some_and(|t| t.0.is_finite() && t.0 < LLMPERF_CLOSED_LOOP_SINCE_S);
+    if waves {
         assumptions.push(Assumption {
             field: "workload.load".into(),
-            value: format!(
-                "a queue of {} in flight",
-                head.num_concurrent_requests.map_or(0.0, |n| n.0)
-            ),
+            value: format!("waves of {}", s.concurrency),
             reason: format!(
-                "the run's timestamp {t} predates llmperf's commit f1d6bed (2024-12-09), before which it sent \
-                 waves of num_concurrent_requests requests, each wave when the whole last one had ended; servecast \
-                 keeps that many in flight, which sends sooner when answer lengths differ"
+                "the run's timestamp {} predates llmperf's commit f1d6bed (2024-12-09), before which it sent \
+                 waves of num_concurrent_requests requests, each wave when the whole last one had ended (results \
+                 collected every N launches, waiting for all N); later runs keep N in flight",
+                head.timestamp.map_or(0.0, |t| t.0)
             ),
             source: summary_origin.to_string(),
         });
@@ -649,8 +647,14 @@ fn build_run(s: &SummaryFile, summary_origin: &str, responses: Option<(Vec<Respo
         origin,
         format,
         model_id: head.model.clone().filter(|m| !m.is_empty()),
-        load: RunLoad::Queue {
-            concurrency: s.concurrency,
+        load: if waves {
+            RunLoad::Waves {
+                concurrency: s.concurrency,
+            }
+        } else {
+            RunLoad::Queue {
+                concurrency: s.concurrency,
+            }
         },
         num_requests: completed,
         level,

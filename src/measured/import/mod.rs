@@ -61,6 +61,12 @@ pub enum RunLoad {
         /// Most requests outstanding at once.
         concurrency: u32,
     },
+    /// Waves of `concurrency` requests sent together, the next wave when the whole last one has
+    /// ended (llmperf before its commit f1d6bed, 2024-12-09).
+    Waves {
+        /// Requests per wave.
+        concurrency: u32,
+    },
     /// Open-loop arrivals at `rate` req/s with gamma gaps of shape `burstiness` (1: Poisson;
     /// very large: evenly spaced), optionally behind a semaphore of `max_concurrency`.
     Poisson {
@@ -78,14 +84,14 @@ impl RunLoad {
     pub fn rate(&self) -> f64 {
         match self {
             RunLoad::Poisson { rate, .. } => *rate,
-            RunLoad::Queue { .. } => f64::INFINITY,
+            RunLoad::Queue { .. } | RunLoad::Waves { .. } => f64::INFINITY,
         }
     }
 
     /// The level a run is reported at: `(concurrency, qps)`, as [`MeasuredLevel`] names it.
     pub fn level_key(&self) -> (Option<u32>, Option<f64>) {
         match self {
-            RunLoad::Queue { concurrency } => (Some(*concurrency), None),
+            RunLoad::Queue { concurrency } | RunLoad::Waves { concurrency } => (Some(*concurrency), None),
             RunLoad::Poisson { rate, .. } => (None, Some(*rate)),
         }
     }
@@ -95,6 +101,9 @@ impl RunLoad {
         match self {
             RunLoad::Queue { concurrency } => {
                 format!("request_rate inf (a queue of at most {concurrency} requests in flight)")
+            }
+            RunLoad::Waves { concurrency } => {
+                format!("waves of {concurrency} requests, each sent when the last had ended")
             }
             RunLoad::Poisson {
                 rate,
@@ -400,6 +409,8 @@ pub fn group_runs(runs: Vec<ImportedRun>) -> Vec<Vec<ImportedRun>> {
     let key = |r: &ImportedRun| -> (bool, Option<u32>, u64) {
         match r.load {
             RunLoad::Queue { .. } => (true, None, 0),
+            // One report per wave count per user: a closed loop has one for all its levels.
+            RunLoad::Waves { concurrency } => (true, Some(r.num_requests.div_ceil(concurrency.max(1))), 1),
             RunLoad::Poisson {
                 max_concurrency,
                 burstiness,
@@ -420,14 +431,17 @@ pub fn group_runs(runs: Vec<ImportedRun>) -> Vec<Vec<ImportedRun>> {
 /// The load of runs that share one kind (checked by the caller), one level per run.
 fn load_of(runs: &[ImportedRun]) -> LoadSpec {
     match runs[0].load {
+        RunLoad::Waves { concurrency } => LoadSpec::ClosedLoop {
+            concurrency: runs.iter().map(|r| r.load.level_key().0.unwrap_or(1)).collect(),
+            requests_per_user: runs[0].num_requests.div_ceil(concurrency.max(1)),
+            think_time_s: 0.0,
+            waves: true,
+        },
         RunLoad::Queue { .. } => LoadSpec::MaxConcurrency {
             levels: runs
                 .iter()
                 .map(|r| ConcurrencyLevel {
-                    concurrency: match r.load {
-                        RunLoad::Queue { concurrency } => concurrency,
-                        RunLoad::Poisson { .. } => 1,
-                    },
+                    concurrency: r.load.level_key().0.unwrap_or(1),
                     num_requests: r.num_requests,
                 })
                 .collect(),
@@ -468,10 +482,16 @@ pub fn build_report(mut runs: Vec<ImportedRun>, ctx: &ImportContext) -> Result<M
             "no runs to import; pass one or more load-test result files",
         ));
     };
-    let queue = matches!(first.load, RunLoad::Queue { .. });
+    let queue = matches!(first.load, RunLoad::Queue { .. } | RunLoad::Waves { .. });
     for r in &runs[1..] {
         let clash = match (first.load, r.load) {
             (RunLoad::Queue { .. }, RunLoad::Queue { .. }) => None,
+            (RunLoad::Waves { concurrency: c0 }, RunLoad::Waves { concurrency: c1 }) => {
+                (first.num_requests.div_ceil(c0.max(1)) != r.num_requests.div_ceil(c1.max(1))).then_some((
+                    "num_requests",
+                    "levels in waves share one count of waves (one report per count)",
+                ))
+            }
             (
                 RunLoad::Poisson {
                     max_concurrency: m0,
@@ -515,10 +535,7 @@ pub fn build_report(mut runs: Vec<ImportedRun>, ctx: &ImportContext) -> Result<M
         }
     }
     if queue {
-        runs.sort_by_key(|r| match r.load {
-            RunLoad::Queue { concurrency } => concurrency,
-            RunLoad::Poisson { .. } => 0,
-        });
+        runs.sort_by_key(|r| r.load.level_key().0.unwrap_or(0));
     } else {
         runs.sort_by(|a, b| a.load.rate().total_cmp(&b.load.rate()));
     }
