@@ -239,6 +239,7 @@ enum ClientProbe {
     Sweep {
         constant_rates: u32,
         max_concurrency: u32,
+        burstiness: f64,
         per_run: Option<u32>,
         seconds: Option<f64>,
     },
@@ -295,6 +296,7 @@ impl ClientProbe {
             ClientProbe::Sweep {
                 constant_rates,
                 max_concurrency,
+                burstiness: shape,
                 per_run,
                 seconds,
             } => {
@@ -320,7 +322,7 @@ impl ClientProbe {
                 notes.push(format!(
                     "note: --client: GuideLLM's sweep: its synchronous run simulated at {sync:.3} req/s and its \
                      throughput run ({max_concurrency} in flight) at {thr:.3} req/s; shown are the {constant_rates} \
-                     constant rates between them (the two runs themselves: --rate-type synchronous / throughput)"
+                     constant rates between them (the two runs themselves: GuideLLM's synchronous and throughput profiles)"
                 ));
                 Ok(b.edit_workload(|w| {
                     w.set_poisson(rates, counts[0], Some(max_concurrency));
@@ -330,7 +332,7 @@ impl ClientProbe {
                         ..
                     } = &mut w.load
                     {
-                        *burstiness = f64::INFINITY;
+                        *burstiness = shape;
                         *num_requests_per_level = counts.iter().any(|c| *c != counts[0]).then_some(counts);
                     }
                 }))
@@ -679,11 +681,13 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
             ClientLoad::Sweep {
                 constant_rates,
                 max_concurrency: cap,
+                burstiness: shape,
             } => {
                 if qps.is_none() && o.concurrency.is_none() && o.requests_per_user.is_none() {
                     probe = Some(ClientProbe::Sweep {
                         constant_rates: *constant_rates,
                         max_concurrency: *cap,
+                        burstiness: *shape,
                         per_run: o.num_requests.or(c.max_requests_per_run),
                         seconds: c.max_seconds_per_run,
                     });

@@ -289,7 +289,7 @@ pub struct SimulateArgs {
     /// --dataset-name random --random-input-len 2000 --num-prompts 500 --request-rate 8"` (or
     /// `python benchmarks/benchmark_serving.py …`, `python -m sglang.bench_serving …`, llmperf's
     /// `python token_benchmark_ray.py …`, `genai-perf profile …`, `aiperf profile …`, `guidellm
-    /// benchmark …`): its prompts and their lengths, requests, rate or concurrency and endpoint,
+    /// benchmark …` or `guidellm run …`): its prompts and their lengths, requests, rate or concurrency and endpoint,
     /// each program's defaults for what it leaves out; --qps, --num-requests, --input-len, …
     /// given here win.
     #[arg(long)]

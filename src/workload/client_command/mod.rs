@@ -150,6 +150,9 @@ pub enum ClientLoad {
         constant_rates: u32,
         /// Most requests in flight in the throughput and constant-rate runs.
         max_concurrency: u32,
+        /// Gamma shape of the rate runs' gaps: `f64::INFINITY` evenly spaced (GuideLLM's
+        /// default), 1 Poisson (0.7's `strategy_type=poisson`).
+        burstiness: f64,
     },
 }
 
