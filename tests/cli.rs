@@ -2181,6 +2181,41 @@ fn a_pasted_vllm_bench_serve_command_is_the_load_it_sends() {
         "{out}"
     );
     assert!(err.contains("the model is the --client command's --model"), "{err}");
+    // --random-prefix-len: the same prefix in front of every prompt, which prefix caching reuses.
+    let dir = temp_dir("prefixlen");
+    let file = dir.join("prefix.yaml");
+    std::fs::write(
+        &file,
+        "load: {kind: poisson, qps: [.inf], num_requests: 100, max_concurrency: 8}\n\
+         input_len: {kind: fixed, tokens: 2000}\n\
+         output_len: {kind: fixed, tokens: 64}\n\
+         prefix_groups: 1\n\
+         shared_prefix_tokens: 1000\n",
+    )
+    .unwrap();
+    let prefixed = json_of(
+        &common,
+        &[
+            "--client",
+            "vllm bench serve --random-input-len 1000 --random-prefix-len 1000 --random-output-len 64 \
+             --num-prompts 100 --max-concurrency 8",
+        ],
+    );
+    assert_eq!(prefixed, json_of(&common, &["--workload", file.to_str().unwrap()]));
+    let plain = json_of(
+        &common,
+        &[
+            "--client",
+            "vllm bench serve --random-input-len 2000 --random-output-len 64 --num-prompts 100 --max-concurrency 8",
+        ],
+    );
+    let ttft = |v: &serde_json::Value| v["levels"][0]["ttft_ms"]["mean"].as_f64().unwrap();
+    assert!(
+        ttft(&prefixed) < 0.8 * ttft(&plain),
+        "{} vs {}",
+        ttft(&prefixed),
+        ttft(&plain)
+    );
     let (code, _, err) = servecast(&[
         "simulate",
         "--gpu",
@@ -2192,7 +2227,7 @@ fn a_pasted_vllm_bench_serve_command_is_the_load_it_sends() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("'sonnet': servecast reads the sharegpt and random datasets"),
+        err.contains("'sonnet': servecast reads the sharegpt, random and prefix_repetition datasets"),
         "{err}"
     );
 }

@@ -621,6 +621,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     let (mut endpoint, mut burstiness) = (o.endpoint, None);
     let mut shared_queue: Option<Vec<crate::workload::arrivals::ConcurrencyLevel>> = None;
     let mut rate_counts: Option<Vec<u32>> = None;
+    let mut shared_prefix: Option<(u32, u32)> = None;
     let mut probe = None;
     if let Some(c) = &bench {
         let (i, out) = c.lengths(era)?;
@@ -695,6 +696,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
             }
         }
         endpoint = endpoint.or(Some(c.endpoint));
+        shared_prefix = c.shared_prefix;
         notes.extend(c.notes.iter().map(|n| format!("note: --client: {n}")));
         if !c.ignored.is_empty() {
             notes.push(format!(
@@ -709,6 +711,10 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     let draws = o.client_draws;
     b = b.edit_workload(|w| {
         w.warm_prefix_cache |= warm;
+        if let Some((groups, tokens)) = shared_prefix {
+            w.prefix_groups = groups;
+            w.shared_prefix_tokens = tokens;
+        }
         if let Some(e) = endpoint {
             w.endpoint = e;
         }

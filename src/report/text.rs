@@ -300,10 +300,17 @@ pub fn header(p: &Prediction) -> String {
         {
             let mut extra = String::new();
             if w.prefix_groups > 0 {
-                extra += &format!(
-                    ", {} shared prefixes of {} tokens",
-                    w.prefix_groups, w.shared_prefix_tokens
-                );
+                extra += &if w.prefix_groups == 1 {
+                    format!(
+                        ", one prefix of {} tokens shared by every prompt",
+                        w.shared_prefix_tokens
+                    )
+                } else {
+                    format!(
+                        ", {} shared prefixes of {} tokens",
+                        w.prefix_groups, w.shared_prefix_tokens
+                    )
+                };
             }
             if w.endpoint == crate::workload::arrivals::Endpoint::Chat {
                 let (prefix, suffix) = w.chat_template_tokens();

@@ -107,6 +107,9 @@ pub enum ClientDataset {
         output_len: u32,
         /// `--random-range-ratio` (none: the client's default).
         range_ratio: Option<f64>,
+        /// `--random-prefix-len`: random tokens in front of every prompt, the same in each,
+        /// on top of the drawn length.
+        prefix_len: u32,
     },
     /// Lengths the command fixes whatever the release: synthetic prompts of another tester.
     Lengths {
@@ -174,6 +177,10 @@ pub struct ClientCommand {
     /// What servecast assumed in reading the command (an approximation, a default of the
     /// program's that the simulation cannot follow exactly).
     pub notes: Vec<String>,
+    /// Prompts sharing a prefix: `(groups, tokens)`, request i in group i mod groups, its first
+    /// `tokens` tokens those of its group (vLLM bench's `--random-prefix-len` and
+    /// `prefix_repetition` dataset, SGLang's `generated-shared-prefix`).
+    pub shared_prefix: Option<(u32, u32)>,
     /// Requests per run when the tester counts them per run (GuideLLM's `--max-requests`).
     pub max_requests_per_run: Option<u32>,
     /// The tester's duration limit per run, seconds (GuideLLM's `--max-seconds`), where it and
@@ -251,15 +258,23 @@ impl ClientCommand {
                 input_len,
                 output_len,
                 range_ratio,
+                prefix_len,
             } => {
                 let ratio = range_ratio.unwrap_or(match era {
                     RandomRangeEra::Y2024 => 1.0,
                     _ => 0.0,
                 });
-                Ok((
-                    random_range_lengths(*input_len, ratio, era, ORIGIN)?,
-                    Some(random_range_lengths(*output_len, ratio, era, ORIGIN)?),
-                ))
+                let input = match random_range_lengths(*input_len, ratio, era, ORIGIN)? {
+                    LengthDist::Fixed { tokens } => LengthDist::Fixed {
+                        tokens: tokens.saturating_add(*prefix_len),
+                    },
+                    LengthDist::Uniform { min, max } => LengthDist::Uniform {
+                        min: min.saturating_add(*prefix_len),
+                        max: max.saturating_add(*prefix_len),
+                    },
+                    other => other,
+                };
+                Ok((input, Some(random_range_lengths(*output_len, ratio, era, ORIGIN)?)))
             }
             ClientDataset::Lengths { input, output } => Ok((input.clone(), output.clone())),
         }

@@ -13,6 +13,7 @@
 use super::{count, number, rate, ClientCommand, ClientDataset, ClientLoad, ClientProgram, Flags, ORIGIN};
 use crate::workload::arrivals::Endpoint;
 use crate::workload::datasets::{random_range_lengths, RandomRangeEra};
+use crate::workload::lengths::LengthDist;
 use crate::{Error, Result};
 
 /// Reads the flags of a `python -m sglang.bench_serving` command.
@@ -24,6 +25,9 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
     let (mut num_prompts, mut request_rate, mut max_concurrency) = (1000u32, f64::INFINITY, None);
     let (mut model, mut ignored, mut notes) = (None, Vec::new(), Vec::new());
     let (mut stream, mut ignore_eos) = (true, true);
+    // generated-shared-prefix: groups × prompts, each a group's system prompt and a question.
+    let (mut gsp_groups, mut gsp_per_group, mut gsp_system, mut gsp_question, mut gsp_output) =
+        (64u32, 16u32, 2048u32, 128u32, 256u32);
     while let Some(flag) = flags.next_flag()? {
         let f = flag.name.as_str();
         match f {
@@ -37,6 +41,11 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
             "--num-prompts" => num_prompts = count(f, &flags.need(&flag)?)?,
             "--request-rate" => request_rate = rate(f, &flags.need(&flag)?)?,
             "--max-concurrency" => max_concurrency = Some(count(f, &flags.need(&flag)?)?),
+            "--gsp-num-groups" => gsp_groups = count(f, &flags.need(&flag)?)?,
+            "--gsp-prompts-per-group" => gsp_per_group = count(f, &flags.need(&flag)?)?,
+            "--gsp-system-prompt-len" => gsp_system = count(f, &flags.need(&flag)?)?,
+            "--gsp-question-len" => gsp_question = count(f, &flags.need(&flag)?)?,
+            "--gsp-output-len" => gsp_output = count(f, &flags.need(&flag)?)?,
             "--disable-stream" => stream = false,
             "--disable-ignore-eos" => ignore_eos = false,
             "--sharegpt-context-len" | "--tokenize-prompt" | "--lora-name" => {
@@ -64,6 +73,7 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
             ))
         }
     };
+    let mut shared_prefix = None;
     let dataset = match dataset_name.as_str() {
         "sharegpt" => {
             notes.push(
@@ -85,12 +95,24 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
                 ORIGIN,
             )?),
         },
+        "generated-shared-prefix" => {
+            // --num-prompts is not read: the groups make the requests.
+            num_prompts = gsp_groups.saturating_mul(gsp_per_group);
+            shared_prefix = Some((gsp_groups, gsp_system));
+            ClientDataset::Lengths {
+                input: LengthDist::Fixed {
+                    tokens: gsp_system.saturating_add(gsp_question),
+                },
+                output: Some(LengthDist::Fixed { tokens: gsp_output }),
+            }
+        }
         other => {
             return Err(Error::invalid(
                 ORIGIN,
                 "--dataset-name",
                 format!(
-                    "'{other}': servecast reads the sharegpt, random and random-ids datasets from a client \
+                    "'{other}': servecast reads the sharegpt, random, random-ids and generated-shared-prefix \
+                     datasets from a client \
                      command; for another, give --input-len/--output-len, a workload file or the run's result file"
                 ),
             ))
@@ -125,6 +147,7 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
         notes,
         max_requests_per_run: None,
         max_seconds_per_run: None,
+        shared_prefix,
     })
 }
 
@@ -184,6 +207,21 @@ mod tests {
                 burstiness: 1.0
             }
         );
+        // generated-shared-prefix: 64 groups × 16 prompts of a 2,048-token system prompt and a
+        // 128-token question, 256-token answers; --num-prompts not read.
+        let c = ClientCommand::parse(
+            "python -m sglang.bench_serving --backend vllm --dataset-name generated-shared-prefix --num-prompts 5",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.shared_prefix, Some((64, 2048)));
+        assert_eq!(
+            c.dataset,
+            ClientDataset::Lengths {
+                input: LengthDist::Fixed { tokens: 2176 },
+                output: Some(LengthDist::Fixed { tokens: 256 })
+            }
+        );
+        assert!(matches!(c.load, ClientLoad::Rates { num_requests: 1024, .. }));
         // The default backend posts to SGLang's /generate, which vLLM does not serve.
         for (line, words) in [
             ("python -m sglang.bench_serving --dataset-name random", "--backend vllm"),

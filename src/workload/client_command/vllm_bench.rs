@@ -7,6 +7,7 @@ use super::{
     count, count_or_zero, number, rate, ClientCommand, ClientDataset, ClientLoad, ClientProgram, Flags, ORIGIN,
 };
 use crate::workload::arrivals::Endpoint;
+use crate::workload::lengths::LengthDist;
 use crate::{Error, Result};
 
 /// Reads the flags of a `vllm bench serve` or `benchmark_serving.py` command.
@@ -19,6 +20,10 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
     };
     let (mut random_input, mut random_output, mut range_ratio) = (1024u32, 128u32, None);
     let mut sharegpt_output = None;
+    // `--random-prefix-len`: one prefix of that many random tokens in front of every prompt.
+    let mut random_prefix = 0u32;
+    // The prefix_repetition dataset (vLLM ≥ 0.10.2): defaults 256, 256, 10, 128.
+    let (mut rep_prefix, mut rep_suffix, mut rep_groups, mut rep_output) = (256u32, 256u32, 10u32, 128u32);
     let (mut num_prompts, mut request_rate, mut max_concurrency, mut burstiness) = (1000u32, f64::INFINITY, None, 1.0);
     let (mut endpoint, mut model, mut ignored) = (Endpoint::Completions, None, Vec::new());
     while let Some(flag) = flags.next_flag()? {
@@ -34,16 +39,11 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
             "--random-input-len" => random_input = count(f, &flags.need(&flag)?)?,
             "--random-output-len" => random_output = count(f, &flags.need(&flag)?)?,
             "--random-range-ratio" => range_ratio = Some(number(f, &flags.need(&flag)?)?),
-            "--random-prefix-len" => {
-                if count_or_zero(f, &flags.need(&flag)?)? > 0 {
-                    return Err(Error::invalid(
-                        ORIGIN,
-                        "--random-prefix-len",
-                        "a shared prefix is not read from a client command: give the lengths with \
-                         --input-len and the workload's prefix in a workload file",
-                    ));
-                }
-            }
+            "--random-prefix-len" => random_prefix = count_or_zero(f, &flags.need(&flag)?)?,
+            "--prefix-repetition-prefix-len" => rep_prefix = count(f, &flags.need(&flag)?)?,
+            "--prefix-repetition-suffix-len" => rep_suffix = count(f, &flags.need(&flag)?)?,
+            "--prefix-repetition-num-prefixes" => rep_groups = count(f, &flags.need(&flag)?)?,
+            "--prefix-repetition-output-len" => rep_output = count(f, &flags.need(&flag)?)?,
             "--sharegpt-output-len" => sharegpt_output = Some(count(f, &flags.need(&flag)?)?),
             "--num-prompts" => num_prompts = count(f, &flags.need(&flag)?)?,
             "--request-rate" => request_rate = rate(f, &flags.need(&flag)?)?,
@@ -69,21 +69,38 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
             _ => ignored.push(flags.shown(&flag)),
         }
     }
+    let mut shared_prefix = None;
     let dataset = match dataset_name.as_str() {
         "sharegpt" => ClientDataset::Sharegpt {
             output_len: sharegpt_output,
         },
-        "random" => ClientDataset::VllmRandom {
-            input_len: random_input,
-            output_len: random_output,
-            range_ratio,
-        },
+        "random" => {
+            if random_prefix > 0 {
+                shared_prefix = Some((1, random_prefix));
+            }
+            ClientDataset::VllmRandom {
+                input_len: random_input,
+                output_len: random_output,
+                range_ratio,
+                prefix_len: random_prefix,
+            }
+        }
+        // num_prompts ÷ num_prefixes prompts per prefix, each prefix + suffix random tokens.
+        "prefix_repetition" | "prefix-repetition" => {
+            shared_prefix = Some((rep_groups, rep_prefix));
+            ClientDataset::Lengths {
+                input: LengthDist::Fixed {
+                    tokens: rep_prefix.saturating_add(rep_suffix),
+                },
+                output: Some(LengthDist::Fixed { tokens: rep_output }),
+            }
+        }
         other => {
             return Err(Error::invalid(
                 ORIGIN,
                 "--dataset-name",
                 format!(
-                    "'{other}': servecast reads the sharegpt and random datasets from a client command; \
+                    "'{other}': servecast reads the sharegpt, random and prefix_repetition datasets from a client command; \
                      for another, give --input-len/--output-len, a workload file or the run's result file"
                 ),
             ))
@@ -105,6 +122,7 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
         notes: Vec::new(),
         max_requests_per_run: None,
         max_seconds_per_run: None,
+        shared_prefix,
     })
 }
 
@@ -175,14 +193,50 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_prefix_is_read_from_the_random_and_prefix_repetition_datasets() {
+        // --random-prefix-len: one prefix in front of every drawn prompt.
+        let c = ClientCommand::parse(
+            "vllm bench serve --dataset-name random --random-input-len 1000 --random-range-ratio 0.5 \
+             --random-prefix-len 500",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.shared_prefix, Some((1, 500)));
+        let (input, _) = c.lengths(RandomRangeEra::Current).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(input, LengthDist::Uniform { min: 1000, max: 2000 });
+        // prefix_repetition: defaults 10 prefixes of 256 tokens, 256-token suffixes, 128-token answers.
+        let c = ClientCommand::parse("vllm bench serve --dataset-name prefix_repetition --num-prompts 100")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.shared_prefix, Some((10, 256)));
+        assert_eq!(
+            c.lengths(RandomRangeEra::Current).unwrap_or_else(|e| panic!("{e}")),
+            (
+                LengthDist::Fixed { tokens: 512 },
+                Some(LengthDist::Fixed { tokens: 128 })
+            )
+        );
+        let c = ClientCommand::parse(
+            "vllm bench serve --dataset-name prefix_repetition --prefix-repetition-prefix-len 1024 \
+             --prefix-repetition-suffix-len 64 --prefix-repetition-num-prefixes 4 --prefix-repetition-output-len 32",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.shared_prefix, Some((4, 1024)));
+        assert_eq!(
+            c.lengths(RandomRangeEra::Current).unwrap_or_else(|e| panic!("{e}")),
+            (
+                LengthDist::Fixed { tokens: 1088 },
+                Some(LengthDist::Fixed { tokens: 32 })
+            )
+        );
+    }
+
+    #[test]
     fn what_it_cannot_read_is_refused_naming_the_flag() {
         for (line, words) in [
             ("vllm serve m --max-num-seqs 8", "not a load tester"),
-            ("vllm bench serve --dataset-name sonnet", "sharegpt and random"),
+            ("vllm bench serve --dataset-name sonnet", "prefix_repetition datasets"),
             ("vllm bench serve --num-prompts 0", "whole number ≥ 1"),
             ("vllm bench serve --request-rate -1", "> 0 or inf"),
             ("vllm bench serve --burstiness nan", "not a number"),
-            ("vllm bench serve --random-prefix-len 100", "shared prefix"),
             ("vllm bench serve --num-prompts", "needs a value"),
             ("vllm bench serve --num-prompts 5 stray", "no flag"),
             ("vllm bench serve --model 'unterminated", "quote"),
