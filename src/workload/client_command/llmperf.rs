@@ -80,7 +80,8 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
     ));
     notes.push(
         "llmperf before commit f1d6bed (2024-12-09) sent waves of --num-concurrent-requests, each when the whole \
-         last wave had ended; servecast keeps that many in flight as llmperf does since"
+         last wave had ended; servecast keeps that many in flight as llmperf does since (a workload file's \
+         closed loop with waves: true sends waves)"
             .into(),
     );
     notes.push(format!(
