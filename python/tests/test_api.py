@@ -432,3 +432,19 @@ def test_a_pasted_client_command_is_the_load_it_sends():
         gpu="h100-sxm", model="llama-3.1-8b", qps=[3], num_requests=40, input_len=700, output_len=128,
     )  # fmt: skip
     assert p["levels"] == q["levels"]
+
+
+def test_a_pasted_llmperf_command_keeps_its_threads_in_flight():
+    # llmperf: 4 threads, 20 requests, 300-token prompts and 50-token answers, always chat.
+    line = (
+        "python token_benchmark_ray.py --model meta-llama/Meta-Llama-3-8B-Instruct --mean-input-tokens 300 "
+        "--stddev-input-tokens 0 --mean-output-tokens 50 --stddev-output-tokens 0 "
+        "--num-concurrent-requests 4 --max-num-completed-requests 20"
+    )
+    p = servecast.simulate(gpu="a10g", client=line)
+    level = p["levels"][0]
+    assert level["concurrency"] == 4
+    assert level["requests"] == 20
+    assert level["output_tokens"]["mean"] == 50
+    # Sent to chat: Llama 3's template adds 5 tokens before the prompt and 5 after.
+    assert level["input_tokens"]["mean"] == 300 + 10
