@@ -52,6 +52,44 @@ impl Router {
 /// insertion number, so routed entries keep their order among themselves).
 const ROUTE_TAG: u64 = 1 << 63;
 
+/// A closed-loop user's next request, queued when it is sent.
+struct NextRequest<'a> {
+    /// Requests each user sends.
+    rpu: u32,
+    /// Requests in the workload.
+    n_reqs: usize,
+    /// Each user's next request number (0-based within the user).
+    next_of_user: &'a mut [u32],
+    heap: &'a mut BinaryHeap<Reverse<Pending>>,
+    seq: &'a mut u64,
+    fe: &'a mut Delays,
+}
+
+impl NextRequest<'_> {
+    /// Sends `user`'s next request at `send` (ns), if it has one left; true if it sent one.
+    fn send(&mut self, user: u32, send: Nanos) -> bool {
+        let j = self.next_of_user[user as usize];
+        if j >= self.rpu {
+            return false;
+        }
+        self.next_of_user[user as usize] = j + 1;
+        let next = u64::from(user) * u64::from(self.rpu) + u64::from(j);
+        if next >= self.n_reqs as u64 {
+            return false;
+        }
+        let id = next as u32;
+        self.heap.push(Reverse(Pending {
+            t: send.saturating_add(self.fe.at(id)),
+            seq: *self.seq,
+            id,
+            send,
+            user,
+        }));
+        *self.seq += 1;
+        true
+    }
+}
+
 /// A request on its way to an engine: ordered by (time, insertion number), which are unique.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pending {
@@ -576,44 +614,28 @@ pub fn simulate_cluster_into(
                     if wave_out == 0 {
                         let send = wave_end.saturating_add(think);
                         for user in 0..next_of_user.len() as u32 {
-                            let j = next_of_user[user as usize];
-                            if j < rpu {
-                                let next = u64::from(user) * u64::from(rpu) + u64::from(j);
-                                if next < n_reqs as u64 {
-                                    let id = next as u32;
-                                    heap.push(Reverse(Pending {
-                                        t: send.saturating_add(fe.at(id)),
-                                        seq,
-                                        id,
-                                        send,
-                                        user,
-                                    }));
-                                    seq += 1;
-                                    wave_out += 1;
-                                }
-                                next_of_user[user as usize] = j + 1;
-                            }
+                            let mut next = NextRequest {
+                                rpu,
+                                n_reqs,
+                                next_of_user: &mut next_of_user,
+                                heap: &mut heap,
+                                seq: &mut seq,
+                                fe: &mut fe,
+                            };
+                            wave_out += u64::from(next.send(user, send));
                         }
                     }
                 }
                 Clients::Closed { .. } => {
-                    let j = next_of_user[user as usize];
-                    if j < rpu {
-                        let next = u64::from(user) * u64::from(rpu) + u64::from(j);
-                        if next < n_reqs as u64 {
-                            let id = next as u32;
-                            let send = f.saturating_add(think);
-                            heap.push(Reverse(Pending {
-                                t: send.saturating_add(fe.at(id)),
-                                seq,
-                                id,
-                                send,
-                                user,
-                            }));
-                            seq += 1;
-                        }
-                        next_of_user[user as usize] = j + 1;
-                    }
+                    let mut next = NextRequest {
+                        rpu,
+                        n_reqs,
+                        next_of_user: &mut next_of_user,
+                        heap: &mut heap,
+                        seq: &mut seq,
+                        fe: &mut fe,
+                    };
+                    next.send(user, f.saturating_add(think));
                 }
                 Clients::Open { .. } => {}
             }

@@ -348,6 +348,18 @@ impl<'a> Flags<'a> {
     }
 }
 
+/// A `--dataset-name` servecast does not read from a command: names the ones it reads.
+pub(crate) fn unread_dataset(name: &str, read: &str) -> Error {
+    Error::invalid(
+        ORIGIN,
+        "--dataset-name",
+        format!(
+            "'{name}': servecast reads the {read} datasets from a client command; for another, give \
+             --input-len/--output-len, a workload file or the run's result file"
+        ),
+    )
+}
+
 /// A whole number ≥ 1.
 pub(crate) fn count(flag: &str, text: &str) -> Result<u32> {
     text.trim()

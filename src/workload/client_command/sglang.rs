@@ -10,7 +10,9 @@
 //! and answers of 1–1024 unless told. Gaps are exponential (`--request-rate`, default inf: all at
 //! once), behind `--max-concurrency`; `ignore_eos` is sent unless `--disable-ignore-eos`.
 
-use super::{count, number, rate, ClientCommand, ClientDataset, ClientLoad, ClientProgram, Flags, ORIGIN};
+use super::{
+    count, number, rate, unread_dataset, ClientCommand, ClientDataset, ClientLoad, ClientProgram, Flags, ORIGIN,
+};
 use crate::workload::arrivals::Endpoint;
 use crate::workload::datasets::{random_range_lengths, RandomRangeEra};
 use crate::workload::lengths::LengthDist;
@@ -107,14 +109,9 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
             }
         }
         other => {
-            return Err(Error::invalid(
-                ORIGIN,
-                "--dataset-name",
-                format!(
-                    "'{other}': servecast reads the sharegpt, random, random-ids and generated-shared-prefix \
-                     datasets from a client \
-                     command; for another, give --input-len/--output-len, a workload file or the run's result file"
-                ),
+            return Err(unread_dataset(
+                other,
+                "sharegpt, random, random-ids and generated-shared-prefix",
             ))
         }
     };

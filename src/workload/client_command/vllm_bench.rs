@@ -4,7 +4,8 @@
 //! ShareGPT; both send 1000 prompts at once (`--request-rate inf`) to `/v1/completions`.
 
 use super::{
-    count, count_or_zero, number, rate, ClientCommand, ClientDataset, ClientLoad, ClientProgram, Flags, ORIGIN,
+    count, count_or_zero, number, rate, unread_dataset, ClientCommand, ClientDataset, ClientLoad, ClientProgram, Flags,
+    ORIGIN,
 };
 use crate::workload::arrivals::Endpoint;
 use crate::workload::lengths::LengthDist;
@@ -95,16 +96,7 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
                 output: Some(LengthDist::Fixed { tokens: rep_output }),
             }
         }
-        other => {
-            return Err(Error::invalid(
-                ORIGIN,
-                "--dataset-name",
-                format!(
-                    "'{other}': servecast reads the sharegpt, random and prefix_repetition datasets from a client command; \
-                     for another, give --input-len/--output-len, a workload file or the run's result file"
-                ),
-            ))
-        }
+        other => return Err(unread_dataset(other, "sharegpt, random and prefix_repetition")),
     };
     Ok(ClientCommand {
         program,
