@@ -604,6 +604,14 @@ pub fn simulate_cluster_into(
             st.delivered_finishes.clear();
         }
         // Clients react to finished (or rejected) requests.
+        let mut next = NextRequest {
+            rpu,
+            n_reqs,
+            next_of_user: &mut next_of_user,
+            heap: &mut heap,
+            seq: &mut seq,
+            fe: &mut fe,
+        };
         for &(user, f) in &done {
             match clients {
                 Clients::Gated { .. } => slots.freed_at.push_back(f),
@@ -613,28 +621,12 @@ pub fn simulate_cluster_into(
                     wave_end = wave_end.max(f);
                     if wave_out == 0 {
                         let send = wave_end.saturating_add(think);
-                        for user in 0..next_of_user.len() as u32 {
-                            let mut next = NextRequest {
-                                rpu,
-                                n_reqs,
-                                next_of_user: &mut next_of_user,
-                                heap: &mut heap,
-                                seq: &mut seq,
-                                fe: &mut fe,
-                            };
+                        for user in 0..next.next_of_user.len() as u32 {
                             wave_out += u64::from(next.send(user, send));
                         }
                     }
                 }
                 Clients::Closed { .. } => {
-                    let mut next = NextRequest {
-                        rpu,
-                        n_reqs,
-                        next_of_user: &mut next_of_user,
-                        heap: &mut heap,
-                        seq: &mut seq,
-                        fe: &mut fe,
-                    };
                     next.send(user, f.saturating_add(think));
                 }
                 Clients::Open { .. } => {}
