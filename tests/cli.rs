@@ -2082,7 +2082,8 @@ fn a_pasted_guidellm_or_sglang_command_is_the_load_it_sends() {
         &common,
         &[
             "--client",
-            "python3 -m sglang.bench_serving --backend vllm --dataset-name random --num-prompts 200 --request-rate 8",
+            "python3 -m sglang.bench_serving --backend vllm --dataset-name random --num-prompts 200 --request-rate 8 \
+             --warmup-requests 0",
         ],
     );
     let spelled = json_of(
@@ -2126,9 +2127,11 @@ fn a_pasted_guidellm_or_sglang_command_is_the_load_it_sends() {
 
 #[test]
 fn a_pasted_vllm_bench_serve_command_is_the_load_it_sends() {
+    // Without its initial test run, whose prompt the first request would find in the prefix cache
+    // (checked below).
     let client = "vllm bench serve --model meta-llama/Llama-3.1-8B-Instruct --dataset-name random \
                   --random-input-len 2000 --random-output-len 200 --num-prompts 300 --request-rate 8 \
-                  --max-concurrency 64 --port 8000";
+                  --max-concurrency 64 --port 8000 --ready-check-timeout-sec 0";
     let common = [
         "simulate",
         "--gpu",
@@ -2173,6 +2176,19 @@ fn a_pasted_vllm_bench_serve_command_is_the_load_it_sends() {
         "{out}"
     );
     assert!(err.contains("without effect on the simulation: --port 8000"), "{err}");
+    // By default vllm bench serve sends the first prompt once before the run: with prefix caching
+    // on (V1's default), the first request finds its 2,000-token prompt cached, all full blocks but
+    // the one holding its last token (1,984 tokens); the other 299 prompts are new.
+    let default = json_of(
+        &common,
+        &["--client", &client.replace(" --ready-check-timeout-sec 0", "")],
+    );
+    assert_eq!(
+        default["scenario"]["workload"]["initial_test_run"],
+        serde_json::Value::Bool(true)
+    );
+    assert_eq!(default["levels"][0]["engine"]["prefix_hit_tokens"], 1984);
+    assert_eq!(pasted["levels"][0]["engine"]["prefix_hit_tokens"], 0);
     // Without --model, the client's is the model.
     let (code, out, err) = servecast(&["simulate", "--gpu", "h100-sxm", "--client", client]);
     assert_eq!(code, 0, "{err}");
@@ -2190,7 +2206,8 @@ fn a_pasted_vllm_bench_serve_command_is_the_load_it_sends() {
          input_len: {kind: fixed, tokens: 2000}\n\
          output_len: {kind: fixed, tokens: 64}\n\
          prefix_groups: 1\n\
-         shared_prefix_tokens: 1000\n",
+         shared_prefix_tokens: 1000\n\
+         initial_test_run: true\n",
     )
     .unwrap();
     let prefixed = json_of(

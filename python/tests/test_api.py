@@ -426,12 +426,23 @@ def test_random_range_ratio_draws_lengths_as_the_cli_does():
 
 
 def test_a_pasted_client_command_is_the_load_it_sends():
-    line = "vllm bench serve --dataset-name random --random-input-len 700 --num-prompts 40 --request-rate 3"
+    line = (
+        "vllm bench serve --dataset-name random --random-input-len 700 --num-prompts 40 --request-rate 3"
+        " --ready-check-timeout-sec 0"
+    )
     p = servecast.simulate(gpu="h100-sxm", model="llama-3.1-8b", client=line)
     q = servecast.simulate(
         gpu="h100-sxm", model="llama-3.1-8b", qps=[3], num_requests=40, input_len=700, output_len=128,
     )  # fmt: skip
     assert p["levels"] == q["levels"]
+    # By default the client first sends prompt 0 once: the first request then finds its full
+    # blocks cached (699 of 700 tokens to reuse → 43 blocks of 16 = 688 tokens).
+    d = servecast.simulate(
+        gpu="h100-sxm", model="llama-3.1-8b", client=line.replace(" --ready-check-timeout-sec 0", "")
+    )
+    assert d["scenario"]["workload"]["initial_test_run"] is True
+    assert d["levels"][0]["engine"]["prefix_hit_tokens"] == 688
+    assert p["levels"][0]["engine"]["prefix_hit_tokens"] == 0
 
 
 def test_a_pasted_llmperf_command_keeps_its_threads_in_flight():

@@ -93,7 +93,14 @@ pub fn validate(
     if let Some(p) = output {
         command.push_str(&format!(" -o {}", p.display()));
     }
-    let md = v.to_markdown(&command);
+    let breaches = crate::fit::floor::corpus_floor_breaches(&reports);
+    let md = v.to_markdown(&command) + &crate::fit::floor::to_markdown(&breaches, reports.len());
+    if !breaches.is_empty() {
+        notes.push(format!(
+            "{} measured figure(s) lie beyond what an ideal GPU reaches (listed at the end of the report)",
+            breaches.len()
+        ));
+    }
     if let Some(path) = output {
         write_file(path, &md)?;
     }

@@ -622,6 +622,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     let mut shared_queue: Option<Vec<crate::workload::arrivals::ConcurrencyLevel>> = None;
     let mut rate_counts: Option<Vec<u32>> = None;
     let mut shared_prefix: Option<(u32, u32)> = None;
+    let mut test_prompt = None;
     let mut probe = None;
     if let Some(c) = &bench {
         let (i, out) = c.lengths(era)?;
@@ -697,6 +698,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         }
         endpoint = endpoint.or(Some(c.endpoint));
         shared_prefix = c.shared_prefix;
+        test_prompt = Some(c.test_prompt);
         notes.extend(c.notes.iter().map(|n| format!("note: --client: {n}")));
         if !c.ignored.is_empty() {
             notes.push(format!(
@@ -711,6 +713,9 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     let draws = o.client_draws;
     b = b.edit_workload(|w| {
         w.warm_prefix_cache |= warm;
+        if test_prompt == Some(true) {
+            w.initial_test_run = test_prompt;
+        }
         if let Some((groups, tokens)) = shared_prefix {
             w.prefix_groups = groups;
             w.shared_prefix_tokens = tokens;
@@ -869,6 +874,16 @@ fn workload_file(
              measured figures beside the predicted ones",
             reports.len()
         ));
+        // A measured figure no GPU could reach means the file does not describe what ran.
+        for r in &reports {
+            for b in crate::fit::floor::floor_breaches(r).unwrap_or_default() {
+                notes.push(format!(
+                    "warning: {}: {}: the setup as the file states it cannot have produced this figure",
+                    r.id,
+                    b.describe()
+                ));
+            }
+        }
         return Ok(WorkloadFile::Replay {
             reports,
             workload: None,

@@ -183,7 +183,7 @@ fn predict(h: &Hierarchy, s: usize, z: &[f64; P], levels: &[usize]) -> Vec<Class
             model: setup.scenario.model.id.clone(),
             line: setup.line.to_string(),
             level: level_label(setup, *i),
-            headline: Headline::of(&compare_level(&setup.report.levels[*i], r)),
+            headline: Headline::scored(&setup.report.levels[*i], &compare_level(&setup.report.levels[*i], r)),
         })
         .collect()
 }

@@ -144,7 +144,8 @@ impl Metric {
         }
     }
 
-    /// Whether the measured level prints this figure (a positive value).
+    /// Whether the measured level prints this figure (a positive value) to fit and score (a TTFT
+    /// the file marks `ttft_excluded` is not).
     pub fn has(self, m: &MeasuredLevel) -> bool {
         let stat =
             |s: &Option<crate::measured::MetricStats>| s.is_some_and(|s| s.mean.or(s.p50).is_some_and(|v| v > 0.0));
@@ -158,7 +159,7 @@ impl Metric {
             .iter()
             .any(|v| v.is_some_and(|v| v.is_finite() && v > 0.0)),
             Metric::E2e => stat(&m.e2e_latency_ms),
-            Metric::Ttft => stat(&m.ttft_ms),
+            Metric::Ttft => m.ttft_excluded.is_none() && stat(&m.ttft_ms),
             Metric::Tpot => stat(&m.tpot_ms),
             Metric::Itl => stat(&m.itl_ms),
         }

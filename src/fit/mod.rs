@@ -12,6 +12,7 @@
 
 pub mod card_memory;
 pub mod classes;
+pub mod floor;
 pub mod hierarchy;
 pub mod map;
 pub mod nelder_mead;

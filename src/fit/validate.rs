@@ -39,6 +39,16 @@ impl Headline {
             ttft: pick(&["ttft_ms.mean", "ttft_ms.p50", "ttfb_ms.mean"]),
         }
     }
+
+    /// [`Headline::of`] for scoring `level`: without its TTFT when the file marks it
+    /// `ttft_excluded`.
+    pub fn scored(level: &crate::measured::MeasuredLevel, c: &LevelComparison) -> Headline {
+        let mut h = Headline::of(c);
+        if level.ttft_excluded.is_some() {
+            h.ttft = None;
+        }
+        h
+    }
 }
 
 /// One level's validation.

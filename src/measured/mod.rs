@@ -285,6 +285,13 @@ pub struct MeasuredLevel {
     /// scored. The reason must come from the source, not from how well servecast fits it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excluded: Option<String>,
+    /// Why the level's TTFT measures something servecast does not simulate while its other
+    /// figures do not (prompts served partly from a prefix cache the source says was warm, by an
+    /// amount it does not record: prefill is a small share of the level's work, and none of a
+    /// decode step's): its TTFT is shown, never fitted or scored. Like `excluded`, the reason
+    /// must come from the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_excluded: Option<String>,
     /// The level includes engine warm-up (a cold first request): shown, never fitted or scored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cold_start: bool,
@@ -475,6 +482,10 @@ impl MeasuredReport {
             }
         }
         self.workload.fill_dataset_parts();
+        if self.workload.initial_test_run.is_none() {
+            self.workload.initial_test_run =
+                crate::workload::client_command::sends_test_prompt(&self.provenance.client_command);
+        }
         self.derive_user_deal();
         self.derive_lengths_from_totals();
         let r = self;

@@ -321,6 +321,10 @@ pub fn header(p: &Prediction) -> String {
                     prefix + suffix
                 );
             }
+            if w.initial_test_run == Some(true) && e.enable_prefix_caching {
+                extra += "; the client's test run of the first prompt before each level leaves it in the prefix \
+                          cache, so the first request's prefill is a cache hit";
+            }
             extra
         }
     );

@@ -205,6 +205,16 @@ pub struct WorkloadSpec {
     /// its eviction). A benchmark artefact, off by default: a planning load sends new prompts.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub warm_prefix_cache: bool,
+    /// The client sent the level's first prompt once, to completion, before timing the level:
+    /// vLLM's `benchmark_serving.py` and `vllm bench serve` ("Starting initial single prompt test
+    /// run…", skipped only by `--ready-check-timeout-sec 0`) and SGLang's `bench_serving`
+    /// (`--warmup-requests`, default 1) do. With prefix caching on, the first request then finds
+    /// its own prompt in the cache (all full blocks but the last token's), so its TTFT is a
+    /// cache hit: noticeable when a level sends few requests. Behind several replicas the test
+    /// prompt is taken to have reached the first request's replica. None: not stated (a
+    /// measured report reads it from its client command; otherwise no test run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_test_run: Option<bool>,
     /// The OpenAI endpoint the client sends to (`vllm bench serve --backend openai` or
     /// `openai-chat`). A chat request's prompt is wrapped in the model's chat template on the
     /// server, and the client's prompt lengths (and a report's token totals) count only the
@@ -238,6 +248,7 @@ impl WorkloadSpec {
             prefix_groups: 0,
             shared_prefix_tokens: 0,
             warm_prefix_cache: false,
+            initial_test_run: None,
             endpoint: Endpoint::Completions,
             chat_template: None,
             text_chars: None,
@@ -768,6 +779,15 @@ impl WorkloadSpec {
                     s.replayed_prompt_tokens = twin.input_tokens;
                     (s.replay_later_tokens, s.replay_later_requests) = later[i];
                 }
+            }
+        }
+        if self.initial_test_run == Some(true) {
+            // The test run is the last thing the server saw before the level: nothing was freed
+            // after its blocks.
+            if let Some(first) = specs.first_mut() {
+                first.replayed_prompt_tokens = first.input_tokens;
+                first.replay_later_tokens = 0;
+                first.replay_later_requests = 0;
             }
         }
         (specs, clients)

@@ -5,6 +5,7 @@ mod chat_template;
 mod corpus;
 mod datasets;
 mod families;
+mod floor;
 mod gpus2026;
 mod hybrid;
 mod hybrid_runs;

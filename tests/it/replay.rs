@@ -388,11 +388,12 @@ fn holding_out_a_level_the_report_lacks_is_refused() {
 /// The MoE layer floor against a measurement no fit has seen: dstack's DeepSeek-R1 on 8× H200
 /// (data/measured/staged, vLLM 0.7.4 nightly, random 3200 / 800 at 4 concurrent requests),
 /// replayed with the shipped prior. Measured 148.6 output tok/s; with the learned floor servecast
-/// predicts +65% (2026-12-06), with the floor set to zero +142%: the floor takes half the miss at
-/// a small batch, and the rest (MLA's and block-FP8's own small kernels) is not modelled yet.
-/// Bounds: 1.15× the figure with the floor, and the floor must still close most of the gap.
+/// predicts +82% (2026-12-06, priors learned with vLLM bench's test prompt modelled), with the
+/// floor set to zero +129%: the floor takes over a third of the miss at a small batch, and the
+/// rest (MLA's and block-FP8's own small kernels) is not modelled yet. Bounds: 1.15× the figure
+/// with the floor, and the floor must still close 35 points of the gap.
 #[test]
-fn the_moe_layer_floor_halves_deepseek_r1s_small_batch_miss_on_an_unseen_run() {
+fn the_moe_layer_floor_closes_much_of_deepseek_r1s_small_batch_miss_on_an_unseen_run() {
     use servecast::measured::MeasuredReport;
     use servecast::scenario::Scenario;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -410,6 +411,6 @@ fn the_moe_layer_floor_halves_deepseek_r1s_small_batch_miss_on_an_unseen_run() {
     scenario.profile.cost.moe_layer_floor_s = 0.0;
     let without = error(&scenario);
     println!("dstack R1 at 4 users: output throughput {with_floor:+.1}% with the floor, {without:+.1}% without");
-    assert!(with_floor > 0.0 && with_floor <= 75.0, "{with_floor:+.1}%");
-    assert!(without >= with_floor + 40.0, "{without:+.1}% without the floor");
+    assert!(with_floor > 0.0 && with_floor <= 94.0, "{with_floor:+.1}%");
+    assert!(without >= with_floor + 35.0, "{without:+.1}% without the floor");
 }

@@ -11,11 +11,12 @@ use servecast::workload::lengths::LengthDist;
 const PROMPT: u32 = 512;
 const REQUESTS: u32 = 64;
 
-fn try_run(warm: bool, prefix_caching: bool, util: f64) -> Result<Prediction, servecast::error::Error> {
-    let mut workload = WorkloadSpec::new(
+/// `levels` all-at-once bursts of `n` prompts of PROMPT tokens on an A10 under vLLM 0.11.0.
+fn bursts(levels: usize, n: u32) -> WorkloadSpec {
+    WorkloadSpec::new(
         LoadSpec::Poisson {
-            qps: vec![f64::INFINITY, f64::INFINITY],
-            num_requests: REQUESTS,
+            qps: vec![f64::INFINITY; levels],
+            num_requests: n,
             max_concurrency: None,
             burstiness: 1.0,
             num_requests_per_level: None,
@@ -23,8 +24,10 @@ fn try_run(warm: bool, prefix_caching: bool, util: f64) -> Result<Prediction, se
         },
         LengthDist::Fixed { tokens: PROMPT },
         LengthDist::Fixed { tokens: 64 },
-    );
-    workload.warm_prefix_cache = warm;
+    )
+}
+
+fn simulate(workload: WorkloadSpec, prefix_caching: bool, util: f64) -> Result<Prediction, servecast::error::Error> {
     Scenario::builder()
         .gpu("a10")
         .model("qwen2.5-7b-instruct")
@@ -39,6 +42,12 @@ fn try_run(warm: bool, prefix_caching: bool, util: f64) -> Result<Prediction, se
         .workload(workload)
         .build()?
         .run()
+}
+
+fn try_run(warm: bool, prefix_caching: bool, util: f64) -> Result<Prediction, servecast::error::Error> {
+    let mut workload = bursts(2, REQUESTS);
+    workload.warm_prefix_cache = warm;
+    simulate(workload, prefix_caching, util)
 }
 
 fn run(warm: bool, prefix_caching: bool, util: f64) -> Prediction {
@@ -88,4 +97,69 @@ fn a_cache_smaller_than_a_level_keeps_only_the_latest_prompts() {
         "{hits} of {all} tokens hit with {blocks} blocks"
     );
     assert!(hits / 16 <= blocks, "{hits} tokens hit with {blocks} blocks");
+}
+
+/// One level of `n` prompts of PROMPT tokens sent at once, the client's test run of the first
+/// prompt before it or not.
+fn one_burst(n: u32, test_run: bool, prefix_caching: bool) -> Prediction {
+    let mut workload = bursts(1, n);
+    workload.initial_test_run = Some(test_run);
+    simulate(workload, prefix_caching, 0.9).unwrap()
+}
+
+#[test]
+fn the_clients_test_run_leaves_the_first_prompt_in_the_cache() {
+    // vllm bench serve sends the first prompt once before the level: that request alone then
+    // finds its full blocks cached (511 tokens → 31 blocks of 16 = 496), the others nothing.
+    for n in [1, 8] {
+        let warm = one_burst(n, true, true);
+        assert_eq!(warm.levels[0].engine.prefix_hit_tokens, 496, "{n} prompts");
+        assert_eq!(one_burst(n, false, true).levels[0].engine.prefix_hit_tokens, 0);
+        assert_eq!(one_burst(n, true, false).levels[0].engine.prefix_hit_tokens, 0);
+    }
+    // One prompt: its TTFT is a 16-token prefill instead of a 512-token one. A 7B model's
+    // 512-token prefill on an A10 takes tens of milliseconds (≈ 6.7 TFLOP at 125 TFLOP/s peak).
+    let (hit, cold) = (
+        one_burst(1, true, true).levels[0].ttft_ms.mean,
+        one_burst(1, false, true).levels[0].ttft_ms.mean,
+    );
+    println!("TTFT {hit} ms after the test run vs {cold} ms cold");
+    assert!(cold - hit > 30.0, "TTFT {hit} ms after the test run vs {cold} ms cold");
+}
+
+#[test]
+fn a_one_prompt_burst_after_the_test_run_is_faster_than_a_cold_prefill_could_be() {
+    // dennislee22/vLLM-benchmarking: Qwen2-7B-Instruct on an A100 80GB under vLLM 0.10.1.1, one
+    // random 1,024-token prompt sent by benchmark_serving.py: mean TTFT 36.46 ms measured. A
+    // cold prefill of it needs ≥ 1,024 × 2 × 6.5e9 FLOP ÷ 312 TFLOP/s ≈ 43 ms at the A100's
+    // peak, so the measured prompt was served from the cache the client's test run filled.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measured");
+    let report = servecast::measured::corpus_reports(&dir)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == "a100-qwen2-7b-vllm0.10.1.1-dennislee22-util0.25-bursts")
+        .unwrap();
+    assert_eq!(
+        report.workload.initial_test_run,
+        Some(true),
+        "read from its client command"
+    );
+    let measured = report.levels[0].ttft_ms.as_ref().and_then(|s| s.mean).unwrap();
+    assert!((measured - 36.46).abs() < 1e-9);
+    let ttft = |report: &servecast::measured::MeasuredReport| {
+        let s = Scenario::builder().from_report(report).build().unwrap();
+        let memory = s.memory().unwrap();
+        let level = s.simulate_level(0, &memory, &s.cost_model());
+        level.records.iter().map(|r| r.ttft_ns() as f64 / 1e6).sum::<f64>() / level.records.len() as f64
+    };
+    let after_test_run = ttft(&report);
+    let mut cold = report.clone();
+    cold.workload.initial_test_run = Some(false);
+    let cold = ttft(&cold);
+    println!("TTFT {after_test_run} ms after the test run, {cold} ms cold, {measured} ms measured");
+    assert!(
+        (after_test_run / measured - 1.0).abs() < 0.35,
+        "{after_test_run} ms vs {measured} ms"
+    );
+    assert!(cold > 1.2 * measured, "{cold} ms cold vs {measured} ms");
 }

@@ -369,11 +369,13 @@ pub fn replay_workload(run: &ImportedRun) -> WorkloadSpec {
         requests.sort_by(|a, b| a.arrival_s.total_cmp(&b.arrival_s));
         return WorkloadSpec {
             endpoint: run.endpoint,
+            initial_test_run: format_sends_test_prompt(&run.format),
             ..WorkloadSpec::new(LoadSpec::Trace { requests }, run.input.dist(), run.output.dist())
         };
     }
     WorkloadSpec {
         endpoint: run.endpoint,
+        initial_test_run: format_sends_test_prompt(&run.format),
         ..WorkloadSpec::new(load_of(std::slice::from_ref(run)), run.input.dist(), run.output.dist())
     }
 }
@@ -654,6 +656,7 @@ pub fn build_report(mut runs: Vec<ImportedRun>, ctx: &ImportContext) -> Result<M
     };
     let workload = WorkloadSpec {
         endpoint,
+        initial_test_run: format_sends_test_prompt(&first_format(&runs)),
         input_len_per_level: input_per_level,
         output_len_per_level: output_per_level,
         ..WorkloadSpec::new(load, input_len, output_len)
@@ -709,6 +712,18 @@ pub fn build_report(mut runs: Vec<ImportedRun>, ctx: &ImportContext) -> Result<M
     let yaml = serde_saphyr::to_string(&report)
         .map_err(|e| Error::invalid(&origin, "report", format!("cannot be written as YAML: {e}")))?;
     MeasuredReport::from_yaml(&yaml, &origin)
+}
+
+/// Whether the tester that wrote a result of `format` sends its first prompt once before the
+/// timed run ([`WorkloadSpec::initial_test_run`]): vLLM's and SGLang's clients do (the files
+/// do not record the flags that turn it off, which are rarely given); the other testers send no
+/// such prompt.
+fn format_sends_test_prompt(format: &str) -> Option<bool> {
+    Some(
+        format.starts_with("vllm bench serve")
+            || format.starts_with("benchmark_serving.py")
+            || format.starts_with("SGLang bench_serving"),
+    )
 }
 
 fn first_format(runs: &[ImportedRun]) -> String {

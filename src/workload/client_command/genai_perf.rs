@@ -206,6 +206,7 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
         notes,
         max_requests_per_run: None,
         max_seconds_per_run: None,
+        test_prompt: false,
         shared_prefix: None,
     })
 }

@@ -554,6 +554,7 @@ fn build(run: Run, ignored: Vec<String>, mut notes: Vec<String>) -> Result<Clien
         notes,
         max_requests_per_run: per_run,
         max_seconds_per_run: run.max_seconds,
+        test_prompt: false,
         shared_prefix: None,
     })
 }

@@ -111,6 +111,7 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
         notes,
         max_requests_per_run: None,
         max_seconds_per_run: None,
+        test_prompt: false,
         shared_prefix: None,
     })
 }

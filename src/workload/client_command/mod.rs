@@ -56,7 +56,10 @@ impl ClientProgram {
     /// The program a command line runs, from the words before its first flag.
     fn of(program: &str) -> Option<ClientProgram> {
         let p = program.to_ascii_lowercase();
-        Some(if p.contains("sglang") {
+        // SGLang's script is `bench_serving.py`, run as a module or directly; vLLM's is
+        // `benchmark_serving.py`.
+        let sglang_script = p.contains("bench_serving") && !p.contains("benchmark_serving");
+        Some(if p.contains("sglang") || sglang_script {
             ClientProgram::SglangBenchServing
         } else if p.contains("token_benchmark_ray") || p.contains("llmperf") {
             ClientProgram::LlmPerf
@@ -186,6 +189,10 @@ pub struct ClientCommand {
     /// The tester's duration limit per run, seconds (GuideLLM's `--max-seconds`), where it and
     /// not a count ends a run.
     pub max_seconds_per_run: Option<f64>,
+    /// The tester sends the first prompt once, to completion, before each timed run (vLLM's
+    /// initial test run, SGLang's warm-up): see
+    /// [`crate::workload::arrivals::WorkloadSpec::initial_test_run`].
+    pub test_prompt: bool,
 }
 
 impl ClientCommand {
@@ -279,6 +286,49 @@ impl ClientCommand {
             ClientDataset::Lengths { input, output } => Ok((input.clone(), output.clone())),
         }
     }
+}
+
+/// Whether a load-test command line (as a report prints it: possibly inside a shell loop, with
+/// variables) sends its first prompt once before the timed run, so that with prefix caching on
+/// the first request finds its prompt cached. vLLM's `benchmark_serving.py` and `vllm bench
+/// serve` send it ("Starting initial single prompt test run…") unless
+/// `--ready-check-timeout-sec 0`; SGLang's `bench_serving` sends `--warmup-requests` (default 1)
+/// copies of it. Another tester, or a command servecast cannot place (a fork such as Neural
+/// Magic's, whose test prompt is optional): None.
+pub fn sends_test_prompt(line: &str) -> Option<bool> {
+    // Name the tester by its script, strictly: a report's command may be another tool's whose
+    // name merely contains "bench".
+    let lower = line.to_ascii_lowercase();
+    let sglang = lower.contains("sglang.bench_serving")
+        || (lower.contains("bench_serving.py") && !lower.contains("benchmark_serving"));
+    let vllm = !sglang && (lower.contains("benchmark_serving") || lower.contains("vllm bench serve"));
+    if lower.contains("neuralmagic") || !(sglang || vllm) {
+        return None;
+    }
+    if let Ok(c) = ClientCommand::parse(line) {
+        if (c.program == ClientProgram::SglangBenchServing) == sglang {
+            return Some(c.test_prompt);
+        }
+    }
+    // A command the parser refuses (a shell loop, a variable for a value): read the one flag
+    // that turns the test prompt off.
+    let words = shell_words(line).unwrap_or_default();
+    let value_of = |flag: &str| -> Option<String> {
+        words.iter().enumerate().find_map(|(i, w)| {
+            let w = w.replace('_', "-");
+            match w.split_once('=') {
+                Some((f, v)) if f == flag => Some(v.to_string()),
+                _ if w == flag => words.get(i + 1).cloned(),
+                _ => None,
+            }
+        })
+    };
+    let zero = |flag: &str| value_of(flag).and_then(|v| v.trim().parse::<f64>().ok()) == Some(0.0);
+    Some(!zero(if sglang {
+        "--warmup-requests"
+    } else {
+        "--ready-check-timeout-sec"
+    }))
 }
 
 /// One flag of a command line and its value as written.
@@ -424,6 +474,64 @@ pub(crate) fn std_dev(flag: &str, text: &str) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vllm_and_sglang_clients_send_the_first_prompt_before_the_run() {
+        for (line, sends) in [
+            ("vllm bench serve --model m --num-prompts 1", Some(true)),
+            ("vllm bench serve --model m --ready-check-timeout-sec 0", Some(false)),
+            ("vllm bench serve --model m --ready-check-timeout-sec=600", Some(true)),
+            (
+                "python benchmarks/benchmark_serving.py --backend vllm --model m",
+                Some(true),
+            ),
+            ("python -m sglang.bench_serving --backend vllm", Some(true)),
+            (
+                "python -m sglang.bench_serving --backend vllm --warmup-requests 0",
+                Some(false),
+            ),
+            // SGLang's script run directly, with an argparse abbreviation the parser refuses.
+            (
+                "python3 bench_serving.py --backend vllm --random-input 3200 --warmup-requests 0",
+                Some(false),
+            ),
+            // A shell loop around vLLM's script: read by its script's name.
+            (
+                "for QPS in 1 2; do python3 benchmarks/benchmark_serving.py --request-rate $QPS; done",
+                Some(true),
+            ),
+            // Other testers send no such prompt; a tool merely named like a benchmark is unknown.
+            ("python token_benchmark_ray.py --model m", None),
+            ("genai-perf profile -m m --endpoint-type chat", None),
+            ("inferencebench run of suite llm.inference.sharegpt-v3", None),
+            (
+                "python3 -m neuralmagic.benchmarks.scripts.benchmark_serving --model m",
+                None,
+            ),
+            ("", None),
+        ] {
+            assert_eq!(sends_test_prompt(line), sends, "{line}");
+        }
+        // As read by --client, every tester says.
+        for (line, sends) in [
+            ("vllm bench serve --model m", true),
+            ("vllm bench serve --model m --ready-check-timeout-sec 0", false),
+            (
+                "python -m sglang.bench_serving --backend vllm --warmup-requests 2",
+                true,
+            ),
+            (
+                "python token_benchmark_ray.py --model m --mean-input-tokens 100 --mean-output-tokens 10",
+                false,
+            ),
+        ] {
+            assert_eq!(
+                ClientCommand::parse(line).map(|c| c.test_prompt).ok(),
+                Some(sends),
+                "{line}"
+            );
+        }
+    }
 
     #[test]
     fn the_program_is_named_by_the_words_before_the_first_flag() {

@@ -11,7 +11,8 @@
 //! once), behind `--max-concurrency`; `ignore_eos` is sent unless `--disable-ignore-eos`.
 
 use super::{
-    count, number, rate, unread_dataset, ClientCommand, ClientDataset, ClientLoad, ClientProgram, Flags, ORIGIN,
+    count, count_or_zero, number, rate, unread_dataset, ClientCommand, ClientDataset, ClientLoad, ClientProgram, Flags,
+    ORIGIN,
 };
 use crate::workload::arrivals::Endpoint;
 use crate::workload::datasets::{random_range_lengths, RandomRangeEra};
@@ -27,6 +28,8 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
     let (mut num_prompts, mut request_rate, mut max_concurrency) = (1000u32, f64::INFINITY, None);
     let (mut model, mut ignored, mut notes) = (None, Vec::new(), Vec::new());
     let (mut stream, mut ignore_eos) = (true, true);
+    // `--warmup-requests` copies of the first prompt before the timed run (default 1).
+    let mut warmup_requests = 1u32;
     // generated-shared-prefix: groups × prompts, each a group's system prompt and a question.
     let (mut gsp_groups, mut gsp_per_group, mut gsp_system, mut gsp_question, mut gsp_output) =
         (64u32, 16u32, 2048u32, 128u32, 256u32);
@@ -48,6 +51,7 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
             "--gsp-system-prompt-len" => gsp_system = count(f, &flags.need(&flag)?)?,
             "--gsp-question-len" => gsp_question = count(f, &flags.need(&flag)?)?,
             "--gsp-output-len" => gsp_output = count(f, &flags.need(&flag)?)?,
+            "--warmup-requests" => warmup_requests = count_or_zero(f, &flags.need(&flag)?)?,
             "--disable-stream" => stream = false,
             "--disable-ignore-eos" => ignore_eos = false,
             "--sharegpt-context-len" | "--tokenize-prompt" | "--lora-name" => {
@@ -145,6 +149,7 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
         max_requests_per_run: None,
         max_seconds_per_run: None,
         shared_prefix,
+        test_prompt: warmup_requests > 0,
     })
 }
 
