@@ -86,6 +86,8 @@ pub struct ScenarioBuilder {
     workload: Option<WorkloadSpec>,
     profile: Option<Profile>,
     roofline_profile: bool,
+    /// Use the ideal GPU of the scenario's own engine ([`Profile::ideal`]).
+    ideal_profile: bool,
     /// An input error found while the builder was edited (origin, field, message), returned by
     /// `build` (e.g. a sweep value that names no KV-cache type).
     invalid_input: Option<(String, String, String)>,
@@ -372,6 +374,16 @@ impl ScenarioBuilder {
     pub fn profile(mut self, profile: Profile) -> Self {
         self.profile = Some(profile);
         self.roofline_profile = false;
+        self.ideal_profile = false;
+        self
+    }
+
+    /// Use the ideal GPU ([`Profile::ideal`]) for the scenario's own engine version: a bound on
+    /// what any run of the setup can reach, not a prediction.
+    pub fn ideal_profile(mut self) -> Self {
+        self.profile = None;
+        self.roofline_profile = false;
+        self.ideal_profile = true;
         self
     }
 
@@ -380,6 +392,7 @@ impl ScenarioBuilder {
     pub fn roofline_profile(mut self) -> Self {
         self.profile = None;
         self.roofline_profile = true;
+        self.ideal_profile = false;
         self
     }
 
@@ -538,6 +551,7 @@ impl ScenarioBuilder {
         workload.validate("workload")?;
         let profile = match self.profile {
             Some(p) => p,
+            None if self.ideal_profile => Profile::ideal(version),
             None if self.roofline_profile => {
                 Profile::learned_prior(version, engine.release_line, engine.usage_context, &gpu, &model.id)
             }
@@ -548,6 +562,7 @@ impl ScenarioBuilder {
         if profile.engine != version {
             let how = match profile.kind {
                 ProfileKind::Roofline => "holds the priors of",
+                ProfileKind::Ideal => "is the ideal GPU of",
                 _ => "was fitted on",
             };
             return Err(Error::invalid(
@@ -557,8 +572,8 @@ impl ScenarioBuilder {
                     "profile {} {how} {}, but the scenario runs {version}{}",
                     profile.id,
                     profile.engine,
-                    if profile.kind == ProfileKind::Roofline {
-                        " (`roofline` alone follows the scenario's engine)"
+                    if matches!(profile.kind, ProfileKind::Roofline | ProfileKind::Ideal) {
+                        " (`roofline` or `ideal` alone follows the scenario's engine)"
                     } else {
                         ""
                     }

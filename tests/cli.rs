@@ -2248,3 +2248,61 @@ fn a_pasted_vllm_bench_serve_command_is_the_load_it_sends() {
         "{err}"
     );
 }
+
+#[test]
+fn the_ideal_profile_is_a_bound_the_measurements_respect() {
+    // Seed 002 (A10, Qwen2.5-7B-Instruct, vLLM 0.6.0, 40-token prompts): on an ideal GPU its
+    // single user's first token is two weight reads away (0.6.0 hands a step's tokens over when
+    // the next step ends): 2 × 7.07e9 parameters × 2 bytes ÷ 600 GB/s = 47.2 ms (the embedding
+    // table is not read; 40 tokens of prefill are 0.57 TFLOP, 4.5 ms at the A10's 125 TFLOP/s).
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "a10",
+        "--profile",
+        "ideal",
+        "--workload",
+        "data/measured/a10-qwen2.5-7b-vllm0.6.yaml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["profile"]["kind"], "ideal");
+    let ttft = v["levels"][1]["ttft_ms"]["p50"].as_f64().unwrap();
+    assert!((ttft - 47.2).abs() < 1.0, "{ttft} ms");
+    // Every level's measured duration is longer than the ideal GPU's.
+    let (code, text, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "a10",
+        "--profile",
+        "ideal",
+        "--workload",
+        "data/measured/a10-qwen2.5-7b-vllm0.6.yaml",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("a bound, not a prediction"), "{text}");
+    let mut levels = 0;
+    for line in text
+        .lines()
+        .filter(|l| l.contains("**Total Time:**") && l.contains("error"))
+    {
+        let e: f64 = line
+            .rsplit("error ")
+            .next()
+            .unwrap()
+            .trim_end_matches([')', '%'])
+            .parse()
+            .unwrap();
+        assert!(e < 0.0, "{line}");
+        levels += 1;
+    }
+    assert!(levels >= 4, "{text}");
+    // None of seed 002's figures is past the bound, so its replay warns of none.
+    assert!(!err.contains("cannot have produced"), "{err}");
+    // An ideal profile of another engine is refused in words that say so.
+    let (code, _, err) = servecast(&["simulate", "--gpu", "a10", "--profile", "ideal.vllm-0.5"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is the ideal GPU of vllm-0.5"), "{err}");
+}

@@ -179,6 +179,13 @@ pub fn load_profile(arg: &str) -> Result<Profile> {
     if let Some(p) = builtin_profile_by_id(arg)? {
         return Ok(p);
     }
+    if let Some(rest) = arg.strip_prefix("ideal") {
+        let version = match rest.trim_start_matches(['.', '-', ':']) {
+            "" => EngineVersion::default(),
+            v => EngineVersion::parse(v, "--profile")?,
+        };
+        return Ok(Profile::ideal(version));
+    }
     if let Some(rest) = arg.strip_prefix("roofline") {
         let version = match rest.trim_start_matches(['.', '-', ':']) {
             "" => EngineVersion::default(),
@@ -191,7 +198,7 @@ pub fn load_profile(arg: &str) -> Result<Profile> {
         "--profile",
         "profile",
         format!(
-            "'{arg}' is neither a file nor a built-in profile; built-in: {}, roofline",
+            "'{arg}' is neither a file nor a built-in profile; built-in: {}, roofline, ideal",
             ids.join(", ")
         ),
     ))
@@ -759,6 +766,8 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     match o.profile.as_deref() {
         // The prior of whichever engine the scenario runs (--engine, a report's, or the default).
         Some("roofline") => b = b.roofline_profile(),
+        // A bound: the ideal GPU of the scenario's engine.
+        Some("ideal") => b = b.ideal_profile(),
         Some(p) => b = b.profile(load_profile(p)?),
         None => {}
     }
@@ -790,6 +799,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         let mut extra = before_replay.clone().from_report(&r);
         match o.profile.as_deref() {
             Some("roofline") => extra = extra.roofline_profile(),
+            Some("ideal") => extra = extra.ideal_profile(),
             Some(p) => extra = extra.profile(load_profile(p)?),
             None => {}
         }

@@ -23,6 +23,9 @@ pub enum ProfileKind {
     /// Those terms are spent by the same engine code on the host whatever the GPU, while the
     /// roofline carries everything the GPU does; memory calibrations stay with their card.
     Transferred,
+    /// The ideal GPU (`--profile ideal`): every roofline efficiency 1, no host time. A bound on
+    /// what any run of the setup reaches, not a prediction.
+    Ideal,
 }
 
 /// Parameters of the step-cost model (efficiencies are fractions of the datasheet peak).

@@ -111,15 +111,23 @@ impl CostParams {
     }
 }
 
+impl Profile {
+    /// The ideal GPU for an engine version ([`CostParams::ideal`]): `--profile ideal`.
+    pub fn ideal(version: crate::spec::engine::EngineVersion) -> Profile {
+        Profile {
+            id: format!("ideal.{version}"),
+            kind: ProfileKind::Ideal,
+            cost: CostParams::ideal(),
+            source: "ideal GPU: every roofline efficiency 1, no host time (a bound, not a prediction)".into(),
+            ..Profile::roofline(version)
+        }
+    }
+}
+
 /// The headline figures (throughput, mean E2E latency and mean TTFT, each else its median) of
 /// the report's scored levels that lie more than [`FLOOR_MARGIN`] past the ideal GPU's bound.
 pub fn floor_breaches(report: &MeasuredReport) -> Result<Vec<FloorBreach>> {
-    let mut ideal = Profile::roofline(report.engine);
-    ideal.id = format!("ideal.{}", report.engine);
-    ideal.kind = ProfileKind::Roofline;
-    ideal.cost = CostParams::ideal();
-    ideal.source = "ideal GPU: every roofline efficiency 1, no host time (a bound, not a prediction)".into();
-    let prediction = Scenario::builder().from_report(report).profile(ideal).build()?.run()?;
+    let prediction = Scenario::builder().from_report(report).ideal_profile().build()?.run()?;
     let mut out = Vec::new();
     for (i, (level, predicted)) in report.levels.iter().zip(&prediction.levels).enumerate() {
         if level.cold_start || level.failed || level.excluded.is_some() {

@@ -271,6 +271,7 @@ pub fn header(p: &Prediction) -> String {
         ProfileKind::Fitted => "fitted",
         ProfileKind::Roofline => "the prior, not fitted to this setup",
         ProfileKind::Transferred => "host-side terms fitted on another GPU",
+        ProfileKind::Ideal => "a bound, not a prediction: no run of this setup can beat it",
     };
     let _ = writeln!(out, "- Profile: {} ({kind}) — {}", s.profile.id, s.profile.source);
     if s.profile.kind == ProfileKind::Roofline {

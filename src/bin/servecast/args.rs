@@ -309,7 +309,8 @@ pub struct SimulateArgs {
     /// `vllm bench serve --backend openai-chat`). Default: the workload file's, else completions.
     #[arg(long, value_parser = ["completions", "chat"])]
     pub endpoint: Option<String>,
-    /// Profile YAML file, built-in profile id, or `roofline`.
+    /// Profile YAML file, built-in profile id, `roofline` (the learned prior), or `ideal` (a bound:
+    /// every roofline efficiency at 100%, no host time, so no run of the setup can beat it).
     #[arg(long)]
     pub profile: Option<String>,
     /// Random seed.
