@@ -2306,3 +2306,23 @@ fn the_ideal_profile_is_a_bound_the_measurements_respect() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("is the ideal GPU of vllm-0.5"), "{err}");
 }
+
+#[test]
+fn fitting_a_report_past_the_ideal_gpu_warns_that_the_fit_will_chase_it() {
+    // GPUStack's Qwen3-8B BF16 row on an A100 80GB (vLLM 0.9.2, 1,000 ShareGPT prompts at once):
+    // mean TTFT 3,412.85 ms measured, below what an ideal A100 gives for that burst.
+    let corpus =
+        std::fs::read_to_string("data/measured/corpus/a100-80g-sxm-qwen3-8b-vllm0.9.2-gpustack-quant.yaml").unwrap();
+    let first = corpus.split("\n---\n").next().unwrap();
+    assert!(first.contains("id: a100-qwen3-8b-vllm0.9.2-gpustack-quant-bf16"));
+    let dir = temp_dir("floor-fit");
+    let file = dir.join("a100-bf16.yaml");
+    std::fs::write(&file, first).unwrap();
+    let (code, _, err) = servecast(&["fit", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("level 1: measured ttft_ms.mean 3413 is below the least an ideal GPU gives")
+            && err.contains("the fit will chase a figure the setup as stated cannot produce"),
+        "{err}"
+    );
+}

@@ -184,6 +184,18 @@ pub fn fit(a: &FitCommand) -> Result<Outcome> {
         if let Some(note) = replayed_prompts_note(origin, r) {
             notes.push(note);
         }
+        // A figure no GPU could reach for the setup as stated would pull the fit anywhere.
+        for b in crate::fit::floor::floor_breaches(r).unwrap_or_default() {
+            let hold_out = r.levels[b.level].concurrency.map_or(String::new(), |c| {
+                format!(", or leave the level out with --hold-out {c}")
+            });
+            notes.push(format!(
+                "warning: {origin} ({}): {}: the fit will chase a figure the setup as stated cannot produce; check \
+                 the report's load and flags{hold_out}",
+                r.id,
+                b.describe()
+            ));
+        }
     }
     let scenarios: Vec<Scenario> = reports
         .iter()
