@@ -292,8 +292,8 @@ impl ClientCommand {
 /// variables) sends its first prompt once before the timed run, so that with prefix caching on
 /// the first request finds its prompt cached. vLLM's `benchmark_serving.py` and `vllm bench
 /// serve` send it ("Starting initial single prompt test run…") unless
-/// `--ready-check-timeout-sec 0`; SGLang's `bench_serving` sends `--warmup-requests` (default 1)
-/// copies of it. Another tester, or a command servecast cannot place (a fork such as Neural
+/// `--ready-check-timeout-sec 0`, and `--num-warmups N` sends it N more times; SGLang's
+/// `bench_serving` sends `--warmup-requests` (default 1) copies of it. Another tester, or a command servecast cannot place (a fork such as Neural
 /// Magic's, whose test prompt is optional): None.
 pub fn sends_test_prompt(line: &str) -> Option<bool> {
     // Name the tester by its script, strictly: a report's command may be another tool's whose
@@ -323,12 +323,16 @@ pub fn sends_test_prompt(line: &str) -> Option<bool> {
             }
         })
     };
-    let zero = |flag: &str| value_of(flag).and_then(|v| v.trim().parse::<f64>().ok()) == Some(0.0);
-    Some(!zero(if sglang {
-        "--warmup-requests"
+    // A value as the shell passes it: `3;` ends a command inside a loop.
+    let number_of =
+        |flag: &str| value_of(flag).and_then(|v| v.trim().trim_end_matches([';', '&', '|']).parse::<f64>().ok());
+    let zero = |flag: &str| number_of(flag) == Some(0.0);
+    let positive = |flag: &str| number_of(flag).is_some_and(|v| v > 0.0);
+    Some(if sglang {
+        !zero("--warmup-requests")
     } else {
-        "--ready-check-timeout-sec"
-    }))
+        !zero("--ready-check-timeout-sec") || positive("--num-warmups")
+    })
 }
 
 /// One flag of a command line and its value as written.
@@ -481,6 +485,13 @@ mod tests {
             ("vllm bench serve --model m --num-prompts 1", Some(true)),
             ("vllm bench serve --model m --ready-check-timeout-sec 0", Some(false)),
             ("vllm bench serve --model m --ready-check-timeout-sec=600", Some(true)),
+            // The warm-ups send the same first prompt, with or without the ready check.
+            ("vllm bench serve --model m --ready-check-timeout-sec 0 --num-warmups 2", Some(true)),
+            ("vllm bench serve --model m --ready-check-timeout-sec 0 --num-warmups 0", Some(false)),
+            (
+                "for C in 1 2; do vllm bench serve --max-concurrency $C --ready-check-timeout-sec 0 --num-warmups 3; done",
+                Some(true),
+            ),
             (
                 "python benchmarks/benchmark_serving.py --backend vllm --model m",
                 Some(true),

@@ -27,8 +27,9 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
     let (mut rep_prefix, mut rep_suffix, mut rep_groups, mut rep_output) = (256u32, 256u32, 10u32, 128u32);
     let (mut num_prompts, mut request_rate, mut max_concurrency, mut burstiness) = (1000u32, f64::INFINITY, None, 1.0);
     let (mut endpoint, mut model, mut ignored) = (Endpoint::Completions, None, Vec::new());
-    // The initial single-prompt test run (the endpoint ready check), skipped only with a timeout of 0.
-    let mut test_prompt = true;
+    // The initial single-prompt test run (the endpoint ready check), skipped with a timeout of 0;
+    // `--num-warmups N` sends that same prompt N times whether or not it ran.
+    let (mut ready_check, mut warmups) = (true, 0u32);
     while let Some(flag) = flags.next_flag()? {
         let f = flag.name.as_str();
         match f {
@@ -69,7 +70,8 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
                     endpoint = Endpoint::Chat;
                 }
             }
-            "--ready-check-timeout-sec" => test_prompt = number(f, &flags.need(&flag)?)? > 0.0,
+            "--ready-check-timeout-sec" => ready_check = number(f, &flags.need(&flag)?)? > 0.0,
+            "--num-warmups" => warmups = count_or_zero(f, &flags.need(&flag)?)?,
             _ => ignored.push(flags.shown(&flag)),
         }
     }
@@ -118,7 +120,7 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
         max_requests_per_run: None,
         max_seconds_per_run: None,
         shared_prefix,
-        test_prompt,
+        test_prompt: ready_check || warmups > 0,
     })
 }
 
