@@ -193,21 +193,15 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
             }
         }
     };
+    let dataset = ClientDataset::Lengths {
+        input: normal_lengths(isl, isl_sd),
+        output,
+    };
     Ok(ClientCommand {
-        program,
-        dataset: ClientDataset::Lengths {
-            input: normal_lengths(isl, isl_sd),
-            output,
-        },
-        load,
-        endpoint,
         model,
         ignored,
         notes,
-        max_requests_per_run: None,
-        max_seconds_per_run: None,
-        test_prompt: false,
-        shared_prefix: None,
+        ..ClientCommand::new(program, dataset, load, endpoint)
     })
 }
 

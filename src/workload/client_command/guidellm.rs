@@ -544,18 +544,14 @@ fn build(run: Run, ignored: Vec<String>, mut notes: Vec<String>) -> Result<Clien
             ))
         }
     };
+    let dataset = ClientDataset::Lengths { input, output };
     Ok(ClientCommand {
-        program: ClientProgram::GuideLlm,
-        dataset: ClientDataset::Lengths { input, output },
-        load,
-        endpoint,
         model: run.model,
         ignored,
         notes,
         max_requests_per_run: per_run,
         max_seconds_per_run: run.max_seconds,
-        test_prompt: false,
-        shared_prefix: None,
+        ..ClientCommand::new(ClientProgram::GuideLlm, dataset, load, endpoint)
     })
 }
 

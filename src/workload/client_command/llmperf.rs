@@ -92,27 +92,22 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
         Some(n) => LengthDist::Fixed { tokens: n },
         None => normal_lengths(mean_out, sd_out),
     };
+    let dataset = ClientDataset::Lengths {
+        input: normal_lengths(mean_in, sd_in),
+        output: Some(output),
+    };
+    let load = ClientLoad::Concurrency {
+        levels: vec![ConcurrencyLevel {
+            concurrency: users,
+            // Every thread sends its first request before any completes.
+            num_requests: completed.max(users),
+        }],
+    };
     Ok(ClientCommand {
-        program: ClientProgram::LlmPerf,
-        dataset: ClientDataset::Lengths {
-            input: normal_lengths(mean_in, sd_in),
-            output: Some(output),
-        },
-        load: ClientLoad::Concurrency {
-            levels: vec![ConcurrencyLevel {
-                concurrency: users,
-                // Every thread sends its first request before any completes.
-                num_requests: completed.max(users),
-            }],
-        },
-        endpoint: Endpoint::Chat,
         model,
         ignored,
         notes,
-        max_requests_per_run: None,
-        max_seconds_per_run: None,
-        test_prompt: false,
-        shared_prefix: None,
+        ..ClientCommand::new(ClientProgram::LlmPerf, dataset, load, Endpoint::Chat)
     })
 }
 

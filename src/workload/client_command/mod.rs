@@ -196,6 +196,25 @@ pub struct ClientCommand {
 }
 
 impl ClientCommand {
+    /// A command of `program` sending `dataset` under `load` to `endpoint`, with nothing else
+    /// read: no model, no flags ignored or notes, no per-run limits, shared prefix or test prompt
+    /// (each tester's reader sets the fields its command gives).
+    fn new(program: ClientProgram, dataset: ClientDataset, load: ClientLoad, endpoint: Endpoint) -> ClientCommand {
+        ClientCommand {
+            program,
+            dataset,
+            load,
+            endpoint,
+            model: None,
+            ignored: Vec::new(),
+            notes: Vec::new(),
+            shared_prefix: None,
+            max_requests_per_run: None,
+            max_seconds_per_run: None,
+            test_prompt: false,
+        }
+    }
+
     /// Parses a pasted command line (quoted as a shell would; `--flag=value` accepted), naming
     /// the load tester from the words before its first flag.
     pub fn parse(line: &str) -> Result<ClientCommand> {

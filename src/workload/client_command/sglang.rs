@@ -132,24 +132,20 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
                 .into(),
         );
     }
+    let load = ClientLoad::Rates {
+        qps: vec![request_rate],
+        num_requests: num_prompts,
+        num_requests_per_level: None,
+        max_concurrency,
+        burstiness: 1.0,
+    };
     Ok(ClientCommand {
-        program: ClientProgram::SglangBenchServing,
-        dataset,
-        load: ClientLoad::Rates {
-            qps: vec![request_rate],
-            num_requests: num_prompts,
-            num_requests_per_level: None,
-            max_concurrency,
-            burstiness: 1.0,
-        },
-        endpoint,
         model,
         ignored,
         notes,
-        max_requests_per_run: None,
-        max_seconds_per_run: None,
         shared_prefix,
         test_prompt: warmup_requests > 0,
+        ..ClientCommand::new(ClientProgram::SglangBenchServing, dataset, load, endpoint)
     })
 }
 

@@ -103,24 +103,19 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
         }
         other => return Err(unread_dataset(other, "sharegpt, random and prefix_repetition")),
     };
+    let load = ClientLoad::Rates {
+        qps: vec![request_rate],
+        num_requests: num_prompts,
+        num_requests_per_level: None,
+        max_concurrency,
+        burstiness,
+    };
     Ok(ClientCommand {
-        program,
-        dataset,
-        load: ClientLoad::Rates {
-            qps: vec![request_rate],
-            num_requests: num_prompts,
-            num_requests_per_level: None,
-            max_concurrency,
-            burstiness,
-        },
-        endpoint,
         model,
         ignored,
-        notes: Vec::new(),
-        max_requests_per_run: None,
-        max_seconds_per_run: None,
         shared_prefix,
         test_prompt: ready_check || warmups > 0,
+        ..ClientCommand::new(program, dataset, load, endpoint)
     })
 }
 
