@@ -165,14 +165,16 @@ pub struct StepCostModel {
     /// ranks the step waits for (the busiest sets its expert reads).
     ep_experts_per_rank: f64,
     ep_ranks: u32,
-    /// Linear-layer compute per token, seconds, the LM head included for every token computed.
-    /// vLLM projects logits only at the positions it samples, so for a prefill this over-counts
-    /// the head; counting it at sampled positions only was tried (2026-12-04) and made every
-    /// unseen-setup figure worse (median throughput 10.2% → 11.3%, E2E 12.8% → 14.2%, TTFT
-    /// 21.1% → 25.5%): the corpus says a prompt token costs more than its GEMMs, and the head's
-    /// share (largest for small models with large vocabularies) stands in for that until the
-    /// per-token work outside the GEMMs is modelled.
+    /// Linear-layer compute per token, seconds, without the LM head (see `lm_head_s_per_row`).
     linear_s_per_token: f64,
+    /// LM-head compute per row of logits, seconds: vLLM projects logits only at the positions
+    /// it samples (one per scheduled request, plus the draft tokens it verifies), not at every
+    /// prompt token.
+    lm_head_s_per_row: f64,
+    /// Elementwise kernels' activation traffic per token (norms, rotary embedding, the MLP's
+    /// activation), seconds at the weights' streaming bandwidth
+    /// ([`ModelSpec::elementwise_elements_per_token`]).
+    elementwise_s_per_token: f64,
     /// Routed-expert GEMM compute per token, seconds (0 for dense models; not in
     /// `linear_s_per_token`).
     expert_s_per_token: f64,
@@ -326,8 +328,10 @@ impl StepCostModel {
                     Some(q) if q.experts_only() => flops,
                     _ => linear_flops,
                 };
-                ((model.linear_flops_per_token() - lm_head - experts) / dense_flops + lm_head / flops) / tp_f
+                (model.linear_flops_per_token() - lm_head - experts) / dense_flops / tp_f
             },
+            lm_head_s_per_row: 2.0 * f64::from(model.vocab_size) * f64::from(model.hidden_size) / tp_f / flops,
+            elementwise_s_per_token: model.elementwise_elements_per_token(tp) * 2.0 / weights_bandwidth,
             expert_s_per_token: {
                 let expert_flops = linear_flops / linear_efficiency * params.expert_compute_efficiency;
                 model.routed_expert_flops_per_token() / expert_flops / tp_f
@@ -403,7 +407,11 @@ impl StepCostModel {
         // tokens touch plus computing their rows. A fused-MoE kernel runs one small GEMM per
         // expert (n·k/E rows each), too short to hide its weight stream behind its math, so the
         // two add up rather than overlap.
-        let linear = self.weights_s.max(compute_tokens * self.linear_s_per_token)
+        let logits_rows = (b.decode_seqs + b.spec_tokens + b.prefill_seqs) as f64;
+        let linear = self
+            .weights_s
+            .max(compute_tokens * self.linear_s_per_token + logits_rows * self.lm_head_s_per_row)
+            + compute_tokens * self.elementwise_s_per_token
             + self.experts_read_s(b.tokens())
             + compute_tokens * self.expert_s_per_token;
         let attention = (b.context_tokens as f64 * self.kv_s_per_token

@@ -544,6 +544,32 @@ impl ModelSpec {
             + scan
     }
 
+    /// Activation elements one token's elementwise kernels read and write on one GPU of a
+    /// tensor-parallel group of `tp` (count): per layer two fused residual-add RMSNorms (each
+    /// reads and writes the hidden state and the residual, `8 × hidden`, replicated on every
+    /// rank), the rotary embedding of its query and key heads (read and written, sharded), and
+    /// the MLP's activation (SiLU-and-mul reads gate and up and writes their product, `3 ×
+    /// intermediate` for a gated MLP, `2 ×` for GPT-2's GELU: the MLP weights a token passes
+    /// through divided by the hidden size, sharded; the routed experts' top-k included), and in
+    /// a MoE layer the top-k expert outputs written and summed.
+    /// These kernels stream activations and are bandwidth-bound: a prompt token costs this on
+    /// top of its GEMMs, which is why small models prefill slower than their FLOPs say.
+    pub fn elementwise_elements_per_token(&self, tp: u32) -> f64 {
+        let tp = f64::from(tp.max(1));
+        let d = f64::from(self.hidden_size);
+        let heads = f64::from(self.num_attention_heads) + f64::from(self.num_key_value_heads);
+        let rope = 2.0 * heads * f64::from(self.head_dim) / tp;
+        // A MoE layer also writes each token's top-k expert outputs and sums them (vLLM's
+        // `moe_sum`: top-k rows read, one written), on every rank.
+        let moe = self.moe.map_or(0.0, |m| {
+            self.moe_layer_count() as f64 * (2.0 * f64::from(m.num_experts_per_tok) + 1.0) * d
+        });
+        f64::from(self.num_hidden_layers) * 8.0 * d
+            + f64::from(self.kv_layers()) * rope
+            + self.mlp_weights_active() as f64 / d / tp
+            + moe
+    }
+
     /// Attention FLOPs per token per context token (FLOP), over all KV layers: `4 × heads ×
     /// head_dim` per layer (QKᵀ and AV), or `2 × heads × (qk_nope + qk_rope + v)` for MLA.
     pub fn attn_flops_per_token_per_ctx_token(&self) -> f64 {
