@@ -561,3 +561,46 @@ fn transcribed_catalog_entries_match_their_publishers_parameter_counts() {
         assert!((b - card_b).abs() <= rounding, "{id}: {b:.3}B, card {card_b}B");
     }
 }
+
+/// The elementwise kernels' activation elements per token, by hand from the configs: per layer
+/// two fused add-RMSNorms (8 × hidden, on every rank), the rotary embedding of the query and key
+/// heads (2 × (heads + kv heads) × head_dim) and the MLP's activation (3 × intermediate), the last
+/// two split over tensor-parallel ranks; a MoE layer's router logits, its top-k experts'
+/// activations and the (2k + 1) × hidden of their outputs written and summed.
+#[test]
+fn elementwise_traffic_per_token_counts_norms_rotary_activation_and_expert_outputs() {
+    let llama = config("meta-llama--Meta-Llama-3.1-8B.json");
+    // 32 × 8 × 4096 + 32 × 2 × 40 × 128 + 32 × 3 × 14336
+    assert_eq!(llama.elementwise_elements_per_token(1), 2_752_512.0);
+    assert_eq!(llama.elementwise_elements_per_token(2), 1_048_576.0 + 1_703_936.0 / 2.0);
+    let moe = config("Qwen--Qwen3-30B-A3B.json");
+    // 48 × 8 × 2048 + 48 × 2 × 36 × 128 + 48 × (128 + 8 × 3 × 768) + 48 × 17 × 2048
+    assert_eq!(moe.elementwise_elements_per_token(1), 3_790_848.0);
+}
+
+/// vLLM projects logits only at the positions it samples: the same 2,048 prompt tokens cost one
+/// LM-head row per sequence, so sixteen sequences cost fifteen rows more than one, and nothing
+/// else changes in a compute-bound step (roofline only, no host time).
+#[test]
+fn the_lm_head_is_charged_once_per_sampled_sequence_not_per_prompt_token() {
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu("a100-80g-sxm").unwrap();
+    let model = config("meta-llama--Meta-Llama-3.1-8B.json");
+    let cfg = EngineFlags::default()
+        .resolve_release(EngineVersion::Vllm010, Some("0.11.0"), &model, gpu, "test")
+        .unwrap();
+    let p = CostParams::prior(EngineVersion::Vllm010);
+    let cost = StepCostModel::new(gpu, &model, &cfg, &p);
+    let batch = |seqs: u64| StepBatch {
+        prefill_tokens: 2048,
+        prefill_seqs: seqs,
+        context_tokens: 2048,
+        windowed_context_tokens: 2048,
+        prefill_attention_pairs: 2048.0 * 64.0,
+        windowed_attention_pairs: 2048.0 * 64.0,
+        ..StepBatch::default()
+    };
+    let row = 2.0 * 128_256.0 * 4096.0 / (312e12 * p.compute_efficiency);
+    let extra = cost.roofline_seconds(&batch(16)) - cost.roofline_seconds(&batch(1));
+    assert!(within(extra, 15.0 * row, 1e-9), "{extra} s, want {} s", 15.0 * row);
+}
