@@ -331,6 +331,7 @@ impl StepCostModel {
                 (model.linear_flops_per_token() - lm_head - experts) / dense_flops / tp_f
             },
             lm_head_s_per_row: 2.0 * f64::from(model.vocab_size) * f64::from(model.hidden_size) / tp_f / flops,
+            // Activations stay 16-bit whatever the weights' format (2 bytes an element).
             elementwise_s_per_token: model.elementwise_elements_per_token(tp) * 2.0 / weights_bandwidth,
             expert_s_per_token: {
                 let expert_flops = linear_flops / linear_efficiency * params.expert_compute_efficiency;
@@ -406,7 +407,8 @@ impl StepCostModel {
         // matrix, large enough to overlap the two). Routed experts: reading the experts the
         // tokens touch plus computing their rows. A fused-MoE kernel runs one small GEMM per
         // expert (n·k/E rows each), too short to hide its weight stream behind its math, so the
-        // two add up rather than overlap.
+        // two add up rather than overlap. The LM head computes only the rows vLLM samples; the
+        // elementwise kernels between the GEMMs stream every token's activations and add to them.
         let logits_rows = (b.decode_seqs + b.spec_tokens + b.prefill_seqs) as f64;
         let linear = self
             .weights_s
