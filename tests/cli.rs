@@ -2255,7 +2255,7 @@ fn the_ideal_profile_is_a_bound_the_measurements_respect() {
     // single user's first token is two weight reads away (0.6.0 hands a step's tokens over when
     // the next step ends): 2 × 7.07e9 parameters × 2 bytes ÷ 600 GB/s = 47.2 ms (the embedding
     // table is not read; 40 tokens of prefill are 0.57 TFLOP, 4.5 ms at the A10's 125 TFLOP/s).
-    let (code, out, err) = servecast(&[
+    let ideal = [
         "simulate",
         "--gpu",
         "a10",
@@ -2263,24 +2263,15 @@ fn the_ideal_profile_is_a_bound_the_measurements_respect() {
         "ideal",
         "--workload",
         "data/measured/a10-qwen2.5-7b-vllm0.6.yaml",
-        "--format",
-        "json",
-    ]);
+    ];
+    let (code, out, err) = servecast(&[&ideal[..], &["--format", "json"]].concat());
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["profile"]["kind"], "ideal");
     let ttft = v["levels"][1]["ttft_ms"]["p50"].as_f64().unwrap();
     assert!((ttft - 47.2).abs() < 1.0, "{ttft} ms");
     // Every level's measured duration is longer than the ideal GPU's.
-    let (code, text, err) = servecast(&[
-        "simulate",
-        "--gpu",
-        "a10",
-        "--profile",
-        "ideal",
-        "--workload",
-        "data/measured/a10-qwen2.5-7b-vllm0.6.yaml",
-    ]);
+    let (code, text, err) = servecast(&ideal);
     assert_eq!(code, 0, "{err}");
     assert!(text.contains("a bound, not a prediction"), "{text}");
     let mut levels = 0;
