@@ -2126,6 +2126,50 @@ fn a_pasted_guidellm_or_sglang_command_is_the_load_it_sends() {
 }
 
 #[test]
+fn a_pasted_sonnet_command_sends_prompts_that_share_their_first_lines() {
+    // vLLM bench's sonnet dataset at 1,024 tokens with Llama-3.1's template: the base prompt and
+    // the first 13 lines (about 188 tokens) open every prompt. With prefix caching on (V1) and
+    // no initial test run, each of the 199 later requests finds the 11 full 16-token blocks of
+    // that prefix cached: 199 × 176 = 35,024 tokens.
+    let d = json_of(
+        &[
+            "simulate",
+            "--gpu",
+            "h100-sxm",
+            "--model",
+            "llama-3.1-8b",
+            "--format",
+            "json",
+        ],
+        &[
+            "--client",
+            "vllm bench serve --model meta-llama/Llama-3.1-8B-Instruct --dataset-name sonnet \
+             --sonnet-input-len 1024 --num-prompts 200 --request-rate 4 --ready-check-timeout-sec 0",
+        ],
+    );
+    assert_eq!(d["levels"][0]["engine"]["prefix_hit_tokens"], 35024);
+    // Prompts as data/datasets.yaml drew them (mean 939.3 tokens from 0.8.4), none above 1,024.
+    let input = &d["scenario"]["workload"]["input_len"];
+    let mean = input["mean"].as_f64().unwrap_or(0.0);
+    assert!((mean - 939.3).abs() < 1.0, "{input}");
+    assert_eq!(input["max"], 1024);
+    // Without --model in the command, the served model's family counts the prompts: Qwen2.5's
+    // template shares 203 tokens (data/datasets.yaml), and nothing is noted.
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "qwen2.5-7b-instruct",
+        "--client",
+        "vllm bench serve --dataset-name sonnet --sonnet-input-len 1024 --num-prompts 20",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("sonnet prompts counted with"), "{err}");
+    assert!(out.contains("one prefix of 202 tokens shared by every prompt"), "{out}");
+}
+
+#[test]
 fn a_pasted_vllm_bench_serve_command_is_the_load_it_sends() {
     // Without its initial test run, whose prompt the first request would find in the prefix cache
     // (checked below).
@@ -2240,11 +2284,11 @@ fn a_pasted_vllm_bench_serve_command_is_the_load_it_sends() {
         "--model",
         "llama-3.1-8b",
         "--client",
-        "vllm bench serve --dataset-name sonnet",
+        "vllm bench serve --dataset-name burstgpt",
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("'sonnet': servecast reads the sharegpt, random and prefix_repetition datasets"),
+        err.contains("'burstgpt': servecast reads the sharegpt (also as a Hugging Face ShareGPT dataset), random, sonnet and prefix_repetition datasets"),
         "{err}"
     );
 }

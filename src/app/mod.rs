@@ -445,7 +445,7 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
             ));
         }
     }
-    let bench = o
+    let mut bench = o
         .client
         .as_deref()
         .map(crate::workload::client_command::ClientCommand::parse)
@@ -453,6 +453,9 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
     if let (None, Some(m)) = (&model, bench.as_ref().and_then(|c| c.model.as_ref())) {
         notes.push(format!("note: the model is the --client command's --model, {m}"));
         model = Some(m.clone());
+    }
+    if let (Some(c), Some(m)) = (bench.as_mut(), model.as_deref()) {
+        c.count_sonnet_for(m)?;
     }
     let mut b = Scenario::builder()
         .gpu(&o.gpu)

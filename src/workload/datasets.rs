@@ -27,6 +27,9 @@ pub struct DatasetPreset {
     /// (prompt tokens, completion tokens) per entry.
     #[serde(default)]
     pub pairs: Vec<(u32, u32)>,
+    /// The sonnet dataset's prompt lengths counted with each chat template (see [`sonnet`]).
+    #[serde(default)]
+    computed: Vec<SonnetRow>,
 }
 
 impl DatasetPreset {
@@ -77,26 +80,50 @@ struct DatasetsFile {
     datasets: Vec<DatasetPreset>,
 }
 
+/// One row of the sonnet dataset's `computed` table: 1,000 prompts drawn as vLLM's client draws
+/// them, counted with one model family's tokenizer and chat template.
+#[derive(Debug, Clone, Deserialize)]
+struct SonnetRow {
+    tokenizer_template: String,
+    avg_line_tokens: f64,
+    base_offset: u32,
+    num_input_lines: u32,
+    num_prefix_lines: u32,
+    /// The 2024 client's prompts (no rejection): the untruncated spread.
+    prompt_len_v0_6_to_v0_7: SonnetStats,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct SonnetStats {
+    mean: f64,
+    min: u32,
+    max: u32,
+}
+
 const DATASETS_YAML: &str = include_str!("../../data/datasets.yaml");
 
-fn presets() -> &'static [DatasetPreset] {
-    static PRESETS: OnceLock<Vec<DatasetPreset>> = OnceLock::new();
-    PRESETS.get_or_init(|| {
-        // The file is embedded and checked by the tests below; a parse failure leaves no presets,
-        // which every lookup then reports as an unknown dataset.
+/// Every entry of the embedded file; a parse failure leaves none, which every lookup then
+/// reports as an unknown dataset (the file is embedded and checked by the tests below).
+fn entries() -> &'static [DatasetPreset] {
+    static ENTRIES: OnceLock<Vec<DatasetPreset>> = OnceLock::new();
+    ENTRIES.get_or_init(|| {
         serde_saphyr::from_str::<DatasetsFile>(DATASETS_YAML)
-            .map(|f| f.datasets.into_iter().filter(|d| !d.pairs.is_empty()).collect())
+            .map(|f| f.datasets)
             .unwrap_or_default()
     })
 }
 
+/// The entries with lengths: the presets.
+fn presets() -> impl Iterator<Item = &'static DatasetPreset> {
+    entries().iter().filter(|d| !d.pairs.is_empty())
+}
+
 /// The preset called `name` (case-insensitive), or a message naming the ones there are.
 pub fn preset(name: &str) -> std::result::Result<&'static DatasetPreset, String> {
-    let all = presets();
-    all.iter()
+    presets()
         .find(|d| d.name.eq_ignore_ascii_case(name.trim()))
         .ok_or_else(|| {
-            let names: Vec<&str> = all.iter().map(|d| d.name.as_str()).collect();
+            let names: Vec<&str> = presets().map(|d| d.name.as_str()).collect();
             format!(
                 "'{name}' is not a dataset preset; presets with lengths: {}",
                 names.join(", ")
@@ -106,7 +133,194 @@ pub fn preset(name: &str) -> std::result::Result<&'static DatasetPreset, String>
 
 /// Names of the presets with lengths.
 pub fn names() -> Vec<&'static str> {
-    presets().iter().map(|d| d.name.as_str()).collect()
+    presets().map(|d| d.name.as_str()).collect()
+}
+
+/// Tokens of the sonnet dataset's base prompt, "Pick as many lines as you can from these poem
+/// lines:\n", outside any chat template: each family's `base_offset` less its template's own
+/// tokens (`data/datasets.yaml`: Llama-3-Instruct's offset 23 = 12 + 9 template tokens + the BOS
+/// the tokenizer adds again; Qwen2.5-Instruct's 41 = 12 + 29).
+pub const SONNET_BASE_PROMPT_TOKENS: u32 = 12;
+
+/// Expected range (largest − smallest) of 1,000 standard normal draws: turns the computed
+/// prompts' extremes into a standard deviation.
+const RANGE_OF_1000_NORMALS: f64 = 6.48;
+
+/// vLLM bench's `sonnet` dataset counted with one model family's tokenizer and chat template
+/// (`data/datasets.yaml`, dataset `sonnet`, its `computed` rows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SonnetTemplate {
+    /// The family's template, as the rows name it (`llama3.1-instruct`, `qwen2.5-instruct`, …).
+    pub name: String,
+    /// Mean tokens of a poem line tokenized alone, special tokens included (the client's `avg`).
+    pub avg_line_tokens: f64,
+    /// Tokens of the chat-templated base prompt (the client's `base_offset`).
+    pub base_offset: u32,
+    /// Mean tokens a line adds inside a prompt (without the BOS a tokenizer adds to a line
+    /// alone), from the computed prompts' means.
+    pub line_tokens: f64,
+    /// Standard deviation of a line's tokens inside a prompt, from the computed prompts' extremes.
+    pub line_sd: f64,
+}
+
+/// Every family the sonnet rows were computed with, derived from its rows.
+fn sonnet_templates() -> &'static [SonnetTemplate] {
+    static TEMPLATES: OnceLock<Vec<SonnetTemplate>> = OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        let rows: Vec<&SonnetRow> = entries()
+            .iter()
+            .filter(|d| d.name == "sonnet")
+            .flat_map(|d| d.computed.iter())
+            .collect();
+        let mut names: Vec<&str> = rows.iter().map(|r| r.tokenizer_template.as_str()).collect();
+        names.dedup();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let own: Vec<&&SonnetRow> = rows.iter().filter(|r| r.tokenizer_template == name).collect();
+                let first = own.first()?;
+                let n = own.len() as f64;
+                let line_tokens = own
+                    .iter()
+                    .map(|r| (r.prompt_len_v0_6_to_v0_7.mean - f64::from(r.base_offset)) / f64::from(r.num_input_lines))
+                    .sum::<f64>()
+                    / n;
+                let line_sd = own
+                    .iter()
+                    .map(|r| {
+                        let s = &r.prompt_len_v0_6_to_v0_7;
+                        let drawn = f64::from(r.num_input_lines.saturating_sub(r.num_prefix_lines).max(1));
+                        f64::from(s.max.saturating_sub(s.min)) / RANGE_OF_1000_NORMALS / drawn.sqrt()
+                    })
+                    .sum::<f64>()
+                    / n;
+                Some(SonnetTemplate {
+                    name: name.to_string(),
+                    avg_line_tokens: first.avg_line_tokens,
+                    base_offset: first.base_offset,
+                    line_tokens,
+                    line_sd,
+                })
+            })
+            .collect()
+    })
+}
+
+/// The sonnet family of a model name (`meta-llama/Llama-3.1-8B-Instruct` → `llama3.1-instruct`),
+/// and whether the name matched one; a name that matches none (or no name) is counted as
+/// Llama-3.1-Instruct, the family vLLM's own benchmarks ran sonnet with.
+pub fn sonnet_template(model: Option<&str>) -> Option<(&'static SonnetTemplate, bool)> {
+    let all = sonnet_templates();
+    let find = |name: &str| all.iter().find(|t| t.name == name);
+    let key: String = model
+        .unwrap_or("")
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | ' '))
+        .collect();
+    let family = if ["llama3.1", "llama3.2", "llama3.3"].iter().any(|k| key.contains(k)) {
+        Some("llama3.1-instruct")
+    } else if key.contains("llama3") {
+        Some("llama3-instruct")
+    } else if key.contains("llama2") {
+        Some("llama2-chat")
+    } else if key.contains("qwen2.5") {
+        Some("qwen2.5-instruct")
+    } else {
+        None
+    };
+    match family.and_then(find) {
+        Some(t) => Some((t, true)),
+        None => find("llama3.1-instruct").map(|t| (t, false)),
+    }
+}
+
+/// Sonnet prompts: their lengths as the server receives them, and the tokens every prompt shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SonnetPrompts {
+    /// Prompt tokens the server prefills (with the completions endpoint the client's templated
+    /// prompt; with the chat endpoint the raw prompt, the server's template to be added).
+    pub input: super::lengths::LengthDist,
+    /// Leading tokens every prompt shares (the base prompt and the first `num_prefix_lines`
+    /// lines; with the chat endpoint without the template's own prefix).
+    pub shared_prefix_tokens: u32,
+}
+
+/// The prompts vLLM bench's sonnet dataset sends for `--sonnet-input-len` `input_len` and
+/// `--sonnet-prefix-len` `prefix_len` (tokens, chat template included), by the client's era:
+/// `base_offset + round((input_len − base_offset) / avg)` lines' worth of tokens, the first
+/// `round((prefix_len − base_offset) / avg)` lines shared, the rest drawn at random (normal in
+/// the number of lines); from 0.8.4 prompts longer than `input_len` are redrawn. What the client
+/// refuses is refused in its words.
+pub fn sonnet_prompts(
+    t: &SonnetTemplate,
+    input_len: u32,
+    prefix_len: u32,
+    chat: bool,
+    era: RandomRangeEra,
+    origin: &str,
+) -> crate::Result<SonnetPrompts> {
+    use super::lengths::LengthDist;
+    let offset = t.base_offset;
+    let bad = |field: &str, message: String| Err(crate::Error::invalid(origin, field, message));
+    if input_len <= prefix_len {
+        return bad(
+            "--sonnet-input-len",
+            "'args.sonnet-input-len' must be greater than 'args.prefix-input-len'.".into(),
+        );
+    }
+    if input_len <= offset {
+        return bad(
+            "--sonnet-input-len",
+            if era == RandomRangeEra::Y2024 {
+                format!("Please set 'args.sonnet-input-len' higher than {offset}.")
+            } else {
+                format!("'input_len' must be higher than the base prompt length ({offset}).")
+            },
+        );
+    }
+    if era == RandomRangeEra::Y2024 && prefix_len <= offset {
+        return bad(
+            "--sonnet-prefix-len",
+            format!("Please set 'args.sonnet-prefix-len' higher than {offset}."),
+        );
+    }
+    // Python's round: halves to even.
+    let lines = |len: u32| ((f64::from(len) - f64::from(offset)) / t.avg_line_tokens).round_ties_even();
+    let input_lines = lines(input_len);
+    let prefix_lines = lines(prefix_len).max(0.0).min(input_lines);
+    let mean = f64::from(offset) + input_lines * t.line_tokens;
+    let sd = t.line_sd * (input_lines - prefix_lines).sqrt();
+    // With the chat endpoint the client sends the raw prompt: its template is the server's.
+    let template = if chat {
+        offset.saturating_sub(SONNET_BASE_PROMPT_TOKENS)
+    } else {
+        0
+    };
+    let shift = f64::from(template);
+    let low = (mean - 5.0 * sd).floor().max(1.0);
+    let high = if era == RandomRangeEra::Y2024 {
+        (mean + 5.0 * sd).ceil()
+    } else {
+        f64::from(input_len)
+    };
+    let input = if sd <= 0.0 {
+        LengthDist::Fixed {
+            tokens: (mean.round().min(high) - shift).max(1.0) as u32,
+        }
+    } else {
+        LengthDist::Normal {
+            mean: mean - shift,
+            sd,
+            min: (low.min(high) - shift).max(1.0) as u32,
+            max: (high - shift).max(1.0) as u32,
+        }
+    };
+    let shared = f64::from(if chat { SONNET_BASE_PROMPT_TOKENS } else { offset }) + prefix_lines * t.line_tokens;
+    Ok(SonnetPrompts {
+        input,
+        shared_prefix_tokens: shared.round() as u32,
+    })
 }
 
 /// Which vLLM client's rule the `random` dataset's `--random-range-ratio` follows
@@ -235,5 +449,85 @@ mod tests {
         assert_eq!(RandomRangeEra::of(Some((0, 10, 2)), false), Current);
         assert_eq!(RandomRangeEra::of(None, true), Y2024);
         assert_eq!(RandomRangeEra::of(None, false), Current);
+    }
+
+    /// The sample mean of 4,000 draws of `d`, tokens.
+    fn drawn_mean(d: &LengthDist) -> f64 {
+        let mut rng = crate::workload::rng::SimRng::new(7);
+        let v = d.sample_n(4000, &mut rng);
+        v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len() as f64
+    }
+
+    #[test]
+    fn sonnet_prompts_have_the_lengths_vllms_client_drew_with_each_template() {
+        use RandomRangeEra::*;
+        // data/datasets.yaml's rows: 1,000 prompts drawn per family and length, counted with its
+        // tokenizer and template (prompt_len means: the 2024 client, then 0.8.4+ with redraws).
+        for (model, input_len, v06_mean, v084_mean) in [
+            ("meta-llama/Meta-Llama-3-8B-Instruct", 550, 507.5, 507.3),
+            ("meta-llama/Llama-3.1-8B-Instruct", 1024, 939.7, 939.3),
+            ("meta-llama/Llama-3.1-70B-Instruct", 2048, 1874.3, 1874.7),
+            ("Qwen/Qwen2.5-7B-Instruct", 1024, 1020.4, 1011.6),
+            ("Qwen/Qwen2.5-7B-Instruct", 2048, 2051.9, 2033.3),
+            ("meta-llama/Llama-2-7b-chat-hf", 1024, 955.3, 954.7),
+        ] {
+            let (t, matched) = sonnet_template(Some(model)).unwrap_or_else(|| panic!("no sonnet rows"));
+            assert!(matched, "{model}");
+            for (era, want) in [(Y2024, v06_mean), (Current, v084_mean)] {
+                let p = sonnet_prompts(t, input_len, 200, false, era, "t").unwrap_or_else(|e| panic!("{e}"));
+                let got = drawn_mean(&p.input);
+                assert!(
+                    (got - want).abs() < 0.004 * want,
+                    "{model} {input_len} {era:?}: {got} vs {want}"
+                );
+            }
+        }
+        // The shared prefix: the templated base prompt and the first lines (187 tokens for
+        // Llama-3.1, 203 for Qwen2.5 in the rows).
+        for (model, shared) in [("Llama-3.1-8B-Instruct", 187), ("Qwen2.5-7B-Instruct", 203)] {
+            let (t, _) = sonnet_template(Some(model)).unwrap_or_else(|| panic!("no sonnet rows"));
+            let p = sonnet_prompts(t, 1024, 200, false, Current, "t").unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                p.shared_prefix_tokens.abs_diff(shared) <= 2,
+                "{model}: {}",
+                p.shared_prefix_tokens
+            );
+        }
+        // With the chat endpoint the raw prompt is sent: Llama-3.1's template (48 − 12 tokens)
+        // is the server's to add.
+        let (t, _) = sonnet_template(Some("Llama-3.1-8B-Instruct")).unwrap_or_else(|| panic!("no sonnet rows"));
+        let completions = sonnet_prompts(t, 1024, 200, false, Current, "t").unwrap_or_else(|e| panic!("{e}"));
+        let chat = sonnet_prompts(t, 1024, 200, true, Current, "t").unwrap_or_else(|e| panic!("{e}"));
+        assert!((completions.input.mean() - chat.input.mean() - 36.0).abs() < 1e-9);
+        // A model of another family is counted as Llama-3.1, and says so.
+        assert_eq!(
+            sonnet_template(Some("mistralai/Mistral-7B-Instruct-v0.3")).map(|(t, m)| (t.name.as_str(), m)),
+            Some(("llama3.1-instruct", false))
+        );
+        // What the client refuses, in its words.
+        for (input, prefix, era, words) in [
+            (
+                200,
+                200,
+                Current,
+                "'args.sonnet-input-len' must be greater than 'args.prefix-input-len'.",
+            ),
+            (
+                40,
+                20,
+                Current,
+                "'input_len' must be higher than the base prompt length (48).",
+            ),
+            (40, 20, Y2024, "Please set 'args.sonnet-input-len' higher than 48."),
+            (550, 30, Y2024, "Please set 'args.sonnet-prefix-len' higher than 48."),
+        ] {
+            match sonnet_prompts(t, input, prefix, false, era, "t") {
+                Err(crate::Error::InvalidField { message, .. }) => assert!(message.contains(words), "{message}"),
+                other => panic!("{input} {prefix}: {other:?}"),
+            }
+        }
+        // From 0.8.4 a prefix shorter than the base prompt shares no lines.
+        let p = sonnet_prompts(t, 550, 30, false, Current, "t").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.shared_prefix_tokens, 48);
     }
 }

@@ -114,6 +114,21 @@ pub enum ClientDataset {
         /// on top of the drawn length.
         prefix_len: u32,
     },
+    /// vLLM bench's `sonnet` dataset: lines of Shakespeare's sonnets after a fixed instruction,
+    /// about `input_len` tokens with the chat template, the first lines the same in every prompt
+    /// (see [`crate::workload::datasets::sonnet_prompts`]); `output_len` tokens asked for.
+    Sonnet {
+        /// `--sonnet-input-len`, tokens (chat template included).
+        input_len: u32,
+        /// `--sonnet-prefix-len`, tokens (chat template included).
+        prefix_len: u32,
+        /// `--sonnet-output-len`: `max_tokens`, tokens.
+        output_len: u32,
+        /// The model family the lengths are counted with.
+        template: crate::workload::datasets::SonnetTemplate,
+        /// Sent to the chat endpoint (the raw prompt; the server adds the template).
+        chat: bool,
+    },
     /// Lengths the command fixes whatever the release: synthetic prompts of another tester.
     Lengths {
         /// Prompt lengths, tokens.
@@ -253,6 +268,29 @@ impl ClientCommand {
         }
     }
 
+    /// With vLLM bench's sonnet dataset and no `--model` in the command, counts the prompts with
+    /// `model`'s family instead (the served model, named on servecast's command line).
+    pub fn count_sonnet_for(&mut self, model: &str) -> Result<()> {
+        if self.model.is_some() {
+            return Ok(());
+        }
+        if let ClientDataset::Sonnet {
+            input_len,
+            prefix_len,
+            output_len,
+            chat,
+            ..
+        } = self.dataset
+        {
+            let (dataset, prefix, note) = vllm_bench::sonnet(Some(model), input_len, prefix_len, output_len, chat)?;
+            self.dataset = dataset;
+            self.shared_prefix = prefix;
+            self.notes.retain(|n| !n.starts_with(vllm_bench::SONNET_NOTE));
+            self.notes.extend(note);
+        }
+        Ok(())
+    }
+
     /// Whether the levels are set from the server's own simulated rates (GuideLLM's sweep, a run
     /// bounded by time at a concurrency): each configuration of a sweep would offer other load.
     pub fn levels_depend_on_the_server(&self) -> bool {
@@ -301,6 +339,17 @@ impl ClientCommand {
                     other => other,
                 };
                 Ok((input, Some(random_range_lengths(*output_len, ratio, era, ORIGIN)?)))
+            }
+            ClientDataset::Sonnet {
+                input_len,
+                prefix_len,
+                output_len,
+                template,
+                chat,
+            } => {
+                let p =
+                    crate::workload::datasets::sonnet_prompts(template, *input_len, *prefix_len, *chat, era, ORIGIN)?;
+                Ok((p.input, Some(LengthDist::Fixed { tokens: *output_len })))
             }
             ClientDataset::Lengths { input, output } => Ok((input.clone(), output.clone())),
         }

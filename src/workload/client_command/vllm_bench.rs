@@ -2,12 +2,16 @@
 //! `benchmarks/benchmark_serving.py …` before it. Defaults: `vllm bench serve` draws from the
 //! `random` dataset (1024-token prompts, 128-token answers), `benchmark_serving.py` from
 //! ShareGPT; both send 1000 prompts at once (`--request-rate inf`) to `/v1/completions`.
+//! Datasets read: `sharegpt` (and a Hugging Face ShareGPT dataset), `random` (with its prefix),
+//! `prefix_repetition` and `sonnet` (550-token prompts, 200 of them shared, 150-token answers by
+//! default; lengths per model family from `data/datasets.yaml`).
 
 use super::{
     count, count_or_zero, number, rate, unread_dataset, ClientCommand, ClientDataset, ClientLoad, ClientProgram, Flags,
     ORIGIN,
 };
 use crate::workload::arrivals::Endpoint;
+use crate::workload::datasets::{sonnet_prompts, sonnet_template};
 use crate::workload::lengths::LengthDist;
 use crate::{Error, Result};
 
@@ -21,6 +25,11 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
     };
     let (mut random_input, mut random_output, mut range_ratio) = (1024u32, 128u32, None);
     let mut sharegpt_output = None;
+    // `--dataset-name hf --dataset-path …`: a Hugging Face dataset; a ShareGPT one is sampled as
+    // ShareGPT (`data/datasets.yaml`, hf-sharegpt), `--hf-output-len` fixing its answers.
+    let (mut dataset_path, mut hf_output) = (None::<String>, None);
+    // The sonnet dataset: defaults 550, 200 and 150 tokens.
+    let (mut sonnet_input, mut sonnet_prefix, mut sonnet_output) = (550u32, 200u32, 150u32);
     // `--random-prefix-len`: one prefix of that many random tokens in front of every prompt.
     let mut random_prefix = 0u32;
     // The prefix_repetition dataset (vLLM ≥ 0.10.2): defaults 256, 256, 10, 128.
@@ -49,6 +58,11 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
             "--prefix-repetition-num-prefixes" => rep_groups = count(f, &flags.need(&flag)?)?,
             "--prefix-repetition-output-len" => rep_output = count(f, &flags.need(&flag)?)?,
             "--sharegpt-output-len" => sharegpt_output = Some(count(f, &flags.need(&flag)?)?),
+            "--dataset-path" => dataset_path = Some(flags.need(&flag)?),
+            "--hf-output-len" => hf_output = Some(count(f, &flags.need(&flag)?)?),
+            "--sonnet-input-len" => sonnet_input = count(f, &flags.need(&flag)?)?,
+            "--sonnet-prefix-len" => sonnet_prefix = count_or_zero(f, &flags.need(&flag)?)?,
+            "--sonnet-output-len" => sonnet_output = count(f, &flags.need(&flag)?)?,
             "--num-prompts" => num_prompts = count(f, &flags.need(&flag)?)?,
             "--request-rate" => request_rate = rate(f, &flags.need(&flag)?)?,
             "--max-concurrency" => max_concurrency = Some(count(f, &flags.need(&flag)?)?),
@@ -76,10 +90,17 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
         }
     }
     let mut shared_prefix = None;
+    let mut notes = Vec::new();
     let dataset = match dataset_name.as_str() {
         "sharegpt" => ClientDataset::Sharegpt {
             output_len: sharegpt_output,
         },
+        "hf" if dataset_path
+            .as_deref()
+            .is_some_and(|p| p.to_ascii_lowercase().contains("sharegpt")) =>
+        {
+            ClientDataset::Sharegpt { output_len: hf_output }
+        }
         "random" => {
             if random_prefix > 0 {
                 shared_prefix = Some((1, random_prefix));
@@ -101,7 +122,24 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
                 output: Some(LengthDist::Fixed { tokens: rep_output }),
             }
         }
-        other => return Err(unread_dataset(other, "sharegpt, random and prefix_repetition")),
+        "sonnet" => {
+            let (dataset, prefix, note) = sonnet(
+                model.as_deref(),
+                sonnet_input,
+                sonnet_prefix,
+                sonnet_output,
+                endpoint == Endpoint::Chat,
+            )?;
+            shared_prefix = prefix;
+            notes.extend(note);
+            dataset
+        }
+        other => {
+            return Err(unread_dataset(
+                other,
+                "sharegpt (also as a Hugging Face ShareGPT dataset), random, sonnet and prefix_repetition",
+            ))
+        }
     };
     let load = ClientLoad::Rates {
         qps: vec![request_rate],
@@ -114,10 +152,59 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
         model,
         ignored,
         shared_prefix,
+        notes,
         test_prompt: ready_check || warmups > 0,
         ..ClientCommand::new(program, dataset, load, endpoint)
     })
 }
+
+/// The sonnet dataset as [`sonnet`] reads it: the dataset, the `(groups, tokens)` prefix every
+/// prompt shares, and a note when the family counted is not the model's.
+pub(super) type Sonnet = (ClientDataset, Option<(u32, u32)>, Option<String>);
+
+/// The sonnet dataset for `model`'s family (Llama-3.1's when it names none servecast has): the
+/// dataset, the prefix every prompt shares, and a note when the family was not the model's.
+pub(super) fn sonnet(
+    model: Option<&str>,
+    input_len: u32,
+    prefix_len: u32,
+    output_len: u32,
+    chat: bool,
+) -> Result<Sonnet> {
+    let Some((template, matched)) = sonnet_template(model) else {
+        return Err(unread_dataset("sonnet", "sharegpt, random and prefix_repetition"));
+    };
+    let note = (!matched).then(|| {
+        format!(
+            "{SONNET_NOTE} {}'s tokenizer and chat template (servecast has the sonnet lengths of Llama 2, Llama 3, \
+             Llama 3.1 and Qwen2.5); {}'s own may differ by a few percent",
+            template.name,
+            model.unwrap_or("the model")
+        )
+    });
+    // The shared prefix does not depend on the client's era; its refusals are checked again, by
+    // era, when the lengths are drawn.
+    let prompts = sonnet_prompts(
+        template,
+        input_len,
+        prefix_len,
+        chat,
+        crate::workload::datasets::RandomRangeEra::Current,
+        ORIGIN,
+    )?;
+    let prefix = (prompts.shared_prefix_tokens > 0).then_some((1, prompts.shared_prefix_tokens));
+    let dataset = ClientDataset::Sonnet {
+        input_len,
+        prefix_len,
+        output_len,
+        template: template.clone(),
+        chat,
+    };
+    Ok((dataset, prefix, note))
+}
+
+/// How a note on the sonnet dataset's stand-in family begins.
+pub(super) const SONNET_NOTE: &str = "sonnet prompts counted with";
 
 #[cfg(test)]
 mod tests {
@@ -223,10 +310,60 @@ mod tests {
     }
 
     #[test]
+    fn the_sonnet_dataset_is_read_with_its_defaults_and_its_shared_lines() {
+        // Defaults 550 / 200 / 150 tokens; Llama-3's template: 45 lines, the first 15 shared.
+        let c = ClientCommand::parse(
+            "python benchmarks/benchmark_serving.py --backend vllm --model meta-llama/Meta-Llama-3-8B-Instruct \
+             --dataset-name sonnet --dataset-path benchmarks/sonnet.txt --request-rate 4 --num-prompts 200",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.notes.is_empty(), "{:?}", c.notes);
+        let (input, output) = c.lengths(RandomRangeEra::Y2024).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(output, Some(LengthDist::Fixed { tokens: 150 }));
+        // data/datasets.yaml: mean 507.5 tokens, 185 shared.
+        assert!((input.mean() - 507.5).abs() < 1.0, "{input:?}");
+        let (_, shared) = c.shared_prefix.unwrap_or_else(|| panic!("no shared prefix"));
+        assert!(shared.abs_diff(185) <= 2, "{shared}");
+        // The chat backend sends the raw lines; another family is named in a note.
+        let c = ClientCommand::parse(
+            "vllm bench serve --backend openai-chat --endpoint /v1/chat/completions --model mistralai/Mistral-7B-Instruct-v0.3 \
+             --dataset-name sonnet --sonnet-input-len 1024 --sonnet-output-len 64",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.endpoint, Endpoint::Chat);
+        assert!(c.notes.iter().any(|n| n.contains("llama3.1-instruct")), "{:?}", c.notes);
+        assert!(matches!(
+            c.dataset,
+            ClientDataset::Sonnet {
+                chat: true,
+                output_len: 64,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_hugging_face_sharegpt_dataset_is_sampled_as_sharegpt() {
+        let c = ClientCommand::parse(
+            "vllm bench serve --dataset-name hf --dataset-path Aeala/ShareGPT_Vicuna_unfiltered --hf-output-len 128",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.dataset, ClientDataset::Sharegpt { output_len: Some(128) });
+    }
+
+    #[test]
     fn what_it_cannot_read_is_refused_naming_the_flag() {
         for (line, words) in [
             ("vllm serve m --max-num-seqs 8", "not a load tester"),
-            ("vllm bench serve --dataset-name sonnet", "prefix_repetition datasets"),
+            ("vllm bench serve --dataset-name burstgpt", "prefix_repetition datasets"),
+            (
+                "vllm bench serve --dataset-name hf --dataset-path likaixin/InstructCoder",
+                "ShareGPT dataset",
+            ),
+            (
+                "vllm bench serve --dataset-name sonnet --sonnet-input-len 100 --sonnet-prefix-len 100",
+                "must be greater",
+            ),
             ("vllm bench serve --num-prompts 0", "whole number ≥ 1"),
             ("vllm bench serve --request-rate -1", "> 0 or inf"),
             ("vllm bench serve --burstiness nan", "not a number"),
