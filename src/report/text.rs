@@ -267,6 +267,18 @@ pub fn header(p: &Prediction) -> String {
         e.kv_cache_dtype.name(),
         e.quantization.map_or(e.dtype.name(), |q| q.name()),
     );
+    if let Some(sd) = &e.speculative {
+        let positions: Vec<String> = sd.per_position.iter().map(|p| format!("{p:.2}")).collect();
+        let _ = writeln!(
+            out,
+            "- Speculative decoding: {}, {} draft tokens per step, per-position acceptance [{}] (mean acceptance length {:.2}; {})",
+            sd.method.name(),
+            sd.num_speculative_tokens,
+            positions.join(", "),
+            sd.mean_acceptance_length(),
+            sd.acceptance_source
+        );
+    }
     let kind = match s.profile.kind {
         ProfileKind::Fitted => "fitted",
         ProfileKind::Roofline => "the prior, not fitted to this setup",

@@ -645,7 +645,7 @@ impl EngineFlags {
             ));
         }
         if let Some(c) = &self.speculative_config {
-            c.resolve(origin)?;
+            c.resolve(origin, None)?;
         }
         Ok(())
     }
@@ -1025,7 +1025,7 @@ impl EngineFlags {
                     ),
                 ))
             }
-            Some(c) => Some(c.resolve(origin)?),
+            Some(c) => Some(c.resolve(origin, Some(model))?),
         };
         // Async scheduling works with EAGLE-family and MTP proposers only (draft models too from
         // 0.31); vLLM turns it off for the others, and refuses it when asked for explicitly.

@@ -718,7 +718,7 @@ fn value_parsers(ctx: &Ctx) -> Result<(), String> {
             let _ = d.sample_n(8, &mut rng);
         }
         if let Ok(c) = SpeculativeConfig::parse(text, "--speculative-config") {
-            if let Ok(r) = c.resolve("--speculative-config") {
+            if let Ok(r) = c.resolve("--speculative-config", None) {
                 figures_ok("speculative decoding", &r)?;
             }
         }

@@ -167,7 +167,7 @@ fn run_deployment(
                 r#"{"method": "eagle3", "num_speculative_tokens": 3, "per_position_acceptance": [0.8, 0.6, 0.45]}"#,
                 "test",
             )
-            .and_then(|c| c.resolve("test"))
+            .and_then(|c| c.resolve("test", None))
             .unwrap()
         }),
         num_scheduler_steps: if c.version.is_v0() { d.multi_step.max(1) } else { 1 },

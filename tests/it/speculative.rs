@@ -41,7 +41,7 @@ fn run(speculative: Option<SpeculativeConfig>, users: u32) -> servecast::scenari
 #[test]
 fn acceptance_positions_give_the_mean_acceptance_length() {
     let s = spec(r#"{"method": "eagle3", "num_speculative_tokens": 3, "per_position_acceptance": [0.8, 0.6, 0.45]}"#)
-        .resolve("test")
+        .resolve("test", None)
         .unwrap();
     assert!((s.mean_acceptance_length() - 2.85).abs() < 1e-12);
     assert_eq!(s.lookahead_tokens, 3, "EAGLE reserves K lookahead slots");
@@ -55,7 +55,7 @@ fn acceptance_positions_give_the_mean_acceptance_length() {
         (0, 1, 2, 3)
     );
     let a = spec(r#"{"method": "ngram", "num_speculative_tokens": 2, "acceptance_rate": 0.5, "prompt_lookup_max": 4}"#)
-        .resolve("test")
+        .resolve("test", None)
         .unwrap();
     assert_eq!(a.per_position, vec![0.5, 0.25]);
     assert_eq!(a.lookahead_tokens, 0, "n-gram proposes on the CPU without lookahead");
@@ -133,10 +133,16 @@ fn what_vllm_refuses_with_speculation() {
     .unwrap();
     assert!(s.engine.async_scheduling, "EAGLE keeps 0.14's async scheduling");
     match with(
-        r#"{"method": "eagle3", "num_speculative_tokens": 3}"#,
+        r#"{"method": "eagle3", "num_speculative_tokens": 3, "acceptance_dataset": "no-such-prompts"}"#,
         EngineFlags::default(),
     ) {
-        Err(Error::InvalidField { field, .. }) => assert_eq!(field, "speculative_config.acceptance_rate"),
+        Err(Error::InvalidField { field, message, .. }) => {
+            assert_eq!(field, "speculative_config.acceptance_rate");
+            assert!(
+                message.contains("no published acceptance for eagle3 on no-such-prompts"),
+                "{message}"
+            );
+        }
         other => panic!("expected the missing acceptance named, got {other:?}"),
     }
     match with(
@@ -238,4 +244,36 @@ fn an_eagle3_head_takes_its_weights_and_a_kv_layer_from_the_budget() {
     )));
     assert_eq!(ngram.weights_bytes, plain.weights_bytes);
     assert_eq!(ngram.block_bytes, plain.block_bytes);
+}
+
+#[test]
+fn without_an_acceptance_the_published_one_for_the_method_and_target_is_used() {
+    // data/speculative-acceptance.yaml has two EAGLE-3 measurements of Llama-3.1-8B-Instruct on
+    // MT-Bench at K = 3: vLLM's acceptance test, [0.7296, 0.5208, 0.3545], and issue #20780's
+    // mean acceptance length 2.79 (a constant rate α with α + α² + α³ = 1.79: α = 0.76315).
+    // Position by position, their median (the mean of two).
+    let s = scenario(Some(spec(r#"{"method": "eagle3", "num_speculative_tokens": 3}"#)), 1, 1);
+    let sd = s.engine.speculative.as_ref().unwrap();
+    for (got, want) in sd.per_position.iter().zip([0.746_374, 0.551_598, 0.399_477]) {
+        assert!((got - want).abs() < 1e-5, "{:?}", sd.per_position);
+    }
+    assert!(
+        sd.acceptance_source.contains("median of 2 published acceptances"),
+        "{}",
+        sd.acceptance_source
+    );
+    // A given acceptance wins, and says so.
+    let given = spec(r#"{"method": "eagle3", "num_speculative_tokens": 2, "acceptance_rate": 0.5}"#)
+        .resolve("test", None)
+        .unwrap();
+    assert_eq!(
+        (given.per_position.clone(), given.acceptance_source.as_str()),
+        (vec![0.5, 0.25], "given")
+    );
+    // Another target's code prompts, by name: EAGLE-3 on Llama-3.3-70B over InstructCoder at K = 5
+    // (tomasruizt's vllm bench log), as printed.
+    let code = spec(r#"{"method": "eagle3", "num_speculative_tokens": 5, "acceptance_dataset": "instructcoder"}"#)
+        .resolve("test", None)
+        .unwrap();
+    assert_eq!(code.per_position, vec![0.7383, 0.5789, 0.4524, 0.3527, 0.2802]);
 }

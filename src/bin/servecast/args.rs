@@ -161,7 +161,10 @@ pub struct FlagArgs {
     #[arg(long)]
     pub enable_expert_parallel: bool,
     /// vLLM V1 speculative decoding, JSON as vLLM takes it, plus servecast's acceptance:
-    /// '{"method": "eagle3", "num_speculative_tokens": 3, "per_position_acceptance": [0.8, 0.6, 0.45]}'.
+    /// '{"method": "eagle3", "num_speculative_tokens": 3, "per_position_acceptance": [0.8, 0.6, 0.45]}'
+    /// (or "acceptance_rate": α); without either, the published acceptance of the method on the
+    /// model and on chat prompts (or on "acceptance_dataset": "humaneval", "instructcoder", …) from
+    /// data/speculative-acceptance.yaml.
     #[arg(long, value_parser = parse_speculative_config)]
     pub speculative_config: Option<servecast::spec::speculative::SpeculativeConfig>,
 }
