@@ -54,8 +54,10 @@ impl SpecMethod {
 /// (`prompt_lookup_max`, `draft_tensor_parallel_size`, …) are accepted and do not change the cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpeculativeConfig {
-    /// The proposer.
-    pub method: SpecMethod,
+    /// The proposer; none: told from `model` as vLLM tells it (`ngram` / `[ngram]`, a name with
+    /// `eagle-` or `eagle3` in it, else a draft model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<SpecMethod>,
     /// Draft tokens per step (K ≥ 1).
     pub num_speculative_tokens: u32,
     /// The draft model or EAGLE head (`draft_model`: a catalog model servecast costs).
@@ -117,10 +119,38 @@ impl SpeculativeConfig {
         serde_json::from_str(text).map_err(|e| Error::invalid(origin, "speculative_config", e.to_string()))
     }
 
+    /// The proposer: `method`, else told from `model` as vLLM's `SpeculativeConfig` tells it
+    /// (`vllm/config/speculative.py`: "[ngram]", then a name containing `eagle-` (EAGLE) or
+    /// `eagle3` (EAGLE-3), else a draft model; servecast cannot read an MTP or Medusa head's
+    /// `model_type`, so those need `method`).
+    pub fn method(&self, origin: &str) -> Result<SpecMethod> {
+        if let Some(m) = self.method {
+            return Ok(m);
+        }
+        let Some(model) = self.model.as_deref() else {
+            return Err(Error::invalid(
+                origin,
+                "speculative_config.method",
+                "num_speculative_tokens was provided but without speculative model.",
+            ));
+        };
+        let lower = model.to_ascii_lowercase();
+        Ok(if lower == "ngram" || lower == "[ngram]" {
+            SpecMethod::Ngram
+        } else if lower.contains("eagle-") {
+            SpecMethod::Eagle
+        } else if lower.contains("eagle3") {
+            SpecMethod::Eagle3
+        } else {
+            SpecMethod::DraftModel
+        })
+    }
+
     /// Checks the values and resolves the acceptance and the draft model. Without an acceptance
     /// key, the acceptance is the published one for the method on `target` (the served model;
     /// none: any target) and the `acceptance_dataset` (`data/speculative-acceptance.yaml`).
     pub fn resolve(&self, origin: &str, target: Option<&crate::spec::ModelSpec>) -> Result<SpecDecode> {
+        let method = self.method(origin)?;
         let k = self.num_speculative_tokens;
         if !(1..=16).contains(&k) {
             return Err(Error::invalid(
@@ -153,7 +183,7 @@ impl SpeculativeConfig {
             }
             (None, None) => {
                 let Some((per_position, source)) =
-                    published_acceptance(self.method, target, self.acceptance_dataset.as_deref(), k)
+                    published_acceptance(method, target, self.acceptance_dataset.as_deref(), k)
                 else {
                     return Err(Error::invalid(
                         origin,
@@ -162,7 +192,7 @@ impl SpeculativeConfig {
                             "servecast has no published acceptance for {}{}: give acceptance_rate (α in (0, 1), \
                              each draft accepted with α given the ones before) or per_position_acceptance (vLLM's \
                              \"Per-position acceptance rate\" line, e.g. [0.8, 0.6, 0.45] for EAGLE-3 on chat)",
-                            self.method.name(),
+                            method.name(),
                             self.acceptance_dataset
                                 .as_deref()
                                 .map_or(String::new(), |d| format!(" on {d}"))
@@ -182,7 +212,7 @@ impl SpeculativeConfig {
                 ));
             }
         }
-        let draft_model = match (self.method, &self.model) {
+        let draft_model = match (method, &self.model) {
             (SpecMethod::DraftModel, Some(name)) => {
                 Some(Box::new(crate::spec::Catalog::builtin()?.model(name)?.clone()))
             }
@@ -195,12 +225,12 @@ impl SpeculativeConfig {
             }
             _ => None,
         };
-        let lookahead_tokens = match self.method {
+        let lookahead_tokens = match method {
             SpecMethod::Ngram | SpecMethod::Suffix => 0,
             _ => k,
         };
         Ok(SpecDecode {
-            method: self.method,
+            method,
             num_speculative_tokens: k,
             per_position,
             lookahead_tokens,

@@ -277,3 +277,41 @@ fn without_an_acceptance_the_published_one_for_the_method_and_target_is_used() {
         .unwrap();
     assert_eq!(code.per_position, vec![0.7383, 0.5789, 0.4524, 0.3527, 0.2802]);
 }
+
+#[test]
+fn without_a_method_the_proposer_is_told_from_the_model_as_vllm_tells_it() {
+    use servecast::spec::speculative::SpecMethod;
+    for (json, want) in [
+        (
+            r#"{"model": "yuhuili/EAGLE3-LLaMA3.1-Instruct-8B", "num_speculative_tokens": 3}"#,
+            SpecMethod::Eagle3,
+        ),
+        (
+            r#"{"model": "yuhuili/EAGLE-LLaMA3-Instruct-8B", "num_speculative_tokens": 3}"#,
+            SpecMethod::Eagle,
+        ),
+        (
+            r#"{"model": "AngelSlim/Qwen3-8B_eagle3", "num_speculative_tokens": 3}"#,
+            SpecMethod::Eagle3,
+        ),
+        (
+            r#"{"model": "[ngram]", "num_speculative_tokens": 3, "prompt_lookup_max": 4}"#,
+            SpecMethod::Ngram,
+        ),
+        (
+            r#"{"model": "meta-llama/Llama-3.2-1B-Instruct", "num_speculative_tokens": 3}"#,
+            SpecMethod::DraftModel,
+        ),
+    ] {
+        assert_eq!(spec(json).method("test").unwrap(), want, "{json}");
+    }
+    match spec(r#"{"num_speculative_tokens": 3}"#).method("test") {
+        Err(Error::InvalidField { message, .. }) => {
+            assert_eq!(
+                message,
+                "num_speculative_tokens was provided but without speculative model."
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
