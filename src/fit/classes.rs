@@ -505,7 +505,9 @@ impl CorpusValidation {
         let mut out = String::from("# servecast validation\n\n");
         out.push_str(&format!(
             "Made by `{command}`. Errors are predicted ÷ measured − 1 of each level's headline figures: throughput \
-             (output tokens/s, else requests/s, else total tokens/s), mean end-to-end latency (else its median) and \
+             (output tokens/s, else requests/s, else total tokens/s, else × real time for speech; a report with none of \
+             these, such as France Travail's, is scored on the run's wall time, where a negative error means a faster \
+             prediction), mean end-to-end latency (else its median) and \
              mean TTFT (else its median). Every vLLM setup of `data/measured` (the seeds and the public corpus in \
              `data/measured/corpus`) is fitted in one pooled fit that learns the prior (`data/priors.yaml`); each class \
              then leaves some data out, solves the fit again without it and simulates what was left out. Prompt and \
