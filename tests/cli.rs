@@ -2154,7 +2154,8 @@ fn a_pasted_sonnet_command_sends_prompts_that_share_their_first_lines() {
     assert!((mean - 939.3).abs() < 1.0, "{input}");
     assert_eq!(input["max"], 1024);
     // Without --model in the command, the served model's family counts the prompts: Qwen2.5's
-    // template shares 203 tokens (data/datasets.yaml), and nothing is noted.
+    // template and first 15 lines, 41 + 15 × 10.75 = 202 tokens (203 as data/datasets.yaml counted
+    // them in drawn prompts), and nothing is noted.
     let (code, out, err) = servecast(&[
         "simulate",
         "--gpu",
