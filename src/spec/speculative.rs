@@ -185,13 +185,26 @@ impl SpeculativeConfig {
                 let Some((per_position, source)) =
                     published_acceptance(method, target, self.acceptance_dataset.as_deref(), k)
                 else {
+                    let mut datasets: Vec<&str> = acceptance_presets()
+                        .iter()
+                        .filter(|p| p.method == method)
+                        .map(|p| p.dataset.as_str())
+                        .collect();
+                    datasets.sort_unstable();
+                    datasets.dedup();
+                    let published = if datasets.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (published for {}: {})", method.name(), datasets.join(", "))
+                    };
                     return Err(Error::invalid(
                         origin,
                         "speculative_config.acceptance_rate",
                         format!(
-                            "servecast has no published acceptance for {}{}: give acceptance_rate (α in (0, 1), \
-                             each draft accepted with α given the ones before) or per_position_acceptance (vLLM's \
-                             \"Per-position acceptance rate\" line, e.g. [0.8, 0.6, 0.45] for EAGLE-3 on chat)",
+                            "servecast has no published acceptance for {}{}{published}: give acceptance_rate (α in \
+                             (0, 1), each draft accepted with α given the ones before), per_position_acceptance \
+                             (vLLM's \"Per-position acceptance rate\" line, e.g. [0.8, 0.6, 0.45] for EAGLE-3 on \
+                             chat) or acceptance_dataset",
                             method.name(),
                             self.acceptance_dataset
                                 .as_deref()
