@@ -490,6 +490,30 @@ mod tests {
     }
 
     #[test]
+    fn every_published_acceptance_is_a_chain_vllm_could_print() {
+        let all = acceptance_presets();
+        assert_eq!(all.len(), 37, "data/speculative-acceptance.yaml parses whole");
+        for p in all {
+            let k = p.num_speculative_tokens;
+            if let Some(list) = &p.per_position_acceptance {
+                // Shares in [0, 1], non-increasing, one per draft position.
+                assert!(list.iter().all(|a| (0.0..=1.0).contains(a)), "{} {:?}", p.target, list);
+                assert!(list.windows(2).all(|w| w[1] <= w[0]), "{} {:?}", p.target, list);
+                assert_eq!(k, Some(list.len() as u32), "{} {:?}", p.target, list);
+                // Where both are printed, the mean acceptance length is 1 + their sum.
+                if let Some(tau) = p.mean_acceptance_length {
+                    let sum: f64 = list.iter().sum();
+                    assert!((1.0 + sum - tau).abs() <= 0.011, "{} {:?} {tau}", p.target, list);
+                }
+            } else {
+                assert!(p.mean_acceptance_length.is_some(), "{}: no acceptance", p.target);
+            }
+            assert!(!p.tree() || p.per_position_acceptance.is_none(), "{}", p.target);
+            assert!(p.address().starts_with("http"), "{}: {}", p.target, p.address());
+        }
+    }
+
+    #[test]
     fn a_published_acceptance_gives_any_number_of_positions() {
         // Printed positions are kept; later ones continue at the last conditional rate (0.75).
         let p = preset(Some(vec![0.8, 0.6, 0.45]), None, Some(3));
