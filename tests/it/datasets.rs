@@ -178,3 +178,28 @@ fn a_scaled_dataset_clipped_at_max_tokens_still_averages_its_mean() {
     );
     assert!((d.mean() / 180.0 - 1.0).abs() < 0.01, "{}", d.mean());
 }
+
+/// vLLM PR #7921's sonnet run, read from its printed client command (1,024-token prompts, 512
+/// shared, Llama-3.1-8B-Instruct, the 2024 client): servecast's prompts average 939 tokens; the
+/// run's client counted 191,053 prompt tokens for 200 requests (955.3 each). The 1.7% left is
+/// the fixed first 39 lines, which servecast counts at the average line's length.
+#[test]
+fn sonnet_prompts_match_a_measured_runs_prompt_tokens() {
+    use servecast::workload::client_command::ClientCommand;
+    use servecast::workload::datasets::RandomRangeEra;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/measured/corpus/h100-sxm-llama-3.1-8b-vllm0.5.5-multistep8-vllm-pr7921.yaml");
+    let report = &MeasuredReport::all_from_path(&path).unwrap()[0];
+    let command = report.provenance.client_command.clone();
+    let level = &report.levels[0];
+    let measured = level.total_input_tokens.unwrap() as f64 / f64::from(level.requests);
+    assert!((measured - 955.3).abs() < 0.1, "{measured}");
+    let c = ClientCommand::parse(&command).unwrap();
+    let (input, output) = c.lengths(RandomRangeEra::Y2024).unwrap();
+    assert_eq!(output, Some(LengthDist::Fixed { tokens: 512 }));
+    let predicted = input.mean();
+    assert!((predicted / measured - 1.0).abs() < 0.02, "{predicted} vs {measured}");
+    // The 39 shared lines and the templated instruction: about 467 tokens every prompt shares.
+    let (_, shared) = c.shared_prefix.unwrap();
+    assert!((460..=475).contains(&shared), "{shared}");
+}
