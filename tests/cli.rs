@@ -2153,6 +2153,30 @@ fn a_pasted_sonnet_command_sends_prompts_that_share_their_first_lines() {
     let mean = input["mean"].as_f64().unwrap_or(0.0);
     assert!((mean - 939.3).abs() < 1.0, "{input}");
     assert_eq!(input["max"], 1024);
+    // Sent to the chat endpoint instead (servecast's --endpoint wins), the client sends the raw
+    // lines and the server adds Llama-3.1's template: 48 − 12 = 36 tokens fewer in the prompt.
+    let chat = json_of(
+        &[
+            "simulate",
+            "--gpu",
+            "h100-sxm",
+            "--model",
+            "llama-3.1-8b",
+            "--format",
+            "json",
+            "--endpoint",
+            "chat",
+        ],
+        &[
+            "--client",
+            "vllm bench serve --model meta-llama/Llama-3.1-8B-Instruct --dataset-name sonnet \
+             --sonnet-input-len 1024 --num-prompts 200 --request-rate 4 --ready-check-timeout-sec 0",
+        ],
+    );
+    let chat_mean = chat["scenario"]["workload"]["input_len"]["mean"]
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!((mean - chat_mean - 36.0).abs() < 1e-6, "{mean} vs {chat_mean}");
     // Without --model in the command, the served model's family counts the prompts: Qwen2.5's
     // template and first 15 lines, 41 + 15 × 10.75 = 202 tokens (203 as data/datasets.yaml counted
     // them in drawn prompts), and nothing is noted.

@@ -454,8 +454,9 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
         notes.push(format!("note: the model is the --client command's --model, {m}"));
         model = Some(m.clone());
     }
-    if let (Some(c), Some(m)) = (bench.as_mut(), model.as_deref()) {
-        c.count_sonnet_for(m)?;
+    if let Some(c) = bench.as_mut() {
+        let endpoint = o.endpoint.unwrap_or(c.endpoint);
+        c.recount_sonnet(model.as_deref(), endpoint)?;
     }
     let mut b = Scenario::builder()
         .gpu(&o.gpu)

@@ -268,21 +268,24 @@ impl ClientCommand {
         }
     }
 
-    /// With vLLM bench's sonnet dataset and no `--model` in the command, counts the prompts with
-    /// `model`'s family instead (the served model, named on servecast's command line).
-    pub fn count_sonnet_for(&mut self, model: &str) -> Result<()> {
-        if self.model.is_some() {
-            return Ok(());
-        }
+    /// With vLLM bench's sonnet dataset, counts the prompts again for what servecast's own command
+    /// line says: the served `model`'s family when the command names no `--model`, and the
+    /// `endpoint` the requests go to (the chat endpoint's template is the server's to add).
+    pub fn recount_sonnet(&mut self, model: Option<&str>, endpoint: Endpoint) -> Result<()> {
         if let ClientDataset::Sonnet {
             input_len,
             prefix_len,
             output_len,
             chat,
             ..
-        } = self.dataset
+        } = &self.dataset
         {
-            let (dataset, prefix, note) = vllm_bench::sonnet(Some(model), input_len, prefix_len, output_len, chat)?;
+            let model = self.model.as_deref().or(model);
+            let chat_now = endpoint == Endpoint::Chat;
+            if model.is_none() && chat_now == *chat {
+                return Ok(());
+            }
+            let (dataset, prefix, note) = vllm_bench::sonnet(model, *input_len, *prefix_len, *output_len, chat_now)?;
             self.dataset = dataset;
             self.shared_prefix = prefix;
             self.notes.retain(|n| !n.starts_with(vllm_bench::SONNET_NOTE));
