@@ -208,7 +208,7 @@ fn sonnet_templates() -> &'static [SonnetTemplate] {
 
 /// The sonnet family of a model name (`meta-llama/Llama-3.1-8B-Instruct` → `llama3.1-instruct`),
 /// and whether the name matched one; a name that matches none (or no name) is counted as
-/// Llama-3.1-Instruct, the family vLLM's own benchmarks ran sonnet with.
+/// Llama-3.1-Instruct, the model of vLLM's own sonnet runs in PR #7921's time.
 pub fn sonnet_template(model: Option<&str>) -> Option<(&'static SonnetTemplate, bool)> {
     let all = sonnet_templates();
     let find = |name: &str| all.iter().find(|t| t.name == name);
