@@ -108,8 +108,12 @@ pub enum ClientDataset {
         input_len: u32,
         /// Output tokens.
         output_len: u32,
-        /// `--random-range-ratio` (none: the client's default).
+        /// `--random-range-ratio` (none: the client's default); the prompts' one when the
+        /// command gives the two sides apart.
         range_ratio: Option<f64>,
+        /// vLLM ≥ 0.20's `--random-range-ratio '{"input": a, "output": b}'`: the answers' ratio
+        /// (none: `range_ratio` for both).
+        output_range_ratio: Option<f64>,
         /// `--random-prefix-len`: random tokens in front of every prompt, the same in each,
         /// on top of the drawn length.
         prefix_len: u32,
@@ -325,12 +329,35 @@ impl ClientCommand {
                 input_len,
                 output_len,
                 range_ratio,
+                output_range_ratio,
                 prefix_len,
             } => {
                 let ratio = range_ratio.unwrap_or(match era {
                     RandomRangeEra::Y2024 => 1.0,
                     _ => 0.0,
                 });
+                let output_ratio = match output_range_ratio {
+                    None => ratio,
+                    Some(_) if era != RandomRangeEra::Current => {
+                        return Err(Error::invalid(
+                            ORIGIN,
+                            "--random-range-ratio",
+                            "this client takes one number; the {\"input\": …, \"output\": …} form is vLLM 0.20's",
+                        ))
+                    }
+                    Some(out) => {
+                        for (side, r) in [("input", ratio), ("output", *out)] {
+                            if !(r.is_finite() && (0.0..1.0).contains(&r)) {
+                                return Err(Error::invalid(
+                                    ORIGIN,
+                                    "--random-range-ratio",
+                                    format!("{side}_range_ratio must be in [0, 1)."),
+                                ));
+                            }
+                        }
+                        *out
+                    }
+                };
                 let input = match random_range_lengths(*input_len, ratio, era, ORIGIN)? {
                     LengthDist::Fixed { tokens } => LengthDist::Fixed {
                         tokens: tokens.saturating_add(*prefix_len),
@@ -341,7 +368,10 @@ impl ClientCommand {
                     },
                     other => other,
                 };
-                Ok((input, Some(random_range_lengths(*output_len, ratio, era, ORIGIN)?)))
+                Ok((
+                    input,
+                    Some(random_range_lengths(*output_len, output_ratio, era, ORIGIN)?),
+                ))
             }
             ClientDataset::Sonnet {
                 input_len,

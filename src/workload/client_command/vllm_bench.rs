@@ -24,6 +24,7 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
         "random".to_string()
     };
     let (mut random_input, mut random_output, mut range_ratio) = (1024u32, 128u32, None);
+    let mut output_range_ratio = None;
     let mut sharegpt_output = None;
     // `--dataset-name hf --dataset-path …`: a Hugging Face dataset; a ShareGPT one is sampled as
     // ShareGPT (`data/datasets.yaml`, hf-sharegpt), `--hf-output-len` fixing its answers.
@@ -51,7 +52,16 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
             }
             "--random-input-len" => random_input = count(f, &flags.need(&flag)?)?,
             "--random-output-len" => random_output = count(f, &flags.need(&flag)?)?,
-            "--random-range-ratio" => range_ratio = Some(number(f, &flags.need(&flag)?)?),
+            "--random-range-ratio" => {
+                let v = flags.need(&flag)?;
+                if v.trim_start().starts_with('{') {
+                    let (input, output) = range_ratio_pair(&v)?;
+                    range_ratio = Some(input);
+                    output_range_ratio = Some(output);
+                } else {
+                    range_ratio = Some(number(f, &v)?);
+                }
+            }
             "--random-prefix-len" => random_prefix = count_or_zero(f, &flags.need(&flag)?)?,
             "--prefix-repetition-prefix-len" => rep_prefix = count(f, &flags.need(&flag)?)?,
             "--prefix-repetition-suffix-len" => rep_suffix = count(f, &flags.need(&flag)?)?,
@@ -109,6 +119,7 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
                 input_len: random_input,
                 output_len: random_output,
                 range_ratio,
+                output_range_ratio,
                 prefix_len: random_prefix,
             }
         }
@@ -156,6 +167,21 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
         test_prompt: ready_check || warmups > 0,
         ..ClientCommand::new(program, dataset, load, endpoint)
     })
+}
+
+/// vLLM ≥ 0.20's `--random-range-ratio '{"input": a, "output": b}'`: both keys, numbers.
+fn range_ratio_pair(text: &str) -> Result<(f64, f64)> {
+    let bad = |message: String| Error::invalid(ORIGIN, "--random-range-ratio", message);
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(format!("'{text}' is not a JSON object: {e}")))?;
+    let side = |key: &str| {
+        value.get(key).and_then(serde_json::Value::as_f64).ok_or_else(|| {
+            bad(format!(
+                "When range_ratio is a dict it must contain 'input' and 'output' keys, got: '{text}'"
+            ))
+        })
+    };
+    Ok((side("input")?, side("output")?))
 }
 
 /// The sonnet dataset as [`sonnet`] reads it: the dataset, the `(groups, tokens)` prefix every
@@ -340,6 +366,37 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn the_range_ratio_may_set_prompts_and_answers_apart() {
+        // vLLM 0.20: '{"input": a, "output": b}', each side's rule the current one.
+        let c = ClientCommand::parse(
+            r#"vllm bench serve --dataset-name random --random-input-len 1000 --random-output-len 200 --random-range-ratio '{"input": 0.1, "output": 0.5}'"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.lengths(RandomRangeEra::Current).unwrap_or_else(|e| panic!("{e}")),
+            (
+                LengthDist::Uniform { min: 900, max: 1100 },
+                Some(LengthDist::Uniform { min: 100, max: 300 })
+            )
+        );
+        // An older client takes one number; out of range and missing keys in vLLM's words.
+        assert!(c.lengths(RandomRangeEra::Y2025).is_err());
+        let out_of_range =
+            ClientCommand::parse(r#"vllm bench serve --random-range-ratio '{"input": 0.2, "output": 1.0}'"#)
+                .unwrap_or_else(|e| panic!("{e}"));
+        match out_of_range.lengths(RandomRangeEra::Current) {
+            Err(Error::InvalidField { message, .. }) => assert_eq!(message, "output_range_ratio must be in [0, 1)."),
+            other => panic!("{other:?}"),
+        }
+        match ClientCommand::parse(r#"vllm bench serve --random-range-ratio '{"output": 0.5}'"#) {
+            Err(Error::InvalidField { message, .. }) => {
+                assert!(message.contains("'input' and 'output' keys"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
