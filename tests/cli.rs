@@ -2131,22 +2131,20 @@ fn a_pasted_sonnet_command_sends_prompts_that_share_their_first_lines() {
     // the first 13 lines (about 188 tokens) open every prompt. With prefix caching on (V1) and
     // no initial test run, each of the 199 later requests finds the 11 full 16-token blocks of
     // that prefix cached: 199 × 176 = 35,024 tokens.
-    let d = json_of(
-        &[
-            "simulate",
-            "--gpu",
-            "h100-sxm",
-            "--model",
-            "llama-3.1-8b",
-            "--format",
-            "json",
-        ],
-        &[
-            "--client",
-            "vllm bench serve --model meta-llama/Llama-3.1-8B-Instruct --dataset-name sonnet \
-             --sonnet-input-len 1024 --num-prompts 200 --request-rate 4 --ready-check-timeout-sec 0",
-        ],
-    );
+    let client = "vllm bench serve --model meta-llama/Llama-3.1-8B-Instruct --dataset-name sonnet \
+                  --sonnet-input-len 1024 --num-prompts 200 --request-rate 4 --ready-check-timeout-sec 0";
+    let common = [
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--format",
+        "json",
+        "--client",
+        client,
+    ];
+    let d = json_of(&common, &[]);
     assert_eq!(d["levels"][0]["engine"]["prefix_hit_tokens"], 35024);
     // Prompts as data/datasets.yaml drew them (mean 939.3 tokens from 0.8.4), none above 1,024.
     let input = &d["scenario"]["workload"]["input_len"];
@@ -2155,24 +2153,7 @@ fn a_pasted_sonnet_command_sends_prompts_that_share_their_first_lines() {
     assert_eq!(input["max"], 1024);
     // Sent to the chat endpoint instead (servecast's --endpoint wins), the client sends the raw
     // lines and the server adds Llama-3.1's template: 48 − 12 = 36 tokens fewer in the prompt.
-    let chat = json_of(
-        &[
-            "simulate",
-            "--gpu",
-            "h100-sxm",
-            "--model",
-            "llama-3.1-8b",
-            "--format",
-            "json",
-            "--endpoint",
-            "chat",
-        ],
-        &[
-            "--client",
-            "vllm bench serve --model meta-llama/Llama-3.1-8B-Instruct --dataset-name sonnet \
-             --sonnet-input-len 1024 --num-prompts 200 --request-rate 4 --ready-check-timeout-sec 0",
-        ],
-    );
+    let chat = json_of(&common, &["--endpoint", "chat"]);
     let chat_mean = chat["scenario"]["workload"]["input_len"]["mean"]
         .as_f64()
         .unwrap_or(0.0);
