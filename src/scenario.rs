@@ -260,24 +260,41 @@ impl Scenario {
         sink: &mut dyn RecordSink,
     ) -> EngineStats {
         let (requests, clients) = self.workload.generate(index, self.seed);
-        let model = EngineModel {
-            cfg: &self.engine,
-            cost,
-            usable_blocks: memory.usable_blocks,
-            frontend_latency_ns: secs_to_nanos(self.profile.cost.frontend_latency_s + self.engine.tokenizer_wait_s),
-            skip_ahead: true,
-            first_chunk_tokens: self.first_chunk_tokens,
-            api_server_request_ns: secs_to_nanos(
-                self.profile.cost.api_server_request_s
-                    + if self.workload.renders_jinja_chat() {
-                        self.profile.cost.api_server_chat_request_s
-                    } else {
-                        0.0
-                    },
-            ),
-            api_server_token_ns: self.profile.cost.api_server_token_s * 1e9,
-            frontend_jitter_sigma: self.profile.cost.frontend_jitter_sigma,
-            api_server_item_ns: secs_to_nanos(self.profile.cost.api_server_item_s),
+        let model = if self.engine.usage_context == crate::spec::engine::UsageContext::LlmClass {
+            // The offline LLM class: no HTTP, no API server, no streaming; `LLM.generate` takes
+            // each prompt in turn in the caller's process and the engine starts on the first.
+            EngineModel {
+                cfg: &self.engine,
+                cost,
+                usable_blocks: memory.usable_blocks,
+                frontend_latency_ns: 0,
+                skip_ahead: true,
+                first_chunk_tokens: self.first_chunk_tokens,
+                api_server_request_ns: secs_to_nanos(crate::cost::prior::OFFLINE_REQUEST_S),
+                api_server_token_ns: self.profile.cost.api_server_token_s * 1e9,
+                frontend_jitter_sigma: 0.0,
+                api_server_item_ns: 0,
+            }
+        } else {
+            EngineModel {
+                cfg: &self.engine,
+                cost,
+                usable_blocks: memory.usable_blocks,
+                frontend_latency_ns: secs_to_nanos(self.profile.cost.frontend_latency_s + self.engine.tokenizer_wait_s),
+                skip_ahead: true,
+                first_chunk_tokens: self.first_chunk_tokens,
+                api_server_request_ns: secs_to_nanos(
+                    self.profile.cost.api_server_request_s
+                        + if self.workload.renders_jinja_chat() {
+                            self.profile.cost.api_server_chat_request_s
+                        } else {
+                            0.0
+                        },
+                ),
+                api_server_token_ns: self.profile.cost.api_server_token_s * 1e9,
+                frontend_jitter_sigma: self.profile.cost.frontend_jitter_sigma,
+                api_server_item_ns: secs_to_nanos(self.profile.cost.api_server_item_s),
+            }
         };
         let models = vec![model; self.replicas.max(1) as usize];
         // One engine draws its front-end jitter from stream 0 whatever the seed (as the fitted

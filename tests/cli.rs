@@ -2367,3 +2367,97 @@ fn fitting_a_report_past_the_ideal_gpu_warns_that_the_fit_will_chase_it() {
         "{err}"
     );
 }
+
+#[test]
+fn an_offline_benchmark_starts_its_own_engine_with_the_llm_class_defaults() {
+    // `vllm bench throughput` hands every prompt to one LLM.generate call: its engine flags are
+    // the engine's, and the LLM class's defaults fill the rest (on an H100 from vLLM 0.10: a
+    // 16,384-token budget, against the API server's 8,192).
+    let client = "vllm bench throughput --model meta-llama/Llama-3.1-8B-Instruct --input-len 1024 \
+                  --output-len 128 --num-prompts 300 --max-num-seqs 128";
+    let d = json_of(
+        &[
+            "simulate", "--gpu", "h100-sxm", "--engine", "0.11.0", "--format", "json", "--client", client,
+        ],
+        &[],
+    );
+    let e = &d["scenario"]["engine"];
+    assert_eq!(e["max_num_seqs"], 128);
+    assert_eq!(e["max_num_batched_tokens"], 16384);
+    assert_eq!(e["usage_context"], "llm_class");
+    let l = &d["levels"][0];
+    assert_eq!(l["requests"], 300);
+    // No API server and no HTTP: the first prompts' TTFT is their prefill — 16 prompts of 1,024
+    // tokens in the first 16,384-token step, 16.8 TFLOP on an H100 (989 TFLOP/s at most) — not
+    // the ~10 ms of front end a served request adds.
+    let first = l["ttft_ms"]["min"].as_f64().unwrap_or(0.0);
+    assert!(first > 1e3 * 16.0 * 1024.0 * 2.0 * 8.03e9 / 989e12, "{first}");
+    // The same command as a latency benchmark: one batch, prefix caching off as vLLM's sets it.
+    let d = json_of(
+        &[
+            "simulate",
+            "--gpu",
+            "h100-sxm",
+            "--engine",
+            "0.11.0",
+            "--format",
+            "json",
+            "--client",
+            "vllm bench latency --model meta-llama/Llama-3.1-8B-Instruct --batch-size 4",
+        ],
+        &[],
+    );
+    assert_eq!(d["scenario"]["engine"]["enable_prefix_caching"], false);
+    assert_eq!(d["levels"][0]["requests"], 4);
+    let (code, out, _) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--client",
+        "vllm bench throughput --model meta-llama/Llama-3.1-8B-Instruct --input-len 512 --num-prompts 50",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("## Offline: 50 prompts to one LLM.generate call"), "{out}");
+    assert!(out.contains("`Throughput: "), "{out}");
+}
+
+#[test]
+fn an_offline_benchmark_refuses_what_vllm_refuses_and_a_second_server() {
+    for (args, words) in [
+        (
+            vec![
+                "--client",
+                "vllm bench throughput --model meta-llama/Llama-3.1-8B-Instruct --input-len 8 --data-parallel-size 2",
+            ],
+            "Data parallel is only supported with external launcher mode",
+        ),
+        (
+            vec![
+                "--client",
+                "vllm bench throughput --input-len 8 --model meta-llama/Llama-3.1-8B-Instruct",
+                "--",
+                "vllm",
+                "serve",
+                "meta-llama/Llama-3.1-8B-Instruct",
+            ],
+            "starts its own engine",
+        ),
+        (
+            vec!["--client", "vllm bench throughput --input-len 8"],
+            "names no --model",
+        ),
+        (
+            vec![
+                "--client",
+                "vllm bench throughput --model meta-llama/Llama-3.1-8B-Instruct --input-len 8 --enforce-eager",
+            ],
+            "CUDA graphs",
+        ),
+    ] {
+        let mut all = vec!["simulate", "--gpu", "h100-sxm"];
+        all.extend(args);
+        let (code, _, err) = servecast(&all);
+        assert_eq!(code, 2, "{all:?}: {err}");
+        assert!(err.contains(words), "{all:?}: {err}");
+    }
+}

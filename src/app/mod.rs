@@ -405,16 +405,35 @@ fn refuse_conflicts(o: &DeploymentOptions) -> Result<()> {
 
 fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resolved> {
     refuse_conflicts(o)?;
-    let pasted = if o.serve.is_empty() {
-        None
-    } else {
-        Some(crate::spec::cmdline::parse_vllm_serve_args(&o.serve)?)
+    let mut bench = o
+        .client
+        .as_deref()
+        .map(crate::workload::client_command::ClientCommand::parse)
+        .transpose()?;
+    // An offline benchmark starts its own engine: its engine arguments are the server command.
+    let offline = bench.as_ref().filter(|c| c.program.is_offline());
+    let pasted = match offline {
+        Some(c) => Some(offline_engine(c, o)?),
+        None if o.serve.is_empty() => None,
+        None => Some(crate::spec::cmdline::parse_vllm_serve_args(&o.serve)?),
     };
+    let offline = offline.is_some();
     let mut flags = o.flags.clone();
     let mut replicas = o.replicas;
     let mut model = o.model.clone();
     if let Some(cmd) = &pasted {
         flags = merge_pasted_flags(&o.flags, &cmd.flags)?;
+        if let Some(dp) = cmd.data_parallel_size.filter(|&dp| offline && dp > 1) {
+            // vLLM's offline benchmark refuses it (vllm/benchmarks/throughput.py validate_args).
+            return Err(Error::invalid(
+                "--client",
+                "--data-parallel-size",
+                format!(
+                    "{dp}: Data parallel is only supported with external launcher mode with synchronous engine in \
+                     offline benchmark, please use benchmark serving instead"
+                ),
+            ));
+        }
         if let Some(dp) = cmd.data_parallel_size {
             if o.replicas != 1 && o.replicas != dp {
                 return Err(Error::invalid(
@@ -445,11 +464,9 @@ fn resolve_inner(o: &DeploymentOptions, notes: &mut Vec<String>) -> Result<Resol
             ));
         }
     }
-    let mut bench = o
-        .client
-        .as_deref()
-        .map(crate::workload::client_command::ClientCommand::parse)
-        .transpose()?;
+    if offline {
+        flags.usage_context = Some(crate::spec::engine::UsageContext::LlmClass);
+    }
     if let (None, Some(m)) = (&model, bench.as_ref().and_then(|c| c.model.as_ref())) {
         notes.push(format!("note: the model is the --client command's --model, {m}"));
         model = Some(m.clone());
@@ -1018,6 +1035,40 @@ enum ModelSource {
 /// Resolves a model argument: a config.json (or a directory holding one), a catalog id, or (for
 /// a pasted server command, whose model is often a local path) the catalog id its last path part
 /// names. A path that does not exist is an error naming it, not an unknown model.
+/// The engine an offline benchmark (`vllm bench throughput …`) starts, read from its engine
+/// arguments as a `vllm serve` command; the model is `--model`'s when the benchmark names none.
+fn offline_engine(
+    c: &crate::workload::client_command::ClientCommand,
+    o: &DeploymentOptions,
+) -> Result<crate::spec::cmdline::ServeCommand> {
+    if !o.serve.is_empty() {
+        return Err(Error::invalid(
+            "--client",
+            "command",
+            format!(
+                "{} starts its own engine (vLLM's LLM class): give its engine flags in the --client command, not \
+                 as a server command after --",
+                c.program.name()
+            ),
+        ));
+    }
+    let mut words = c.engine_args.clone();
+    if c.model.is_none() {
+        let Some(m) = &o.model else {
+            return Err(Error::invalid(
+                "--client",
+                "--model",
+                format!(
+                    "the {} command names no --model (vLLM's default is facebook/opt-125m): give --model",
+                    c.program.name()
+                ),
+            ));
+        };
+        words.splice(0..0, ["--model".to_string(), m.clone()]);
+    }
+    crate::spec::cmdline::parse_vllm_serve_args(&words)
+}
+
 fn model_source(arg: &str, pasted: bool) -> Result<ModelSource> {
     let path = Path::new(arg);
     if path.is_file() {

@@ -225,15 +225,20 @@ impl Term {
     }
 
     /// Whether a deployment has this term: [`Term::applies_to`] its release line, and the API
-    /// server's terms only where vLLM's OpenAI server fronts the engine (an engine a program
-    /// builds and drives itself, `usage_context: engine_context`, has none: whatever its own front
-    /// end costs is in `frontend_latency_s`).
+    /// server's terms only where vLLM's OpenAI server fronts the engine. An engine a program
+    /// builds and drives itself (`usage_context: engine_context`) has none: whatever its own front
+    /// end costs is in `frontend_latency_s`. The offline `LLM` class (`llm_class`) has neither
+    /// the API server nor a client-to-engine latency: its intake is [`OFFLINE_REQUEST_S`].
     pub fn applies(self, line: ReleaseLine, usage: crate::spec::engine::UsageContext) -> bool {
+        use crate::spec::engine::UsageContext;
         let api = matches!(
             self,
             Term::ApiServerRequestS | Term::ApiServerChatRequestS | Term::ApiServerItemS
         );
-        self.applies_to(line) && !(api && usage == crate::spec::engine::UsageContext::EngineContext)
+        let front = api || self == Term::FrontendLatencyS;
+        self.applies_to(line)
+            && !(api && usage == UsageContext::EngineContext)
+            && !(front && usage == UsageContext::LlmClass)
     }
 
     /// The hyperprior: where a line or architecture with no measurement sits, and how far (in
@@ -285,6 +290,16 @@ impl Term {
 /// tokenizer (vLLM #19334: ≤ 1.3 µs per token for 10,000-token prompts). Held, not learned: no
 /// corpus level separates it from the per-request time.
 pub const API_SERVER_TOKEN_S: f64 = 1.0e-6;
+
+/// The offline `LLM` class's intake per request, seconds: `LLM.generate` turns each prompt into
+/// an engine request in the caller's process (input processing, sampling parameters, the request
+/// object and its hand-off to the engine) before the engine sees it — the API server's request
+/// work without HTTP, JSON and the OpenAI-protocol validation that make up most of its
+/// millisecond (vLLM #27407). Held at 0.2 ms, not learned: no corpus level runs offline, and a
+/// thousand prompts take 0.2 s of intake against tens of seconds of generation, so a factor of
+/// two either way moves an offline throughput by well under 1%. Tokenisation is added per
+/// prompt token ([`API_SERVER_TOKEN_S`]).
+pub const OFFLINE_REQUEST_S: f64 = 0.2e-3;
 
 /// Spread of the front-end latency (σ of its log): the one-user TTFTs of seed 000 (c = 1: 9.18 …
 /// 21.22 ms, P50 11.42, P95 17.90 around ≈ 2.7 ms of prefill) give σ ≈ 0.35–0.45. Held, not
@@ -522,7 +537,7 @@ impl LearnedPriors {
         for p in self.for_deployment(line, arch, gpu_id, model_id) {
             p.term.set(&mut c, p.term.from_z(p.centre_z));
         }
-        for t in [Term::ApiServerItemS, Term::ApiServerRequestS] {
+        for t in [Term::ApiServerItemS, Term::ApiServerRequestS, Term::FrontendLatencyS] {
             if !t.applies(line, usage) {
                 t.set(&mut c, 0.0);
             }

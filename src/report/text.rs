@@ -446,7 +446,11 @@ fn scalar_line(label: &str, value: String, unit: &str, c: Option<&LevelCompariso
 fn level_block(p: &Prediction, l: &LevelResult, c: Option<&LevelComparison>, terminal: bool) -> String {
     let mut out = String::new();
     let ok = l.requests > 0;
+    let offline = p.scenario.engine.usage_context == crate::spec::engine::UsageContext::LlmClass;
     let title = match (l.concurrency, l.qps) {
+        (None, Some(q)) if offline && q.is_infinite() => {
+            format!("## Offline: {} prompts to one LLM.generate call", l.requests + l.failed)
+        }
         (Some(n), _) => format!("## Concurrency Level: {n}"),
         (None, Some(q)) => format!("## Request Rate: {} req/s", rate_text(q)),
         _ => "## Trace replay".to_string(),
@@ -508,6 +512,18 @@ fn level_block(p: &Prediction, l: &LevelResult, c: Option<&LevelComparison>, ter
         l.engine.peak_blocks_used,
         l.engine.capacity_blocks
     ));
+    if offline && ok && l.duration_s > 0.0 {
+        // vLLM's offline benchmarks print these over the generate call's wall time.
+        let _ = writeln!(
+            out,
+            "*   **vLLM's offline benchmarks would print:** `Throughput: {:.2} requests/s, {:.2} total tokens/s, \
+             {:.2} output tokens/s` (vllm bench throughput), `Avg latency: {:.4} seconds` (vllm bench latency)\n",
+            z(l.request_throughput_req_s),
+            z(l.total_throughput_tok_s),
+            z(l.output_throughput_tok_s),
+            z(l.duration_s)
+        );
+    }
     if let (Some(t), true) = (&l.tts, ok) {
         let _ = writeln!(
             out,

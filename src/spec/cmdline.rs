@@ -239,6 +239,7 @@ fn treatment(flag: &str) -> Option<Treatment> {
         "--no-enable-expert-parallel",
         "--speculative-config",
         "--dtype",
+        "--device",
     ];
     if MODELLED.contains(&flag) {
         Some(Treatment::Modelled)
@@ -433,6 +434,18 @@ pub fn parse_vllm_serve_args<S: AsRef<str>>(args: &[S]) -> Result<ServeCommand> 
                              half); quantized weights are set with --quantization",
                         ));
                     }
+                }
+                // vLLM 0.4–0.10's device type: the GPU is servecast's --gpu.
+                "--device" => {
+                    let v = value(w, &mut it)?;
+                    if !matches!(v.to_ascii_lowercase().as_str(), "auto" | "cuda") {
+                        return Err(Error::invalid(
+                            "vllm serve",
+                            w,
+                            format!("'{v}': servecast models GPU engines (auto, cuda)"),
+                        ));
+                    }
+                    ignored.push(format!("{w} {v}"));
                 }
                 other => ignored.push(other.to_string()),
             },

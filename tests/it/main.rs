@@ -17,6 +17,7 @@ mod invariants;
 mod mamba2_families;
 mod memory;
 mod multistep;
+mod offline;
 mod plan;
 mod profiles;
 mod quantization;

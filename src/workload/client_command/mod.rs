@@ -7,6 +7,8 @@
 //! load tester:
 //!
 //! - [`vllm_bench`]: `vllm bench serve …` and `benchmarks/benchmark_serving.py …`.
+//! - [`vllm_offline`]: `vllm bench throughput …` / `benchmark_throughput.py …` and `vllm bench
+//!   latency …` / `benchmark_latency.py …`, which start their own engine (the `LLM` class).
 //! - [`sglang`]: `python -m sglang.bench_serving …`.
 //! - [`llmperf`]: ray-project llmperf's `token_benchmark_ray.py …`.
 //! - [`genai_perf`]: NVIDIA's `genai-perf profile …` and its successor `aiperf profile …`.
@@ -23,6 +25,7 @@ pub mod guidellm;
 pub mod llmperf;
 pub mod sglang;
 pub mod vllm_bench;
+pub mod vllm_offline;
 
 use crate::spec::cmdline::shell_words;
 use crate::workload::arrivals::{ConcurrencyLevel, Endpoint};
@@ -50,6 +53,14 @@ pub enum ClientProgram {
     AiPerf,
     /// GuideLLM, `guidellm benchmark`.
     GuideLlm,
+    /// `vllm bench throughput` (vLLM ≥ 0.10): offline, every prompt to one `LLM.generate` call.
+    VllmBenchThroughput,
+    /// `benchmarks/benchmark_throughput.py`, its predecessor.
+    BenchmarkThroughput,
+    /// `vllm bench latency` (vLLM ≥ 0.10): offline, one batch per `LLM.generate` call.
+    VllmBenchLatency,
+    /// `benchmarks/benchmark_latency.py`, its predecessor.
+    BenchmarkLatency,
 }
 
 impl ClientProgram {
@@ -69,6 +80,14 @@ impl ClientProgram {
             ClientProgram::AiPerf
         } else if p.contains("guidellm") {
             ClientProgram::GuideLlm
+        } else if p.contains("benchmark_throughput") {
+            ClientProgram::BenchmarkThroughput
+        } else if p.contains("benchmark_latency") {
+            ClientProgram::BenchmarkLatency
+        } else if p.contains("bench") && p.split_whitespace().any(|w| w == "throughput") {
+            ClientProgram::VllmBenchThroughput
+        } else if p.contains("bench") && p.split_whitespace().any(|w| w == "latency") {
+            ClientProgram::VllmBenchLatency
         } else if p.contains("benchmark_serving") {
             ClientProgram::BenchmarkServing
         } else if p.contains("bench") || p.is_empty() {
@@ -88,7 +107,23 @@ impl ClientProgram {
             ClientProgram::GenAiPerf => "genai-perf",
             ClientProgram::AiPerf => "aiperf",
             ClientProgram::GuideLlm => "guidellm",
+            ClientProgram::VllmBenchThroughput => "vllm bench throughput",
+            ClientProgram::BenchmarkThroughput => "benchmark_throughput.py",
+            ClientProgram::VllmBenchLatency => "vllm bench latency",
+            ClientProgram::BenchmarkLatency => "benchmark_latency.py",
         }
+    }
+
+    /// Whether the program starts its own engine through vLLM's `LLM` class and hands it the
+    /// prompts directly (no API server, no HTTP): the offline throughput and latency benchmarks.
+    pub fn is_offline(&self) -> bool {
+        matches!(
+            self,
+            ClientProgram::VllmBenchThroughput
+                | ClientProgram::BenchmarkThroughput
+                | ClientProgram::VllmBenchLatency
+                | ClientProgram::BenchmarkLatency
+        )
     }
 }
 
@@ -212,6 +247,10 @@ pub struct ClientCommand {
     /// initial test run, SGLang's warm-up): see
     /// [`crate::workload::arrivals::WorkloadSpec::initial_test_run`].
     pub test_prompt: bool,
+    /// An offline benchmark's engine arguments (`--model M --max-num-seqs 128 …`), as words a
+    /// `vllm serve` command would carry: the benchmark starts the engine itself. Empty for the
+    /// load testers that send requests to a running server.
+    pub engine_args: Vec<String>,
 }
 
 impl ClientCommand {
@@ -231,6 +270,7 @@ impl ClientCommand {
             max_requests_per_run: None,
             max_seconds_per_run: None,
             test_prompt: false,
+            engine_args: Vec::new(),
         }
     }
 
@@ -257,8 +297,9 @@ impl ClientCommand {
                 format!(
                     "'{program_words}' is not a load tester servecast reads: paste a `vllm bench serve …`, \
                      `python benchmarks/benchmark_serving.py …`, `python -m sglang.bench_serving …`, \
-                     `python token_benchmark_ray.py …` (llmperf), `genai-perf profile …`, `aiperf profile …` \
-                     or `guidellm benchmark …` command"
+                     `python token_benchmark_ray.py …` (llmperf), `genai-perf profile …`, `aiperf profile …`, \
+                     `guidellm benchmark …`, or an offline `vllm bench throughput …` / `vllm bench latency …` \
+                     command"
                 ),
             ));
         };
@@ -269,6 +310,10 @@ impl ClientCommand {
             ClientProgram::LlmPerf => llmperf::parse(flags),
             ClientProgram::GenAiPerf | ClientProgram::AiPerf => genai_perf::parse(program, flags),
             ClientProgram::GuideLlm => guidellm::parse(flags),
+            ClientProgram::VllmBenchThroughput
+            | ClientProgram::BenchmarkThroughput
+            | ClientProgram::VllmBenchLatency
+            | ClientProgram::BenchmarkLatency => vllm_offline::parse(program, flags),
         }
     }
 
