@@ -461,6 +461,19 @@ def test_a_pasted_llmperf_command_keeps_its_threads_in_flight():
     assert level["input_tokens"]["mean"] == 300 + 10
 
 
+def test_an_offline_benchmark_command_starts_the_llm_class_engine_as_the_cli_does():
+    # vllm bench throughput: its engine flags are the engine's; every prompt goes at once.
+    line = (
+        "vllm bench throughput --model meta-llama/Llama-3.1-8B-Instruct --input-len 512 "
+        "--output-len 64 --num-prompts 100 --max-num-seqs 64"
+    )
+    p = servecast.simulate(gpu="h100-sxm", engine="0.11.0", client=line)
+    assert p["scenario"]["engine"]["usage_context"] == "llm_class"
+    assert p["scenario"]["engine"]["max_num_seqs"] == 64
+    assert p["levels"][0]["requests"] == 100
+    assert p == cli_json("simulate", "--gpu", "h100-sxm", "--engine", "0.11.0", "--client", line)
+
+
 def test_the_ideal_profile_bounds_what_any_run_can_reach():
     # An ideal GPU (every roofline efficiency at 100%, no host time) for the default 4090 run:
     # every level comes out faster than under seed 000's fitted profile.
