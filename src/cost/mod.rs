@@ -155,6 +155,10 @@ pub struct StepCostModel {
     step_overhead_s: f64,
     /// CPU overhead per scheduled sequence, seconds.
     per_seq_overhead_s: f64,
+    /// Host time per output token streamed between steps in the engine's own process (vLLM
+    /// 0.2–0.5's API server), seconds; paid for every step's tokens, also inside a multi-step
+    /// pass (its outputs are still streamed token by token).
+    stream_s_per_output: f64,
     /// Time to stream the weights every step reads once (all but the routed experts), seconds.
     weights_s: f64,
     /// Time to stream every routed expert of a MoE model once, seconds (0 for dense models).
@@ -306,9 +310,19 @@ impl StepCostModel {
         } else {
             (0.0, 0.0)
         };
+        // vLLM 0.2–0.5 serves from the engine's own process: the API server's per-token work runs
+        // between steps, as step time per output token. The offline LLM class and an engine a
+        // program drives itself have none.
+        let inline_streaming = engine.release_line == crate::spec::engine::ReleaseLine::V05
+            && engine.usage_context == crate::spec::engine::UsageContext::OpenaiApiServer;
         StepCostModel {
             step_overhead_s: params.step_overhead_s,
             per_seq_overhead_s: params.per_seq_overhead_s,
+            stream_s_per_output: if inline_streaming {
+                params.api_server_inline_item_s
+            } else {
+                0.0
+            },
             weights_s: weights / weights_bandwidth,
             experts_s: experts / (bandwidth * params.expert_bandwidth_efficiency),
             expert_idle_per_token,
@@ -464,13 +478,15 @@ impl StepCostModel {
         self.experts_s * touched
     }
 
-    /// The host's (CPU's) part of a step: fixed and per-sequence overheads and the eager-prefill
-    /// overhead, seconds.
+    /// The host's (CPU's) part of a step: fixed and per-sequence overheads, the eager-prefill
+    /// overhead and in-process streaming of the step's tokens, seconds.
     fn host_seconds(&self, b: &StepBatch) -> f64 {
+        let streaming = self.stream_s_per_output * b.output_seqs as f64;
         if b.host_free {
-            return 0.0;
+            return streaming;
         }
-        self.step_overhead_s
+        streaming
+            + self.step_overhead_s
             + self.per_seq_overhead_s * b.seqs() as f64
             + if b.prefill_seqs > 0 {
                 self.prefill_step_overhead_s
@@ -506,6 +522,7 @@ impl StepCostModel {
         let mut gpu_only = self.clone();
         gpu_only.step_overhead_s = 0.0;
         gpu_only.per_seq_overhead_s = 0.0;
+        gpu_only.stream_s_per_output = 0.0;
         gpu_only.prefill_step_overhead_s = 0.0;
         gpu_only.step_seconds(b)
     }

@@ -53,6 +53,9 @@ pub enum Term {
     TritonAttentionComputeEfficiency,
     /// Fixed GPU time of one MoE layer's routing per step (MoE models only), seconds.
     MoeLayerFloorS,
+    /// vLLM 0.2–0.5's API-server time per streamed token, in the engine's own process: step time
+    /// per sequence (each request's output stream and SSE frame between two steps), seconds.
+    ApiServerInlineItemS,
 }
 
 /// How a term is made unbounded for learning and fitting.
@@ -75,7 +78,7 @@ pub enum TermGroup {
 
 impl Term {
     /// Every learnable term, host-side first.
-    pub const ALL: [Term; 15] = [
+    pub const ALL: [Term; 16] = [
         Term::StepOverheadS,
         Term::PerSeqOverheadS,
         Term::FrontendLatencyS,
@@ -91,6 +94,7 @@ impl Term {
         Term::ExpertComputeEfficiency,
         Term::TritonAttentionComputeEfficiency,
         Term::MoeLayerFloorS,
+        Term::ApiServerInlineItemS,
     ];
 
     /// The field name in a profile's `cost`.
@@ -111,6 +115,7 @@ impl Term {
             Term::ExpertComputeEfficiency => "expert_compute_efficiency",
             Term::TritonAttentionComputeEfficiency => "triton_attention_compute_efficiency",
             Term::MoeLayerFloorS => "moe_layer_floor_s",
+            Term::ApiServerInlineItemS => "api_server_inline_item_s",
         }
     }
 
@@ -193,6 +198,7 @@ impl Term {
             Term::ExpertComputeEfficiency => c.expert_compute_efficiency,
             Term::TritonAttentionComputeEfficiency => c.triton_attention_compute_efficiency,
             Term::MoeLayerFloorS => c.moe_layer_floor_s,
+            Term::ApiServerInlineItemS => c.api_server_inline_item_s,
         }
     }
 
@@ -214,6 +220,7 @@ impl Term {
             Term::ExpertComputeEfficiency => c.expert_compute_efficiency = v,
             Term::TritonAttentionComputeEfficiency => c.triton_attention_compute_efficiency = v,
             Term::MoeLayerFloorS => c.moe_layer_floor_s = v,
+            Term::ApiServerInlineItemS => c.api_server_inline_item_s = v,
         }
     }
 
@@ -221,7 +228,11 @@ impl Term {
     /// own event loop, so its per-token API work is part of the step (`per_seq_overhead_s`), not
     /// a separate queue (docs/research/frontend.md §1).
     pub fn applies_to(self, line: ReleaseLine) -> bool {
-        !(self == Term::ApiServerItemS && line == ReleaseLine::V05)
+        match self {
+            Term::ApiServerItemS => line != ReleaseLine::V05,
+            Term::ApiServerInlineItemS => line == ReleaseLine::V05,
+            _ => true,
+        }
     }
 
     /// Whether a deployment has this term: [`Term::applies_to`] its release line, and the API
@@ -233,7 +244,7 @@ impl Term {
         use crate::spec::engine::UsageContext;
         let api = matches!(
             self,
-            Term::ApiServerRequestS | Term::ApiServerChatRequestS | Term::ApiServerItemS
+            Term::ApiServerRequestS | Term::ApiServerChatRequestS | Term::ApiServerItemS | Term::ApiServerInlineItemS
         );
         let front = api || self == Term::FrontendLatencyS;
         self.applies_to(line)
@@ -278,6 +289,11 @@ impl Term {
             // the expert-sorting alignment, the weighted sum), a few microseconds each, and the
             // grouped GEMMs' own launch and tail at a few rows per expert.
             Term::MoeLayerFloorS => (super::profile::default_moe_layer_floor_s(), 1.0),
+            // Up to 0.5 the API server shares the engine's process and event loop: each token's
+            // output wakes its request's asyncio stream and handler (detokenised text, JSON, the
+            // SSE write) between two steps — the cost vLLM 0.6.0 moved to a process of its own.
+            // A broad prior around 100 µs.
+            Term::ApiServerInlineItemS => (100e-6, 1.2),
         };
         match self.transform() {
             Transform::Log => (self.to_z(centre), width),
@@ -537,7 +553,12 @@ impl LearnedPriors {
         for p in self.for_deployment(line, arch, gpu_id, model_id) {
             p.term.set(&mut c, p.term.from_z(p.centre_z));
         }
-        for t in [Term::ApiServerItemS, Term::ApiServerRequestS, Term::FrontendLatencyS] {
+        for t in [
+            Term::ApiServerItemS,
+            Term::ApiServerInlineItemS,
+            Term::ApiServerRequestS,
+            Term::FrontendLatencyS,
+        ] {
             if !t.applies(line, usage) {
                 t.set(&mut c, 0.0);
             }

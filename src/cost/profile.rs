@@ -109,6 +109,12 @@ pub struct CostParams {
     /// the items of a step reach the client after the API server has handled them.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub api_server_item_s: f64,
+    /// vLLM 0.2–0.5 only: the API server's time per streamed token in the engine's own process,
+    /// seconds, added to the step time of every step's output tokens
+    /// ([`crate::cost::StepCostModel::new`]): the server and the engine loop share one process
+    /// there, so a served step also streams.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub api_server_inline_item_s: f64,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -130,6 +136,7 @@ impl CostParams {
             "prefill_step_overhead_s" => Some(&mut self.prefill_step_overhead_s),
             "api_server_request_s" => Some(&mut self.api_server_request_s),
             "api_server_item_s" => Some(&mut self.api_server_item_s),
+            "api_server_inline_item_s" => Some(&mut self.api_server_inline_item_s),
             "api_server_token_s" => Some(&mut self.api_server_token_s),
             "api_server_chat_request_s" => Some(&mut self.api_server_chat_request_s),
             "weights_bandwidth_efficiency" => Some(&mut self.weights_bandwidth_efficiency),
@@ -179,11 +186,12 @@ impl CostParams {
             api_server_chat_request_s: 0.0,
             frontend_jitter_sigma: 0.0,
             api_server_item_s: 0.0,
+            api_server_inline_item_s: 0.0,
         }
     }
 
     /// The CPU-side and server terms a fit may move, by name (seconds each).
-    pub fn overhead_terms(&self) -> [(&'static str, f64); 7] {
+    pub fn overhead_terms(&self) -> [(&'static str, f64); 8] {
         [
             ("step_overhead_s", self.step_overhead_s),
             ("per_seq_overhead_s", self.per_seq_overhead_s),
@@ -192,6 +200,7 @@ impl CostParams {
             ("api_server_request_s", self.api_server_request_s),
             ("api_server_token_s", self.api_server_token_s),
             ("api_server_item_s", self.api_server_item_s),
+            ("api_server_inline_item_s", self.api_server_inline_item_s),
         ]
     }
 
@@ -234,6 +243,7 @@ impl CostParams {
             ("api_server_token_s", self.api_server_token_s),
             ("api_server_chat_request_s", self.api_server_chat_request_s),
             ("api_server_item_s", self.api_server_item_s),
+            ("api_server_inline_item_s", self.api_server_inline_item_s),
         ] {
             if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
                 return Err(Error::invalid(origin, field, format!("{v} s is outside [0, 10] s")));

@@ -107,6 +107,7 @@ impl CostParams {
             api_server_chat_request_s: 0.0,
             frontend_jitter_sigma: 0.0,
             api_server_item_s: 0.0,
+            api_server_inline_item_s: 0.0,
         }
     }
 }

@@ -139,7 +139,10 @@ fn no_shipped_profile_has_a_term_at_a_bound_or_beyond_3_sigma_without_its_reason
             if profile.engine == EngineVersion::NanoVllm
                 && matches!(
                     t,
-                    Term::ApiServerItemS | Term::ApiServerRequestS | Term::ApiServerChatRequestS
+                    Term::ApiServerItemS
+                        | Term::ApiServerInlineItemS
+                        | Term::ApiServerRequestS
+                        | Term::ApiServerChatRequestS
                 )
             {
                 continue;
