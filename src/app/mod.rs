@@ -1032,9 +1032,6 @@ enum ModelSource {
     Catalog(String),
 }
 
-/// Resolves a model argument: a config.json (or a directory holding one), a catalog id, or (for
-/// a pasted server command, whose model is often a local path) the catalog id its last path part
-/// names. A path that does not exist is an error naming it, not an unknown model.
 /// The engine an offline benchmark (`vllm bench throughput …`) starts, read from its engine
 /// arguments as a `vllm serve` command; the model is `--model`'s when the benchmark names none.
 fn offline_engine(
@@ -1069,6 +1066,9 @@ fn offline_engine(
     crate::spec::cmdline::parse_vllm_serve_args(&words)
 }
 
+/// Resolves a model argument: a config.json (or a directory holding one), a catalog id, or (for
+/// a pasted server command, whose model is often a local path) the catalog id its last path part
+/// names. A path that does not exist is an error naming it, not an unknown model.
 fn model_source(arg: &str, pasted: bool) -> Result<ModelSource> {
     let path = Path::new(arg);
     if path.is_file() {

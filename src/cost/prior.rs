@@ -54,7 +54,7 @@ pub enum Term {
     /// Fixed GPU time of one MoE layer's routing per step (MoE models only), seconds.
     MoeLayerFloorS,
     /// vLLM 0.2–0.5's API-server time per streamed token, in the engine's own process: step time
-    /// per sequence (each request's output stream and SSE frame between two steps), seconds.
+    /// per output token (each request's output stream and SSE frame between two steps), seconds.
     ApiServerInlineItemS,
 }
 
@@ -225,8 +225,8 @@ impl Term {
     }
 
     /// Whether the release line has this term at all: vLLM 0.2–0.5.3 streams from the engine's
-    /// own event loop, so its per-token API work is part of the step (`per_seq_overhead_s`), not
-    /// a separate queue (docs/research/frontend.md §1).
+    /// own event loop, so its per-token API work is step time (`api_server_inline_item_s`), not
+    /// a separate queue (`api_server_item_s`; docs/research/frontend.md §1).
     pub fn applies_to(self, line: ReleaseLine) -> bool {
         match self {
             Term::ApiServerItemS => line != ReleaseLine::V05,
