@@ -125,13 +125,9 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
         }
         // num_prompts ÷ num_prefixes prompts per prefix, each prefix + suffix random tokens.
         "prefix_repetition" | "prefix-repetition" => {
-            shared_prefix = Some((rep_groups, rep_prefix));
-            ClientDataset::Lengths {
-                input: LengthDist::Fixed {
-                    tokens: rep_prefix.saturating_add(rep_suffix),
-                },
-                output: Some(LengthDist::Fixed { tokens: rep_output }),
-            }
+            let (dataset, prefix) = prefix_repetition(rep_groups, rep_prefix, rep_suffix, rep_output);
+            shared_prefix = Some(prefix);
+            dataset
         }
         "sonnet" => {
             let (dataset, prefix, note) = sonnet(
@@ -167,6 +163,19 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
         test_prompt: ready_check || warmups > 0,
         ..ClientCommand::new(program, dataset, load, endpoint)
     })
+}
+
+/// vLLM bench's `prefix_repetition` dataset (≥ 0.10.2): `groups` prefixes of `prefix` random
+/// tokens, each prompt one of them and `suffix` tokens of its own, `output` tokens asked for.
+/// Returns the dataset and the `(groups, tokens)` prefix the prompts share.
+pub(super) fn prefix_repetition(groups: u32, prefix: u32, suffix: u32, output: u32) -> (ClientDataset, (u32, u32)) {
+    let dataset = ClientDataset::Lengths {
+        input: LengthDist::Fixed {
+            tokens: prefix.saturating_add(suffix),
+        },
+        output: Some(LengthDist::Fixed { tokens: output }),
+    };
+    (dataset, (groups, prefix))
 }
 
 /// vLLM ≥ 0.20's `--random-range-ratio '{"input": a, "output": b}'`: both keys, numbers.

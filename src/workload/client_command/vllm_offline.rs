@@ -164,13 +164,10 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
             }
             "sharegpt" => ClientDataset::Sharegpt { output_len },
             "prefix_repetition" => {
-                shared_prefix = Some((rep_groups, rep_prefix));
-                ClientDataset::Lengths {
-                    input: LengthDist::Fixed {
-                        tokens: rep_prefix.saturating_add(rep_suffix),
-                    },
-                    output: Some(LengthDist::Fixed { tokens: rep_output }),
-                }
+                let (dataset, prefix) =
+                    super::vllm_bench::prefix_repetition(rep_groups, rep_prefix, rep_suffix, rep_output);
+                shared_prefix = Some(prefix);
+                dataset
             }
             "sonnet" => {
                 // The prompts come with the chat template applied (return_prompt_formatted).
@@ -318,6 +315,21 @@ mod tests {
             let e = ClientCommand::parse(line).unwrap_err().to_string();
             assert!(e.contains(flag) && e.contains(words), "{line}: {e}");
         }
+    }
+
+    #[test]
+    fn prefix_repetition_needs_no_dataset_path() {
+        // 4 prefixes of 100 tokens, each prompt one of them and 256 tokens of its own.
+        let c = ClientCommand::parse(
+            "vllm bench throughput --model m --dataset-name prefix_repetition --prefix-repetition-prefix-len 100 \
+             --prefix-repetition-num-prefixes 4 --num-prompts 40",
+        )
+        .unwrap();
+        assert_eq!(c.shared_prefix, Some((4, 100)));
+        let (input, output) = c.lengths(RandomRangeEra::Current).unwrap();
+        assert_eq!(input, LengthDist::Fixed { tokens: 356 });
+        assert_eq!(output, Some(LengthDist::Fixed { tokens: 128 }));
+        assert_eq!(load(&c), (f64::INFINITY, 40, None));
     }
 
     #[test]
