@@ -2418,6 +2418,10 @@ fn an_offline_benchmark_starts_its_own_engine_with_the_llm_class_defaults() {
     ]);
     assert_eq!(code, 0);
     assert!(out.contains("## Offline: 50 prompts to one LLM.generate call"), "{out}");
+    assert!(
+        out.contains("- Workload: 50 prompts to one LLM.generate call (vLLM's offline LLM class: no API server)"),
+        "{out}"
+    );
     assert!(out.contains("`Throughput: "), "{out}");
 }
 

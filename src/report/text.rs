@@ -292,10 +292,19 @@ pub fn header(p: &Prediction) -> String {
         }
     }
     let w = &s.workload;
+    let load = match &w.load {
+        crate::workload::arrivals::LoadSpec::Poisson { qps, num_requests, .. }
+            if s.engine.usage_context == crate::spec::engine::UsageContext::LlmClass
+                && qps.iter().all(|q| q.is_infinite()) =>
+        {
+            format!("{num_requests} prompts to one LLM.generate call (vLLM's offline LLM class: no API server)")
+        }
+        other => describe_load(other),
+    };
     let _ = writeln!(
         out,
         "- Workload: {}; prompts {}, outputs {}{}",
-        describe_load(&w.load),
+        load,
         if matches!(w.load, crate::workload::arrivals::LoadSpec::Trace { .. }) {
             "as recorded".to_string()
         } else if w.input_len_per_level.is_some() {
