@@ -618,6 +618,27 @@ impl ScenarioBuilder {
             },
             measured_report: None,
         };
+        // vLLM's offline benchmarks (V1 releases) assert before they start that every request
+        // fits (vllm/benchmarks/throughput.py and latency.py); a served request that does not
+        // fit fails alone, with HTTP 400.
+        if scenario.engine.usage_context == crate::spec::engine::UsageContext::LlmClass
+            && !matches!(
+                scenario.engine.release_line,
+                crate::spec::engine::ReleaseLine::V05 | crate::spec::engine::ReleaseLine::V06
+            )
+            && scenario.workload.longest_request_tokens() > scenario.engine.max_model_len
+        {
+            return Err(Error::invalid(
+                "--client",
+                "max_model_len",
+                format!(
+                    "AssertionError: Please ensure that max_model_len is greater than the sum of prompt_len and \
+                     expected_output_len for all requests. (max_model_len {}, longest request {} tokens)",
+                    scenario.engine.max_model_len,
+                    scenario.workload.longest_request_tokens()
+                ),
+            ));
+        }
         if let Some(chars) = self.text_chars {
             if chars == 0 {
                 return Err(Error::invalid("--text-chars", "text_chars", "must be ≥ 1 character"));

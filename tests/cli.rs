@@ -2423,6 +2423,23 @@ fn an_offline_benchmark_starts_its_own_engine_with_the_llm_class_defaults() {
         "{out}"
     );
     assert!(out.contains("`Throughput: "), "{out}");
+    // On V0 (0.6.3) the LLM class runs and the scheduler ignores a prompt over max_model_len.
+    let (code, out, _) = servecast(&[
+        "simulate",
+        "--gpu",
+        "h100-sxm",
+        "--engine",
+        "0.6.3",
+        "--client",
+        "python benchmark_throughput.py --model meta-llama/Llama-3.1-8B-Instruct --input-len 200000 --output-len 8 \
+         --num-prompts 2",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("2 of 2 requests failed")
+            && out.contains("\"Input prompt (… tokens) is too long and exceeds limit of 131072\""),
+        "{out}"
+    );
 }
 
 #[test]
@@ -2449,6 +2466,14 @@ fn an_offline_benchmark_refuses_what_vllm_refuses_and_a_second_server() {
         (
             vec!["--client", "vllm bench throughput --input-len 8"],
             "names no --model",
+        ),
+        (
+            // 200,000 + 128 tokens against Llama-3.1-8B's 131,072: V1's benchmark asserts first.
+            vec![
+                "--client",
+                "vllm bench throughput --model meta-llama/Llama-3.1-8B-Instruct --input-len 200000 --num-prompts 2",
+            ],
+            "Please ensure that max_model_len is greater than the sum of prompt_len and expected_output_len",
         ),
         (
             vec![

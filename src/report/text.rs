@@ -143,30 +143,18 @@ pub fn failure_reason_for(s: &crate::scenario::Scenario, num_gpu_blocks: u64, l:
     if l.failed == 0 {
         return None;
     }
-    let w = &s.workload;
-    let max_of = |base: &crate::workload::lengths::LengthDist,
-                  per: &Option<Vec<crate::workload::lengths::LengthDist>>| {
-        per.iter()
-            .flatten()
-            .chain(std::iter::once(base))
-            .map(|d| d.max_value())
-            .max()
-            .unwrap_or(0)
-    };
-    let longest = match &w.load {
-        crate::workload::arrivals::LoadSpec::Trace { requests } => requests
-            .iter()
-            .map(|r| r.input_tokens.saturating_add(r.output_tokens))
-            .max()
-            .unwrap_or(0),
-        _ => {
-            max_of(&w.input_len, &w.input_len_per_level).saturating_add(max_of(&w.output_len, &w.output_len_per_level))
-        }
-    };
+    let longest = s.workload.longest_request_tokens();
     let of = l.requests + l.failed;
     let why = if longest > s.engine.max_model_len {
         let answer = if s.engine.version == crate::spec::engine::EngineVersion::NanoVllm {
             "the server rejects it".to_string()
+        } else if s.engine.usage_context == crate::spec::engine::UsageContext::LlmClass {
+            // Offline on V0 (V1's benchmarks refuse the run: Scenario::build): the scheduler
+            // logs it and finishes the request ignored.
+            format!(
+                "vLLM's V0 scheduler ignores it: \"Input prompt (… tokens) is too long and exceeds limit of {}\"",
+                s.engine.max_model_len
+            )
         } else {
             format!(
                 "vLLM answers HTTP 400: \"This model's maximum context length is {} tokens. However, you requested more tokens …\"",

@@ -235,6 +235,28 @@ pub struct WorkloadSpec {
 }
 
 impl WorkloadSpec {
+    /// The longest request the workload can send, prompt + output tokens: a trace's longest
+    /// recorded request, else the longest prompt plus the longest output any level draws.
+    pub fn longest_request_tokens(&self) -> u32 {
+        let max_of = |base: &LengthDist, per: &Option<Vec<LengthDist>>| {
+            per.iter()
+                .flatten()
+                .chain(std::iter::once(base))
+                .map(|d| d.max_value())
+                .max()
+                .unwrap_or(0)
+        };
+        match &self.load {
+            LoadSpec::Trace { requests } => requests
+                .iter()
+                .map(|r| r.input_tokens.saturating_add(r.output_tokens))
+                .max()
+                .unwrap_or(0),
+            _ => max_of(&self.input_len, &self.input_len_per_level)
+                .saturating_add(max_of(&self.output_len, &self.output_len_per_level)),
+        }
+    }
+
     /// A load with the given lengths at every level: no per-level overrides, prefixes or texts.
     pub fn new(load: LoadSpec, input_len: LengthDist, output_len: LengthDist) -> Self {
         WorkloadSpec {
