@@ -244,11 +244,10 @@ pub fn uses_triton_attention(model: &ModelSpec, gpu: &GpuSpec, kv_cache_dtype: c
     use crate::spec::GpuArch;
     let no_flash_attention = model.attention_sinks || kv_cache_dtype == crate::spec::Dtype::Fp8;
     no_flash_attention
-        && match gpu.architecture {
-            GpuArch::Volta | GpuArch::Turing | GpuArch::Ampere | GpuArch::Ada => true,
-            GpuArch::Blackwell => gpu.is_consumer_blackwell(),
-            _ => false,
-        }
+        && matches!(
+            gpu.architecture,
+            GpuArch::Volta | GpuArch::Turing | GpuArch::Ampere | GpuArch::Ada | GpuArch::BlackwellRtx
+        )
 }
 
 impl StepCostModel {
@@ -310,11 +309,19 @@ impl StepCostModel {
         } else {
             (0.0, 0.0)
         };
-        // vLLM 0.2–0.5 serves from the engine's own process: the API server's per-token work runs
-        // between steps, as step time per output token. The offline LLM class and an engine a
-        // program drives itself have none.
+        // vLLM 0.2–0.5.3 serves from the engine's own process: the API server's per-token work
+        // runs between steps, as step time per output token. From 0.5.4 the API server is a
+        // process of its own by default (the RPC front end, vLLM PR #6883;
+        // docs/research/frontend.md §1–2), so its streaming no longer holds up the engine. The
+        // offline LLM class and an engine a program drives itself have none.
+        let rpc_front_end = engine
+            .release
+            .as_deref()
+            .and_then(crate::spec::engine::release_patch)
+            .is_some_and(|r| r >= (0, 5, 4));
         let inline_streaming = engine.release_line == crate::spec::engine::ReleaseLine::V05
-            && engine.usage_context == crate::spec::engine::UsageContext::OpenaiApiServer;
+            && engine.usage_context == crate::spec::engine::UsageContext::OpenaiApiServer
+            && !rpc_front_end;
         StepCostModel {
             step_overhead_s: params.step_overhead_s,
             per_seq_overhead_s: params.per_seq_overhead_s,

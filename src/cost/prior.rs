@@ -289,11 +289,13 @@ impl Term {
             // the expert-sorting alignment, the weighted sum), a few microseconds each, and the
             // grouped GEMMs' own launch and tail at a few rows per expert.
             Term::MoeLayerFloorS => (super::profile::default_moe_layer_floor_s(), 1.0),
-            // Up to 0.5 the API server shares the engine's process and event loop: each token's
-            // output wakes its request's asyncio stream and handler (detokenised text, JSON, the
-            // SSE write) between two steps — the cost vLLM 0.6.0 moved to a process of its own.
-            // A broad prior around 100 µs.
-            Term::ApiServerInlineItemS => (100e-6, 1.2),
+            // Up to 0.5.3 the API server shares the engine's process and event loop: each token's
+            // output wakes its request's asyncio stream and handler (JSON, the SSE write) between
+            // two steps — the cost 0.5.4 moved to a process of its own. docs/research/frontend.md
+            // (c_out_tok, in-process 0.4–0.5.3): 60 µs, 30–120 µs, one σ either way. Served runs
+            // cannot tell it from the engine's per-sequence time (both are paid per sequence per
+            // step), so the physics has to: a broad prior let the pooled fit trade the two.
+            Term::ApiServerInlineItemS => (60e-6, 0.7),
         };
         match self.transform() {
             Transform::Log => (self.to_z(centre), width),

@@ -599,6 +599,7 @@ fn lookup<'c, T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::engine::Quantization;
 
     fn catalog() -> &'static Catalog {
         match Catalog::builtin() {
@@ -685,6 +686,46 @@ mod tests {
         let llama3 = c.model("llama-3-8b").expect("exists");
         assert_eq!(llama3.params_total(), 8030261248);
         assert_eq!(llama3.max_position_embeddings, 8192);
+    }
+
+    /// Llama 3 70B and Mistral 7B Instruct v0.2, the two 2024 benchmark staples the catalog
+    /// lacked: the Hugging Face parameter counts (70,553,706,496 and 7,241,732,096, the shapes of
+    /// Llama-3.1-70B and Mistral-7B-v0.1) and each release's context, under the names load tests
+    /// print, their publishers' quantized repositories included.
+    #[test]
+    fn llama_3_70b_and_mistral_7b_v0_2_are_listed_under_the_names_benchmarks_use() {
+        let c = catalog();
+        let l = c.model("meta-llama/Meta-Llama-3-70B-Instruct").expect("listed");
+        assert_eq!(l.id, "llama-3-70b");
+        assert_eq!(l.params_total(), 70_553_706_496);
+        assert_eq!(l.max_position_embeddings, 8192);
+        let m = c.model("mistralai/Mistral-7B-Instruct-v0.2").expect("listed");
+        assert_eq!(m.id, "mistral-7b-instruct-v0.2");
+        assert_eq!(m.params_total(), 7_241_732_096);
+        assert_eq!(m.max_position_embeddings, 32768);
+        // v0.1 stays its own entry.
+        assert_eq!(
+            c.model("mistralai/Mistral-7B-Instruct-v0.1").expect("listed").id,
+            "mistral-7b"
+        );
+        for (name, id, q) in [
+            (
+                "casperhansen/llama-3-70b-instruct-awq",
+                "llama-3-70b",
+                Quantization::Awq,
+            ),
+            ("TheBloke/Llama-2-7B-Chat-AWQ", "llama-2-7b", Quantization::Awq),
+            ("TheBloke/Llama-2-13B-chat-GPTQ", "llama-2-13b", Quantization::Gptq),
+            (
+                "TheBloke/Mistral-7B-Instruct-v0.2-AWQ",
+                "mistral-7b-instruct-v0.2",
+                Quantization::Awq,
+            ),
+        ] {
+            let got = c.model(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(got.id, id, "{name}");
+            assert_eq!(got.checkpoint_quantization, Some(q), "{name}");
+        }
     }
 
     #[test]

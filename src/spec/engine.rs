@@ -1006,6 +1006,7 @@ impl EngineFlags {
         let release_line = ReleaseLine::of(version, release);
         crate::spec::registry::check(model.vllm_architecture.as_deref(), version, release)?;
         crate::spec::registry::check_layer_kinds(model, release)?;
+        crate::spec::registry::check_mla_cache(model, version, release)?;
         crate::spec::registry::check_quantization(self.quantization, version, release)?;
         if self.async_scheduling == Some(true) && version != EngineVersion::Vllm010 {
             return Err(Error::invalid(

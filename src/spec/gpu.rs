@@ -44,8 +44,13 @@ pub enum GpuArch {
     Ada,
     /// H100, H200, H20 (sm_90).
     Hopper,
-    /// B200, GB200, B300, RTX 5090, RTX PRO 6000 (sm_100, sm_103, sm_120).
+    /// Datacenter Blackwell: B200, GB200, B300 (sm_100, sm_103).
     Blackwell,
+    /// RTX Blackwell: RTX 5090 and the RTX PRO 6000 cards (sm_120). Learned apart from the
+    /// datacenter parts: vLLM runs other kernels on them (no tcgen05 / TMEM, so no CUTLASS MLA,
+    /// FlashInfer's TRT-LLM paths or DeepGEMM; FlashAttention 2 and Triton instead), so their
+    /// reachable fractions of the datasheet are another family's.
+    BlackwellRtx,
     /// AMD Instinct MI300X, MI325X (gfx942, ROCm vLLM).
     Cdna3,
     /// AMD Instinct MI355X (gfx950, ROCm vLLM).
@@ -54,13 +59,14 @@ pub enum GpuArch {
 
 impl GpuArch {
     /// Every generation, NVIDIA's oldest first, then AMD's.
-    pub const ALL: [GpuArch; 8] = [
+    pub const ALL: [GpuArch; 9] = [
         GpuArch::Volta,
         GpuArch::Turing,
         GpuArch::Ampere,
         GpuArch::Ada,
         GpuArch::Hopper,
         GpuArch::Blackwell,
+        GpuArch::BlackwellRtx,
         GpuArch::Cdna3,
         GpuArch::Cdna4,
     ];
@@ -74,6 +80,7 @@ impl GpuArch {
             GpuArch::Ada => "ada",
             GpuArch::Hopper => "hopper",
             GpuArch::Blackwell => "blackwell",
+            GpuArch::BlackwellRtx => "blackwell_rtx",
             GpuArch::Cdna3 => "cdna3",
             GpuArch::Cdna4 => "cdna4",
         }
@@ -149,7 +156,7 @@ impl GpuSpec {
     /// 50-series and RTX PRO Blackwell cards, named "RTX"), which vLLM's kernel choices treat
     /// apart from the datacenter sm_100 parts (B200, B300, GB200) that share its architecture.
     pub fn is_consumer_blackwell(&self) -> bool {
-        self.architecture == GpuArch::Blackwell && self.name.to_ascii_uppercase().contains("RTX")
+        self.architecture == GpuArch::BlackwellRtx
     }
 
     /// Checks that sizes, rates and prices are positive and finite; `origin` names the file or flag.

@@ -13,7 +13,7 @@ use crate::spec::engine::{release_patch, EngineVersion, Quantization};
 use crate::{Error, Result};
 
 /// A release `(major, minor, patch)`.
-type Release = (u32, u32, u32);
+pub type Release = (u32, u32, u32);
 
 /// The model classes servecast reads from config.json: the first release whose registry has it
 /// ((0, 0, 0): already in 0.4.1, the oldest read) and the last (`None`: still in 0.34.0).
@@ -192,6 +192,48 @@ pub fn check_layer_kinds(model: &crate::spec::ModelSpec, release: Option<&str>) 
     }
 }
 
+/// The first release that caches MLA models (DeepSeek-V2/V3/R1, Kimi-K2) as their latent
+/// (`kv_lora_rank + qk_rope_head_dim` per token per layer): vLLM 0.7.1 ("MLA optimization for
+/// Deepseek family of models … ~10x the memory capacity for tokens", its release notes).
+pub const FIRST_MLA_CACHE: Release = (0, 7, 1);
+
+/// Refuses an MLA model on a release before [`FIRST_MLA_CACHE`], naming what is missing: those
+/// releases ran DeepSeek's attention as ordinary multi-head attention, caching every head's key
+/// and value (padded to a kernel's head size), a layout servecast does not model; costing it with
+/// the latent cache would print ten times the KV capacity vLLM had. `version` without a release
+/// decides by its line: 0.2–0.5 and 0.6.0/0.6.1 never had it; the 0.6–0.7 line needs 0.7.1 or later
+/// named; V1 (0.8+) always has it.
+pub fn check_mla_cache(model: &crate::spec::ModelSpec, version: EngineVersion, release: Option<&str>) -> Result<()> {
+    if model.mla.is_none() {
+        return Ok(());
+    }
+    let has = match release.and_then(release_patch) {
+        Some(r) => r >= FIRST_MLA_CACHE,
+        None => matches!(version, EngineVersion::Vllm010 | EngineVersion::NanoVllm),
+    };
+    if has {
+        return Ok(());
+    }
+    // A release number as written (`0.6.6`, `v0.6.6`); an engine id (`vllm-0.6`) names a line.
+    let number = release
+        .map(str::trim)
+        .filter(|r| !r.to_ascii_lowercase().starts_with("vllm") && release_patch(r).is_some());
+    let which = match number {
+        Some(r) => format!("vLLM {}", r.trim_start_matches(['v', 'V'])),
+        None => format!("the {version} engine"),
+    };
+    Err(Error::invalid(
+        "engine",
+        "release",
+        format!(
+            "{} uses multi-head latent attention (MLA), which vLLM caches as its latent from 0.7.1 on; {which} \
+             ran it as plain multi-head attention, caching every head's key and value, which servecast does \
+             not model (give --engine 0.7.1 or later)",
+            model.id
+        ),
+    ))
+}
+
 /// The first release whose registry has `architecture` (`None`: unknown, or already in 0.4.1).
 pub fn first_release(architecture: &str) -> Option<Release> {
     SPANS
@@ -212,5 +254,28 @@ mod tests {
         assert_eq!(registered("BambaForCausalLM", (0, 23, 0)), Some(true));
         assert_eq!(registered("BambaForCausalLM", (0, 24, 0)), Some(false));
         assert_eq!(registered("SomethingElse", (0, 24, 0)), None);
+    }
+
+    /// DeepSeek's latent cache arrived in 0.7.1: the releases before it are refused (exit 2, no
+    /// figures with ten times the KV capacity vLLM had), 0.7.1 and V1 run, and dense models pass.
+    #[test]
+    fn mla_models_need_the_release_that_caches_the_latent() {
+        let c = crate::spec::Catalog::builtin().expect("catalog");
+        let v2 = c.model("deepseek-v2-lite").expect("listed");
+        let refused = |v: EngineVersion, r: Option<&str>| check_mla_cache(v2, v, r).is_err();
+        assert!(refused(EngineVersion::Vllm05, Some("0.5.3")));
+        assert!(refused(EngineVersion::Vllm06, Some("0.6.6")));
+        assert!(refused(EngineVersion::Vllm06, Some("0.7.0")));
+        assert!(refused(EngineVersion::Vllm06, None));
+        assert!(refused(EngineVersion::Vllm05, None));
+        assert!(!refused(EngineVersion::Vllm06, Some("0.7.1")));
+        assert!(!refused(EngineVersion::Vllm010, Some("0.8.5")));
+        assert!(!refused(EngineVersion::Vllm010, None));
+        let msg = check_mla_cache(v2, EngineVersion::Vllm06, Some("v0.6.6"))
+            .expect_err("refused")
+            .to_string();
+        assert!(msg.contains("vLLM 0.6.6 ran it as plain multi-head attention"), "{msg}");
+        let dense = c.model("llama-3-8b").expect("listed");
+        assert!(check_mla_cache(dense, EngineVersion::Vllm05, Some("0.5.3")).is_ok());
     }
 }

@@ -61,7 +61,7 @@ fn the_corpus_covers_gpus_models_releases_and_loads() {
     assert!(gpus.len() >= 6, "{gpus:?}");
     assert!(models.len() >= 8, "{models:?}");
     assert_eq!(lines.len(), 4, "{lines:?}");
-    for arch in ["ampere", "ada", "hopper", "blackwell"] {
+    for arch in ["ampere", "ada", "hopper", "blackwell", "blackwell_rtx"] {
         assert!(archs.contains(arch), "no {arch} GPU in {archs:?}");
     }
     // Dense models from 0.5B to 70B parameters.

@@ -118,7 +118,7 @@ const SHEETS: [Sheet; 12] = [
     Sheet {
         id: "rtx-pro-6000-blackwell-server",
         driver_name: "NVIDIA RTX PRO 6000 Blackwell Server Edition",
-        arch: GpuArch::Blackwell,
+        arch: GpuArch::BlackwellRtx,
         datasheet_gb: 96.0,
         gddr6_ecc: false,
         bandwidth_gb_s: 1597.0,
@@ -131,7 +131,7 @@ const SHEETS: [Sheet; 12] = [
     Sheet {
         id: "rtx-pro-6000-blackwell-workstation",
         driver_name: "NVIDIA RTX PRO 6000 Blackwell Workstation Edition",
-        arch: GpuArch::Blackwell,
+        arch: GpuArch::BlackwellRtx,
         datasheet_gb: 96.0,
         gddr6_ecc: false,
         bandwidth_gb_s: 1792.0,
@@ -280,9 +280,12 @@ fn rates_and_links_are_the_datasheet_figures() {
         assert!(close(g.interconnect.bandwidth_bytes_s, s.link_gb_s * 1e9), "{}", s.id);
         assert!(!g.source.trim().is_empty());
     }
-    // FP4 tensor cores: Blackwell and CDNA4 only, in the whole catalog.
+    // FP4 tensor cores: Blackwell (datacenter and RTX) and CDNA4 only, in the whole catalog.
     for g in &Catalog::builtin().unwrap().gpus {
-        let has_fp4 = matches!(g.architecture, GpuArch::Blackwell | GpuArch::Cdna4);
+        let has_fp4 = matches!(
+            g.architecture,
+            GpuArch::Blackwell | GpuArch::BlackwellRtx | GpuArch::Cdna4
+        );
         assert_eq!(g.dense_fp4_flops.is_some(), has_fp4, "{}", g.id);
     }
     // Ratios the architectures fix: FP8 twice FP16 on Hopper, CDNA and datacenter Blackwell;
