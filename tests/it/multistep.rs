@@ -372,3 +372,56 @@ fn mi300x_multi_step_speedup_is_predicted() {
         assert!(e5.abs() <= 0.86, "five steps {e5:+.3}");
     }
 }
+
+/// Llama-3-8B on an H100 under `release`, 32 closed-loop users sending 8 requests of 512 / 256
+/// tokens each, with the learned prior or, when `streaming` is false, that prior with the 0.2–0.5
+/// line's in-process streaming term at zero.
+fn h100_v05(release: &str, streaming: bool) -> servecast::scenario::Prediction {
+    let build = |profile: Option<servecast::cost::Profile>| {
+        let b = Scenario::builder()
+            .gpu("h100-sxm")
+            .model("llama-3-8b")
+            .engine(EngineVersion::parse(release, "test").unwrap())
+            .release(release)
+            .workload(WorkloadSpec::closed_loop(
+                vec![32],
+                8,
+                LengthDist::Fixed { tokens: 512 },
+                LengthDist::Fixed { tokens: 256 },
+            ));
+        match profile {
+            Some(p) => b.profile(p),
+            None => b,
+        }
+        .build()
+        .unwrap()
+    };
+    let s = build(None);
+    if streaming {
+        return s.run().unwrap();
+    }
+    let mut profile = s.profile.clone();
+    profile.cost.api_server_inline_item_s = 0.0;
+    build(Some(profile)).run().unwrap()
+}
+
+/// Up to 0.5.3 the OpenAI server runs in the engine's process and every streamed token is step
+/// time; 0.5.4 moved it to a process of its own (the RPC front end, vLLM PR #6883). The same
+/// served load is faster on 0.5.4 by exactly that term: with it at zero, 0.5.3 predicts what 0.5.4
+/// does, to the nanosecond.
+#[test]
+fn from_0_5_4_the_api_server_streams_outside_the_engine_process() {
+    let in_process = h100_v05("0.5.3.post1", true);
+    let rpc = h100_v05("0.5.4", true);
+    let (a, b) = (&in_process.levels[0], &rpc.levels[0]);
+    assert!(
+        b.output_throughput_tok_s > a.output_throughput_tok_s * 1.02,
+        "0.5.3 {} vs 0.5.4 {} tok/s",
+        a.output_throughput_tok_s,
+        b.output_throughput_tok_s
+    );
+    assert!(a.tpot_ms.mean > b.tpot_ms.mean);
+    let without = h100_v05("0.5.3.post1", false);
+    assert_eq!(without.levels[0].duration_s, b.duration_s);
+    assert_eq!(h100_v05("0.5.4", false).levels[0].duration_s, b.duration_s);
+}
