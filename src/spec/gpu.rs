@@ -175,6 +175,19 @@ impl GpuSpec {
                 format!("{who}: total memory must be positive"),
             ));
         }
+        // Every RTX Blackwell card (GeForce 50-series, RTX PRO) is sm_120: vLLM runs other kernels
+        // there than on the datacenter sm_100 parts, and servecast learns its efficiencies apart.
+        if self.architecture == GpuArch::Blackwell && self.name.to_ascii_uppercase().contains("RTX") {
+            return Err(Error::invalid(
+                origin,
+                "architecture",
+                format!(
+                    "{who}: '{}' is an RTX Blackwell card (sm_120): its architecture is blackwell_rtx; \
+                     blackwell is the datacenter parts (B200, B300, GB200; sm_100)",
+                    self.name
+                ),
+            ));
+        }
         check_positive(origin, &who, "memory_bandwidth_bytes_s", self.memory_bandwidth_bytes_s)?;
         check_positive(origin, &who, "dense_fp16_flops", self.dense_fp16_flops)?;
         check_positive(origin, &who, "dense_fp32_flops", self.dense_fp32_flops)?;
@@ -446,6 +459,26 @@ gpus:
         assert_eq!(g.interconnect.kind, LinkKind::Pcie);
         assert_eq!(g.interconnect.bandwidth_bytes_s, 32e9);
         assert_eq!(g.price_usd_per_hour, Some(0.6));
+    }
+
+    /// An RTX Blackwell card declared as datacenter Blackwell is refused, naming the field and the
+    /// value it takes; declared `blackwell_rtx`, it loads.
+    #[test]
+    fn an_rtx_blackwell_card_is_blackwell_rtx() {
+        let rtx = ONE.replace("name: Toy GPU", "name: NVIDIA GeForce RTX 5080");
+        let datacenter = rtx.replace("architecture: ada", "architecture: blackwell");
+        match gpus_from_yaml(&datacenter, "g.yaml") {
+            Err(e) => {
+                let msg = e.to_string();
+                assert!(msg.contains("g.yaml") && msg.contains("architecture"), "{msg}");
+                assert!(msg.contains("its architecture is blackwell_rtx"), "{msg}");
+            }
+            Ok(g) => panic!("loaded as {:?}", g[0].architecture),
+        }
+        let ok = rtx.replace("architecture: ada", "architecture: blackwell_rtx");
+        let g = &gpus_from_yaml(&ok, "g.yaml").expect("loads")[0];
+        assert_eq!(g.architecture, GpuArch::BlackwellRtx);
+        assert!(g.is_consumer_blackwell());
     }
 
     #[test]
