@@ -166,14 +166,13 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
                 }
                 _ => 10,
             };
-            ClientLoad::Rates {
-                qps: vec![r],
-                num_requests: n.max(1),
-                num_requests_per_level: None,
-                // GenAI-Perf's rate and concurrency exclude each other; AIPerf's concurrency caps.
-                max_concurrency: if aiperf { cap } else { None },
-                burstiness: if constant { f64::INFINITY } else { 1.0 },
-            }
+            // GenAI-Perf's rate and concurrency exclude each other; AIPerf's concurrency caps.
+            ClientLoad::one_rate(
+                r,
+                n.max(1),
+                if aiperf { cap } else { None },
+                if constant { f64::INFINITY } else { 1.0 },
+            )
         }
         (None, c) => {
             let c = c.unwrap_or(1);

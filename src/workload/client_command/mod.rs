@@ -253,6 +253,21 @@ pub struct ClientCommand {
     pub engine_args: Vec<String>,
 }
 
+impl ClientLoad {
+    /// One open-loop level: `num_requests` at `qps` requests per second (infinity: all at once),
+    /// gamma gaps of shape `burstiness`, optionally behind a cap on requests outstanding — what
+    /// every single-run load tester's command comes to.
+    pub fn one_rate(qps: f64, num_requests: u32, max_concurrency: Option<u32>, burstiness: f64) -> ClientLoad {
+        ClientLoad::Rates {
+            qps: vec![qps],
+            num_requests,
+            num_requests_per_level: None,
+            max_concurrency,
+            burstiness,
+        }
+    }
+}
+
 impl ClientCommand {
     /// A command of `program` sending `dataset` under `load` to `endpoint`, with nothing else
     /// read: no model, no flags ignored or notes, no per-run limits, shared prefix or test prompt

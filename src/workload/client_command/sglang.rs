@@ -132,13 +132,7 @@ pub(super) fn parse(mut flags: Flags<'_>) -> Result<ClientCommand> {
                 .into(),
         );
     }
-    let load = ClientLoad::Rates {
-        qps: vec![request_rate],
-        num_requests: num_prompts,
-        num_requests_per_level: None,
-        max_concurrency,
-        burstiness: 1.0,
-    };
+    let load = ClientLoad::one_rate(request_rate, num_prompts, max_concurrency, 1.0);
     Ok(ClientCommand {
         model,
         ignored,

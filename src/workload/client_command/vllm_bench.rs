@@ -148,13 +148,7 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
             ))
         }
     };
-    let load = ClientLoad::Rates {
-        qps: vec![request_rate],
-        num_requests: num_prompts,
-        num_requests_per_level: None,
-        max_concurrency,
-        burstiness,
-    };
+    let load = ClientLoad::one_rate(request_rate, num_prompts, max_concurrency, burstiness);
     Ok(ClientCommand {
         model,
         ignored,

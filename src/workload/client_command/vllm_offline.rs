@@ -186,13 +186,7 @@ pub(super) fn parse(program: ClientProgram, mut flags: Flags<'_>) -> Result<Clie
         };
         (dataset, num_prompts)
     };
-    let load = ClientLoad::Rates {
-        qps: vec![f64::INFINITY],
-        num_requests: requests,
-        num_requests_per_level: None,
-        max_concurrency: None,
-        burstiness: 1.0,
-    };
+    let load = ClientLoad::one_rate(f64::INFINITY, requests, None, 1.0);
     Ok(ClientCommand {
         model,
         ignored,
