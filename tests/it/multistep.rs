@@ -287,6 +287,32 @@ fn issue9476_multi_step_burst_on_two_h100s_is_predicted_out_of_sample() {
     assert!(thr.abs() <= 15.0, "throughput {thr:+.1}%");
 }
 
+/// vLLM PR #7652 (@afeldman-nm's perf test, main of 2024-09-03, the eve of 0.6.0: Meta-Llama-3-8B
+/// on one H100, `--num-scheduler-steps 8` with the async output processor, 1,000 ShareGPT prompts
+/// at once): predicted with the learned prior (multi-step setups are held out of the pooled fit).
+/// The stored copy of the result ends at the median TTFT, so throughput and TTFT are all there is.
+#[test]
+fn pr7652_multi_step_burst_before_0_6_0_is_predicted_out_of_sample() {
+    let (report, scenario) = held_out_multistep8("h100-sxm-llama-3-8b-vllm0.6.0-multistep8-vllm-pr7652.yaml");
+    assert_eq!(
+        scenario.engine.version,
+        servecast::spec::engine::EngineVersion::Vllm0600
+    );
+    let run = scenario.run().unwrap();
+    let c = servecast::report::compare::compare_level(&report.levels[0], &run.levels[0]);
+    let e = |n: &str| c.figure(n).unwrap().error_pct;
+    let (thr, ttft) = (e("output_throughput_tok_s"), e("ttft_ms.mean"));
+    println!(
+        "PR #7652 [output throughput, mean TTFT] %: [{thr:+.1}, {ttft:+.1}]; duration {:.2} s (measured 25.30)",
+        run.levels[0].duration_s
+    );
+    // Issue 12's bound for a multi-step measurement: 15% on throughput. A burst's mean TTFT is
+    // the queue of 1,000 prompts ahead of each; servecast puts it later than measured (4.7 s),
+    // which the bound below pins so that it cannot drift further unnoticed.
+    assert!(thr.abs() <= 15.0, "throughput {thr:+.1}%");
+    assert!(ttft.abs() <= 120.0, "mean TTFT {ttft:+.1}%");
+}
+
 /// How each release hands a pass's tokens to the clients (docs/research/vllm-memory-current.md
 /// §7; 0.5.5 read from its sdist): 0.5.5 processes a pass's outputs after its last step; 0.6.0–0.6.2
 /// create them at the pass's end but emit a finished request at once; 0.6.3 streams every step
