@@ -2490,3 +2490,30 @@ fn an_offline_benchmark_refuses_what_vllm_refuses_and_a_second_server() {
         assert!(err.contains(words), "{all:?}: {err}");
     }
 }
+
+/// Bad input with stderr already closed by its reader (`servecast … 2>&1 | head -1` once `head`
+/// has its line): the error is dropped, not a panic, and the exit code is still 2.
+#[test]
+fn a_bad_input_error_into_a_closed_stderr_still_exits_2() {
+    let dir = std::env::temp_dir().join(format!("servecast-closed-stderr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let workload = dir.join("bad.yaml");
+    std::fs::write(&workload, "id: x\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_servecast"))
+        .args([
+            "simulate",
+            "--gpu",
+            "h100-sxm",
+            "--workload",
+            workload.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the program writes its error.
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{status:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

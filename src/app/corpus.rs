@@ -1,5 +1,6 @@
 //! `validate` and `priors`: the whole measured corpus at once.
 
+use std::io::Write;
 use std::path::Path;
 
 use super::{write_file, Outcome};
@@ -49,7 +50,9 @@ impl StageProgress {
                 return;
             };
             if last.0 != stage || last.1 != quarter {
-                eprintln!(
+                // A closed stderr (`2>&1 | head`) must not stop the fit: the line is dropped.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "[{:>6.1} s] {stage}: {done}/{total}",
                     self.started.elapsed().as_secs_f64()
                 );

@@ -15,13 +15,13 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(outcome) => {
             for note in &outcome.notes {
-                eprintln!("{note}");
+                note_err(note);
             }
             emit(&outcome.text);
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            note_err(&format!("error: {e}"));
             ExitCode::from(e.exit_code() as u8)
         }
     }
@@ -55,6 +55,13 @@ fn run(command: Command) -> Result<Outcome> {
         ),
         Command::Priors { corpus, output } => app::corpus::priors(&corpus, output.as_deref(), true),
     }
+}
+
+/// Prints a line to stderr; a closed pipe (`2>&1 | head`) drops it instead of panicking, so the
+/// exit code stays the command's own (2 for bad input).
+fn note_err(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// Prints to stdout; a closed pipe (e.g. `| head`) ends the output quietly instead of panicking.
