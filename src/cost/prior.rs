@@ -254,48 +254,52 @@ impl Term {
 
     /// The hyperprior: where a line or architecture with no measurement sits, and how far (in
     /// z units, one σ) the data may move the group from it. Centres are physics and the code-level
-    /// measurements in docs/research/frontend.md; widths are deliberately broad.
+    /// measurements in docs/research/frontend.md. Widths are half a z unit (a factor of 1.65 either
+    /// way at one σ for a time, 2.7 at two): at twice that, one added offline setup (vLLM PR #7162)
+    /// moved 59 of 111 learned group centres by more than 8%, terms it cannot inform among them,
+    /// because loose centres let the optimiser trade shared terms along flat directions; at half
+    /// a unit 17 moved (README, "The corpus and the learned prior").
     pub fn hyperprior(self, line: ReleaseLine) -> (f64, f64) {
         let v0 = matches!(line, ReleaseLine::V05 | ReleaseLine::V06);
         let (centre, width) = match self {
             // V0 schedules and prepares inputs in Python every step (vLLM's 0.6.0 post: 62% of
             // step time on the host for Llama-3-8B on an H100); V1 is leaner.
-            Term::StepOverheadS => (if v0 { 3.0e-3 } else { 1.5e-3 }, 1.0),
+            Term::StepOverheadS => (if v0 { 3.0e-3 } else { 1.5e-3 }, 0.5),
             // Sampling, detokenisation and output objects per sequence: V0 heavier.
-            Term::PerSeqOverheadS => (if v0 { 150e-6 } else { 40e-6 }, 1.2),
+            Term::PerSeqOverheadS => (if v0 { 150e-6 } else { 40e-6 }, 0.6),
             // Hand-off and first output (0.2 + 0.5 ms) plus HTTP.
-            Term::FrontendLatencyS => (2.0e-3, 1.0),
+            Term::FrontendLatencyS => (2.0e-3, 0.5),
             // HTTP parse, validation, chat template, request setup (#27407: 0.55–0.98 ms + setup).
-            Term::ApiServerRequestS => (1.0e-3, 1.0),
+            Term::ApiServerRequestS => (1.0e-3, 0.5),
             // apply_chat_template in Python: a Jinja render of the conversation, the template's
             // own loops (Qwen3's walks the messages for tool calls and reasoning) — a broad prior
             // around a millisecond.
-            Term::ApiServerChatRequestS => (1.0e-3, 1.5),
+            Term::ApiServerChatRequestS => (1.0e-3, 0.75),
             // Detokenise + stop checks + SSE frame per token (#52875, #12287: 10–80 µs).
-            Term::ApiServerItemS => (30e-6, 1.0),
-            Term::WeightsBandwidthEfficiency => (Term::WeightsBandwidthEfficiency.to_z(0.85), 1.0),
-            Term::AttentionBandwidthEfficiency => (Term::AttentionBandwidthEfficiency.to_z(0.55), 1.0),
-            Term::ComputeEfficiency => (Term::ComputeEfficiency.to_z(0.6), 1.0),
-            Term::QuantizedComputeEfficiency => (Term::QuantizedComputeEfficiency.to_z(0.4), 1.0),
-            Term::AttentionComputeEfficiency => (Term::AttentionComputeEfficiency.to_z(0.5), 1.0),
-            Term::ExpertBandwidthEfficiency => (Term::ExpertBandwidthEfficiency.to_z(0.6), 1.0),
-            Term::ExpertComputeEfficiency => (Term::ExpertComputeEfficiency.to_z(0.4), 1.0),
+            Term::ApiServerItemS => (30e-6, 0.5),
+            Term::WeightsBandwidthEfficiency => (Term::WeightsBandwidthEfficiency.to_z(0.85), 0.5),
+            Term::AttentionBandwidthEfficiency => (Term::AttentionBandwidthEfficiency.to_z(0.55), 0.5),
+            Term::ComputeEfficiency => (Term::ComputeEfficiency.to_z(0.6), 0.5),
+            Term::QuantizedComputeEfficiency => (Term::QuantizedComputeEfficiency.to_z(0.4), 0.5),
+            Term::AttentionComputeEfficiency => (Term::AttentionComputeEfficiency.to_z(0.5), 0.5),
+            Term::ExpertBandwidthEfficiency => (Term::ExpertBandwidthEfficiency.to_z(0.6), 0.5),
+            Term::ExpertComputeEfficiency => (Term::ExpertComputeEfficiency.to_z(0.4), 0.5),
             Term::TritonAttentionComputeEfficiency => (
                 Term::TritonAttentionComputeEfficiency
                     .to_z(super::profile::default_triton_attention_compute_efficiency()),
-                1.0,
+                0.5,
             ),
             // Routing kernels a fused-MoE layer launches whatever the batch (gate GEMM, top-k,
             // the expert-sorting alignment, the weighted sum), a few microseconds each, and the
             // grouped GEMMs' own launch and tail at a few rows per expert.
-            Term::MoeLayerFloorS => (super::profile::default_moe_layer_floor_s(), 1.0),
+            Term::MoeLayerFloorS => (super::profile::default_moe_layer_floor_s(), 0.5),
             // Up to 0.5.3 the API server shares the engine's process and event loop: each token's
             // output wakes its request's asyncio stream and handler (JSON, the SSE write) between
             // two steps — the cost 0.5.4 moved to a process of its own. docs/research/frontend.md
-            // (c_out_tok, in-process 0.4–0.5.3): 60 µs, 30–120 µs, one σ either way. Served runs
+            // (c_out_tok, in-process 0.4–0.5.3): 60 µs, 30–120 µs at two σ either way. Served runs
             // cannot tell it from the engine's per-sequence time (both are paid per sequence per
             // step), so the physics has to: a broad prior let the pooled fit trade the two.
-            Term::ApiServerInlineItemS => (60e-6, 0.7),
+            Term::ApiServerInlineItemS => (60e-6, 0.35),
         };
         match self.transform() {
             Transform::Log => (self.to_z(centre), width),

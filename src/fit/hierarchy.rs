@@ -9,7 +9,7 @@
 //!                              or architecture (GPU terms); m its machine (one source's setups
 //!                              on one GPU type); G its GPU type and M its model (GPU terms)
 //! group     μ_g,t ≈ ν_t + the hyperprior's offset for g        (ω: how far lines / architectures differ)
-//! hyper     ν_t ≈ the physics centre of Term::hyperprior       (broad)
+//! hyper     ν_t ≈ the physics centre of Term::hyperprior       (σ 0.5 in z)
 //! ```
 //!
 //! so a term the data of one setup cannot pin comes from its group, and a group the corpus lacks
