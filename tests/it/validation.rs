@@ -343,7 +343,11 @@ fn generalisation_classes_within_bounds_and_the_shipped_priors_reproduced() {
     ];
     for (name, keep, bound) in &subsets {
         let rows: Vec<_> = unseen.rows.iter().filter(|r| keep(&r.setup)).cloned().collect();
-        let setups = rows.iter().map(|r| r.setup.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+        let setups = rows
+            .iter()
+            .map(|r| r.setup.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
         let sub = servecast::fit::classes::ClassReport {
             class: Class::UnseenSetup,
             rows,
