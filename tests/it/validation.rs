@@ -321,7 +321,8 @@ fn generalisation_classes_within_bounds_and_the_shipped_priors_reproduced() {
     // aggregate they sit a few points past them).
     let unseen = ran.iter().find(|r| r.class == Class::UnseenSetup).unwrap();
     let setup_of = |id: &str| h.setups.iter().find(|s| s.report.id == id).unwrap();
-    let subsets: [(&str, Box<dyn Fn(&str) -> bool>, [f64; 3]); 2] = [
+    type Subset<'a> = (&'static str, Box<dyn Fn(&str) -> bool + 'a>, [f64; 3]);
+    let subsets: [Subset; 2] = [
         (
             "mixture-of-experts setups",
             Box::new(|id: &str| setup_of(id).scenario.model.moe.is_some()),
