@@ -177,6 +177,18 @@ impl Slots {
         }
     }
 
+    /// When the `k`-th slot from the front is free (0 for one free from the start); `None` when
+    /// it is not free yet (it waits for a finish still to come).
+    fn nth(&self, k: u64) -> Option<Nanos> {
+        if k < self.initially_free {
+            Some(0)
+        } else {
+            usize::try_from(k - self.initially_free)
+                .ok()
+                .and_then(|i| self.freed_at.get(i).copied())
+        }
+    }
+
     fn pop(&mut self) {
         if self.initially_free > 0 {
             self.initially_free -= 1;
@@ -213,6 +225,14 @@ impl Delays {
         }
     }
 
+    /// The one delay every request takes, when they do not differ (no jitter, not a table).
+    fn constant(&self) -> Option<Nanos> {
+        match self {
+            Delays::Stream { stream, .. } => stream.constant(),
+            Delays::Table(_) => None,
+        }
+    }
+
     /// Requests below `id` will not be asked for again.
     fn forget_before(&mut self, id: u32) {
         if let Delays::Stream { base, drawn, .. } = self {
@@ -222,6 +242,34 @@ impl Delays {
             }
         }
     }
+}
+
+/// A lower bound on when the next gated request still to go out reaches the server (`NEVER` when
+/// none can go out before `bound`), for a bulk run of decode steps, which must stop at it.
+///
+/// Gated requests go out in order, request `gate_next + k` no earlier than its send time and the
+/// `k`-th free slot, and then take their own front-end delay: with delays that differ per request
+/// a later one can arrive first, so every one that goes out before the best arrival so far is
+/// looked at (those waiting for a slot no finish has freed yet go out after the bulk run, which
+/// stops before the next finish).
+fn next_gated_arrival(gate_times: &[Nanos], gate_next: usize, slots: &Slots, fe: &mut Delays, bound: Nanos) -> Nanos {
+    let mut best = NEVER;
+    let constant = fe.constant();
+    for (k, &send) in gate_times.iter().enumerate().skip(gate_next) {
+        let Some(slot) = slots.nth((k - gate_next) as u64) else {
+            break;
+        };
+        let out = send.max(slot);
+        if out >= best.min(bound) {
+            break;
+        }
+        best = best.min(out.saturating_add(constant.unwrap_or_else(|| fe.at(k as u32))));
+        if constant.is_some() {
+            // Later ones go out no earlier and take as long.
+            break;
+        }
+    }
+    best
 }
 
 /// Simulates `models.len()` replicas behind `router`; request records carry their replica and
@@ -328,6 +376,9 @@ pub fn simulate_cluster_into(
     };
     // The API server (one process in front of every replica) handles each request in turn.
     let api_intake = first.api_server_request_ns > 0 || first.api_server_token_ns > 0.0;
+    // Several replicas: each one's steps may book items on the shared API server or finish
+    // requests whose clients send the next, so a bulk run yields to the others' steps.
+    let shared = models.len() > 1;
     let mut api_free: Nanos = 0;
     // The latest booking of output items (starting at a step's end) and the free time before it.
     let mut api_booking_start: Nanos = 0;
@@ -634,23 +685,38 @@ pub fn simulate_cluster_into(
         }
         done.clear();
         // After a step, the identical steps that follow are applied in bulk, up to the next
-        // arrival anywhere (a gated request due is one front-end delay away), or its own inbox.
+        // arrival anywhere (a gated request arrives a front-end delay after it goes out), or its
+        // own inbox.
         if let Some(r) = skip_after.take() {
-            let t_gate = match (gate_times.get(gate_next), slots.front()) {
-                (Some(&t), Some(slot)) => t.max(slot),
-                _ => NEVER,
-            };
-            let head = if gate_next < gate_times.len() {
-                fe.at(gate_next as u32)
-            } else {
-                0
-            };
             let t_arr = heap.peek().map_or(NEVER, |Reverse(p)| p.t);
-            let next_global = t_arr.min(t_gate.saturating_add(head).max(t_gate));
+            let next_global = t_arr.min(next_gated_arrival(gate_times, gate_next, &slots, &mut fe, t_arr));
+            // Steps run in order of start, then replica: another replica's step may book its
+            // items on the API server, or finish a request whose client sends the next, before
+            // this run's later steps, so the run yields to the first other replica — and to any
+            // arrival, which may be routed to another replica and start its steps.
+            let turn_end = if shared {
+                let others = reps
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != r)
+                    .map(|(i, rep)| {
+                        let t = rep.next_time();
+                        if i > r {
+                            t.saturating_add(1)
+                        } else {
+                            t
+                        }
+                    })
+                    .min()
+                    .unwrap_or(NEVER);
+                others.min(next_global)
+            } else {
+                NEVER
+            };
             let rep = &mut reps[r];
             let inbox = rep.inbox.peek().map_or(NEVER, |Reverse(p)| p.t);
             let st = &mut rep.st;
-            st.skip_ahead(next_global.min(inbox));
+            st.skip_ahead(next_global.min(inbox), turn_end);
             if st.api_free_ns > api_free || st.api_booking_start_ns > api_booking_start {
                 api_free = api_free.max(st.api_free_ns);
                 api_booking_start = st.api_booking_start_ns;

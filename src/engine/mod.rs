@@ -278,6 +278,11 @@ pub struct FrontendStream {
 }
 
 impl FrontendStream {
+    /// The delay of every request when they do not differ (no jitter), nanoseconds.
+    pub fn constant(&self) -> Option<Nanos> {
+        self.rng.is_none().then_some(self.mean)
+    }
+
     /// The next request's delay, nanoseconds.
     pub fn draw(&mut self) -> Nanos {
         let Some(rng) = self.rng.as_mut() else {
@@ -882,8 +887,10 @@ impl<'a> EngineState<'a> {
 
     /// After a pure-decode step, applies the identical steps that follow in bulk.
     ///
-    /// `next_arrival` is when the next request reaches the queue (NEVER if none pending).
-    fn skip_ahead(&mut self, next_arrival: Nanos) {
+    /// `next_arrival` is when the next request reaches the queue (NEVER if none pending);
+    /// `turn_end` the time from which another replica's step comes first (replicas sharing an API
+    /// server book their items on it in the order their steps run; NEVER when none does).
+    fn skip_ahead(&mut self, next_arrival: Nanos, turn_end: Nanos) {
         let cfg = self.m.cfg;
         let b = self.running.len() as u64;
         // Speculative steps advance requests by a drawn number of tokens, and multi-step
@@ -917,12 +924,7 @@ impl<'a> EngineState<'a> {
         // the bulk run books items: its intake queues among those bookings in time order.
         let intake = self.m.api_server_request_ns > 0 || self.m.api_server_token_ns > 0.0;
         let arrival_matters = room || intake;
-        if arrival_matters && next_arrival <= self.now {
-            return;
-        }
-        // A backlog on the API server interleaves intake and output items in time order: step
-        // one by one until it drains.
-        if intake && self.api_free_ns > self.now {
+        if (arrival_matters && next_arrival <= self.now) || self.now >= turn_end {
             return;
         }
         // Steps until the first finish; the finishing step itself runs through the general path.
@@ -973,13 +975,14 @@ impl<'a> EngineState<'a> {
         if k_max == 0 {
             return;
         }
-        // A finish still to be handed over lets a client act when the next step ends: stop there.
+        // A finish still to be handed over (0.6.0–0.6.1) lets a client act when the next step
+        // ends: that step goes through the general path, whose finishes the clients see at once.
         if self
             .undelivered
             .iter()
             .any(|&i| self.reqs[i as usize].finish_ns != NEVER)
         {
-            k_max = k_max.min(1);
+            return;
         }
         // V0's scheduler delay measures the last prompt step at the next scheduler call, which is
         // now; the bulk steps skip those calls, so take the measurement here.
@@ -1051,8 +1054,6 @@ impl<'a> EngineState<'a> {
                 self.hand_over(handed);
             }
             self.deliveries.push(handed);
-            // Items that had to wait for the API server mean a backlog: stop the bulk run here.
-            let backlog = intake && self.api_booking_start_ns > step_end;
             self.stats.busy_ns += d;
             self.itl.push((d as f64, b));
             k += 1;
@@ -1063,7 +1064,7 @@ impl<'a> EngineState<'a> {
                 }
                 batch.windowed_context_tokens += below.len() as u64;
             }
-            if (arrival_matters && self.now >= next_arrival) || backlog {
+            if (arrival_matters && self.now >= next_arrival) || self.now >= turn_end {
                 break;
             }
         }
@@ -1311,7 +1312,7 @@ pub fn simulate_reference(model: &EngineModel<'_>, requests: &[RequestSpec], cli
             // A gated request due now or earlier reaches the engine its front-end latency later.
             let head = gate.front().map_or(0, |&(_, i)| fe[i as usize]);
             let next_arrival = next_event(&heap, due.saturating_add(head).max(due));
-            st.skip_ahead(next_arrival);
+            st.skip_ahead(next_arrival, NEVER);
         }
     }
     let end = st

@@ -30,7 +30,8 @@ impl Summary {
         if values.is_empty() {
             return None;
         }
-        values.sort_by(f64::total_cmp);
+        // Unstable: values equal under `total_cmp` have the same bits, so the order is the same.
+        values.sort_unstable_by(f64::total_cmp);
         let n = values.len();
         let mean = exact_sum(values.iter().copied()) / n as f64;
         Some(Summary {
@@ -51,7 +52,8 @@ impl Summary {
     /// by value in place; pairs with count 0 are ignored; `None` when the total count is 0.
     #[allow(clippy::ptr_arg)] // The public signature takes the caller's Vec.
     pub fn from_weighted(values: &mut Vec<(f64, u64)>) -> Option<Summary> {
-        values.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // Unstable: entries of equal value are interchangeable for every field.
+        values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         // Cumulative counts of the non-empty entries: `ends[k]` is one past the last expanded
         // index of entry `kept[k]`.
         let mut kept: Vec<f64> = Vec::with_capacity(values.len());
@@ -72,11 +74,16 @@ impl Summary {
             let k = ends.partition_point(|&end| end <= index);
             kept[k.min(kept.len() - 1)]
         };
-        let terms = values
-            .iter()
-            .filter(|&&(_, c)| c > 0)
-            .flat_map(|&(v, c)| exact_product(v, c));
-        let mean = exact_sum(terms) / total as f64;
+        let mean = match integer_weighted_sum(values) {
+            Some(sum) => sum / total as f64,
+            None => {
+                let terms = values
+                    .iter()
+                    .filter(|&&(_, c)| c > 0)
+                    .flat_map(|&(v, c)| exact_product(v, c));
+                exact_sum(terms) / total as f64
+            }
+        };
         Some(Summary {
             min: kept[0],
             max: kept[kept.len() - 1],
@@ -100,6 +107,25 @@ impl Summary {
             p99: self.p99 * factor,
         }
     }
+}
+
+/// Σ v·c of `(value, count)` pairs whose values are all whole numbers in [0, 2^64) (the engine's
+/// inter-token gaps, nanoseconds), correctly rounded: the sum is exact in `u128` and the cast
+/// rounds to nearest, ties to even — the same float [`exact_sum`] returns, at a fraction of its
+/// cost (the ITL summary of a long run has one pair per engine step). `None` when a value is not
+/// such a whole number or the sum leaves `u128`.
+fn integer_weighted_sum(values: &[(f64, u64)]) -> Option<f64> {
+    const TWO_64: f64 = 18_446_744_073_709_551_616.0;
+    let mut sum: u128 = 0;
+    for &(v, c) in values {
+        if !((0.0..TWO_64).contains(&v) && v.fract() == 0.0) {
+            return None;
+        }
+        // Exact: a whole float below 2^64 converts to u64 without rounding.
+        let term = u128::from(v as u64).checked_mul(u128::from(c))?;
+        sum = sum.checked_add(term)?;
+    }
+    Some(sum as f64)
 }
 
 /// Splits `a` into two halves of 26 bits each so products of halves are exact (Veltkamp).
@@ -268,6 +294,28 @@ mod tests {
         assert_eq!(s.p99, 0.3);
     }
 
+    /// The general path of `from_weighted`'s mean, for comparison with the integer one.
+    fn shewchuk_weighted_sum(values: &[(f64, u64)]) -> f64 {
+        exact_sum(values.iter().flat_map(|&(v, c)| exact_product(v, c)))
+    }
+
+    #[test]
+    fn integer_sum_rounds_like_shewchuk() {
+        // 2^53 + 1 is a tie between 2^53 and 2^53 + 2: both round to even, 2^53.
+        let tie = [(9_007_199_254_740_992.0, 1), (1.0, 1)];
+        assert_eq!(integer_weighted_sum(&tie), Some(9_007_199_254_740_992.0));
+        assert_eq!(shewchuk_weighted_sum(&tie), 9_007_199_254_740_992.0);
+        // 2^53 + 3 is a tie between 2^53 + 2 and 2^53 + 4: even is 2^53 + 4.
+        let tie_up = [(9_007_199_254_740_992.0, 1), (3.0, 1)];
+        assert_eq!(integer_weighted_sum(&tie_up), Some(9_007_199_254_740_996.0));
+        assert_eq!(shewchuk_weighted_sum(&tie_up), 9_007_199_254_740_996.0);
+        // Not whole, negative or beyond u128: the general path.
+        assert_eq!(integer_weighted_sum(&[(0.5, 2)]), None);
+        assert_eq!(integer_weighted_sum(&[(-1.0, 2)]), None);
+        assert_eq!(integer_weighted_sum(&[(f64::NAN, 2)]), None);
+        assert_eq!(integer_weighted_sum(&[(1.8e19, u64::MAX), (1.8e19, u64::MAX)]), None);
+    }
+
     fn expand(pairs: &[(f64, u64)]) -> Vec<f64> {
         pairs
             .iter()
@@ -295,6 +343,22 @@ mod tests {
             if let (Some(a), Some(b)) = (a, b) {
                 prop_assert_eq!(a.mean.to_bits(), b.mean.to_bits());
                 prop_assert_eq!(a.p95.to_bits(), b.p95.to_bits());
+            }
+        }
+
+        #[test]
+        fn integer_sum_equals_shewchuk(
+            pairs in prop::collection::vec(
+                (prop_oneof![0u64..1 << 20, 0u64..1 << 60, 0u64..u64::MAX], prop_oneof![0u64..64, 0u64..1 << 62]),
+                0..30,
+            )
+        ) {
+            // Whole floats from the whole range (large ones are multiples of powers of two).
+            let pairs: Vec<(f64, u64)> = pairs.into_iter().map(|(v, c)| (v as f64, c)).collect();
+            match integer_weighted_sum(&pairs) {
+                Some(fast) => prop_assert_eq!(fast.to_bits(), shewchuk_weighted_sum(&pairs).to_bits()),
+                // Only a sum beyond u128 (2^128 ≈ 3.4e38) leaves the fast path.
+                None => prop_assert!(shewchuk_weighted_sum(&pairs) >= 3.0e38),
             }
         }
 

@@ -119,6 +119,8 @@ struct Deployment {
     speculative: bool,
     /// vLLM V0 multi-step scheduling: decode steps per pass (V0 only; 1 = off).
     multi_step: u32,
+    /// Spread of each request's front-end latency (log-normal σ; 0: every request the same).
+    frontend_jitter_sigma: f64,
 }
 
 impl Default for Deployment {
@@ -130,6 +132,7 @@ impl Default for Deployment {
             async_scheduling: false,
             speculative: false,
             multi_step: 1,
+            frontend_jitter_sigma: 0.0,
         }
     }
 }
@@ -192,7 +195,7 @@ fn run_deployment(
         api_server_request_ns: d.api_request_us * 1000,
         api_server_item_ns: d.api_item_us * 1000,
         api_server_token_ns: 0.0,
-        frontend_jitter_sigma: 0.0,
+        frontend_jitter_sigma: d.frontend_jitter_sigma,
     };
     let specs: Vec<RequestSpec> = c
         .requests
@@ -317,9 +320,11 @@ proptest! {
     }
 
     #[test]
-    fn skip_ahead_changes_nothing_but_speed(c in case()) {
-        let (fast, _) = run(&c, true);
-        let (slow, _) = run(&c, false);
+    fn skip_ahead_changes_nothing_but_speed(c in case(), frontend_jitter_sigma in prop_oneof![Just(0.0), 0.1f64..1.0]) {
+        // Front-end latencies that differ per request let a later request arrive first.
+        let d = Deployment { frontend_jitter_sigma, ..Deployment::default() };
+        let (fast, _) = run_deployment(&c, true, d, simulate);
+        let (slow, _) = run_deployment(&c, false, d, simulate);
         prop_assert_eq!(&fast.records, &slow.records);
         prop_assert_eq!(fast.stats.steps, slow.stats.steps);
         let mut a: Vec<(u64, u64)> = fast.itl_ns.iter().map(|&(v, n)| (v as u64, n)).collect();
@@ -336,10 +341,12 @@ proptest! {
         api_request_us in prop_oneof![Just(0u64), 1u64..5_000],
         api_item_us in 1u64..200,
         async_scheduling in any::<bool>(),
+        frontend_jitter_sigma in prop_oneof![Just(0.0), 0.1f64..1.0],
     ) {
         // The API server's bookings of each step's items are applied in bulk too, with and
-        // without async scheduling.
-        let d = Deployment { tp: 1, api_request_us, api_item_us, async_scheduling, ..Deployment::default() };
+        // without async scheduling, through a backlog of items, and with front-end latencies
+        // that differ per request (a request sent later can arrive first).
+        let d = Deployment { tp: 1, api_request_us, api_item_us, async_scheduling, frontend_jitter_sigma, ..Deployment::default() };
         let (fast, _) = run_deployment(&c, true, d, simulate);
         let (slow, _) = run_deployment(&c, false, d, simulate);
         prop_assert_eq!(&fast.records, &slow.records);
@@ -395,6 +402,28 @@ proptest! {
             let (lo, hi) = (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
             prop_assert!(hi - lo <= 1, "{:?}", counts);
         }
+    }
+
+    #[test]
+    fn skip_ahead_with_replicas_behind_one_api_server_changes_nothing_but_speed(
+        c in case(),
+        replicas in 2usize..4,
+        router_i in 0usize..3,
+        api_request_us in prop_oneof![Just(0u64), 1u64..5_000],
+        api_item_us in prop_oneof![Just(0u64), 1u64..200],
+        async_scheduling in any::<bool>(),
+        frontend_jitter_sigma in prop_oneof![Just(0.0), 0.1f64..1.0],
+    ) {
+        // Replicas share the API server: a bulk run on one books its items among the others'.
+        let router = [Router::RoundRobin, Router::LeastOutstanding, Router::Random][router_i];
+        let d = Deployment { api_request_us, api_item_us, async_scheduling, frontend_jitter_sigma, ..Deployment::default() };
+        let cluster = |m: &EngineModel<'_>, specs: &[RequestSpec], clients: &Clients| {
+            simulate_cluster(&vec![m.clone(); replicas], router, 7, specs, clients)
+        };
+        let (fast, _) = run_deployment(&c, true, d, cluster);
+        let (slow, _) = run_deployment(&c, false, d, cluster);
+        prop_assert_eq!(&fast.records, &slow.records);
+        prop_assert_eq!(fast.stats.steps, slow.stats.steps);
     }
 
     #[test]
