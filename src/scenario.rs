@@ -28,6 +28,11 @@ use crate::workload::arrivals::WorkloadSpec;
 /// million sequences, and larger values would only ask for tens of gigabytes before the first step.
 pub const MAX_NUM_SEQS: u32 = 1 << 20;
 
+/// vLLM release lines (`major.minor`) whose OpenAI server takes requests in breadth first, as
+/// read in 0.10.2, 0.11.0 and 0.11.1 (docs/research/output-path-0.11.0.md §2); other releases,
+/// and an unstated one, keep the one-stage intake until their front end is read.
+pub const BREADTH_FIRST_INTAKE: std::ops::RangeInclusive<(u32, u32)> = (0, 10)..=(0, 11);
+
 /// Everything a simulation needs, validated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scenario {
@@ -274,6 +279,7 @@ impl Scenario {
                 api_server_token_ns: self.profile.cost.api_server_token_s * 1e9,
                 frontend_jitter_sigma: 0.0,
                 api_server_item_ns: 0,
+                api_server_breadth_first: false,
             }
         } else {
             EngineModel {
@@ -294,6 +300,13 @@ impl Scenario {
                 api_server_token_ns: self.profile.cost.api_server_token_s * 1e9,
                 frontend_jitter_sigma: self.profile.cost.frontend_jitter_sigma,
                 api_server_item_ns: secs_to_nanos(self.profile.cost.api_server_item_s),
+                api_server_breadth_first: self.engine.version == crate::spec::engine::EngineVersion::Vllm010
+                    && self
+                        .engine
+                        .release
+                        .as_deref()
+                        .and_then(crate::spec::engine::release_number)
+                        .is_some_and(|r| BREADTH_FIRST_INTAKE.contains(&r)),
             }
         };
         let models = vec![model; self.replicas.max(1) as usize];

@@ -120,6 +120,7 @@ fn synthetic_vllm_bench_json(concurrency: u32, num_prompts: u32, seed: u64) -> S
         first_chunk_tokens: 1,
         api_server_request_ns: secs_to_nanos(scenario.profile.cost.api_server_request_s),
         api_server_item_ns: secs_to_nanos(scenario.profile.cost.api_server_item_s),
+        api_server_breadth_first: false,
         api_server_token_ns: 0.0,
         frontend_jitter_sigma: 0.0,
     };

@@ -52,6 +52,47 @@ impl Router {
 /// insertion number, so routed entries keep their order among themselves).
 const ROUTE_TAG: u64 = 1 << 63;
 
+/// Marks a heap entry that has passed the API server's first stage and waits for its second
+/// (breadth-first intake: [`EngineModel::api_server_breadth_first`]).
+const HANDOFF_TAG: u64 = 1 << 62;
+
+/// The API server's bookings: when it is next free, when its latest booking of output items
+/// starts, and when it was free before that booking (work arriving earlier is served first when
+/// it fits in the gap).
+#[derive(Debug, Default, Clone, Copy)]
+struct ApiBookings {
+    free: Nanos,
+    booking_start: Nanos,
+    free_before_booking: Nanos,
+}
+
+impl ApiBookings {
+    /// Books `work` arriving at `t` and returns when it is done. One process serves intake and
+    /// output items in arrival order: work that arrives before a step's items are booked is taken
+    /// first when it fits in the gap before them; work that would run into them waits behind
+    /// them (their delivery is already stamped), and so does all later work.
+    fn book(&mut self, t: Nanos, work: Nanos) -> Nanos {
+        if t < self.booking_start {
+            let before = t.max(self.free_before_booking).saturating_add(work);
+            if before <= self.booking_start {
+                self.free_before_booking = before;
+                before
+            } else {
+                self.free_before_booking = self.booking_start;
+                let after = t.max(self.free).saturating_add(work);
+                self.free = after;
+                after
+            }
+        } else {
+            let done_at = t.max(self.free).saturating_add(work);
+            self.free = done_at;
+            self.free_before_booking = done_at;
+            self.booking_start = done_at;
+            done_at
+        }
+    }
+}
+
 /// A closed-loop user's next request, queued when it is sent.
 struct NextRequest<'a> {
     /// Requests each user sends.
@@ -521,34 +562,28 @@ pub fn simulate_cluster_into(
             };
             let t = p.t;
             let spec = &requests[p.id as usize];
-            // First pass through the API server: queue for it, then come back to be routed.
+            // First pass through the API server: queue for it, then come back to be routed
+            // (breadth first: the first stage, then back in the queue for the second).
             if api_intake && p.seq & ROUTE_TAG == 0 {
-                let intake = first.intake_ns(spec.input_tokens);
-                // One process serves intake and output items in arrival order: a request that
-                // arrives before a step's items are booked is taken first when it fits in the
-                // gap before them; one that would run into them waits behind them (their
-                // delivery is already stamped), and so does every later request.
-                let done_at = if t < api_booking_start {
-                    let before = t.max(api_free_before_booking).saturating_add(intake);
-                    if before <= api_booking_start {
-                        api_free_before_booking = before;
-                        before
-                    } else {
-                        api_free_before_booking = api_booking_start;
-                        let after = t.max(api_free).saturating_add(intake);
-                        api_free = after;
-                        after
-                    }
-                } else {
-                    let done_at = t.max(api_free).saturating_add(intake);
-                    api_free = done_at;
-                    api_free_before_booking = done_at;
-                    api_booking_start = done_at;
-                    done_at
+                let mut api = ApiBookings {
+                    free: api_free,
+                    booking_start: api_booking_start,
+                    free_before_booking: api_free_before_booking,
                 };
+                let (work, tag) = if !first.api_server_breadth_first {
+                    (first.intake_ns(spec.input_tokens), ROUTE_TAG)
+                } else if p.seq & HANDOFF_TAG == 0 {
+                    (first.api_server_request_ns, HANDOFF_TAG)
+                } else {
+                    (first.tokenize_ns(spec.input_tokens), ROUTE_TAG)
+                };
+                let done_at = api.book(t, work);
+                api_free = api.free;
+                api_booking_start = api.booking_start;
+                api_free_before_booking = api.free_before_booking;
                 heap.push(Reverse(Pending {
                     t: done_at,
-                    seq: seq | ROUTE_TAG,
+                    seq: seq | tag,
                     ..p
                 }));
                 seq += 1;

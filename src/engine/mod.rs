@@ -227,6 +227,13 @@ pub struct EngineModel<'a> {
     pub api_server_token_ns: f64,
     /// API-server time per output item (token or audio chunk), nanoseconds.
     pub api_server_item_ns: Nanos,
+    /// Whether the API server takes requests in breadth first (vLLM's V1 OpenAI server): each
+    /// request's first stage (HTTP, validation, chat template: `api_server_request_ns`) runs when
+    /// it arrives, then the request waits at the back of the event loop's queue for its second
+    /// (tokenisation and hand-off to the engine: `api_server_token_ns` per prompt token), so in a
+    /// burst every request's first stage runs before any reaches the engine
+    /// (docs/research/output-path-0.11.0.md §2). False: both stages at once, request by request.
+    pub api_server_breadth_first: bool,
     /// Apply runs of identical decode steps in bulk (true); false steps one by one (for tests).
     pub skip_ahead: bool,
 }
@@ -239,13 +246,18 @@ impl EngineModel<'_> {
 
     /// The API server's intake time for a prompt of `input_tokens` tokens, nanoseconds.
     pub fn intake_ns(&self, input_tokens: u32) -> Nanos {
-        let tokens = (self.api_server_token_ns * f64::from(input_tokens)).round();
         self.api_server_request_ns
-            .saturating_add(if tokens.is_finite() && tokens > 0.0 {
-                tokens as Nanos
-            } else {
-                0
-            })
+            .saturating_add(self.tokenize_ns(input_tokens))
+    }
+
+    /// The tokenisation part of the intake of a prompt of `input_tokens` tokens, nanoseconds.
+    pub fn tokenize_ns(&self, input_tokens: u32) -> Nanos {
+        let tokens = (self.api_server_token_ns * f64::from(input_tokens)).round();
+        if tokens.is_finite() && tokens > 0.0 {
+            tokens as Nanos
+        } else {
+            0
+        }
     }
 
     /// Each request's client-to-engine latency, nanoseconds: the mean `frontend_latency_ns` times

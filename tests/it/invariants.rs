@@ -121,6 +121,8 @@ struct Deployment {
     multi_step: u32,
     /// Spread of each request's front-end latency (log-normal σ; 0: every request the same).
     frontend_jitter_sigma: f64,
+    /// The API server takes requests in in two stages, breadth first (vLLM V1).
+    breadth_first: bool,
 }
 
 impl Default for Deployment {
@@ -133,6 +135,7 @@ impl Default for Deployment {
             speculative: false,
             multi_step: 1,
             frontend_jitter_sigma: 0.0,
+            breadth_first: false,
         }
     }
 }
@@ -194,6 +197,7 @@ fn run_deployment(
         first_chunk_tokens: c.chunk,
         api_server_request_ns: d.api_request_us * 1000,
         api_server_item_ns: d.api_item_us * 1000,
+        api_server_breadth_first: d.breadth_first,
         api_server_token_ns: 0.0,
         frontend_jitter_sigma: d.frontend_jitter_sigma,
     };
@@ -342,11 +346,13 @@ proptest! {
         api_item_us in 1u64..200,
         async_scheduling in any::<bool>(),
         frontend_jitter_sigma in prop_oneof![Just(0.0), 0.1f64..1.0],
+        breadth_first in any::<bool>(),
     ) {
         // The API server's bookings of each step's items are applied in bulk too, with and
-        // without async scheduling, through a backlog of items, and with front-end latencies
-        // that differ per request (a request sent later can arrive first).
-        let d = Deployment { tp: 1, api_request_us, api_item_us, async_scheduling, frontend_jitter_sigma, ..Deployment::default() };
+        // without async scheduling, through a backlog of items, with front-end latencies that
+        // differ per request (a request sent later can arrive first), with intake in one stage
+        // or two (breadth first).
+        let d = Deployment { tp: 1, api_request_us, api_item_us, async_scheduling, frontend_jitter_sigma, breadth_first, ..Deployment::default() };
         let (fast, _) = run_deployment(&c, true, d, simulate);
         let (slow, _) = run_deployment(&c, false, d, simulate);
         prop_assert_eq!(&fast.records, &slow.records);
@@ -413,10 +419,11 @@ proptest! {
         api_item_us in prop_oneof![Just(0u64), 1u64..200],
         async_scheduling in any::<bool>(),
         frontend_jitter_sigma in prop_oneof![Just(0.0), 0.1f64..1.0],
+        breadth_first in any::<bool>(),
     ) {
         // Replicas share the API server: a bulk run on one books its items among the others'.
         let router = [Router::RoundRobin, Router::LeastOutstanding, Router::Random][router_i];
-        let d = Deployment { api_request_us, api_item_us, async_scheduling, frontend_jitter_sigma, ..Deployment::default() };
+        let d = Deployment { api_request_us, api_item_us, async_scheduling, frontend_jitter_sigma, breadth_first, ..Deployment::default() };
         let cluster = |m: &EngineModel<'_>, specs: &[RequestSpec], clients: &Clients| {
             simulate_cluster(&vec![m.clone(); replicas], router, 7, specs, clients)
         };
