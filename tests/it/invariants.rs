@@ -468,3 +468,44 @@ fn preemption_happens_and_is_survived_when_kv_is_scarce() {
     assert!(out.records.iter().all(|r| r.output_tokens == 200));
     assert!(out.stats.peak_blocks_used <= 40);
 }
+
+#[test]
+fn a_burst_reaches_the_engine_only_after_every_first_stage_when_intake_is_breadth_first() {
+    // 50 requests sent at once to an API server taking 10 ms of each (vLLM 0.10–0.11's OpenAI
+    // server runs every request's first stage before it hands any to the engine:
+    // docs/research/output-path-0.11.0.md §2); the one-stage intake hands request i over
+    // after (i + 1) × 10 ms.
+    let c = Case {
+        version: EngineVersion::Vllm010,
+        chunked: true,
+        prefix: false,
+        chunk: 1,
+        max_num_seqs: 64,
+        max_num_batched_tokens: 2048,
+        block_size: 16,
+        capacity_blocks: 2000,
+        requests: vec![(32, 8); 50],
+        closed_users: None,
+        gate: None,
+        gaps_us: vec![0],
+        frontend_us: 0,
+        delay_factor: 0.0,
+    };
+    let arrivals = |breadth_first: bool| -> Vec<u64> {
+        let d = Deployment {
+            api_request_us: 10_000,
+            breadth_first,
+            ..Deployment::default()
+        };
+        let (out, _) = run_deployment(&c, true, d, simulate);
+        let mut a: Vec<u64> = out.records.iter().map(|r| r.arrival_ns).collect();
+        a.sort_unstable();
+        a
+    };
+    let one_stage = arrivals(false);
+    assert_eq!(one_stage.first(), Some(&10_000_000));
+    assert_eq!(one_stage.last(), Some(&500_000_000));
+    let breadth_first = arrivals(true);
+    // Tokenisation costs nothing here, so all 50 reach the engine when the 50th first stage ends.
+    assert!(breadth_first.iter().all(|&t| t == 500_000_000), "{breadth_first:?}");
+}
