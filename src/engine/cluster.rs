@@ -67,6 +67,22 @@ struct ApiBookings {
 }
 
 impl ApiBookings {
+    /// Hands the bookings to a replica about to step (it books its items on them).
+    fn give_to(&self, st: &mut EngineState<'_>) {
+        st.api_free_ns = self.free;
+        st.api_booking_start_ns = self.booking_start;
+        st.api_free_before_booking_ns = self.free_before_booking;
+    }
+
+    /// Takes back what a replica's steps booked.
+    fn take_from(&mut self, st: &EngineState<'_>) {
+        if st.api_free_ns > self.free || st.api_booking_start_ns > self.booking_start {
+            self.free = self.free.max(st.api_free_ns);
+            self.booking_start = st.api_booking_start_ns;
+            self.free_before_booking = st.api_free_before_booking_ns;
+        }
+    }
+
     /// Books `work` arriving at `t` and returns when it is done. One process serves intake and
     /// output items in arrival order: work that arrives before a step's items are booked is taken
     /// first when it fits in the gap before them; work that would run into them waits behind
@@ -420,10 +436,7 @@ pub fn simulate_cluster_into(
     // Several replicas: each one's steps may book items on the shared API server or finish
     // requests whose clients send the next, so a bulk run yields to the others' steps.
     let shared = models.len() > 1;
-    let mut api_free: Nanos = 0;
-    // The latest booking of output items (starting at a step's end) and the free time before it.
-    let mut api_booking_start: Nanos = 0;
-    let mut api_free_before_booking: Nanos = 0;
+    let mut api = ApiBookings::default();
     let groups = prefix_groups(&requests[..n_reqs]);
     let mut reps: Vec<Replica<'_>> = models
         .iter()
@@ -565,11 +578,6 @@ pub fn simulate_cluster_into(
             // First pass through the API server: queue for it, then come back to be routed
             // (breadth first: the first stage, then back in the queue for the second).
             if api_intake && p.seq & ROUTE_TAG == 0 {
-                let mut api = ApiBookings {
-                    free: api_free,
-                    booking_start: api_booking_start,
-                    free_before_booking: api_free_before_booking,
-                };
                 let (work, tag) = if !first.api_server_breadth_first {
                     (first.intake_ns(spec.input_tokens), ROUTE_TAG)
                 } else if p.seq & HANDOFF_TAG == 0 {
@@ -578,9 +586,6 @@ pub fn simulate_cluster_into(
                     (first.tokenize_ns(spec.input_tokens), ROUTE_TAG)
                 };
                 let done_at = api.book(t, work);
-                api_free = api.free;
-                api_booking_start = api.booking_start;
-                api_free_before_booking = api.free_before_booking;
                 heap.push(Reverse(Pending {
                     t: done_at,
                     seq: seq | tag,
@@ -622,9 +627,7 @@ pub fn simulate_cluster_into(
             let rep = &mut reps[r_min];
             let st = &mut rep.st;
             st.now = st.now.max(t_rep);
-            st.api_free_ns = api_free;
-            st.api_booking_start_ns = api_booking_start;
-            st.api_free_before_booking_ns = api_free_before_booking;
+            api.give_to(st);
             let cutoff = st.admission_cutoff();
             while let Some(&Reverse(p)) = rep.inbox.peek() {
                 if p.t > cutoff {
@@ -670,11 +673,7 @@ pub fn simulate_cluster_into(
                 let now = st.now;
                 st.deliver(now);
             }
-            if st.api_free_ns > api_free || st.api_booking_start_ns > api_booking_start {
-                api_free = api_free.max(st.api_free_ns);
-                api_booking_start = st.api_booking_start_ns;
-                api_free_before_booking = st.api_free_before_booking_ns;
-            }
+            api.take_from(st);
             for &(ns, count) in &st.itl {
                 sink.itl(ns, count);
             }
@@ -752,11 +751,7 @@ pub fn simulate_cluster_into(
             let inbox = rep.inbox.peek().map_or(NEVER, |Reverse(p)| p.t);
             let st = &mut rep.st;
             st.skip_ahead(next_global.min(inbox), turn_end);
-            if st.api_free_ns > api_free || st.api_booking_start_ns > api_booking_start {
-                api_free = api_free.max(st.api_free_ns);
-                api_booking_start = st.api_booking_start_ns;
-                api_free_before_booking = st.api_free_before_booking_ns;
-            }
+            api.take_from(st);
             for &(ns, count) in &st.itl {
                 sink.itl(ns, count);
             }
