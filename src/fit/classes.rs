@@ -442,7 +442,41 @@ pub fn validate_corpus(
     opts: &super::hierarchy::HierarchyOptions,
     progress: super::hierarchy::Progress<'_>,
 ) -> crate::error::Result<CorpusValidation> {
-    let hierarchy = Hierarchy::fit(reports, opts, progress)?;
+    let seeds: Vec<crate::measured::MeasuredReport> = reports
+        .iter()
+        .filter(|r| r.provenance.file.starts_with("shared/seeds/"))
+        .cloned()
+        .collect();
+    let mut files: Vec<&str> = Vec::new();
+    for r in &seeds {
+        if !files.contains(&r.provenance.file.as_str()) {
+            files.push(r.provenance.file.as_str());
+        }
+    }
+    let own = |file: &str| -> Vec<crate::measured::MeasuredReport> {
+        seeds.iter().filter(|r| r.provenance.file == file).cloned().collect()
+    };
+    // A seed file of engines outside vLLM (nano-vllm's VoxCPM) is fitted with its own model, which
+    // reads no learned prior: it is validated while the pooled fit runs (the pooled fit leaves
+    // part of the two cores idle in its linear solves).
+    let independent = |file: &str| {
+        seeds
+            .iter()
+            .filter(|r| r.provenance.file == file)
+            .all(|r| r.engine == crate::spec::engine::EngineVersion::NanoVllm)
+    };
+    let (hierarchy, early) = rayon::join(
+        || Hierarchy::fit(reports, opts, progress),
+        || -> crate::error::Result<Vec<Vec<super::validate::ReportValidation>>> {
+            files
+                .par_iter()
+                .filter(|f| independent(f))
+                .map(|file| super::validate::validate_all_with(&own(file), 0, &super::FitOptions::default()))
+                .collect()
+        },
+    );
+    let hierarchy = hierarchy?;
+    let mut early = early?.into_iter();
     let total = Class::ALL.len() + 2;
     progress("fitted errors", 0, total);
     let fitted = run_class(&hierarchy, Class::Fitted)?;
@@ -452,25 +486,13 @@ pub fn validate_corpus(
         classes.push(run_class(&hierarchy, *c)?);
     }
     progress("the seed reports, each fitted on its own", total - 1, total);
-    let seeds: Vec<crate::measured::MeasuredReport> = reports
-        .iter()
-        .filter(|r| r.provenance.file.starts_with("shared/seeds/"))
-        .cloned()
-        .collect();
-    // Each seed file is checked against a prior learned without its own data (the pooled fit
+    // Each vLLM seed file is checked against a prior learned without its own data (the pooled fit
     // solved again with that file's setups masked out), as a user's new deployment would be.
-    let mut files: Vec<&str> = Vec::new();
-    for r in &seeds {
-        if !files.contains(&r.provenance.file.as_str()) {
-            files.push(r.provenance.file.as_str());
-        }
-    }
     // The files are independent: fitted side by side (each fit parallel inside as well).
-    let per_file: Vec<Vec<super::validate::ReportValidation>> = files
+    let late: Vec<Vec<super::validate::ReportValidation>> = files
         .par_iter()
+        .filter(|f| !independent(f))
         .map(|file| {
-            let own: Vec<crate::measured::MeasuredReport> =
-                seeds.iter().filter(|r| r.provenance.file == *file).cloned().collect();
             let without = |s: usize| hierarchy.setups[s].report.provenance.file != *file;
             let sol = hierarchy.solve_setups(&without, true)?;
             let prior = hierarchy.learned_priors_of(&sol, &format!("the corpus without {file}"));
@@ -478,9 +500,15 @@ pub fn validate_corpus(
                 prior: Some(std::sync::Arc::new(prior)),
                 ..super::FitOptions::default()
             };
-            super::validate::validate_all_with(&own, 0, &base)
+            super::validate::validate_all_with(&own(file), 0, &base)
         })
         .collect::<crate::error::Result<_>>()?;
+    let mut late = late.into_iter();
+    // In the files' order.
+    let per_file: Vec<Vec<super::validate::ReportValidation>> = files
+        .iter()
+        .filter_map(|f| if independent(f) { early.next() } else { late.next() })
+        .collect();
     let seeds = per_file.into_iter().flatten().collect();
     progress("done", total, total);
     Ok(CorpusValidation {
