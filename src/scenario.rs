@@ -292,7 +292,7 @@ impl Scenario {
                 api_server_request_ns: secs_to_nanos(
                     self.profile.cost.api_server_request_s
                         + if self.workload.renders_jinja_chat() {
-                            self.profile.cost.api_server_chat_request_s
+                            self.profile.cost.api_server_chat_request_s + self.chat_template_parse_s()
                         } else {
                             0.0
                         },
@@ -314,6 +314,29 @@ impl Scenario {
         // profiles were calibrated); replicas draw from the scenario's seed.
         let seed = if self.replicas <= 1 { 0 } else { self.seed };
         simulate_cluster_into(&models, self.router, seed, &requests, &clients, sink)
+    }
+}
+
+impl Scenario {
+    /// The per-request parse of the chat template that a stated vLLM 0.11.0 adds to its API
+    /// server's intake of a Jinja-rendered chat request, seconds (0 on the ideal GPU, and for every
+    /// other release:
+    /// 0.10 renders with the compiled template cached, 0.11.1 caches the parse;
+    /// docs/research/chat-template-0.11.0.md).
+    pub fn chat_template_parse_s(&self) -> f64 {
+        let stated_0_11_0 = self.engine.version == crate::spec::engine::EngineVersion::Vllm010
+            && self
+                .engine
+                .release
+                .as_deref()
+                .and_then(crate::spec::engine::release_triple)
+                == Some((0, 11, 0));
+        // The ideal GPU is a bound with no host time.
+        let host_time = self.profile.kind != crate::cost::ProfileKind::Ideal;
+        match self.workload.chat_template {
+            Some(t) if stated_0_11_0 && host_time && self.workload.renders_jinja_chat() => t.parse_0_11_0_s(),
+            _ => 0.0,
+        }
     }
 }
 

@@ -1624,7 +1624,9 @@ fn fit_takes_the_endpoint_of_result_files_that_do_not_say() {
     let (plain, origin) = render(&[]);
     assert!(origin.ends_with("(+0.0σ)"), "{origin}");
     let (chat, origin) = render(&["--endpoint", "chat"]);
-    assert!((chat - plain).abs() > 1e-4, "{plain} s vs {chat} s: {origin}");
+    // Moved by more than 2% of the prior's value (the learned render is 0.4 ms since 0.11.0's
+    // template parse is modelled on its own; it was 4.6 ms, and this bound 0.1 ms, before).
+    assert!((chat - plain).abs() > 0.02 * plain, "{plain} s vs {chat} s: {origin}");
     let (code, _, err) = servecast(&["fit", "x.json", "--gpu", "h100-sxm", "--endpoint", "messages"]);
     assert_eq!(code, 2, "{err}");
 }

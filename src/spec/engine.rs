@@ -1603,9 +1603,33 @@ pub fn release_number(release: &str) -> Option<(u32, u32)> {
     }
 }
 
+/// `(major, minor, patch)` of a stated release (`0.11.0`, `v0.11.0`, `0.6.3.post1`); `None` when
+/// the patch is not stated (`0.11`) or the text is not a release.
+pub fn release_triple(release: &str) -> Option<(u32, u32, u32)> {
+    let (major, minor) = release_number(release)?;
+    let t = release.trim().to_ascii_lowercase();
+    let t = t
+        .trim_start_matches("vllm")
+        .trim_start_matches(['-', '=', '_', ' ', 'v']);
+    let patch = t.split(['.', 'r', '+']).nth(2)?;
+    let digits: String = patch.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok().map(|p| (major, minor, p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_release_triple_needs_its_patch_stated() {
+        assert_eq!(release_triple("0.11.0"), Some((0, 11, 0)));
+        assert_eq!(release_triple("v0.11.0"), Some((0, 11, 0)));
+        assert_eq!(release_triple("vllm-0.11.1"), Some((0, 11, 1)));
+        assert_eq!(release_triple("0.6.3.post1"), Some((0, 6, 3)));
+        assert_eq!(release_triple("0.11.0rc1"), Some((0, 11, 0)));
+        assert_eq!(release_triple("0.11"), None);
+        assert_eq!(release_triple("nightly"), None);
+    }
 
     #[test]
     fn releases_fall_in_their_lines() {

@@ -349,6 +349,29 @@ pub struct ChatTemplate {
     /// (`apply_chat_template`, Python, per request) or gpt-oss's harmony renderer (Rust).
     #[serde(default, skip_serializing_if = "ChatRenderer::is_jinja")]
     pub renderer: ChatRenderer,
+    /// vLLM 0.11.0's per-request parse of this Jinja template (`resolve_chat_template_kwargs`
+    /// builds a sandboxed Jinja environment and parses the template on every chat request; 0.11.1
+    /// caches it), ms, as measured on the reference 2-vCPU Xeon of
+    /// docs/research/output-path-0.11.0.md §3. `None`: not measured, [`DEFAULT_TEMPLATE_PARSE_MS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parse_ms: Option<f64>,
+}
+
+/// vLLM 0.11.0's per-request parse of a Jinja chat template nobody measured, ms: the median of the
+/// three measured (Qwen3's 14.0 ms, an Instruct-2507-style template's 7.3 ms, DeepSeek-R1-0528's
+/// 16.3 ms; docs/research/output-path-0.11.0.md §3).
+pub const DEFAULT_TEMPLATE_PARSE_MS: f64 = 14.0;
+
+impl ChatTemplate {
+    /// What vLLM 0.11.0's API server spends parsing this template for each chat request, seconds
+    /// (0 for gpt-oss's harmony renderer, which does not go through Jinja).
+    pub fn parse_0_11_0_s(&self) -> f64 {
+        if self.renderer.is_jinja() {
+            self.parse_ms.unwrap_or(DEFAULT_TEMPLATE_PARSE_MS) * 1e-3
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Who renders a chat request's prompt in vLLM's API server.
@@ -601,6 +624,15 @@ impl ModelSpec {
         let who = format!("model '{}'", self.id);
         if self.id.trim().is_empty() {
             return Err(Error::invalid(origin, "id", "model id must not be empty"));
+        }
+        if let Some(ms) = self.chat_template.and_then(|t| t.parse_ms) {
+            if !(ms.is_finite() && (0.0..=1000.0).contains(&ms)) {
+                return Err(Error::invalid(
+                    origin,
+                    "chat_template.parse_ms",
+                    format!("{who}: {ms} is not a parse time in ms between 0 and 1000"),
+                ));
+            }
         }
         let nonzero = [
             ("num_hidden_layers", self.num_hidden_layers),

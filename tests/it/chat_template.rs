@@ -177,3 +177,72 @@ fn a_jinja_chat_request_costs_the_api_server_its_render_and_a_harmony_one_does_n
     let harmony = mean_ttft_ms("gpt-oss-20b", 0.05) - mean_ttft_ms("gpt-oss-20b", 0.0);
     assert_eq!(harmony, 0.0);
 }
+
+/// Mean TTFT (ms) of one user's chat or completions requests to `model` on `tp` H200s under
+/// `release`.
+fn ttft_on(model: &str, tp: u32, endpoint: Endpoint, release: &str) -> f64 {
+    let mut workload = WorkloadSpec::closed_loop(
+        vec![USERS],
+        REQUESTS_PER_USER,
+        LengthDist::Fixed { tokens: PROMPT },
+        LengthDist::Fixed { tokens: 32 },
+    );
+    workload.endpoint = endpoint;
+    let p = Scenario::builder()
+        .gpu("h200")
+        .model(model)
+        .engine(EngineVersion::parse(release, "test").unwrap())
+        .release(release)
+        .flags(EngineFlags {
+            max_model_len: Some(4096),
+            tensor_parallel_size: Some(tp),
+            ..EngineFlags::default()
+        })
+        .workload(workload)
+        .build()
+        .unwrap()
+        .run()
+        .unwrap();
+    p.levels[0].ttft_ms.mean
+}
+
+#[test]
+fn vllm_0_11_0_parses_each_chat_requests_jinja_template_and_0_11_1_does_not() {
+    // 0.11.0's resolve_chat_template_kwargs parses the template on every chat request; 0.11.1
+    // caches it (docs/research/chat-template-0.11.0.md). Measured parse on the reference CPU:
+    // Qwen3's template 14.0 ms, an Instruct-2507-style one 7.3 ms, DeepSeek-R1-0528's 16.3 ms
+    // (docs/research/output-path-0.11.0.md §3). One user: nothing queues, so the mean TTFT
+    // differs by exactly the parse.
+    for (model, tp, parse_ms) in [
+        ("qwen3-8b", 1, 14.0),
+        ("qwen3-235b-a22b-2507", 4, 7.3),
+        ("deepseek-r1", 8, 16.3),
+    ] {
+        let gap = ttft_on(model, tp, Endpoint::Chat, "0.11.0") - ttft_on(model, tp, Endpoint::Chat, "0.11.1");
+        assert!((gap - parse_ms).abs() < 0.01, "{model}: 0.11.0 − 0.11.1 TTFT {gap} ms");
+    }
+    // gpt-oss renders chat through harmony (no Jinja); completions render nothing.
+    let harmony =
+        ttft_on("gpt-oss-20b", 1, Endpoint::Chat, "0.11.0") - ttft_on("gpt-oss-20b", 1, Endpoint::Chat, "0.11.1");
+    assert!(harmony.abs() < 0.01, "gpt-oss chat: {harmony} ms");
+    let plain = ttft_on("qwen3-8b", 1, Endpoint::Completions, "0.11.0")
+        - ttft_on("qwen3-8b", 1, Endpoint::Completions, "0.11.1");
+    assert!(plain.abs() < 0.01, "completions: {plain} ms");
+}
+
+#[test]
+fn a_template_parse_time_out_of_range_is_refused_naming_the_field() {
+    let mut spec = servecast::spec::Catalog::builtin()
+        .unwrap()
+        .model("qwen3-8b")
+        .unwrap()
+        .clone();
+    for bad in [-1.0, f64::NAN, 5000.0] {
+        spec.chat_template = spec.chat_template.map(|t| servecast::spec::ChatTemplate {
+            parse_ms: Some(bad),
+            ..t
+        });
+        let err = spec.validate("models.yaml").unwrap_err().to_string();
+        assert!(err.contains("chat_template.parse_ms"), "{err}");
+    }
+}
