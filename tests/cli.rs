@@ -2519,3 +2519,41 @@ fn a_bad_input_error_into_a_closed_stderr_still_exits_2() {
     assert_eq!(status.code(), Some(2), "{status:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_0_11_0_chat_run_says_what_its_template_parse_costs() {
+    let args = |release: &str| -> Vec<String> {
+        [
+            "simulate",
+            "--gpu",
+            "h100-sxm",
+            "--model",
+            "qwen3-8b",
+            "--engine",
+            release,
+            "--endpoint",
+            "chat",
+            "--concurrency",
+            "1",
+            "--num-requests",
+            "4",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run = |release: &str| {
+        let a = args(release);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        servecast(&refs)
+    };
+    let (code, out, err) = run("0.11.0");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("parses the template again for each request (14.0 ms"),
+        "{out}"
+    );
+    let (code, out, err) = run("0.11.1");
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("parses the template"), "{out}");
+}

@@ -330,6 +330,14 @@ pub fn header(p: &Prediction) -> String {
                      as vllm bench counts, not in the total token throughput",
                     prefix + suffix
                 );
+                let parse_s = s.chat_template_parse_s();
+                if parse_s > 0.0 {
+                    extra += &format!(
+                        ", and vLLM 0.11.0's API server parses the template again for each request \
+                         ({:.1} ms, cached from 0.11.1)",
+                        parse_s * 1e3
+                    );
+                }
             }
             if w.initial_test_run == Some(true) && e.enable_prefix_caching {
                 extra += "; the client's test run of the first prompt before each level leaves it in the prefix \
