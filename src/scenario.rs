@@ -315,13 +315,10 @@ impl Scenario {
         let seed = if self.replicas <= 1 { 0 } else { self.seed };
         simulate_cluster_into(&models, self.router, seed, &requests, &clients, sink)
     }
-}
 
-impl Scenario {
     /// The per-request parse of the chat template that a stated vLLM 0.11.0 adds to its API
     /// server's intake of a Jinja-rendered chat request, seconds (0 on the ideal GPU, and for every
-    /// other release:
-    /// 0.10 renders with the compiled template cached, 0.11.1 caches the parse;
+    /// other release: 0.10 renders with the compiled template cached, 0.11.1 caches the parse;
     /// docs/research/chat-template-0.11.0.md).
     pub fn chat_template_parse_s(&self) -> f64 {
         let stated_0_11_0 = self.engine.version == crate::spec::engine::EngineVersion::Vllm010

@@ -1592,28 +1592,34 @@ pub const NEWEST_MODELLED_RELEASE: (u32, u32) = (0, 31);
 
 /// `(major, minor)` of a release string (`v0.6.3.post1` → (0, 6)).
 pub fn release_number(release: &str) -> Option<(u32, u32)> {
-    let t = release.trim().to_ascii_lowercase();
-    let t = t
-        .trim_start_matches("vllm")
-        .trim_start_matches(['-', '=', '_', ' ', 'v']);
-    let mut parts = t.split(['.', 'r', '+']).map(|p| p.parse::<u32>().ok());
+    let mut parts = release_parts(release);
     match (parts.next().flatten(), parts.next().flatten()) {
         (Some(major), Some(minor)) => Some((major, minor)),
         _ => None,
     }
 }
 
-/// `(major, minor, patch)` of a stated release (`0.11.0`, `v0.11.0`, `0.6.3.post1`); `None` when
-/// the patch is not stated (`0.11`) or the text is not a release.
-pub fn release_triple(release: &str) -> Option<(u32, u32, u32)> {
-    let (major, minor) = release_number(release)?;
+/// The numbered parts of a release (`vllm-0.6.3.post1` → 0, 6, 3, then `None` for `post1`; an
+/// `rc` or `+` ends a part).
+fn release_parts(release: &str) -> impl Iterator<Item = Option<u32>> {
     let t = release.trim().to_ascii_lowercase();
     let t = t
         .trim_start_matches("vllm")
         .trim_start_matches(['-', '=', '_', ' ', 'v']);
-    let patch = t.split(['.', 'r', '+']).nth(2)?;
-    let digits: String = patch.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok().map(|p| (major, minor, p))
+    t.split(['.', 'r', '+'])
+        .map(|p| p.parse::<u32>().ok())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// `(major, minor, patch)` of a stated release (`0.11.0`, `v0.11.0`, `0.6.3.post1`); `None` when
+/// the patch is not stated (`0.11`) or the text is not a release.
+pub fn release_triple(release: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = release_parts(release);
+    match (parts.next().flatten(), parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor), Some(patch)) => Some((major, minor, patch)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
