@@ -11,7 +11,8 @@ const PROMPT: u32 = 256;
 const USERS: u32 = 1;
 const REQUESTS_PER_USER: u32 = 8;
 
-fn run(model: &str, endpoint: Endpoint, prefix_caching: bool) -> Result<Prediction, servecast::error::Error> {
+/// One user's `REQUESTS_PER_USER` requests of `PROMPT` tokens (32 out) to `endpoint`.
+fn one_user(endpoint: Endpoint) -> WorkloadSpec {
     let mut workload = WorkloadSpec::closed_loop(
         vec![USERS],
         REQUESTS_PER_USER,
@@ -19,6 +20,11 @@ fn run(model: &str, endpoint: Endpoint, prefix_caching: bool) -> Result<Predicti
         LengthDist::Fixed { tokens: 32 },
     );
     workload.endpoint = endpoint;
+    workload
+}
+
+fn run(model: &str, endpoint: Endpoint, prefix_caching: bool) -> Result<Prediction, servecast::error::Error> {
+    let workload = one_user(endpoint);
     Scenario::builder()
         .gpu("l4")
         .model(model)
@@ -181,13 +187,7 @@ fn a_jinja_chat_request_costs_the_api_server_its_render_and_a_harmony_one_does_n
 /// Mean TTFT (ms) of one user's chat or completions requests to `model` on `tp` H200s under
 /// `release`.
 fn ttft_on(model: &str, tp: u32, endpoint: Endpoint, release: &str) -> f64 {
-    let mut workload = WorkloadSpec::closed_loop(
-        vec![USERS],
-        REQUESTS_PER_USER,
-        LengthDist::Fixed { tokens: PROMPT },
-        LengthDist::Fixed { tokens: 32 },
-    );
-    workload.endpoint = endpoint;
+    let workload = one_user(endpoint);
     let p = Scenario::builder()
         .gpu("h200")
         .model(model)
