@@ -2557,3 +2557,84 @@ fn a_0_11_0_chat_run_says_what_its_template_parse_costs() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("parses the template"), "{out}");
 }
+
+/// The parts of a step the default run prints: one row per decode size and a prefill chunk,
+/// no all-reduce column on one GPU and one at TP 2, and a one-sequence decode step that agrees
+/// with what seed 000 measured at one user.
+#[test]
+fn simulate_shows_where_a_steps_time_goes() {
+    /// The cells of the table row starting with `label`, as numbers.
+    fn row(out: &str, label: &str) -> Vec<f64> {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("no row '{label}' in:\n{out}"));
+        line.split('|')
+            .skip(2)
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| c.trim().parse::<f64>().unwrap_or_else(|e| panic!("{c}: {e}")))
+            .collect()
+    }
+    let (code, out, err) = servecast(&["simulate", "--gpu", "4090", "--util", "0.5", "--seqs", "50"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("| step | dense layers + LM head | attention | host | step time |"),
+        "{out}"
+    );
+    // Seed 000 at one user: 271.99 output tokens/s measured (its report), so at most 3.68 ms per
+    // token; the TTFTs (12.4 ms of a 2.7 s request) take under 1% of that. The one-sequence
+    // decode step must land within 5% of it.
+    let one = row(&out, "decode, 1 sequence");
+    let per_token_ms = 1000.0 / 271.99;
+    let step_ms = *one.last().unwrap();
+    assert!(
+        (step_ms / per_token_ms - 1.0).abs() < 0.05,
+        "{step_ms} ms vs {per_token_ms} ms"
+    );
+    // The parts add up to the step (host and GPU in turn: vLLM 0.10 without async scheduling),
+    // to the table's rounding.
+    let parts: f64 = one[..one.len() - 1].iter().sum();
+    assert!((parts - step_ms).abs() < 0.002 * one.len() as f64, "{one:?}");
+    // max_num_seqs 50 is the largest decode step (the KV cache holds 93,808 tokens).
+    let fifty = row(&out, "decode, 50 sequences");
+    assert!(fifty.last().unwrap() > &step_ms);
+    let chunk = row(&out, "prefill chunk, 1818 tokens");
+    assert!(
+        chunk[0] > 10.0 * one[0],
+        "a 1818-token chunk is compute-bound: {chunk:?} vs {one:?}"
+    );
+
+    // Two GPUs over PCIe: an all-reduce column, two per layer at least 15 µs each.
+    let (code, out, err) = servecast(&[
+        "simulate",
+        "--gpu",
+        "4090",
+        "--model",
+        "qwen2.5-7b-instruct",
+        "--tp",
+        "2",
+        "--concurrency",
+        "1",
+        "--num-requests",
+        "2",
+        "--input-len",
+        "100",
+        "--output-len",
+        "10",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("| all-reduce |"), "{out}");
+    let header = out.lines().find(|l| l.starts_with("| step |")).unwrap();
+    let col = header
+        .split('|')
+        .map(str::trim)
+        .position(|c| c == "all-reduce")
+        .unwrap()
+        - 2;
+    let allreduce_ms = row(&out, "decode, 1 sequence")[col];
+    // Qwen2.5-7B has 28 layers: 56 all-reduces per step.
+    assert!(
+        (56.0 * 0.015..56.0 * 0.030).contains(&allreduce_ms),
+        "{allreduce_ms} ms"
+    );
+}

@@ -68,6 +68,67 @@ impl StepBatch {
     }
 }
 
+/// One engine step's time, part by part, seconds: the GPU's roofline terms of the step (each
+/// at the profile's efficiencies) and the host's share. Reports show it so that a planner sees
+/// where a step goes (weights, experts, attention, all-reduces, CPU); the simulator uses its
+/// [`StepTime::total_s`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepTime {
+    /// Dense layers and the LM head: the longer of reading their weights and computing their
+    /// GEMMs, plus the elementwise kernels between them, seconds.
+    pub dense_s: f64,
+    /// Reading the routed experts the step's tokens touch, seconds (0 for dense models).
+    pub experts_read_s: f64,
+    /// Computing the routed experts' rows, seconds (0 for dense models).
+    pub experts_compute_s: f64,
+    /// The MoE layers' fixed routing and launch time, seconds (0 for dense models).
+    pub moe_floor_s: f64,
+    /// The speculative proposer's passes, seconds (0 without speculative decoding).
+    pub draft_s: f64,
+    /// Attention: the longer of reading the KV cache and computing the prefill's query–key
+    /// pairs, at least the kernels' floor, seconds.
+    pub attention_s: f64,
+    /// A speech model's non-LM heads, seconds (0 for text models).
+    pub head_s: f64,
+    /// A speech model's audio decoder, seconds (0 for text models).
+    pub vocoder_s: f64,
+    /// Tensor-parallel all-reduces over the link, seconds (0 at TP 1).
+    pub allreduce_s: f64,
+    /// The host's (CPU's) part: step and per-sequence overheads, streaming in the engine's
+    /// process, seconds.
+    pub host_s: f64,
+    /// Whether the host's part runs during the GPU's (async scheduling, V1 with its own
+    /// front-end process): the step then takes the longer of the two, else their sum.
+    pub overlap_host: bool,
+}
+
+impl StepTime {
+    /// The GPU's part of the step, seconds.
+    pub fn gpu_s(&self) -> f64 {
+        // Summed in this order so that the step's duration stays what the simulator has always
+        // computed, to the last bit.
+        self.dense_s
+            + self.experts_read_s
+            + self.experts_compute_s
+            + self.moe_floor_s
+            + self.draft_s
+            + self.attention_s
+            + self.head_s
+            + self.vocoder_s
+            + self.allreduce_s
+    }
+
+    /// The step's duration, seconds: the longer of host and GPU when they overlap, else their sum.
+    pub fn total_s(&self) -> f64 {
+        let gpu = self.gpu_s();
+        if self.overlap_host {
+            self.host_s.max(gpu)
+        } else {
+            self.host_s + gpu
+        }
+    }
+}
+
 /// Weights one proposer pass reads, bytes (whole model, before tensor parallelism): EAGLE and
 /// EAGLE-3 one decoder layer of the target's shape, their input projection (2d or 3d → d) and
 /// an LM head (the target's vocabulary; EAGLE-3's draft vocabulary of 32,000); MTP one of the
@@ -421,6 +482,11 @@ impl StepCostModel {
 
     /// Duration of one step in seconds.
     pub fn step_seconds(&self, b: &StepBatch) -> f64 {
+        self.step_time(b).total_s()
+    }
+
+    /// One step's time, part by part (what [`StepCostModel::step_seconds`] adds up), seconds.
+    pub fn step_time(&self, b: &StepBatch) -> StepTime {
         let tokens = b.tokens() as f64;
         // Padded graph rows cost GEMM and head compute, not KV reads or CPU time.
         let compute_tokens = b.tokens().max(b.graph_seqs) as f64;
@@ -431,13 +497,11 @@ impl StepCostModel {
         // two add up rather than overlap. The LM head computes only the rows vLLM samples; the
         // elementwise kernels between the GEMMs stream every token's activations and add to them.
         let logits_rows = (b.decode_seqs + b.spec_tokens + b.prefill_seqs) as f64;
-        let linear = self
+        let dense_s = self
             .weights_s
             .max(compute_tokens * self.linear_s_per_token + logits_rows * self.lm_head_s_per_row)
-            + compute_tokens * self.elementwise_s_per_token
-            + self.experts_read_s(b.tokens())
-            + compute_tokens * self.expert_s_per_token;
-        let attention = (b.context_tokens as f64 * self.kv_s_per_token
+            + compute_tokens * self.elementwise_s_per_token;
+        let attention_s = (b.context_tokens as f64 * self.kv_s_per_token
             + b.windowed_context_tokens as f64 * self.kv_window_s_per_token
             + b.seqs() as f64 * self.state_s_per_seq)
             .max(
@@ -445,23 +509,23 @@ impl StepCostModel {
                     + b.windowed_attention_pairs * self.attention_window_s_per_pair,
             )
             .max(self.attention_floor_s);
-        let comm = if self.allreduce_s_per_step > 0.0 {
+        let allreduce_s = if self.allreduce_s_per_step > 0.0 {
             self.allreduce_s_per_step + tokens * self.allreduce_s_per_token
         } else {
             0.0
         };
-        let host = self.host_seconds(b);
-        let gpu = linear
-            + self.moe_floor_s
-            + self.draft_seconds(b.decode_seqs)
-            + attention
-            + self.head_seconds(b.output_seqs.max(b.graph_seqs))
-            + self.vocoder_seconds(b.output_seqs)
-            + comm;
-        if self.overlap_host {
-            host.max(gpu)
-        } else {
-            host + gpu
+        StepTime {
+            dense_s,
+            experts_read_s: self.experts_read_s(b.tokens()),
+            experts_compute_s: compute_tokens * self.expert_s_per_token,
+            moe_floor_s: self.moe_floor_s,
+            draft_s: self.draft_seconds(b.decode_seqs),
+            attention_s,
+            head_s: self.head_seconds(b.output_seqs.max(b.graph_seqs)),
+            vocoder_s: self.vocoder_seconds(b.output_seqs),
+            allreduce_s,
+            host_s: self.host_seconds(b),
+            overlap_host: self.overlap_host,
         }
     }
 

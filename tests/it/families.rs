@@ -604,3 +604,55 @@ fn the_lm_head_is_charged_once_per_sampled_sequence_not_per_prompt_token() {
     let extra = cost.roofline_seconds(&batch(16)) - cost.roofline_seconds(&batch(1));
     assert!(within(extra, 15.0 * row, 1e-9), "{extra} s, want {} s", 15.0 * row);
 }
+
+/// A decode step's parts: the dense layers of a dense model read its streamed weights at the
+/// profile's bandwidth, there are no expert terms, and a MoE model's expert read grows with the
+/// experts its tokens touch; the parts add up to the step.
+#[test]
+fn a_steps_parts_are_the_roofline_terms_they_name() {
+    let catalog = Catalog::builtin().unwrap();
+    let gpu = catalog.gpu("h100-sxm").unwrap();
+    let cost_of = |model: &ModelSpec| {
+        let flags = EngineFlags {
+            max_model_len: Some(8192),
+            ..EngineFlags::default()
+        };
+        let cfg = flags
+            .resolve_release(EngineVersion::Vllm010, Some("0.11.0"), model, gpu, "test")
+            .unwrap();
+        let params = CostParams::prior(EngineVersion::Vllm010);
+        (StepCostModel::new(gpu, model, &cfg, &params), params)
+    };
+    let decode = |seqs: u64| StepBatch {
+        decode_seqs: seqs,
+        output_seqs: seqs,
+        context_tokens: seqs * 100,
+        windowed_context_tokens: seqs * 100,
+        ..StepBatch::default()
+    };
+    // Llama-3.1-8B: 8.03 B parameters, of which the 128,256 × 4,096 input embedding (0.525 B) is
+    // gathered, not streamed; BF16; the H100 SXM's 3.35 TB/s at the prior's bandwidth efficiency.
+    let llama = catalog.model("llama-3.1-8b").unwrap();
+    let (cost, params) = cost_of(llama);
+    let t = cost.step_time(&decode(1));
+    let want = (8.03e9 - 128_256.0 * 4096.0) * 2.0 / (3.35e12 * params.weights_bandwidth_efficiency);
+    assert!(within(t.dense_s, want, 0.03), "dense {} s vs {want} s", t.dense_s);
+    assert_eq!(
+        (t.experts_read_s, t.experts_compute_s, t.moe_floor_s, t.allreduce_s),
+        (0.0, 0.0, 0.0, 0.0)
+    );
+    assert_eq!(t.total_s(), cost.step_seconds(&decode(1)));
+    // vLLM 0.11.0 schedules synchronously (async scheduling by default from 0.14): host, then GPU.
+    assert!(!t.overlap_host);
+    assert_eq!(t.total_s(), t.host_s + t.gpu_s());
+
+    // Qwen3-30B-A3B: 8 of 128 experts per token; 64 tokens touch 1 − (120/128)^64 ≈ 98% of them.
+    let moe = config("Qwen--Qwen3-30B-A3B.json");
+    let (cost, _) = cost_of(&moe);
+    let one = cost.step_time(&decode(1));
+    let many = cost.step_time(&decode(64));
+    let ratio = many.experts_read_s / one.experts_read_s;
+    let touched = |n: i32| 1.0 - (120.0_f64 / 128.0).powi(n);
+    assert!(within(ratio, touched(64) / touched(1), 1e-9), "ratio {ratio}");
+    assert!(one.moe_floor_s > 0.0 && one.moe_floor_s == many.moe_floor_s);
+}
