@@ -2638,3 +2638,38 @@ fn simulate_shows_where_a_steps_time_goes() {
         "{allreduce_ms} ms"
     );
 }
+
+/// `--format json` carries the same steps as the text table, with every part in seconds.
+#[test]
+fn json_has_the_steps_parts_in_seconds() {
+    let doc = json_of(
+        &["simulate", "--gpu", "4090", "--util", "0.5", "--seqs", "50"],
+        &["--format", "json"],
+    );
+    let rows = doc["step_time"].as_array().expect("step_time is a list");
+    let seqs: Vec<u64> = rows.iter().map(|r| r["decode_seqs"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [1, 8, 50, 0]);
+    assert_eq!(rows[3]["prefill_tokens"].as_u64(), Some(1818));
+    for r in rows {
+        let part = |k: &str| r[k].as_f64().unwrap_or_else(|| panic!("{k} in {r}"));
+        let gpu: f64 = [
+            "dense_s",
+            "experts_read_s",
+            "experts_compute_s",
+            "moe_floor_s",
+            "draft_s",
+            "attention_s",
+            "head_s",
+            "vocoder_s",
+            "allreduce_s",
+        ]
+        .iter()
+        .map(|k| part(k))
+        .sum();
+        // vLLM 0.10 without async scheduling: the host's part, then the GPU's.
+        assert_eq!(r["overlap_host"].as_bool(), Some(false));
+        let step = part("step_s");
+        assert!((step / (gpu + part("host_s")) - 1.0).abs() < 1e-12, "{r}");
+        assert!(step > 0.0 && step.is_finite());
+    }
+}

@@ -100,8 +100,11 @@ def simulate(
     ``ttft_ms``, ``tpot_ms``, ``itl_ms``, ``e2e_latency_ms`` with mean/min/max/p50/p90/p95/p99,
     throughputs, requests, failed, …), for a measured setup ``measured``, and for a prediction
     from the unfitted prior ``unmeasured_error_band`` (how far measurements fell from such
-    predictions on the corpus: 5th–95th percentiles of the signed error per headline metric); a
-    list of such dicts when a replayed file holds several groups of runs. Raises ServecastError.
+    predictions on the corpus: 5th–95th percentiles of the signed error per headline metric), and
+    ``step_time`` (typical engine steps, decode of 1, 8 and the most sequences and a prefill chunk,
+    each with its parts in seconds: ``dense_s``, ``experts_read_s``, ``attention_s``,
+    ``allreduce_s``, ``host_s``, …, ``step_s``); a list of such dicts when a replayed file holds
+    several groups of runs. Raises ServecastError.
     """
 
 def memory(

@@ -40,6 +40,16 @@ def test_simulate_levels_equal_the_cli_json():
     assert p["measured"]["report"] == "rtx4090-indextts2-gpt-vllm0.10"
 
 
+def test_step_time_names_where_a_step_goes():
+    p = servecast.simulate(gpu="4090", util=0.5, seqs=50)
+    rows = p["step_time"]
+    assert [r["decode_seqs"] for r in rows] == [1, 8, 50, 0]
+    # Seed 000 measured 271.99 output tokens/s at one user: at most 3.68 ms per token.
+    one = rows[0]["step_s"]
+    assert abs(one / (1 / 271.99) - 1) < 0.05, one
+    assert rows[-1]["step_s"] > rows[0]["step_s"]
+
+
 def test_simulate_with_load_and_vllm_flags_equals_the_cli():
     p = servecast.simulate(
         gpu="a100-80g",

@@ -72,7 +72,7 @@ impl StepBatch {
 /// at the profile's efficiencies) and the host's share. Reports show it so that a planner sees
 /// where a step goes (weights, experts, attention, all-reduces, CPU); the simulator uses its
 /// [`StepTime::total_s`].
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct StepTime {
     /// Dense layers and the LM head: the longer of reading their weights and computing their
     /// GEMMs, plus the elementwise kernels between them, seconds.

@@ -76,6 +76,107 @@ pub struct JsonReport<'a> {
     /// on the corpus (data/calibration.yaml).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unmeasured_error_band: Option<&'a crate::fit::classes::Calibration>,
+    /// Where one engine step's time goes ([`step_time_rows`]).
+    pub step_time: Vec<StepTimeRow>,
+}
+
+/// One typical engine step of a scenario and its time, part by part.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepTimeRow {
+    /// What the step computes (`decode, 8 sequences`, `prefill chunk, 8192 tokens`).
+    pub step: String,
+    /// Sequences decoding one token each (0 for the prefill chunk).
+    pub decode_seqs: u64,
+    /// Prompt tokens prefilled (0 for a decode step).
+    pub prefill_tokens: u64,
+    /// Tokens of context each decoding sequence attends to (the workload's mean prompt plus half
+    /// its mean output).
+    pub context_tokens_per_seq: u64,
+    /// The parts, seconds.
+    #[serde(flatten)]
+    pub time: crate::cost::StepTime,
+    /// The step's duration, seconds.
+    pub step_s: f64,
+}
+
+/// Typical engine steps of a prediction's scenario under its profile, part by part: decode
+/// steps of one sequence, of eight and of as many as `max_num_seqs`, the KV cache and the token
+/// budget allow (each sequence at the workload's mean prompt plus half its mean output, its K
+/// drafts verified under speculative decoding), and one prefill chunk of the step's token budget
+/// (a fresh prompt, nothing cached). A planner reads from it what a step spends on weights,
+/// experts, attention, all-reduces and the host.
+pub fn step_time_rows(p: &Prediction) -> Vec<StepTimeRow> {
+    use crate::cost::StepBatch;
+    let s = &p.scenario;
+    let cost = s.cost_model();
+    let window = cost.window_tokens();
+    let mean_context = s.workload.input_len.mean() + s.workload.output_len.mean() / 2.0;
+    let context = if mean_context.is_finite() {
+        (mean_context.round() as u64).clamp(1, u64::from(s.engine.max_model_len.max(1)))
+    } else {
+        1
+    };
+    let kv_tokens = p.memory.usable_blocks * u64::from(p.memory.block_size.max(1));
+    // Speculative decoding verifies K drafts per decoding sequence: K more query rows over the
+    // same context (as the engine accounts them).
+    let k = s
+        .engine
+        .speculative
+        .as_ref()
+        .map_or(0, |d| u64::from(d.num_speculative_tokens));
+    // The largest decode step the engine can schedule: max_num_seqs sequences, as many as the KV
+    // cache holds at this context, and their tokens within the step's budget.
+    let most = u64::from(s.engine.max_num_seqs)
+        .min(kv_tokens / (context + 1))
+        .min(u64::from(s.engine.max_num_batched_tokens) / (1 + k))
+        .max(1);
+    let mut batches: Vec<u64> = [1, 8, most].into_iter().filter(|&n| n <= most).collect();
+    batches.dedup();
+    let mut rows: Vec<StepTimeRow> = batches
+        .iter()
+        .map(|&n| {
+            let batch = StepBatch {
+                decode_seqs: n,
+                spec_tokens: n * k,
+                context_tokens: n * (context + 1),
+                prefill_attention_pairs: (n * k * (context + 1)) as f64,
+                windowed_context_tokens: n * (context + 1).min(window),
+                windowed_attention_pairs: (n * k * (context + 1).min(window)) as f64,
+                output_seqs: n,
+                ..StepBatch::default()
+            };
+            let time = cost.step_time(&batch);
+            StepTimeRow {
+                step: format!("decode, {n} {}", if n == 1 { "sequence" } else { "sequences" }),
+                decode_seqs: n,
+                prefill_tokens: 0,
+                context_tokens_per_seq: context,
+                step_s: time.total_s(),
+                time,
+            }
+        })
+        .collect();
+    let chunk = u64::from(s.engine.max_num_batched_tokens.min(s.engine.max_model_len).max(1));
+    let half = chunk as f64 / 2.0;
+    let prefill = StepBatch {
+        prefill_tokens: chunk,
+        prefill_seqs: 1,
+        context_tokens: chunk,
+        prefill_attention_pairs: chunk as f64 * half,
+        windowed_context_tokens: chunk.min(window),
+        windowed_attention_pairs: chunk as f64 * half.min(window as f64),
+        ..StepBatch::default()
+    };
+    let time = cost.step_time(&prefill);
+    rows.push(StepTimeRow {
+        step: format!("prefill chunk, {chunk} tokens"),
+        decode_seqs: 0,
+        prefill_tokens: chunk,
+        context_tokens_per_seq: context,
+        step_s: time.total_s(),
+        time,
+    });
+    rows
 }
 
 /// Measured comparison in the JSON output.
@@ -152,6 +253,7 @@ pub fn render(
                 measured: comparison.map(|(report, levels)| MeasuredSection { report, levels }),
                 intervals: &prediction.intervals,
                 unmeasured_error_band: prediction.unmeasured_error_band.as_ref(),
+                step_time: step_time_rows(prediction),
             };
             let mut value = serde_json::to_value(&doc).map_err(|e| Error::Fit(format!("cannot write JSON: {e}")))?;
             json_fix_non_finite(&mut value, prediction);

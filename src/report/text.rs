@@ -407,68 +407,15 @@ pub fn header(p: &Prediction) -> String {
     out
 }
 
-/// Where one engine step's time goes under the scenario's profile, in milliseconds per part:
-/// decode steps of one sequence, of eight and of as many as `max_num_seqs`, the KV cache and the
-/// token budget allow (each sequence at the workload's mean prompt plus half its mean output, its
-/// K drafts verified under speculative decoding), and one prefill chunk of the step's token
-/// budget (a fresh prompt, nothing cached). Columns that are zero in every row (experts on a
+/// Where one engine step's time goes under the scenario's profile ([`super::step_time_rows`]),
+/// as a markdown table in milliseconds per part. Columns that are zero in every row (experts on a
 /// dense model, all-reduces at TP 1) are left out.
 pub fn step_time_table(p: &Prediction) -> String {
-    use crate::cost::{StepBatch, StepTime};
-    let s = &p.scenario;
-    let cost = s.cost_model();
-    let window = cost.window_tokens();
-    let mean_context = s.workload.input_len.mean() + s.workload.output_len.mean() / 2.0;
-    let context = if mean_context.is_finite() {
-        (mean_context.round() as u64).clamp(1, u64::from(s.engine.max_model_len.max(1)))
-    } else {
-        1
+    use crate::cost::StepTime;
+    let rows = super::step_time_rows(p);
+    let Some(context) = rows.first().map(|r| r.context_tokens_per_seq) else {
+        return String::new();
     };
-    let kv_tokens = p.memory.usable_blocks * u64::from(p.memory.block_size.max(1));
-    // Speculative decoding verifies K drafts per decoding sequence: K more query rows over the
-    // same context (as the engine accounts them).
-    let k = s
-        .engine
-        .speculative
-        .as_ref()
-        .map_or(0, |d| u64::from(d.num_speculative_tokens));
-    // The largest decode step the engine can schedule: max_num_seqs sequences, as many as the KV
-    // cache holds at this context, and their tokens within the step's budget.
-    let most = u64::from(s.engine.max_num_seqs)
-        .min(kv_tokens / (context + 1))
-        .min(u64::from(s.engine.max_num_batched_tokens) / (1 + k))
-        .max(1);
-    let mut batches: Vec<u64> = [1, 8, most].into_iter().filter(|&n| n <= most).collect();
-    batches.dedup();
-    let decode = |n: u64| StepBatch {
-        decode_seqs: n,
-        spec_tokens: n * k,
-        context_tokens: n * (context + 1),
-        prefill_attention_pairs: (n * k * (context + 1)) as f64,
-        windowed_context_tokens: n * (context + 1).min(window),
-        windowed_attention_pairs: (n * k * (context + 1).min(window)) as f64,
-        output_seqs: n,
-        ..StepBatch::default()
-    };
-    let chunk = u64::from(s.engine.max_num_batched_tokens.min(s.engine.max_model_len).max(1));
-    let half = chunk as f64 / 2.0;
-    let prefill = StepBatch {
-        prefill_tokens: chunk,
-        prefill_seqs: 1,
-        context_tokens: chunk,
-        prefill_attention_pairs: chunk as f64 * half,
-        windowed_context_tokens: chunk.min(window),
-        windowed_attention_pairs: chunk as f64 * half.min(window as f64),
-        ..StepBatch::default()
-    };
-    let mut rows: Vec<(String, StepTime)> = batches
-        .iter()
-        .map(|&n| {
-            let seqs = if n == 1 { "sequence" } else { "sequences" };
-            (format!("decode, {n} {seqs}"), cost.step_time(&decode(n)))
-        })
-        .collect();
-    rows.push((format!("prefill chunk, {chunk} tokens"), cost.step_time(&prefill)));
     type Part = (&'static str, fn(&StepTime) -> f64);
     let parts: [Part; 8] = [
         ("dense layers + LM head", |t| t.dense_s),
@@ -482,14 +429,14 @@ pub fn step_time_table(p: &Prediction) -> String {
     ];
     let shown: Vec<&Part> = parts
         .iter()
-        .filter(|(_, f)| rows.iter().any(|(_, t)| f(t) > 0.0))
+        .filter(|(_, f)| rows.iter().any(|r| f(&r.time) > 0.0))
         .collect();
     let ms = |v: f64| format!("{:.3}", v * 1e3);
     let mut out = String::new();
     let _ = writeln!(
         out,
         "- Where a step's time goes (ms, this profile; context {context} tokens per decoding sequence: the mean prompt plus half the mean output; {}):",
-        if rows.iter().any(|(_, t)| t.overlap_host) {
+        if rows.iter().any(|r| r.time.overlap_host) {
             "async scheduling: the host's part runs during the GPU's, and a step takes the longer of the two"
         } else {
             "the host's part adds to the GPU's"
@@ -502,10 +449,10 @@ pub fn step_time_table(p: &Prediction) -> String {
         .collect();
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
-    for (label, t) in &rows {
-        let cells: Vec<String> = std::iter::once(label.clone())
-            .chain(shown.iter().map(|(_, f)| ms(f(t))))
-            .chain(std::iter::once(ms(t.total_s())))
+    for r in &rows {
+        let cells: Vec<String> = std::iter::once(r.step.clone())
+            .chain(shown.iter().map(|(_, f)| ms(f(&r.time))))
+            .chain(std::iter::once(ms(r.step_s)))
             .collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
