@@ -101,6 +101,11 @@ fn gpu_step(model: &ModelSpec, batch: &StepBatch) -> f64 {
 
 /// One GPU-only step of `model` on `gpu_id` at `max_model_len` (vLLM 0.11, prior efficiencies).
 fn gpu_step_with(gpu_id: &str, max_model_len: u32, model: &ModelSpec, batch: &StepBatch) -> f64 {
+    cost_with(gpu_id, max_model_len, model).roofline_seconds(batch)
+}
+
+/// The step-cost model of `model` on `gpu_id` at `max_model_len` (vLLM 0.11.0, prior efficiencies).
+fn cost_with(gpu_id: &str, max_model_len: u32, model: &ModelSpec) -> StepCostModel {
     let catalog = Catalog::builtin().unwrap();
     let gpu = catalog.gpu(gpu_id).unwrap();
     let flags = EngineFlags {
@@ -110,8 +115,7 @@ fn gpu_step_with(gpu_id: &str, max_model_len: u32, model: &ModelSpec, batch: &St
     let cfg = flags
         .resolve_release(EngineVersion::Vllm010, Some("0.11.0"), model, gpu, "test")
         .unwrap();
-    let cost = StepCostModel::new(gpu, model, &cfg, &CostParams::prior(EngineVersion::Vllm010));
-    cost.roofline_seconds(batch)
+    StepCostModel::new(gpu, model, &cfg, &CostParams::prior(EngineVersion::Vllm010))
 }
 
 #[test]
@@ -611,18 +615,7 @@ fn the_lm_head_is_charged_once_per_sampled_sequence_not_per_prompt_token() {
 #[test]
 fn a_steps_parts_are_the_roofline_terms_they_name() {
     let catalog = Catalog::builtin().unwrap();
-    let gpu = catalog.gpu("h100-sxm").unwrap();
-    let cost_of = |model: &ModelSpec| {
-        let flags = EngineFlags {
-            max_model_len: Some(8192),
-            ..EngineFlags::default()
-        };
-        let cfg = flags
-            .resolve_release(EngineVersion::Vllm010, Some("0.11.0"), model, gpu, "test")
-            .unwrap();
-        let params = CostParams::prior(EngineVersion::Vllm010);
-        (StepCostModel::new(gpu, model, &cfg, &params), params)
-    };
+    let params = CostParams::prior(EngineVersion::Vllm010);
     let decode = |seqs: u64| StepBatch {
         decode_seqs: seqs,
         output_seqs: seqs,
@@ -633,7 +626,7 @@ fn a_steps_parts_are_the_roofline_terms_they_name() {
     // Llama-3.1-8B: 8.03 B parameters, of which the 128,256 × 4,096 input embedding (0.525 B) is
     // gathered, not streamed; BF16; the H100 SXM's 3.35 TB/s at the prior's bandwidth efficiency.
     let llama = catalog.model("llama-3.1-8b").unwrap();
-    let (cost, params) = cost_of(llama);
+    let cost = cost_with("h100-sxm", 8192, llama);
     let t = cost.step_time(&decode(1));
     let want = (8.03e9 - 128_256.0 * 4096.0) * 2.0 / (3.35e12 * params.weights_bandwidth_efficiency);
     assert!(within(t.dense_s, want, 0.03), "dense {} s vs {want} s", t.dense_s);
@@ -648,7 +641,7 @@ fn a_steps_parts_are_the_roofline_terms_they_name() {
 
     // Qwen3-30B-A3B: 8 of 128 experts per token; 64 tokens touch 1 − (120/128)^64 ≈ 98% of them.
     let moe = config("Qwen--Qwen3-30B-A3B.json");
-    let (cost, _) = cost_of(&moe);
+    let cost = cost_with("h100-sxm", 8192, &moe);
     let one = cost.step_time(&decode(1));
     let many = cost.step_time(&decode(64));
     let ratio = many.experts_read_s / one.experts_read_s;
