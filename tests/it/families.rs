@@ -118,16 +118,20 @@ fn cost_with(gpu_id: &str, max_model_len: u32, model: &ModelSpec) -> StepCostMod
     StepCostModel::new(gpu, model, &cfg, &CostParams::prior(EngineVersion::Vllm010))
 }
 
-#[test]
-fn a_moe_decode_step_reads_only_the_experts_its_tokens_touch() {
-    let m = config("Qwen--Qwen3-30B-A3B.json");
-    let decode = |seqs: u64| StepBatch {
+/// A decode step of `seqs` sequences, each with 100 tokens of context.
+fn decode(seqs: u64) -> StepBatch {
+    StepBatch {
         decode_seqs: seqs,
         output_seqs: seqs,
         context_tokens: seqs * 100,
         windowed_context_tokens: seqs * 100,
         ..StepBatch::default()
-    };
+    }
+}
+
+#[test]
+fn a_moe_decode_step_reads_only_the_experts_its_tokens_touch() {
+    let m = config("Qwen--Qwen3-30B-A3B.json");
     let one = gpu_step(&m, &decode(1));
     let many = gpu_step(&m, &decode(256));
     // One token touches 8 of 128 experts per layer: far less than reading all 61 GB; 256
@@ -396,14 +400,7 @@ fn a_moe_step_pays_its_layers_routing_floor_and_a_dense_step_does_not() {
             moe_layer_floor_s: floor_s,
             ..CostParams::prior(EngineVersion::Vllm010)
         };
-        let batch = StepBatch {
-            decode_seqs: seqs,
-            output_seqs: seqs,
-            context_tokens: seqs * 100,
-            windowed_context_tokens: seqs * 100,
-            ..StepBatch::default()
-        };
-        StepCostModel::new(gpu, model, &cfg, &params).roofline_seconds(&batch)
+        StepCostModel::new(gpu, model, &cfg, &params).roofline_seconds(&decode(seqs))
     };
     let moe = config("Qwen--Qwen3-30B-A3B.json");
     assert_eq!(moe.moe.unwrap().moe_layers, 48);
@@ -616,13 +613,6 @@ fn the_lm_head_is_charged_once_per_sampled_sequence_not_per_prompt_token() {
 fn a_steps_parts_are_the_roofline_terms_they_name() {
     let catalog = Catalog::builtin().unwrap();
     let params = CostParams::prior(EngineVersion::Vllm010);
-    let decode = |seqs: u64| StepBatch {
-        decode_seqs: seqs,
-        output_seqs: seqs,
-        context_tokens: seqs * 100,
-        windowed_context_tokens: seqs * 100,
-        ..StepBatch::default()
-    };
     // Llama-3.1-8B: 8.03 B parameters, of which the 128,256 × 4,096 input embedding (0.525 B) is
     // gathered, not streamed; BF16; the H100 SXM's 3.35 TB/s at the prior's bandwidth efficiency.
     let llama = catalog.model("llama-3.1-8b").unwrap();
